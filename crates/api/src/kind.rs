@@ -1,0 +1,147 @@
+//! The kinds of objects ecsctl stores, and the names users may type for them.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// Every kind of object in the store.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
+pub enum Kind {
+    Cluster,
+    TaskDefinition,
+    Service,
+    Task,
+    Autoscaler,
+    LoadBalancer,
+    /// System-owned: created by the service controller, read-only to users.
+    Deployment,
+}
+
+impl Kind {
+    /// All kinds, in the order they are applied (dependencies first).
+    pub const ALL: [Kind; 7] = [
+        Kind::Cluster,
+        Kind::TaskDefinition,
+        Kind::LoadBalancer,
+        Kind::Service,
+        Kind::Task,
+        Kind::Autoscaler,
+        Kind::Deployment,
+    ];
+
+    /// Kinds a user may write in a manifest.
+    pub const USER: [Kind; 6] = [
+        Kind::Cluster,
+        Kind::TaskDefinition,
+        Kind::LoadBalancer,
+        Kind::Service,
+        Kind::Task,
+        Kind::Autoscaler,
+    ];
+
+    /// The canonical name, as written in `kind:`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Cluster => "Cluster",
+            Kind::TaskDefinition => "TaskDefinition",
+            Kind::Service => "Service",
+            Kind::Task => "Task",
+            Kind::Autoscaler => "Autoscaler",
+            Kind::LoadBalancer => "LoadBalancer",
+            Kind::Deployment => "Deployment",
+        }
+    }
+
+    /// Lower-case plural, used in URLs and in `ecsctl get` output.
+    pub fn plural(self) -> &'static str {
+        match self {
+            Kind::Cluster => "clusters",
+            Kind::TaskDefinition => "taskdefinitions",
+            Kind::Service => "services",
+            Kind::Task => "tasks",
+            Kind::Autoscaler => "autoscalers",
+            Kind::LoadBalancer => "loadbalancers",
+            Kind::Deployment => "deployments",
+        }
+    }
+
+    /// Short names accepted on the command line (as kubectl's).
+    pub fn short_names(self) -> &'static [&'static str] {
+        match self {
+            Kind::Cluster => &["cl"],
+            Kind::TaskDefinition => &["td", "taskdef", "taskdefs"],
+            Kind::Service => &["svc"],
+            Kind::Task => &[],
+            Kind::Autoscaler => &["as", "hpa"],
+            Kind::LoadBalancer => &["lb", "lbs"],
+            Kind::Deployment => &["deploy"],
+        }
+    }
+
+    /// Whether objects of this kind live inside a cluster. Clusters and task definitions are
+    /// account-wide in ECS, and so they are here.
+    pub fn is_clustered(self) -> bool {
+        !matches!(self, Kind::Cluster | Kind::TaskDefinition)
+    }
+
+    /// Whether every applied change of the spec makes a new immutable revision (`family:N`).
+    pub fn is_revisioned(self) -> bool {
+        matches!(self, Kind::TaskDefinition)
+    }
+
+    /// Whether users may apply or delete objects of this kind.
+    pub fn is_user_writable(self) -> bool {
+        !matches!(self, Kind::Deployment)
+    }
+
+    /// Parses what a user types: singular, plural or short form, any case.
+    pub fn parse_user(s: &str) -> Option<Kind> {
+        let lower = s.to_ascii_lowercase();
+        Kind::ALL.into_iter().find(|k| {
+            k.as_str().eq_ignore_ascii_case(&lower)
+                || k.plural() == lower
+                || k.short_names().contains(&lower.as_str())
+        })
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Error for a kind name nobody knows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown kind {0:?}: expected one of Cluster, TaskDefinition, Service, Task, Autoscaler, LoadBalancer, Deployment")]
+pub struct UnknownKind(pub String);
+
+impl FromStr for Kind {
+    type Err = UnknownKind;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Kind::parse_user(s).ok_or_else(|| UnknownKind(s.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_names_resolve() {
+        for (s, k) in [
+            ("td", Kind::TaskDefinition),
+            ("TaskDefinitions", Kind::TaskDefinition),
+            ("svc", Kind::Service),
+            ("services", Kind::Service),
+            ("lb", Kind::LoadBalancer),
+            ("task", Kind::Task),
+            ("Cluster", Kind::Cluster),
+        ] {
+            assert_eq!(Kind::parse_user(s), Some(k), "{s}");
+        }
+        assert_eq!(Kind::parse_user("pods"), None);
+    }
+}

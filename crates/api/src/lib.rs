@@ -1,0 +1,9 @@
+//! ecsctl's API types: the kinds users write in manifests, their validation and defaults,
+//! the import of raw ECS JSON, and the JSON Schema editors use.
+#![forbid(unsafe_code)]
+
+pub mod kind;
+pub mod object;
+
+pub use kind::Kind;
+pub use object::{API_VERSION, DEFAULT_CLUSTER, Object, ObjectKey, ObjectMeta};
