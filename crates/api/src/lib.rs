@@ -7,3 +7,7 @@ pub mod object;
 
 pub use kind::Kind;
 pub use object::{API_VERSION, DEFAULT_CLUSTER, Object, ObjectKey, ObjectMeta};
+pub mod diag;
+pub mod source;
+
+pub use diag::{Diagnostic, FieldError};
