@@ -11,3 +11,11 @@ pub mod diag;
 pub mod source;
 
 pub use diag::{Diagnostic, FieldError};
+pub mod units;
+pub mod taskdef;
+pub mod service;
+pub mod kinds;
+mod humanize;
+pub mod import;
+pub mod validate;
+pub mod parse;

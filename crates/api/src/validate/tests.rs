@@ -1,0 +1,94 @@
+use super::*;
+use serde_json::json;
+
+fn td(spec: serde_json::Value) -> Object {
+    Object::new(Kind::TaskDefinition, "web", spec)
+}
+
+fn errors(obj: &Object) -> Vec<String> {
+    check(obj).errors.iter().map(ToString::to_string).collect()
+}
+
+#[test]
+fn minimal_task_definition_is_valid() {
+    let o = td(json!({"containerDefinitions": [{"name": "a", "image": "busybox", "memory": 64}]}));
+    assert_eq!(errors(&o), Vec::<String>::new());
+}
+
+#[test]
+fn ecs_rules_are_enforced() {
+    let o = td(json!({
+        "networkMode": "awsvpc",
+        "containerDefinitions": [
+            {"name": "a", "image": "x", "memory": 64, "essential": false,
+             "portMappings": [{"containerPort": 80, "hostPort": 81}],
+             "dependsOn": [{"containerName": "b", "condition": "START"}]},
+            {"name": "b", "image": "x", "memory": 64, "essential": false,
+             "dependsOn": [{"containerName": "a", "condition": "START"}, {"containerName": "zz", "condition": "START"}]},
+            {"name": "b", "image": "x", "memory": 64, "essential": false}
+        ]
+    }));
+    let e = errors(&o);
+    let has = |s: &str| e.iter().any(|x| x.contains(s));
+    assert!(has("spec.containerDefinitions[2].name: container name \"b\" is already used"), "{e:#?}");
+    assert!(has("at least one container must be essential"), "{e:#?}");
+    assert!(has("spec.containerDefinitions[0].portMappings[0].hostPort: with networkMode awsvpc hostPort must equal containerPort (80), got 81"), "{e:#?}");
+    assert!(has("dependency cycle"), "{e:#?}");
+    assert!(has("spec.containerDefinitions[1].dependsOn[1].containerName: no container named \"zz\""), "{e:#?}");
+}
+
+#[test]
+fn complete_on_essential_is_refused() {
+    let o = td(json!({"containerDefinitions": [
+        {"name": "init", "image": "x", "memory": 64},
+        {"name": "app", "image": "x", "memory": 64, "dependsOn": [{"containerName": "init", "condition": "SUCCESS"}]}
+    ]}));
+    let e = errors(&o);
+    assert!(e.iter().any(|x| x.contains("\"init\" is essential") && x.contains("SUCCESS")), "{e:#?}");
+}
+
+#[test]
+fn typed_errors_carry_paths_and_ranges() {
+    let o = td(json!({"containerDefinitions": [
+        {"name": "a", "image": "x", "memory": 64},
+        {"name": "b", "image": "x", "memory": 64, "portMappings": [{"containerPort": "http"}]}
+    ]}));
+    assert_eq!(
+        errors(&o),
+        vec!["spec.containerDefinitions[1].portMappings[0].containerPort: expected an integer 1..65535, got \"http\""]
+    );
+    let o = td(json!({"containerDefinitions": [{"name": "a", "image": "x", "memory": 64,
+        "healthCheck": {"command": ["CMD", "true"], "interval": 1}}]}));
+    assert_eq!(
+        errors(&o),
+        vec!["spec.containerDefinitions[0].healthCheck.interval: expected an integer 5..300, got 1"]
+    );
+}
+
+#[test]
+fn cpu_and_memory_strings() {
+    let o = td(json!({"cpu": "1 vCPU", "memory": "0.5 GB", "containerDefinitions": [
+        {"name": "a", "image": "x", "memory": 600}]}));
+    assert_eq!(errors(&o), vec!["spec.memory: 512 MiB is less than the containers' memory (600 MiB in all)"]);
+}
+
+#[test]
+fn names_are_dns_labels() {
+    let mut o = td(json!({"containerDefinitions": [{"name": "a", "image": "x", "memory": 64}]}));
+    o.metadata.name = "../etc".into();
+    assert!(errors(&o)[0].starts_with("metadata.name: \"../etc\" contains '.'"), "{:?}", errors(&o));
+    o.metadata.name = "web".into();
+    o.metadata.cluster = Some("prod".into());
+    assert!(errors(&o)[0].contains("not part of a cluster"));
+}
+
+#[test]
+fn service_rules() {
+    let s = Object::new(Kind::Service, "web", json!({"taskDefinition": "web:0"}));
+    let e = errors(&s);
+    assert!(e.iter().any(|x| x.contains("desiredCount")), "{e:#?}");
+    assert!(e.iter().any(|x| x.contains("revision number")), "{e:#?}");
+    let s = Object::new(Kind::Service, "web", json!({"taskDefinition": "web", "desiredCount": 2,
+        "deploymentConfiguration": {"minimumHealthyPercent": 100, "maximumPercent": 100}}));
+    assert!(errors(&s)[0].contains("no deployment can make progress"));
+}
