@@ -4,7 +4,7 @@
 pub fn serde_message(msg: &str) -> String {
     if let Some(rest) = msg.strip_prefix("invalid type: ") {
         if let Some((got, expected)) = rest.split_once(", expected ") {
-            return format!("expected {expected}, got {}", describe_unexpected(got));
+            return format!("expected {}, got {}", plain(expected), describe_unexpected(got));
         }
     }
     if let Some(rest) = msg.strip_prefix("invalid value: ") {
@@ -46,6 +46,11 @@ pub fn serde_message(msg: &str) -> String {
         }
     }
     msg.to_string()
+}
+
+/// serde's names for shapes, in the words of YAML users.
+fn plain(expected: &str) -> String {
+    expected.replace("a sequence", "a list").replace("struct ", "")
 }
 
 fn describe_unexpected(got: &str) -> String {

@@ -109,8 +109,26 @@ const SERVICE_MARKERS: &[&str] = &[
     "serviceRegistries",
 ];
 
-/// Imports one document.
+/// Imports one document. Fields whose value is null are treated as absent, as the ECS API
+/// does (describe output and YAML's `field:` with nothing after it both produce them).
 pub fn import_document(doc: &Value, warn_unknown: bool) -> Result<Imported, Vec<FieldError>> {
+    let mut imported = import_document_inner(doc, warn_unknown)?;
+    drop_nulls(&mut imported.object.spec);
+    Ok(imported)
+}
+
+fn drop_nulls(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.retain(|_, x| !x.is_null());
+            m.values_mut().for_each(drop_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        _ => {}
+    }
+}
+
+fn import_document_inner(doc: &Value, warn_unknown: bool) -> Result<Imported, Vec<FieldError>> {
     let Value::Object(map) = doc else {
         return Err(vec![FieldError::new(
             "",

@@ -339,7 +339,7 @@ fn check_health(h: &HealthCheck, p: &str, r: &mut Report) {
         Some("CMD") | Some("CMD-SHELL") => r.error(format!("{p}.command"), "the command after CMD/CMD-SHELL is missing"),
         _ => r.error(
             format!("{p}.command[0]"),
-            "a health check command starts with \"CMD\" or \"CMD-SHELL\" (e.g. [\"CMD-SHELL\", \"curl -f http://localhost/ || exit 1\"])",
+            "a health check command starts with \"CMD\" (run an executable: [\"CMD\", \"/healthcheck\"]) or \"CMD-SHELL\" ([\"CMD-SHELL\", \"curl -f http://localhost/ || exit 1\"]), as ECS and Docker require",
         ),
     }
     if h.timeout_secs() >= h.interval_secs() {
