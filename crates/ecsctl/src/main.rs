@@ -1,2 +1,94 @@
+//! `ecsctl`: the one binary. A kubectl-like client for the ecsctl server, the server itself
+//! (`ecsctl server`), and the offline tools (`validate`, `schema`).
+//!
+//! Each command lives in its own module under `cmd/` and stays thin: it collects input, calls
+//! the server through [`client::Client`] and hands the answer to a printer in `output/`.
 #![forbid(unsafe_code)]
-fn main() {}
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+mod client;
+mod cmd;
+mod error;
+mod input;
+mod output;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// A local, declarative container orchestrator modeled on Amazon ECS.
+#[derive(Debug, Parser)]
+#[command(name = "ecsctl", version, max_term_width = 100)]
+#[command(after_help = "\
+EXAMPLES:
+  ecsctl server &                      # start the server (data in ~/.local/share/ecsctl)
+  ecsctl apply -f manifests/           # create or update everything in a directory
+  ecsctl get services                  # list services of the default cluster
+  ecsctl describe service web          # spec, status and recent events of one service
+  ecsctl diff -f web.yaml              # what apply would change
+
+EXIT CODES:
+  0  success
+  1  the operation failed (for `diff`: differences were found)
+  2  usage or input error (bad flags, invalid manifests)")]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// How clients find and authenticate to the server.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GlobalArgs {
+    /// Server address: `unix:PATH`, a socket path, or `tcp://HOST:PORT` [default: DATA_DIR/ecsctl.sock]
+    #[arg(long, global = true, env = "ECSCTL_SERVER", value_name = "ADDR")]
+    server: Option<String>,
+    /// File holding the bearer token for TCP (the client sends it; `ecsctl server` requires it)
+    #[arg(long, global = true, env = "ECSCTL_TOKEN_FILE", value_name = "FILE")]
+    token_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Server(cmd::server::Args),
+    Apply(cmd::apply::Args),
+    Get(cmd::get::Args),
+    Describe(cmd::describe::Args),
+    Delete(cmd::delete::Args),
+    Diff(cmd::diff::Args),
+    Validate(cmd::validate::Args),
+    Schema(cmd::schema::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let is_diff = matches!(cli.command, Command::Diff(_));
+    let result = match cli.command {
+        Command::Server(args) => cmd::server::run(&cli.global, args),
+        Command::Validate(args) => cmd::validate::run(args),
+        Command::Schema(args) => cmd::schema::run(args),
+        Command::Apply(args) => client_command(&cli.global, |c| cmd::apply::run(c, args)),
+        Command::Get(args) => client_command(&cli.global, |c| cmd::get::run(c, args)),
+        Command::Describe(args) => client_command(&cli.global, |c| cmd::describe::run(c, args)),
+        Command::Delete(args) => client_command(&cli.global, |c| cmd::delete::run(c, args)),
+        Command::Diff(args) => client_command(&cli.global, |c| cmd::diff::run(c, args)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => ExitCode::from(error::report(&err, is_diff)),
+    }
+}
+
+/// Runs a client command on a single-threaded runtime: one request at a time is all a CLI needs.
+fn client_command<F, Fut>(global: &GlobalArgs, f: F) -> anyhow::Result<()>
+where
+    F: FnOnce(client::Client) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let client = client::Client::from_args(global.server.as_deref(), global.token_file.as_deref())?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(f(client))
+}

@@ -1,0 +1,396 @@
+//! The HTTP/1.1 client for the ecsctl server: JSON over a unix socket, or over TCP with a bearer
+//! token. One connection per request keeps it simple; a CLI makes only a handful.
+
+use crate::error::{ApiError, io_reason, usage};
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
+use hyper::{Method, Request};
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+/// How long a request may take before we give up on the server.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Where the server listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerAddr {
+    Unix(PathBuf),
+    /// `host:port`
+    Tcp(String),
+}
+
+impl ServerAddr {
+    /// Parses `unix:PATH`, `tcp://HOST:PORT` or a bare socket path.
+    pub fn parse(s: &str) -> Result<Self> {
+        if let Some(rest) = s.strip_prefix("tcp://") {
+            let rest = rest.trim_end_matches('/');
+            match rest.rsplit_once(':') {
+                Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {
+                    Ok(ServerAddr::Tcp(rest.to_string()))
+                }
+                _ => Err(usage(format!(
+                    "invalid server address {s:?}: expected tcp://HOST:PORT"
+                ))),
+            }
+        } else if let Some(path) = s.strip_prefix("unix:") {
+            let path = path.strip_prefix("//").unwrap_or(path);
+            if path.is_empty() {
+                return Err(usage(format!(
+                    "invalid server address {s:?}: expected unix:PATH"
+                )));
+            }
+            Ok(ServerAddr::Unix(PathBuf::from(path)))
+        } else if s.contains("://") {
+            Err(usage(format!(
+                "invalid server address {s:?}: expected unix:PATH, a socket path or tcp://HOST:PORT"
+            )))
+        } else if s.is_empty() {
+            Err(usage("empty server address"))
+        } else {
+            Ok(ServerAddr::Unix(PathBuf::from(s)))
+        }
+    }
+
+    /// The default: the socket in the default data directory.
+    pub fn default_socket() -> Result<Self> {
+        Ok(ServerAddr::Unix(default_data_dir()?.join("ecsctl.sock")))
+    }
+}
+
+impl fmt::Display for ServerAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServerAddr::Unix(p) => write!(f, "unix:{}", p.display()),
+            ServerAddr::Tcp(a) => write!(f, "tcp://{a}"),
+        }
+    }
+}
+
+/// `$ECSCTL_HOME`, else `~/.local/share/ecsctl`.
+pub fn default_data_dir() -> Result<PathBuf> {
+    if let Some(home) = std::env::var_os("ECSCTL_HOME").filter(|h| !h.is_empty()) {
+        return Ok(PathBuf::from(home));
+    }
+    match std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        Some(home) => Ok(PathBuf::from(home).join(".local/share/ecsctl")),
+        None => Err(usage(
+            "cannot find the data directory: set ECSCTL_HOME (or HOME)",
+        )),
+    }
+}
+
+/// Reads a bearer token file: the first line, trimmed; an empty token is refused.
+pub fn read_token(path: &Path) -> Result<String> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        usage(format!(
+            "cannot read token file {}: {}",
+            path.display(),
+            io_reason(&e)
+        ))
+    })?;
+    let token = text.lines().next().unwrap_or("").trim().to_string();
+    if token.is_empty() {
+        return Err(usage(format!("token file {} is empty", path.display())));
+    }
+    Ok(token)
+}
+
+/// The server could not be reached at all.
+#[derive(Debug)]
+pub struct ConnectError {
+    pub addr: String,
+    pub reason: String,
+}
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "cannot reach the ecsctl server at {}: is `ecsctl server` running? ({})",
+            self.addr, self.reason
+        )
+    }
+}
+
+impl std::error::Error for ConnectError {}
+
+/// A client of one server.
+#[derive(Debug, Clone)]
+pub struct Client {
+    addr: ServerAddr,
+    token: Option<String>,
+}
+
+impl Client {
+    /// Builds a client from `--server` / `--token-file` (or their defaults).
+    pub fn from_args(server: Option<&str>, token_file: Option<&Path>) -> Result<Self> {
+        let addr = match server {
+            Some(s) => ServerAddr::parse(s)?,
+            None => ServerAddr::default_socket()?,
+        };
+        let token = match (&addr, token_file) {
+            (ServerAddr::Tcp(_), Some(f)) => Some(read_token(f)?),
+            (ServerAddr::Tcp(_), None) => {
+                return Err(usage(format!(
+                    "the server at {addr} is reached over TCP, which needs a bearer token: pass --token-file FILE"
+                )));
+            }
+            (ServerAddr::Unix(_), _) => None,
+        };
+        Ok(Client { addr, token })
+    }
+
+    /// `GET path` -> JSON.
+    pub async fn get(&self, path: &str) -> Result<Value> {
+        self.call(Method::GET, path, None).await
+    }
+
+    /// `POST path` with a JSON body -> JSON.
+    pub async fn post(&self, path: &str, body: &Value) -> Result<Value> {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    /// `DELETE path` -> JSON.
+    pub async fn delete(&self, path: &str) -> Result<Value> {
+        self.call(Method::DELETE, path, None).await
+    }
+
+    /// Sends one request. A non-2xx answer becomes an [`ApiError`].
+    pub async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Value> {
+        match tokio::time::timeout(REQUEST_TIMEOUT, self.call_inner(method, path, body)).await {
+            Ok(r) => r,
+            Err(_) => anyhow::bail!(
+                "the ecsctl server at {} did not answer within {}s",
+                self.addr,
+                REQUEST_TIMEOUT.as_secs()
+            ),
+        }
+    }
+
+    async fn call_inner(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Value> {
+        let bytes = match body {
+            Some(v) => Bytes::from(serde_json::to_vec(v)?),
+            None => Bytes::new(),
+        };
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(HOST, "localhost")
+            .header("accept", "application/json");
+        if body.is_some() {
+            req = req.header(CONTENT_TYPE, "application/json");
+        }
+        if let Some(t) = &self.token {
+            req = req.header(AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let req = req.body(Full::new(bytes)).context("building the request")?;
+
+        let resp = match &self.addr {
+            ServerAddr::Unix(p) => {
+                let s = tokio::net::UnixStream::connect(p)
+                    .await
+                    .map_err(|e| self.connect_error(&e))?;
+                send(s, req).await
+            }
+            ServerAddr::Tcp(a) => {
+                let s = tokio::net::TcpStream::connect(a.as_str())
+                    .await
+                    .map_err(|e| self.connect_error(&e))?;
+                send(s, req).await
+            }
+        }
+        .with_context(|| format!("request to the ecsctl server at {} failed", self.addr))?;
+
+        let status = resp.status().as_u16();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .with_context(|| format!("reading the answer of the ecsctl server at {}", self.addr))?
+            .to_bytes();
+        let json: Option<Value> = serde_json::from_slice(&body).ok();
+        if (200..300).contains(&status) {
+            return json.ok_or_else(|| {
+                anyhow::anyhow!("the ecsctl server answered with something that is not JSON")
+            });
+        }
+        Err(api_error(status, json, &body).into())
+    }
+
+    fn connect_error(&self, e: &std::io::Error) -> anyhow::Error {
+        let reason = match e.kind() {
+            std::io::ErrorKind::NotFound => "no socket file there".to_string(),
+            _ => io_reason(e),
+        };
+        ConnectError {
+            addr: self.addr.to_string(),
+            reason,
+        }
+        .into()
+    }
+}
+
+async fn send<S>(
+    stream: S,
+    req: Request<Full<Bytes>>,
+) -> Result<hyper::Response<hyper::body::Incoming>>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    // The connection task drives the socket; it ends when the response is read and we drop `sender`.
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(sender.send_request(req).await?)
+}
+
+fn api_error(status: u16, json: Option<Value>, raw: &[u8]) -> ApiError {
+    let message = json
+        .as_ref()
+        .and_then(|j| j.get("error"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            let text = String::from_utf8_lossy(raw);
+            let text = text.trim();
+            if text.is_empty() {
+                format!("the server answered HTTP {status}")
+            } else {
+                format!(
+                    "the server answered HTTP {status}: {}",
+                    text.lines().next().unwrap_or("")
+                )
+            }
+        });
+    let details = json
+        .as_ref()
+        .and_then(|j| j.get("details"))
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .map(|d| d.as_str().map_or_else(|| d.to_string(), str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    ApiError {
+        status,
+        message,
+        details,
+    }
+}
+
+/// Percent-encodes one URL path segment or query value.
+pub fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b':') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `/v1/objects/{plural}[/{name}]` with optional `cluster` and `labelSelector` query parameters.
+pub fn objects_path(
+    kind: api::Kind,
+    name: Option<&str>,
+    cluster: Option<&str>,
+    label_selector: Option<&str>,
+) -> String {
+    let mut path = format!("/v1/objects/{}", kind.plural());
+    if let Some(n) = name {
+        path.push('/');
+        path.push_str(&encode(n));
+    }
+    let mut query = Vec::new();
+    if let Some(c) = cluster.filter(|_| kind.is_clustered()) {
+        query.push(format!("cluster={}", encode(c)));
+    }
+    if let Some(l) = label_selector.filter(|l| !l.is_empty()) {
+        query.push(format!("labelSelector={}", encode(l)));
+    }
+    if !query.is_empty() {
+        path.push('?');
+        path.push_str(&query.join("&"));
+    }
+    path
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use api::Kind;
+
+    #[test]
+    fn addresses_parse() {
+        assert_eq!(
+            ServerAddr::parse("unix:/tmp/x.sock").unwrap(),
+            ServerAddr::Unix("/tmp/x.sock".into())
+        );
+        assert_eq!(
+            ServerAddr::parse("/tmp/x.sock").unwrap(),
+            ServerAddr::Unix("/tmp/x.sock".into())
+        );
+        assert_eq!(
+            ServerAddr::parse("rel.sock").unwrap(),
+            ServerAddr::Unix("rel.sock".into())
+        );
+        assert_eq!(
+            ServerAddr::parse("tcp://127.0.0.1:7070").unwrap(),
+            ServerAddr::Tcp("127.0.0.1:7070".into())
+        );
+        assert_eq!(
+            ServerAddr::parse("tcp://[::1]:7070").unwrap(),
+            ServerAddr::Tcp("[::1]:7070".into())
+        );
+        assert!(ServerAddr::parse("tcp://host").is_err());
+        assert!(ServerAddr::parse("http://host:1").is_err());
+        assert!(ServerAddr::parse("unix:").is_err());
+        assert_eq!(
+            ServerAddr::parse("unix:/a b").unwrap().to_string(),
+            "unix:/a b"
+        );
+    }
+
+    #[test]
+    fn object_paths() {
+        assert_eq!(
+            objects_path(Kind::Service, None, Some("default"), None),
+            "/v1/objects/services?cluster=default"
+        );
+        assert_eq!(
+            objects_path(Kind::Service, Some("web"), Some("prod"), Some("a=b,c=d")),
+            "/v1/objects/services/web?cluster=prod&labelSelector=a%3Db%2Cc%3Dd"
+        );
+        // Task definitions are account-wide: no cluster parameter.
+        assert_eq!(
+            objects_path(Kind::TaskDefinition, Some("web:2"), Some("x"), None),
+            "/v1/objects/taskdefinitions/web:2"
+        );
+        assert_eq!(
+            objects_path(Kind::Task, Some("a/b"), None, None),
+            "/v1/objects/tasks/a%2Fb"
+        );
+    }
+
+    #[test]
+    fn connect_error_reads_well() {
+        let e = ConnectError {
+            addr: "unix:/x/ecsctl.sock".into(),
+            reason: "connection refused".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "cannot reach the ecsctl server at unix:/x/ecsctl.sock: is `ecsctl server` running? (connection refused)"
+        );
+    }
+}

@@ -1,0 +1,38 @@
+//! `ecsctl describe KIND NAME`: spec summary, status and recent events of one object.
+
+use super::parse_kind;
+use crate::client::{Client, objects_path};
+use crate::output::describe::describe;
+use anyhow::Result;
+use time::OffsetDateTime;
+
+/// Show one object in detail: spec summary, status, events, and why tasks stopped
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+EXAMPLES:
+  ecsctl describe service web              # deployments, counts and recent events
+  ecsctl describe td web:2                 # containers, ports, health checks, dependencies
+  ecsctl describe task 3f2a9c --cluster prod   # status, stop code and reason")]
+pub struct Args {
+    /// The kind of object
+    pub kind: String,
+    /// Its name (for task definitions `family` = latest revision, or `family:N`)
+    pub name: String,
+    /// The cluster [default: default]
+    #[arg(long, value_name = "CLUSTER")]
+    pub cluster: Option<String>,
+}
+
+pub async fn run(client: Client, args: Args) -> Result<()> {
+    let kind = parse_kind(&args.kind)?;
+    let obj = client
+        .get(&objects_path(
+            kind,
+            Some(&args.name),
+            Some(args.cluster.as_deref().unwrap_or(api::DEFAULT_CLUSTER)),
+            None,
+        ))
+        .await?;
+    print!("{}", describe(&obj, OffsetDateTime::now_utc()));
+    Ok(())
+}

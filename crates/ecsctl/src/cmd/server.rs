@@ -1,0 +1,76 @@
+//! `ecsctl server`: runs the API server and the controllers until SIGINT or SIGTERM.
+
+use crate::GlobalArgs;
+use crate::client::{ServerAddr, default_data_dir, read_token};
+use crate::error::usage;
+use anyhow::{Context, Result};
+use std::path::PathBuf;
+use tracing_subscriber::EnvFilter;
+
+/// Run the ecsctl server (API, store and controllers) in the foreground
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+EXAMPLES:
+  ecsctl server                                    # socket DATA_DIR/ecsctl.sock
+  ecsctl server --data-dir /var/lib/ecsctl
+  ecsctl server --listen tcp://127.0.0.1:7070 --token-file ~/.ecsctl-token
+  RUST_LOG=debug ecsctl server                     # more logs (stderr)
+
+The data directory is --data-dir, else $ECSCTL_HOME, else ~/.local/share/ecsctl.
+TCP needs a bearer token (--token-file); without one only the unix socket is served.
+SIGINT or SIGTERM stops the server gracefully.")]
+pub struct Args {
+    /// Where the store and the socket live [default: $ECSCTL_HOME or ~/.local/share/ecsctl]
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// `unix:PATH` or `tcp://HOST:PORT` [default: unix:DATA_DIR/ecsctl.sock]
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+}
+
+pub fn run(global: &GlobalArgs, args: Args) -> Result<()> {
+    let data_dir = match args.data_dir {
+        Some(d) => d,
+        None => default_data_dir()?,
+    };
+    let listen = match args.listen.as_deref() {
+        Some(l) => ServerAddr::parse(l)?,
+        None => ServerAddr::Unix(data_dir.join("ecsctl.sock")),
+    };
+    let token = match (&listen, global.token_file.as_deref()) {
+        (ServerAddr::Tcp(_), None) => {
+            return Err(usage(format!(
+                "{listen} needs a bearer token: pass --token-file FILE (no token, no TCP)"
+            )));
+        }
+        (ServerAddr::Tcp(_), Some(f)) => Some(read_token(f)?),
+        (ServerAddr::Unix(_), _) => None,
+    };
+
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    // TEMP: wired to ecsctl_server::run once the server crate lands.
+    let _ = (data_dir, listen, token, shutdown_signal);
+    Err(anyhow::anyhow!(
+        "ecsctl server is not wired to the server crate yet"
+    ))
+    .context("the server failed")
+}
+
+/// A future that completes on the first SIGINT or SIGTERM.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => tracing::info!("SIGINT received, shutting down"),
+            _ = term.recv() => tracing::info!("SIGTERM received, shutting down"),
+        }
+    })
+}

@@ -1,0 +1,94 @@
+//! Printers: aligned tables, YAML and JSON, and the kubectl-describe-like text.
+//!
+//! Objects arrive from the server as JSON and are read leniently here: a field a controller has
+//! not written yet shows as `-` (or 0 for counts), never as an error.
+
+pub mod columns;
+pub mod describe;
+pub mod fields;
+pub mod table;
+
+use anyhow::Result;
+use serde_json::Value;
+
+/// `-o` of `ecsctl get`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    #[default]
+    Table,
+    Wide,
+    Yaml,
+    Json,
+}
+
+/// Pretty JSON with a trailing newline.
+pub fn json(v: &Value) -> Result<String> {
+    let mut s = serde_json::to_string_pretty(v)?;
+    s.push('\n');
+    Ok(s)
+}
+
+/// One YAML document.
+pub fn yaml(v: &Value) -> Result<String> {
+    let mut s = serde_saphyr::to_string(v)?;
+    if !s.ends_with('\n') {
+        s.push('\n');
+    }
+    Ok(s)
+}
+
+/// A `---`-separated YAML stream, one document per item.
+pub fn yaml_stream(items: &[Value]) -> Result<String> {
+    let mut s = serde_saphyr::to_string_multiple(items)?;
+    if !s.is_empty() && !s.ends_with('\n') {
+        s.push('\n');
+    }
+    Ok(s)
+}
+
+/// Lower-case singular kind, as in `service/web created`.
+pub fn kind_word(kind: api::Kind) -> String {
+    kind.as_str().to_ascii_lowercase()
+}
+
+/// `kind/name` for a result line; `name` gets `:N` for task definition revisions.
+pub fn ref_name(kind_text: &str, name: &str, revision: Option<u64>) -> String {
+    let kind = api::Kind::parse_user(kind_text);
+    let word = kind.map_or_else(|| kind_text.to_ascii_lowercase(), kind_word);
+    match revision {
+        Some(n) if kind.is_some_and(api::Kind::is_revisioned) && !name.contains(':') => {
+            format!("{word}/{name}:{n}")
+        }
+        _ => format!("{word}/{name}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn result_names() {
+        assert_eq!(
+            ref_name("TaskDefinition", "web", Some(2)),
+            "taskdefinition/web:2"
+        );
+        assert_eq!(
+            ref_name("TaskDefinition", "web:3", Some(3)),
+            "taskdefinition/web:3"
+        );
+        assert_eq!(ref_name("Service", "web", Some(7)), "service/web");
+        assert_eq!(ref_name("Cluster", "default", None), "cluster/default");
+    }
+
+    #[test]
+    fn yaml_streams_are_separated() {
+        let s = yaml_stream(&[json!({"a": 1}), json!({"b": [1, 2]})]).unwrap();
+        assert!(s.contains("a: 1\n---\nb:"), "{s}");
+        assert_eq!(
+            yaml(&json!({"x": "web", "i": "nginx:1.25", "count": 3})).unwrap(),
+            "x: web\ni: nginx:1.25\ncount: 3\n"
+        );
+    }
+}
