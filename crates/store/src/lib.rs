@@ -1,1 +1,22 @@
+//! ecsctl's object store: the [`Store`] trait every other crate programs against, and
+//! [`SledStore`], its sled-backed implementation.
+//!
+//! The store keeps objects in their untyped envelope ([`api::Object`]), assigns the
+//! system-owned metadata (uid, resourceVersion, generation, revision, creationTimestamp),
+//! keeps immutable TaskDefinition revisions, and records every write in a bounded event log
+//! that [`Store::watch`] replays before it streams live events.
+//!
+//! Only this crate names sled; everything it exposes is backend-neutral.
 #![forbid(unsafe_code)]
+
+mod error;
+mod keys;
+mod plan;
+mod sled_store;
+mod types;
+mod watch;
+
+pub use error::StoreError;
+pub use sled_store::{SledStore, StoreOptions};
+pub use types::{ApplyAction, ApplyResult, ListQuery, ObjectList, Store};
+pub use watch::{Watch, WatchEvent, WatchEventType};

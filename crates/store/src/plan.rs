@@ -1,0 +1,301 @@
+//! Planning of writes: what an apply, status update or delete does, worked out against
+//! committed state plus the writes planned so far in the same batch, without touching disk.
+//!
+//! The backend commits a finished [`Batch`] in one transaction (or drops it for a dry run).
+//! Planning runs under the store's writer lock, so the committed state it reads cannot
+//! change underneath it.
+
+use crate::keys::{self, Target};
+use crate::{ApplyAction, ApplyResult, StoreError, WatchEvent, WatchEventType};
+use api::{API_VERSION, Object, ObjectKey};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Read access to committed state.
+pub(crate) trait Reader {
+    /// The object stored under a storage key.
+    fn get(&self, key: &str) -> Result<Option<Object>, StoreError>;
+    /// Every storage key starting with `prefix`.
+    fn keys_with_prefix(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
+    /// A meta counter (0 when unset).
+    fn counter(&self, key: &str) -> Result<u64, StoreError>;
+}
+
+/// Writes planned on top of committed state, to be committed all together.
+#[derive(Debug, Default)]
+pub(crate) struct Batch {
+    /// Storage key -> new value; `None` removes the object.
+    pub objects: BTreeMap<String, Option<Object>>,
+    /// Meta counters to set (TaskDefinition family revision counters).
+    pub counters: BTreeMap<String, u64>,
+    /// One event per write, in revision order.
+    pub events: Vec<WatchEvent>,
+}
+
+/// Plans writes; see the module docs.
+pub(crate) struct Planner<'a> {
+    base: &'a dyn Reader,
+    batch: Batch,
+    /// The last store revision handed out (committed or planned).
+    revision: u64,
+    /// creationTimestamp for objects created by this batch.
+    now: String,
+}
+
+impl<'a> Planner<'a> {
+    /// A planner over `base`, whose last committed revision is `revision`.
+    pub(crate) fn new(base: &'a dyn Reader, revision: u64, now: String) -> Self {
+        Planner {
+            base,
+            batch: Batch::default(),
+            revision,
+            now,
+        }
+    }
+
+    /// The planned writes.
+    pub(crate) fn into_batch(self) -> Batch {
+        self.batch
+    }
+
+    /// Creates or updates one object; see [`crate::Store::apply_all`].
+    pub(crate) fn apply(&mut self, obj: Object) -> Result<ApplyResult, StoreError> {
+        let (obj, expected) = normalize(obj)?;
+        if obj.kind.is_revisioned() {
+            self.apply_revisioned(obj, expected)
+        } else {
+            self.apply_plain(obj, expected)
+        }
+    }
+
+    fn apply_plain(
+        &mut self,
+        mut obj: Object,
+        expected: Option<u64>,
+    ) -> Result<ApplyResult, StoreError> {
+        let key = keys::object_key(&obj);
+        let current = self.get(&key)?;
+        check_cas(|| obj.key(), expected, current.as_ref())?;
+        let Some(mut cur) = current else {
+            self.fill_new(&mut obj);
+            let object = self.put(key, obj, WatchEventType::Added);
+            return Ok(ApplyResult {
+                action: ApplyAction::Created,
+                object,
+            });
+        };
+        let spec_changed = cur.spec != obj.spec;
+        if !spec_changed && same_labels(&cur, &obj) {
+            return Ok(ApplyResult {
+                action: ApplyAction::Unchanged,
+                object: cur,
+            });
+        }
+        cur.metadata.labels = obj.metadata.labels;
+        cur.metadata.annotations = obj.metadata.annotations;
+        if spec_changed {
+            cur.spec = obj.spec;
+            cur.metadata.generation = Some(cur.metadata.generation.unwrap_or(0) + 1);
+        }
+        let object = self.put(key, cur, WatchEventType::Modified);
+        Ok(ApplyResult {
+            action: ApplyAction::Configured,
+            object,
+        })
+    }
+
+    /// A spec equal to the latest revision's is that revision (labels may still change in
+    /// place); any other spec becomes revision N+1, N from the family's counter, which
+    /// survives deletes so that numbers are never reused.
+    fn apply_revisioned(
+        &mut self,
+        mut obj: Object,
+        expected: Option<u64>,
+    ) -> Result<ApplyResult, StoreError> {
+        let family = obj.metadata.name.clone();
+        let latest = self.latest(&keys::family_prefix(&family))?;
+        check_cas(|| obj.key(), expected, latest.as_ref().map(|(_, o)| o))?;
+        match latest {
+            Some((key, mut cur)) if cur.spec == obj.spec => {
+                if same_labels(&cur, &obj) {
+                    return Ok(ApplyResult {
+                        action: ApplyAction::Unchanged,
+                        object: cur,
+                    });
+                }
+                cur.metadata.labels = obj.metadata.labels;
+                cur.metadata.annotations = obj.metadata.annotations;
+                let object = self.put(key, cur, WatchEventType::Modified);
+                Ok(ApplyResult {
+                    action: ApplyAction::Configured,
+                    object,
+                })
+            }
+            latest => {
+                let counter_key = keys::family_counter_key(&family);
+                let latest_n = latest
+                    .as_ref()
+                    .and_then(|(_, o)| o.metadata.revision)
+                    .unwrap_or(0);
+                let n = self.counter(&counter_key)?.max(latest_n) + 1;
+                self.batch.counters.insert(counter_key, n);
+                obj.metadata.revision = Some(n);
+                self.fill_new(&mut obj);
+                let object = self.put(keys::revision_key(&family, n), obj, WatchEventType::Added);
+                let action = if latest.is_some() {
+                    ApplyAction::Configured
+                } else {
+                    ApplyAction::Created
+                };
+                Ok(ApplyResult { action, object })
+            }
+        }
+    }
+
+    /// Replaces an object's status; see [`crate::Store::update_status`].
+    pub(crate) fn update_status(
+        &mut self,
+        key: &ObjectKey,
+        status: serde_json::Value,
+        expected: Option<u64>,
+    ) -> Result<Object, StoreError> {
+        let (skey, mut cur) = self
+            .resolve(key)?
+            .ok_or_else(|| StoreError::NotFound(key.clone()))?;
+        check_cas(|| key.clone(), expected, Some(&cur))?;
+        if cur.status == status {
+            return Ok(cur);
+        }
+        cur.status = status;
+        Ok(self.put(skey, cur, WatchEventType::Modified))
+    }
+
+    /// Deletes an object (or every revision of a family); see [`crate::Store::delete`].
+    pub(crate) fn delete(&mut self, key: &ObjectKey) -> Result<Vec<Object>, StoreError> {
+        let skeys: Vec<String> = match keys::target(key) {
+            Target::One(k) => vec![k],
+            Target::Family(prefix) => self.keys_with_prefix(&prefix)?.into_iter().collect(),
+        };
+        let mut deleted = Vec::new();
+        for skey in skeys {
+            if let Some(obj) = self.get(&skey)? {
+                self.revision += 1;
+                self.batch.objects.insert(skey, None);
+                self.batch.events.push(WatchEvent {
+                    revision: self.revision,
+                    event_type: WatchEventType::Deleted,
+                    object: obj.clone(),
+                });
+                deleted.push(obj);
+            }
+        }
+        if deleted.is_empty() {
+            return Err(StoreError::NotFound(key.clone()));
+        }
+        Ok(deleted)
+    }
+
+    /// The stored object a key names (the latest revision for a family) and its storage key.
+    pub(crate) fn resolve(&self, key: &ObjectKey) -> Result<Option<(String, Object)>, StoreError> {
+        match keys::target(key) {
+            Target::One(k) => Ok(self.get(&k)?.map(|o| (k, o))),
+            Target::Family(prefix) => self.latest(&prefix),
+        }
+    }
+
+    fn latest(&self, prefix: &str) -> Result<Option<(String, Object)>, StoreError> {
+        match self.keys_with_prefix(prefix)?.pop_last() {
+            Some(k) => Ok(self.get(&k)?.map(|o| (k, o))),
+            None => Ok(None),
+        }
+    }
+
+    fn fill_new(&self, obj: &mut Object) {
+        obj.metadata.uid = Some(uuid::Uuid::new_v4().to_string());
+        obj.metadata.generation = Some(1);
+        obj.metadata.creation_timestamp = Some(self.now.clone());
+    }
+
+    /// Records a write at the next revision and returns the object as written.
+    fn put(&mut self, key: String, mut obj: Object, event_type: WatchEventType) -> Object {
+        self.revision += 1;
+        obj.metadata.resource_version = Some(self.revision);
+        self.batch.objects.insert(key, Some(obj.clone()));
+        self.batch.events.push(WatchEvent {
+            revision: self.revision,
+            event_type,
+            object: obj.clone(),
+        });
+        obj
+    }
+
+    fn get(&self, key: &str) -> Result<Option<Object>, StoreError> {
+        match self.batch.objects.get(key) {
+            Some(planned) => Ok(planned.clone()),
+            None => self.base.get(key),
+        }
+    }
+
+    fn keys_with_prefix(&self, prefix: &str) -> Result<BTreeSet<String>, StoreError> {
+        let mut keys: BTreeSet<String> = self.base.keys_with_prefix(prefix)?.into_iter().collect();
+        for (k, v) in self.batch.objects.range(prefix.to_string()..) {
+            if !k.starts_with(prefix) {
+                break;
+            }
+            if v.is_some() {
+                keys.insert(k.clone());
+            } else {
+                keys.remove(k);
+            }
+        }
+        Ok(keys)
+    }
+
+    fn counter(&self, key: &str) -> Result<u64, StoreError> {
+        match self.batch.counters.get(key) {
+            Some(n) => Ok(*n),
+            None => self.base.counter(key),
+        }
+    }
+}
+
+/// Drops what the store owns from an object a caller sent, and returns the
+/// resourceVersion it expects (if any).
+fn normalize(mut obj: Object) -> Result<(Object, Option<u64>), StoreError> {
+    let expected = obj.metadata.resource_version;
+    obj.metadata.clear_system_fields();
+    obj.status = serde_json::Value::Null;
+    obj.api_version = API_VERSION.to_string();
+    keys::check_name(obj.kind, &obj.metadata.name, "name")?;
+    obj.metadata.cluster = if obj.kind.is_clustered() {
+        let cluster = obj.metadata.cluster_or_default().to_string();
+        keys::check_name(obj.kind, &cluster, "cluster")?;
+        Some(cluster)
+    } else {
+        None
+    };
+    Ok((obj, expected))
+}
+
+fn same_labels(a: &Object, b: &Object) -> bool {
+    a.metadata.labels == b.metadata.labels && a.metadata.annotations == b.metadata.annotations
+}
+
+fn check_cas(
+    key: impl FnOnce() -> ObjectKey,
+    expected: Option<u64>,
+    current: Option<&Object>,
+) -> Result<(), StoreError> {
+    let Some(expected) = expected else {
+        return Ok(());
+    };
+    let actual = current.and_then(|o| o.metadata.resource_version);
+    if actual == Some(expected) {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict {
+            key: key(),
+            expected,
+            actual,
+        })
+    }
+}

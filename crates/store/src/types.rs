@@ -1,0 +1,138 @@
+//! The [`Store`] trait and the plain types its methods take and return.
+
+use crate::{StoreError, Watch};
+use api::{Kind, Object, ObjectKey};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The object store every controller, the server and the gitops sync program against.
+///
+/// Methods are synchronous and may block on disk I/O (every write is flushed before it
+/// returns): async callers should run them on a blocking thread.
+pub trait Store: Send + Sync + 'static {
+    /// One object, or `None`. For TaskDefinitions `family` names the latest revision and
+    /// `family:N` revision N.
+    fn get(&self, key: &ObjectKey) -> Result<Option<Object>, StoreError>;
+
+    /// Every object of a kind, optionally in one cluster and with the given labels, ordered
+    /// by cluster and name (TaskDefinitions: by family, then revision).
+    fn list(&self, query: &ListQuery) -> Result<ObjectList, StoreError>;
+
+    /// Creates or updates one object (see [`Store::apply_all`]).
+    fn apply(&self, obj: Object) -> Result<ApplyResult, StoreError>;
+
+    /// Creates or updates objects, all or none: system metadata and status in the input are
+    /// ignored; `metadata.resourceVersion`, when given, must match the stored object or the
+    /// whole call fails with [`StoreError::Conflict`]. With `dry_run` nothing is written.
+    fn apply_all(&self, objs: Vec<Object>, dry_run: bool) -> Result<Vec<ApplyResult>, StoreError>;
+
+    /// Replaces the status of an object, never its spec. With `expected_resource_version`
+    /// the write succeeds only if the object is still at that version. Writing the status
+    /// the object already has writes nothing and returns the object as it is.
+    fn update_status(
+        &self,
+        key: &ObjectKey,
+        status: serde_json::Value,
+        expected_resource_version: Option<u64>,
+    ) -> Result<Object, StoreError>;
+
+    /// Deletes an object and returns what was deleted: for a TaskDefinition `family` every
+    /// revision, for `family:N` that one. [`StoreError::NotFound`] when nothing matched.
+    fn delete(&self, key: &ObjectKey) -> Result<Vec<Object>, StoreError>;
+
+    /// Events with a revision greater than `from_revision`: first replayed from the event
+    /// log, then live. [`StoreError::Expired`] when the log no longer reaches back that far.
+    fn watch(&self, from_revision: u64) -> Result<Watch, StoreError>;
+
+    /// The revision of the last write (0 for an empty store).
+    fn revision(&self) -> u64;
+}
+
+/// What [`Store::list`] selects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    /// The kind to list.
+    pub kind: Kind,
+    /// Only this cluster; `None` lists all clusters. Ignored for kinds that are not clustered.
+    pub cluster: Option<String>,
+    /// Only objects carrying every one of these labels with exactly these values.
+    pub labels: BTreeMap<String, String>,
+}
+
+impl ListQuery {
+    /// Every object of `kind`, in every cluster.
+    pub fn new(kind: Kind) -> Self {
+        ListQuery {
+            kind,
+            cluster: None,
+            labels: BTreeMap::new(),
+        }
+    }
+
+    /// Restricts the query to one cluster.
+    pub fn in_cluster(mut self, cluster: impl Into<String>) -> Self {
+        self.cluster = Some(cluster.into());
+        self
+    }
+
+    /// Adds a label the objects must carry.
+    pub fn with_label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.labels.insert(key.into(), value.into());
+        self
+    }
+
+    /// Whether an object passes the cluster and label filters (not the kind).
+    pub(crate) fn matches(&self, obj: &Object) -> bool {
+        let cluster_ok = match (&self.cluster, obj.kind.is_clustered()) {
+            (Some(c), true) => obj.metadata.cluster_or_default() == c,
+            _ => true,
+        };
+        cluster_ok
+            && self
+                .labels
+                .iter()
+                .all(|(k, v)| obj.metadata.labels.get(k) == Some(v))
+    }
+}
+
+/// The result of [`Store::list`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObjectList {
+    /// The matching objects.
+    pub items: Vec<Object>,
+    /// The store revision the list reflects at least: a watch from it misses nothing (it
+    /// may repeat a write the list already shows).
+    pub revision: u64,
+}
+
+/// What an apply did to one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApplyAction {
+    /// The object did not exist (for a TaskDefinition: the family had no revision).
+    Created,
+    /// The object changed (for a TaskDefinition: a new revision, or new labels).
+    Configured,
+    /// Nothing changed; nothing was written.
+    Unchanged,
+}
+
+impl ApplyAction {
+    /// `created`, `configured` or `unchanged`, as `ecsctl apply` prints it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApplyAction::Created => "created",
+            ApplyAction::Configured => "configured",
+            ApplyAction::Unchanged => "unchanged",
+        }
+    }
+}
+
+/// The outcome of applying one object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApplyResult {
+    /// What happened.
+    pub action: ApplyAction,
+    /// The object as stored after the apply (for a dry run: as it would be stored).
+    pub object: Object,
+}

@@ -1,0 +1,560 @@
+//! Behaviour of the sled store through the public `Store` trait.
+#![allow(clippy::unwrap_used)]
+
+use api::{Kind, Object, ObjectKey};
+use ecsctl_store::{
+    ApplyAction, ListQuery, SledStore, Store, StoreError, StoreOptions, WatchEventType,
+};
+use serde_json::json;
+
+fn open() -> (tempfile::TempDir, SledStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path().join("store")).unwrap();
+    (dir, store)
+}
+
+fn svc(name: &str, desired: u64) -> Object {
+    Object::new(
+        Kind::Service,
+        name,
+        json!({"taskDefinition": "web", "desiredCount": desired}),
+    )
+}
+
+fn td(family: &str, image: &str) -> Object {
+    Object::new(
+        Kind::TaskDefinition,
+        family,
+        json!({"family": family, "containerDefinitions": [{"name": "app", "image": image}]}),
+    )
+}
+
+fn key(kind: Kind, name: &str) -> ObjectKey {
+    ObjectKey::new(kind, None, name)
+}
+
+#[test]
+fn apply_sets_system_fields_and_reports_actions() {
+    let (_d, store) = open();
+    let r = store.apply(svc("web", 1)).unwrap();
+    assert_eq!(r.action, ApplyAction::Created);
+    let m = &r.object.metadata;
+    assert_eq!(m.resource_version, Some(1));
+    assert_eq!(m.generation, Some(1));
+    assert_eq!(m.cluster.as_deref(), Some("default"));
+    assert!(uuid_like(m.uid.as_deref().unwrap()));
+    let ts = m.creation_timestamp.as_deref().unwrap();
+    time::OffsetDateTime::parse(ts, &time::format_description::well_known::Rfc3339).unwrap();
+
+    let again = store.apply(svc("web", 1)).unwrap();
+    assert_eq!(again.action, ApplyAction::Unchanged);
+    assert_eq!(again.object, r.object);
+    assert_eq!(store.revision(), 1, "an unchanged apply writes nothing");
+
+    let changed = store.apply(svc("web", 3)).unwrap();
+    assert_eq!(changed.action, ApplyAction::Configured);
+    assert_eq!(changed.object.metadata.generation, Some(2));
+    assert_eq!(changed.object.metadata.resource_version, Some(2));
+    assert_eq!(changed.object.metadata.uid, r.object.metadata.uid);
+    assert_eq!(
+        changed.object.metadata.creation_timestamp,
+        r.object.metadata.creation_timestamp
+    );
+    assert_eq!(
+        store.get(&key(Kind::Service, "web")).unwrap().unwrap(),
+        changed.object
+    );
+}
+
+fn uuid_like(s: &str) -> bool {
+    s.len() == 36 && s.chars().filter(|c| *c == '-').count() == 4
+}
+
+#[test]
+fn generation_moves_only_with_the_spec() {
+    let (_d, store) = open();
+    store.apply(svc("web", 1)).unwrap();
+    let mut labelled = svc("web", 1);
+    labelled
+        .metadata
+        .labels
+        .insert("team".into(), "shop".into());
+    let r = store.apply(labelled.clone()).unwrap();
+    assert_eq!(r.action, ApplyAction::Configured);
+    assert_eq!(
+        r.object.metadata.generation,
+        Some(1),
+        "labels-only change keeps the generation"
+    );
+    assert_eq!(r.object.metadata.resource_version, Some(2));
+
+    let mut annotated = labelled.clone();
+    annotated
+        .metadata
+        .annotations
+        .insert("note".into(), "x".into());
+    let r = store.apply(annotated).unwrap();
+    assert_eq!(r.action, ApplyAction::Configured);
+    assert_eq!(r.object.metadata.generation, Some(1));
+
+    // System fields and status in the input are ignored.
+    let mut noisy = r.object.clone();
+    noisy.metadata.resource_version = None;
+    noisy.metadata.generation = Some(99);
+    noisy.metadata.uid = Some("forged".into());
+    noisy.status = json!({"runningCount": 5});
+    let r2 = store.apply(noisy).unwrap();
+    assert_eq!(r2.action, ApplyAction::Unchanged);
+    assert_eq!(r2.object.metadata.uid, r.object.metadata.uid);
+    assert!(r2.object.status.is_null());
+}
+
+#[test]
+fn status_is_separate_from_spec() {
+    let (_d, store) = open();
+    let created = store.apply(svc("web", 1)).unwrap().object;
+    let k = key(Kind::Service, "web");
+    let o = store
+        .update_status(&k, json!({"runningCount": 1}), Some(1))
+        .unwrap();
+    assert_eq!(o.status, json!({"runningCount": 1}));
+    assert_eq!(o.spec, created.spec);
+    assert_eq!(o.metadata.generation, Some(1));
+    assert_eq!(o.metadata.resource_version, Some(2));
+
+    // Same status again: nothing written.
+    let same = store
+        .update_status(&k, json!({"runningCount": 1}), None)
+        .unwrap();
+    assert_eq!(same.metadata.resource_version, Some(2));
+    assert_eq!(store.revision(), 2);
+
+    // Stale expected version.
+    let err = store
+        .update_status(&k, json!({"runningCount": 2}), Some(1))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Conflict {
+                expected: 1,
+                actual: Some(2),
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    // Applies keep the status.
+    let r = store.apply(svc("web", 2)).unwrap();
+    assert_eq!(r.object.status, json!({"runningCount": 1}));
+
+    let missing = store
+        .update_status(&key(Kind::Service, "nope"), json!({}), None)
+        .unwrap_err();
+    assert!(matches!(missing, StoreError::NotFound(_)));
+}
+
+#[test]
+fn resource_version_is_compare_and_swap() {
+    let (_d, store) = open();
+    let v1 = store.apply(svc("web", 1)).unwrap().object;
+    store.apply(svc("web", 2)).unwrap();
+
+    let mut stale = v1.clone();
+    stale.spec = json!({"taskDefinition": "web", "desiredCount": 5});
+    let err = store.apply(stale.clone()).unwrap_err();
+    match &err {
+        StoreError::Conflict {
+            expected, actual, ..
+        } => {
+            assert_eq!((*expected, *actual), (1, Some(2)));
+        }
+        other => panic!("expected a conflict, got {other}"),
+    }
+    assert_eq!(
+        err.to_string(),
+        "service \"web\" in cluster default was modified (resourceVersion 2, you sent 1): get it again and re-apply"
+    );
+
+    stale.metadata.resource_version = Some(2);
+    assert_eq!(store.apply(stale).unwrap().action, ApplyAction::Configured);
+
+    let mut ghost = svc("ghost", 1);
+    ghost.metadata.resource_version = Some(4);
+    let err = store.apply(ghost).unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict { actual: None, .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn task_definition_revisions() {
+    let (_d, store) = open();
+    let r1 = store.apply(td("web", "nginx:1")).unwrap();
+    assert_eq!(r1.action, ApplyAction::Created);
+    assert_eq!(r1.object.metadata.revision, Some(1));
+    assert_eq!(r1.object.display_name(), "web:1");
+    assert_eq!(
+        store.apply(td("web", "nginx:1")).unwrap().action,
+        ApplyAction::Unchanged
+    );
+
+    let r2 = store.apply(td("web", "nginx:2")).unwrap();
+    assert_eq!(r2.action, ApplyAction::Configured);
+    assert_eq!(r2.object.metadata.revision, Some(2));
+    assert_eq!(r2.object.metadata.generation, Some(1));
+    assert_ne!(r2.object.metadata.uid, r1.object.metadata.uid);
+
+    // Going back to an older spec is a new revision: revisions are immutable history.
+    let r3 = store.apply(td("web", "nginx:1")).unwrap();
+    assert_eq!(r3.object.metadata.revision, Some(3));
+
+    assert_eq!(
+        store
+            .get(&key(Kind::TaskDefinition, "web"))
+            .unwrap()
+            .unwrap(),
+        r3.object
+    );
+    assert_eq!(
+        store
+            .get(&key(Kind::TaskDefinition, "web:1"))
+            .unwrap()
+            .unwrap(),
+        r1.object
+    );
+    assert_eq!(
+        store.get(&key(Kind::TaskDefinition, "web:9")).unwrap(),
+        None
+    );
+
+    store.apply(td("api", "api:1")).unwrap();
+    let names: Vec<String> = store
+        .list(&ListQuery::new(Kind::TaskDefinition))
+        .unwrap()
+        .items
+        .iter()
+        .map(|o| o.display_name())
+        .collect();
+    assert_eq!(names, ["api:1", "web:1", "web:2", "web:3"]);
+
+    // Deleting the latest revision does not free its number.
+    let gone = store.delete(&key(Kind::TaskDefinition, "web:3")).unwrap();
+    assert_eq!(gone.len(), 1);
+    assert_eq!(
+        store
+            .get(&key(Kind::TaskDefinition, "web"))
+            .unwrap()
+            .unwrap(),
+        r2.object
+    );
+    let r4 = store.apply(td("web", "nginx:4")).unwrap();
+    assert_eq!(r4.object.metadata.revision, Some(4));
+
+    // Deleting the family removes every revision; numbering still goes on.
+    let gone = store.delete(&key(Kind::TaskDefinition, "web")).unwrap();
+    assert_eq!(gone.len(), 3);
+    assert_eq!(store.get(&key(Kind::TaskDefinition, "web")).unwrap(), None);
+    let r5 = store.apply(td("web", "nginx:1")).unwrap();
+    assert_eq!(r5.action, ApplyAction::Created);
+    assert_eq!(r5.object.metadata.revision, Some(5));
+}
+
+#[test]
+fn task_definition_labels_change_in_place() {
+    let (_d, store) = open();
+    store.apply(td("web", "nginx:1")).unwrap();
+    let mut labelled = td("web", "nginx:1");
+    labelled
+        .metadata
+        .labels
+        .insert("team".into(), "shop".into());
+    let r = store.apply(labelled).unwrap();
+    assert_eq!(r.action, ApplyAction::Configured);
+    assert_eq!(r.object.metadata.revision, Some(1));
+    assert_eq!(
+        store
+            .list(&ListQuery::new(Kind::TaskDefinition))
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn list_filters_by_cluster_and_labels() {
+    let (_d, store) = open();
+    let mut a = svc("a", 1);
+    a.metadata.labels.insert("team".into(), "shop".into());
+    a.metadata.labels.insert("tier".into(), "web".into());
+    let mut b = svc("b", 1);
+    b.metadata.labels.insert("team".into(), "shop".into());
+    let mut c = svc("c", 1);
+    c.metadata.cluster = Some("default-2".into());
+    c.metadata.labels.insert("team".into(), "shop".into());
+    let mut d = svc("d", 1);
+    d.metadata.labels.insert("team".into(), "ops".into());
+    store.apply_all(vec![d, c, b, a], false).unwrap();
+    store
+        .apply(Object::new(Kind::Cluster, "default", json!({})))
+        .unwrap();
+
+    let names = |q: ListQuery| -> Vec<String> {
+        store
+            .list(&q)
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|o| o.metadata.name)
+            .collect()
+    };
+    assert_eq!(names(ListQuery::new(Kind::Service)), ["a", "b", "d", "c"]);
+    assert_eq!(
+        names(ListQuery::new(Kind::Service).in_cluster("default")),
+        ["a", "b", "d"]
+    );
+    assert_eq!(
+        names(ListQuery::new(Kind::Service).with_label("team", "shop")),
+        ["a", "b", "c"]
+    );
+    assert_eq!(
+        names(
+            ListQuery::new(Kind::Service)
+                .with_label("team", "shop")
+                .with_label("tier", "web")
+        ),
+        ["a"]
+    );
+    assert_eq!(
+        names(ListQuery::new(Kind::Service).in_cluster("nowhere")),
+        Vec::<String>::new()
+    );
+    // Cluster filters do not apply to kinds without clusters.
+    assert_eq!(
+        names(ListQuery::new(Kind::Cluster).in_cluster("x")),
+        ["default"]
+    );
+    assert_eq!(
+        store.list(&ListQuery::new(Kind::Service)).unwrap().revision,
+        5
+    );
+}
+
+#[test]
+fn apply_all_is_all_or_nothing() {
+    let (_d, store) = open();
+    store.apply(svc("existing", 1)).unwrap();
+    let mut stale = svc("existing", 2);
+    stale.metadata.resource_version = Some(42);
+    let err = store
+        .apply_all(vec![svc("new", 1), td("web", "nginx"), stale], false)
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err}");
+    assert_eq!(store.revision(), 1);
+    assert_eq!(store.get(&key(Kind::Service, "new")).unwrap(), None);
+    assert_eq!(store.get(&key(Kind::TaskDefinition, "web")).unwrap(), None);
+
+    let results = store
+        .apply_all(vec![svc("new", 1), td("web", "a"), td("web", "b")], false)
+        .unwrap();
+    let actions: Vec<_> = results.iter().map(|r| r.action).collect();
+    assert_eq!(
+        actions,
+        [
+            ApplyAction::Created,
+            ApplyAction::Created,
+            ApplyAction::Configured
+        ]
+    );
+    assert_eq!(results[2].object.metadata.revision, Some(2));
+    assert_eq!(store.revision(), 4);
+}
+
+#[test]
+fn dry_run_writes_nothing() {
+    let (_d, store) = open();
+    let results = store
+        .apply_all(vec![svc("web", 1), td("web", "nginx")], true)
+        .unwrap();
+    assert_eq!(results[0].action, ApplyAction::Created);
+    assert_eq!(results[1].object.metadata.revision, Some(1));
+    assert_eq!(store.revision(), 0);
+    assert_eq!(store.get(&key(Kind::Service, "web")).unwrap(), None);
+    assert_eq!(store.get(&key(Kind::TaskDefinition, "web")).unwrap(), None);
+}
+
+#[test]
+fn delete_reports_what_it_removed() {
+    let (_d, store) = open();
+    store.apply(svc("web", 1)).unwrap();
+    let gone = store.delete(&key(Kind::Service, "web")).unwrap();
+    assert_eq!(gone[0].metadata.name, "web");
+    assert_eq!(store.get(&key(Kind::Service, "web")).unwrap(), None);
+    let err = store.delete(&key(Kind::Service, "web")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "service \"web\" not found in cluster default"
+    );
+    let err = store
+        .delete(&key(Kind::TaskDefinition, "nope"))
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound(_)));
+}
+
+#[test]
+fn names_the_key_layout_cannot_hold_are_invalid() {
+    let (_d, store) = open();
+    for name in ["", "a/b", "web:3"] {
+        let err = store.apply(svc(name, 1)).unwrap_err();
+        assert!(matches!(err, StoreError::Invalid(_)), "{name}: {err}");
+    }
+}
+
+#[test]
+fn data_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    {
+        let store = SledStore::open(&path).unwrap();
+        store.apply(svc("web", 1)).unwrap();
+        store.apply(td("web", "a")).unwrap();
+        store.apply(td("web", "b")).unwrap();
+        store.delete(&key(Kind::TaskDefinition, "web:2")).unwrap();
+    }
+    let store = SledStore::open(&path).unwrap();
+    assert_eq!(store.revision(), 4);
+    assert_eq!(
+        store
+            .get(&key(Kind::Service, "web"))
+            .unwrap()
+            .unwrap()
+            .metadata
+            .resource_version,
+        Some(1)
+    );
+    let r = store.apply(td("web", "c")).unwrap();
+    assert_eq!(
+        r.object.metadata.revision,
+        Some(3),
+        "the family counter survives a restart"
+    );
+    assert_eq!(r.object.metadata.resource_version, Some(5));
+}
+
+#[tokio::test]
+async fn watch_replays_then_streams_live_without_gaps_or_dupes() {
+    let (_d, store) = open();
+    let store = std::sync::Arc::new(store);
+    for i in 0..5 {
+        store.apply(svc(&format!("s{i}"), 1)).unwrap();
+    }
+    let mut watch = store.watch(2).unwrap();
+    let writer = {
+        let store = store.clone();
+        std::thread::spawn(move || {
+            for i in 0..200 {
+                store.apply(svc(&format!("s{}", i % 7), i + 1000)).unwrap();
+            }
+        })
+    };
+    let mut seen = Vec::new();
+    while seen.last() != Some(&205) {
+        let ev = tokio::time::timeout(std::time::Duration::from_secs(20), watch.next())
+            .await
+            .expect("watch stalled")
+            .unwrap()
+            .unwrap();
+        assert_eq!(ev.object.metadata.resource_version, Some(ev.revision));
+        seen.push(ev.revision);
+    }
+    writer.join().unwrap();
+    assert_eq!(seen, (3..=205).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn watch_reports_event_types() {
+    let (_d, store) = open();
+    let mut watch = store.watch(0).unwrap();
+    store.apply(svc("web", 1)).unwrap();
+    store.apply(svc("web", 2)).unwrap();
+    store.delete(&key(Kind::Service, "web")).unwrap();
+    let mut types = Vec::new();
+    for _ in 0..3 {
+        types.push(watch.next().await.unwrap().unwrap().event_type);
+    }
+    assert_eq!(
+        types,
+        [
+            WatchEventType::Added,
+            WatchEventType::Modified,
+            WatchEventType::Deleted
+        ]
+    );
+    drop(store);
+    assert!(
+        watch.next().await.is_none(),
+        "the watch ends when the store closes"
+    );
+}
+
+#[tokio::test]
+async fn a_lagging_watch_catches_up_from_the_log() {
+    let (_d, store) = open();
+    let mut watch = store.watch(0).unwrap();
+    // One batch of more events than the live channel holds: the watch must fall back to
+    // the log instead of losing any.
+    let objs: Vec<_> = (0..1500).map(|i| svc(&format!("s{i}"), 1)).collect();
+    store.apply_all(objs, false).unwrap();
+    store.apply(svc("last", 1)).unwrap();
+    for expected in 1..=1501 {
+        let ev = watch.next().await.unwrap().unwrap();
+        assert_eq!(ev.revision, expected);
+    }
+}
+
+#[tokio::test]
+async fn watch_from_before_the_log_is_expired() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open_with(
+        dir.path(),
+        StoreOptions {
+            event_log_capacity: 5,
+        },
+    )
+    .unwrap();
+    for i in 0..20 {
+        store.apply(svc(&format!("s{i}"), 1)).unwrap();
+    }
+    let err = store.watch(3).unwrap_err();
+    assert_eq!(
+        err,
+        StoreError::Expired {
+            from: 3,
+            oldest: 16
+        }
+    );
+    let mut watch = store.watch(15).unwrap();
+    assert_eq!(watch.next().await.unwrap().unwrap().revision, 16);
+    // Reopening with a smaller capacity trims the log.
+    drop(watch);
+    drop(store);
+    let store = SledStore::open_with(
+        dir.path(),
+        StoreOptions {
+            event_log_capacity: 2,
+        },
+    )
+    .unwrap();
+    assert!(matches!(
+        store.watch(17),
+        Err(StoreError::Expired { oldest: 19, .. })
+    ));
+    assert!(store.watch(18).is_ok());
+    assert!(
+        store.watch(25).is_ok(),
+        "a watch from the future waits for live events"
+    );
+}
