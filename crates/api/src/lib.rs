@@ -19,3 +19,4 @@ mod humanize;
 pub mod import;
 pub mod validate;
 pub mod parse;
+pub mod schema;
