@@ -28,10 +28,29 @@ pub struct Source {
 /// Everything read from a set of paths, with the problems found on the way.
 #[derive(Debug, Default)]
 pub struct Collected {
-    pub sources: Vec<Source>,
-    /// One line each, `PATH: what is wrong`.
-    pub errors: Vec<String>,
+    /// In the order found: a source read, or `PATH: what is wrong` (so that errors are
+    /// reported in file order, whether found while reading or while parsing).
+    pub items: Vec<Result<Source, String>>,
     pub warnings: Vec<String>,
+}
+
+impl Collected {
+    fn error(&mut self, e: String) {
+        self.items.push(Err(e));
+    }
+
+    /// The sources read.
+    pub fn sources(&self) -> Vec<&Source> {
+        self.items.iter().filter_map(|i| i.as_ref().ok()).collect()
+    }
+
+    /// The problems found.
+    pub fn errors(&self) -> Vec<&str> {
+        self.items
+            .iter()
+            .filter_map(|i| i.as_ref().err().map(String::as_str))
+            .collect()
+    }
 }
 
 /// Reads every path; `-` reads `stdin` (once, however often it is named).
@@ -51,7 +70,7 @@ pub fn collect(paths: &[String], stdin: &mut dyn Read) -> Collected {
         match fs::metadata(path) {
             Ok(md) if md.is_dir() => walk(path, &mut Vec::new(), &mut seen, &mut c),
             Ok(_) => read_file(path, &mut seen, &mut c),
-            Err(e) => c.errors.push(format!("{p}: {}", missing_reason(path, &e))),
+            Err(e) => c.error(format!("{p}: {}", missing_reason(path, &e))),
         }
     }
     c
@@ -73,8 +92,7 @@ fn walk(dir: &Path, ancestors: &mut Vec<PathBuf>, seen: &mut HashSet<PathBuf>, c
     let canon = match fs::canonicalize(dir) {
         Ok(p) => p,
         Err(e) => {
-            c.errors
-                .push(format!("{}: {}", dir.display(), io_reason(&e)));
+            c.error(format!("{}: {}", dir.display(), io_reason(&e)));
             return;
         }
     };
@@ -93,8 +111,7 @@ fn walk(dir: &Path, ancestors: &mut Vec<PathBuf>, seen: &mut HashSet<PathBuf>, c
     let mut entries = match entries {
         Ok(v) => v,
         Err(e) => {
-            c.errors
-                .push(format!("{}: {}", dir.display(), io_reason(&e)));
+            c.error(format!("{}: {}", dir.display(), io_reason(&e)));
             return;
         }
     };
@@ -112,8 +129,7 @@ fn walk(dir: &Path, ancestors: &mut Vec<PathBuf>, seen: &mut HashSet<PathBuf>, c
             Ok(md) if md.is_file() && is_manifest_name(&path) => read_file(&path, seen, c),
             Ok(_) => {}
             Err(e) if is_manifest_name(&path) || is_symlink(&path) => {
-                c.errors
-                    .push(format!("{}: {}", path.display(), missing_reason(&path, &e)));
+                c.error(format!("{}: {}", path.display(), missing_reason(&path, &e)));
             }
             Err(_) => {}
         }
@@ -144,17 +160,17 @@ fn read_file(path: &Path, seen: &mut HashSet<PathBuf>, c: &mut Collected) {
     let md = match fs::metadata(path) {
         Ok(md) => md,
         Err(e) => {
-            c.errors.push(format!("{name}: {}", io_reason(&e)));
+            c.error(format!("{name}: {}", io_reason(&e)));
             return;
         }
     };
     if md.is_file() && md.len() > MAX_FILE_BYTES {
-        c.errors.push(too_big(&name, Some(md.len())));
+        c.error(too_big(&name, Some(md.len())));
         return;
     }
     match fs::File::open(path) {
         Ok(f) => read_stream(&name, f, c),
-        Err(e) => c.errors.push(format!("{name}: {}", io_reason(&e))),
+        Err(e) => c.error(format!("{name}: {}", io_reason(&e))),
     }
 }
 
@@ -162,11 +178,11 @@ fn read_file(path: &Path, seen: &mut HashSet<PathBuf>, c: &mut Collected) {
 fn read_stream(name: &str, r: impl Read, c: &mut Collected) {
     let mut bytes = Vec::new();
     if let Err(e) = r.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes) {
-        c.errors.push(format!("{name}: {}", io_reason(&e)));
+        c.error(format!("{name}: {}", io_reason(&e)));
         return;
     }
     if bytes.len() as u64 > MAX_FILE_BYTES {
-        c.errors.push(too_big(name, None));
+        c.error(too_big(name, None));
         return;
     }
     match String::from_utf8(bytes) {
@@ -174,12 +190,12 @@ fn read_stream(name: &str, r: impl Read, c: &mut Collected) {
             if text.starts_with('\u{feff}') {
                 text.drain(..'\u{feff}'.len_utf8());
             }
-            c.sources.push(Source {
+            c.items.push(Ok(Source {
                 name: name.to_string(),
                 text,
-            });
+            }));
         }
-        Err(e) => c.errors.push(format!(
+        Err(e) => c.error(format!(
             "{name}: not a text file (invalid UTF-8 at byte {})",
             e.utf8_error().valid_up_to()
         )),
@@ -230,10 +246,17 @@ pub fn parse_all(
     c: Collected,
     opts: &ParseOptions,
 ) -> (Vec<ParsedDocument>, Vec<String>, Vec<String>) {
-    let mut errors = c.errors;
+    let mut errors = Vec::new();
     let mut warnings = c.warnings;
     let mut loaded = Vec::new();
-    for s in c.sources {
+    for item in c.items {
+        let s = match item {
+            Ok(s) => s,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
         match api::parse::parse_source(&s.name, &s.text, opts) {
             Ok(docs) => {
                 for doc in docs {
@@ -253,7 +276,7 @@ mod tests {
     use std::io::Cursor;
 
     fn names(c: &Collected) -> Vec<String> {
-        c.sources.iter().map(|s| s.name.clone()).collect()
+        c.sources().iter().map(|s| s.name.clone()).collect()
     }
 
     fn strip(root: &Path, c: &Collected) -> Vec<String> {
@@ -278,12 +301,12 @@ mod tests {
         fs::write(r.join(".git/x.yaml"), "no").unwrap();
         fs::write(r.join("sub/deeper/z.yaml"), "z").unwrap();
         let c = collect(&[r.display().to_string()], &mut Cursor::new(""));
-        assert!(c.errors.is_empty(), "{:?}", c.errors);
+        assert!(c.errors().is_empty(), "{:?}", c.errors());
         assert_eq!(
             strip(r, &c),
             ["a.yml", "b.yaml", "c.JSON", "sub/deeper/z.yaml"]
         );
-        assert_eq!(c.sources[0].text, "a");
+        assert_eq!(c.sources()[0].text, "a");
     }
 
     #[test]
@@ -292,8 +315,8 @@ mod tests {
         let f = d.path().join(".manifest.txt");
         fs::write(&f, "\u{feff}kind: Cluster").unwrap();
         let c = collect(&[f.display().to_string()], &mut Cursor::new(""));
-        assert_eq!(c.sources.len(), 1);
-        assert_eq!(c.sources[0].text, "kind: Cluster", "the BOM is dropped");
+        assert_eq!(c.sources().len(), 1);
+        assert_eq!(c.sources()[0].text, "kind: Cluster", "the BOM is dropped");
     }
 
     #[test]
@@ -308,14 +331,14 @@ mod tests {
         std::os::unix::fs::symlink(r.join("p2.yaml"), r.join("p1.yaml")).unwrap();
         std::os::unix::fs::symlink(r.join("p1.yaml"), r.join("p2.yaml")).unwrap();
         let c = collect(&[r.display().to_string()], &mut Cursor::new(""));
-        assert_eq!(c.sources.len(), 1, "x.yaml is read once: {:?}", names(&c));
+        assert_eq!(c.sources().len(), 1, "x.yaml is read once: {:?}", names(&c));
         assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
         assert!(c.warnings[0].contains("symlink loop"), "{:?}", c.warnings);
-        assert_eq!(c.errors.len(), 2, "{:?}", c.errors);
+        assert_eq!(c.errors().len(), 2, "{:?}", c.errors());
         assert!(
-            c.errors.iter().all(|e| e.contains("symbolic links")),
+            c.errors().iter().all(|e| e.contains("symbolic links")),
             "{:?}",
-            c.errors
+            c.errors()
         );
     }
 
@@ -329,13 +352,16 @@ mod tests {
             &[r.display().to_string(), missing.clone()],
             &mut Cursor::new(""),
         );
-        assert_eq!(c.errors.len(), 2, "{:?}", c.errors);
+        assert_eq!(c.errors().len(), 2, "{:?}", c.errors());
         assert!(
-            c.errors[0].ends_with("gone.yaml: broken symlink (its target does not exist)"),
+            c.errors()[0].ends_with("gone.yaml: broken symlink (its target does not exist)"),
             "{:?}",
-            c.errors
+            c.errors()
         );
-        assert_eq!(c.errors[1], format!("{missing}: no such file or directory"));
+        assert_eq!(
+            c.errors()[1],
+            format!("{missing}: no such file or directory")
+        );
     }
 
     #[test]
@@ -345,15 +371,15 @@ mod tests {
         let file = fs::File::create(&f).unwrap();
         file.set_len(MAX_FILE_BYTES + 10).unwrap();
         let c = collect(&[f.display().to_string()], &mut Cursor::new(""));
-        assert!(c.sources.is_empty());
-        assert_eq!(c.errors.len(), 1);
+        assert!(c.sources().is_empty());
+        assert_eq!(c.errors().len(), 1);
         assert!(
-            c.errors[0].starts_with(&format!(
+            c.errors()[0].starts_with(&format!(
                 "{}: file is 8388618 bytes; the limit is 8 MiB",
                 f.display()
             )),
             "{}",
-            c.errors[0]
+            c.errors()[0]
         );
     }
 
@@ -364,8 +390,8 @@ mod tests {
             &mut Cursor::new("kind: Cluster\n"),
         );
         assert_eq!(
-            c.sources,
-            [Source {
+            c.sources(),
+            [&Source {
                 name: "<stdin>".into(),
                 text: "kind: Cluster\n".into()
             }]
@@ -373,11 +399,11 @@ mod tests {
 
         let big = vec![b'a'; MAX_FILE_BYTES as usize + 100];
         let c = collect(&["-".into()], &mut Cursor::new(big));
-        assert!(c.sources.is_empty());
+        assert!(c.sources().is_empty());
         assert!(
-            c.errors[0].starts_with("<stdin>: file is more than"),
+            c.errors()[0].starts_with("<stdin>: file is more than"),
             "{}",
-            c.errors[0]
+            c.errors()[0]
         );
     }
 
@@ -388,7 +414,7 @@ mod tests {
         fs::write(&f, b"abc\xff\xfe").unwrap();
         let c = collect(&[f.display().to_string()], &mut Cursor::new(""));
         assert_eq!(
-            c.errors,
+            c.errors(),
             [format!(
                 "{}: not a text file (invalid UTF-8 at byte 3)",
                 f.display()

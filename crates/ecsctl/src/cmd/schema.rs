@@ -69,7 +69,7 @@ pub fn run(args: Args) -> Result<()> {
 
 /// Every (file name, text): pretty JSON with a trailing newline.
 fn rendered() -> Result<Vec<(String, String)>> {
-    Vec::<(String, serde_json::Value)>::new() /*TEMP*/
+    api::schema::all_schemas()
         .into_iter()
         .map(|(name, v)| {
             let mut text = serde_json::to_string_pretty(&v)?;
