@@ -40,11 +40,13 @@ impl Collected {
     }
 
     /// The sources read.
+    #[cfg(test)]
     pub fn sources(&self) -> Vec<&Source> {
         self.items.iter().filter_map(|i| i.as_ref().ok()).collect()
     }
 
     /// The problems found.
+    #[cfg(test)]
     pub fn errors(&self) -> Vec<&str> {
         self.items
             .iter()
