@@ -6,6 +6,17 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+/// `print!` that ends the program quietly when stdout is closed (`ecsctl get td | head -1`)
+/// instead of panicking.
+macro_rules! out {
+    ($($t:tt)*) => { $crate::output::emit(&format!($($t)*)) };
+}
+
+/// `println!`, as [`out!`].
+macro_rules! outln {
+    ($($t:tt)*) => { $crate::output::emit(&format!("{}\n", format_args!($($t)*))) };
+}
+
 mod client;
 mod cmd;
 mod error;
@@ -62,6 +73,20 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // A bug must still read as one line, not as a panic message with a backtrace hint.
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_string());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("error: internal error (a bug in ecsctl, please report it): {msg}{at}");
+    }));
     let cli = Cli::parse();
     let is_diff = matches!(cli.command, Command::Diff(_));
     let result = match cli.command {

@@ -74,7 +74,7 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
     {
         let field = |k: &str| r.get(k).and_then(Value::as_str).unwrap_or("?");
         let revision = r.get("revision").and_then(Value::as_u64);
-        println!(
+        outln!(
             "{} {}{suffix}",
             ref_name(field("kind"), field("name"), revision),
             field("action")

@@ -115,7 +115,7 @@ fn print_deleted(answer: &Value, t: &Target) {
         .and_then(Value::as_array)
         .map_or(&[][..], Vec::as_slice);
     if deleted.is_empty() {
-        println!("{}/{} deleted", kind_word(t.kind), t.name);
+        outln!("{}/{} deleted", kind_word(t.kind), t.name);
     }
     for d in deleted {
         let kind = d
@@ -124,6 +124,6 @@ fn print_deleted(answer: &Value, t: &Target) {
             .unwrap_or(t.kind.as_str());
         let name = d.get("name").and_then(Value::as_str).unwrap_or(&t.name);
         let revision = d.get("revision").and_then(Value::as_u64);
-        println!("{} deleted", ref_name(kind, name, revision));
+        outln!("{} deleted", ref_name(kind, name, revision));
     }
 }

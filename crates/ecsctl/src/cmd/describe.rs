@@ -33,6 +33,6 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
             None,
         ))
         .await?;
-    print!("{}", describe(&obj, OffsetDateTime::now_utc()));
+    out!("{}", describe(&obj, OffsetDateTime::now_utc()));
     Ok(())
 }

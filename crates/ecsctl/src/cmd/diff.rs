@@ -78,7 +78,7 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
         differ = true;
         let id = format!("{}/{}", kind_word(o.kind), o.metadata.name);
         let text = unified(&old, &new, &format!("live/{id}"), &format!("local/{id}"));
-        print!("{}", if color { colorize(&text) } else { text });
+        out!("{}", if color { colorize(&text) } else { text });
     }
     if differ {
         Err(Reported(1).into())

@@ -60,7 +60,7 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
         let obj = client
             .get(&objects_path(kind, Some(name), Some(cluster), None))
             .await?;
-        print!(
+        out!(
             "{}",
             match args.output {
                 Format::Json => output::json(&obj)?,
@@ -87,7 +87,7 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
         .cloned()
         .unwrap_or_default();
     if args.output == Format::Json {
-        print!("{}", output::json(&json!({ "items": items }))?);
+        out!("{}", output::json(&json!({ "items": items }))?);
         return Ok(());
     }
     if items.is_empty() {
@@ -100,8 +100,8 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
         return Ok(());
     }
     match args.output {
-        Format::Yaml => print!("{}", output::yaml_stream(&items)?),
-        _ => print!("{}", columns::table(kind, &items, opts, now).render()),
+        Format::Yaml => out!("{}", output::yaml_stream(&items)?),
+        _ => out!("{}", columns::table(kind, &items, opts, now).render()),
     }
     Ok(())
 }

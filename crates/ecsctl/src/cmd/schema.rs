@@ -63,7 +63,7 @@ pub fn run(args: Args) -> Result<()> {
         .iter()
         .find(|(n, _)| n == ALL)
         .context("the api crate produced no all-kinds schema (all.json)")?;
-    print!("{all}");
+    out!("{all}");
     Ok(())
 }
 

@@ -39,6 +39,6 @@ pub fn run(args: Args) -> Result<()> {
         )));
     }
     let n = loaded.len();
-    println!("{n} document{} valid", if n == 1 { "" } else { "s" });
+    outln!("{n} document{} valid", if n == 1 { "" } else { "s" });
     Ok(())
 }

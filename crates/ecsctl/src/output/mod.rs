@@ -21,6 +21,23 @@ pub enum Format {
     Json,
 }
 
+/// Writes to stdout. A closed pipe ends the program quietly (as `head` expects); any other
+/// write error ends it with one line.
+pub fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!(
+            "error: cannot write to stdout: {}",
+            crate::error::io_reason(&e)
+        );
+        std::process::exit(1);
+    }
+}
+
 /// Pretty JSON with a trailing newline.
 pub fn json(v: &Value) -> Result<String> {
     let mut s = serde_json::to_string_pretty(v)?;
