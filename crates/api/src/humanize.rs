@@ -2,55 +2,61 @@
 
 /// Rewrites one serde error message.
 pub fn serde_message(msg: &str) -> String {
-    if let Some(rest) = msg.strip_prefix("invalid type: ") {
-        if let Some((got, expected)) = rest.split_once(", expected ") {
-            return format!("expected {}, got {}", plain(expected), describe_unexpected(got));
-        }
+    if let Some(rest) = msg.strip_prefix("invalid type: ")
+        && let Some((got, expected)) = rest.split_once(", expected ")
+    {
+        return format!(
+            "expected {}, got {}",
+            plain(expected),
+            describe_unexpected(got)
+        );
     }
-    if let Some(rest) = msg.strip_prefix("invalid value: ") {
-        if let Some((got, expected)) = rest.split_once(", expected ") {
-            return format!("expected {expected}, got {}", describe_unexpected(got));
-        }
+    if let Some(rest) = msg.strip_prefix("invalid value: ")
+        && let Some((got, expected)) = rest.split_once(", expected ")
+    {
+        return format!("expected {expected}, got {}", describe_unexpected(got));
     }
-    if let Some(rest) = msg.strip_prefix("unknown variant `") {
-        if let Some((got, tail)) = rest.split_once('`') {
-            let options = tail
-                .trim_start_matches(", expected one of ")
-                .trim_start_matches(", expected ")
-                .replace('`', "");
-            let mut m = format!("expected one of {options}, got {got:?}");
-            if looks_like_template(got) {
-                m.push_str(" (an unrendered template placeholder)");
-            }
-            return m;
+    if let Some(rest) = msg.strip_prefix("unknown variant `")
+        && let Some((got, tail)) = rest.split_once('`')
+    {
+        let options = tail
+            .trim_start_matches(", expected one of ")
+            .trim_start_matches(", expected ")
+            .replace('`', "");
+        let mut m = format!("expected one of {options}, got {got:?}");
+        if looks_like_template(got) {
+            m.push_str(" (an unrendered template placeholder)");
         }
+        return m;
     }
-    if let Some(rest) = msg.strip_prefix("unknown field `") {
-        if let Some((field, tail)) = rest.split_once('`') {
-            let known: Vec<&str> = tail
-                .split('`')
-                .enumerate()
-                .filter(|(i, _)| i % 2 == 1)
-                .map(|(_, s)| s)
-                .collect();
-            let mut m = format!("unknown field {field:?}");
-            if let Some(best) = closest(field, &known) {
-                m.push_str(&format!(" (did you mean {best:?}?)"));
-            }
-            return m;
+    if let Some(rest) = msg.strip_prefix("unknown field `")
+        && let Some((field, tail)) = rest.split_once('`')
+    {
+        let known: Vec<&str> = tail
+            .split('`')
+            .enumerate()
+            .filter(|(i, _)| i % 2 == 1)
+            .map(|(_, s)| s)
+            .collect();
+        let mut m = format!("unknown field {field:?}");
+        if let Some(best) = closest(field, &known) {
+            m.push_str(&format!(" (did you mean {best:?}?)"));
         }
+        return m;
     }
-    if let Some(rest) = msg.strip_prefix("missing field `") {
-        if let Some((field, _)) = rest.split_once('`') {
-            return format!("missing required field {field:?}");
-        }
+    if let Some(rest) = msg.strip_prefix("missing field `")
+        && let Some((field, _)) = rest.split_once('`')
+    {
+        return format!("missing required field {field:?}");
     }
     msg.to_string()
 }
 
 /// serde's names for shapes, in the words of YAML users.
 fn plain(expected: &str) -> String {
-    expected.replace("a sequence", "a list").replace("struct ", "")
+    expected
+        .replace("a sequence", "a list")
+        .replace("struct ", "")
 }
 
 fn describe_unexpected(got: &str) -> String {
@@ -73,7 +79,10 @@ fn describe_unexpected(got: &str) -> String {
 /// Whether a value looks like a template placeholder nobody rendered
 /// (`{{ must_env "X" }}`, `${VAR}`, `<CLUSTER_NAME>`, `{INSERT ...}`).
 pub fn looks_like_template(s: &str) -> bool {
-    s.contains("{{") || s.contains("${") || (s.starts_with('<') && s.ends_with('>')) || (s.starts_with('{') && s.ends_with('}'))
+    s.contains("{{")
+        || s.contains("${")
+        || (s.starts_with('<') && s.ends_with('>'))
+        || (s.starts_with('{') && s.ends_with('}'))
 }
 
 /// The known name closest to `field` by edit distance, if it is close enough to be a typo.
@@ -93,7 +102,9 @@ fn levenshtein(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         prev = cur;
     }
@@ -111,14 +122,24 @@ mod tests {
             "expected an integer 1..65535, got \"http\""
         );
         assert_eq!(
-            serde_message("unknown variant `{{networkmode}}`, expected one of `bridge`, `host`, `awsvpc`, `none`"),
+            serde_message(
+                "unknown variant `{{networkmode}}`, expected one of `bridge`, `host`, `awsvpc`, `none`"
+            ),
             "expected one of bridge, host, awsvpc, none, got \"{{networkmode}}\" (an unrendered template placeholder)"
         );
         assert_eq!(
-            serde_message("unknown field `portBindings`, expected one of `name`, `image`, `portMappings`"),
+            serde_message(
+                "unknown field `portBindings`, expected one of `name`, `image`, `portMappings`"
+            ),
             "unknown field \"portBindings\" (did you mean \"portMappings\"?)"
         );
-        assert_eq!(serde_message("missing field `image`"), "missing required field \"image\"");
-        assert_eq!(serde_message("invalid type: map, expected a string"), "expected a string, got a map");
+        assert_eq!(
+            serde_message("missing field `image`"),
+            "missing required field \"image\""
+        );
+        assert_eq!(
+            serde_message("invalid type: map, expected a string"),
+            "expected a string, got a map"
+        );
     }
 }

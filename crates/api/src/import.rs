@@ -23,7 +23,11 @@ pub struct Mapping {
 
 impl Mapping {
     fn manifest() -> Self {
-        Mapping { spec: "spec".into(), name: "metadata.name".into(), cluster: "metadata.cluster".into() }
+        Mapping {
+            spec: "spec".into(),
+            name: "metadata.name".into(),
+            cluster: "metadata.cluster".into(),
+        }
     }
 
     /// Maps a path in the object (`spec.x`, `metadata.name`) to a path in the document.
@@ -35,10 +39,10 @@ impl Mapping {
                 (false, false) => format!("{prefix}{rest}"),
             }
         };
-        if let Some(rest) = object_path.strip_prefix("spec") {
-            if rest.is_empty() || rest.starts_with('.') || rest.starts_with('[') {
-                return join(&self.spec, rest);
-            }
+        if let Some(rest) = object_path.strip_prefix("spec")
+            && (rest.is_empty() || rest.starts_with('.') || rest.starts_with('['))
+        {
+            return join(&self.spec, rest);
         }
         if object_path == "metadata.name" {
             return self.name.clone();
@@ -93,8 +97,12 @@ const SERVICE_READ_ONLY: &[&str] = &[
 
 /// ECS CreateService fields ecsctl does not implement yet. They are errors unless the user
 /// passes --warn-unknown, which drops them with a warning.
-const SERVICE_UNIMPLEMENTED: &[&str] =
-    &["serviceConnectConfiguration", "volumeConfigurations", "vpcLatticeConfigurations", "clientToken"];
+const SERVICE_UNIMPLEMENTED: &[&str] = &[
+    "serviceConnectConfiguration",
+    "volumeConfigurations",
+    "vpcLatticeConfigurations",
+    "clientToken",
+];
 
 /// Fields that only a service definition has, used to recognise one without `kind`.
 const SERVICE_MARKERS: &[&str] = &[
@@ -132,7 +140,10 @@ fn import_document_inner(doc: &Value, warn_unknown: bool) -> Result<Imported, Ve
     let Value::Object(map) = doc else {
         return Err(vec![FieldError::new(
             "",
-            format!("expected a manifest (a map with apiVersion, kind, metadata, spec), got {}", type_name(doc)),
+            format!(
+                "expected a manifest (a map with apiVersion, kind, metadata, spec), got {}",
+                type_name(doc)
+            ),
         )]);
     };
     if map.contains_key("kind") || map.contains_key("apiVersion") {
@@ -145,7 +156,10 @@ fn import_document_inner(doc: &Value, warn_unknown: bool) -> Result<Imported, Ve
             "describe-task-definition output: importing the task definition inside it",
         )];
         for k in map.keys().filter(|k| *k != "taskDefinition") {
-            warnings.push(FieldError::new(k.clone(), "field of the describe output is ignored"));
+            warnings.push(FieldError::new(
+                k.clone(),
+                "field of the describe output is ignored",
+            ));
         }
         let mut imported = import_task_definition(inner, "taskDefinition")?;
         warnings.append(&mut imported.warnings);
@@ -180,14 +194,18 @@ fn import_manifest(map: &Map<String, Value>) -> Result<Imported, Vec<FieldError>
     let mut errors = Vec::new();
     match map.get("apiVersion") {
         Some(Value::String(v)) if v == API_VERSION => {}
-        Some(Value::String(v)) => {
-            errors.push(FieldError::new("apiVersion", format!("expected \"{API_VERSION}\", got {v:?}")))
-        }
+        Some(Value::String(v)) => errors.push(FieldError::new(
+            "apiVersion",
+            format!("expected \"{API_VERSION}\", got {v:?}"),
+        )),
         Some(other) => errors.push(FieldError::new(
             "apiVersion",
             format!("expected \"{API_VERSION}\", got {}", type_name(other)),
         )),
-        None => errors.push(FieldError::new("", format!("missing required field \"apiVersion\" (use \"{API_VERSION}\")"))),
+        None => errors.push(FieldError::new(
+            "",
+            format!("missing required field \"apiVersion\" (use \"{API_VERSION}\")"),
+        )),
     }
     let kind = match map.get("kind") {
         Some(Value::String(k)) => match Kind::USER.iter().find(|u| u.as_str() == k) {
@@ -210,7 +228,10 @@ fn import_manifest(map: &Map<String, Value>) -> Result<Imported, Vec<FieldError>
             }
         },
         Some(other) => {
-            errors.push(FieldError::new("kind", format!("expected a kind name, got {}", type_name(other))));
+            errors.push(FieldError::new(
+                "kind",
+                format!("expected a kind name, got {}", type_name(other)),
+            ));
             None
         }
         None => {
@@ -220,16 +241,22 @@ fn import_manifest(map: &Map<String, Value>) -> Result<Imported, Vec<FieldError>
     };
     for k in map.keys() {
         if !["apiVersion", "kind", "metadata", "spec", "status"].contains(&k.as_str()) {
-            let mut m = format!("unknown field {k:?}: a manifest has apiVersion, kind, metadata, spec");
+            let mut m =
+                format!("unknown field {k:?}: a manifest has apiVersion, kind, metadata, spec");
             if map.contains_key("containerDefinitions") || map.contains_key("serviceName") {
-                m.push_str(" (ECS JSON goes under spec, or is applied on its own without apiVersion/kind)");
+                m.push_str(
+                    " (ECS JSON goes under spec, or is applied on its own without apiVersion/kind)",
+                );
             }
             errors.push(FieldError::new(k.clone(), m));
         }
     }
     let metadata: Option<ObjectMeta> = match map.get("metadata") {
         None => {
-            errors.push(FieldError::new("", "missing required field \"metadata\" (with at least a name)"));
+            errors.push(FieldError::new(
+                "",
+                "missing required field \"metadata\" (with at least a name)",
+            ));
             None
         }
         Some(v) => match serde_path_to_error::deserialize::<_, ObjectMeta>(v) {
@@ -259,7 +286,11 @@ fn import_manifest(map: &Map<String, Value>) -> Result<Imported, Vec<FieldError>
         spec,
         status: Value::Null,
     };
-    Ok(Imported { object, mapping: Mapping::manifest(), warnings: Vec::new() })
+    Ok(Imported {
+        object,
+        mapping: Mapping::manifest(),
+        warnings: Vec::new(),
+    })
 }
 
 impl ObjectMeta {
@@ -273,37 +304,67 @@ impl ObjectMeta {
 }
 
 fn prefixed(prefix: &str, key: &str) -> String {
-    if prefix.is_empty() { key.to_string() } else { format!("{prefix}.{key}") }
+    if prefix.is_empty() {
+        key.to_string()
+    } else {
+        format!("{prefix}.{key}")
+    }
 }
 
 /// ECS names (family, service, cluster) allow upper case and '_'; ecsctl names are DNS labels.
 /// Returns the normalised name, or why it cannot be one.
 pub fn normalize_ecs_name(name: &str, what: &str) -> Result<String, String> {
     if looks_like_template(name) {
-        return Err(format!("{what} {name:?} is an unrendered template placeholder"));
+        return Err(format!(
+            "{what} {name:?} is an unrendered template placeholder"
+        ));
     }
-    if name.is_empty() || name.len() > 255 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    if name.is_empty()
+        || name.len() > 255
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     {
         return Err(format!(
             "{what} {name:?} is not a valid ECS name (letters, digits, '-' and '_', up to 255 characters)"
         ));
     }
-    let n: String = name.chars().map(|c| if c == '_' { '-' } else { c.to_ascii_lowercase() }).collect();
-    crate::validate::check_dns_label(&n).map_err(|e| format!("{what} {name:?} cannot be used as an ecsctl name: {e}"))?;
+    let n: String = name
+        .chars()
+        .map(|c| {
+            if c == '_' {
+                '-'
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
+        .collect();
+    crate::validate::check_dns_label(&n)
+        .map_err(|e| format!("{what} {name:?} cannot be used as an ecsctl name: {e}"))?;
     Ok(n)
 }
 
 /// `arn:aws:ecs:region:acct:task-definition/family:3` -> `family:3`; `cluster/name` -> `name`.
 fn strip_arn(s: &str) -> &str {
-    if s.starts_with("arn:") { s.rsplit('/').next().unwrap_or(s) } else { s }
+    if s.starts_with("arn:") {
+        s.rsplit('/').next().unwrap_or(s)
+    } else {
+        s
+    }
 }
 
-fn import_task_definition(map: &Map<String, Value>, prefix: &str) -> Result<Imported, Vec<FieldError>> {
+fn import_task_definition(
+    map: &Map<String, Value>,
+    prefix: &str,
+) -> Result<Imported, Vec<FieldError>> {
     let mut warnings = Vec::new();
     let mut spec = map.clone();
     for k in TASKDEF_READ_ONLY {
         if spec.remove(*k).is_some() {
-            warnings.push(FieldError::new(prefixed(prefix, k), "read-only field of ECS output is ignored"));
+            warnings.push(FieldError::new(
+                prefixed(prefix, k),
+                "read-only field of ECS output is ignored",
+            ));
         }
     }
     let name_path = prefixed(prefix, "family");
@@ -311,37 +372,65 @@ fn import_task_definition(map: &Map<String, Value>, prefix: &str) -> Result<Impo
         Some(Value::String(f)) => match normalize_ecs_name(f, "family") {
             Ok(n) => {
                 if n != *f {
-                    warnings.push(FieldError::new(name_path.clone(), format!("family {f:?} is stored as {n:?}")));
+                    warnings.push(FieldError::new(
+                        name_path.clone(),
+                        format!("family {f:?} is stored as {n:?}"),
+                    ));
                 }
                 n
             }
             Err(e) => return Err(vec![FieldError::new(name_path, e)]),
         },
         Some(other) => {
-            return Err(vec![FieldError::new(name_path, format!("expected a string, got {}", type_name(other)))]);
+            return Err(vec![FieldError::new(
+                name_path,
+                format!("expected a string, got {}", type_name(other)),
+            )]);
         }
-        None => return Err(vec![FieldError::new(prefix.to_string(), "missing required field \"family\"")]),
+        None => {
+            return Err(vec![FieldError::new(
+                prefix.to_string(),
+                "missing required field \"family\"",
+            )]);
+        }
     };
     spec.remove("family");
     let object = Object::new(Kind::TaskDefinition, name, Value::Object(spec));
-    let mapping = Mapping { spec: prefix.to_string(), name: name_path, cluster: prefix.to_string() };
-    Ok(Imported { object, mapping, warnings })
+    let mapping = Mapping {
+        spec: prefix.to_string(),
+        name: name_path,
+        cluster: prefix.to_string(),
+    };
+    Ok(Imported {
+        object,
+        mapping,
+        warnings,
+    })
 }
 
-fn import_service(map: &Map<String, Value>, warn_unknown: bool) -> Result<Imported, Vec<FieldError>> {
+fn import_service(
+    map: &Map<String, Value>,
+    warn_unknown: bool,
+) -> Result<Imported, Vec<FieldError>> {
     let mut warnings = Vec::new();
     let mut errors = Vec::new();
     let mut spec = map.clone();
     for k in SERVICE_READ_ONLY {
         if spec.remove(*k).is_some() {
-            warnings.push(FieldError::new(*k, "read-only field of ECS output is ignored"));
+            warnings.push(FieldError::new(
+                *k,
+                "read-only field of ECS output is ignored",
+            ));
         }
     }
     for k in SERVICE_UNIMPLEMENTED {
         if spec.contains_key(*k) {
             if warn_unknown {
                 spec.remove(*k);
-                warnings.push(FieldError::new(*k, "ECS field not implemented by ecsctl yet; ignored (--warn-unknown)"));
+                warnings.push(FieldError::new(
+                    *k,
+                    "ECS field not implemented by ecsctl yet; ignored (--warn-unknown)",
+                ));
             } else {
                 errors.push(FieldError::new(
                     *k,
@@ -354,7 +443,10 @@ fn import_service(map: &Map<String, Value>, warn_unknown: bool) -> Result<Import
         Some(Value::String(s)) => match normalize_ecs_name(&s, "serviceName") {
             Ok(n) => {
                 if n != s {
-                    warnings.push(FieldError::new("serviceName", format!("service {s:?} is stored as {n:?}")));
+                    warnings.push(FieldError::new(
+                        "serviceName",
+                        format!("service {s:?} is stored as {n:?}"),
+                    ));
                 }
                 Some(n)
             }
@@ -364,7 +456,10 @@ fn import_service(map: &Map<String, Value>, warn_unknown: bool) -> Result<Import
             }
         },
         Some(other) => {
-            errors.push(FieldError::new("serviceName", format!("expected a string, got {}", type_name(&other))));
+            errors.push(FieldError::new(
+                "serviceName",
+                format!("expected a string, got {}", type_name(&other)),
+            ));
             None
         }
         None => {
@@ -385,7 +480,10 @@ fn import_service(map: &Map<String, Value>, warn_unknown: bool) -> Result<Import
             }
         },
         Some(other) => {
-            errors.push(FieldError::new("cluster", format!("expected a string, got {}", type_name(&other))));
+            errors.push(FieldError::new(
+                "cluster",
+                format!("expected a string, got {}", type_name(&other)),
+            ));
             None
         }
         None => None,
@@ -430,8 +528,16 @@ fn import_service(map: &Map<String, Value>, warn_unknown: bool) -> Result<Import
     };
     let mut object = Object::new(Kind::Service, name, Value::Object(spec));
     object.metadata.cluster = cluster;
-    let mapping = Mapping { spec: String::new(), name: "serviceName".into(), cluster: "cluster".into() };
-    Ok(Imported { object, mapping, warnings })
+    let mapping = Mapping {
+        spec: String::new(),
+        name: "serviceName".into(),
+        cluster: "cluster".into(),
+    };
+    Ok(Imported {
+        object,
+        mapping,
+        warnings,
+    })
 }
 
 /// Turns a serde_path_to_error failure into a field error under `prefix`.

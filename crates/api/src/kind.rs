@@ -6,7 +6,17 @@ use std::str::FromStr;
 
 /// Every kind of object in the store.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
 )]
 pub enum Kind {
     Cluster,
@@ -115,7 +125,9 @@ impl fmt::Display for Kind {
 
 /// Error for a kind name nobody knows.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown kind {0:?}: expected one of Cluster, TaskDefinition, Service, Task, Autoscaler, LoadBalancer, Deployment")]
+#[error(
+    "unknown kind {0:?}: expected one of Cluster, TaskDefinition, Service, Task, Autoscaler, LoadBalancer, Deployment"
+)]
 pub struct UnknownKind(pub String);
 
 impl FromStr for Kind {

@@ -11,12 +11,12 @@ pub mod diag;
 pub mod source;
 
 pub use diag::{Diagnostic, FieldError};
-pub mod units;
-pub mod taskdef;
-pub mod service;
-pub mod kinds;
 mod humanize;
 pub mod import;
-pub mod validate;
+pub mod kinds;
 pub mod parse;
 pub mod schema;
+pub mod service;
+pub mod taskdef;
+pub mod units;
+pub mod validate;

@@ -86,7 +86,10 @@ impl Object {
         Object {
             api_version: API_VERSION.to_string(),
             kind,
-            metadata: ObjectMeta { name: name.into(), ..ObjectMeta::default() },
+            metadata: ObjectMeta {
+                name: name.into(),
+                ..ObjectMeta::default()
+            },
             spec,
             status: serde_json::Value::Null,
         }
@@ -94,7 +97,11 @@ impl Object {
 
     /// The key that names this object in the store.
     pub fn key(&self) -> ObjectKey {
-        ObjectKey::new(self.kind, self.metadata.cluster.as_deref(), &self.metadata.name)
+        ObjectKey::new(
+            self.kind,
+            self.metadata.cluster.as_deref(),
+            &self.metadata.name,
+        )
     }
 
     /// A typed view of the spec.
@@ -104,7 +111,11 @@ impl Object {
 
     /// A typed view of the status (a default one when no controller wrote any yet).
     pub fn status_as<T: DeserializeOwned + Default>(&self) -> Result<T, serde_json::Error> {
-        if self.status.is_null() { Ok(T::default()) } else { T::deserialize(&self.status) }
+        if self.status.is_null() {
+            Ok(T::default())
+        } else {
+            T::deserialize(&self.status)
+        }
     }
 
     /// `family:N` for a task definition revision, else the plain name.
@@ -133,7 +144,11 @@ impl ObjectKey {
         let cluster = kind
             .is_clustered()
             .then(|| cluster.unwrap_or(DEFAULT_CLUSTER).to_string());
-        ObjectKey { kind, cluster, name: name.to_string() }
+        ObjectKey {
+            kind,
+            cluster,
+            name: name.to_string(),
+        }
     }
 
     /// For `family:N`, the family and N.

@@ -24,10 +24,17 @@ pub struct ParsedDocument {
 
 /// Parses and validates every document of one source. Either all documents are valid, or
 /// every problem found in any of them is returned.
-pub fn parse_source(source: &str, text: &str, opts: &ParseOptions) -> Result<Vec<ParsedDocument>, Vec<Diagnostic>> {
+pub fn parse_source(
+    source: &str,
+    text: &str,
+    opts: &ParseOptions,
+) -> Result<Vec<ParsedDocument>, Vec<Diagnostic>> {
     let docs = parse_stream(source, text).map_err(|d| vec![d])?;
     if docs.is_empty() {
-        return Err(vec![Diagnostic::source_level(source, "no documents: the file is empty")]);
+        return Err(vec![Diagnostic::source_level(
+            source,
+            "no documents: the file is empty",
+        )]);
     }
     let mut parsed = Vec::with_capacity(docs.len());
     let mut errors = Vec::new();
@@ -37,13 +44,23 @@ pub fn parse_source(source: &str, text: &str, opts: &ParseOptions) -> Result<Vec
             Err(mut e) => errors.append(&mut e),
         }
     }
-    if errors.is_empty() { Ok(parsed) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(parsed)
+    } else {
+        Err(errors)
+    }
 }
 
-fn parse_document(source: &str, index: usize, node: &Node, opts: &ParseOptions) -> Result<ParsedDocument, Vec<Diagnostic>> {
+fn parse_document(
+    source: &str,
+    index: usize,
+    node: &Node,
+    opts: &ParseOptions,
+) -> Result<ParsedDocument, Vec<Diagnostic>> {
     let at = |e: &FieldError| locate(source, index, node, &e.path, &e.message);
     let json = node.to_json();
-    let imported = import_document(&json, opts.warn_unknown).map_err(|es| es.iter().map(at).collect::<Vec<_>>())?;
+    let imported = import_document(&json, opts.warn_unknown)
+        .map_err(|es| es.iter().map(at).collect::<Vec<_>>())?;
     let report = crate::validate::check(&imported.object);
     let map = |e: &FieldError| {
         let path = imported.mapping.to_document_path(&e.path);
@@ -54,7 +71,11 @@ fn parse_document(source: &str, index: usize, node: &Node, opts: &ParseOptions) 
     }
     let mut warnings: Vec<Diagnostic> = imported.warnings.iter().map(at).collect();
     warnings.extend(report.warnings.iter().map(map));
-    Ok(ParsedDocument { index, object: imported.object, warnings })
+    Ok(ParsedDocument {
+        index,
+        object: imported.object,
+        warnings,
+    })
 }
 
 /// A diagnostic at `path` of the document, with the line and column of the deepest node on
@@ -73,7 +94,11 @@ fn locate(source: &str, index: usize, node: &Node, path: &str, message: &str) ->
 
 /// Where an object's parts sit in a manifest (for callers that build objects themselves).
 pub fn manifest_mapping() -> Mapping {
-    Mapping { spec: "spec".into(), name: "metadata.name".into(), cluster: "metadata.cluster".into() }
+    Mapping {
+        spec: "spec".into(),
+        name: "metadata.name".into(),
+        cluster: "metadata.cluster".into(),
+    }
 }
 
 #[cfg(test)]
@@ -108,7 +133,10 @@ spec:
 
     #[test]
     fn unknown_field_points_at_the_field() {
-        let text = WEB.replace("        - containerPort: http\n", "        - containerPort: 80\n      portBindings: []\n");
+        let text = WEB.replace(
+            "        - containerPort: http\n",
+            "        - containerPort: 80\n      portBindings: []\n",
+        );
         let e = parse_source("web.yaml", &text, &ParseOptions::default()).unwrap_err();
         assert_eq!(e.len(), 1, "{e:?}");
         assert_eq!(
@@ -130,20 +158,37 @@ spec:
             e[0].to_string(),
             "td.json:4:18: networkMode: expected one of bridge, host, awsvpc, none, got \"default\""
         );
-        let ok = parse_source("td.json", &text.replace("\"default\"", "\"bridge\""), &ParseOptions::default()).unwrap();
+        let ok = parse_source(
+            "td.json",
+            &text.replace("\"default\"", "\"bridge\""),
+            &ParseOptions::default(),
+        )
+        .unwrap();
         assert_eq!(ok[0].object.metadata.name, "my-app");
         let w: Vec<String> = ok[0].warnings.iter().map(ToString::to_string).collect();
-        assert!(w.iter().any(|w| w.contains("taskDefinitionArn: read-only")), "{w:?}");
-        assert!(w.iter().any(|w| w.contains("stored as \"my-app\"")), "{w:?}");
+        assert!(
+            w.iter().any(|w| w.contains("taskDefinitionArn: read-only")),
+            "{w:?}"
+        );
+        assert!(
+            w.iter().any(|w| w.contains("stored as \"my-app\"")),
+            "{w:?}"
+        );
     }
 
     #[test]
     fn multi_document_errors_name_the_document() {
-        let text = format!("{WEB}---\napiVersion: ecs/v1\nkind: Pod\nmetadata: {{name: x}}\nspec: {{}}\n");
+        let text =
+            format!("{WEB}---\napiVersion: ecs/v1\nkind: Pod\nmetadata: {{name: x}}\nspec: {{}}\n");
         let e = parse_source("m.yaml", &text, &ParseOptions::default()).unwrap_err();
         assert_eq!(e.len(), 2);
         assert_eq!(e[1].document, Some(1));
-        assert!(e[1].to_string().starts_with("m.yaml:17:7: kind: unknown kind \"Pod\""), "{}", e[1]);
+        assert!(
+            e[1].to_string()
+                .starts_with("m.yaml:17:7: kind: unknown kind \"Pod\""),
+            "{}",
+            e[1]
+        );
     }
 
     #[test]
@@ -153,7 +198,10 @@ spec:
             "runningCount": 2}"#;
         let ok = parse_source("s.json", text, &ParseOptions::default()).unwrap();
         let o = &ok[0].object;
-        assert_eq!((o.metadata.name.as_str(), o.metadata.cluster.as_deref()), ("web-svc", Some("prod")));
+        assert_eq!(
+            (o.metadata.name.as_str(), o.metadata.cluster.as_deref()),
+            ("web-svc", Some("prod"))
+        );
         assert_eq!(o.spec["taskDefinition"], "web:3");
     }
 }

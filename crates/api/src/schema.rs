@@ -6,8 +6,8 @@ use crate::kinds::{AutoscalerSpec, ClusterSpec, LoadBalancerSpec, TaskSpec};
 use crate::object::{API_VERSION, ObjectMeta};
 use crate::service::ServiceSpec;
 use crate::taskdef::TaskDefinitionSpec;
-use schemars::generate::SchemaSettings;
 use schemars::SchemaGenerator;
+use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 
 const DRAFT: &str = "https://json-schema.org/draft/2020-12/schema";
@@ -28,7 +28,10 @@ pub fn all_schemas() -> Vec<(String, Value)> {
         })
         .collect();
     let mut generator = generator();
-    let branches: Vec<Value> = Kind::USER.iter().map(|k| envelope(*k, &mut generator)).collect();
+    let branches: Vec<Value> = Kind::USER
+        .iter()
+        .map(|k| envelope(*k, &mut generator))
+        .collect();
     let all = json!({
         "$schema": DRAFT,
         "title": "ecsctl manifest",
@@ -43,7 +46,9 @@ pub fn all_schemas() -> Vec<(String, Value)> {
 }
 
 fn generator() -> SchemaGenerator {
-    SchemaSettings::draft2020_12().for_deserialize().into_generator()
+    SchemaSettings::draft2020_12()
+        .for_deserialize()
+        .into_generator()
 }
 
 fn spec_schema(kind: Kind, generator: &mut SchemaGenerator) -> Value {
@@ -68,11 +73,17 @@ fn envelope(kind: Kind, generator: &mut SchemaGenerator) -> Value {
     let metadata = generator.subschema_for::<ObjectMeta>().to_value();
     let description = match kind {
         Kind::Cluster => "A cluster: a policy for its workloads and the capacity they may use.",
-        Kind::TaskDefinition => "An ECS task definition (RegisterTaskDefinition input); each change makes a new revision family:N.",
-        Kind::Service => "An ECS service (CreateService input): keeps desiredCount tasks running and rolls out changes.",
+        Kind::TaskDefinition => {
+            "An ECS task definition (RegisterTaskDefinition input); each change makes a new revision family:N."
+        }
+        Kind::Service => {
+            "An ECS service (CreateService input): keeps desiredCount tasks running and rolls out changes."
+        }
         Kind::Task => "A standalone task, as `ecsctl run-task` starts.",
         Kind::Autoscaler => "Scales a service's desiredCount on measured CPU, memory or requests.",
-        Kind::LoadBalancer => "A load balancer served by the ecsctl server in front of services' tasks.",
+        Kind::LoadBalancer => {
+            "A load balancer served by the ecsctl server in front of services' tasks."
+        }
         Kind::Deployment => "A deployment of a service (system-owned).",
     };
     json!({
@@ -99,7 +110,10 @@ fn root(envelope: Value, generator: &mut SchemaGenerator) -> Value {
     let mut out = Map::new();
     out.insert("$schema".into(), DRAFT.into());
     out.append(&mut m);
-    out.insert("$defs".into(), Value::Object(generator.take_definitions(true)));
+    out.insert(
+        "$defs".into(),
+        Value::Object(generator.take_definitions(true)),
+    );
     Value::Object(out)
 }
 
@@ -111,12 +125,24 @@ mod tests {
     fn schemas_are_tight() {
         let all = all_schemas();
         assert_eq!(all.len(), Kind::USER.len() + 1);
-        let (_, td) = all.iter().find(|(n, _)| n == "taskdefinition.json").expect("td schema");
+        let (_, td) = all
+            .iter()
+            .find(|(n, _)| n == "taskdefinition.json")
+            .expect("td schema");
         let defs = &td["$defs"];
         let cd = &defs["ContainerDefinition"];
         assert_eq!(cd["additionalProperties"], false);
-        assert!(cd["required"].as_array().expect("required").contains(&json!("image")));
-        assert!(cd["properties"]["image"]["description"].as_str().is_some_and(|d| !d.is_empty()));
+        assert!(
+            cd["required"]
+                .as_array()
+                .expect("required")
+                .contains(&json!("image"))
+        );
+        assert!(
+            cd["properties"]["image"]["description"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty())
+        );
         let pm = &defs["PortMapping"]["properties"]["containerPort"];
         assert!(pm.to_string().contains("65535"), "{pm}");
         assert!(defs["NetworkMode"].to_string().contains("awsvpc"));

@@ -56,7 +56,11 @@ pub struct ServiceSpec {
     /// Cloud Map registries (kept; tasks are discoverable by service name on the cluster network).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub service_registries: Vec<serde_json::Map<String, serde_json::Value>>,
-    #[serde(default, rename = "enableECSManagedTags", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "enableECSManagedTags",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub enable_ecs_managed_tags: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub propagate_tags: Option<PropagateTags>,
@@ -73,7 +77,8 @@ pub struct ServiceSpec {
 
 impl ServiceSpec {
     pub fn scheduling_strategy(&self) -> SchedulingStrategy {
-        self.scheduling_strategy.unwrap_or(SchedulingStrategy::Replica)
+        self.scheduling_strategy
+            .unwrap_or(SchedulingStrategy::Replica)
     }
     /// minimumHealthyPercent with ECS's default (100 for REPLICA, 0 for DAEMON).
     pub fn minimum_healthy_percent(&self) -> u32 {
@@ -92,7 +97,10 @@ impl ServiceSpec {
             SchedulingStrategy::Replica => 200,
             SchedulingStrategy::Daemon => 100,
         };
-        self.deployment_configuration.as_ref().and_then(|d| d.maximum_percent).map_or(default, |p| p.get())
+        self.deployment_configuration
+            .as_ref()
+            .and_then(|d| d.maximum_percent)
+            .map_or(default, |p| p.get())
     }
 }
 

@@ -9,10 +9,9 @@ use std::fmt;
 
 /// Inputs larger than this are refused before parsing.
 pub const MAX_SOURCE_BYTES: usize = 8 * 1024 * 1024;
-/// A stream with more documents than this is refused.
-pub const MAX_DOCUMENTS: usize = 5_000;
-/// Deeper nesting than this is refused (no manifest comes close).
-pub const MAX_DEPTH: usize = 64;
+/// A stream with more documents than this is refused (serde-saphyr's budget enforces it
+/// while parsing, as it does nesting depth, node and alias counts).
+pub const MAX_DOCUMENTS: usize = 1_024;
 
 /// A value with the position (1-based line and column) where it starts.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,9 +35,14 @@ impl Node {
     pub fn to_json(&self) -> serde_json::Value {
         match &self.value {
             NodeValue::Scalar(v) => v.clone(),
-            NodeValue::Seq(items) => serde_json::Value::Array(items.iter().map(Node::to_json).collect()),
+            NodeValue::Seq(items) => {
+                serde_json::Value::Array(items.iter().map(Node::to_json).collect())
+            }
             NodeValue::Map(entries) => serde_json::Value::Object(
-                entries.iter().map(|(k, v)| (k.clone(), v.to_json())).collect(),
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_json()))
+                    .collect(),
             ),
         }
     }
@@ -68,14 +72,6 @@ impl Node {
         }
         (node, true)
     }
-
-    fn depth(&self) -> usize {
-        match &self.value {
-            NodeValue::Scalar(_) => 1,
-            NodeValue::Seq(items) => 1 + items.iter().map(Node::depth).max().unwrap_or(0),
-            NodeValue::Map(entries) => 1 + entries.iter().map(|(_, v)| v.depth()).max().unwrap_or(0),
-        }
-    }
 }
 
 enum Segment<'a> {
@@ -102,7 +98,11 @@ fn split_path(path: &str) -> impl Iterator<Item = Segment<'_>> {
 impl<'de> Deserialize<'de> for Node {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = Spanned::<NodeValue>::deserialize(d)?;
-        Ok(Node { line: s.referenced.line() as u32, column: s.referenced.column() as u32, value: s.value })
+        Ok(Node {
+            line: s.referenced.line() as u32,
+            column: s.referenced.column() as u32,
+            value: s.value,
+        })
     }
 }
 
@@ -215,7 +215,10 @@ pub fn parse_stream(source: &str, text: &str) -> Result<Vec<Node>, Diagnostic> {
         ));
     }
     if text.contains('\0') {
-        return Err(Diagnostic::source_level(source, "file holds binary data (a NUL byte), not YAML or JSON"));
+        return Err(Diagnostic::source_level(
+            source,
+            "file holds binary data (a NUL byte), not YAML or JSON",
+        ));
     }
     let options = serde_saphyr::options! {
         with_snippet: false,
@@ -224,25 +227,11 @@ pub fn parse_stream(source: &str, text: &str) -> Result<Vec<Node>, Diagnostic> {
     };
     let docs: Vec<Option<Node>> = serde_saphyr::from_multiple_with_options(text, options)
         .map_err(|e| yaml_error(source, &e))?;
-    let docs: Vec<Node> = docs.into_iter().flatten().filter(|n| n.value != NodeValue::Scalar(serde_json::Value::Null)).collect();
-    if docs.len() > MAX_DOCUMENTS {
-        return Err(Diagnostic::source_level(
-            source,
-            format!("{} documents in one file; the limit is {MAX_DOCUMENTS}", docs.len()),
-        ));
-    }
-    for (i, d) in docs.iter().enumerate() {
-        if d.depth() > MAX_DEPTH {
-            return Err(Diagnostic {
-                source: source.to_string(),
-                document: Some(i),
-                line: Some(d.line),
-                column: Some(d.column),
-                path: String::new(),
-                message: format!("document is nested more than {MAX_DEPTH} levels deep"),
-            });
-        }
-    }
+    let docs: Vec<Node> = docs
+        .into_iter()
+        .flatten()
+        .filter(|n| n.value != NodeValue::Scalar(serde_json::Value::Null))
+        .collect();
     Ok(docs)
 }
 
@@ -252,6 +241,32 @@ fn yaml_error(source: &str, e: &serde_saphyr::Error) -> Diagnostic {
     // The library prefixes its own position; we print ours in front instead.
     if let Some(i) = message.find(" at line ") {
         message.truncate(i);
+    }
+    if message.contains("recursion limit exceeded") {
+        message = "budget breached: Depth".to_string();
+    }
+    if let Some(breach) = message.strip_prefix("budget breached: ") {
+        let what = breach.split([' ', '{']).next().unwrap_or(breach);
+        message = match what {
+            "Documents" => format!(
+                "more than {MAX_DOCUMENTS} documents in one file; split it into several files"
+            ),
+            "Depth" => "nested too deeply (more than 64 levels)".to_string(),
+            "Aliases" | "Anchors" | "Events" | "Nodes" => {
+                format!(
+                    "the document expands to too many values ({what} limit; is it a YAML alias bomb?)"
+                )
+            }
+            _ => format!("the document exceeds a size limit ({what})"),
+        };
+        return Diagnostic {
+            source: source.to_string(),
+            document: None,
+            line: loc.map(|l| l.line() as u32),
+            column: loc.map(|l| l.column() as u32),
+            path: String::new(),
+            message,
+        };
     }
     Diagnostic {
         source: source.to_string(),
@@ -269,7 +284,11 @@ mod tests {
 
     #[test]
     fn positions_are_kept() {
-        let docs = parse_stream("t.yaml", "a: 1\nb:\n  - x: [1, 2]\n    y: hi\n---\nc: true\n").unwrap();
+        let docs = parse_stream(
+            "t.yaml",
+            "a: 1\nb:\n  - x: [1, 2]\n    y: hi\n---\nc: true\n",
+        )
+        .unwrap();
         assert_eq!(docs.len(), 2);
         let (n, found) = docs[0].locate("b[0].y");
         assert!(found);
@@ -285,7 +304,11 @@ mod tests {
 
     #[test]
     fn scalars_keep_yaml_types() {
-        let docs = parse_stream("t.yaml", "a: 8080\nb: \"8080\"\nc: 1.5\nd: ~\ny: yes\nn: false\n").unwrap();
+        let docs = parse_stream(
+            "t.yaml",
+            "a: 8080\nb: \"8080\"\nc: 1.5\nd: ~\ny: yes\nn: false\n",
+        )
+        .unwrap();
         assert_eq!(
             docs[0].to_json(),
             serde_json::json!({"a": 8080, "b": "8080", "c": 1.5, "d": null, "y": "yes", "n": false})

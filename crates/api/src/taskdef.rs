@@ -296,7 +296,9 @@ pub struct PortMapping {
     pub container_port_range: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Protocol {
     Tcp,
@@ -487,7 +489,9 @@ pub struct Ulimit {
     pub hard_limit: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum UlimitName {
     Core,
@@ -623,7 +627,8 @@ pub struct Volume {
     pub efs_volume_configuration: Option<EfsVolumeConfiguration>,
     /// FSx for Windows (not available on Linux).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fsx_windows_file_server_volume_configuration: Option<serde_json::Map<String, serde_json::Value>>,
+    pub fsx_windows_file_server_volume_configuration:
+        Option<serde_json::Map<String, serde_json::Value>>,
     /// Whether the volume is configured at launch (EBS; not available locally).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub configured_at_launch: Option<bool>,

@@ -63,7 +63,10 @@ struct IntVisitor {
 impl IntVisitor {
     fn check<E: de::Error>(&self, v: i128) -> Result<i128, E> {
         if v < self.min || v > self.max {
-            Err(E::custom(format!("expected an integer {}..{}, got {v}", self.min, self.max)))
+            Err(E::custom(format!(
+                "expected an integer {}..{}, got {v}",
+                self.min, self.max
+            )))
         } else {
             Ok(v)
         }
@@ -158,7 +161,9 @@ pub fn parse_cpu(s: &str) -> Result<u32, String> {
         .map_err(|_| format!("expected CPU units (256) or vCPU (\"0.25 vCPU\"), got {s:?}"))?;
     let units = v * factor;
     if !(0.0..=4_194_304.0).contains(&units) || units.fract() != 0.0 {
-        return Err(format!("CPU {s:?} is not a whole number of CPU units (1 vCPU = 1024)"));
+        return Err(format!(
+            "CPU {s:?} is not a whole number of CPU units (1 vCPU = 1024)"
+        ));
     }
     Ok(units as u32)
 }
@@ -167,16 +172,22 @@ pub fn parse_cpu(s: &str) -> Result<u32, String> {
 pub fn parse_memory(s: &str) -> Result<u32, String> {
     let t = s.trim();
     let lower = t.to_ascii_lowercase();
-    let split = lower.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(lower.len());
+    let split = lower
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(lower.len());
     let (num, unit) = lower.split_at(split);
     let factor = match unit.trim() {
         "" | "mb" | "mib" | "m" => 1.0,
         "gb" | "gib" | "g" => 1024.0,
-        _ => return Err(format!("expected memory in MiB (512) or with a unit (\"0.5 GB\"), got {s:?}")),
+        _ => {
+            return Err(format!(
+                "expected memory in MiB (512) or with a unit (\"0.5 GB\"), got {s:?}"
+            ));
+        }
     };
-    let v: f64 = num
-        .parse()
-        .map_err(|_| format!("expected memory in MiB (512) or with a unit (\"0.5 GB\"), got {s:?}"))?;
+    let v: f64 = num.parse().map_err(|_| {
+        format!("expected memory in MiB (512) or with a unit (\"0.5 GB\"), got {s:?}")
+    })?;
     let mib = v * factor;
     if !(0.0..=u32::MAX as f64).contains(&mib) || mib.fract() != 0.0 {
         return Err(format!("memory {s:?} is not a whole number of MiB"));
@@ -195,7 +206,8 @@ impl<'de> Visitor<'de> for UnitVisitor {
         f.write_str(self.what)
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<u32, E> {
-        u32::try_from(v).map_err(|_| E::custom(format!("expected {}, got {v} (too large)", self.what)))
+        u32::try_from(v)
+            .map_err(|_| E::custom(format!("expected {}, got {v} (too large)", self.what)))
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<u32, E> {
         u32::try_from(v).map_err(|_| E::custom(format!("expected {}, got {v}", self.what)))
@@ -210,15 +222,21 @@ impl<'de> Visitor<'de> for UnitVisitor {
 
 impl<'de> Deserialize<'de> for CpuUnits {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(UnitVisitor { what: "CPU units (256) or vCPU (\"0.25 vCPU\")", parse: parse_cpu })
-            .map(CpuUnits)
+        d.deserialize_any(UnitVisitor {
+            what: "CPU units (256) or vCPU (\"0.25 vCPU\")",
+            parse: parse_cpu,
+        })
+        .map(CpuUnits)
     }
 }
 
 impl<'de> Deserialize<'de> for MemoryMiB {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(UnitVisitor { what: "memory in MiB (512) or with a unit (\"0.5 GB\")", parse: parse_memory })
-            .map(MemoryMiB)
+        d.deserialize_any(UnitVisitor {
+            what: "memory in MiB (512) or with a unit (\"0.5 GB\")",
+            parse: parse_memory,
+        })
+        .map(MemoryMiB)
     }
 }
 
@@ -291,10 +309,16 @@ mod tests {
     #[test]
     fn bounded_ints_name_their_range() {
         let e = serde_json::from_value::<Port>(serde_json::json!("http")).unwrap_err();
-        assert_eq!(e.to_string(), "invalid type: string \"http\", expected an integer 1..65535");
+        assert_eq!(
+            e.to_string(),
+            "invalid type: string \"http\", expected an integer 1..65535"
+        );
         let e = serde_json::from_value::<Port>(serde_json::json!(70000)).unwrap_err();
         assert_eq!(e.to_string(), "expected an integer 1..65535, got 70000");
-        assert_eq!(serde_json::from_value::<Port>(serde_json::json!(80)).unwrap(), Port(80));
+        assert_eq!(
+            serde_json::from_value::<Port>(serde_json::json!(80)).unwrap(),
+            Port(80)
+        );
         let m: MemoryMiB = serde_json::from_value(serde_json::json!("0.5 GB")).unwrap();
         assert_eq!(m, MemoryMiB(512));
     }

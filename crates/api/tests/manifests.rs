@@ -22,9 +22,21 @@ fn example_manifests_validate_without_warnings() {
     assert!(files.len() >= 4);
     for f in files {
         let text = std::fs::read_to_string(&f).expect("readable");
-        assert!(text.starts_with("# yaml-language-server: $schema="), "{} must start with the schema line", f.display());
+        assert!(
+            text.starts_with("# yaml-language-server: $schema="),
+            "{} must start with the schema line",
+            f.display()
+        );
         let docs = parse_source(&f.display().to_string(), &text, &ParseOptions::default())
-            .unwrap_or_else(|e| panic!("{}", e.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{}",
+                    e.iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                )
+            });
         for d in docs {
             assert!(d.warnings.is_empty(), "{:?}", d.warnings);
         }

@@ -9,7 +9,10 @@ fn schemas_dir_is_up_to_date() {
     let update = std::env::var_os("UPDATE_SCHEMAS").is_some();
     let mut stale = Vec::new();
     for (name, schema) in ecsctl_api::schema::all_schemas() {
-        let want = format!("{}\n", serde_json::to_string_pretty(&schema).expect("serializable"));
+        let want = format!(
+            "{}\n",
+            serde_json::to_string_pretty(&schema).expect("serializable")
+        );
         let path = dir.join(&name);
         if update {
             std::fs::create_dir_all(&dir).expect("create schemas/");

@@ -47,10 +47,16 @@ pub fn check(obj: &Object) -> Report {
     match obj.kind {
         Kind::TaskDefinition => {
             if let Some(spec) = decode::<TaskDefinitionSpec>(obj, &mut r) {
-                if let Some(f) = &spec.family {
-                    if *f != obj.metadata.name {
-                        r.error("spec.family", format!("must equal metadata.name ({:?}) or be omitted", obj.metadata.name));
-                    }
+                if let Some(f) = &spec.family
+                    && *f != obj.metadata.name
+                {
+                    r.error(
+                        "spec.family",
+                        format!(
+                            "must equal metadata.name ({:?}) or be omitted",
+                            obj.metadata.name
+                        ),
+                    );
                 }
                 taskdef::check(&spec, &mut r);
             }
@@ -110,16 +116,34 @@ fn check_metadata(obj: &Object, r: &mut Report) {
         }
         (Some(_), false) => r.error(
             "metadata.cluster",
-            format!("{} objects are not part of a cluster (as in ECS); remove metadata.cluster", obj.kind),
+            format!(
+                "{} objects are not part of a cluster (as in ECS); remove metadata.cluster",
+                obj.kind
+            ),
         ),
         (None, _) => {}
     }
     for (k, v) in &m.labels {
-        if k.is_empty() || k.len() > 253 || !k.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c)) {
-            r.error(format!("metadata.labels.{k}"), "label keys are 1..253 characters of letters, digits, '-', '_', '.', '/'");
+        if k.is_empty()
+            || k.len() > 253
+            || !k
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+        {
+            r.error(
+                format!("metadata.labels.{k}"),
+                "label keys are 1..253 characters of letters, digits, '-', '_', '.', '/'",
+            );
         }
-        if v.len() > 63 || !v.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
-            r.error(format!("metadata.labels.{k}"), "label values are up to 63 characters of letters, digits, '-', '_', '.'");
+        if v.len() > 63
+            || !v
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            r.error(
+                format!("metadata.labels.{k}"),
+                "label values are up to 63 characters of letters, digits, '-', '_', '.'",
+            );
         }
     }
 }
@@ -130,15 +154,23 @@ pub fn check_dns_label(name: &str) -> Result<(), String> {
         return Err("must not be empty".into());
     }
     if name.len() > 63 {
-        return Err(format!("{name:?} is {} characters long; the limit is 63", name.len()));
+        return Err(format!(
+            "{name:?} is {} characters long; the limit is 63",
+            name.len()
+        ));
     }
-    if let Some(c) = name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')) {
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+    {
         return Err(format!(
             "{name:?} contains {c:?}: names use lower-case letters, digits and '-' (DNS label rules)"
         ));
     }
     if name.starts_with('-') || name.ends_with('-') {
-        return Err(format!("{name:?} must start and end with a letter or digit"));
+        return Err(format!(
+            "{name:?} must start and end with a letter or digit"
+        ));
     }
     Ok(())
 }
@@ -152,10 +184,13 @@ pub(crate) fn check_task_definition_ref(s: &str, path: &str, r: &mut Report) {
     if let Err(e) = check_dns_label(family) {
         r.error(path, format!("expected `family` or `family:N`: {e}"));
     }
-    if let Some(n) = rev {
-        if !n.parse::<u64>().is_ok_and(|n| n > 0) {
-            r.error(path, format!("expected `family:N` with N a revision number 1, 2, ..., got {s:?}"));
-        }
+    if let Some(n) = rev
+        && !n.parse::<u64>().is_ok_and(|n| n > 0)
+    {
+        r.error(
+            path,
+            format!("expected `family:N` with N a revision number 1, 2, ..., got {s:?}"),
+        );
     }
 }
 

@@ -8,7 +8,10 @@ pub(super) fn check_cluster(spec: &ClusterSpec, r: &mut Report) {
     if let Some(p) = &spec.policy {
         for (i, path) in p.host_path_allowlist.iter().enumerate() {
             if !path.starts_with('/') || path.split('/').any(|s| s == "..") {
-                r.error(format!("spec.policy.hostPathAllowlist[{i}]"), format!("{path:?} must be an absolute path without '..'"));
+                r.error(
+                    format!("spec.policy.hostPathAllowlist[{i}]"),
+                    format!("{path:?} must be an absolute path without '..'"),
+                );
             }
         }
     }
@@ -16,37 +19,52 @@ pub(super) fn check_cluster(spec: &ClusterSpec, r: &mut Report) {
 
 pub(super) fn check_task(spec: &TaskSpec, r: &mut Report) {
     check_task_definition_ref(&spec.task_definition, "spec.taskDefinition", r);
-    if let Some(n) = spec.count {
-        if !(1..=10).contains(&n) {
-            r.error("spec.count", format!("expected an integer 1..10 (as ECS RunTask), got {n}"));
-        }
+    if let Some(n) = spec.count
+        && !(1..=10).contains(&n)
+    {
+        r.error(
+            "spec.count",
+            format!("expected an integer 1..10 (as ECS RunTask), got {n}"),
+        );
     }
 }
 
 pub(super) fn check_load_balancer(spec: &LoadBalancerSpec, r: &mut Report) {
     if spec.listeners.is_empty() {
-        r.error("spec.listeners", "a load balancer needs at least one listener");
+        r.error(
+            "spec.listeners",
+            "a load balancer needs at least one listener",
+        );
     }
     let mut ports = BTreeSet::new();
     for (i, l) in spec.listeners.iter().enumerate() {
         let p = format!("spec.listeners[{i}]");
         if !ports.insert(l.port.0) {
-            r.error(format!("{p}.port"), format!("port {} is used by another listener", l.port.0));
+            r.error(
+                format!("{p}.port"),
+                format!("port {} is used by another listener", l.port.0),
+            );
         }
-        if let Some(a) = &l.address {
-            if a.parse::<std::net::IpAddr>().is_err() {
-                r.error(format!("{p}.address"), format!("expected an IP address (127.0.0.1, 0.0.0.0, ::1), got {a:?}"));
-            }
+        if let Some(a) = &l.address
+            && a.parse::<std::net::IpAddr>().is_err()
+        {
+            r.error(
+                format!("{p}.address"),
+                format!("expected an IP address (127.0.0.1, 0.0.0.0, ::1), got {a:?}"),
+            );
         }
-        if let Some(s) = &l.default_service {
-            if let Err(e) = check_dns_label(s) {
-                r.error(format!("{p}.defaultService"), e);
-            }
+        if let Some(s) = &l.default_service
+            && let Err(e) = check_dns_label(s)
+        {
+            r.error(format!("{p}.defaultService"), e);
         }
         match l.protocol {
             LbProtocol::Tcp => {
                 if !l.rules.is_empty() {
-                    r.error(format!("{p}.rules"), "TCP listeners pass connections through and cannot route by rules");
+                    r.error(
+                        format!("{p}.rules"),
+                        "TCP listeners pass connections through and cannot route by rules",
+                    );
                 }
                 if l.default_service.is_none() {
                     r.error(p.clone(), "a TCP listener needs defaultService");
@@ -54,7 +72,10 @@ pub(super) fn check_load_balancer(spec: &LoadBalancerSpec, r: &mut Report) {
             }
             LbProtocol::Http => {
                 if l.rules.is_empty() && l.default_service.is_none() {
-                    r.error(p.clone(), "an HTTP listener needs rules or a defaultService");
+                    r.error(
+                        p.clone(),
+                        "an HTTP listener needs rules or a defaultService",
+                    );
                 }
             }
         }
@@ -64,10 +85,13 @@ pub(super) fn check_load_balancer(spec: &LoadBalancerSpec, r: &mut Report) {
             if rule.path_prefix.is_none() && rule.host.is_none() {
                 r.error(rp.clone(), "a rule needs pathPrefix, host or both");
             }
-            if let Some(pr) = rule.priority {
-                if !prios.insert(pr) {
-                    r.error(format!("{rp}.priority"), format!("priority {pr} is used by another rule"));
-                }
+            if let Some(pr) = rule.priority
+                && !prios.insert(pr)
+            {
+                r.error(
+                    format!("{rp}.priority"),
+                    format!("priority {pr} is used by another rule"),
+                );
             }
             if let Err(e) = check_dns_label(&rule.service) {
                 r.error(format!("{rp}.service"), e);
@@ -83,34 +107,54 @@ pub(super) fn check_autoscaler(spec: &AutoscalerSpec, r: &mut Report) {
     if spec.min_capacity > spec.max_capacity {
         r.error(
             "spec.minCapacity",
-            format!("minCapacity {} is above maxCapacity {}", spec.min_capacity.get(), spec.max_capacity.get()),
+            format!(
+                "minCapacity {} is above maxCapacity {}",
+                spec.min_capacity.get(),
+                spec.max_capacity.get()
+            ),
         );
     }
-    if spec.target_tracking.is_empty() && spec.step_scaling.is_empty() && spec.scheduled.is_empty() {
-        r.error("spec", "an autoscaler needs at least one of targetTracking, stepScaling, scheduled");
+    if spec.target_tracking.is_empty() && spec.step_scaling.is_empty() && spec.scheduled.is_empty()
+    {
+        r.error(
+            "spec",
+            "an autoscaler needs at least one of targetTracking, stepScaling, scheduled",
+        );
     }
     for (i, t) in spec.target_tracking.iter().enumerate() {
         if !(t.target_value.is_finite() && t.target_value > 0.0) {
-            r.error(format!("spec.targetTracking[{i}].targetValue"), "must be a number above 0");
+            r.error(
+                format!("spec.targetTracking[{i}].targetValue"),
+                "must be a number above 0",
+            );
         }
     }
     for (i, s) in spec.step_scaling.iter().enumerate() {
         if s.steps.is_empty() {
-            r.error(format!("spec.stepScaling[{i}].steps"), "needs at least one step");
+            r.error(
+                format!("spec.stepScaling[{i}].steps"),
+                "needs at least one step",
+            );
         }
         for (j, st) in s.steps.iter().enumerate() {
-            if let (Some(lo), Some(hi)) = (st.lower_bound, st.upper_bound) {
-                if lo >= hi {
-                    r.error(format!("spec.stepScaling[{i}].steps[{j}]"), "lowerBound must be below upperBound");
-                }
+            if let (Some(lo), Some(hi)) = (st.lower_bound, st.upper_bound)
+                && lo >= hi
+            {
+                r.error(
+                    format!("spec.stepScaling[{i}].steps[{j}]"),
+                    "lowerBound must be below upperBound",
+                );
             }
         }
     }
     for (i, s) in spec.scheduled.iter().enumerate() {
-        if let (Some(lo), Some(hi)) = (s.min_capacity, s.max_capacity) {
-            if lo > hi {
-                r.error(format!("spec.scheduled[{i}].minCapacity"), "minCapacity is above maxCapacity");
-            }
+        if let (Some(lo), Some(hi)) = (s.min_capacity, s.max_capacity)
+            && lo > hi
+        {
+            r.error(
+                format!("spec.scheduled[{i}].minCapacity"),
+                "minCapacity is above maxCapacity",
+            );
         }
         if s.schedule.trim().is_empty() {
             r.error(format!("spec.scheduled[{i}].schedule"), "must not be empty");

@@ -9,20 +9,38 @@ pub(super) fn check(spec: &TaskDefinitionSpec, r: &mut Report) {
     let containers = &spec.container_definitions;
     let mode = spec.network_mode();
     if containers.is_empty() || containers.len() > 10 {
-        r.error("spec.containerDefinitions", format!("a task has 1..10 containers, got {}", containers.len()));
+        r.error(
+            "spec.containerDefinitions",
+            format!("a task has 1..10 containers, got {}", containers.len()),
+        );
     }
     let mut names = BTreeMap::new();
     for (i, c) in containers.iter().enumerate() {
         let p = format!("spec.containerDefinitions[{i}]");
         if !valid_ecs_name(&c.name) {
-            r.error(format!("{p}.name"), format!("{:?}: container names use letters, digits, '-' and '_' (1..255)", c.name));
+            r.error(
+                format!("{p}.name"),
+                format!(
+                    "{:?}: container names use letters, digits, '-' and '_' (1..255)",
+                    c.name
+                ),
+            );
         }
         if let Some(first) = names.insert(c.name.as_str(), i) {
-            r.error(format!("{p}.name"), format!("container name {:?} is already used by containerDefinitions[{first}]", c.name));
+            r.error(
+                format!("{p}.name"),
+                format!(
+                    "container name {:?} is already used by containerDefinitions[{first}]",
+                    c.name
+                ),
+            );
         }
     }
     if !containers.is_empty() && !containers.iter().any(ContainerDefinition::is_essential) {
-        r.error("spec.containerDefinitions", "at least one container must be essential (essential defaults to true)");
+        r.error(
+            "spec.containerDefinitions",
+            "at least one container must be essential (essential defaults to true)",
+        );
     }
     check_fargate(spec, r);
     check_resources(spec, r);
@@ -38,23 +56,44 @@ pub(super) fn check(spec: &TaskDefinitionSpec, r: &mut Report) {
         }
         for (j, m) in c.mount_points.iter().enumerate() {
             if !volumes.contains(m.source_volume.as_str()) {
-                r.error(format!("{p}.mountPoints[{j}].sourceVolume"), format!("no volume named {:?} in spec.volumes", m.source_volume));
+                r.error(
+                    format!("{p}.mountPoints[{j}].sourceVolume"),
+                    format!("no volume named {:?} in spec.volumes", m.source_volume),
+                );
             }
             if !m.container_path.starts_with('/') {
-                r.error(format!("{p}.mountPoints[{j}].containerPath"), "must be an absolute path");
+                r.error(
+                    format!("{p}.mountPoints[{j}].containerPath"),
+                    "must be an absolute path",
+                );
             }
         }
         for (j, v) in c.volumes_from.iter().enumerate() {
             if v.source_container == c.name || !names.contains_key(v.source_container.as_str()) {
-                r.error(format!("{p}.volumesFrom[{j}].sourceContainer"), format!("no other container named {:?} in this task", v.source_container));
+                r.error(
+                    format!("{p}.volumesFrom[{j}].sourceContainer"),
+                    format!(
+                        "no other container named {:?} in this task",
+                        v.source_container
+                    ),
+                );
             }
         }
         for (j, l) in c.links.iter().enumerate() {
             let target = l.split(':').next().unwrap_or(l);
             if mode != NetworkMode::Bridge {
-                r.error(format!("{p}.links[{j}]"), format!("links work only with networkMode bridge, not {}", mode.as_str()));
+                r.error(
+                    format!("{p}.links[{j}]"),
+                    format!(
+                        "links work only with networkMode bridge, not {}",
+                        mode.as_str()
+                    ),
+                );
             } else if target == c.name || !names.contains_key(target) {
-                r.error(format!("{p}.links[{j}]"), format!("no other container named {target:?} in this task"));
+                r.error(
+                    format!("{p}.links[{j}]"),
+                    format!("no other container named {target:?} in this task"),
+                );
             }
         }
         if mode == NetworkMode::Awsvpc {
@@ -65,39 +104,63 @@ pub(super) fn check(spec: &TaskDefinitionSpec, r: &mut Report) {
                 ("extraHosts", !c.extra_hosts.is_empty()),
             ] {
                 if set {
-                    r.error(format!("{p}.{field}"), "not supported with networkMode awsvpc (as in ECS)");
+                    r.error(
+                        format!("{p}.{field}"),
+                        "not supported with networkMode awsvpc (as in ECS)",
+                    );
                 }
             }
         }
         let mut seen = BTreeSet::new();
         for (j, u) in c.ulimits.iter().enumerate() {
             if u.soft_limit > u.hard_limit {
-                r.error(format!("{p}.ulimits[{j}]"), format!("softLimit {} is above hardLimit {}", u.soft_limit, u.hard_limit));
+                r.error(
+                    format!("{p}.ulimits[{j}]"),
+                    format!(
+                        "softLimit {} is above hardLimit {}",
+                        u.soft_limit, u.hard_limit
+                    ),
+                );
             }
             if !seen.insert(u.name) {
-                r.error(format!("{p}.ulimits[{j}].name"), "this ulimit is already set");
+                r.error(
+                    format!("{p}.ulimits[{j}].name"),
+                    "this ulimit is already set",
+                );
             }
         }
         let mut env = BTreeSet::new();
         for (j, e) in c.environment.iter().enumerate() {
             if !env.insert(e.name.as_str()) {
-                r.warn(format!("{p}.environment[{j}].name"), format!("{:?} is set twice; the last value wins", e.name));
+                r.warn(
+                    format!("{p}.environment[{j}].name"),
+                    format!("{:?} is set twice; the last value wins", e.name),
+                );
             }
         }
         for (j, s) in c.secrets.iter().enumerate() {
             if env.contains(s.name.as_str()) {
-                r.error(format!("{p}.secrets[{j}].name"), format!("{:?} is also set in environment", s.name));
+                r.error(
+                    format!("{p}.secrets[{j}].name"),
+                    format!("{:?} is also set in environment", s.name),
+                );
             }
         }
-        if let (Some(m), Some(res)) = (c.memory, c.memory_reservation) {
-            if res.0 > m.0 {
-                r.error(format!("{p}.memoryReservation"), format!("{} MiB is above the hard limit memory {} MiB", res.0, m.0));
-            }
+        if let (Some(m), Some(res)) = (c.memory, c.memory_reservation)
+            && res.0 > m.0
+        {
+            r.error(
+                format!("{p}.memoryReservation"),
+                format!("{} MiB is above the hard limit memory {} MiB", res.0, m.0),
+            );
         }
-        if let Some(m) = c.memory {
-            if m.0 < 6 {
-                r.error(format!("{p}.memory"), format!("Docker needs at least 6 MiB, got {}", m.0));
-            }
+        if let Some(m) = c.memory
+            && m.0 < 6
+        {
+            r.error(
+                format!("{p}.memory"),
+                format!("Docker needs at least 6 MiB, got {}", m.0),
+            );
         }
         if spec.memory.is_none() && c.memory.is_none() && c.memory_reservation.is_none() {
             r.error(
@@ -106,44 +169,79 @@ pub(super) fn check(spec: &TaskDefinitionSpec, r: &mut Report) {
             );
         }
         if !c.environment_files.is_empty() {
-            r.warn(format!("{p}.environmentFiles"), "S3 environment files cannot be fetched locally and are ignored");
+            r.warn(
+                format!("{p}.environmentFiles"),
+                "S3 environment files cannot be fetched locally and are ignored",
+            );
         }
-        if c.resource_requirements.iter().any(|x| x.resource_type == ResourceType::Gpu) {
-            r.warn(format!("{p}.resourceRequirements"), "GPUs are not scheduled by ecsctl; the requirement is ignored");
+        if c.resource_requirements
+            .iter()
+            .any(|x| x.resource_type == ResourceType::Gpu)
+        {
+            r.warn(
+                format!("{p}.resourceRequirements"),
+                "GPUs are not scheduled by ecsctl; the requirement is ignored",
+            );
         }
     }
-    if let Some(rp) = &spec.runtime_platform {
-        if rp.operating_system_family.is_some_and(|f| f != OsFamily::LINUX) {
-            r.error("spec.runtimePlatform.operatingSystemFamily", "Windows containers cannot run on a Linux Docker engine");
-        }
+    if let Some(rp) = &spec.runtime_platform
+        && rp
+            .operating_system_family
+            .is_some_and(|f| f != OsFamily::LINUX)
+    {
+        r.error(
+            "spec.runtimePlatform.operatingSystemFamily",
+            "Windows containers cannot run on a Linux Docker engine",
+        );
     }
-    if let Some(px) = &spec.proxy_configuration {
-        if !names.contains_key(px.container_name.as_str()) {
-            r.error("spec.proxyConfiguration.containerName", format!("no container named {:?} in this task", px.container_name));
-        }
+    if let Some(px) = &spec.proxy_configuration
+        && !names.contains_key(px.container_name.as_str())
+    {
+        r.error(
+            "spec.proxyConfiguration.containerName",
+            format!("no container named {:?} in this task", px.container_name),
+        );
     }
 }
 
 pub(super) fn valid_ecs_name(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 255 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    !s.is_empty()
+        && s.len() <= 255
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 fn check_image(image: &str, path: &str, r: &mut Report) {
     if image.trim().is_empty() {
         r.error(path, "must not be empty");
     } else if looks_like_template(image) || image.contains(['{', '}', '$', '<', '>']) {
-        r.error(path, format!("{image:?} is not an image reference (an unrendered template placeholder)"));
+        r.error(
+            path,
+            format!("{image:?} is not an image reference (an unrendered template placeholder)"),
+        );
     } else if image.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        r.error(path, format!("{image:?} is not an image reference (it contains whitespace)"));
+        r.error(
+            path,
+            format!("{image:?} is not an image reference (it contains whitespace)"),
+        );
     }
 }
 
 fn check_fargate(spec: &TaskDefinitionSpec, r: &mut Report) {
-    if !spec.requires_compatibilities.contains(&Compatibility::Fargate) {
+    if !spec
+        .requires_compatibilities
+        .contains(&Compatibility::Fargate)
+    {
         return;
     }
     if spec.network_mode() != NetworkMode::Awsvpc {
-        r.error("spec.networkMode", format!("FARGATE requires networkMode awsvpc, got {}", spec.network_mode().as_str()));
+        r.error(
+            "spec.networkMode",
+            format!(
+                "FARGATE requires networkMode awsvpc, got {}",
+                spec.network_mode().as_str()
+            ),
+        );
     }
     let (Some(cpu), Some(mem)) = (spec.cpu, spec.memory) else {
         r.error("spec", "FARGATE requires task-level cpu and memory");
@@ -158,30 +256,72 @@ fn check_fargate(spec: &TaskDefinitionSpec, r: &mut Report) {
         8192 => (16384..=61440).contains(&mem.0) && mem.0 % 4096 == 0,
         16384 => (32768..=122880).contains(&mem.0) && mem.0 % 8192 == 0,
         _ => {
-            r.error("spec.cpu", format!("FARGATE task cpu is one of 256, 512, 1024, 2048, 4096, 8192, 16384, got {}", cpu.0));
+            r.error(
+                "spec.cpu",
+                format!(
+                    "FARGATE task cpu is one of 256, 512, 1024, 2048, 4096, 8192, 16384, got {}",
+                    cpu.0
+                ),
+            );
             return;
         }
     };
     if !ok {
-        r.error("spec.memory", format!("{} MiB is not a FARGATE memory size for cpu {}", mem.0, cpu.0));
+        r.error(
+            "spec.memory",
+            format!(
+                "{} MiB is not a FARGATE memory size for cpu {}",
+                mem.0, cpu.0
+            ),
+        );
     }
 }
 
 fn check_resources(spec: &TaskDefinitionSpec, r: &mut Report) {
     let cs = &spec.container_definitions;
     if let Some(task_mem) = spec.memory {
-        let sum: u64 = cs.iter().filter_map(|c| c.memory).map(|m| u64::from(m.0)).sum();
-        let res: u64 = cs.iter().filter_map(|c| c.memory_reservation).map(|m| u64::from(m.0)).sum();
+        let sum: u64 = cs
+            .iter()
+            .filter_map(|c| c.memory)
+            .map(|m| u64::from(m.0))
+            .sum();
+        let res: u64 = cs
+            .iter()
+            .filter_map(|c| c.memory_reservation)
+            .map(|m| u64::from(m.0))
+            .sum();
         if sum > u64::from(task_mem.0) {
-            r.error("spec.memory", format!("{} MiB is less than the containers' memory ({sum} MiB in all)", task_mem.0));
+            r.error(
+                "spec.memory",
+                format!(
+                    "{} MiB is less than the containers' memory ({sum} MiB in all)",
+                    task_mem.0
+                ),
+            );
         } else if res > u64::from(task_mem.0) {
-            r.error("spec.memory", format!("{} MiB is less than the containers' memoryReservation ({res} MiB in all)", task_mem.0));
+            r.error(
+                "spec.memory",
+                format!(
+                    "{} MiB is less than the containers' memoryReservation ({res} MiB in all)",
+                    task_mem.0
+                ),
+            );
         }
     }
     if let Some(task_cpu) = spec.cpu {
-        let sum: u64 = cs.iter().filter_map(|c| c.cpu).map(|m| u64::from(m.0)).sum();
+        let sum: u64 = cs
+            .iter()
+            .filter_map(|c| c.cpu)
+            .map(|m| u64::from(m.0))
+            .sum();
         if sum > u64::from(task_cpu.0) {
-            r.error("spec.cpu", format!("{} units is less than the containers' cpu ({sum} units in all)", task_cpu.0));
+            r.error(
+                "spec.cpu",
+                format!(
+                    "{} units is less than the containers' cpu ({sum} units in all)",
+                    task_cpu.0
+                ),
+            );
         }
     }
 }
@@ -191,7 +331,10 @@ fn check_volumes<'a>(spec: &'a TaskDefinitionSpec, r: &mut Report) -> BTreeSet<&
     for (i, v) in spec.volumes.iter().enumerate() {
         let p = format!("spec.volumes[{i}]");
         if !names.insert(v.name.as_str()) {
-            r.error(format!("{p}.name"), format!("volume name {:?} is used twice", v.name));
+            r.error(
+                format!("{p}.name"),
+                format!("volume name {:?} is used twice", v.name),
+            );
         }
         let kinds = [
             v.host.is_some(),
@@ -204,21 +347,37 @@ fn check_volumes<'a>(spec: &'a TaskDefinitionSpec, r: &mut Report) -> BTreeSet<&
         }
         if let Some(path) = v.host.as_ref().and_then(|h| h.source_path.as_deref()) {
             if !path.starts_with('/') {
-                r.error(format!("{p}.host.sourcePath"), format!("{path:?} must be an absolute path"));
+                r.error(
+                    format!("{p}.host.sourcePath"),
+                    format!("{path:?} must be an absolute path"),
+                );
             } else if path.split('/').any(|s| s == "..") {
-                r.error(format!("{p}.host.sourcePath"), format!("{path:?} must not contain '..'"));
+                r.error(
+                    format!("{p}.host.sourcePath"),
+                    format!("{path:?} must not contain '..'"),
+                );
             }
         }
         if v.efs_volume_configuration.is_some() {
-            r.warn(format!("{p}.efsVolumeConfiguration"), "EFS is not reachable locally; a local Docker volume stands in for it");
+            r.warn(
+                format!("{p}.efsVolumeConfiguration"),
+                "EFS is not reachable locally; a local Docker volume stands in for it",
+            );
         }
         if v.fsx_windows_file_server_volume_configuration.is_some() {
-            r.error(format!("{p}.fsxWindowsFileServerVolumeConfiguration"), "FSx for Windows volumes need Windows containers");
+            r.error(
+                format!("{p}.fsxWindowsFileServerVolumeConfiguration"),
+                "FSx for Windows volumes need Windows containers",
+            );
         }
-        if let Some(d) = &v.docker_volume_configuration {
-            if d.autoprovision == Some(true) && d.scope != Some(VolumeScope::Shared) {
-                r.error(format!("{p}.dockerVolumeConfiguration.autoprovision"), "autoprovision needs scope shared (as in ECS)");
-            }
+        if let Some(d) = &v.docker_volume_configuration
+            && d.autoprovision == Some(true)
+            && d.scope != Some(VolumeScope::Shared)
+        {
+            r.error(
+                format!("{p}.dockerVolumeConfiguration.autoprovision"),
+                "autoprovision needs scope shared (as in ECS)",
+            );
         }
     }
     names
@@ -232,7 +391,10 @@ fn check_ports(
     r: &mut Report,
 ) {
     if mode == NetworkMode::None && !c.port_mappings.is_empty() {
-        r.error(format!("{p}.portMappings"), "networkMode none has no ports to publish");
+        r.error(
+            format!("{p}.portMappings"),
+            "networkMode none has no ports to publish",
+        );
         return;
     }
     for (j, pm) in c.port_mappings.iter().enumerate() {
@@ -242,18 +404,29 @@ fn check_ports(
             if pm.container_port_range.is_none() {
                 r.error(pp, "missing required field \"containerPort\"");
             } else if pm.host_port.is_some() {
-                r.error(format!("{pp}.hostPort"), "not allowed with containerPortRange");
+                r.error(
+                    format!("{pp}.hostPort"),
+                    "not allowed with containerPortRange",
+                );
             }
             continue;
         };
         if pm.container_port_range.is_some() {
-            r.error(format!("{pp}.containerPortRange"), "set containerPort or containerPortRange, not both");
+            r.error(
+                format!("{pp}.containerPortRange"),
+                "set containerPort or containerPortRange, not both",
+            );
         }
         let host = match (mode, pm.host_port) {
             (NetworkMode::Host | NetworkMode::Awsvpc, Some(h)) if h.0 != cp.0 => {
                 r.error(
                     format!("{pp}.hostPort"),
-                    format!("with networkMode {} hostPort must equal containerPort ({}), got {}", mode.as_str(), cp.0, h.0),
+                    format!(
+                        "with networkMode {} hostPort must equal containerPort ({}), got {}",
+                        mode.as_str(),
+                        cp.0,
+                        h.0
+                    ),
                 );
                 continue;
             }
@@ -266,7 +439,10 @@ fn check_ports(
         }
         let what = format!("{}/{}", c.name, cp.0);
         if let Some(prev) = host_ports.insert((host, proto), what) {
-            r.error(format!("{pp}.hostPort"), format!("host port {host}/{proto:?} is already used by {prev}").to_lowercase());
+            r.error(
+                format!("{pp}.hostPort"),
+                format!("host port {host}/{proto:?} is already used by {prev}").to_lowercase(),
+            );
         }
     }
 }
@@ -281,11 +457,17 @@ fn check_dependencies(
     for (j, d) in c.depends_on.iter().enumerate() {
         let dp = format!("{p}.dependsOn[{j}]");
         let Some(&target) = names.get(d.container_name.as_str()) else {
-            r.error(format!("{dp}.containerName"), format!("no container named {:?} in this task", d.container_name));
+            r.error(
+                format!("{dp}.containerName"),
+                format!("no container named {:?} in this task", d.container_name),
+            );
             continue;
         };
         if d.container_name == c.name {
-            r.error(format!("{dp}.containerName"), "a container cannot depend on itself");
+            r.error(
+                format!("{dp}.containerName"),
+                "a container cannot depend on itself",
+            );
             continue;
         }
         let t = &all[target];
@@ -307,13 +489,21 @@ fn check_dependencies(
             _ => {}
         }
         if let Some(cycle) = find_cycle(all, names, target, c.name.as_str()) {
-            r.error(format!("{dp}.containerName"), format!("dependency cycle: {} -> {cycle}", c.name));
+            r.error(
+                format!("{dp}.containerName"),
+                format!("dependency cycle: {} -> {cycle}", c.name),
+            );
         }
     }
 }
 
 /// Whether `start` (transitively) depends on `origin`; returns the path if so.
-fn find_cycle(all: &[ContainerDefinition], names: &BTreeMap<&str, usize>, start: usize, origin: &str) -> Option<String> {
+fn find_cycle(
+    all: &[ContainerDefinition],
+    names: &BTreeMap<&str, usize>,
+    start: usize,
+    origin: &str,
+) -> Option<String> {
     let mut stack = vec![(start, all[start].name.clone())];
     let mut seen = BTreeSet::new();
     while let Some((i, path)) = stack.pop() {
@@ -343,6 +533,9 @@ fn check_health(h: &HealthCheck, p: &str, r: &mut Report) {
         ),
     }
     if h.timeout_secs() >= h.interval_secs() {
-        r.warn(format!("{p}.timeout"), "timeout is not shorter than interval");
+        r.warn(
+            format!("{p}.timeout"),
+            "timeout is not shorter than interval",
+        );
     }
 }

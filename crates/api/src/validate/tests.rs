@@ -30,11 +30,22 @@ fn ecs_rules_are_enforced() {
     }));
     let e = errors(&o);
     let has = |s: &str| e.iter().any(|x| x.contains(s));
-    assert!(has("spec.containerDefinitions[2].name: container name \"b\" is already used"), "{e:#?}");
+    assert!(
+        has("spec.containerDefinitions[2].name: container name \"b\" is already used"),
+        "{e:#?}"
+    );
     assert!(has("at least one container must be essential"), "{e:#?}");
-    assert!(has("spec.containerDefinitions[0].portMappings[0].hostPort: with networkMode awsvpc hostPort must equal containerPort (80), got 81"), "{e:#?}");
+    assert!(
+        has(
+            "spec.containerDefinitions[0].portMappings[0].hostPort: with networkMode awsvpc hostPort must equal containerPort (80), got 81"
+        ),
+        "{e:#?}"
+    );
     assert!(has("dependency cycle"), "{e:#?}");
-    assert!(has("spec.containerDefinitions[1].dependsOn[1].containerName: no container named \"zz\""), "{e:#?}");
+    assert!(
+        has("spec.containerDefinitions[1].dependsOn[1].containerName: no container named \"zz\""),
+        "{e:#?}"
+    );
 }
 
 #[test]
@@ -44,7 +55,11 @@ fn complete_on_essential_is_refused() {
         {"name": "app", "image": "x", "memory": 64, "dependsOn": [{"containerName": "init", "condition": "SUCCESS"}]}
     ]}));
     let e = errors(&o);
-    assert!(e.iter().any(|x| x.contains("\"init\" is essential") && x.contains("SUCCESS")), "{e:#?}");
+    assert!(
+        e.iter()
+            .any(|x| x.contains("\"init\" is essential") && x.contains("SUCCESS")),
+        "{e:#?}"
+    );
 }
 
 #[test]
@@ -55,28 +70,43 @@ fn typed_errors_carry_paths_and_ranges() {
     ]}));
     assert_eq!(
         errors(&o),
-        vec!["spec.containerDefinitions[1].portMappings[0].containerPort: expected an integer 1..65535, got \"http\""]
+        vec![
+            "spec.containerDefinitions[1].portMappings[0].containerPort: expected an integer 1..65535, got \"http\""
+        ]
     );
-    let o = td(json!({"containerDefinitions": [{"name": "a", "image": "x", "memory": 64,
-        "healthCheck": {"command": ["CMD", "true"], "interval": 1}}]}));
+    let o = td(
+        json!({"containerDefinitions": [{"name": "a", "image": "x", "memory": 64,
+        "healthCheck": {"command": ["CMD", "true"], "interval": 1}}]}),
+    );
     assert_eq!(
         errors(&o),
-        vec!["spec.containerDefinitions[0].healthCheck.interval: expected an integer 5..300, got 1"]
+        vec![
+            "spec.containerDefinitions[0].healthCheck.interval: expected an integer 5..300, got 1"
+        ]
     );
 }
 
 #[test]
 fn cpu_and_memory_strings() {
-    let o = td(json!({"cpu": "1 vCPU", "memory": "0.5 GB", "containerDefinitions": [
-        {"name": "a", "image": "x", "memory": 600}]}));
-    assert_eq!(errors(&o), vec!["spec.memory: 512 MiB is less than the containers' memory (600 MiB in all)"]);
+    let o = td(
+        json!({"cpu": "1 vCPU", "memory": "0.5 GB", "containerDefinitions": [
+        {"name": "a", "image": "x", "memory": 600}]}),
+    );
+    assert_eq!(
+        errors(&o),
+        vec!["spec.memory: 512 MiB is less than the containers' memory (600 MiB in all)"]
+    );
 }
 
 #[test]
 fn names_are_dns_labels() {
     let mut o = td(json!({"containerDefinitions": [{"name": "a", "image": "x", "memory": 64}]}));
     o.metadata.name = "../etc".into();
-    assert!(errors(&o)[0].starts_with("metadata.name: \"../etc\" contains '.'"), "{:?}", errors(&o));
+    assert!(
+        errors(&o)[0].starts_with("metadata.name: \"../etc\" contains '.'"),
+        "{:?}",
+        errors(&o)
+    );
     o.metadata.name = "web".into();
     o.metadata.cluster = Some("prod".into());
     assert!(errors(&o)[0].contains("not part of a cluster"));
@@ -88,7 +118,11 @@ fn service_rules() {
     let e = errors(&s);
     assert!(e.iter().any(|x| x.contains("desiredCount")), "{e:#?}");
     assert!(e.iter().any(|x| x.contains("revision number")), "{e:#?}");
-    let s = Object::new(Kind::Service, "web", json!({"taskDefinition": "web", "desiredCount": 2,
-        "deploymentConfiguration": {"minimumHealthyPercent": 100, "maximumPercent": 100}}));
+    let s = Object::new(
+        Kind::Service,
+        "web",
+        json!({"taskDefinition": "web", "desiredCount": 2,
+        "deploymentConfiguration": {"minimumHealthyPercent": 100, "maximumPercent": 100}}),
+    );
     assert!(errors(&s)[0].contains("no deployment can make progress"));
 }
