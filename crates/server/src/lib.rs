@@ -1,1 +1,168 @@
+//! ecsctl's API server: the HTTP/1.1 JSON API of `docs/internal-contracts.md` on a unix
+//! socket (or on TCP behind a bearer token), in front of the object store.
+//!
+//! [`run`] opens the store in `DATA_DIR/store`, makes sure the `default` Cluster exists,
+//! binds the listener and serves until the `shutdown` future completes.
 #![forbid(unsafe_code)]
+
+mod error;
+mod http;
+mod listener;
+
+pub use error::ServerError;
+
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use store::{SledStore, Store};
+
+/// Where the server listens.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Listen {
+    /// A unix socket at this path, mode 0600.
+    Unix(PathBuf),
+    /// TCP; every request must carry `Authorization: Bearer <token>`. The token must not be
+    /// empty: no token, no TCP.
+    Tcp {
+        /// Address to bind.
+        addr: SocketAddr,
+        /// The bearer token clients must send.
+        token: String,
+    },
+}
+
+impl fmt::Debug for Listen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Listen::Unix(path) => f.debug_tuple("Unix").field(path).finish(),
+            // Never print the token.
+            Listen::Tcp { addr, .. } => f
+                .debug_struct("Tcp")
+                .field("addr", addr)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+impl fmt::Display for Listen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Listen::Unix(path) => write!(f, "unix:{}", path.display()),
+            Listen::Tcp { addr, .. } => write!(f, "tcp://{addr}"),
+        }
+    }
+}
+
+/// What [`run`] serves, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// The data directory; the store lives in `data_dir/store`. Created if missing.
+    pub data_dir: PathBuf,
+    /// Where to listen.
+    pub listen: Listen,
+}
+
+/// Runs the server until `shutdown` completes, then stops accepting, ends open watches,
+/// waits for requests in flight and removes the socket file.
+pub async fn run(
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    if let Listen::Tcp { token, .. } = &config.listen
+        && token.is_empty()
+    {
+        return Err(ServerError::Config(
+            "TCP listening needs a non-empty bearer token".to_string(),
+        ));
+    }
+    // Refuse early, before touching the store another server may hold.
+    if let Listen::Unix(path) = &config.listen {
+        listener::check_not_running(path).await?;
+    }
+    let store = open_store(config.data_dir.clone()).await?;
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let token = match &config.listen {
+        Listen::Tcp { token, .. } => Some(token.clone()),
+        Listen::Unix(_) => None,
+    };
+    let app = http::router(http::AppState {
+        store,
+        shutdown: stop_rx,
+        token: token.map(Arc::from),
+    });
+    // Flip the flag that ends watch streams as soon as shutdown starts: graceful shutdown
+    // waits for every response to finish, and a watch never would on its own.
+    let signal = async move {
+        shutdown.await;
+        tracing::info!("shutting down");
+        let _ = stop_tx.send(true);
+    };
+
+    match &config.listen {
+        Listen::Unix(path) => {
+            let (listener, _socket) = listener::bind_unix(path).await?;
+            tracing::info!(listen = %config.listen, data_dir = %config.data_dir.display(), "serving");
+            axum::serve(listener, app)
+                .with_graceful_shutdown(signal)
+                .await
+                .map_err(|e| ServerError::io(format!("serving on {}", config.listen), e))?;
+            // `_socket` removes the socket file when it drops here.
+        }
+        Listen::Tcp { addr, .. } => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| ServerError::io(format!("cannot listen on tcp://{addr}"), e))?;
+            tracing::info!(listen = %config.listen, data_dir = %config.data_dir.display(), "serving");
+            axum::serve(listener, app)
+                .with_graceful_shutdown(signal)
+                .await
+                .map_err(|e| ServerError::io(format!("serving on {}", config.listen), e))?;
+        }
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Opens the store in `data_dir/store` and creates the `default` Cluster if it is missing
+/// (never overwriting one a user configured).
+async fn open_store(data_dir: PathBuf) -> Result<Arc<dyn Store>, ServerError> {
+    tokio::task::spawn_blocking(move || -> Result<Arc<dyn Store>, ServerError> {
+        let dir = data_dir.join("store");
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            ServerError::io(
+                format!("cannot create the data directory {}", dir.display()),
+                e,
+            )
+        })?;
+        let store = SledStore::open(&dir).map_err(|e| ServerError::Store {
+            context: format!(
+                "cannot open the store in {} (is another ecsctl server using it?)",
+                dir.display()
+            ),
+            source: e,
+        })?;
+        let key = api::ObjectKey::new(api::Kind::Cluster, None, api::DEFAULT_CLUSTER);
+        let ensure = || -> Result<(), store::StoreError> {
+            if store.get(&key)?.is_none() {
+                let cluster = api::Object::new(
+                    api::Kind::Cluster,
+                    api::DEFAULT_CLUSTER,
+                    serde_json::json!({}),
+                );
+                store.apply(cluster)?;
+                tracing::info!("created the default cluster");
+            }
+            Ok(())
+        };
+        ensure().map_err(|e| ServerError::Store {
+            context: "cannot create the default cluster".to_string(),
+            source: e,
+        })?;
+        Ok(Arc::new(store))
+    })
+    .await
+    .map_err(|e| ServerError::Config(format!("opening the store panicked: {e}")))?
+}

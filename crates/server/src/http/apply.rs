@@ -1,0 +1,145 @@
+//! `POST /v1/apply?dryRun=`: decode, refuse system-owned kinds, validate every object, then
+//! apply them all in one store transaction. Any problem before the store means nothing is
+//! written.
+
+use super::{AppState, MAX_BODY, blocking, kind_word, query};
+use crate::error::ApiError;
+use api::Object;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use std::collections::BTreeSet;
+use store::{ApplyResult, Store};
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ApplyQuery {
+    #[serde(rename = "dryRun", default)]
+    dry_run: bool,
+}
+
+pub(crate) async fn apply(
+    State(state): State<AppState>,
+    q: Result<Query<ApplyQuery>, QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let dry_run = query(q)?.dry_run;
+    let body = body.map_err(body_error)?;
+    let objects = decode(&body)?;
+    let warnings = validate(&objects)?;
+    let count = objects.len();
+    let results = blocking(&state.store, move |s: &dyn Store| {
+        s.apply_all(objects, dry_run)
+    })
+    .await?;
+    tracing::info!(count, dry_run, "applied");
+    let results: Vec<Value> = results.iter().map(result_json).collect();
+    Ok(Json(json!({ "results": results, "warnings": warnings })))
+}
+
+fn body_error(r: BytesRejection) -> ApiError {
+    if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "request body is larger than {} MiB: apply fewer objects at a time",
+                MAX_BODY >> 20
+            ),
+        )
+    } else {
+        ApiError::new(
+            r.status(),
+            format!("cannot read the request body: {}", r.body_text()),
+        )
+    }
+}
+
+/// `{"objects": [Object...]}` -> objects; every object that does not decode is reported.
+fn decode(body: &[u8]) -> Result<Vec<Object>, ApiError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("request body is not valid JSON: {e}")))?;
+    let items = match value {
+        Value::Object(mut map) => match map.remove("objects") {
+            Some(Value::Array(items)) => items,
+            _ => {
+                return Err(ApiError::bad_request(
+                    r#"request body must be {"objects": [...]}"#,
+                ));
+            }
+        },
+        _ => {
+            return Err(ApiError::bad_request(
+                r#"request body must be {"objects": [...]}"#,
+            ));
+        }
+    };
+    let mut objects = Vec::with_capacity(items.len());
+    let mut details = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        match serde_json::from_value::<Object>(item) {
+            Ok(obj) => objects.push(obj),
+            Err(e) => details.push(format!("objects[{i}]: {e}")),
+        }
+    }
+    if details.is_empty() {
+        Ok(objects)
+    } else {
+        Err(ApiError::bad_request(format!(
+            "{} object(s) cannot be decoded; nothing was applied",
+            details.len()
+        ))
+        .with_details(details))
+    }
+}
+
+/// Runs the api crate's validation on each object; returns the warnings, or 400 with every
+/// error as `kind/name: path: message`.
+fn validate(objects: &[Object]) -> Result<Vec<String>, ApiError> {
+    let mut details = Vec::new();
+    let mut warnings = Vec::new();
+    let mut seen = BTreeSet::new();
+    for obj in objects {
+        let who = format!("{}/{}", kind_word(obj.kind), obj.metadata.name);
+        if !obj.kind.is_user_writable() {
+            details.push(format!(
+                "{who}: kind: {} objects are owned by ecsctl (the service controller creates them) and cannot be applied",
+                obj.kind
+            ));
+            continue;
+        }
+        if !seen.insert(obj.key()) {
+            details.push(format!("{who}: appears more than once in this apply"));
+        }
+        match api::validate::validate_object(obj) {
+            Ok(w) => warnings.extend(w.into_iter().map(|w| format!("{who}: {w}"))),
+            Err(errors) => details.extend(errors.iter().map(|e| format!("{who}: {e}"))),
+        }
+    }
+    if details.is_empty() {
+        Ok(warnings)
+    } else {
+        Err(ApiError::bad_request(format!(
+            "{} problem(s) in {} object(s); nothing was applied",
+            details.len(),
+            objects.len()
+        ))
+        .with_details(details))
+    }
+}
+
+/// `{"kind", "name", "cluster", "action", "revision"?}`; revision only for revisioned kinds.
+fn result_json(r: &ApplyResult) -> Value {
+    let o = &r.object;
+    let mut m = Map::new();
+    m.insert("kind".into(), json!(o.kind));
+    m.insert("name".into(), json!(o.metadata.name));
+    m.insert("cluster".into(), json!(o.metadata.cluster));
+    m.insert("action".into(), json!(r.action.as_str()));
+    if let Some(n) = o.metadata.revision.filter(|_| o.kind.is_revisioned()) {
+        m.insert("revision".into(), json!(n));
+    }
+    Value::Object(m)
+}

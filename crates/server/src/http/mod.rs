@@ -1,0 +1,184 @@
+//! The HTTP API: routes, shared state, and the middleware every request passes through
+//! (a tracing span with method, path, status and latency; bearer-token auth on TCP).
+//!
+//! Store calls are synchronous and every write waits for a disk flush, so handlers run
+//! them on tokio's blocking pool ([`blocking`]) rather than on the async workers.
+
+mod apply;
+mod objects;
+mod watch;
+
+use crate::error::ApiError;
+use axum::Router;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::{get, post};
+use serde_json::json;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Instant;
+use store::{Store, StoreError};
+use tracing::Instrument;
+
+/// Largest request body accepted (413 above it).
+pub(crate) const MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub store: Arc<dyn Store>,
+    /// Becomes `true` when the server starts shutting down; open watches end then.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// The bearer token every request must carry (TCP only).
+    pub token: Option<Arc<str>>,
+}
+
+impl fmt::Debug for AppState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppState")
+            .field("auth", &self.token.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The API router.
+pub(crate) fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/v1/health", get(health))
+        .route("/v1/apply", post(apply::apply))
+        .route("/v1/objects/{plural}", get(objects::list))
+        .route(
+            "/v1/objects/{plural}/{name}",
+            get(objects::get).delete(objects::delete),
+        )
+        .route("/v1/watch", get(watch::watch))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn_with_state(state.clone(), auth))
+        .layer(middleware::from_fn(trace))
+        .with_state(state)
+}
+
+async fn health(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok", "revision": state.store.revision() }))
+}
+
+async fn not_found(req: Request) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!("no such endpoint: {} {}", req.method(), req.uri().path()),
+    )
+}
+
+async fn method_not_allowed(req: Request) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!(
+            "method {} is not allowed on {}",
+            req.method(),
+            req.uri().path()
+        ),
+    )
+}
+
+/// One span per request; logs the status and latency when the response is ready (for a
+/// watch: when the stream starts).
+async fn trace(req: Request, next: Next) -> Response {
+    let span = tracing::info_span!("request", method = %req.method(), path = %req.uri().path());
+    let start = Instant::now();
+    let response = next.run(req).instrument(span.clone()).await;
+    let status = response.status().as_u16();
+    let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
+    span.in_scope(|| {
+        if status >= 500 {
+            tracing::error!(status, latency_ms, "request failed");
+        } else {
+            tracing::info!(status, latency_ms, "request");
+        }
+    });
+    response
+}
+
+/// With a token configured, every request needs `Authorization: Bearer TOKEN`.
+async fn auth(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    req: Request,
+    next: Next,
+) -> Response {
+    let Some(token) = &state.token else {
+        return next.run(req).await;
+    };
+    let sent = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if constant_time_eq(sent.as_bytes(), token.as_bytes()) {
+        next.run(req).await
+    } else {
+        let mut response = ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong bearer token: pass --token-file",
+        )
+        .into_response();
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer"),
+        );
+        response
+    }
+}
+
+/// Compares in time that depends only on the lengths, not on where the bytes differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Runs a store call on the blocking pool.
+pub(crate) async fn blocking<T: Send + 'static>(
+    store: &Arc<dyn Store>,
+    f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || f(store.as_ref()))
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the store call failed: {e}"),
+            )
+        })?
+        .map_err(ApiError::from)
+}
+
+/// A query string, or 400 saying what is wrong with it.
+pub(crate) fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    q.map(|Query(q)| q)
+        .map_err(|e| ApiError::bad_request(format!("invalid query string: {}", e.body_text())))
+}
+
+/// `service "web" in cluster default`-style label for messages: `service/web`.
+pub(crate) fn kind_word(kind: api::Kind) -> String {
+    kind.as_str().to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constant_time_eq;
+
+    #[test]
+    fn token_comparison() {
+        assert!(constant_time_eq(b"secret", b"secret"));
+        assert!(!constant_time_eq(b"secret", b"secreT"));
+        assert!(!constant_time_eq(b"secret", b"secret2"));
+        assert!(!constant_time_eq(b"", b"x"));
+    }
+}

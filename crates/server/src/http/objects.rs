@@ -1,0 +1,147 @@
+//! `GET /v1/objects/{plural}`, `GET` and `DELETE /v1/objects/{plural}/{name}`.
+
+use super::{AppState, blocking, query};
+use crate::error::ApiError;
+use api::{DEFAULT_CLUSTER, Kind, Object, ObjectKey};
+use axum::Json;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+use store::{ListQuery, Store, StoreError};
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ObjectsQuery {
+    cluster: Option<String>,
+    #[serde(rename = "labelSelector")]
+    label_selector: Option<String>,
+}
+
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    q: Result<Query<ObjectsQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let kind = parse_kind(&path_param(path)?)?;
+    let q = query(q)?;
+    let mut list_query = ListQuery::new(kind);
+    list_query.cluster = q.cluster.filter(|c| !c.is_empty());
+    list_query.labels = parse_selector(q.label_selector.as_deref().unwrap_or(""))?;
+    let list = blocking(&state.store, move |s: &dyn Store| s.list(&list_query)).await?;
+    Ok(Json(
+        json!({ "items": list.items, "revision": list.revision }),
+    ))
+}
+
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    q: Result<Query<ObjectsQuery>, QueryRejection>,
+) -> Result<Json<Object>, ApiError> {
+    let (plural, name) = path_param(path)?;
+    let key = ObjectKey::new(parse_kind(&plural)?, query(q)?.cluster.as_deref(), &name);
+    let found = blocking(&state.store, {
+        let key = key.clone();
+        move |s: &dyn Store| s.get(&key)
+    })
+    .await?;
+    found
+        .map(Json)
+        .ok_or_else(|| StoreError::NotFound(key).into())
+}
+
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    q: Result<Query<ObjectsQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let (plural, name) = path_param(path)?;
+    let kind = parse_kind(&plural)?;
+    if !kind.is_user_writable() {
+        return Err(ApiError::bad_request(format!(
+            "{} objects are owned by ecsctl (the service controller manages them) and cannot be deleted by hand",
+            kind
+        )));
+    }
+    if kind == Kind::Cluster && name == DEFAULT_CLUSTER {
+        return Err(ApiError::bad_request(
+            "the default cluster cannot be deleted",
+        ));
+    }
+    let key = ObjectKey::new(kind, query(q)?.cluster.as_deref(), &name);
+    let deleted = blocking(&state.store, move |s: &dyn Store| s.delete(&key)).await?;
+    tracing::info!(kind = %kind, name, count = deleted.len(), "deleted");
+    let deleted: Vec<Value> = deleted.iter().map(deleted_json).collect();
+    Ok(Json(json!({ "deleted": deleted })))
+}
+
+/// `{"kind", "name", "cluster", "revision"?}`.
+fn deleted_json(o: &Object) -> Value {
+    let mut m = Map::new();
+    m.insert("kind".into(), json!(o.kind));
+    m.insert("name".into(), json!(o.metadata.name));
+    m.insert("cluster".into(), json!(o.metadata.cluster));
+    if let Some(n) = o.metadata.revision.filter(|_| o.kind.is_revisioned()) {
+        m.insert("revision".into(), json!(n));
+    }
+    Value::Object(m)
+}
+
+fn path_param<T>(p: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
+    p.map(|Path(p)| p)
+        .map_err(|e| ApiError::bad_request(format!("invalid path: {}", e.body_text())))
+}
+
+/// Any name `Kind::parse_user` accepts (singular, plural, short); 404 otherwise.
+fn parse_kind(s: &str) -> Result<Kind, ApiError> {
+    Kind::parse_user(s).ok_or_else(|| {
+        let valid: Vec<&str> = Kind::ALL.iter().map(|k| k.plural()).collect();
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("unknown kind {s:?}: expected one of {}", valid.join(", ")),
+        )
+    })
+}
+
+/// `a=b,c=d` -> {a: b, c: d}; empty -> no labels.
+fn parse_selector(s: &str) -> Result<BTreeMap<String, String>, ApiError> {
+    let mut labels = BTreeMap::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match part.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => {
+                labels.insert(k.trim().to_string(), v.trim().to_string());
+            }
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "invalid labelSelector {s:?}: expected key=value[,key=value...]"
+                )));
+            }
+        }
+    }
+    Ok(labels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selectors() {
+        assert!(parse_selector("").unwrap().is_empty());
+        let l = parse_selector("a=b, c=d").unwrap();
+        assert_eq!(l.get("a").map(String::as_str), Some("b"));
+        assert_eq!(l.get("c").map(String::as_str), Some("d"));
+        assert!(parse_selector("a").is_err());
+        assert!(parse_selector("=b").is_err());
+    }
+
+    #[test]
+    fn kinds() {
+        assert_eq!(parse_kind("svc").unwrap(), Kind::Service);
+        let err = parse_kind("pods").unwrap_err();
+        assert_eq!(err.status, StatusCode::NOT_FOUND);
+        assert!(err.error.contains("taskdefinitions"), "{}", err.error);
+    }
+}
