@@ -1,0 +1,158 @@
+//! Test harness: a real server on a unix socket in a tempdir, and a small hyper client
+//! over `UnixStream`.
+#![allow(clippy::unwrap_used, dead_code)]
+
+use bytes::Bytes;
+use ecsctl_server::{Listen, ServerConfig, ServerError};
+use http_body_util::{BodyExt, Full};
+use hyper::{Method, Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::net::UnixStream;
+
+pub struct Server {
+    pub _dir: tempfile::TempDir,
+    pub data_dir: PathBuf,
+    pub socket: PathBuf,
+    pub stop: Option<tokio::sync::oneshot::Sender<()>>,
+    pub task: tokio::task::JoinHandle<Result<(), ServerError>>,
+}
+
+impl Server {
+    pub async fn start() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().join("data");
+        let socket = data_dir.join("ecsctl.sock");
+        let (stop, task) = spawn(&data_dir, &socket);
+        wait_ready(&socket).await;
+        Server {
+            _dir: dir,
+            data_dir,
+            socket,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let bytes = body
+            .map(|b| serde_json::to_vec(&b).unwrap())
+            .unwrap_or_default();
+        self.raw(method, path, Bytes::from(bytes)).await
+    }
+
+    pub async fn raw(&self, method: Method, path: &str, body: Bytes) -> (StatusCode, Value) {
+        let stream = UnixStream::connect(&self.socket).await.unwrap();
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        let req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "localhost")
+            .header("content-type", "application/json")
+            .body(Full::new(body))
+            .unwrap();
+        let resp = sender.send_request(req).await.unwrap();
+        let status = resp.status();
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        let value = serde_json::from_slice(&body).unwrap_or_else(|e| {
+            panic!(
+                "answer is not JSON ({e}): {}",
+                String::from_utf8_lossy(&body)
+            )
+        });
+        (status, value)
+    }
+
+    pub async fn apply(&self, objects: Vec<Value>) -> (StatusCode, Value) {
+        self.call(
+            Method::POST,
+            "/v1/apply",
+            Some(json!({ "objects": objects })),
+        )
+        .await
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        tokio::time::timeout(Duration::from_secs(10), &mut self.task)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert!(!self.socket.exists(), "the socket file is removed on exit");
+    }
+}
+
+pub fn spawn(
+    data_dir: &Path,
+    socket: &Path,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<Result<(), ServerError>>,
+) {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let config = ServerConfig {
+        data_dir: data_dir.to_path_buf(),
+        listen: Listen::Unix(socket.to_path_buf()),
+    };
+    let task = tokio::spawn(ecsctl_server::run(config, async move {
+        let _ = stopped.await;
+    }));
+    (stop, task)
+}
+
+pub async fn wait_ready(socket: &Path) {
+    for _ in 0..200 {
+        if UnixStream::connect(socket).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the server did not start");
+}
+
+pub fn td(image: &str) -> Value {
+    json!({
+        "apiVersion": "ecs/v1",
+        "kind": "TaskDefinition",
+        "metadata": {"name": "web"},
+        "spec": {"family": "web", "containerDefinitions": [{"name": "app", "image": image, "memory": 128}]}
+    })
+}
+
+pub fn svc(name: &str, desired: u64) -> Value {
+    json!({
+        "apiVersion": "ecs/v1",
+        "kind": "Service",
+        "metadata": {"name": name},
+        "spec": {"taskDefinition": "web", "desiredCount": desired}
+    })
+}
+
+pub fn actions(answer: &Value) -> Vec<String> {
+    answer["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{}/{} {}",
+                r["kind"].as_str().unwrap(),
+                r["name"].as_str().unwrap(),
+                r["action"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
