@@ -65,6 +65,10 @@ impl<K: Key> Controller<K> {
     /// - A panicking reconcile counts as a failure and is retried with the backoff; the
     ///   controller keeps running.
     ///
+    /// A key has one deadline, so an add from a source while the key waits out a requeue or a
+    /// backoff runs it at once (as in kube-runtime and client-go); its failure count is kept, so
+    /// if that run fails too the next wait is longer.
+    ///
     /// Each reconcile runs in an `info` span `reconcile` with fields `controller`, `key` (Debug)
     /// and `attempt` (1 + consecutive failures before it).
     ///
