@@ -211,7 +211,8 @@ fn apply_creates_then_is_unchanged_then_configures() {
     let o = env.run(&["apply", "-f", &dir]);
     expect_code(&o, 0);
     let out = stdout(&o);
-    assert!(out.contains("taskdefinition/web:2 created\n"), "{out}");
+    // A new revision of an existing family reads as `configured`, named by its new revision.
+    assert!(out.contains("taskdefinition/web:2 configured\n"), "{out}");
     assert!(out.contains("service/web configured\n"), "{out}");
 
     // Every revision is listed.

@@ -52,14 +52,40 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<()> {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 
-    // TEMP: wired to ecsctl_server::run once the server crate lands.
-    let _ = (data_dir, listen, token, shutdown_signal);
-    Err(anyhow::anyhow!(
-        "ecsctl server is not wired to the server crate yet"
-    ))
-    .context("the server failed")
+    let listen = match listen {
+        ServerAddr::Unix(path) => server::Listen::Unix(path),
+        ServerAddr::Tcp(addr) => server::Listen::Tcp {
+            addr: resolve(&addr)?,
+            token: token.unwrap_or_default(),
+        },
+    };
+    let config = server::ServerConfig { data_dir, listen };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let shutdown = shutdown_signal().context("cannot install signal handlers")?;
+        server::run(config, shutdown)
+            .await
+            .map_err(anyhow::Error::from)
+    })
+}
+
+/// `host:port` to the address to bind.
+fn resolve(addr: &str) -> Result<std::net::SocketAddr> {
+    use std::net::ToSocketAddrs;
+    addr.to_socket_addrs()
+        .map_err(|e| {
+            usage(format!(
+                "cannot resolve {addr}: {}",
+                crate::error::io_reason(&e)
+            ))
+        })?
+        .next()
+        .ok_or_else(|| usage(format!("{addr} resolves to no address")))
 }
 
 /// A future that completes on the first SIGINT or SIGTERM.

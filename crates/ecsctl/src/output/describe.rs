@@ -182,10 +182,12 @@ fn container(c: &Value, out: &mut String) {
     let mut b = Block::default();
     b.kv("Image", or_dash(c, "/image"));
     b.kv("CPU", or_dash(c, "/cpu"));
-    let mut memory = or_dash(c, "/memory");
-    if let Some(r) = text(c, "/memoryReservation") {
-        memory = format!("{memory} (reservation {r})");
-    }
+    let memory = match (text(c, "/memory"), text(c, "/memoryReservation")) {
+        (Some(m), Some(r)) => format!("{m} (reservation {r})"),
+        (Some(m), None) => m,
+        (None, Some(r)) => format!("reservation {r}"),
+        (None, None) => "-".to_string(),
+    };
     b.kv("Memory", memory);
     let ports: Vec<String> = array(c, "/portMappings")
         .iter()
