@@ -55,9 +55,18 @@ impl Env {
     /// A running server, ready to answer.
     fn with_server() -> Self {
         let mut env = Env::new();
+        env.start_server(&[]);
+        env.wait_ready(&[]);
+        env
+    }
+
+    /// Starts `ecsctl server ARGS...` (not waiting for it).
+    fn start_server(&mut self, args: &[&str]) {
+        let env = self;
         let log = fs::File::create(env.path().join("server.log")).expect("log file");
         let child = Command::new(BIN)
             .arg("server")
+            .args(args)
             .env("ECSCTL_HOME", env.home())
             .env_remove("ECSCTL_SERVER")
             .env("RUST_LOG", "info")
@@ -67,8 +76,6 @@ impl Env {
             .spawn()
             .expect("spawn ecsctl server");
         env.server = Some(child);
-        env.wait_ready();
-        env
     }
 
     fn path(&self) -> &Path {
@@ -79,9 +86,11 @@ impl Env {
         self.path().join("home")
     }
 
-    /// Waits until `ecsctl get clusters` succeeds (the socket exists and the API answers).
-    fn wait_ready(&mut self) {
+    /// Waits until `ecsctl get clusters CLIENT_ARGS...` succeeds.
+    fn wait_ready(&mut self, client_args: &[&str]) {
         let deadline = Instant::now() + Duration::from_secs(30);
+        let mut args = vec!["get", "clusters"];
+        args.extend(client_args);
         loop {
             if let Some(status) = self
                 .server
@@ -90,13 +99,16 @@ impl Env {
             {
                 panic!("server exited early ({status}):\n{}", self.server_log());
             }
-            if self.home().join("ecsctl.sock").exists()
-                && self.run(&["get", "clusters"]).status.success()
-            {
+            if self.run(&args).status.success() {
                 return;
             }
             if Instant::now() > deadline {
-                panic!("server did not become ready in 30s:\n{}", self.server_log());
+                let o = self.run(&args);
+                panic!(
+                    "server did not become ready in 30s: {}\nserver log:\n{}",
+                    stderr(&o),
+                    self.server_log()
+                );
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -477,4 +489,79 @@ fn every_command_has_examples() {
         expect_code(&o, 0);
         assert!(stdout(&o).contains("EXAMPLES:"), "{cmd}: {}", stdout(&o));
     }
+}
+
+#[test]
+fn tcp_needs_the_token() {
+    let mut env = Env::new();
+    let token = env.write("token", "s3cret\n");
+    let wrong = env.write("wrong", "nope\n");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let addr = format!("tcp://127.0.0.1:{port}");
+    env.start_server(&["--listen", &addr, "--token-file", &token]);
+    env.wait_ready(&["--server", &addr, "--token-file", &token]);
+
+    let o = env.run(&["get", "clusters", "--server", &addr, "--token-file", &token]);
+    expect_code(&o, 0);
+    assert!(stdout(&o).contains("default"), "{}", stdout(&o));
+    let o = env.run(&["get", "clusters", "--server", &addr, "--token-file", &wrong]);
+    expect_code(&o, 1);
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    let o = env.run(&["get", "clusters", "--server", &addr]);
+    expect_code(&o, 2);
+}
+
+#[test]
+fn sigterm_stops_the_server_cleanly() {
+    let mut env = Env::with_server();
+    let pid = env.server.as_ref().map(Child::id).expect("server");
+    let status = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let mut child = env.server.take().expect("server");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("server did not stop on SIGTERM:\n{}", env.server_log());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}:\n{}", env.server_log());
+    assert!(
+        !env.home().join("ecsctl.sock").exists(),
+        "the socket file is removed"
+    );
+    let o = env.run(&["get", "svc"]);
+    expect_code(&o, 1);
+    assert!(
+        stderr(&o).contains("is `ecsctl server` running?"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn describe_and_get_of_missing_objects_fail() {
+    let env = Env::with_server();
+    let o = env.run(&["describe", "service", "nope"]);
+    expect_code(&o, 1);
+    assert!(stderr(&o).starts_with("error: "), "{}", stderr(&o));
+    assert!(stderr(&o).contains("nope"), "{}", stderr(&o));
+    expect_code(&env.run(&["get", "td", "nope:3"]), 1);
+    let o = env.run(&["describe", "cluster", "default"]);
+    expect_code(&o, 0);
+    assert!(
+        stdout(&o).starts_with("Name:             default\nKind:             Cluster\n"),
+        "{}",
+        stdout(&o)
+    );
 }
