@@ -54,16 +54,22 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
             &json!({ "objects": objects }),
         )
         .await?;
+    // The server re-validates with the same rules: skip the warnings already printed above.
+    let local: Vec<&str> = loaded
+        .iter()
+        .flat_map(|d| &d.warnings)
+        .map(|w| w.message.as_str())
+        .collect();
     for w in answer
         .get("warnings")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
     {
-        eprintln!(
-            "warning: {}",
-            w.as_str().map_or_else(|| w.to_string(), str::to_string)
-        );
+        let w = w.as_str().map_or_else(|| w.to_string(), str::to_string);
+        if !local.iter().any(|m| w.ends_with(m)) {
+            eprintln!("warning: {w}");
+        }
     }
     let suffix = if args.dry_run { " (dry run)" } else { "" };
     for r in answer

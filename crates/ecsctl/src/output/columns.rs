@@ -112,7 +112,14 @@ fn row(kind: Kind, o: &Value, now: OffsetDateTime) -> (Vec<String>, Vec<String>)
         Kind::Cluster => (vec![name, age], vec![labels(o)]),
         Kind::TaskDefinition => {
             let containers = array(o, "/spec/containerDefinitions");
-            let names: Vec<String> = containers.iter().filter_map(|c| text(c, "/name")).collect();
+            let mut names: Vec<String> =
+                containers.iter().filter_map(|c| text(c, "/name")).collect();
+            // Many sidecars would push every other column off the screen.
+            if names.len() > 4 {
+                let more = names.len() - 3;
+                names.truncate(3);
+                names.push(format!("+{more}"));
+            }
             let images: Vec<String> = containers
                 .iter()
                 .filter_map(|c| text(c, "/image"))
