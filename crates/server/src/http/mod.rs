@@ -94,10 +94,13 @@ async fn trace(req: Request, next: Next) -> Response {
     let status = response.status().as_u16();
     let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
     span.in_scope(|| {
+        // Every request at info would drown what the controllers say; failures stand out.
         if status >= 500 {
             tracing::error!(status, latency_ms, "request failed");
+        } else if status >= 400 {
+            tracing::info!(status, latency_ms, "request refused");
         } else {
-            tracing::info!(status, latency_ms, "request");
+            tracing::debug!(status, latency_ms, "request");
         }
     });
     response
