@@ -1,0 +1,47 @@
+//! ecsctl's container runtime: the [`ContainerRuntime`] trait that controllers program
+//! against, [`DockerRuntime`] that drives the local Docker Engine through bollard, and
+//! [`FakeRuntime`], a strict in-memory engine for controller tests.
+//!
+//! Only this crate names bollard: everything it exposes is in its own types
+//! ([`ContainerSpec`], [`ContainerInfo`], [`RuntimeEvent`]...). Images are never pulled: a
+//! missing image is [`RuntimeError::ImageNotFound`] at once.
+//!
+//! One contract test suite (`tests/contract`) runs against both runtimes, which keeps the
+//! fake honest.
+#![forbid(unsafe_code)]
+
+mod docker;
+mod error;
+mod fake;
+mod runtime;
+mod types;
+
+pub use async_trait::async_trait;
+pub use docker::DockerRuntime;
+pub use error::{Result, RuntimeError};
+pub use fake::{Call, FakeBehavior, FakeRuntime, FakeVolume, Op, SignalReaction};
+pub use runtime::{BoxStream, ContainerRuntime};
+pub use types::observed::{
+    ContainerInfo, ContainerState, ContainerSummary, EventAction, ExecOutput, HealthStatus,
+    LogLine, LogStream, PortBinding, RuntimeEvent, Stats, VersionInfo,
+};
+pub use types::spec::{
+    ContainerId, ContainerSpec, HealthSpec, LogSpec, MountSource, MountSpec, NetworkAttach,
+    NetworkId, PortSpec, Protocol, Ulimit,
+};
+
+/// Label keys ecsctl puts on what it creates (DESIGN.md, "Containers on Docker").
+pub mod labels {
+    /// `true` on everything ecsctl manages.
+    pub const MANAGED: &str = "ecsctl.managed";
+    /// Cluster name.
+    pub const CLUSTER: &str = "ecsctl.cluster";
+    /// Task id.
+    pub const TASK: &str = "ecsctl.task";
+    /// Container name within the task definition.
+    pub const CONTAINER: &str = "ecsctl.container";
+    /// Task definition, `family:N`.
+    pub const TASKDEF: &str = "ecsctl.taskdef";
+    /// Service name, when a service owns the task.
+    pub const SERVICE: &str = "ecsctl.service";
+}

@@ -1,0 +1,111 @@
+//! The [`ContainerRuntime`] trait: everything controllers may ask of a container engine.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::pin::Pin;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::Stream;
+
+use crate::error::Result;
+use crate::types::observed::{
+    ContainerInfo, ContainerSummary, ExecOutput, LogLine, RuntimeEvent, Stats, VersionInfo,
+};
+use crate::types::spec::{ContainerId, ContainerSpec, NetworkId};
+
+/// A boxed, sendable stream, as the runtime's streaming calls return.
+pub type BoxStream<T> = Pin<Box<dyn Stream<Item = T> + Send + 'static>>;
+
+/// A container engine, in ecsctl's own types. Object-safe: controllers hold an
+/// `Arc<dyn ContainerRuntime>` and tests hand them a [`crate::FakeRuntime`].
+///
+/// Wherever an id is taken, a container name works too. Every call is independent: an
+/// engine that went away makes calls fail with [`crate::RuntimeError::Unavailable`] and the
+/// next call connects again.
+#[async_trait]
+pub trait ContainerRuntime: Send + Sync + fmt::Debug {
+    /// Checks that the engine answers and says which version it runs.
+    async fn ping(&self) -> Result<VersionInfo>;
+
+    /// Whether the image is present locally (nothing is ever pulled).
+    async fn image_exists(&self, image: &str) -> Result<bool>;
+
+    /// Creates a container (not started). A missing image fails fast with
+    /// [`crate::RuntimeError::ImageNotFound`] naming it; a taken name with
+    /// [`crate::RuntimeError::Conflict`].
+    async fn create(&self, spec: &ContainerSpec) -> Result<ContainerId>;
+
+    /// Starts a created or exited container; starting a running one does nothing.
+    async fn start(&self, id: &ContainerId) -> Result<()>;
+
+    /// Sends the container's stop signal (SIGTERM by default), waits up to `timeout`, then
+    /// SIGKILL. Returns once the process is gone; stopping a stopped container does nothing.
+    async fn stop(&self, id: &ContainerId, timeout: Duration) -> Result<()>;
+
+    /// Sends a signal (`SIGKILL`, `TERM`, `9`...). [`crate::RuntimeError::Conflict`] when
+    /// the container does not run.
+    async fn kill(&self, id: &ContainerId, signal: &str) -> Result<()>;
+
+    /// Removes a container (and its anonymous volumes). Without `force` a running one is a
+    /// [`crate::RuntimeError::Conflict`]; an unknown one is
+    /// [`crate::RuntimeError::NotFound`].
+    async fn remove(&self, id: &ContainerId, force: bool) -> Result<()>;
+
+    /// Everything the engine knows about one container.
+    async fn inspect(&self, id: &ContainerId) -> Result<ContainerInfo>;
+
+    /// Containers carrying every label in `label_filter` (exact values); stopped ones too
+    /// when `all`.
+    async fn list(
+        &self,
+        label_filter: &BTreeMap<String, String>,
+        all: bool,
+    ) -> Result<Vec<ContainerSummary>>;
+
+    /// Container events from now on, for containers carrying every label in `label_filter`.
+    /// Events that happen after this call returns are delivered even if the stream is
+    /// polled later. The stream ends after an `Err` (engine gone, consumer lagging): call
+    /// again and resynchronise with [`ContainerRuntime::list`].
+    fn events(&self, label_filter: &BTreeMap<String, String>) -> BoxStream<Result<RuntimeEvent>>;
+
+    /// Resource usage samples, pushed by the engine (about one a second on Docker) until
+    /// the container is removed or the stream is dropped.
+    fn stats(&self, id: &ContainerId) -> BoxStream<Result<Stats>>;
+
+    /// What the container printed: the last `tail` lines (all when `None`), then, with
+    /// `follow`, new lines until the container stops.
+    fn logs(
+        &self,
+        id: &ContainerId,
+        follow: bool,
+        tail: Option<usize>,
+    ) -> BoxStream<Result<LogLine>>;
+
+    /// Runs a command in a running container and waits for it to end.
+    async fn exec(&self, id: &ContainerId, cmd: &[String]) -> Result<ExecOutput>;
+
+    /// Returns the network with that name, creating a bridge network with `labels` if
+    /// there is none. Idempotent.
+    async fn ensure_network(
+        &self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<NetworkId>;
+
+    /// Removes a network by name or id. [`crate::RuntimeError::NotFound`] when unknown,
+    /// [`crate::RuntimeError::Conflict`] while containers use it.
+    async fn remove_network(&self, name: &str) -> Result<()>;
+
+    /// Creates a local volume; an existing volume of that name is left as it is.
+    async fn create_volume(
+        &self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+        driver_opts: &BTreeMap<String, String>,
+    ) -> Result<()>;
+
+    /// Removes a volume. [`crate::RuntimeError::NotFound`] when unknown,
+    /// [`crate::RuntimeError::Conflict`] while a container uses it.
+    async fn remove_volume(&self, name: &str) -> Result<()>;
+}

@@ -1,0 +1,5 @@
+//! The runtime's vocabulary: what to create ([`spec`]) and what the engine reports
+//! ([`observed`]). No engine type appears here.
+
+pub mod observed;
+pub mod spec;
