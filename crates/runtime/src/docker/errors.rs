@@ -47,13 +47,17 @@ fn map_status(status: u16, message: String, subject: Subject<'_>) -> RuntimeErro
             Subject::Create { image, .. } if lower.contains("no such image") => {
                 RuntimeError::ImageNotFound(image.to_owned())
             }
-            Subject::Create { .. } => RuntimeError::NotFound(message),
-            Subject::Container(id) => RuntimeError::NotFound(format!("container {id}")),
-            Subject::Network(n) => RuntimeError::NotFound(format!("network {n}")),
-            Subject::Volume(v) => RuntimeError::NotFound(format!("volume {v}")),
-            Subject::Engine => RuntimeError::NotFound(message),
+            Subject::Container(id) => {
+                RuntimeError::NotFound(what_is_missing(&message, "container", id))
+            }
+            Subject::Network(n) => RuntimeError::NotFound(what_is_missing(&message, "network", n)),
+            Subject::Volume(v) => RuntimeError::NotFound(what_is_missing(&message, "volume", v)),
+            Subject::Create { .. } | Subject::Engine => {
+                RuntimeError::NotFound(what_is_missing(&message, "", ""))
+            }
         },
-        409 => match subject {
+        // 403: Docker's "has active endpoints" and "pre-defined network" refusals.
+        403 | 409 => match subject {
             Subject::Create { name, .. } if lower.contains("already in use") => {
                 RuntimeError::Conflict(format!("container name {name} is already in use"))
             }
@@ -64,6 +68,23 @@ fn map_status(status: u16, message: String, subject: Subject<'_>) -> RuntimeErro
             _ => RuntimeError::Other(message),
         },
         _ => RuntimeError::Other(format!("engine answered {status}: {message}")),
+    }
+}
+
+/// What a 404 says is missing: Docker's "No such container: X" and "network X not found"
+/// become "container X" and "network X" (starting a container can fail on the container
+/// whose namespace it joins, or on its network, not only on itself).
+fn what_is_missing(message: &str, kind: &str, name: &str) -> String {
+    if let Some(rest) = message.strip_prefix("No such container: ") {
+        return format!("container {rest}");
+    }
+    if let Some(rest) = message.strip_suffix(" not found") {
+        return rest.to_owned();
+    }
+    if kind.is_empty() {
+        message.to_owned()
+    } else {
+        format!("{kind} {name}")
     }
 }
 
@@ -101,6 +122,14 @@ mod tests {
         assert!(matches!(
             map(server(404, "No such container: abc"), Subject::Container("abc")),
             RuntimeError::NotFound(m) if m == "container abc"
+        ));
+        assert!(matches!(
+            map(server(404, "network nonet not found"), Subject::Container("abc")),
+            RuntimeError::NotFound(m) if m == "network nonet"
+        ));
+        assert!(matches!(
+            map(server(404, "get v1: no such volume"), Subject::Volume("v1")),
+            RuntimeError::NotFound(m) if m == "volume v1"
         ));
         assert!(matches!(
             map(server(400, "invalid mount"), create),

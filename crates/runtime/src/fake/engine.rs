@@ -356,7 +356,7 @@ impl ContainerRuntime for FakeRuntime {
             .map(|(n, net)| (n.clone(), net.predefined))
             .ok_or_else(|| RuntimeError::NotFound(format!("network {name}")))?;
         if key.1 {
-            return Err(RuntimeError::Other(format!(
+            return Err(RuntimeError::Conflict(format!(
                 "{name} is a pre-defined network and cannot be removed"
             )));
         }

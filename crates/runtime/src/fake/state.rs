@@ -257,15 +257,7 @@ impl State {
                 spec.name
             )));
         }
-        match &spec.network {
-            NetworkAttach::Container(target) => {
-                self.resolve(target.as_str())?;
-            }
-            NetworkAttach::Named { network, .. } if !self.networks.contains_key(network) => {
-                return Err(RuntimeError::NotFound(format!("network {network}")));
-            }
-            _ => {}
-        }
+        // As Docker: the namespace or network joined is looked up at start, not here.
         for m in &spec.mounts {
             if let MountSource::Volume(v) = &m.source {
                 self.volumes.entry(v.clone()).or_insert_with(|| FakeVolume {
