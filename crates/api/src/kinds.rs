@@ -43,17 +43,28 @@ pub struct ClusterCapacity {
     pub memory: Option<MemoryMiB>,
 }
 
-/// Spec of a standalone Task (as `ecsctl run-task`).
+/// Spec of a Task: one ECS task, standalone (as `ecsctl run-task` starts) or owned by a
+/// service. The object's name is the task id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TaskSpec {
-    /// `family` (latest revision) or `family:N`.
+    /// `family` (latest revision when the task is created) or `family:N`.
     #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(:[1-9][0-9]*)?$"))]
     pub task_definition: String,
-    /// How many copies to run (1..10, default 1), as ECS RunTask.
+    /// A Task object is one task; only 1 is accepted here (`ecsctl run-task --count N`
+    /// creates N of them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1, max = 10))]
+    #[schemars(range(min = 1, max = 1))]
     pub count: Option<u32>,
+    /// RUNNING (default) or STOPPED: `ecsctl stop-task` sets STOPPED.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired_status: Option<crate::task::DesiredStatus>,
+    /// Who asked the task to stop: UserInitiated (default) or ServiceSchedulerInitiated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_code: Option<crate::task::StopCode>,
+    /// Why the task was asked to stop, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overrides: Option<TaskOverride>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -17,6 +17,7 @@ pub mod kinds;
 pub mod parse;
 pub mod schema;
 pub mod service;
+pub mod task;
 pub mod taskdef;
 pub mod units;
 pub mod validate;

@@ -20,11 +20,11 @@ pub(super) fn check_cluster(spec: &ClusterSpec, r: &mut Report) {
 pub(super) fn check_task(spec: &TaskSpec, r: &mut Report) {
     check_task_definition_ref(&spec.task_definition, "spec.taskDefinition", r);
     if let Some(n) = spec.count
-        && !(1..=10).contains(&n)
+        && n != 1
     {
         r.error(
             "spec.count",
-            format!("expected an integer 1..10 (as ECS RunTask), got {n}"),
+            format!("a Task object is one task, got count {n}: `ecsctl run-task --count {n}` starts several"),
         );
     }
 }
