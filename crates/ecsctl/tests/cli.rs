@@ -565,3 +565,51 @@ fn describe_and_get_of_missing_objects_fail() {
         stdout(&o)
     );
 }
+
+/// Every corpus file that validates also applies through the real binary and server, one
+/// `ecsctl apply -f FILE` each; the rejected ones change nothing.
+#[test]
+fn accepted_corpus_files_apply() {
+    let env = Env::with_server();
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/corpus/ecs");
+    let mut files: Vec<PathBuf> = ["taskdefs", "services"]
+        .iter()
+        .flat_map(|d| {
+            fs::read_dir(corpus.join(d))
+                .expect("corpus")
+                .flatten()
+                .map(|e| e.path())
+        })
+        .collect();
+    files.sort();
+    let (mut applied, mut rejected) = (0, 0);
+    for f in &files {
+        let f = f.display().to_string();
+        let valid = env.run(&["validate", "-f", &f]).status.success();
+        let o = env.run(&["apply", "-f", &f]);
+        if valid {
+            expect_code(&o, 0);
+            assert!(
+                stdout(&o).contains(" created") || stdout(&o).contains(" configured"),
+                "{f}: {}",
+                stdout(&o)
+            );
+            applied += 1;
+        } else {
+            expect_code(&o, 2);
+            rejected += 1;
+        }
+    }
+    assert_eq!((applied, rejected), (63, 36));
+    // Two wildfly files share a family: the second applied is revision 2 of it.
+    let o = env.run(&["get", "td", "wildfly:2"]);
+    expect_code(&o, 0);
+    let o = env.run(&["get", "svc", "-A", "-o", "json"]);
+    let items: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(
+        items["items"].as_array().map(Vec::len),
+        Some(4),
+        "{}",
+        stdout(&o)
+    );
+}
