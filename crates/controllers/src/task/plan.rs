@@ -293,7 +293,12 @@ fn plan_running(
         {
             match dependencies(inp, c) {
                 Deps::Met => steps.push(Step::Start(c.name.clone())),
-                Deps::Waiting(_) => waiting = true,
+                Deps::Waiting(why) => {
+                    waiting = true;
+                    if let Some(cs) = status.containers.iter_mut().find(|s| s.name == c.name) {
+                        cs.reason = Some(format!("waiting: {why}"));
+                    }
+                }
                 Deps::Failed(why) => {
                     // A non-essential container that can never start is reported, not waited on.
                     if let Some(cs) = status.containers.iter_mut().find(|s| s.name == c.name) {
@@ -380,8 +385,10 @@ fn container_statuses(inp: &Inputs<'_>) -> Vec<ContainerStatus> {
                     Some("container was removed outside ecsctl".to_string())
                 } else if o.is_some_and(|o| o.oom_killed) {
                     Some("OutOfMemoryError: container killed due to memory usage".to_string())
-                } else {
+                } else if o.is_some_and(|o| o.state == RunState::Created) {
                     prev.and_then(|p| p.reason.clone())
+                } else {
+                    None
                 },
                 health_status: o.and_then(|o| o.health).unwrap_or_default(),
                 essential: c.is_essential(),

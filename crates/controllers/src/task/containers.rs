@@ -1,0 +1,297 @@
+//! From a task definition's container to the runtime's container spec: names, ownership
+//! labels, ports per network mode, resources, health checks, mounts. Pure functions.
+
+use api::kinds::TaskOverride;
+use api::taskdef::{ContainerDefinition, NetworkMode, Protocol as EcsProtocol, TaskDefinitionSpec, Volume};
+use runtime::labels;
+use runtime::{
+    ContainerId, ContainerSpec, HealthSpec, MountSource, MountSpec, NetworkAttach, PortSpec, Protocol, Ulimit,
+};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Image of the container that holds an awsvpc task's network namespace (see `pause`).
+pub const PAUSE_IMAGE: &str = "ecsctl/pause:1";
+/// Label marking the network namespace holder of a task.
+pub const NETNS_LABEL: &str = "ecsctl.netns";
+/// Docker's smallest CPU share count; ECS raises smaller values to it.
+const MIN_CPU_SHARES: u64 = 2;
+const MIB: i64 = 1024 * 1024;
+
+/// Who a task is, for names and labels.
+#[derive(Debug, Clone)]
+pub struct TaskIdentity<'a> {
+    pub task_id: &'a str,
+    pub cluster: &'a str,
+    /// `family:N`.
+    pub task_definition: &'a str,
+    pub service: Option<&'a str>,
+}
+
+impl TaskIdentity<'_> {
+    /// The labels every container of this task carries (DESIGN.md).
+    pub fn labels(&self, container: &str) -> BTreeMap<String, String> {
+        let mut l = BTreeMap::from([
+            (labels::MANAGED.to_string(), "true".to_string()),
+            (labels::CLUSTER.to_string(), self.cluster.to_string()),
+            (labels::TASK.to_string(), self.task_id.to_string()),
+            (labels::CONTAINER.to_string(), container.to_string()),
+            (labels::TASKDEF.to_string(), self.task_definition.to_string()),
+        ]);
+        if let Some(s) = self.service {
+            l.insert(labels::SERVICE.to_string(), s.to_string());
+        }
+        l
+    }
+}
+
+/// Docker name of a task's container.
+pub fn container_name(task_id: &str, container: &str) -> String {
+    format!("ecsctl-{task_id}-{container}")
+}
+
+/// Docker name of a task's network namespace holder ('.' cannot occur in ECS container names).
+pub fn netns_name(task_id: &str) -> String {
+    format!("ecsctl-{task_id}.netns")
+}
+
+/// Docker network of a cluster's awsvpc tasks.
+pub fn cluster_network(cluster: &str) -> String {
+    format!("ecsctl-{cluster}")
+}
+
+/// The container that holds an awsvpc task's network namespace: it joins the cluster network
+/// (with the service name as a DNS alias) and publishes every container's ports on loopback.
+pub fn netns_spec(id: &TaskIdentity<'_>, td: &TaskDefinitionSpec) -> ContainerSpec {
+    let mut labels = id.labels("");
+    labels.remove(labels::CONTAINER);
+    labels.insert(NETNS_LABEL.to_string(), "true".to_string());
+    ContainerSpec {
+        labels,
+        ports: td.container_definitions.iter().flat_map(|c| ports(c, NetworkMode::Awsvpc)).collect(),
+        network: NetworkAttach::Named {
+            network: cluster_network(id.cluster),
+            aliases: id.service.map(|s| vec![s.to_string()]).unwrap_or_default(),
+        },
+        hostname: Some(id.task_id.chars().take(12).collect()),
+        ..ContainerSpec::new(netns_name(id.task_id), PAUSE_IMAGE)
+    }
+}
+
+/// The runtime spec of one container of a task.
+pub fn container_spec(
+    id: &TaskIdentity<'_>,
+    td: &TaskDefinitionSpec,
+    c: &ContainerDefinition,
+    netns: Option<&ContainerId>,
+    overrides: Option<&TaskOverride>,
+) -> ContainerSpec {
+    let mode = td.network_mode();
+    let over = overrides.and_then(|o| o.container_overrides.iter().find(|co| co.name == c.name));
+    let mut env: Vec<(String, String)> = c.environment.iter().map(|e| (e.name.clone(), e.value.clone())).collect();
+    for e in over.map(|o| o.environment.as_slice()).unwrap_or_default() {
+        env.retain(|(k, _)| *k != e.name);
+        env.push((e.name.clone(), e.value.clone()));
+    }
+    let mut labels = c.docker_labels.clone();
+    labels.extend(id.labels(&c.name)); // ours win
+    let network = match (mode, netns) {
+        (NetworkMode::Awsvpc, Some(ns)) => NetworkAttach::Container(ns.clone()),
+        (NetworkMode::Awsvpc, None) | (NetworkMode::Bridge, _) => NetworkAttach::Bridge,
+        (NetworkMode::Host, _) => NetworkAttach::Host,
+        (NetworkMode::None, _) => NetworkAttach::None,
+    };
+    let cpu = over.and_then(|o| o.cpu).or(c.cpu).map(|u| u64::from(u.0));
+    let memory = over.and_then(|o| o.memory).or(c.memory).or(td.memory).map(|m| i64::from(m.0) * MIB);
+    let lp = c.linux_parameters.as_ref();
+    let mut mounts = mounts_of(id.task_id, td, c);
+    for t in lp.map(|l| l.tmpfs.as_slice()).unwrap_or_default() {
+        mounts.push(MountSpec {
+            source: MountSource::Tmpfs { size: Some(i64::from(t.size) * MIB) },
+            target: t.container_path.clone(),
+            read_only: false,
+        });
+    }
+    ContainerSpec {
+        labels,
+        env,
+        command: over.and_then(|o| o.command.clone()).or_else(|| c.command.clone()),
+        entrypoint: c.entry_point.clone(),
+        working_dir: c.working_directory.clone(),
+        user: c.user.clone(),
+        ports: if mode == NetworkMode::Bridge { ports(c, mode) } else { Vec::new() },
+        network,
+        cpu_shares: cpu.filter(|u| *u > 0).map(|u| u.max(MIN_CPU_SHARES)),
+        // Task-level cpu is a hard cap; each container is capped at it (Docker has no task cgroup).
+        nano_cpus: td.cpu.filter(|u| u.0 > 0).map(|u| i64::from(u.0) * 1_000_000_000 / 1024),
+        memory_bytes: memory,
+        memory_reservation_bytes: c.memory_reservation.map(|m| i64::from(m.0) * MIB),
+        health_check: c.health_check.as_ref().map(|h| HealthSpec {
+            test: h.command.clone(),
+            interval: Duration::from_secs(u64::from(h.interval_secs())),
+            timeout: Duration::from_secs(u64::from(h.timeout_secs())),
+            retries: h.retries(),
+            start_period: Duration::from_secs(u64::from(h.start_period_secs())),
+        }),
+        mounts,
+        ulimits: c
+            .ulimits
+            .iter()
+            .map(|u| Ulimit {
+                name: format!("{:?}", u.name).to_ascii_lowercase(),
+                soft: u.soft_limit,
+                hard: u.hard_limit,
+            })
+            .collect(),
+        readonly_rootfs: c.readonly_root_filesystem.unwrap_or(false),
+        privileged: c.privileged.unwrap_or(false),
+        cap_add: lp.and_then(|l| l.capabilities.as_ref()).map(|k| k.add.clone()).unwrap_or_default(),
+        cap_drop: lp.and_then(|l| l.capabilities.as_ref()).map(|k| k.drop.clone()).unwrap_or_default(),
+        init: lp.and_then(|l| l.init_process_enabled),
+        stop_timeout_secs: c.stop_timeout.map(|t| i64::from(t.get())),
+        extra_hosts: c.extra_hosts.iter().map(|h| (h.hostname.clone(), h.ip_address.clone())).collect(),
+        dns: c.dns_servers.clone(),
+        hostname: c.hostname.clone(),
+        tty: c.pseudo_terminal.unwrap_or(false),
+        open_stdin: c.interactive.unwrap_or(false),
+        shm_size: lp.and_then(|l| l.shared_memory_size).map(|s| i64::from(s) * MIB),
+        sysctls: c.system_controls.iter().map(|s| (s.namespace.clone(), s.value.clone())).collect(),
+        security_opt: c.docker_security_options.clone(),
+        ..ContainerSpec::new(container_name(id.task_id, &c.name), c.image.clone())
+    }
+}
+
+/// Published ports: bridge keeps the requested host port (0 or none = ephemeral); awsvpc
+/// publishes on the namespace holder with ephemeral host ports, since tasks share the host.
+fn ports(c: &ContainerDefinition, mode: NetworkMode) -> Vec<PortSpec> {
+    c.port_mappings
+        .iter()
+        .filter_map(|p| {
+            let container_port = p.container_port?.0;
+            let host_port = match mode {
+                NetworkMode::Bridge => p.host_port.map(|h| h.0).filter(|h| *h != 0),
+                _ => None,
+            };
+            Some(PortSpec {
+                container_port,
+                host_port,
+                protocol: match p.protocol {
+                    Some(EcsProtocol::Udp) => Protocol::Udp,
+                    _ => Protocol::Tcp,
+                },
+                host_ip: Some("127.0.0.1".to_string()),
+            })
+        })
+        .collect()
+}
+
+/// Where a task volume lives on the host.
+pub fn volume_source(task_id: &str, v: &Volume) -> MountSource {
+    if let Some(path) = v.host.as_ref().and_then(|h| h.source_path.as_ref()) {
+        return MountSource::Bind(PathBuf::from(path));
+    }
+    if let Some(efs) = &v.efs_volume_configuration {
+        return MountSource::Volume(format!("ecsctl-efs-{}", efs.file_system_id));
+    }
+    let shared = v
+        .docker_volume_configuration
+        .as_ref()
+        .is_some_and(|d| d.scope == Some(api::taskdef::VolumeScope::Shared));
+    if shared { MountSource::Volume(v.name.clone()) } else { MountSource::Volume(format!("ecsctl-{task_id}-{}", v.name)) }
+}
+
+/// A container's mount points, and those it takes from other containers (volumesFrom).
+fn mounts_of(task_id: &str, td: &TaskDefinitionSpec, c: &ContainerDefinition) -> Vec<MountSpec> {
+    let own = |c: &ContainerDefinition, force_ro: bool| -> Vec<MountSpec> {
+        c.mount_points
+            .iter()
+            .filter_map(|m| {
+                let v = td.volumes.iter().find(|v| v.name == m.source_volume)?;
+                Some(MountSpec {
+                    source: volume_source(task_id, v),
+                    target: m.container_path.clone(),
+                    read_only: force_ro || m.read_only.unwrap_or(false),
+                })
+            })
+            .collect()
+    };
+    let mut mounts = own(c, false);
+    for vf in &c.volumes_from {
+        if let Some(src) = td.container_definitions.iter().find(|x| x.name == vf.source_container) {
+            for m in own(src, vf.read_only.unwrap_or(false)) {
+                if !mounts.iter().any(|x| x.target == m.target) {
+                    mounts.push(m);
+                }
+            }
+        }
+    }
+    mounts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn td(v: serde_json::Value) -> TaskDefinitionSpec {
+        serde_json::from_value(v).unwrap()
+    }
+
+    const ID: TaskIdentity<'static> =
+        TaskIdentity { task_id: "abc", cluster: "default", task_definition: "web:3", service: Some("web") };
+
+    #[test]
+    fn labels_names_resources_and_health() {
+        let td = td(json!({"cpu": "1 vCPU", "containerDefinitions": [{
+            "name": "app", "image": "img", "memory": 128, "memoryReservation": 64, "cpu": 1,
+            "dockerLabels": {"ecsctl.task": "spoofed", "team": "shop"},
+            "portMappings": [{"containerPort": 80}, {"containerPort": 53, "hostPort": 5353, "protocol": "udp"}],
+            "healthCheck": {"command": ["CMD-SHELL", "true"], "interval": 5},
+            "environment": [{"name": "A", "value": "1"}],
+            "stopTimeout": 7
+        }]}));
+        let s = container_spec(&ID, &td, &td.container_definitions[0], None, None);
+        assert_eq!(s.name, "ecsctl-abc-app");
+        assert_eq!(s.labels["ecsctl.task"], "abc", "our labels win over dockerLabels");
+        assert_eq!(s.labels["team"], "shop");
+        assert_eq!(s.labels["ecsctl.taskdef"], "web:3");
+        assert_eq!(s.labels["ecsctl.service"], "web");
+        assert_eq!(s.labels["ecsctl.managed"], "true");
+        assert_eq!(s.memory_bytes, Some(128 * MIB));
+        assert_eq!(s.memory_reservation_bytes, Some(64 * MIB));
+        assert_eq!(s.cpu_shares, Some(2));
+        assert_eq!(s.nano_cpus, Some(1_000_000_000));
+        assert_eq!(s.ports.len(), 2);
+        assert_eq!(s.ports[0].host_port, None, "bridge without hostPort is ephemeral");
+        assert_eq!((s.ports[1].host_port, s.ports[1].protocol), (Some(5353), Protocol::Udp));
+        let h = s.health_check.unwrap();
+        assert_eq!((h.interval, h.timeout, h.retries), (Duration::from_secs(5), Duration::from_secs(5), 3));
+        assert_eq!(s.stop_timeout_secs, Some(7));
+        assert_eq!(s.env, vec![("A".to_string(), "1".to_string())]);
+    }
+
+    #[test]
+    fn awsvpc_joins_the_namespace_and_publishes_there() {
+        let td = td(json!({"networkMode": "awsvpc", "volumes": [{"name": "www"}], "containerDefinitions": [
+            {"name": "app", "image": "img", "memory": 64, "portMappings": [{"containerPort": 8080}],
+             "mountPoints": [{"sourceVolume": "www", "containerPath": "/www"}]},
+            {"name": "side", "image": "img", "memory": 64, "volumesFrom": [{"sourceContainer": "app", "readOnly": true}]}
+        ]}));
+        let ns = ContainerId("ns1".into());
+        let app = container_spec(&ID, &td, &td.container_definitions[0], Some(&ns), None);
+        assert_eq!(app.network, NetworkAttach::Container(ns.clone()));
+        assert!(app.ports.is_empty());
+        assert_eq!(app.mounts[0].source, MountSource::Volume("ecsctl-abc-www".into()));
+        let side = container_spec(&ID, &td, &td.container_definitions[1], Some(&ns), None);
+        assert_eq!((side.mounts.len(), side.mounts[0].read_only), (1, true));
+        let n = netns_spec(&ID, &td);
+        assert_eq!(n.ports.len(), 1);
+        assert_eq!(n.labels[NETNS_LABEL], "true");
+        assert!(!n.labels.contains_key("ecsctl.container"));
+        assert_eq!(
+            n.network,
+            NetworkAttach::Named { network: "ecsctl-default".into(), aliases: vec!["web".into()] }
+        );
+    }
+}
