@@ -31,6 +31,15 @@ pub trait ContainerRuntime: Send + Sync + fmt::Debug {
     /// Whether the image is present locally (nothing is ever pulled).
     async fn image_exists(&self, image: &str) -> Result<bool>;
 
+    /// Makes an image from a root filesystem tar (`docker import`), with `entrypoint` as its
+    /// ENTRYPOINT. ecsctl builds the images it needs itself: nothing is ever pulled.
+    async fn import_image(
+        &self,
+        reference: &str,
+        rootfs_tar: Vec<u8>,
+        entrypoint: &[String],
+    ) -> Result<()>;
+
     /// Creates a container (not started). A missing image fails fast with
     /// [`crate::RuntimeError::ImageNotFound`] naming it; a taken name with
     /// [`crate::RuntimeError::Conflict`].

@@ -2,10 +2,13 @@
 //! labels, ports per network mode, resources, health checks, mounts. Pure functions.
 
 use api::kinds::TaskOverride;
-use api::taskdef::{ContainerDefinition, NetworkMode, Protocol as EcsProtocol, TaskDefinitionSpec, Volume};
+use api::taskdef::{
+    ContainerDefinition, NetworkMode, Protocol as EcsProtocol, TaskDefinitionSpec, Volume,
+};
 use runtime::labels;
 use runtime::{
-    ContainerId, ContainerSpec, HealthSpec, MountSource, MountSpec, NetworkAttach, PortSpec, Protocol, Ulimit,
+    ContainerId, ContainerSpec, HealthSpec, MountSource, MountSpec, NetworkAttach, PortSpec,
+    Protocol, Ulimit,
 };
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -37,7 +40,10 @@ impl TaskIdentity<'_> {
             (labels::CLUSTER.to_string(), self.cluster.to_string()),
             (labels::TASK.to_string(), self.task_id.to_string()),
             (labels::CONTAINER.to_string(), container.to_string()),
-            (labels::TASKDEF.to_string(), self.task_definition.to_string()),
+            (
+                labels::TASKDEF.to_string(),
+                self.task_definition.to_string(),
+            ),
         ]);
         if let Some(s) = self.service {
             l.insert(labels::SERVICE.to_string(), s.to_string());
@@ -69,7 +75,11 @@ pub fn netns_spec(id: &TaskIdentity<'_>, td: &TaskDefinitionSpec) -> ContainerSp
     labels.insert(NETNS_LABEL.to_string(), "true".to_string());
     ContainerSpec {
         labels,
-        ports: td.container_definitions.iter().flat_map(|c| ports(c, NetworkMode::Awsvpc)).collect(),
+        ports: td
+            .container_definitions
+            .iter()
+            .flat_map(|c| ports(c, NetworkMode::Awsvpc))
+            .collect(),
         network: NetworkAttach::Named {
             network: cluster_network(id.cluster),
             aliases: id.service.map(|s| vec![s.to_string()]).unwrap_or_default(),
@@ -89,7 +99,11 @@ pub fn container_spec(
 ) -> ContainerSpec {
     let mode = td.network_mode();
     let over = overrides.and_then(|o| o.container_overrides.iter().find(|co| co.name == c.name));
-    let mut env: Vec<(String, String)> = c.environment.iter().map(|e| (e.name.clone(), e.value.clone())).collect();
+    let mut env: Vec<(String, String)> = c
+        .environment
+        .iter()
+        .map(|e| (e.name.clone(), e.value.clone()))
+        .collect();
     for e in over.map(|o| o.environment.as_slice()).unwrap_or_default() {
         env.retain(|(k, _)| *k != e.name);
         env.push((e.name.clone(), e.value.clone()));
@@ -103,12 +117,18 @@ pub fn container_spec(
         (NetworkMode::None, _) => NetworkAttach::None,
     };
     let cpu = over.and_then(|o| o.cpu).or(c.cpu).map(|u| u64::from(u.0));
-    let memory = over.and_then(|o| o.memory).or(c.memory).or(td.memory).map(|m| i64::from(m.0) * MIB);
+    let memory = over
+        .and_then(|o| o.memory)
+        .or(c.memory)
+        .or(td.memory)
+        .map(|m| i64::from(m.0) * MIB);
     let lp = c.linux_parameters.as_ref();
     let mut mounts = mounts_of(id.task_id, td, c);
     for t in lp.map(|l| l.tmpfs.as_slice()).unwrap_or_default() {
         mounts.push(MountSpec {
-            source: MountSource::Tmpfs { size: Some(i64::from(t.size) * MIB) },
+            source: MountSource::Tmpfs {
+                size: Some(i64::from(t.size) * MIB),
+            },
             target: t.container_path.clone(),
             read_only: false,
         });
@@ -116,15 +136,24 @@ pub fn container_spec(
     ContainerSpec {
         labels,
         env,
-        command: over.and_then(|o| o.command.clone()).or_else(|| c.command.clone()),
+        command: over
+            .and_then(|o| o.command.clone())
+            .or_else(|| c.command.clone()),
         entrypoint: c.entry_point.clone(),
         working_dir: c.working_directory.clone(),
         user: c.user.clone(),
-        ports: if mode == NetworkMode::Bridge { ports(c, mode) } else { Vec::new() },
+        ports: if mode == NetworkMode::Bridge {
+            ports(c, mode)
+        } else {
+            Vec::new()
+        },
         network,
         cpu_shares: cpu.filter(|u| *u > 0).map(|u| u.max(MIN_CPU_SHARES)),
         // Task-level cpu is a hard cap; each container is capped at it (Docker has no task cgroup).
-        nano_cpus: td.cpu.filter(|u| u.0 > 0).map(|u| i64::from(u.0) * 1_000_000_000 / 1024),
+        nano_cpus: td
+            .cpu
+            .filter(|u| u.0 > 0)
+            .map(|u| i64::from(u.0) * 1_000_000_000 / 1024),
         memory_bytes: memory,
         memory_reservation_bytes: c.memory_reservation.map(|m| i64::from(m.0) * MIB),
         health_check: c.health_check.as_ref().map(|h| HealthSpec {
@@ -146,17 +175,33 @@ pub fn container_spec(
             .collect(),
         readonly_rootfs: c.readonly_root_filesystem.unwrap_or(false),
         privileged: c.privileged.unwrap_or(false),
-        cap_add: lp.and_then(|l| l.capabilities.as_ref()).map(|k| k.add.clone()).unwrap_or_default(),
-        cap_drop: lp.and_then(|l| l.capabilities.as_ref()).map(|k| k.drop.clone()).unwrap_or_default(),
+        cap_add: lp
+            .and_then(|l| l.capabilities.as_ref())
+            .map(|k| k.add.clone())
+            .unwrap_or_default(),
+        cap_drop: lp
+            .and_then(|l| l.capabilities.as_ref())
+            .map(|k| k.drop.clone())
+            .unwrap_or_default(),
         init: lp.and_then(|l| l.init_process_enabled),
         stop_timeout_secs: c.stop_timeout.map(|t| i64::from(t.get())),
-        extra_hosts: c.extra_hosts.iter().map(|h| (h.hostname.clone(), h.ip_address.clone())).collect(),
+        extra_hosts: c
+            .extra_hosts
+            .iter()
+            .map(|h| (h.hostname.clone(), h.ip_address.clone()))
+            .collect(),
         dns: c.dns_servers.clone(),
         hostname: c.hostname.clone(),
         tty: c.pseudo_terminal.unwrap_or(false),
         open_stdin: c.interactive.unwrap_or(false),
-        shm_size: lp.and_then(|l| l.shared_memory_size).map(|s| i64::from(s) * MIB),
-        sysctls: c.system_controls.iter().map(|s| (s.namespace.clone(), s.value.clone())).collect(),
+        shm_size: lp
+            .and_then(|l| l.shared_memory_size)
+            .map(|s| i64::from(s) * MIB),
+        sysctls: c
+            .system_controls
+            .iter()
+            .map(|s| (s.namespace.clone(), s.value.clone()))
+            .collect(),
         security_opt: c.docker_security_options.clone(),
         ..ContainerSpec::new(container_name(id.task_id, &c.name), c.image.clone())
     }
@@ -198,7 +243,11 @@ pub fn volume_source(task_id: &str, v: &Volume) -> MountSource {
         .docker_volume_configuration
         .as_ref()
         .is_some_and(|d| d.scope == Some(api::taskdef::VolumeScope::Shared));
-    if shared { MountSource::Volume(v.name.clone()) } else { MountSource::Volume(format!("ecsctl-{task_id}-{}", v.name)) }
+    if shared {
+        MountSource::Volume(v.name.clone())
+    } else {
+        MountSource::Volume(format!("ecsctl-{task_id}-{}", v.name))
+    }
 }
 
 /// A container's mount points, and those it takes from other containers (volumesFrom).
@@ -218,7 +267,11 @@ fn mounts_of(task_id: &str, td: &TaskDefinitionSpec, c: &ContainerDefinition) ->
     };
     let mut mounts = own(c, false);
     for vf in &c.volumes_from {
-        if let Some(src) = td.container_definitions.iter().find(|x| x.name == vf.source_container) {
+        if let Some(src) = td
+            .container_definitions
+            .iter()
+            .find(|x| x.name == vf.source_container)
+        {
             for m in own(src, vf.read_only.unwrap_or(false)) {
                 if !mounts.iter().any(|x| x.target == m.target) {
                     mounts.push(m);
@@ -238,8 +291,12 @@ mod tests {
         serde_json::from_value(v).unwrap()
     }
 
-    const ID: TaskIdentity<'static> =
-        TaskIdentity { task_id: "abc", cluster: "default", task_definition: "web:3", service: Some("web") };
+    const ID: TaskIdentity<'static> = TaskIdentity {
+        task_id: "abc",
+        cluster: "default",
+        task_definition: "web:3",
+        service: Some("web"),
+    };
 
     #[test]
     fn labels_names_resources_and_health() {
@@ -253,7 +310,10 @@ mod tests {
         }]}));
         let s = container_spec(&ID, &td, &td.container_definitions[0], None, None);
         assert_eq!(s.name, "ecsctl-abc-app");
-        assert_eq!(s.labels["ecsctl.task"], "abc", "our labels win over dockerLabels");
+        assert_eq!(
+            s.labels["ecsctl.task"], "abc",
+            "our labels win over dockerLabels"
+        );
         assert_eq!(s.labels["team"], "shop");
         assert_eq!(s.labels["ecsctl.taskdef"], "web:3");
         assert_eq!(s.labels["ecsctl.service"], "web");
@@ -263,26 +323,40 @@ mod tests {
         assert_eq!(s.cpu_shares, Some(2));
         assert_eq!(s.nano_cpus, Some(1_000_000_000));
         assert_eq!(s.ports.len(), 2);
-        assert_eq!(s.ports[0].host_port, None, "bridge without hostPort is ephemeral");
-        assert_eq!((s.ports[1].host_port, s.ports[1].protocol), (Some(5353), Protocol::Udp));
+        assert_eq!(
+            s.ports[0].host_port, None,
+            "bridge without hostPort is ephemeral"
+        );
+        assert_eq!(
+            (s.ports[1].host_port, s.ports[1].protocol),
+            (Some(5353), Protocol::Udp)
+        );
         let h = s.health_check.unwrap();
-        assert_eq!((h.interval, h.timeout, h.retries), (Duration::from_secs(5), Duration::from_secs(5), 3));
+        assert_eq!(
+            (h.interval, h.timeout, h.retries),
+            (Duration::from_secs(5), Duration::from_secs(5), 3)
+        );
         assert_eq!(s.stop_timeout_secs, Some(7));
         assert_eq!(s.env, vec![("A".to_string(), "1".to_string())]);
     }
 
     #[test]
     fn awsvpc_joins_the_namespace_and_publishes_there() {
-        let td = td(json!({"networkMode": "awsvpc", "volumes": [{"name": "www"}], "containerDefinitions": [
-            {"name": "app", "image": "img", "memory": 64, "portMappings": [{"containerPort": 8080}],
-             "mountPoints": [{"sourceVolume": "www", "containerPath": "/www"}]},
-            {"name": "side", "image": "img", "memory": 64, "volumesFrom": [{"sourceContainer": "app", "readOnly": true}]}
-        ]}));
+        let td = td(
+            json!({"networkMode": "awsvpc", "volumes": [{"name": "www"}], "containerDefinitions": [
+                {"name": "app", "image": "img", "memory": 64, "portMappings": [{"containerPort": 8080}],
+                 "mountPoints": [{"sourceVolume": "www", "containerPath": "/www"}]},
+                {"name": "side", "image": "img", "memory": 64, "volumesFrom": [{"sourceContainer": "app", "readOnly": true}]}
+            ]}),
+        );
         let ns = ContainerId("ns1".into());
         let app = container_spec(&ID, &td, &td.container_definitions[0], Some(&ns), None);
         assert_eq!(app.network, NetworkAttach::Container(ns.clone()));
         assert!(app.ports.is_empty());
-        assert_eq!(app.mounts[0].source, MountSource::Volume("ecsctl-abc-www".into()));
+        assert_eq!(
+            app.mounts[0].source,
+            MountSource::Volume("ecsctl-abc-www".into())
+        );
         let side = container_spec(&ID, &td, &td.container_definitions[1], Some(&ns), None);
         assert_eq!((side.mounts.len(), side.mounts[0].read_only), (1, true));
         let n = netns_spec(&ID, &td);
@@ -291,7 +365,10 @@ mod tests {
         assert!(!n.labels.contains_key("ecsctl.container"));
         assert_eq!(
             n.network,
-            NetworkAttach::Named { network: "ecsctl-default".into(), aliases: vec!["web".into()] }
+            NetworkAttach::Named {
+                network: "ecsctl-default".into(),
+                aliases: vec!["web".into()]
+            }
         );
     }
 }

@@ -1,6 +1,150 @@
 //! The task controller: makes each Task object's containers exist, start in dependsOn order,
 //! stop dependents first, and reports what it sees in ECS's words.
+//!
+//! Three sources feed its queue: the store's watch (Task objects changed), the runtime's
+//! events (a container started, died, changed health: noticed at once, not by polling), and
+//! a periodic resync that also adopts containers after a restart and cleans up orphans.
 
 pub mod containers;
 pub mod pause;
 pub mod plan;
+pub mod reconciler;
+
+use crate::Context;
+use ::reconcile::{Controller, QueueConfig, QueueHandle};
+use api::{Kind, ObjectKey};
+use futures::StreamExt;
+use runtime::labels;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Duration;
+use tracing::{info, warn};
+
+/// How often every task is looked at even without a change.
+pub const RESYNC: Duration = Duration::from_secs(30);
+/// Tasks reconciled at once.
+const CONCURRENCY: usize = 16;
+
+/// Runs the task controller until `shutdown` completes.
+pub async fn run(ctx: Context, shutdown: impl Future<Output = ()> + Send + 'static) {
+    let controller: Controller<ObjectKey> = Controller::new("task", QueueConfig::default());
+    let handle = controller.handle();
+    let sources = vec![
+        tokio::spawn(watch_store(ctx.clone(), handle.clone())),
+        tokio::spawn(watch_runtime(ctx.clone(), handle.clone())),
+        tokio::spawn(resync(ctx.clone(), handle.clone())),
+    ];
+    let rctx = ctx.clone();
+    let result = controller
+        .run(
+            move |key: ObjectKey| {
+                let ctx = rctx.clone();
+                async move { reconciler::reconcile_task(&ctx, &key).await }
+            },
+            |key: &ObjectKey, err: &reconciler::TaskError, attempts: u32| {
+                warn!(task = %key.name, attempts, error = %err, "reconcile failed; retrying");
+                ::reconcile::Action::backoff()
+            },
+            CONCURRENCY,
+            shutdown,
+        )
+        .await;
+    for s in sources {
+        s.abort();
+    }
+    if let Err(e) = result {
+        warn!(error = %e, "task controller stopped");
+    }
+}
+
+fn task_key(cluster: &str, task: &str) -> ObjectKey {
+    ObjectKey::new(Kind::Task, Some(cluster), task)
+}
+
+/// Task objects that change are reconciled.
+async fn watch_store(ctx: Context, queue: QueueHandle<ObjectKey>) {
+    loop {
+        let from = ctx.store.revision();
+        let mut watch = match ctx.store.watch(from) {
+            Ok(w) => w,
+            Err(e) => {
+                warn!(error = %e, "cannot watch the store; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        // Whatever changed before the watch began is caught by a full pass.
+        enqueue_all(&ctx, &queue).await;
+        while let Some(ev) = watch.next().await {
+            match ev {
+                Ok(ev) if ev.object.kind == Kind::Task => queue.add(ev.object.key()),
+                Ok(_) => {}
+                Err(e) => {
+                    warn!(error = %e, "store watch ended; re-listing");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Container events (start, die, health, destroy...) reconcile their task at once.
+async fn watch_runtime(ctx: Context, queue: QueueHandle<ObjectKey>) {
+    let filter = BTreeMap::from([(labels::MANAGED.to_string(), "true".to_string())]);
+    loop {
+        let mut events = ctx.runtime.events(&filter);
+        while let Some(ev) = events.next().await {
+            match ev {
+                Ok(ev) => {
+                    if let (Some(c), Some(t)) =
+                        (ev.labels.get(labels::CLUSTER), ev.labels.get(labels::TASK))
+                    {
+                        queue.add(task_key(c, t));
+                    }
+                }
+                Err(e) => {
+                    warn!(error = %e, "runtime events interrupted");
+                    break;
+                }
+            }
+        }
+        // The engine went away or restarted: look at everything once it is back.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        enqueue_all(&ctx, &queue).await;
+    }
+}
+
+/// The safety net: every task, and every task that has containers, now and then.
+async fn resync(ctx: Context, queue: QueueHandle<ObjectKey>) {
+    let mut tick = tokio::time::interval(RESYNC);
+    loop {
+        tick.tick().await;
+        enqueue_all(&ctx, &queue).await;
+    }
+}
+
+async fn enqueue_all(ctx: &Context, queue: &QueueHandle<ObjectKey>) {
+    match ctx.store.list(&store::ListQuery::new(Kind::Task)) {
+        Ok(list) => list.items.iter().for_each(|o| queue.add(o.key())),
+        Err(e) => warn!(error = %e, "cannot list tasks"),
+    }
+    // Containers whose task object is gone are orphans: their task key cleans them up.
+    let filter = BTreeMap::from([(labels::MANAGED.to_string(), "true".to_string())]);
+    match ctx.runtime.list(&filter, true).await {
+        Ok(found) => {
+            let mut n = 0;
+            for s in found {
+                if let (Some(c), Some(t)) =
+                    (s.labels.get(labels::CLUSTER), s.labels.get(labels::TASK))
+                {
+                    queue.add(task_key(c, t));
+                    n += 1;
+                }
+            }
+            if n > 0 {
+                info!(containers = n, "resync: looking at managed containers");
+            }
+        }
+        Err(e) => warn!(error = %e, "cannot list containers"),
+    }
+}

@@ -93,7 +93,8 @@ mod tests {
         let t = pause_rootfs();
         assert_eq!(t.len() % 512, 0);
         assert_eq!(&t[257..262], b"ustar");
-        let stored: u32 = u32::from_str_radix(std::str::from_utf8(&t[148..154]).unwrap(), 8).unwrap();
+        let stored: u32 =
+            u32::from_str_radix(std::str::from_utf8(&t[148..154]).unwrap(), 8).unwrap();
         let mut h = t[..512].to_vec();
         h[148..156].copy_from_slice(b"        ");
         assert_eq!(stored, h.iter().map(|b| u32::from(*b)).sum::<u32>());

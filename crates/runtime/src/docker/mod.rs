@@ -209,6 +209,36 @@ impl ContainerRuntime for DockerRuntime {
         }
     }
 
+    async fn import_image(
+        &self,
+        reference: &str,
+        rootfs_tar: Vec<u8>,
+        entrypoint: &[String],
+    ) -> Result<()> {
+        let (repo, tag) = match reference.rsplit_once(':') {
+            Some((r, t)) if !t.contains('/') => (r.to_string(), t.to_string()),
+            _ => (reference.to_string(), "latest".to_string()),
+        };
+        let entry = serde_json::to_string(entrypoint)
+            .map_err(|e| RuntimeError::InvalidSpec(e.to_string()))?;
+        let options = bollard::query_parameters::CreateImageOptions {
+            from_src: Some("-".to_string()),
+            repo: Some(repo),
+            tag: Some(tag),
+            changes: vec![format!("ENTRYPOINT {entry}")],
+            ..Default::default()
+        };
+        let body = bytes::Bytes::from(rootfs_tar);
+        self.call(Subject::Engine, Duration::ZERO, |d| async move {
+            let mut progress = d.create_image(Some(options), Some(bollard::body_full(body)), None);
+            while let Some(item) = progress.next().await {
+                item?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
     async fn create(&self, spec: &ContainerSpec) -> Result<ContainerId> {
         spec.validate()?;
         let body = convert::create_body(spec);

@@ -11,6 +11,8 @@ pub enum Op {
     Ping,
     /// `image_exists`
     ImageExists,
+    /// `import_image`
+    ImportImage,
     /// `create`
     Create,
     /// `start`

@@ -103,6 +103,18 @@ impl ContainerRuntime for FakeRuntime {
         Ok(s.images.contains(&super::state::normalize_image(image)))
     }
 
+    async fn import_image(
+        &self,
+        reference: &str,
+        _rootfs_tar: Vec<u8>,
+        _entrypoint: &[String],
+    ) -> Result<()> {
+        let mut s = self.state();
+        s.begin(Op::ImportImage, reference)?;
+        s.images.insert(super::state::normalize_image(reference));
+        Ok(())
+    }
+
     async fn create(&self, spec: &ContainerSpec) -> Result<ContainerId> {
         let mut s = self.state();
         s.begin(Op::Create, &spec.name)?;

@@ -1,0 +1,397 @@
+//! The task controller's reconcile: observe the task's containers, plan, carry the plan out,
+//! and record the status. Level-triggered: it is never told why it runs.
+
+use super::containers::{
+    NETNS_LABEL, PAUSE_IMAGE, TaskIdentity, cluster_network, container_spec, netns_spec,
+};
+use super::pause::pause_rootfs;
+use super::plan::{Inputs, Observed, Plan, RunState, Step, plan};
+use crate::Context;
+use api::kinds::TaskSpec;
+use api::task::{DesiredStatus, HealthState, NetworkBinding, StopCode, TaskStatus};
+use api::taskdef::{NetworkMode, TaskDefinitionSpec};
+use api::{Kind, Object, ObjectKey};
+use reconcile::Action;
+use runtime::{ContainerId, ContainerInfo, ContainerState, HealthStatus, RuntimeError, labels};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use tracing::{debug, info, warn};
+
+/// Plan/execute rounds per reconcile before the status is written and the key requeued.
+const MAX_ROUNDS: usize = 8;
+/// Grace period when containers of a deleted task are cleaned up.
+const ORPHAN_STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a reconcile failed (it is retried with backoff).
+#[derive(Debug, thiserror::Error)]
+pub enum TaskError {
+    #[error("store: {0}")]
+    Store(#[from] store::StoreError),
+    #[error("container runtime: {0}")]
+    Runtime(#[from] RuntimeError),
+    #[error("task {task}: {message}")]
+    Invalid { task: String, message: String },
+}
+
+/// What the runtime shows of one task.
+#[derive(Debug, Default)]
+struct Observation {
+    containers: BTreeMap<String, Observed>,
+    netns: Option<(ContainerId, Observed, Option<String>)>,
+    ids: BTreeMap<String, ContainerId>,
+}
+
+/// Reconciles one Task object.
+pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, TaskError> {
+    let Some(obj) = ctx.store.get(key)? else {
+        remove_orphans(ctx, &key.name).await?;
+        return Ok(Action::await_change());
+    };
+    let invalid = |m: String| TaskError::Invalid {
+        task: key.name.clone(),
+        message: m,
+    };
+    let spec: TaskSpec = obj.spec_as().map_err(|e| invalid(e.to_string()))?;
+    let stored: TaskStatus = obj.status_as().map_err(|e| invalid(e.to_string()))?;
+    let td_ref = if stored.task_definition.is_empty() {
+        spec.task_definition.clone()
+    } else {
+        stored.task_definition.clone()
+    };
+    let td_obj = ctx
+        .store
+        .get(&ObjectKey::new(Kind::TaskDefinition, None, &td_ref))?;
+    let Some(td_obj) = td_obj else {
+        return fail_without_definition(ctx, &obj, stored, &td_ref).await;
+    };
+    let td: TaskDefinitionSpec = td_obj.spec_as().map_err(|e| invalid(e.to_string()))?;
+    let taskdef = td_obj.display_name();
+    let cluster = obj.metadata.cluster_or_default().to_string();
+    let service = obj.metadata.labels.get(labels::SERVICE).cloned();
+    let id = TaskIdentity {
+        task_id: &key.name,
+        cluster: &cluster,
+        task_definition: &taskdef,
+        service: service.as_deref(),
+    };
+    let stop_request = (spec.desired_status == Some(DesiredStatus::Stopped)).then(|| {
+        (
+            spec.stop_code.unwrap_or(StopCode::UserInitiated),
+            spec.stopped_reason
+                .clone()
+                .unwrap_or_else(|| "Task stopped by user".to_string()),
+        )
+    });
+    let age = obj
+        .metadata
+        .creation_timestamp
+        .as_deref()
+        .and_then(|t| {
+            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+        })
+        .and_then(|t| Duration::try_from((ctx.now)() - t).ok())
+        .unwrap_or(Duration::ZERO);
+
+    let mut status = stored.clone();
+    let mut last: Option<Plan> = None;
+    for _ in 0..MAX_ROUNDS {
+        let seen = observe(ctx, &key.name, &td).await?;
+        let now = rfc3339((ctx.now)());
+        let p = plan(&Inputs {
+            td: &td,
+            task_definition: &taskdef,
+            stop_request: stop_request.clone(),
+            status: &status,
+            containers: &seen.containers,
+            netns: seen.netns.as_ref().map(|(_, o, _)| o),
+            private_ip: seen.netns.as_ref().and_then(|(_, _, ip)| ip.as_deref()),
+            age,
+            now: &now,
+        });
+        status = p.status.clone();
+        if p.steps.is_empty() {
+            last = Some(p);
+            break;
+        }
+        debug!(task = %key.name, steps = ?p.steps, phase = status.last_status.as_str(), "executing");
+        if let Err((code, reason)) = execute(ctx, &id, &td, &spec, &seen, &p.steps).await {
+            warn!(task = %key.name, %reason, "task failed");
+            status.desired_status = DesiredStatus::Stopped;
+            status.stop_code = Some(code);
+            status.stopped_reason = Some(reason);
+        }
+        last = Some(p);
+    }
+    if status != stored {
+        if status.last_status != stored.last_status {
+            info!(task = %key.name, from = stored.last_status.as_str(), to = status.last_status.as_str(), "task status");
+        }
+        ctx.store.update_status(
+            key,
+            serde_json::to_value(&status).map_err(|e| invalid(e.to_string()))?,
+            None,
+        )?;
+    }
+    Ok(match last.and_then(|p| p.requeue_after) {
+        Some(d) => Action::requeue(d),
+        None => Action::await_change(),
+    })
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Reads the task's containers (by label) and how they are doing.
+async fn observe(
+    ctx: &Context,
+    task: &str,
+    td: &TaskDefinitionSpec,
+) -> Result<Observation, TaskError> {
+    let filter = BTreeMap::from([(labels::TASK.to_string(), task.to_string())]);
+    let mut seen = Observation::default();
+    for s in ctx.runtime.list(&filter, true).await? {
+        let info = match ctx.runtime.inspect(&s.id).await {
+            Ok(i) => i,
+            Err(RuntimeError::NotFound(_)) => continue, // removed between list and inspect
+            Err(e) => return Err(e.into()),
+        };
+        let o = observed(&info);
+        if info.labels.get(NETNS_LABEL).is_some_and(|v| v == "true") {
+            let ip = info.ip_addresses.values().next().cloned();
+            seen.netns = Some((info.id.clone(), o, ip));
+        } else if let Some(name) = info.labels.get(labels::CONTAINER) {
+            seen.ids.insert(name.clone(), info.id.clone());
+            seen.containers.insert(name.clone(), o);
+        }
+    }
+    // awsvpc ports are published by the namespace holder: give each container its own.
+    if td.network_mode() == NetworkMode::Awsvpc {
+        if let Some((_, ns, _)) = &seen.netns {
+            for c in &td.container_definitions {
+                if let Some(o) = seen.containers.get_mut(&c.name) {
+                    o.bindings = ns
+                        .bindings
+                        .iter()
+                        .filter(|b| {
+                            c.port_mappings
+                                .iter()
+                                .any(|p| p.container_port.map(|x| x.0) == Some(b.container_port))
+                        })
+                        .cloned()
+                        .collect();
+                }
+            }
+        }
+    }
+    Ok(seen)
+}
+
+fn observed(info: &ContainerInfo) -> Observed {
+    let state = match info.state {
+        ContainerState::Created => RunState::Created,
+        ContainerState::Running | ContainerState::Paused | ContainerState::Restarting => {
+            RunState::Running
+        }
+        ContainerState::Exited | ContainerState::Dead | ContainerState::Removing => {
+            RunState::Exited(info.exit_code.unwrap_or(-1))
+        }
+    };
+    Observed {
+        runtime_id: info.id.0.clone(),
+        state,
+        health: info.health.map(|h| match h {
+            HealthStatus::Healthy => HealthState::Healthy,
+            HealthStatus::Unhealthy => HealthState::Unhealthy,
+            HealthStatus::Starting => HealthState::Unknown,
+        }),
+        oom_killed: info.oom_killed,
+        bindings: info
+            .ports
+            .iter()
+            .map(|p| NetworkBinding {
+                container_port: p.container_port,
+                host_port: p.host_port,
+                host_ip: p.host_ip.clone(),
+                protocol: format!("{:?}", p.protocol).to_ascii_lowercase(),
+            })
+            .collect(),
+    }
+}
+
+/// Carries out the steps; a step that cannot succeed fails the task with a stop code and reason.
+async fn execute(
+    ctx: &Context,
+    id: &TaskIdentity<'_>,
+    td: &TaskDefinitionSpec,
+    spec: &TaskSpec,
+    seen: &Observation,
+    steps: &[Step],
+) -> Result<(), (StopCode, String)> {
+    let failed = |e: String| (StopCode::TaskFailedToStart, e);
+    let mut stops = Vec::new();
+    for step in steps {
+        match step {
+            Step::EnsureNetns => ensure_netns(ctx, id, td, seen).await.map_err(failed)?,
+            Step::Create(name) => {
+                let Some(def) = td.container_definitions.iter().find(|c| &c.name == name) else {
+                    continue;
+                };
+                if let Some(s) = def.secrets.first() {
+                    return Err(failed(format!(
+                        "ResourceInitializationError: secret {} of container {name} cannot be resolved: ecsctl has no secret store yet",
+                        s.name
+                    )));
+                }
+                let netns = seen.netns.as_ref().map(|(nid, _, _)| nid);
+                let cs = container_spec(id, td, def, netns, spec.overrides.as_ref());
+                match ctx.runtime.create(&cs).await {
+                    Ok(_) => {}
+                    Err(RuntimeError::ImageNotFound(image)) => {
+                        return Err(failed(format!(
+                            "CannotPullContainerError: image {image:?} of container {name} is not in the local Docker engine (ecsctl never pulls: build or load it first)"
+                        )));
+                    }
+                    Err(e) => {
+                        return Err(failed(format!(
+                            "CannotCreateContainerError: container {name}: {e}"
+                        )));
+                    }
+                }
+            }
+            Step::Start(name) => {
+                if let Some(cid) = seen.ids.get(name) {
+                    ctx.runtime.start(cid).await.map_err(|e| {
+                        failed(format!("CannotStartContainerError: container {name}: {e}"))
+                    })?;
+                }
+            }
+            Step::Stop { name, timeout } => {
+                if let Some(cid) = seen.ids.get(name) {
+                    stops.push(stop(ctx, cid.clone(), *timeout));
+                }
+            }
+            Step::RemoveNetns => {
+                if let Some((nid, _, _)) = &seen.netns {
+                    let _ = ctx.runtime.kill(nid, "KILL").await;
+                    ignore_missing(ctx.runtime.remove(nid, true).await)
+                        .map_err(|e| failed(e.to_string()))?;
+                }
+            }
+        }
+    }
+    // Containers with nothing between them stop together, each with its own grace period.
+    for r in futures::future::join_all(stops).await {
+        if let Err(e) = r {
+            warn!(error = %e, "stop failed");
+        }
+    }
+    Ok(())
+}
+
+async fn stop(ctx: &Context, id: ContainerId, timeout: Duration) -> Result<(), RuntimeError> {
+    ignore_missing(ctx.runtime.stop(&id, timeout).await)
+}
+
+fn ignore_missing(r: Result<(), RuntimeError>) -> Result<(), RuntimeError> {
+    match r {
+        Err(RuntimeError::NotFound(_)) => Ok(()),
+        other => other,
+    }
+}
+
+/// Creates (or recreates) and starts the pause container of an awsvpc task.
+async fn ensure_netns(
+    ctx: &Context,
+    id: &TaskIdentity<'_>,
+    td: &TaskDefinitionSpec,
+    seen: &Observation,
+) -> Result<(), String> {
+    if let Some((nid, _, _)) = &seen.netns {
+        ignore_missing(ctx.runtime.remove(nid, true).await).map_err(|e| e.to_string())?;
+    }
+    if !ctx
+        .runtime
+        .image_exists(PAUSE_IMAGE)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        ctx.runtime
+            .import_image(PAUSE_IMAGE, pause_rootfs(), &["/pause".to_string()])
+            .await
+            .map_err(|e| format!("cannot make the {PAUSE_IMAGE} image: {e}"))?;
+    }
+    let net_labels = BTreeMap::from([
+        (labels::MANAGED.to_string(), "true".to_string()),
+        (labels::CLUSTER.to_string(), id.cluster.to_string()),
+    ]);
+    ctx.runtime
+        .ensure_network(&cluster_network(id.cluster), &net_labels)
+        .await
+        .map_err(|e| format!("cannot create the cluster network: {e}"))?;
+    let nid = ctx
+        .runtime
+        .create(&netns_spec(id, td))
+        .await
+        .map_err(|e| format!("ResourceInitializationError: {e}"))?;
+    ctx.runtime
+        .start(&nid)
+        .await
+        .map_err(|e| format!("ResourceInitializationError: {e}"))
+}
+
+/// The task's definition is gone: the task cannot run. Stop whatever it still has.
+async fn fail_without_definition(
+    ctx: &Context,
+    obj: &Object,
+    mut status: TaskStatus,
+    td_ref: &str,
+) -> Result<Action, TaskError> {
+    remove_orphans(ctx, &obj.metadata.name).await?;
+    let before = status.clone();
+    status.desired_status = DesiredStatus::Stopped;
+    status.last_status = api::task::TaskPhase::Stopped;
+    if status.stop_code.is_none() {
+        status.stop_code = Some(StopCode::TaskFailedToStart);
+        status.stopped_reason = Some(format!("task definition {td_ref:?} not found"));
+    }
+    if status.stopped_at.is_none() {
+        status.stopped_at = Some(rfc3339((ctx.now)()));
+    }
+    if status != before {
+        let v = serde_json::to_value(&status).map_err(|e| TaskError::Invalid {
+            task: obj.metadata.name.clone(),
+            message: e.to_string(),
+        })?;
+        ctx.store.update_status(&obj.key(), v, None)?;
+    }
+    Ok(Action::await_change())
+}
+
+/// Stops and removes the containers of a task that no longer exists.
+pub async fn remove_orphans(ctx: &Context, task: &str) -> Result<(), TaskError> {
+    let filter = BTreeMap::from([(labels::TASK.to_string(), task.to_string())]);
+    let found = ctx.runtime.list(&filter, true).await?;
+    if found.is_empty() {
+        return Ok(());
+    }
+    info!(
+        task,
+        containers = found.len(),
+        "removing the containers of a deleted task"
+    );
+    // Workload containers first, then the namespace holder.
+    let (netns, work): (Vec<_>, Vec<_>) = found
+        .into_iter()
+        .partition(|s| s.labels.get(NETNS_LABEL).is_some());
+    futures::future::join_all(
+        work.iter()
+            .map(|s| stop(ctx, s.id.clone(), ORPHAN_STOP_TIMEOUT)),
+    )
+    .await;
+    for s in work.iter().chain(netns.iter()) {
+        ignore_missing(ctx.runtime.remove(&s.id, true).await)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,248 @@
+//! The task controller on a FakeRuntime and a real (temporary) sled store.
+
+use api::task::{StopCode, TaskPhase, TaskStatus};
+use api::{Kind, Object, ObjectKey};
+use ecsctl_controllers::Context;
+use ecsctl_controllers::task::reconciler::reconcile_task;
+use runtime::{FakeRuntime, Op};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use store::{SledStore, Store};
+
+struct World {
+    _dir: tempfile::TempDir,
+    store: Arc<SledStore>,
+    fake: Arc<FakeRuntime>,
+    ctx: Context,
+}
+
+fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SledStore::open(dir.path().join("store")).unwrap());
+    let fake = Arc::new(FakeRuntime::with_images(["img"]));
+    let ctx = Context {
+        store: store.clone(),
+        runtime: fake.clone(),
+        now: Arc::new(|| time::OffsetDateTime::from_unix_timestamp(1_767_225_600).unwrap()),
+    };
+    World {
+        _dir: dir,
+        store,
+        fake,
+        ctx,
+    }
+}
+
+impl World {
+    fn apply(&self, kind: Kind, name: &str, spec: Value) {
+        self.store.apply(Object::new(kind, name, spec)).unwrap();
+    }
+    fn key(&self, name: &str) -> ObjectKey {
+        ObjectKey::new(Kind::Task, None, name)
+    }
+    fn status(&self, name: &str) -> TaskStatus {
+        self.store
+            .get(&self.key(name))
+            .unwrap()
+            .unwrap()
+            .status_as()
+            .unwrap()
+    }
+    async fn reconcile(&self, name: &str) {
+        reconcile_task(&self.ctx, &self.key(name)).await.unwrap();
+    }
+    /// Reconciles until the task reaches `phase` (or gives up).
+    async fn until(&self, name: &str, phase: TaskPhase) -> TaskStatus {
+        for _ in 0..10 {
+            self.reconcile(name).await;
+            let s = self.status(name);
+            if s.last_status == phase {
+                return s;
+            }
+        }
+        panic!(
+            "task {name} never reached {phase:?}: {:#?}",
+            self.status(name)
+        );
+    }
+}
+
+fn web_td(image: &str) -> Value {
+    json!({"containerDefinitions": [
+        {"name": "init", "image": image, "memory": 64, "essential": false},
+        {"name": "app", "image": image, "memory": 64, "dependsOn": [{"containerName": "init", "condition": "START"}],
+         "portMappings": [{"containerPort": 80}]}
+    ]})
+}
+
+#[tokio::test]
+async fn runs_a_task_and_then_does_nothing() {
+    let w = world();
+    w.apply(Kind::TaskDefinition, "web", web_td("img"));
+    w.apply(Kind::Task, "t1", json!({"taskDefinition": "web"}));
+    let s = w.until("t1", TaskPhase::Running).await;
+    assert_eq!(s.task_definition, "web:1");
+    assert!(s.started_at.is_some());
+    let app = s.containers.iter().find(|c| c.name == "app").unwrap();
+    assert_eq!(app.last_status, "RUNNING");
+    assert_eq!(
+        app.network_bindings.len(),
+        1,
+        "an ephemeral host port is reported"
+    );
+    let info = w.fake.container("ecsctl-t1-app").unwrap();
+    for (k, v) in [
+        ("ecsctl.managed", "true"),
+        ("ecsctl.cluster", "default"),
+        ("ecsctl.task", "t1"),
+        ("ecsctl.container", "app"),
+        ("ecsctl.taskdef", "web:1"),
+    ] {
+        assert_eq!(info.labels.get(k).map(String::as_str), Some(v), "{k}");
+    }
+
+    // Steady state: reconciling a converged task calls nothing that changes the engine and
+    // writes nothing to the store.
+    w.fake.clear_calls();
+    let rev = w.store.revision();
+    w.reconcile("t1").await;
+    w.reconcile("t1").await;
+    assert_eq!(w.fake.mutating_call_count(), 0, "{:?}", w.fake.calls());
+    assert_eq!(w.store.revision(), rev);
+}
+
+#[tokio::test]
+async fn essential_exit_stops_the_task_with_the_exit_code() {
+    let w = world();
+    w.apply(Kind::TaskDefinition, "web", web_td("img"));
+    w.apply(Kind::Task, "t1", json!({"taskDefinition": "web"}));
+    w.until("t1", TaskPhase::Running).await;
+    let app = w.fake.container("ecsctl-t1-app").unwrap();
+    w.fake.crash(&app.id, 3).unwrap();
+    let s = w.until("t1", TaskPhase::Stopped).await;
+    assert_eq!(s.stop_code, Some(StopCode::EssentialContainerExited));
+    assert!(s.stopped_reason.unwrap().contains("app exited with code 3"));
+    assert_eq!(
+        s.containers
+            .iter()
+            .find(|c| c.name == "app")
+            .unwrap()
+            .exit_code,
+        Some(3)
+    );
+    assert!(w.fake.container("ecsctl-t1-init").unwrap().state != runtime::ContainerState::Running);
+}
+
+#[tokio::test]
+async fn non_essential_exit_keeps_the_task_running() {
+    let w = world();
+    w.apply(Kind::TaskDefinition, "web", web_td("img"));
+    w.apply(Kind::Task, "t1", json!({"taskDefinition": "web"}));
+    w.until("t1", TaskPhase::Running).await;
+    let init = w.fake.container("ecsctl-t1-init").unwrap();
+    w.fake.crash(&init.id, 1).unwrap();
+    w.reconcile("t1").await;
+    let s = w.status("t1");
+    assert_eq!(s.last_status, TaskPhase::Running);
+    assert_eq!(
+        s.containers
+            .iter()
+            .find(|c| c.name == "init")
+            .unwrap()
+            .exit_code,
+        Some(1)
+    );
+}
+
+#[tokio::test]
+async fn missing_image_fails_fast_naming_it() {
+    let w = world();
+    w.apply(Kind::TaskDefinition, "web", web_td("ghost:1"));
+    w.apply(Kind::Task, "t1", json!({"taskDefinition": "web"}));
+    w.reconcile("t1").await;
+    let s = w.status("t1");
+    assert_eq!(s.last_status, TaskPhase::Stopped);
+    assert_eq!(s.stop_code, Some(StopCode::TaskFailedToStart));
+    assert!(s.stopped_reason.unwrap().contains("\"ghost:1\""));
+}
+
+#[tokio::test]
+async fn stop_request_stops_dependents_first_with_user_initiated() {
+    let w = world();
+    w.apply(Kind::TaskDefinition, "web", web_td("img"));
+    w.apply(Kind::Task, "t1", json!({"taskDefinition": "web"}));
+    w.until("t1", TaskPhase::Running).await;
+    w.apply(
+        Kind::Task,
+        "t1",
+        json!({"taskDefinition": "web", "desiredStatus": "STOPPED"}),
+    );
+    w.fake.clear_calls();
+    let s = w.until("t1", TaskPhase::Stopped).await;
+    assert_eq!(s.stop_code, Some(StopCode::UserInitiated));
+    let stops: Vec<String> = w
+        .fake
+        .calls()
+        .into_iter()
+        .filter(|c| c.op == Op::Stop)
+        .map(|c| c.target)
+        .collect();
+    let app = w.fake.container("ecsctl-t1-app").unwrap().id.0;
+    assert_eq!(
+        stops.first(),
+        Some(&app),
+        "app depends on init, so it stops first: {stops:?}"
+    );
+}
+
+#[tokio::test]
+async fn deleted_task_leaves_no_containers() {
+    let w = world();
+    w.apply(Kind::TaskDefinition, "web", web_td("img"));
+    w.apply(Kind::Task, "t1", json!({"taskDefinition": "web"}));
+    w.until("t1", TaskPhase::Running).await;
+    w.store.delete(&w.key("t1")).unwrap();
+    w.reconcile("t1").await;
+    assert!(w.fake.containers().is_empty());
+}
+
+#[tokio::test]
+async fn removed_container_is_noticed() {
+    let w = world();
+    w.apply(Kind::TaskDefinition, "web", web_td("img"));
+    w.apply(Kind::Task, "t1", json!({"taskDefinition": "web"}));
+    w.until("t1", TaskPhase::Running).await;
+    let app = w.fake.container("ecsctl-t1-app").unwrap();
+    w.fake.remove_externally(&app.id).unwrap();
+    let s = w.until("t1", TaskPhase::Stopped).await;
+    assert!(s.stopped_reason.unwrap().contains("removed outside ecsctl"));
+}
+
+#[tokio::test]
+async fn awsvpc_task_gets_a_namespace_holder() {
+    let w = world();
+    w.apply(
+        Kind::TaskDefinition,
+        "web",
+        json!({"networkMode": "awsvpc", "containerDefinitions": [{"name": "app", "image": "img", "memory": 64,
+            "portMappings": [{"containerPort": 8080}]}]}),
+    );
+    w.apply(Kind::Task, "t1", json!({"taskDefinition": "web"}));
+    let s = w.until("t1", TaskPhase::Running).await;
+    assert!(w.fake.networks().contains_key("ecsctl-default"));
+    let ns = w.fake.container("ecsctl-t1.netns").unwrap();
+    assert_eq!(ns.image, "ecsctl/pause:1");
+    let app = s.containers.iter().find(|c| c.name == "app").unwrap();
+    assert_eq!(app.network_bindings.len(), 1, "{app:?}");
+    assert_eq!(app.network_bindings[0].container_port, 8080);
+}
+
+#[tokio::test]
+async fn missing_task_definition_is_reported() {
+    let w = world();
+    w.apply(Kind::Task, "t1", json!({"taskDefinition": "nope:4"}));
+    w.reconcile("t1").await;
+    let s = w.status("t1");
+    assert_eq!(s.last_status, TaskPhase::Stopped);
+    assert!(s.stopped_reason.unwrap().contains("\"nope:4\" not found"));
+}
