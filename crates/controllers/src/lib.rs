@@ -14,16 +14,34 @@ pub struct Context {
     pub store: Arc<dyn store::Store>,
     pub runtime: Arc<dyn runtime::ContainerRuntime>,
     pub now: Arc<dyn Fn() -> time::OffsetDateTime + Send + Sync>,
+    /// This server's id: every container it creates carries it (`ecsctl.instance`), and it
+    /// only ever looks at containers that do.
+    pub instance: String,
 }
 
 impl Context {
     /// A context on the real clock.
-    pub fn new(store: Arc<dyn store::Store>, runtime: Arc<dyn runtime::ContainerRuntime>) -> Self {
+    pub fn new(
+        store: Arc<dyn store::Store>,
+        runtime: Arc<dyn runtime::ContainerRuntime>,
+        instance: impl Into<String>,
+    ) -> Self {
         Context {
             store,
             runtime,
             now: Arc::new(time::OffsetDateTime::now_utc),
+            instance: instance.into(),
         }
+    }
+
+    /// The label filter that selects this server's containers (plus `extra`).
+    pub fn owned(&self, extra: &[(&str, &str)]) -> std::collections::BTreeMap<String, String> {
+        let mut f = std::collections::BTreeMap::from([
+            (runtime::labels::MANAGED.to_string(), "true".to_string()),
+            (runtime::labels::INSTANCE.to_string(), self.instance.clone()),
+        ]);
+        f.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        f
     }
 }
 

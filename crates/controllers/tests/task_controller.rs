@@ -24,6 +24,7 @@ fn world() -> World {
         store: store.clone(),
         runtime: fake.clone(),
         now: Arc::new(|| time::OffsetDateTime::from_unix_timestamp(1_767_225_600).unwrap()),
+        instance: "test".to_string(),
     };
     World {
         _dir: dir,

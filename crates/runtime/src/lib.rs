@@ -44,4 +44,7 @@ pub mod labels {
     pub const TASKDEF: &str = "ecsctl.taskdef";
     /// Service name, when a service owns the task.
     pub const SERVICE: &str = "ecsctl.service";
+    /// Id of the ecsctl server (its data directory) that owns the container: two servers on
+    /// one engine, or two test runs, never touch each other's containers.
+    pub const INSTANCE: &str = "ecsctl.instance";
 }

@@ -62,6 +62,8 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// Where to listen.
     pub listen: Listen,
+    /// Run the controllers against the local Docker engine (off in API-only tests).
+    pub controllers: bool,
 }
 
 /// Runs the server until `shutdown` completes, then stops accepting, ends open watches,
@@ -84,6 +86,24 @@ pub async fn run(
     let store = open_store(config.data_dir.clone()).await?;
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let controllers = if config.controllers {
+        let instance = instance_id(&config.data_dir).await?;
+        let runtime: Arc<dyn runtime::ContainerRuntime> = Arc::new(runtime::DockerRuntime::new());
+        match runtime.ping().await {
+            Ok(v) => tracing::info!(engine = ?v, "container runtime ready"),
+            Err(e) => {
+                tracing::warn!(error = %e, "container runtime unavailable; tasks wait until it answers")
+            }
+        }
+        let ctx = controllers::Context::new(store.clone(), runtime, instance);
+        let mut rx = stop_rx.clone();
+        let stopped = async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        Some(tokio::spawn(controllers::task::run(ctx, stopped)))
+    } else {
+        None
+    };
     let token = match &config.listen {
         Listen::Tcp { token, .. } => Some(token.clone()),
         Listen::Unix(_) => None,
@@ -122,8 +142,30 @@ pub async fn run(
                 .map_err(|e| ServerError::io(format!("serving on {}", config.listen), e))?;
         }
     }
+    if let Some(c) = controllers {
+        // In-flight reconciles finish; containers keep running and are adopted next start.
+        let _ = c.await;
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// This server's id, kept in the data directory: its containers carry it as a label.
+async fn instance_id(data_dir: &std::path::Path) -> Result<String, ServerError> {
+    let path = data_dir.join("instance-id");
+    match tokio::fs::read_to_string(&path).await {
+        Ok(id) if !id.trim().is_empty() => Ok(id.trim().to_string()),
+        _ => {
+            let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+            tokio::fs::create_dir_all(data_dir)
+                .await
+                .map_err(|e| ServerError::io(format!("cannot create {}", data_dir.display()), e))?;
+            tokio::fs::write(&path, format!("{id}\n"))
+                .await
+                .map_err(|e| ServerError::io(format!("cannot write {}", path.display()), e))?;
+            Ok(id)
+        }
+    }
 }
 
 /// Opens the store in `data_dir/store` and creates the `default` Cluster if it is missing

@@ -28,6 +28,7 @@ async fn refuses_to_start_twice_on_one_socket() {
     let server = Server::start().await;
     let other = tempfile::tempdir().unwrap();
     let config = ServerConfig {
+        controllers: false,
         data_dir: other.path().to_path_buf(),
         listen: Listen::Unix(server.socket.clone()),
     };
@@ -83,6 +84,7 @@ async fn restarts_over_a_stale_socket_and_keeps_data() {
 async fn tcp_needs_the_bearer_token() {
     let dir = tempfile::tempdir().unwrap();
     let empty = ServerConfig {
+        controllers: false,
         data_dir: dir.path().to_path_buf(),
         listen: Listen::Tcp {
             addr: "127.0.0.1:0".parse().unwrap(),
@@ -101,6 +103,7 @@ async fn tcp_needs_the_bearer_token() {
         .port();
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let config = ServerConfig {
+        controllers: false,
         data_dir: dir.path().to_path_buf(),
         listen: Listen::Tcp {
             addr,

@@ -532,10 +532,4 @@ fn check_health(h: &HealthCheck, p: &str, r: &mut Report) {
             "a health check command starts with \"CMD\" (run an executable: [\"CMD\", \"/healthcheck\"]) or \"CMD-SHELL\" ([\"CMD-SHELL\", \"curl -f http://localhost/ || exit 1\"]), as ECS and Docker require",
         ),
     }
-    if h.timeout_secs() >= h.interval_secs() {
-        r.warn(
-            format!("{p}.timeout"),
-            "timeout is not shorter than interval",
-        );
-    }
 }

@@ -30,6 +30,8 @@ pub struct TaskIdentity<'a> {
     /// `family:N`.
     pub task_definition: &'a str,
     pub service: Option<&'a str>,
+    /// The owning server's id (`ecsctl.instance`).
+    pub instance: &'a str,
 }
 
 impl TaskIdentity<'_> {
@@ -44,6 +46,7 @@ impl TaskIdentity<'_> {
                 labels::TASKDEF.to_string(),
                 self.task_definition.to_string(),
             ),
+            (labels::INSTANCE.to_string(), self.instance.to_string()),
         ]);
         if let Some(s) = self.service {
             l.insert(labels::SERVICE.to_string(), s.to_string());
@@ -296,6 +299,7 @@ mod tests {
         cluster: "default",
         task_definition: "web:3",
         service: Some("web"),
+        instance: "i1",
     };
 
     #[test]
@@ -318,6 +322,7 @@ mod tests {
         assert_eq!(s.labels["ecsctl.taskdef"], "web:3");
         assert_eq!(s.labels["ecsctl.service"], "web");
         assert_eq!(s.labels["ecsctl.managed"], "true");
+        assert_eq!(s.labels["ecsctl.instance"], "i1");
         assert_eq!(s.memory_bytes, Some(128 * MIB));
         assert_eq!(s.memory_reservation_bytes, Some(64 * MIB));
         assert_eq!(s.cpu_shares, Some(2));

@@ -15,7 +15,6 @@ use ::reconcile::{Controller, QueueConfig, QueueHandle};
 use api::{Kind, ObjectKey};
 use futures::StreamExt;
 use runtime::labels;
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 use tracing::{info, warn};
@@ -35,11 +34,24 @@ pub async fn run(ctx: Context, shutdown: impl Future<Output = ()> + Send + 'stat
         tokio::spawn(resync(ctx.clone(), handle.clone())),
     ];
     let rctx = ctx.clone();
+    // Shutdown abandons reconciles in flight (a stop may wait out a 30 s grace period): the
+    // containers keep their state in the engine, and the next start adopts and finishes them.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    };
     let result = controller
         .run(
             move |key: ObjectKey| {
                 let ctx = rctx.clone();
-                async move { reconciler::reconcile_task(&ctx, &key).await }
+                let mut stop = stop_rx.clone();
+                async move {
+                    tokio::select! {
+                        r = reconciler::reconcile_task(&ctx, &key) => r,
+                        _ = stop.wait_for(|s| *s) => Ok(::reconcile::Action::await_change()),
+                    }
+                }
             },
             |key: &ObjectKey, err: &reconciler::TaskError, attempts: u32| {
                 warn!(task = %key.name, attempts, error = %err, "reconcile failed; retrying");
@@ -90,7 +102,7 @@ async fn watch_store(ctx: Context, queue: QueueHandle<ObjectKey>) {
 
 /// Container events (start, die, health, destroy...) reconcile their task at once.
 async fn watch_runtime(ctx: Context, queue: QueueHandle<ObjectKey>) {
-    let filter = BTreeMap::from([(labels::MANAGED.to_string(), "true".to_string())]);
+    let filter = ctx.owned(&[]);
     loop {
         let mut events = ctx.runtime.events(&filter);
         while let Some(ev) = events.next().await {
@@ -129,8 +141,7 @@ async fn enqueue_all(ctx: &Context, queue: &QueueHandle<ObjectKey>) {
         Err(e) => warn!(error = %e, "cannot list tasks"),
     }
     // Containers whose task object is gone are orphans: their task key cleans them up.
-    let filter = BTreeMap::from([(labels::MANAGED.to_string(), "true".to_string())]);
-    match ctx.runtime.list(&filter, true).await {
+    match ctx.runtime.list(&ctx.owned(&[]), true).await {
         Ok(found) => {
             let mut n = 0;
             for s in found {

@@ -73,6 +73,7 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
         cluster: &cluster,
         task_definition: &taskdef,
         service: service.as_deref(),
+        instance: &ctx.instance,
     };
     let stop_request = (spec.desired_status == Some(DesiredStatus::Stopped)).then(|| {
         (
@@ -93,6 +94,7 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
         .unwrap_or(Duration::ZERO);
 
     let mut status = stored.clone();
+    let mut written = stored;
     let mut last: Option<Plan> = None;
     for _ in 0..MAX_ROUNDS {
         let seen = observe(ctx, &key.name, &td).await?;
@@ -113,6 +115,9 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
             last = Some(p);
             break;
         }
+        // Record progress before acting: a stop may take its whole grace period, and users
+        // (and the service controller) should see STOPPING meanwhile.
+        record(ctx, key, &status, &mut written)?;
         debug!(task = %key.name, steps = ?p.steps, phase = status.last_status.as_str(), "executing");
         if let Err((code, reason)) = execute(ctx, &id, &td, &spec, &seen, &p.steps).await {
             warn!(task = %key.name, %reason, "task failed");
@@ -122,20 +127,33 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
         }
         last = Some(p);
     }
-    if status != stored {
-        if status.last_status != stored.last_status {
-            info!(task = %key.name, from = stored.last_status.as_str(), to = status.last_status.as_str(), "task status");
-        }
-        ctx.store.update_status(
-            key,
-            serde_json::to_value(&status).map_err(|e| invalid(e.to_string()))?,
-            None,
-        )?;
-    }
+    record(ctx, key, &status, &mut written)?;
     Ok(match last.and_then(|p| p.requeue_after) {
         Some(d) => Action::requeue(d),
         None => Action::await_change(),
     })
+}
+
+/// Writes the status if it differs from what was last written.
+fn record(
+    ctx: &Context,
+    key: &ObjectKey,
+    status: &TaskStatus,
+    written: &mut TaskStatus,
+) -> Result<(), TaskError> {
+    if status == written {
+        return Ok(());
+    }
+    if status.last_status != written.last_status {
+        info!(task = %key.name, from = written.last_status.as_str(), to = status.last_status.as_str(), "task status");
+    }
+    let value = serde_json::to_value(status).map_err(|e| TaskError::Invalid {
+        task: key.name.clone(),
+        message: e.to_string(),
+    })?;
+    ctx.store.update_status(key, value, None)?;
+    *written = status.clone();
+    Ok(())
 }
 
 fn rfc3339(t: time::OffsetDateTime) -> String {
@@ -149,7 +167,7 @@ async fn observe(
     task: &str,
     td: &TaskDefinitionSpec,
 ) -> Result<Observation, TaskError> {
-    let filter = BTreeMap::from([(labels::TASK.to_string(), task.to_string())]);
+    let filter = ctx.owned(&[(labels::TASK, task)]);
     let mut seen = Observation::default();
     for s in ctx.runtime.list(&filter, true).await? {
         let info = match ctx.runtime.inspect(&s.id).await {
@@ -322,10 +340,7 @@ async fn ensure_netns(
             .await
             .map_err(|e| format!("cannot make the {PAUSE_IMAGE} image: {e}"))?;
     }
-    let net_labels = BTreeMap::from([
-        (labels::MANAGED.to_string(), "true".to_string()),
-        (labels::CLUSTER.to_string(), id.cluster.to_string()),
-    ]);
+    let net_labels = ctx.owned(&[(labels::CLUSTER, id.cluster)]);
     ctx.runtime
         .ensure_network(&cluster_network(id.cluster), &net_labels)
         .await
@@ -371,8 +386,10 @@ async fn fail_without_definition(
 
 /// Stops and removes the containers of a task that no longer exists.
 pub async fn remove_orphans(ctx: &Context, task: &str) -> Result<(), TaskError> {
-    let filter = BTreeMap::from([(labels::TASK.to_string(), task.to_string())]);
-    let found = ctx.runtime.list(&filter, true).await?;
+    let found = ctx
+        .runtime
+        .list(&ctx.owned(&[(labels::TASK, task)]), true)
+        .await?;
     if found.is_empty() {
         return Ok(());
     }

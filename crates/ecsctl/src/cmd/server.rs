@@ -62,7 +62,11 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<()> {
             token: token.unwrap_or_default(),
         },
     };
-    let config = server::ServerConfig { data_dir, listen };
+    let config = server::ServerConfig {
+        data_dir,
+        listen,
+        controllers: true,
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
