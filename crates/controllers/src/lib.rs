@@ -17,6 +17,8 @@ pub struct Context {
     /// This server's id: every container it creates carries it (`ecsctl.instance`), and it
     /// only ever looks at containers that do.
     pub instance: String,
+    /// Stopped tasks kept per cluster (with their exit codes and reasons).
+    pub keep_stopped_tasks: usize,
 }
 
 impl Context {
@@ -31,6 +33,7 @@ impl Context {
             runtime,
             now: Arc::new(time::OffsetDateTime::now_utc),
             instance: instance.into(),
+            keep_stopped_tasks: task::retention::DEFAULT_KEEP_STOPPED,
         }
     }
 

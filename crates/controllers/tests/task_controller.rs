@@ -25,6 +25,7 @@ fn world() -> World {
         runtime: fake.clone(),
         now: Arc::new(|| time::OffsetDateTime::from_unix_timestamp(1_767_225_600).unwrap()),
         instance: "test".to_string(),
+        keep_stopped_tasks: 10,
     };
     World {
         _dir: dir,
@@ -246,4 +247,33 @@ async fn missing_task_definition_is_reported() {
     let s = w.status("t1");
     assert_eq!(s.last_status, TaskPhase::Stopped);
     assert!(s.stopped_reason.unwrap().contains("\"nope:4\" not found"));
+}
+
+#[tokio::test]
+async fn cluster_policy_refuses_privileged_tasks_until_allowed() {
+    let w = world();
+    w.apply(
+        Kind::TaskDefinition,
+        "priv",
+        json!({"containerDefinitions": [{"name": "app", "image": "img", "memory": 64, "privileged": true}]}),
+    );
+    w.apply(Kind::Task, "t1", json!({"taskDefinition": "priv"}));
+    w.reconcile("t1").await;
+    let s = w.status("t1");
+    assert_eq!(s.last_status, TaskPhase::Stopped);
+    assert_eq!(s.stop_code, Some(StopCode::TaskFailedToStart));
+    assert!(
+        s.stopped_reason
+            .unwrap()
+            .contains("spec.policy.allowPrivileged")
+    );
+    assert!(w.fake.containers().is_empty(), "nothing was created");
+
+    w.apply(
+        Kind::Cluster,
+        "default",
+        json!({"policy": {"allowPrivileged": true}}),
+    );
+    w.apply(Kind::Task, "t2", json!({"taskDefinition": "priv"}));
+    w.until("t2", TaskPhase::Running).await;
 }

@@ -8,7 +8,9 @@
 pub mod containers;
 pub mod pause;
 pub mod plan;
+pub mod policy;
 pub mod reconciler;
+pub mod retention;
 
 use crate::Context;
 use ::reconcile::{Controller, QueueConfig, QueueHandle};
@@ -132,6 +134,20 @@ async fn resync(ctx: Context, queue: QueueHandle<ObjectKey>) {
     loop {
         tick.tick().await;
         enqueue_all(&ctx, &queue).await;
+        forget_old_stopped_tasks(&ctx);
+    }
+}
+
+/// Deletes the stopped tasks beyond the retention bound; their containers go with them.
+fn forget_old_stopped_tasks(ctx: &Context) {
+    let Ok(list) = ctx.store.list(&store::ListQuery::new(Kind::Task)) else {
+        return;
+    };
+    for key in retention::expired(&list.items, ctx.keep_stopped_tasks) {
+        match ctx.store.delete(&key) {
+            Ok(_) => info!(task = %key.name, "forgot a stopped task (retention bound)"),
+            Err(e) => warn!(task = %key.name, error = %e, "cannot delete a stopped task"),
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use super::pause::pause_rootfs;
 use super::plan::{Inputs, Observed, Plan, RunState, Step, plan};
 use crate::Context;
 use api::kinds::TaskSpec;
-use api::task::{DesiredStatus, HealthState, NetworkBinding, StopCode, TaskStatus};
+use api::task::{DesiredStatus, HealthState, NetworkBinding, StopCode, TaskPhase, TaskStatus};
 use api::taskdef::{NetworkMode, TaskDefinitionSpec};
 use api::{Kind, Object, ObjectKey};
 use reconcile::Action;
@@ -94,6 +94,17 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
         .unwrap_or(Duration::ZERO);
 
     let mut status = stored.clone();
+    if stored.last_status == TaskPhase::Provisioning
+        && stored.desired_status == DesiredStatus::Running
+    {
+        // The workload policy is checked once, before anything of the task exists.
+        if let Err(reason) = super::policy::check(&td, &cluster, &cluster_policy(ctx, &cluster)?) {
+            warn!(task = %key.name, %reason, "task refused");
+            status.desired_status = DesiredStatus::Stopped;
+            status.stop_code = Some(StopCode::TaskFailedToStart);
+            status.stopped_reason = Some(reason);
+        }
+    }
     let mut written = stored;
     let mut last: Option<Plan> = None;
     for _ in 0..MAX_ROUNDS {
@@ -132,6 +143,16 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
         Some(d) => Action::requeue(d),
         None => Action::await_change(),
     })
+}
+
+/// The policy of a cluster (the default, everything dangerous refused, when it has none).
+fn cluster_policy(ctx: &Context, cluster: &str) -> Result<api::kinds::ClusterPolicy, TaskError> {
+    let key = ObjectKey::new(Kind::Cluster, None, cluster);
+    let spec = match ctx.store.get(&key)? {
+        Some(o) => o.spec_as::<api::kinds::ClusterSpec>().unwrap_or_default(),
+        None => api::kinds::ClusterSpec::default(),
+    };
+    Ok(spec.policy.unwrap_or_default())
 }
 
 /// Writes the status if it differs from what was last written.
