@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures::Stream;
+use futures::{Stream, StreamExt, stream};
 
 use crate::error::Result;
 use crate::types::observed::{
@@ -117,4 +117,20 @@ pub trait ContainerRuntime: Send + Sync + fmt::Debug {
     /// Removes a volume. [`crate::RuntimeError::NotFound`] when unknown,
     /// [`crate::RuntimeError::Conflict`] while a container uses it.
     async fn remove_volume(&self, name: &str) -> Result<()>;
+}
+
+/// Passes items through up to and including the first error, then ends without polling
+/// the source again (which might never yield: a broadcast with no more messages).
+pub(crate) fn end_after_error<T, S>(s: S) -> BoxStream<Result<T>>
+where
+    T: Send + 'static,
+    S: Stream<Item = Result<T>> + Send + 'static,
+{
+    stream::unfold(Some(s.boxed()), |source| async move {
+        let mut source = source?;
+        let item = source.next().await?;
+        let rest = item.is_ok().then_some(source);
+        Some((item, rest))
+    })
+    .boxed()
 }

@@ -106,3 +106,103 @@ contract_tests!(
     tokio::test(flavor = "multi_thread", worker_threads = 2),
     DockerHarness::new()
 );
+
+/// The engine's socket, from `DOCKER_HOST` (unix only) or the default.
+fn engine_socket() -> Option<String> {
+    match std::env::var("DOCKER_HOST") {
+        Ok(h) => h.strip_prefix("unix://").map(String::from),
+        Err(_) => Some("/var/run/docker.sock".to_owned()),
+    }
+}
+
+/// A unix-socket proxy in front of the engine: aborting it is, for the runtime, an engine
+/// that went away (without restarting the engine others use).
+fn start_proxy(path: &Path, engine: String) -> tokio::task::JoinHandle<()> {
+    let _ = std::fs::remove_file(path);
+    let listener = tokio::net::UnixListener::bind(path).expect("bind proxy socket");
+    tokio::spawn(async move {
+        // Dropped with the task: aborting the proxy cuts every connection too.
+        let mut conns = tokio::task::JoinSet::new();
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            let engine = engine.clone();
+            conns.spawn(async move {
+                if let Ok(mut outbound) = tokio::net::UnixStream::connect(&engine).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconnects_after_the_engine_goes_away() {
+    use futures::StreamExt;
+    use std::time::Duration;
+
+    let Some(engine) = engine_socket() else {
+        eprintln!("DOCKER_HOST is not a unix socket: proxy test skipped");
+        return;
+    };
+    let h = DockerHarness::new();
+    let sock = std::env::temp_dir().join(format!("{}.sock", h.run_id));
+    let rt = DockerRuntime::with_host(format!("unix://{}", sock.display()));
+    let labels = contract::run_labels(&h);
+
+    let proxy = start_proxy(&sock, engine.clone());
+    rt.ping().await.expect("ping through the proxy");
+    let mut events = rt.events(&labels);
+    // Let the subscription reach the engine.
+    let nothing = tokio::time::timeout(Duration::from_millis(300), events.next()).await;
+    assert!(nothing.is_err(), "no event expected yet: {nothing:?}");
+
+    proxy.abort();
+    let _ = proxy.await;
+    let _ = std::fs::remove_file(&sock);
+    let down = rt.ping().await;
+    assert!(
+        matches!(down, Err(ecsctl_runtime::RuntimeError::Unavailable(_))),
+        "{down:?}"
+    );
+    let ended = tokio::time::timeout(Duration::from_secs(5), events.next()).await;
+    assert!(
+        matches!(
+            ended,
+            Ok(Some(Err(ecsctl_runtime::RuntimeError::Unavailable(_))))
+        ),
+        "{ended:?}"
+    );
+    let after = tokio::time::timeout(Duration::from_secs(1), events.next()).await;
+    assert!(
+        matches!(after, Ok(None)),
+        "a stream ends after its error: {after:?}"
+    );
+
+    let proxy = start_proxy(&sock, engine);
+    rt.ping().await.expect("the next call reconnects");
+    let mut events = rt.events(&labels);
+    let spec = contract::sh(&h, "after-reconnect", contract::IDLE);
+    let id = rt.create(&spec).await.expect("create after reconnect");
+    let created = tokio::time::timeout(Duration::from_secs(5), events.next()).await;
+    let created = created
+        .expect("event in time")
+        .expect("open")
+        .expect("event");
+    assert_eq!(
+        (created.id, created.action),
+        (id, ecsctl_runtime::EventAction::Create)
+    );
+    proxy.abort();
+    let _ = std::fs::remove_file(&sock);
+}
+
+#[tokio::test]
+async fn an_absent_engine_is_unavailable_at_once() {
+    let rt = DockerRuntime::with_host("unix:///nonexistent/docker.sock");
+    let began = std::time::Instant::now();
+    let r = rt.ping().await;
+    assert!(
+        matches!(r, Err(ecsctl_runtime::RuntimeError::Unavailable(_))),
+        "{r:?}"
+    );
+    assert!(began.elapsed() < std::time::Duration::from_secs(2));
+}

@@ -7,13 +7,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use bollard::container::LogOutput;
 use bollard::models::{ContainerStatsResponse, EventMessage};
 use bollard::query_parameters::{EventsOptions, LogsOptions, StatsOptions};
-use futures::{Stream, StreamExt, stream};
+use futures::{StreamExt, stream};
 use time::OffsetDateTime;
 
 use super::errors::{self, Subject};
 use super::{DockerRuntime, convert};
 use crate::error::Result;
-use crate::runtime::BoxStream;
+use crate::runtime::{BoxStream, end_after_error};
 use crate::types::observed::{EventAction, HealthStatus, LogLine, LogStream, RuntimeEvent, Stats};
 use crate::types::spec::ContainerId;
 
@@ -52,7 +52,13 @@ pub(super) fn events(
             .boxed(),
         Err(e) => stream::once(async move { Err(e) }).boxed(),
     });
-    end_after_error(items)
+    // Without `until` the engine never ends the stream: an end is a lost connection.
+    let closed = stream::once(async {
+        Err(crate::RuntimeError::Unavailable(
+            "the engine closed the event stream".to_owned(),
+        ))
+    });
+    end_after_error(items.chain(closed))
 }
 
 /// One engine event in our words; `None` for events without a container id.
@@ -227,24 +233,6 @@ fn log_lines(output: LogOutput) -> Vec<LogLine> {
             }
         })
         .collect()
-}
-
-/// Passes items through up to and including the first error, then ends.
-fn end_after_error<T, S>(s: S) -> BoxStream<Result<T>>
-where
-    T: Send + 'static,
-    S: Stream<Item = Result<T>> + Send + 'static,
-{
-    s.scan(false, |failed, item| {
-        let out = if *failed {
-            None
-        } else {
-            *failed = item.is_err();
-            Some(item)
-        };
-        futures::future::ready(out)
-    })
-    .boxed()
 }
 
 #[cfg(test)]

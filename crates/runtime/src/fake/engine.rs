@@ -12,7 +12,7 @@ use super::FakeRuntime;
 use super::behavior::{Op, SignalReaction, signal_number};
 use super::state::{FakeVolume, Msg, health_delay};
 use crate::error::{Result, RuntimeError};
-use crate::runtime::{BoxStream, ContainerRuntime};
+use crate::runtime::{BoxStream, ContainerRuntime, end_after_error};
 use crate::types::observed::{
     ContainerInfo, ContainerSummary, EventAction, ExecOutput, LogLine, RuntimeEvent, Stats,
     VersionInfo,
@@ -236,28 +236,20 @@ impl ContainerRuntime for FakeRuntime {
             return stream::once(async move { Err(e) }).boxed();
         }
         let filter = label_filter.clone();
-        BroadcastStream::new(rx)
-            .filter_map(move |m| {
-                let item = match m {
-                    Ok(Msg::Event(e)) if matches_labels(&e.labels, &filter) => Some(Ok(e)),
-                    Ok(Msg::Event(_)) => None,
-                    Ok(Msg::Disconnected) => Some(Err(RuntimeError::Unavailable(
-                        "fake engine went down".to_owned(),
-                    ))),
-                    Err(BroadcastStreamRecvError::Lagged(n)) => Some(Err(RuntimeError::Other(
-                        format!("event stream fell {n} events behind; list again"),
-                    ))),
-                };
-                futures::future::ready(item)
-            })
-            .scan(false, |failed, item| {
-                let out = (!*failed).then(|| {
-                    *failed = item.is_err();
-                    item
-                });
-                futures::future::ready(out)
-            })
-            .boxed()
+        let events = BroadcastStream::new(rx).filter_map(move |m| {
+            let item = match m {
+                Ok(Msg::Event(e)) if matches_labels(&e.labels, &filter) => Some(Ok(e)),
+                Ok(Msg::Event(_)) => None,
+                Ok(Msg::Disconnected) => Some(Err(RuntimeError::Unavailable(
+                    "fake engine went down".to_owned(),
+                ))),
+                Err(BroadcastStreamRecvError::Lagged(n)) => Some(Err(RuntimeError::Other(
+                    format!("event stream fell {n} events behind; list again"),
+                ))),
+            };
+            futures::future::ready(item)
+        });
+        end_after_error(events)
     }
 
     fn stats(&self, id: &ContainerId) -> BoxStream<Result<Stats>> {
