@@ -8,6 +8,23 @@
 //!
 //! One contract test suite (`tests/contract`) runs against both runtimes, which keeps the
 //! fake honest.
+//!
+//! ```
+//! use std::time::Duration;
+//! use ecsctl_runtime::{ContainerRuntime, ContainerSpec, ContainerState, FakeRuntime};
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let fake = FakeRuntime::with_images(["busybox"]);
+//! let rt: &dyn ContainerRuntime = &fake;
+//! let id = rt.create(&ContainerSpec::new("web-1", "busybox")).await?;
+//! rt.start(&id).await?;
+//! fake.crash(&id, 3)?; // the process exits with code 3 behind the controller's back
+//! let info = rt.inspect(&id).await?;
+//! assert_eq!((info.state, info.exit_code), (ContainerState::Exited, Some(3)));
+//! rt.stop(&id, Duration::from_secs(10)).await?; // already stopped: nothing to do
+//! # Ok::<(), ecsctl_runtime::RuntimeError>(())
+//! # }).unwrap();
+//! ```
 #![forbid(unsafe_code)]
 
 mod docker;

@@ -206,3 +206,87 @@ async fn an_absent_engine_is_unavailable_at_once() {
     );
     assert!(began.elapsed() < std::time::Duration::from_secs(2));
 }
+
+/// Every field of a spec reaches the engine (API 1.41 included) and takes effect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_spec_takes_effect() {
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    use ecsctl_runtime::{ContainerSpec, MountSource, MountSpec, Ulimit};
+
+    let h = DockerHarness::new();
+    let spec = ContainerSpec {
+        env: vec![("GREETING".into(), "hello world".into())],
+        entrypoint: Some(vec!["sh".into(), "-c".into()]),
+        command: Some(vec![contract::IDLE.into()]),
+        working_dir: Some("/tmp".into()),
+        user: Some("65534:65534".into()),
+        cpu_shares: Some(512),
+        nano_cpus: Some(500_000_000),
+        memory_bytes: Some(64 << 20),
+        memory_reservation_bytes: Some(32 << 20),
+        mounts: vec![MountSpec {
+            source: MountSource::Tmpfs {
+                size: Some(1 << 20),
+            },
+            target: "/scratch".into(),
+            read_only: false,
+        }],
+        ulimits: vec![Ulimit {
+            name: "nofile".into(),
+            soft: 1024,
+            hard: 2048,
+        }],
+        readonly_rootfs: true,
+        cap_drop: vec!["NET_RAW".into()],
+        init: Some(true),
+        stop_timeout_secs: Some(5),
+        stop_signal: Some("SIGTERM".into()),
+        extra_hosts: vec![("db.local".into(), "127.0.0.2".into())],
+        dns: vec!["127.0.0.53".into()],
+        hostname: Some("web-host".into()),
+        shm_size: Some(16 << 20),
+        sysctls: BTreeMap::from([("net.ipv4.ip_unprivileged_port_start".into(), "0".into())]),
+        security_opt: vec!["no-new-privileges".into()],
+        labels: contract::run_labels(&h),
+        ..ContainerSpec::new(contract::name(&h, "full"), IMAGE)
+    };
+    let id = h.rt().create(&spec).await.expect("create");
+    h.rt().start(&id).await.expect("start");
+    let script = "echo $GREETING; pwd; id -u; hostname; ulimit -n; grep -c db.local /etc/hosts; \
+                  touch /rootfs-file 2>/dev/null || echo read-only; touch /scratch/f && echo tmpfs-ok";
+    let cmd: Vec<String> = ["sh", "-c", script].map(String::from).into();
+    let out = h.rt().exec(&id, &cmd).await.expect("exec");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "hello world",
+            "/tmp",
+            "65534",
+            "web-host",
+            "1024",
+            "1",
+            "read-only",
+            "tmpfs-ok"
+        ],
+        "{out:?}"
+    );
+    let inspect = Command::new("docker")
+        .args(["inspect", "-f", "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.CpuShares}} {{.HostConfig.LogConfig.Type}}", id.as_str()])
+        .output()
+        .expect("docker inspect");
+    assert_eq!(
+        String::from_utf8_lossy(&inspect.stdout).trim(),
+        "67108864 500000000 512 json-file"
+    );
+    h.rt()
+        .stop(&id, Duration::from_secs(5))
+        .await
+        .expect("stop");
+    assert_eq!(
+        h.rt().inspect(&id).await.expect("inspect").exit_code,
+        Some(0)
+    );
+}

@@ -147,7 +147,12 @@ impl ContainerRuntime for FakeRuntime {
                 .unwrap_or_else(|| "SIGTERM".to_owned());
             (id, signal, c.run)
         };
-        if self.signal(&id, &signal)? == Some(SignalReaction::Ignore) {
+        let reaction = self.signal(&id, &signal)?;
+        if reaction.is_none() {
+            // Not running: nothing to do, as Docker's 304.
+            return Ok(());
+        }
+        if reaction == Some(SignalReaction::Ignore) {
             // As Docker: wait out the grace period, then SIGKILL.
             tokio::time::sleep(timeout).await;
             let mut s = self.state();
