@@ -86,6 +86,7 @@ pub async fn run(
     let store = open_store(config.data_dir.clone()).await?;
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut task_runtime = None;
     let controllers = if config.controllers {
         let instance = instance_id(&config.data_dir).await?;
         let runtime: Arc<dyn runtime::ContainerRuntime> = Arc::new(runtime::DockerRuntime::new());
@@ -95,6 +96,10 @@ pub async fn run(
                 tracing::warn!(error = %e, "container runtime unavailable; tasks wait until it answers")
             }
         }
+        task_runtime = Some(http::TaskRuntime {
+            runtime: runtime.clone(),
+            instance: instance.clone(),
+        });
         let ctx = controllers::Context::new(store.clone(), runtime, instance);
         let mut rx = stop_rx.clone();
         let stopped = async move {
@@ -112,6 +117,7 @@ pub async fn run(
         store,
         shutdown: stop_rx,
         token: token.map(Arc::from),
+        runtime: task_runtime,
     });
     // Flip the flag that ends watch streams as soon as shutdown starts: graceful shutdown
     // waits for every response to finish, and a watch never would on its own.

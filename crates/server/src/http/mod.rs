@@ -5,6 +5,7 @@
 //! them on tokio's blocking pool ([`blocking`]) rather than on the async workers.
 
 mod apply;
+mod logs;
 mod objects;
 mod watch;
 
@@ -34,12 +35,24 @@ pub(crate) struct AppState {
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// The bearer token every request must carry (TCP only).
     pub token: Option<Arc<str>>,
+    /// The container runtime the controllers drive, when they run (`None` in API-only
+    /// servers): task logs are read from it.
+    pub runtime: Option<TaskRuntime>,
+}
+
+/// The container runtime and this server's id (`ecsctl.instance`): the containers a request
+/// may look at are the ones carrying it.
+#[derive(Clone)]
+pub(crate) struct TaskRuntime {
+    pub runtime: Arc<dyn runtime::ContainerRuntime>,
+    pub instance: String,
 }
 
 impl fmt::Debug for AppState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AppState")
             .field("auth", &self.token.is_some())
+            .field("runtime", &self.runtime.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -55,6 +68,7 @@ pub(crate) fn router(state: AppState) -> Router {
             get(objects::get).delete(objects::delete),
         )
         .route("/v1/watch", get(watch::watch))
+        .route("/v1/tasks/{id}/logs", get(logs::logs))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
