@@ -1,0 +1,119 @@
+//! Shared by the benches: a raw HTTP/1.1 client over unix sockets (so latency is the
+//! server's, not a client library's), a server on a temp data dir, percentiles.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// One HTTP/1.1 request with `Connection: close`; returns the status code and body.
+pub fn request(socket: &Path, method: &str, path: &str, body: &str) -> (u16, String) {
+    let mut s = UnixStream::connect(socket).expect("connect");
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).expect("write");
+    let mut out = String::new();
+    s.read_to_string(&mut out).expect("read");
+    let status = out.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// `ecsctl server` on a temp data dir; dropping it kills it and removes its containers.
+pub struct Server {
+    pub dir: tempfile::TempDir,
+    pub child: Child,
+}
+
+impl Server {
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let child = Command::new(env!("CARGO_BIN_EXE_ecsctl"))
+            .args(["server", "--data-dir"])
+            .arg(dir.path())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start ecsctl server");
+        let s = Server { dir, child };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !(s.socket().exists() && request(&s.socket(), "GET", "/v1/health", "").0 == 200) {
+            assert!(Instant::now() < deadline, "server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        s
+    }
+
+    pub fn socket(&self) -> PathBuf {
+        self.dir.path().join("ecsctl.sock")
+    }
+
+    /// POST /v1/apply of `objects` (JSON text of the array); panics unless 200.
+    pub fn apply(&self, objects: &str) {
+        let (status, body) = request(
+            &self.socket(),
+            "POST",
+            "/v1/apply",
+            &format!(r#"{{"objects":{objects}}}"#),
+        );
+        assert_eq!(status, 200, "{body}");
+    }
+
+    pub fn instance(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("instance-id"))
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        remove_labelled(&format!("ecsctl.instance={}", self.instance()));
+    }
+}
+
+/// Removes the containers with this label (`docker rm -f`).
+pub fn remove_labelled(label: &str) {
+    if label.ends_with('=') {
+        return;
+    }
+    if let Ok(o) = Command::new("docker")
+        .args(["ps", "-aq", "--filter", &format!("label={label}")])
+        .output()
+    {
+        let ids: Vec<String> = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        if !ids.is_empty() {
+            let _ = Command::new("docker")
+                .arg("rm")
+                .arg("-f")
+                .args(&ids)
+                .output();
+        }
+    }
+}
+
+pub const DOCKER: &str = "/var/run/docker.sock";
+
+pub fn percentiles(mut v: Vec<Duration>) -> (f64, f64, f64) {
+    v.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    (
+        ms(v[v.len() / 2]),
+        ms(v[v.len() * 99 / 100]),
+        ms(v[v.len() - 1]),
+    )
+}
