@@ -174,6 +174,68 @@ impl Client {
     }
 
     async fn call_inner(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Value> {
+        let resp = self.send_request(method, path, body).await?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .with_context(|| format!("reading the answer of the ecsctl server at {}", self.addr))?
+            .to_bytes();
+        let json: Option<Value> = serde_json::from_slice(&body).ok();
+        if (200..300).contains(&status) {
+            return json.ok_or_else(|| {
+                anyhow::anyhow!("the ecsctl server answered with something that is not JSON")
+            });
+        }
+        Err(api_error(status, json, &body).into())
+    }
+
+    /// `GET path` answered with newline-delimited JSON (a watch, logs): the stream, read
+    /// line by line, for as long as the server sends it. Only the start of the answer is
+    /// bounded in time.
+    pub async fn stream(&self, path: &str) -> Result<LineStream> {
+        let resp =
+            match tokio::time::timeout(REQUEST_TIMEOUT, self.send_request(Method::GET, path, None))
+                .await
+            {
+                Ok(r) => r?,
+                Err(_) => anyhow::bail!(
+                    "the ecsctl server at {} did not answer within {}s",
+                    self.addr,
+                    REQUEST_TIMEOUT.as_secs()
+                ),
+            };
+        let status = resp.status().as_u16();
+        if !(200..300).contains(&status) {
+            let body = resp
+                .into_body()
+                .collect()
+                .await
+                .with_context(|| {
+                    format!("reading the answer of the ecsctl server at {}", self.addr)
+                })?
+                .to_bytes();
+            let json: Option<Value> = serde_json::from_slice(&body).ok();
+            return Err(api_error(status, json, &body).into());
+        }
+        let (parts, body) = resp.into_parts();
+        Ok(LineStream {
+            headers: parts.headers,
+            body,
+            buf: Vec::new(),
+            done: false,
+            addr: self.addr.to_string(),
+        })
+    }
+
+    /// Sends one request and returns the answer with its body unread.
+    async fn send_request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<hyper::Response<hyper::body::Incoming>> {
         let bytes = match body {
             Some(v) => Bytes::from(serde_json::to_vec(v)?),
             None => Bytes::new(),
@@ -206,21 +268,7 @@ impl Client {
             }
         }
         .with_context(|| format!("request to the ecsctl server at {} failed", self.addr))?;
-
-        let status = resp.status().as_u16();
-        let body = resp
-            .into_body()
-            .collect()
-            .await
-            .with_context(|| format!("reading the answer of the ecsctl server at {}", self.addr))?
-            .to_bytes();
-        let json: Option<Value> = serde_json::from_slice(&body).ok();
-        if (200..300).contains(&status) {
-            return json.ok_or_else(|| {
-                anyhow::anyhow!("the ecsctl server answered with something that is not JSON")
-            });
-        }
-        Err(api_error(status, json, &body).into())
+        Ok(resp)
     }
 
     fn connect_error(&self, e: &std::io::Error) -> anyhow::Error {
@@ -233,6 +281,78 @@ impl Client {
             reason,
         }
         .into()
+    }
+}
+
+/// A newline-delimited JSON answer, read one line at a time.
+#[derive(Debug)]
+pub struct LineStream {
+    headers: hyper::HeaderMap,
+    body: hyper::body::Incoming,
+    buf: Vec<u8>,
+    done: bool,
+    addr: String,
+}
+
+impl LineStream {
+    /// A header of the answer, as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The next line as JSON; `None` when the server ended the stream. A line
+    /// `{"error": "..."}` (the server's way to say why a stream broke off) is an error.
+    pub async fn next(&mut self) -> Result<Option<Value>> {
+        loop {
+            if let Some(line) = take_line(&mut self.buf, self.done) {
+                let text = String::from_utf8_lossy(&line);
+                let text = text.trim();
+                if text.is_empty() {
+                    continue;
+                }
+                let v: Value = serde_json::from_str(text).with_context(|| {
+                    format!(
+                        "the ecsctl server at {} sent a line that is not JSON",
+                        self.addr
+                    )
+                })?;
+                if let Some(e) = v.get("error").and_then(Value::as_str) {
+                    anyhow::bail!("{e}");
+                }
+                return Ok(Some(v));
+            }
+            if self.done {
+                return Ok(None);
+            }
+            match self.body.frame().await {
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        self.buf.extend_from_slice(&data);
+                    }
+                }
+                Some(Err(e)) => {
+                    return Err(anyhow::Error::new(e).context(format!(
+                        "the stream from the ecsctl server at {} broke off",
+                        self.addr
+                    )));
+                }
+                None => self.done = true,
+            }
+        }
+    }
+}
+
+/// Takes the first complete line out of `buf` (without its newline); at the end of the
+/// stream, whatever is left.
+fn take_line(buf: &mut Vec<u8>, at_end: bool) -> Option<Vec<u8>> {
+    match buf.iter().position(|b| *b == b'\n') {
+        Some(i) => {
+            let mut line: Vec<u8> = buf.drain(..=i).collect();
+            line.pop();
+            Some(line)
+        }
+        None if at_end && !buf.is_empty() => Some(std::mem::take(buf)),
+        None => None,
     }
 }
 
@@ -380,6 +500,19 @@ mod tests {
             objects_path(Kind::Task, Some("a/b"), None, None),
             "/v1/objects/tasks/a%2Fb"
         );
+    }
+
+    #[test]
+    fn lines_are_split_across_frames() {
+        let mut buf = b"{\"a\":1}\n{\"b\"".to_vec();
+        assert_eq!(take_line(&mut buf, false).unwrap(), b"{\"a\":1}");
+        assert_eq!(take_line(&mut buf, false), None);
+        buf.extend_from_slice(b":2}\n");
+        assert_eq!(take_line(&mut buf, false).unwrap(), b"{\"b\":2}");
+        assert_eq!(take_line(&mut buf, true), None);
+        buf.extend_from_slice(b"tail");
+        assert_eq!(take_line(&mut buf, true).unwrap(), b"tail");
+        assert!(buf.is_empty());
     }
 
     #[test]

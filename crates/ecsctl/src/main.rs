@@ -37,6 +37,8 @@ EXAMPLES:
   ecsctl get services                  # list services of the default cluster
   ecsctl describe service web          # spec, status and recent events of one service
   ecsctl diff -f web.yaml              # what apply would change
+  ecsctl run-task --task-definition web --wait   # start a task, wait until it runs
+  ecsctl logs 3f2a9c... -f             # follow what its containers print
 
 EXIT CODES:
   0  success
@@ -68,6 +70,9 @@ enum Command {
     Describe(cmd::describe::Args),
     Delete(cmd::delete::Args),
     Diff(cmd::diff::Args),
+    RunTask(cmd::run_task::Args),
+    StopTask(cmd::stop_task::Args),
+    Logs(cmd::logs::Args),
     Validate(cmd::validate::Args),
     Schema(cmd::schema::Args),
 }
@@ -98,6 +103,9 @@ fn main() -> ExitCode {
         Command::Describe(args) => client_command(&cli.global, |c| cmd::describe::run(c, args)),
         Command::Delete(args) => client_command(&cli.global, |c| cmd::delete::run(c, args)),
         Command::Diff(args) => client_command(&cli.global, |c| cmd::diff::run(c, args)),
+        Command::RunTask(args) => client_command(&cli.global, |c| cmd::run_task::run(c, args)),
+        Command::StopTask(args) => client_command(&cli.global, |c| cmd::stop_task::run(c, args)),
+        Command::Logs(args) => client_command(&cli.global, |c| cmd::logs::run(c, args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

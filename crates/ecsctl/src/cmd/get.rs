@@ -5,7 +5,9 @@ use crate::client::{Client, objects_path};
 use crate::error::usage;
 use crate::output::{self, Format, columns};
 use anyhow::Result;
+use api::Kind;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use time::OffsetDateTime;
 
 /// List objects of a kind, or show one
@@ -19,6 +21,7 @@ EXAMPLES:
   ecsctl get tasks --cluster prod -o wide
   ecsctl get svc -l team=shop -o yaml
   ecsctl get svc web -o json
+  ecsctl get tasks -w                      # the table, then a row whenever a task changes
 
 KIND is singular, plural or short: cluster(s)/cl, taskdefinition(s)/td, service(s)/svc, task(s),
 autoscaler(s)/as, loadbalancer(s)/lb, deployment(s)/deploy.")]
@@ -39,6 +42,9 @@ pub struct Args {
     /// Output format
     #[arg(short = 'o', long, value_enum, default_value_t = Format::Table)]
     pub output: Format,
+    /// After listing, print a row each time one of these objects changes (until Ctrl-C)
+    #[arg(short = 'w', long)]
+    pub watch: bool,
 }
 
 pub async fn run(client: Client, args: Args) -> Result<()> {
@@ -57,6 +63,16 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
                 "an object cannot be fetched by name across all clusters: use --cluster",
             ));
         }
+        // A watch from the revision read before the object misses no later change.
+        let from = if args.watch {
+            client
+                .get("/v1/health")
+                .await?
+                .get("revision")
+                .and_then(Value::as_u64)
+        } else {
+            None
+        };
         let obj = client
             .get(&objects_path(kind, Some(name), Some(cluster), None))
             .await?;
@@ -69,6 +85,16 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
                     columns::table(kind, std::slice::from_ref(&obj), opts, now).render(),
             }
         );
+        if let Some(from) = from {
+            let filter = Filter {
+                kind,
+                cluster: Some(cluster.to_string()),
+                labels: Vec::new(),
+                name: Some(name.clone()),
+            };
+            let printer = WatchPrinter::new(kind, opts, args.output, vec![obj], true);
+            return watch(&client, from, filter, printer).await;
+        }
         return Ok(());
     }
 
@@ -86,22 +112,280 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    if args.output == Format::Json {
+    let filter = Filter {
+        kind,
+        cluster: query_cluster.map(str::to_string),
+        labels: selector
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .filter_map(|p| p.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        name: None,
+    };
+    let watch_from = if args.watch {
+        match list.get("revision").and_then(Value::as_u64) {
+            Some(r) => Some(r),
+            None => anyhow::bail!("the server's list answer has no revision to watch from"),
+        }
+    } else {
+        None
+    };
+    let printed_table = if args.output == Format::Json {
         out!("{}", output::json(&json!({ "items": items }))?);
-        return Ok(());
-    }
-    if items.is_empty() {
+        false
+    } else if items.is_empty() {
         match query_cluster {
             Some(c) if kind.is_clustered() => {
                 eprintln!("No {} found in cluster {c}.", kind.plural())
             }
             _ => eprintln!("No {} found.", kind.plural()),
         }
-        return Ok(());
+        false
+    } else {
+        match args.output {
+            Format::Yaml => out!("{}", output::yaml_stream(&items)?),
+            _ => out!("{}", columns::table(kind, &items, opts, now).render()),
+        }
+        true
+    };
+    match watch_from {
+        Some(from) => {
+            let printer = WatchPrinter::new(kind, opts, args.output, items, printed_table);
+            watch(&client, from, filter, printer).await
+        }
+        None => Ok(()),
     }
-    match args.output {
-        Format::Yaml => out!("{}", output::yaml_stream(&items)?),
-        _ => out!("{}", columns::table(kind, &items, opts, now).render()),
+}
+
+/// Which watch events `get -w` shows.
+#[derive(Debug)]
+struct Filter {
+    kind: Kind,
+    /// `None`: every cluster.
+    cluster: Option<String>,
+    labels: Vec<(String, String)>,
+    /// `get KIND NAME -w`: that object only (for task definitions `family` or `family:N`).
+    name: Option<String>,
+}
+
+impl Filter {
+    fn matches(&self, obj: &Value) -> bool {
+        let field = |p: &str| obj.pointer(p).and_then(Value::as_str);
+        if field("/kind").and_then(Kind::parse_user) != Some(self.kind) {
+            return false;
+        }
+        if let Some(c) = self.cluster.as_deref().filter(|_| self.kind.is_clustered())
+            && field("/metadata/cluster").unwrap_or(api::DEFAULT_CLUSTER) != c
+        {
+            return false;
+        }
+        let labels_match = self.labels.iter().all(|(k, v)| {
+            obj.pointer("/metadata/labels").and_then(|l| l.get(k)) == Some(&json!(v))
+        });
+        let name_matches = self.name.as_deref().is_none_or(|want| {
+            let name = field("/metadata/name").unwrap_or("");
+            match want.split_once(':') {
+                Some((family, n)) => {
+                    name == family
+                        && obj.pointer("/metadata/revision").and_then(Value::as_u64)
+                            == n.parse().ok()
+                }
+                None => name == want,
+            }
+        });
+        labels_match && name_matches
+    }
+}
+
+/// Prints the objects a watch reports, in the format of the listing before it. Table rows
+/// are laid out with the listed rows, so that they line up with them.
+#[derive(Debug)]
+struct WatchPrinter {
+    kind: Kind,
+    opts: columns::Options,
+    format: Format,
+    listed: Vec<Value>,
+    header_printed: bool,
+}
+
+impl WatchPrinter {
+    fn new(
+        kind: Kind,
+        opts: columns::Options,
+        format: Format,
+        listed: Vec<Value>,
+        header_printed: bool,
+    ) -> Self {
+        WatchPrinter {
+            kind,
+            opts,
+            format,
+            listed,
+            header_printed,
+        }
+    }
+
+    /// The text for one changed object (`deleted`: its last state, marked so).
+    fn render(&mut self, obj: &Value, deleted: bool, now: OffsetDateTime) -> Result<String> {
+        Ok(match self.format {
+            Format::Json => output::json(obj)?,
+            Format::Yaml => format!("---\n{}", output::yaml(obj)?),
+            Format::Table | Format::Wide => {
+                let mut rows = self.listed.clone();
+                rows.push(obj.clone());
+                let table = columns::table(self.kind, &rows, self.opts, now).render();
+                let mut out = String::new();
+                if !self.header_printed {
+                    out.push_str(table.lines().next().unwrap_or(""));
+                    out.push('\n');
+                    self.header_printed = true;
+                }
+                out.push_str(table.lines().last().unwrap_or(""));
+                if deleted {
+                    out.push_str("   (deleted)");
+                }
+                out.push('\n');
+                out
+            }
+        })
+    }
+}
+
+/// Follows `/v1/watch?from=FROM` and prints every change `filter` lets through, until the
+/// server ends the stream (or Ctrl-C). Writes the listing already showed are skipped.
+async fn watch(
+    client: &Client,
+    from: u64,
+    filter: Filter,
+    mut printer: WatchPrinter,
+) -> Result<()> {
+    // resourceVersion already shown, by object: the watch may repeat writes the list had.
+    let mut shown: HashMap<String, u64> = printer
+        .listed
+        .iter()
+        .filter_map(|o| Some((identity(o), resource_version(o)?)))
+        .collect();
+    let mut stream = client.stream(&format!("/v1/watch?from={from}")).await?;
+    while let Some(event) = stream.next().await? {
+        let Some(obj) = event.get("object") else {
+            continue;
+        };
+        if !filter.matches(obj) {
+            continue;
+        }
+        let deleted = event.get("type").and_then(Value::as_str) == Some("DELETED");
+        let id = identity(obj);
+        let version = resource_version(obj).unwrap_or(0);
+        if deleted {
+            shown.remove(&id);
+        } else {
+            if shown.get(&id).is_some_and(|seen| *seen >= version) {
+                continue;
+            }
+            shown.insert(id, version);
+        }
+        out!(
+            "{}",
+            printer.render(obj, deleted, OffsetDateTime::now_utc())?
+        );
     }
     Ok(())
+}
+
+/// `cluster/name:revision`: which object a watch event is about.
+fn identity(obj: &Value) -> String {
+    let field = |p: &str| obj.pointer(p).map(|v| v.to_string()).unwrap_or_default();
+    format!(
+        "{}/{}/{}:{}",
+        field("/kind"),
+        field("/metadata/cluster"),
+        field("/metadata/name"),
+        field("/metadata/revision")
+    )
+}
+
+fn resource_version(obj: &Value) -> Option<u64> {
+    obj.pointer("/metadata/resourceVersion")
+        .and_then(Value::as_u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(name: &str, cluster: Option<&str>, last: &str) -> Value {
+        let mut o = json!({"kind": "Task", "metadata": {"name": name, "labels": {"team": "shop"}},
+                           "spec": {"taskDefinition": "web:1"}, "status": {"lastStatus": last}});
+        if let Some(c) = cluster {
+            o["metadata"]["cluster"] = json!(c);
+        }
+        o
+    }
+
+    #[test]
+    fn watch_filters() {
+        let f = Filter {
+            kind: Kind::Task,
+            cluster: Some("default".into()),
+            labels: vec![("team".into(), "shop".into())],
+            name: None,
+        };
+        assert!(f.matches(&task("a", None, "RUNNING")));
+        assert!(f.matches(&task("a", Some("default"), "RUNNING")));
+        assert!(!f.matches(&task("a", Some("prod"), "RUNNING")));
+        let mut other_team = task("a", None, "RUNNING");
+        other_team["metadata"]["labels"]["team"] = json!("ops");
+        assert!(!f.matches(&other_team));
+        let mut svc = task("a", None, "RUNNING");
+        svc["kind"] = json!("Service");
+        assert!(!f.matches(&svc));
+
+        let td = |rev: u64| json!({"kind": "TaskDefinition", "metadata": {"name": "web", "revision": rev}});
+        let by_name = |n: &str| Filter {
+            kind: Kind::TaskDefinition,
+            cluster: Some("default".into()),
+            labels: Vec::new(),
+            name: Some(n.into()),
+        };
+        assert!(by_name("web").matches(&td(3)));
+        assert!(by_name("web:3").matches(&td(3)));
+        assert!(!by_name("web:2").matches(&td(3)));
+        assert!(!by_name("api").matches(&td(3)));
+    }
+
+    #[test]
+    fn watch_rows_line_up_with_the_listing() {
+        let now = OffsetDateTime::now_utc();
+        let listed = vec![task("a-long-task-id", None, "PENDING")];
+        let mut p = WatchPrinter::new(
+            Kind::Task,
+            columns::Options::default(),
+            Format::Table,
+            listed.clone(),
+            true,
+        );
+        let table = columns::table(Kind::Task, &listed, columns::Options::default(), now).render();
+        let row = p.render(&task("b", None, "RUNNING"), false, now).unwrap();
+        assert_eq!(row.lines().count(), 1, "{row}");
+        let status_col = table.find("LAST STATUS").unwrap();
+        assert_eq!(&row[status_col..status_col + 7], "RUNNING", "{table}{row}");
+        let gone = p.render(&task("b", None, "STOPPED"), true, now).unwrap();
+        assert!(gone.trim_end().ends_with("(deleted)"), "{gone}");
+
+        // Nothing listed: the first row brings the header.
+        let mut p = WatchPrinter::new(
+            Kind::Task,
+            columns::Options::default(),
+            Format::Table,
+            Vec::new(),
+            false,
+        );
+        let first = p.render(&task("b", None, "RUNNING"), false, now).unwrap();
+        assert!(first.starts_with("ID "), "{first}");
+        assert_eq!(first.lines().count(), 2);
+        let second = p.render(&task("b", None, "STOPPED"), false, now).unwrap();
+        assert_eq!(second.lines().count(), 1);
+    }
 }

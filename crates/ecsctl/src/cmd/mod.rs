@@ -5,12 +5,62 @@ pub mod delete;
 pub mod describe;
 pub mod diff;
 pub mod get;
+pub mod logs;
+pub mod run_task;
 pub mod schema;
 pub mod server;
+pub mod stop_task;
 pub mod validate;
 
 use crate::error::usage;
 use api::Kind;
+use std::time::Duration;
+
+/// `60s`, `2m`, `1m30s`, `500ms`, `1h` or a number of seconds, for `--timeout`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let bad = || format!("invalid duration {s:?}: expected e.g. 60s, 2m, 1m30s or 500ms");
+    let s = s.trim();
+    if s.is_empty() {
+        return Err(bad());
+    }
+    if let Ok(secs) = s.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .ok_or_else(bad)?;
+        let value: f64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let secs_per_unit = match &rest[..unit_len] {
+            "ms" => 0.001,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(bad()),
+        };
+        rest = &rest[unit_len..];
+        total += Duration::try_from_secs_f64(value * secs_per_unit).map_err(|_| bad())?;
+    }
+    Ok(total)
+}
+
+/// `90s` -> `90s`, `2m0s` -> `2m`: a duration as the user would type it.
+pub fn show_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if !ms.is_multiple_of(1000) {
+        format!("{ms}ms")
+    } else if ms.is_multiple_of(60_000) && ms >= 60_000 {
+        format!("{}m", ms / 60_000)
+    } else {
+        format!("{}s", ms / 1000)
+    }
+}
 
 /// Parses a kind as the user typed it (singular, plural or short form).
 pub fn parse_kind(s: &str) -> anyhow::Result<Kind> {
@@ -87,6 +137,27 @@ mod tests {
             msg.contains("services (svc)") && msg.contains("tasks,"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn durations() {
+        for (s, ms) in [
+            ("60s", 60_000),
+            ("60", 60_000),
+            ("2m", 120_000),
+            ("1m30s", 90_000),
+            ("500ms", 500),
+            ("1.5s", 1500),
+            ("1h", 3_600_000),
+        ] {
+            assert_eq!(parse_duration(s).unwrap(), Duration::from_millis(ms), "{s}");
+        }
+        for s in ["", "s", "5x", "m5", "-1s"] {
+            assert!(parse_duration(s).is_err(), "{s}");
+        }
+        assert_eq!(show_duration(Duration::from_secs(60)), "1m");
+        assert_eq!(show_duration(Duration::from_secs(90)), "90s");
+        assert_eq!(show_duration(Duration::from_millis(2500)), "2500ms");
     }
 
     #[test]

@@ -1,0 +1,338 @@
+//! `ecsctl run-task --task-definition FAMILY[:N]`: start standalone tasks (N `kind: Task`
+//! objects applied in one request), optionally waiting until they run.
+
+use super::{parse_duration, show_duration};
+use crate::client::{Client, objects_path};
+use crate::error::{Reported, is_not_found, usage};
+use anyhow::Result;
+use api::Kind;
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// How often `--wait` looks at the tasks.
+const POLL: Duration = Duration::from_millis(200);
+
+/// Start standalone tasks of a task definition
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+EXAMPLES:
+  ecsctl run-task --task-definition web            # one task of the latest revision of web
+  ecsctl run-task --task-definition web:3 --count 5 --cluster prod
+  ecsctl run-task --task-definition migrate --started-by ci --wait --timeout 2m
+  ID=$(ecsctl run-task --task-definition web) && ecsctl logs \"$ID\" -f
+
+Prints the id of each task started, one per line. With --wait, progress (`ID PENDING -> RUNNING`)
+goes to stderr and the command exits 0 once every task is RUNNING, or 1 when a task stopped
+(`task ID stopped: STOPCODE: REASON`) or the timeout passed.")]
+pub struct Args {
+    /// `FAMILY` (its latest revision) or `FAMILY:N`
+    #[arg(long = "task-definition", value_name = "FAMILY[:N]")]
+    pub task_definition: String,
+    /// How many tasks to start (1..10)
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub count: u32,
+    /// The cluster [default: default]
+    #[arg(long, value_name = "CLUSTER")]
+    pub cluster: Option<String>,
+    /// Who started the tasks (recorded in spec.startedBy)
+    #[arg(long, value_name = "TEXT")]
+    pub started_by: Option<String>,
+    /// Wait until every task is RUNNING (or one stopped)
+    #[arg(long)]
+    pub wait: bool,
+    /// How long --wait waits
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration, requires = "wait")]
+    pub timeout: Duration,
+}
+
+pub async fn run(client: Client, args: Args) -> Result<()> {
+    let task_definition = resolve_task_definition(&client, &args.task_definition).await?;
+    if let Some(c) = args
+        .cluster
+        .as_deref()
+        .filter(|c| *c != api::DEFAULT_CLUSTER)
+    {
+        match client
+            .get(&objects_path(Kind::Cluster, Some(c), None, None))
+            .await
+        {
+            Err(e) if is_not_found(&e) => {
+                anyhow::bail!("cluster {c:?} not found: create it first (kind: Cluster)")
+            }
+            r => {
+                r?;
+            }
+        }
+    }
+    let ids: Vec<String> = (0..args.count).map(|_| new_task_id()).collect();
+    let objects: Vec<Value> = ids
+        .iter()
+        .map(|id| {
+            task_object(
+                id,
+                args.cluster.as_deref(),
+                &task_definition,
+                args.started_by.as_deref(),
+            )
+        })
+        .collect();
+    client
+        .post("/v1/apply", &json!({ "objects": objects }))
+        .await?;
+    for id in &ids {
+        outln!("{id}");
+    }
+    if args.wait {
+        let cluster = args.cluster.as_deref().unwrap_or(api::DEFAULT_CLUSTER);
+        wait_for(&client, cluster, &ids, Goal::Running, args.timeout).await?;
+    }
+    Ok(())
+}
+
+/// `web` -> `web:N` of its latest revision; `web:N` checked to exist.
+async fn resolve_task_definition(client: &Client, given: &str) -> Result<String> {
+    let given = given.trim();
+    let (family, revision) = match given.split_once(':') {
+        Some((f, n)) => (f, Some(n)),
+        None => (given, None),
+    };
+    let valid_revision = revision.is_none_or(|n| n.parse::<u64>().is_ok_and(|n| n > 0));
+    if family.is_empty() || !valid_revision {
+        return Err(usage(format!(
+            "invalid --task-definition {given:?}: expected FAMILY or FAMILY:N"
+        )));
+    }
+    let obj = match client
+        .get(&objects_path(Kind::TaskDefinition, Some(given), None, None))
+        .await
+    {
+        Err(e) if is_not_found(&e) => anyhow::bail!(
+            "task definition {given} not found: apply it first (`ecsctl get td` lists them)"
+        ),
+        r => r?,
+    };
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or(family);
+    match obj.pointer("/metadata/revision").and_then(Value::as_u64) {
+        Some(n) => Ok(format!("{name}:{n}")),
+        None => anyhow::bail!("the server sent task definition {given} without a revision"),
+    }
+}
+
+/// A task id as ECS makes them: 32 hex digits.
+fn new_task_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// The `kind: Task` object of one task.
+fn task_object(
+    id: &str,
+    cluster: Option<&str>,
+    task_definition: &str,
+    started_by: Option<&str>,
+) -> Value {
+    let mut metadata = Map::new();
+    metadata.insert("name".into(), json!(id));
+    if let Some(c) = cluster {
+        metadata.insert("cluster".into(), json!(c));
+    }
+    let mut spec = Map::new();
+    spec.insert("taskDefinition".into(), json!(task_definition));
+    if let Some(s) = started_by {
+        spec.insert("startedBy".into(), json!(s));
+    }
+    json!({
+        "apiVersion": api::API_VERSION,
+        "kind": "Task",
+        "metadata": metadata,
+        "spec": spec,
+    })
+}
+
+/// What `--wait` waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Goal {
+    /// Every task RUNNING (a task that stops instead is a failure).
+    Running,
+    /// Every task STOPPED.
+    Stopped,
+}
+
+impl Goal {
+    fn word(self) -> &'static str {
+        match self {
+            Goal::Running => "RUNNING",
+            Goal::Stopped => "STOPPED",
+        }
+    }
+}
+
+/// What one look at a task tells `--wait`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Verdict {
+    Waiting,
+    Done,
+    /// It stopped when it should run: `STOPCODE: REASON`.
+    Failed(String),
+}
+
+/// Reads a task as `--wait` sees it.
+fn verdict(task: &Value, goal: Goal) -> Verdict {
+    let field = |p: &str| task.pointer(p).and_then(Value::as_str);
+    let last = field("/status/lastStatus");
+    let stopping =
+        [field("/spec/desiredStatus"), field("/status/desiredStatus")].contains(&Some("STOPPED"));
+    match (goal, last) {
+        (Goal::Stopped, Some("STOPPED")) => Verdict::Done,
+        (Goal::Running, Some("STOPPED")) => Verdict::Failed(format!(
+            "{}: {}",
+            field("/status/stopCode").unwrap_or("-"),
+            field("/status/stoppedReason").unwrap_or("no reason given")
+        )),
+        // A task on its way out (an essential container exited) is not a running one.
+        (Goal::Running, Some("RUNNING")) if !stopping => Verdict::Done,
+        _ => Verdict::Waiting,
+    }
+}
+
+/// Polls the tasks every 200 ms until each reached `goal` (Ok), one failed (`Reported(1)`
+/// after saying why), or `timeout` passed. A line goes to stderr whenever a task's
+/// lastStatus changes.
+pub(super) async fn wait_for(
+    client: &Client,
+    cluster: &str,
+    ids: &[String],
+    goal: Goal,
+    timeout: Duration,
+) -> Result<()> {
+    let deadline = Instant::now() + timeout;
+    let mut last: BTreeMap<&str, String> = BTreeMap::new();
+    let mut pending: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let mut failed = false;
+    loop {
+        let mut still = Vec::new();
+        for &id in &pending {
+            let task = match client
+                .get(&objects_path(Kind::Task, Some(id), Some(cluster), None))
+                .await
+            {
+                Err(e) if is_not_found(&e) => {
+                    eprintln!("task {id} was deleted");
+                    failed = true;
+                    continue;
+                }
+                r => r?,
+            };
+            let status = task
+                .pointer("/status/lastStatus")
+                .and_then(Value::as_str)
+                .unwrap_or("PROVISIONING")
+                .to_string();
+            match last.get(id) {
+                Some(prev) if *prev == status => {}
+                Some(prev) => eprintln!("{id} {prev} -> {status}"),
+                None => eprintln!("{id} {status}"),
+            }
+            last.insert(id, status);
+            match verdict(&task, goal) {
+                Verdict::Waiting => still.push(id),
+                Verdict::Done => {}
+                Verdict::Failed(why) => {
+                    eprintln!("task {id} stopped: {why}");
+                    failed = true;
+                }
+            }
+        }
+        pending = still;
+        if pending.is_empty() {
+            return if failed {
+                Err(Reported(1).into())
+            } else {
+                Ok(())
+            };
+        }
+        if Instant::now() >= deadline {
+            let waiting: Vec<String> = pending
+                .iter()
+                .map(|id| format!("{id} ({})", last.get(id).map_or("-", String::as_str)))
+                .collect();
+            anyhow::bail!(
+                "timed out after {} waiting for {} to be {}: {}",
+                show_duration(timeout),
+                if pending.len() == 1 { "task" } else { "tasks" },
+                goal.word(),
+                waiting.join(", ")
+            );
+        }
+        tokio::time::sleep(POLL.min(deadline - Instant::now())).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn task_ids_look_like_ecs_ones() {
+        let id = new_task_id();
+        assert_eq!(id.len(), 32);
+        assert!(
+            id.chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        );
+        assert_ne!(id, new_task_id());
+    }
+
+    #[test]
+    fn task_objects() {
+        assert_eq!(
+            task_object("abc", None, "web:3", None),
+            json!({"apiVersion": "ecs/v1", "kind": "Task", "metadata": {"name": "abc"},
+                   "spec": {"taskDefinition": "web:3"}})
+        );
+        assert_eq!(
+            task_object("abc", Some("prod"), "web:3", Some("ci")),
+            json!({"apiVersion": "ecs/v1", "kind": "Task",
+                   "metadata": {"name": "abc", "cluster": "prod"},
+                   "spec": {"taskDefinition": "web:3", "startedBy": "ci"}})
+        );
+    }
+
+    #[test]
+    fn verdicts() {
+        let t = |last: &str, desired: &str| {
+            json!({"spec": {"taskDefinition": "web:1"},
+                   "status": {"lastStatus": last, "desiredStatus": desired,
+                              "stopCode": "TaskFailedToStart", "stoppedReason": "image x not found"}})
+        };
+        assert_eq!(verdict(&json!({}), Goal::Running), Verdict::Waiting);
+        assert_eq!(
+            verdict(&t("PENDING", "RUNNING"), Goal::Running),
+            Verdict::Waiting
+        );
+        assert_eq!(
+            verdict(&t("RUNNING", "RUNNING"), Goal::Running),
+            Verdict::Done
+        );
+        assert_eq!(
+            verdict(&t("RUNNING", "STOPPED"), Goal::Running),
+            Verdict::Waiting
+        );
+        assert_eq!(
+            verdict(&t("STOPPED", "STOPPED"), Goal::Running),
+            Verdict::Failed("TaskFailedToStart: image x not found".into())
+        );
+        assert_eq!(
+            verdict(&t("RUNNING", "STOPPED"), Goal::Stopped),
+            Verdict::Waiting
+        );
+        assert_eq!(
+            verdict(&t("STOPPED", "STOPPED"), Goal::Stopped),
+            Verdict::Done
+        );
+    }
+}
