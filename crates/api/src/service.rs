@@ -291,20 +291,41 @@ pub struct ServiceStatus {
     /// Newest first, bounded.
     #[serde(default)]
     pub events: Vec<Event>,
+    /// Task starts are held back until this time after repeated failures (RFC 3339).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub throttled_until: String,
+    /// The value of the `ecsctl.dev/force-deployment` annotation last acted on.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub force_token: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeploymentSummary {
+    /// `ecs-svc/` and a number, as ECS names deployments.
     pub id: String,
     /// PRIMARY, ACTIVE or INACTIVE.
     pub status: String,
     pub task_definition: String,
     pub desired_count: u32,
     pub running_count: u32,
+    #[serde(default)]
+    pub pending_count: u32,
     pub failed_tasks: u32,
     /// IN_PROGRESS, COMPLETED or FAILED.
     pub rollout_state: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub rollout_state_reason: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub created_at: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub updated_at: String,
+    /// The service generation this deployment was made for.
+    #[serde(default)]
+    pub generation: u64,
+    /// Set on a deployment that restores an earlier one after a failure.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub rolled_back_from: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

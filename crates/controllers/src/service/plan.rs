@@ -1,0 +1,612 @@
+//! The service planner: a pure function from the service's spec, its recorded status (the
+//! deployments) and its tasks to the tasks to start and stop, the new status and the events.
+//!
+//! The rolling-update arithmetic is ECS's: at most floor(desired x maximumPercent / 100)
+//! tasks exist at any moment (a task counts until it is STOPPED) and at least
+//! ceil(desired x minimumHealthyPercent / 100) healthy tasks remain; a task is healthy when
+//! it is RUNNING and its health check (where one is defined) says HEALTHY.
+
+use api::service::{
+    Condition, DeploymentSummary, Event, SchedulingStrategy, ServiceSpec, ServiceStatus,
+};
+use api::task::TaskPhase;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// Events kept in a service's status.
+pub const MAX_EVENTS: usize = 100;
+/// Deployments kept in a service's status (the newest; `rollout history` reads them).
+pub const MAX_DEPLOYMENTS: usize = 10;
+/// Failures in a row before task starts are throttled.
+const THROTTLE_AFTER: u32 = 3;
+/// First throttle delay; it doubles with each further failure, up to the cap.
+const THROTTLE_BASE: Duration = Duration::from_secs(10);
+/// How soon to look again while a rollout is in progress.
+pub const POLL: Duration = Duration::from_secs(1);
+
+/// One task of the service, as the planner needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskView {
+    pub id: String,
+    /// The deployment that started it.
+    pub deployment: String,
+    pub phase: TaskPhase,
+    /// Asked to stop (by the scheduler or a user).
+    pub stopping: bool,
+    /// RUNNING, and HEALTHY where a health check is defined.
+    pub healthy: bool,
+    /// Its health check says UNHEALTHY.
+    pub unhealthy: bool,
+    pub started_at: Option<OffsetDateTime>,
+    pub stopped_at: Option<OffsetDateTime>,
+    /// Stopped on its own (failed to start, or an essential container exited).
+    pub failed: bool,
+}
+
+impl TaskView {
+    fn present(&self) -> bool {
+        self.phase != TaskPhase::Stopped
+    }
+    fn active(&self) -> bool {
+        self.present() && !self.stopping
+    }
+}
+
+/// Everything the planner looks at.
+#[derive(Debug, Clone)]
+pub struct Inputs<'a> {
+    pub service: &'a str,
+    pub spec: &'a ServiceSpec,
+    /// metadata.generation of the service.
+    pub generation: u64,
+    /// `family:N` that spec.taskDefinition resolves to now.
+    pub task_definition: &'a str,
+    /// The value of the force-new-deployment annotation ("" when absent).
+    pub force_token: &'a str,
+    pub status: &'a ServiceStatus,
+    pub tasks: &'a [TaskView],
+    pub now: OffsetDateTime,
+    /// Longest delay between task starts after repeated failures (ECS: 27 minutes).
+    pub backoff_cap: Duration,
+    /// Ids for deployments this plan may create.
+    pub new_ids: [&'a str; 2],
+}
+
+/// A change to make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Start `count` tasks of `task_definition` for `deployment`.
+    Start {
+        deployment: String,
+        task_definition: String,
+        count: u32,
+    },
+    /// Ask a task to stop.
+    Stop { task: String, reason: String },
+}
+
+/// The outcome of planning.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub actions: Vec<Action>,
+    pub status: ServiceStatus,
+    pub requeue_after: Option<Duration>,
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn parse(t: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+}
+
+/// The desired task count (DAEMON: one per container instance, and there is one).
+pub fn desired_count(spec: &ServiceSpec) -> u32 {
+    match spec.scheduling_strategy() {
+        SchedulingStrategy::Replica => spec.desired_count.map_or(0, |c| c.get()),
+        SchedulingStrategy::Daemon => 1,
+    }
+}
+
+/// ECS's circuit breaker threshold.
+pub fn breaker_threshold(desired: u32) -> u32 {
+    desired.div_ceil(2).clamp(3, 200)
+}
+
+/// Plans one service.
+pub fn plan(inp: &Inputs<'_>) -> Plan {
+    let mut st = inp.status.clone();
+    let mut ev = Events {
+        service: inp.service,
+        now: inp.now,
+        new: Vec::new(),
+    };
+    let desired = desired_count(inp.spec);
+    let max_total = (u64::from(desired) * u64::from(inp.spec.maximum_percent()) / 100) as u32;
+    let min_healthy =
+        (u64::from(desired) * u64::from(inp.spec.minimum_healthy_percent())).div_ceil(100) as u32;
+    let mut ids = inp.new_ids.iter();
+
+    // 1. A changed task definition (or a forced deployment) makes a new PRIMARY deployment.
+    let changed = match st.deployments.iter().find(|d| d.status == "PRIMARY") {
+        None => true,
+        Some(p) => {
+            (inp.generation > st.observed_generation && p.task_definition != inp.task_definition)
+                || (!inp.force_token.is_empty() && inp.force_token != st.force_token)
+        }
+    };
+    if changed {
+        let id = ids.next().copied().unwrap_or("ecs-svc/0");
+        new_primary(
+            &mut st,
+            id,
+            inp.task_definition,
+            inp.generation,
+            "",
+            inp.now,
+        );
+    }
+    st.observed_generation = st.observed_generation.max(inp.generation);
+    st.force_token = inp.force_token.to_string();
+    let primary_id = st
+        .deployments
+        .iter()
+        .find(|d| d.status == "PRIMARY")
+        .map(|d| d.id.clone())
+        .unwrap_or_default();
+    let in_primary = |t: &TaskView| t.deployment == primary_id;
+
+    // 2. Failures of the primary since it last had a healthy task: the circuit breaker and
+    //    the start throttle both count them.
+    let last_healthy = inp
+        .tasks
+        .iter()
+        .filter(|t| in_primary(t) && t.healthy)
+        .filter_map(|t| t.started_at)
+        .max();
+    let failures = inp
+        .tasks
+        .iter()
+        .filter(|t| {
+            in_primary(t)
+                && t.failed
+                && t.stopped_at
+                    .is_some_and(|s| last_healthy.is_none_or(|h| s > h))
+        })
+        .count() as u32;
+    let last_failure = inp
+        .tasks
+        .iter()
+        .filter(|t| in_primary(t) && t.failed)
+        .filter_map(|t| t.stopped_at)
+        .max();
+    let breaker = inp
+        .spec
+        .deployment_configuration
+        .as_ref()
+        .and_then(|d| d.deployment_circuit_breaker.clone());
+    let primary_state = st
+        .deployments
+        .iter()
+        .find(|d| d.id == primary_id)
+        .map(|d| d.rollout_state.clone());
+    if let (Some(b), Some("IN_PROGRESS")) = (&breaker, primary_state.as_deref()) {
+        if b.enable && failures >= breaker_threshold(desired) {
+            let id = ids.next().copied().unwrap_or("ecs-svc/0");
+            trip(&mut st, &mut ev, &primary_id, failures, b.rollback, id);
+        }
+    }
+    let primary_id = st
+        .deployments
+        .iter()
+        .find(|d| d.status == "PRIMARY")
+        .map(|d| d.id.clone())
+        .unwrap_or_default();
+    let in_primary = |t: &TaskView| t.deployment == primary_id;
+
+    // 3. Unhealthy tasks past the grace period are replaced.
+    let grace = Duration::from_secs(u64::from(
+        inp.spec
+            .health_check_grace_period_seconds
+            .map_or(0, |g| g.get()),
+    ));
+    let mut stops: Vec<(String, String)> = inp
+        .tasks
+        .iter()
+        .filter(|t| t.active() && t.unhealthy)
+        .filter(|t| t.started_at.is_none_or(|s| inp.now - s >= grace))
+        .map(|t| {
+            (
+                t.id.clone(),
+                "Task failed container health checks".to_string(),
+            )
+        })
+        .collect();
+    let stopping_now = |id: &str, stops: &[(String, String)]| stops.iter().any(|(s, _)| s == id);
+
+    // 4. The rolling update, inside the bounds.
+    let present = inp.tasks.iter().filter(|t| t.present()).count() as u32;
+    let healthy = inp
+        .tasks
+        .iter()
+        .filter(|t| t.active() && t.healthy && !stopping_now(&t.id, &stops))
+        .count() as u32;
+    let primary_active = inp
+        .tasks
+        .iter()
+        .filter(|t| in_primary(t) && t.active() && !stopping_now(&t.id, &stops))
+        .count() as u32;
+    let throttled_until = throttle(
+        &mut st,
+        &mut ev,
+        failures,
+        last_failure,
+        inp.backoff_cap,
+        inp.now,
+    );
+    let throttled = throttled_until.is_some_and(|u| u > inp.now);
+    let room = max_total.saturating_sub(present);
+    let starts = if throttled {
+        0
+    } else {
+        desired.saturating_sub(primary_active).min(room)
+    };
+
+    // Old deployments drain: tasks that are not healthy go first (they cost no healthy
+    // capacity), then healthy ones down to the minimum.
+    let mut spare = healthy.saturating_sub(min_healthy);
+    let mut old: Vec<&TaskView> = inp
+        .tasks
+        .iter()
+        .filter(|t| !in_primary(t) && t.active())
+        .collect();
+    old.sort_by_key(|t| (t.healthy, deployment_rank(&st, &t.deployment), t.started_at));
+    for t in old {
+        if stopping_now(&t.id, &stops) {
+            continue;
+        }
+        if !t.healthy {
+            stops.push((
+                t.id.clone(),
+                "Task replaced by a new deployment".to_string(),
+            ));
+        } else if spare > 0 {
+            spare -= 1;
+            stops.push((
+                t.id.clone(),
+                "Task replaced by a new deployment".to_string(),
+            ));
+        }
+    }
+    // Scale-in of the primary: extra tasks beyond the desired count, least useful first.
+    if primary_active > desired {
+        let mut extra: Vec<&TaskView> = inp
+            .tasks
+            .iter()
+            .filter(|t| in_primary(t) && t.active() && !stopping_now(&t.id, &stops))
+            .collect();
+        extra.sort_by_key(|t| (t.healthy, std::cmp::Reverse(t.started_at)));
+        for t in extra.into_iter().take((primary_active - desired) as usize) {
+            stops.push((t.id.clone(), "Service scaled in".to_string()));
+        }
+    }
+
+    // 5. Counts, per deployment and in all.
+    update_counts(&mut st, inp.tasks, desired, &primary_id, failures);
+    let primary_healthy = inp
+        .tasks
+        .iter()
+        .filter(|t| in_primary(t) && t.active() && t.healthy)
+        .count() as u32;
+    let others_present = inp.tasks.iter().any(|t| !in_primary(t) && t.present());
+    let converged = primary_healthy == desired
+        && primary_active == desired
+        && !others_present
+        && stops.is_empty();
+    finish_deployments(&mut st, &mut ev, &primary_id, converged, inp.tasks);
+
+    // 6. Stalls and steady state.
+    let in_flight = inp
+        .tasks
+        .iter()
+        .any(|t| t.present() && (t.stopping || !t.healthy));
+    if starts == 0 && stops.is_empty() && !converged && !in_flight && !throttled && desired > 0 {
+        ev.once(
+            &mut st,
+            format!(
+                "(service {}) is unable to make progress: with desiredCount {desired}, minimumHealthyPercent {} and maximumPercent {} allow neither starting nor stopping a task.",
+                inp.service,
+                inp.spec.minimum_healthy_percent(),
+                inp.spec.maximum_percent()
+            ),
+        );
+    }
+    let steady = converged && starts == 0;
+    set_condition(&mut st, &mut ev, steady, inp.now);
+
+    if !stops.is_empty() {
+        let names: Vec<String> = stops.iter().map(|(id, _)| format!("(task {id})")).collect();
+        ev.push(format!(
+            "(service {}) has stopped {} running tasks: {}.",
+            inp.service,
+            stops.len(),
+            names.join(" ")
+        ));
+    }
+    let mut actions: Vec<Action> = stops
+        .into_iter()
+        .map(|(task, reason)| Action::Stop { task, reason })
+        .collect();
+    if starts > 0 {
+        let td = st
+            .deployments
+            .iter()
+            .find(|d| d.id == primary_id)
+            .map(|d| d.task_definition.clone())
+            .unwrap_or_default();
+        actions.push(Action::Start {
+            deployment: primary_id.clone(),
+            task_definition: td,
+            count: starts,
+        });
+    }
+    ev.flush(&mut st);
+    let requeue_after = if throttled {
+        throttled_until.and_then(|u| Duration::try_from(u - inp.now).ok())
+    } else if steady {
+        None
+    } else {
+        Some(POLL)
+    };
+    Plan {
+        actions,
+        status: st,
+        requeue_after,
+    }
+}
+
+/// Newer deployments rank higher; unknown ones (already trimmed) lowest.
+fn deployment_rank(st: &ServiceStatus, id: &str) -> usize {
+    st.deployments
+        .iter()
+        .rev()
+        .position(|d| d.id == id)
+        .unwrap_or(0)
+}
+
+fn new_primary(
+    st: &mut ServiceStatus,
+    id: &str,
+    td: &str,
+    generation: u64,
+    rolled_back_from: &str,
+    now: OffsetDateTime,
+) {
+    for d in st.deployments.iter_mut().filter(|d| d.status == "PRIMARY") {
+        d.status = "ACTIVE".to_string();
+        d.updated_at = rfc3339(now);
+    }
+    st.deployments.push(DeploymentSummary {
+        id: id.to_string(),
+        status: "PRIMARY".to_string(),
+        task_definition: td.to_string(),
+        desired_count: 0,
+        running_count: 0,
+        pending_count: 0,
+        failed_tasks: 0,
+        rollout_state: "IN_PROGRESS".to_string(),
+        rollout_state_reason: if rolled_back_from.is_empty() {
+            "ECS deployment in progress.".to_string()
+        } else {
+            format!("Rolling back to {td} after {rolled_back_from} failed.")
+        },
+        created_at: rfc3339(now),
+        updated_at: rfc3339(now),
+        generation,
+        rolled_back_from: rolled_back_from.to_string(),
+    });
+    let excess = st.deployments.len().saturating_sub(MAX_DEPLOYMENTS);
+    st.deployments.drain(..excess);
+}
+
+/// The circuit breaker trips: the deployment FAILED, and with rollback the last completed
+/// deployment's task definition becomes PRIMARY again.
+fn trip(
+    st: &mut ServiceStatus,
+    ev: &mut Events<'_>,
+    primary: &str,
+    failures: u32,
+    rollback: bool,
+    new_id: &str,
+) {
+    let Some(p) = st.deployments.iter_mut().find(|d| d.id == primary) else {
+        return;
+    };
+    p.rollout_state = "FAILED".to_string();
+    p.failed_tasks = failures;
+    p.rollout_state_reason = "ECS deployment circuit breaker: tasks failed to start.".to_string();
+    p.updated_at = rfc3339(ev.now);
+    let generation = p.generation;
+    ev.push(format!(
+        "(service {}) (deployment {primary}) deployment failed: tasks failed to start.",
+        ev.service
+    ));
+    if !rollback {
+        return;
+    }
+    let target = st
+        .deployments
+        .iter()
+        .rev()
+        .find(|d| d.id != primary && d.rollout_state == "COMPLETED")
+        .map(|d| d.task_definition.clone());
+    match target {
+        Some(td) => {
+            ev.push(format!("(service {}) rolling back to task definition {td} (deployment {new_id}).", ev.service));
+            new_primary(st, new_id, &td, generation, primary, ev.now);
+        }
+        None => ev.push(format!(
+            "(service {}) (deployment {primary}) cannot roll back: no earlier deployment completed.",
+            ev.service
+        )),
+    }
+}
+
+/// Holds task starts back after repeated failures, with a delay that doubles up to the cap.
+fn throttle(
+    st: &mut ServiceStatus,
+    ev: &mut Events<'_>,
+    failures: u32,
+    last_failure: Option<OffsetDateTime>,
+    cap: Duration,
+    now: OffsetDateTime,
+) -> Option<OffsetDateTime> {
+    if failures < THROTTLE_AFTER {
+        st.throttled_until.clear();
+        return None;
+    }
+    let doublings = (failures - THROTTLE_AFTER).min(16);
+    let delay = THROTTLE_BASE.saturating_mul(1 << doublings).min(cap);
+    let until = last_failure.unwrap_or(now) + delay;
+    let text = rfc3339(until);
+    if st.throttled_until != text && until > now {
+        ev.push(format!(
+            "(service {}) is unable to consistently start tasks successfully.",
+            ev.service
+        ));
+    }
+    st.throttled_until = text;
+    Some(until)
+}
+
+fn update_counts(
+    st: &mut ServiceStatus,
+    tasks: &[TaskView],
+    desired: u32,
+    primary: &str,
+    failures: u32,
+) {
+    let count = |dep: Option<&str>, pred: &dyn Fn(&TaskView) -> bool| -> u32 {
+        tasks
+            .iter()
+            .filter(|t| dep.is_none_or(|d| t.deployment == d) && t.active() && pred(t))
+            .count() as u32
+    };
+    st.desired_count = desired;
+    st.running_count = count(None, &|t| t.phase == TaskPhase::Running);
+    st.pending_count = count(None, &|t| t.phase < TaskPhase::Running);
+    for d in &mut st.deployments {
+        d.desired_count = if d.id == primary { desired } else { 0 };
+        d.running_count = count(Some(&d.id), &|t| t.phase == TaskPhase::Running);
+        d.pending_count = count(Some(&d.id), &|t| t.phase < TaskPhase::Running);
+        if d.id == primary {
+            d.failed_tasks = failures;
+        }
+    }
+}
+
+/// The primary completes when it holds every desired task healthy and nothing else runs;
+/// older deployments without tasks become INACTIVE.
+fn finish_deployments(
+    st: &mut ServiceStatus,
+    ev: &mut Events<'_>,
+    primary: &str,
+    converged: bool,
+    tasks: &[TaskView],
+) {
+    let now = ev.now;
+    for d in &mut st.deployments {
+        let has_tasks = tasks.iter().any(|t| t.deployment == d.id && t.present());
+        if d.id == primary {
+            if converged && d.rollout_state == "IN_PROGRESS" {
+                d.rollout_state = "COMPLETED".to_string();
+                d.rollout_state_reason = "ECS deployment completed.".to_string();
+                d.updated_at = rfc3339(now);
+                ev.push(format!(
+                    "(service {}) (deployment {}) deployment completed.",
+                    ev.service, d.id
+                ));
+            }
+        } else if d.status == "ACTIVE" && !has_tasks {
+            d.status = "INACTIVE".to_string();
+            d.updated_at = rfc3339(now);
+        }
+    }
+}
+
+fn set_condition(st: &mut ServiceStatus, ev: &mut Events<'_>, steady: bool, now: OffsetDateTime) {
+    let value = if steady { "True" } else { "False" };
+    let was = st
+        .conditions
+        .iter()
+        .find(|c| c.condition_type == "SteadyState")
+        .map(|c| c.status.clone());
+    if was.as_deref() == Some(value) {
+        return;
+    }
+    st.conditions.retain(|c| c.condition_type != "SteadyState");
+    st.conditions.push(Condition {
+        condition_type: "SteadyState".to_string(),
+        status: value.to_string(),
+        reason: if steady {
+            "AllTasksHealthy"
+        } else {
+            "Reconciling"
+        }
+        .to_string(),
+        message: String::new(),
+        last_transition_time: rfc3339(now),
+    });
+    if steady {
+        ev.push(format!(
+            "(service {}) has reached a steady state.",
+            ev.service
+        ));
+    }
+}
+
+/// Events made by one plan, added newest first.
+struct Events<'a> {
+    service: &'a str,
+    now: OffsetDateTime,
+    new: Vec<String>,
+}
+
+impl Events<'_> {
+    fn push(&mut self, message: String) {
+        self.new.push(message);
+    }
+
+    /// Adds the message unless the newest recorded event already says it.
+    fn once(&mut self, st: &mut ServiceStatus, message: String) {
+        if st.events.first().is_none_or(|e| e.message != message) && !self.new.contains(&message) {
+            self.new.push(message);
+        }
+    }
+
+    fn flush(&mut self, st: &mut ServiceStatus) {
+        let at = rfc3339(self.now);
+        let base = st.events.len() + self.new.len();
+        for (i, m) in self.new.drain(..).enumerate() {
+            st.events.insert(
+                0,
+                Event {
+                    id: format!("{}-{}", self.now.unix_timestamp_nanos(), base + i),
+                    created_at: at.clone(),
+                    message: m,
+                },
+            );
+        }
+        st.events.truncate(MAX_EVENTS);
+    }
+}
+
+/// Whether a recorded time string is in the past.
+pub fn passed(at: &str, now: OffsetDateTime) -> bool {
+    parse(at).is_none_or(|t| t <= now)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,356 @@
+use super::*;
+use proptest::prelude::*;
+use serde_json::json;
+
+fn spec(desired: u32, min: u32, max: u32, breaker: bool) -> ServiceSpec {
+    serde_json::from_value(json!({
+        "taskDefinition": "web", "desiredCount": desired,
+        "deploymentConfiguration": {"minimumHealthyPercent": min, "maximumPercent": max,
+            "deploymentCircuitBreaker": {"enable": breaker, "rollback": true}}
+    }))
+    .unwrap()
+}
+
+const T0: i64 = 1_767_225_600;
+
+/// A world of tasks that start (RUNNING and healthy one round after they are started, or
+/// failing when their task definition is "bad") and stop one round after they are asked to.
+struct Sim {
+    spec: ServiceSpec,
+    generation: u64,
+    td: String,
+    status: ServiceStatus,
+    tasks: Vec<(TaskView, String)>,
+    round: i64,
+    next: u32,
+    log: Vec<(u32, u32)>, // (present, healthy) after each round's actions
+}
+
+impl Sim {
+    fn new(spec: ServiceSpec) -> Self {
+        Sim {
+            spec,
+            generation: 1,
+            td: "web:1".into(),
+            status: ServiceStatus::default(),
+            tasks: vec![],
+            round: 0,
+            next: 0,
+            log: vec![],
+        }
+    }
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(T0 + self.round).unwrap()
+    }
+    fn views(&self) -> Vec<TaskView> {
+        self.tasks.iter().map(|(v, _)| v.clone()).collect()
+    }
+    fn step(&mut self) -> Plan {
+        self.round += 1;
+        let now = self.now();
+        let id1 = format!("ecs-svc/{}", self.round * 2);
+        let id2 = format!("ecs-svc/{}", self.round * 2 + 1);
+        let views = self.views();
+        let p = plan(&Inputs {
+            service: "web",
+            spec: &self.spec,
+            generation: self.generation,
+            task_definition: &self.td,
+            force_token: "",
+            status: &self.status,
+            tasks: &views,
+            now,
+            backoff_cap: Duration::from_secs(60),
+            new_ids: [&id1, &id2],
+        });
+        self.status = p.status.clone();
+        // Progress of what was already there.
+        for (t, td) in &mut self.tasks {
+            if t.phase == TaskPhase::Stopped {
+                continue;
+            }
+            if t.stopping {
+                t.phase = TaskPhase::Stopped;
+                t.healthy = false;
+                t.stopped_at = Some(now);
+            } else if t.phase == TaskPhase::Pending {
+                if td.starts_with("bad") {
+                    t.phase = TaskPhase::Stopped;
+                    t.failed = true;
+                    t.stopped_at = Some(now);
+                } else {
+                    t.phase = TaskPhase::Running;
+                    t.healthy = true;
+                    t.started_at = Some(now);
+                }
+            }
+        }
+        for a in &p.actions {
+            match a {
+                Action::Stop { task, .. } => {
+                    let t = self
+                        .tasks
+                        .iter_mut()
+                        .find(|(t, _)| &t.id == task)
+                        .expect("known task");
+                    assert!(t.0.phase != TaskPhase::Stopped, "stop of a stopped task");
+                    t.0.stopping = true;
+                }
+                Action::Start {
+                    deployment,
+                    task_definition,
+                    count,
+                } => {
+                    for _ in 0..*count {
+                        self.next += 1;
+                        self.tasks.push((
+                            TaskView {
+                                id: format!("t{}", self.next),
+                                deployment: deployment.clone(),
+                                phase: TaskPhase::Pending,
+                                stopping: false,
+                                healthy: false,
+                                unhealthy: false,
+                                started_at: None,
+                                stopped_at: None,
+                                failed: false,
+                            },
+                            task_definition.clone(),
+                        ));
+                    }
+                }
+            }
+        }
+        let present = self
+            .tasks
+            .iter()
+            .filter(|(t, _)| t.phase != TaskPhase::Stopped)
+            .count() as u32;
+        let healthy = self
+            .tasks
+            .iter()
+            .filter(|(t, _)| t.healthy && !t.stopping)
+            .count() as u32;
+        self.log.push((present, healthy));
+        p
+    }
+    fn run_until_steady(&mut self, rounds: usize) -> bool {
+        for _ in 0..rounds {
+            let p = self.step();
+            if p.actions.is_empty() && p.requeue_after.is_none() {
+                return true;
+            }
+        }
+        false
+    }
+    fn deploy(&mut self, td: &str) {
+        self.generation += 1;
+        self.td = td.into();
+        self.log.clear();
+    }
+    fn events(&self) -> Vec<String> {
+        self.status
+            .events
+            .iter()
+            .map(|e| e.message.clone())
+            .collect()
+    }
+}
+
+#[test]
+fn first_deployment_starts_desired_tasks_and_reaches_steady_state() {
+    let mut s = Sim::new(spec(3, 100, 200, true));
+    assert!(s.run_until_steady(10));
+    assert_eq!(s.status.running_count, 3);
+    assert_eq!(s.status.deployments.len(), 1);
+    assert_eq!(s.status.deployments[0].rollout_state, "COMPLETED");
+    let ev = s.events();
+    assert_eq!(ev[0], "(service web) has reached a steady state.");
+    assert!(ev.iter().any(|e| e.contains("deployment completed")));
+    // Steady: nothing more to do, no new events.
+    let before = s.status.clone();
+    let p = s.step();
+    assert!(p.actions.is_empty());
+    assert_eq!(p.status, before);
+}
+
+#[test]
+fn rolling_update_respects_min_100_max_200() {
+    let mut s = Sim::new(spec(3, 100, 200, true));
+    assert!(s.run_until_steady(10));
+    s.deploy("web:2");
+    assert!(s.run_until_steady(20));
+    for (present, healthy) in &s.log {
+        assert!(*present <= 6, "{:?}", s.log);
+        assert!(*healthy >= 3, "{:?}", s.log);
+    }
+    let d = &s.status.deployments;
+    assert_eq!(d.iter().filter(|d| d.status == "PRIMARY").count(), 1);
+    assert_eq!(d.last().unwrap().task_definition, "web:2");
+    assert_eq!(d[0].status, "INACTIVE");
+}
+
+#[test]
+fn rolling_update_respects_min_50_max_100() {
+    let mut s = Sim::new(spec(3, 50, 100, true));
+    assert!(s.run_until_steady(10));
+    s.deploy("web:2");
+    assert!(s.run_until_steady(20));
+    for (present, healthy) in &s.log {
+        assert!(*present <= 3, "{:?}", s.log);
+        assert!(*healthy >= 2, "{:?}", s.log);
+    }
+}
+
+#[test]
+fn circuit_breaker_trips_after_three_failures_and_rolls_back() {
+    let mut s = Sim::new(spec(3, 100, 200, true));
+    assert!(s.run_until_steady(10));
+    s.deploy("bad:2");
+    assert!(s.run_until_steady(30), "{:#?}", s.status);
+    let failed = s
+        .status
+        .deployments
+        .iter()
+        .find(|d| d.task_definition == "bad:2")
+        .unwrap();
+    assert_eq!(failed.rollout_state, "FAILED");
+    assert!(failed.failed_tasks >= 3);
+    let primary = s
+        .status
+        .deployments
+        .iter()
+        .find(|d| d.status == "PRIMARY")
+        .unwrap();
+    assert_eq!(primary.task_definition, "web:1");
+    assert_eq!(primary.rolled_back_from, failed.id);
+    assert_eq!(primary.rollout_state, "COMPLETED");
+    for (_, healthy) in &s.log {
+        assert!(
+            *healthy >= 3,
+            "old tasks were never all stopped: {:?}",
+            s.log
+        );
+    }
+    assert!(
+        s.events()
+            .iter()
+            .any(|e| e.contains("deployment failed: tasks failed to start"))
+    );
+    // The rollback sticks until the user changes the service again.
+    s.step();
+    assert_eq!(
+        s.status
+            .deployments
+            .iter()
+            .find(|d| d.status == "PRIMARY")
+            .unwrap()
+            .task_definition,
+        "web:1"
+    );
+}
+
+#[test]
+fn failing_first_deployment_throttles_starts() {
+    let mut s = Sim::new(spec(1, 100, 200, false));
+    s.td = "bad:1".into();
+    for _ in 0..8 {
+        s.step();
+    }
+    assert!(!s.status.throttled_until.is_empty());
+    assert!(
+        s.events()
+            .iter()
+            .any(|e| e == "(service web) is unable to consistently start tasks successfully.")
+    );
+    let started = s.tasks.len();
+    let p = s.step();
+    assert!(
+        p.actions.iter().all(|a| !matches!(a, Action::Start { .. })) || s.tasks.len() == started
+    );
+}
+
+#[test]
+fn scale_out_and_in() {
+    let mut s = Sim::new(spec(3, 100, 200, true));
+    assert!(s.run_until_steady(10));
+    s.spec = spec(5, 100, 200, true);
+    s.generation += 1;
+    assert!(s.run_until_steady(10));
+    assert_eq!(s.status.running_count, 5);
+    s.spec = spec(1, 100, 200, true);
+    s.generation += 1;
+    assert!(s.run_until_steady(10));
+    assert_eq!(s.status.running_count, 1);
+    assert_eq!(
+        s.status.deployments.len(),
+        1,
+        "scaling makes no new deployment"
+    );
+}
+
+#[test]
+fn impossible_bounds_stall_with_an_event() {
+    let mut s = Sim::new(spec(1, 100, 150, true));
+    assert!(s.run_until_steady(10));
+    s.deploy("web:2");
+    for _ in 0..5 {
+        s.step();
+    }
+    assert!(
+        s.events()
+            .iter()
+            .any(|e| e.contains("is unable to make progress")),
+        "{:?}",
+        s.events()
+    );
+    assert_eq!(
+        s.events()
+            .iter()
+            .filter(|e| e.contains("unable to make progress"))
+            .count(),
+        1,
+        "said once"
+    );
+}
+
+#[test]
+fn unhealthy_tasks_are_replaced_after_the_grace_period() {
+    let mut s = Sim::new(spec(2, 100, 200, true));
+    assert!(s.run_until_steady(10));
+    s.tasks[0].0.unhealthy = true;
+    s.tasks[0].0.healthy = false;
+    let p = s.step();
+    assert!(p.actions.iter().any(
+        |a| matches!(a, Action::Stop { task, reason } if task == "t1" && reason.contains("health"))
+    ));
+    assert!(s.run_until_steady(10));
+    assert_eq!(s.status.running_count, 2);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+    #[test]
+    fn bounds_hold_and_rollouts_converge(desired in 0u32..8, min in 0u32..=100, max in 100u32..=200, bad_first in any::<bool>()) {
+        let mut s = Sim::new(spec(desired, min, max, true));
+        prop_assert!(s.run_until_steady(30));
+        s.deploy(if bad_first { "bad:2" } else { "web:2" });
+        let max_total = desired * max / 100;
+        let min_healthy = (desired * min).div_ceil(100);
+        let mut steady = false;
+        for _ in 0..60 {
+            let p = s.step();
+            let (present, healthy) = *s.log.last().unwrap();
+            prop_assert!(present <= max_total.max(0), "present {present} > {max_total}");
+            prop_assert!(healthy >= min_healthy, "healthy {healthy} < {min_healthy}: {:?}", s.log);
+            if p.actions.is_empty() && p.requeue_after.is_none() {
+                steady = true;
+                break;
+            }
+        }
+        let stalled = s.events().iter().any(|e| e.contains("unable to make progress"));
+        let throttled = !s.status.throttled_until.is_empty();
+        let failed = s.status.deployments.iter().any(|d| d.rollout_state == "FAILED");
+        prop_assert!(steady || stalled || throttled || failed, "neither converged nor said why: {:#?}", s.status);
+    }
+}
