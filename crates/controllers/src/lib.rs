@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod service;
+pub mod sources;
 pub mod task;
 
 use std::fmt;
@@ -20,6 +21,8 @@ pub struct Context {
     pub instance: String,
     /// Stopped tasks kept per cluster (with their exit codes and reasons).
     pub keep_stopped_tasks: usize,
+    /// Longest delay between a service's task starts after repeated failures.
+    pub service_backoff_cap: std::time::Duration,
 }
 
 impl Context {
@@ -35,6 +38,7 @@ impl Context {
             now: Arc::new(time::OffsetDateTime::now_utc),
             instance: instance.into(),
             keep_stopped_tasks: task::retention::DEFAULT_KEEP_STOPPED,
+            service_backoff_cap: service::ECS_BACKOFF_CAP,
         }
     }
 

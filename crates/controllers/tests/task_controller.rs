@@ -26,6 +26,7 @@ fn world() -> World {
         now: Arc::new(|| time::OffsetDateTime::from_unix_timestamp(1_767_225_600).unwrap()),
         instance: "test".to_string(),
         keep_stopped_tasks: 10,
+        service_backoff_cap: std::time::Duration::from_secs(60),
     };
     World {
         _dir: dir,

@@ -105,7 +105,15 @@ pub async fn run(
         let stopped = async move {
             let _ = rx.wait_for(|stop| *stop).await;
         };
-        Some(tokio::spawn(controllers::task::run(ctx, stopped)))
+        let mut rx2 = stop_rx.clone();
+        let stopped2 = async move {
+            let _ = rx2.wait_for(|stop| *stop).await;
+        };
+        let services = tokio::spawn(controllers::service::run(ctx.clone(), stopped2));
+        let tasks = tokio::spawn(controllers::task::run(ctx, stopped));
+        Some(async move {
+            let _ = tokio::join!(services, tasks);
+        })
     } else {
         None
     };
@@ -149,8 +157,8 @@ pub async fn run(
         }
     }
     if let Some(c) = controllers {
-        // In-flight reconciles finish; containers keep running and are adopted next start.
-        let _ = c.await;
+        // In-flight reconciles are abandoned; containers keep running and are adopted next start.
+        c.await;
     }
     tracing::info!("stopped");
     Ok(())

@@ -129,11 +129,18 @@ pub fn plan(inp: &Inputs<'_>) -> Plan {
         (u64::from(desired) * u64::from(inp.spec.minimum_healthy_percent())).div_ceil(100) as u32;
     let mut ids = inp.new_ids.iter();
 
-    // 1. A changed task definition (or a forced deployment) makes a new PRIMARY deployment.
+    // 1. A different task definition (a new revision of the family, or another one), or a
+    //    forced deployment, makes a new PRIMARY deployment; a revision whose deployment
+    //    failed is not retried until the service changes again.
+    let failed_before = st.deployments.iter().any(|d| {
+        d.task_definition == inp.task_definition
+            && d.rollout_state == "FAILED"
+            && d.generation >= inp.generation
+    });
     let changed = match st.deployments.iter().find(|d| d.status == "PRIMARY") {
         None => true,
         Some(p) => {
-            (inp.generation > st.observed_generation && p.task_definition != inp.task_definition)
+            (p.task_definition != inp.task_definition && !failed_before)
                 || (!inp.force_token.is_empty() && inp.force_token != st.force_token)
         }
     };

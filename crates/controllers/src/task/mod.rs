@@ -13,6 +13,7 @@ pub mod reconciler;
 pub mod retention;
 
 use crate::Context;
+use crate::sources::{keys_of, watch_store};
 use ::reconcile::{Controller, QueueConfig, QueueHandle};
 use api::{Kind, ObjectKey};
 use futures::StreamExt;
@@ -31,7 +32,12 @@ pub async fn run(ctx: Context, shutdown: impl Future<Output = ()> + Send + 'stat
     let controller: Controller<ObjectKey> = Controller::new("task", QueueConfig::default());
     let handle = controller.handle();
     let sources = vec![
-        tokio::spawn(watch_store(ctx.clone(), handle.clone())),
+        tokio::spawn(watch_store(
+            ctx.clone(),
+            handle.clone(),
+            task_events,
+            all_tasks,
+        )),
         tokio::spawn(watch_runtime(ctx.clone(), handle.clone())),
         tokio::spawn(resync(ctx.clone(), handle.clone())),
     ];
@@ -75,30 +81,15 @@ fn task_key(cluster: &str, task: &str) -> ObjectKey {
     ObjectKey::new(Kind::Task, Some(cluster), task)
 }
 
-/// Task objects that change are reconciled.
-async fn watch_store(ctx: Context, queue: QueueHandle<ObjectKey>) {
-    loop {
-        let from = ctx.store.revision();
-        let mut watch = match ctx.store.watch(from) {
-            Ok(w) => w,
-            Err(e) => {
-                warn!(error = %e, "cannot watch the store; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
-        };
-        // Whatever changed before the watch began is caught by a full pass.
-        enqueue_all(&ctx, &queue).await;
-        while let Some(ev) = watch.next().await {
-            match ev {
-                Ok(ev) if ev.object.kind == Kind::Task => queue.add(ev.object.key()),
-                Ok(_) => {}
-                Err(e) => {
-                    warn!(error = %e, "store watch ended; re-listing");
-                    break;
-                }
-            }
-        }
+fn all_tasks(ctx: &Context) -> Vec<ObjectKey> {
+    keys_of(ctx, Kind::Task)
+}
+
+fn task_events(_: &Context, ev: &store::WatchEvent) -> Vec<ObjectKey> {
+    if ev.object.kind == Kind::Task {
+        vec![ev.object.key()]
+    } else {
+        Vec::new()
     }
 }
 
@@ -152,10 +143,7 @@ fn forget_old_stopped_tasks(ctx: &Context) {
 }
 
 async fn enqueue_all(ctx: &Context, queue: &QueueHandle<ObjectKey>) {
-    match ctx.store.list(&store::ListQuery::new(Kind::Task)) {
-        Ok(list) => list.items.iter().for_each(|o| queue.add(o.key())),
-        Err(e) => warn!(error = %e, "cannot list tasks"),
-    }
+    all_tasks(ctx).into_iter().for_each(|k| queue.add(k));
     // Containers whose task object is gone are orphans: their task key cleans them up.
     match ctx.runtime.list(&ctx.owned(&[]), true).await {
         Ok(found) => {

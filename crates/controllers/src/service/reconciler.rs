@@ -1,0 +1,280 @@
+//! The service controller's reconcile: read the service and its tasks, plan, start and stop
+//! tasks (as Task objects the task controller runs), record the status.
+
+use super::plan::{Action, Inputs, TaskView, plan};
+use crate::Context;
+use api::kinds::TaskSpec;
+use api::service::{ServiceSpec, ServiceStatus};
+use api::task::{DesiredStatus, HealthState, StopCode, TaskPhase, TaskStatus};
+use api::taskdef::TaskDefinitionSpec;
+use api::{Kind, Object, ObjectKey};
+use reconcile::Action as Next;
+use runtime::labels;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use store::ListQuery;
+use time::OffsetDateTime;
+use tracing::{info, warn};
+
+/// Label on a service's tasks naming the deployment that started them (its number).
+pub const DEPLOYMENT_LABEL: &str = "ecsctl.deployment";
+/// Annotation that asks for a new deployment of the same task definition
+/// (`ecsctl rollout restart`, `--force-new-deployment`): any new value does.
+pub const FORCE_ANNOTATION: &str = "ecsctl.dev/force-deployment";
+
+/// Why a service reconcile failed (retried with backoff).
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("store: {0}")]
+    Store(#[from] store::StoreError),
+    #[error("service {service}: {message}")]
+    Invalid { service: String, message: String },
+}
+
+/// Reconciles one Service.
+pub async fn reconcile_service(ctx: &Context, key: &ObjectKey) -> Result<Next, ServiceError> {
+    let cluster = key
+        .cluster
+        .clone()
+        .unwrap_or_else(|| api::DEFAULT_CLUSTER.to_string());
+    let tasks = ctx
+        .store
+        .list(
+            &ListQuery::new(Kind::Task)
+                .in_cluster(cluster.clone())
+                .with_label(labels::SERVICE, key.name.clone()),
+        )?
+        .items;
+    let Some(obj) = ctx.store.get(key)? else {
+        // Deleting a service drains it: its tasks are asked to stop.
+        for t in tasks.iter().filter(|t| is_running(t)) {
+            stop_task(ctx, t, "Service deleted")?;
+        }
+        return Ok(Next::await_change());
+    };
+    let invalid = |m: String| ServiceError::Invalid {
+        service: key.name.clone(),
+        message: m,
+    };
+    let spec: ServiceSpec = obj.spec_as().map_err(|e| invalid(e.to_string()))?;
+    let status: ServiceStatus = obj.status_as().map_err(|e| invalid(e.to_string()))?;
+    let now = (ctx.now)();
+    let Some(td) = resolve(ctx, &spec.task_definition)? else {
+        let mut st = status.clone();
+        let msg = format!(
+            "(service {}) failed to launch a task: task definition {} does not exist.",
+            key.name, spec.task_definition
+        );
+        if st.events.first().is_none_or(|e| e.message != msg) {
+            push_event(&mut st, now, msg);
+            ctx.store
+                .update_status(key, to_json(&st, &invalid)?, None)?;
+        }
+        return Ok(Next::requeue(Duration::from_secs(5)));
+    };
+    let mut health_checked: BTreeMap<String, bool> = BTreeMap::new();
+    let views: Vec<TaskView> = tasks
+        .iter()
+        .map(|t| view(ctx, t, &mut health_checked))
+        .collect();
+    let ids = [new_deployment_id(), new_deployment_id()];
+    let force = obj
+        .metadata
+        .annotations
+        .get(FORCE_ANNOTATION)
+        .cloned()
+        .unwrap_or_default();
+    let p = plan(&Inputs {
+        service: &key.name,
+        spec: &spec,
+        generation: obj.metadata.generation.unwrap_or(1),
+        task_definition: &td,
+        force_token: &force,
+        status: &status,
+        tasks: &views,
+        now,
+        backoff_cap: ctx.service_backoff_cap,
+        new_ids: [&ids[0], &ids[1]],
+    });
+    let mut st = p.status;
+    for action in &p.actions {
+        match action {
+            Action::Stop { task, reason } => {
+                if let Some(t) = tasks.iter().find(|t| t.metadata.name == *task) {
+                    stop_task(ctx, t, reason)?;
+                }
+            }
+            Action::Start {
+                deployment,
+                task_definition,
+                count,
+            } => {
+                let started =
+                    start_tasks(ctx, &obj, &cluster, deployment, task_definition, *count)?;
+                let names: Vec<String> = started.iter().map(|id| format!("(task {id})")).collect();
+                push_event(
+                    &mut st,
+                    now,
+                    format!(
+                        "(service {}) has started {} tasks: {}.",
+                        key.name,
+                        started.len(),
+                        names.join(" ")
+                    ),
+                );
+            }
+        }
+    }
+    if st != status {
+        ctx.store
+            .update_status(key, to_json(&st, &invalid)?, None)?;
+    }
+    Ok(match p.requeue_after {
+        Some(d) => Next::requeue(d),
+        None => Next::await_change(),
+    })
+}
+
+fn to_json(
+    st: &ServiceStatus,
+    invalid: &dyn Fn(String) -> ServiceError,
+) -> Result<serde_json::Value, ServiceError> {
+    serde_json::to_value(st).map_err(|e| invalid(e.to_string()))
+}
+
+fn push_event(st: &mut ServiceStatus, now: OffsetDateTime, message: String) {
+    let at = now
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    st.events.insert(
+        0,
+        api::service::Event {
+            id: format!("{}-{}", now.unix_timestamp_nanos(), st.events.len()),
+            created_at: at,
+            message,
+        },
+    );
+    st.events.truncate(super::plan::MAX_EVENTS);
+}
+
+/// `family` -> `family:N` of the latest revision; `family:N` -> itself if it exists.
+fn resolve(ctx: &Context, reference: &str) -> Result<Option<String>, ServiceError> {
+    Ok(ctx
+        .store
+        .get(&ObjectKey::new(Kind::TaskDefinition, None, reference))?
+        .map(|o| o.display_name()))
+}
+
+/// ECS-style deployment id: `ecs-svc/` and 19 digits.
+fn new_deployment_id() -> String {
+    let n = uuid::Uuid::new_v4().as_u128() % 10u128.pow(19);
+    format!("ecs-svc/{n:019}")
+}
+
+fn is_running(t: &Object) -> bool {
+    let stopping = t.spec.get("desiredStatus").and_then(|v| v.as_str()) == Some("STOPPED");
+    let stopped = t.status.get("lastStatus").and_then(|v| v.as_str()) == Some("STOPPED");
+    !stopping && !stopped
+}
+
+/// What the planner needs to know of a task.
+fn view(ctx: &Context, t: &Object, health_checked: &mut BTreeMap<String, bool>) -> TaskView {
+    let spec: Option<TaskSpec> = t.spec_as().ok();
+    let status: TaskStatus = t.status_as().unwrap_or_default();
+    let td = if status.task_definition.is_empty() {
+        spec.as_ref()
+            .map(|s| s.task_definition.clone())
+            .unwrap_or_default()
+    } else {
+        status.task_definition.clone()
+    };
+    let checked = *health_checked.entry(td.clone()).or_insert_with(|| {
+        ctx.store
+            .get(&ObjectKey::new(Kind::TaskDefinition, None, &td))
+            .ok()
+            .flatten()
+            .and_then(|o| o.spec_as::<TaskDefinitionSpec>().ok())
+            .is_some_and(|s| {
+                s.container_definitions
+                    .iter()
+                    .any(|c| c.is_essential() && c.health_check.is_some())
+            })
+    });
+    let stopping = spec
+        .as_ref()
+        .is_some_and(|s| s.desired_status == Some(DesiredStatus::Stopped))
+        || status.desired_status == DesiredStatus::Stopped;
+    let running = status.last_status == TaskPhase::Running;
+    let parse = |s: &Option<String>| {
+        s.as_deref().and_then(|v| {
+            OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339).ok()
+        })
+    };
+    TaskView {
+        id: t.metadata.name.clone(),
+        deployment: t
+            .metadata
+            .labels
+            .get(DEPLOYMENT_LABEL)
+            .map(|n| format!("ecs-svc/{n}"))
+            .unwrap_or_default(),
+        phase: status.last_status,
+        stopping,
+        healthy: running && !stopping && (!checked || status.health_status == HealthState::Healthy),
+        unhealthy: status.health_status == HealthState::Unhealthy,
+        started_at: parse(&status.started_at),
+        stopped_at: parse(&status.stopped_at),
+        failed: status.last_status == TaskPhase::Stopped
+            && matches!(
+                status.stop_code,
+                Some(StopCode::TaskFailedToStart | StopCode::EssentialContainerExited)
+            ),
+    }
+}
+
+/// Creates `count` Task objects for the deployment, in one atomic write.
+fn start_tasks(
+    ctx: &Context,
+    service: &Object,
+    cluster: &str,
+    deployment: &str,
+    task_definition: &str,
+    count: u32,
+) -> Result<Vec<String>, ServiceError> {
+    let number = deployment.trim_start_matches("ecs-svc/");
+    let objects: Vec<Object> = (0..count)
+        .map(|_| {
+            let id = uuid::Uuid::new_v4().simple().to_string();
+            let mut o = Object::new(
+                Kind::Task,
+                id,
+                json!({"taskDefinition": task_definition, "startedBy": deployment, "group": format!("service:{}", service.metadata.name)}),
+            );
+            o.metadata.cluster = Some(cluster.to_string());
+            o.metadata.labels.insert(labels::SERVICE.to_string(), service.metadata.name.clone());
+            o.metadata.labels.insert(DEPLOYMENT_LABEL.to_string(), number.to_string());
+            o
+        })
+        .collect();
+    let names: Vec<String> = objects.iter().map(|o| o.metadata.name.clone()).collect();
+    ctx.store.apply_all(objects, false)?;
+    info!(service = %service.metadata.name, deployment, count, "started tasks");
+    Ok(names)
+}
+
+/// Asks a task to stop (the task controller drains and stops it).
+fn stop_task(ctx: &Context, task: &Object, reason: &str) -> Result<(), ServiceError> {
+    let mut o = task.clone();
+    o.spec["desiredStatus"] = json!("STOPPED");
+    o.spec["stopCode"] = json!("ServiceSchedulerInitiated");
+    o.spec["stoppedReason"] = json!(reason);
+    match ctx.store.apply(o) {
+        Ok(_) => Ok(()),
+        Err(store::StoreError::Conflict { .. }) => {
+            warn!(task = %task.metadata.name, "task changed while stopping it; will retry");
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,59 @@
+//! What feeds a controller's queue: the store's watch (with a full pass whenever the watch
+//! (re)starts, so nothing that changed in between is missed) and a periodic resync.
+
+use crate::Context;
+use api::ObjectKey;
+use reconcile::QueueHandle;
+use std::time::Duration;
+use store::WatchEvent;
+use tracing::warn;
+
+/// Keys a watch event should reconcile.
+pub type MapEvent = fn(&Context, &WatchEvent) -> Vec<ObjectKey>;
+/// Every key worth a look (for resyncs and after a watch restarts).
+pub type ListAll = fn(&Context) -> Vec<ObjectKey>;
+
+/// Follows the store, re-listing everything whenever the watch starts over.
+pub async fn watch_store(ctx: Context, queue: QueueHandle<ObjectKey>, map: MapEvent, all: ListAll) {
+    loop {
+        let from = ctx.store.revision();
+        let mut watch = match ctx.store.watch(from) {
+            Ok(w) => w,
+            Err(e) => {
+                warn!(error = %e, "cannot watch the store; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        all(&ctx).into_iter().for_each(|k| queue.add(k));
+        while let Some(ev) = watch.next().await {
+            match ev {
+                Ok(ev) => map(&ctx, &ev).into_iter().for_each(|k| queue.add(k)),
+                Err(e) => {
+                    warn!(error = %e, "store watch ended; re-listing");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Every `period`, every key.
+pub async fn resync(ctx: Context, queue: QueueHandle<ObjectKey>, period: Duration, all: ListAll) {
+    let mut tick = tokio::time::interval(period);
+    loop {
+        tick.tick().await;
+        all(&ctx).into_iter().for_each(|k| queue.add(k));
+    }
+}
+
+/// Keys of every object of a kind.
+pub fn keys_of(ctx: &Context, kind: api::Kind) -> Vec<ObjectKey> {
+    match ctx.store.list(&store::ListQuery::new(kind)) {
+        Ok(list) => list.items.iter().map(api::Object::key).collect(),
+        Err(e) => {
+            warn!(error = %e, %kind, "cannot list");
+            Vec::new()
+        }
+    }
+}
