@@ -23,13 +23,33 @@ done
 
 echo "+ ecsctl apply -f manifests/"
 "$bin" apply -f manifests/
-for kind in clusters taskdefinitions services loadbalancers; do
+
+echo "waiting for service web to reach a steady state (real containers)..."
+for _ in $(seq 1 120); do
+  if "$bin" get svc web -o json | python3 -c 'import json,sys; s=json.load(sys.stdin)["status"]; sys.exit(0 if any(c["type"]=="SteadyState" and c["status"]=="True" for c in s.get("conditions",[])) else 1)' 2>/dev/null; then
+    break
+  fi
+  sleep 0.5
+done
+for kind in clusters taskdefinitions services tasks loadbalancers; do
   echo "+ ecsctl get $kind"
   "$bin" get "$kind"
 done
+echo "+ ecsctl describe service web"
+"$bin" describe service web
+echo "+ docker ps --filter label=ecsctl.service=web"
+docker ps --filter label=ecsctl.service=web --format 'table {{.Names}}\t{{.Status}}\t{{.Ports}}'
+task=$("$bin" get tasks -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["metadata"]["name"])')
+port=$("$bin" get task "$task" -o json | python3 -c 'import json,sys; c=[c for c in json.load(sys.stdin)["status"]["containers"] if c["name"]=="app"][0]; print(c["networkBindings"][0]["hostPort"])')
+echo "+ curl http://127.0.0.1:$port/   (task $task, container app)"
+curl -fsS "http://127.0.0.1:$port/" || true
 
 if [ "${RUN_ONCE:-0}" = 1 ]; then
+  # Scripted runs leave nothing behind: this server's containers go (by its instance label).
+  ids=$(docker ps -aq --filter "label=ecsctl.instance=$(cat "$ECSCTL_HOME/instance-id")")
+  [ -z "$ids" ] || docker rm -f $ids >/dev/null
   exit 0
 fi
-echo "ecsctl server is running (data in $ECSCTL_HOME); try: $bin get svc -o yaml. Ctrl-C stops it."
+echo "ecsctl server is running (data in $ECSCTL_HOME); try: $bin get svc -o yaml. Ctrl-C stops it;"
+echo "its containers keep running and are adopted when it starts again ($bin delete -f manifests/web/service.yaml stops them)."
 wait $server
