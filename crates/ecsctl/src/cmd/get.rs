@@ -241,6 +241,8 @@ impl WatchPrinter {
                     out.push_str(table.lines().next().unwrap_or(""));
                     out.push('\n');
                     self.header_printed = true;
+                    // Later rows line up with the header printed now.
+                    self.listed.push(obj.clone());
                 }
                 out.push_str(table.lines().last().unwrap_or(""));
                 if deleted {

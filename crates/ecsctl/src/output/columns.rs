@@ -153,7 +153,7 @@ fn row(kind: Kind, o: &Value, now: OffsetDateTime) -> (Vec<String>, Vec<String>)
                 name,
                 first_or_dash(o, &["/status/taskDefinition", "/spec/taskDefinition"]),
                 or_dash(o, "/status/lastStatus"),
-                first_or_dash(o, &["/status/desiredStatus", "/spec/desiredStatus"]),
+                desired_status(o),
                 or_dash(o, "/status/healthStatus"),
                 age,
             ],
@@ -218,6 +218,15 @@ fn row(kind: Kind, o: &Value, now: OffsetDateTime) -> (Vec<String>, Vec<String>)
     }
 }
 
+/// A task's desired status: STOPPED as soon as someone asked it to stop (`ecsctl stop-task`
+/// writes the spec; the controller's status follows), else what the controller reports.
+fn desired_status(o: &Value) -> String {
+    if text(o, "/spec/desiredStatus").as_deref() == Some("STOPPED") {
+        return "STOPPED".to_string();
+    }
+    first_or_dash(o, &["/status/desiredStatus", "/spec/desiredStatus"])
+}
+
 /// The rollout state of the PRIMARY deployment of a service.
 fn rollout(o: &Value) -> String {
     array(o, "/status/deployments")
@@ -259,6 +268,36 @@ mod tests {
              web:1   web,log      256   512      bridge         60m\n\
              web:2   -            -     -        -              -\n"
         );
+    }
+
+    #[test]
+    fn a_stop_request_shows_at_once() {
+        let row = |o: Value| {
+            table(Kind::Task, &[o], Options::default(), now())
+                .render()
+                .lines()
+                .nth(1)
+                .unwrap()
+                .split_whitespace()
+                .skip(2)
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let asked = row(json!({"metadata": {"name": "t1"},
+            "spec": {"taskDefinition": "web:1", "desiredStatus": "STOPPED"},
+            "status": {"lastStatus": "RUNNING", "desiredStatus": "RUNNING"}}));
+        assert_eq!(asked, "RUNNING STOPPED");
+        let running = row(
+            json!({"metadata": {"name": "t1"}, "spec": {"taskDefinition": "web:1"},
+            "status": {"lastStatus": "RUNNING", "desiredStatus": "RUNNING"}}),
+        );
+        assert_eq!(running, "RUNNING RUNNING");
+        let failed = row(
+            json!({"metadata": {"name": "t1"}, "spec": {"taskDefinition": "web:1"},
+            "status": {"lastStatus": "STOPPED", "desiredStatus": "STOPPED"}}),
+        );
+        assert_eq!(failed, "STOPPED STOPPED");
     }
 
     #[test]
