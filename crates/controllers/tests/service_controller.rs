@@ -1,6 +1,8 @@
 //! The service controller with the task controller, on a FakeRuntime and a real store:
 //! reconciles are driven by hand until the world settles.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use api::service::ServiceStatus;
 use api::task::TaskStatus;
 use api::{Kind, Object, ObjectKey};

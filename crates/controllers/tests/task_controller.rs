@@ -1,5 +1,7 @@
 //! The task controller on a FakeRuntime and a real (temporary) sled store.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use api::task::{StopCode, TaskPhase, TaskStatus};
 use api::{Kind, Object, ObjectKey};
 use ecsctl_controllers::Context;

@@ -199,11 +199,12 @@ pub fn plan(inp: &Inputs<'_>) -> Plan {
         .iter()
         .find(|d| d.id == primary_id)
         .map(|d| d.rollout_state.clone());
-    if let (Some(b), Some("IN_PROGRESS")) = (&breaker, primary_state.as_deref()) {
-        if b.enable && failures >= breaker_threshold(desired) {
-            let id = ids.next().copied().unwrap_or("ecs-svc/0");
-            trip(&mut st, &mut ev, &primary_id, failures, b.rollback, id);
-        }
+    if let (Some(b), Some("IN_PROGRESS")) = (&breaker, primary_state.as_deref())
+        && b.enable
+        && failures >= breaker_threshold(desired)
+    {
+        let id = ids.next().copied().unwrap_or("ecs-svc/0");
+        trip(&mut st, &mut ev, &primary_id, failures, b.rollback, id);
     }
     let primary_id = st
         .deployments

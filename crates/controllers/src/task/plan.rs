@@ -95,12 +95,12 @@ pub fn plan(inp: &Inputs<'_>) -> Plan {
     status.containers = container_statuses(inp);
     status.health_status = task_health(inp);
 
-    if status.desired_status == DesiredStatus::Running {
-        if let Some((code, reason)) = stop_reason(inp) {
-            status.desired_status = DesiredStatus::Stopped;
-            status.stop_code = Some(code);
-            status.stopped_reason = Some(reason);
-        }
+    if status.desired_status == DesiredStatus::Running
+        && let Some((code, reason)) = stop_reason(inp)
+    {
+        status.desired_status = DesiredStatus::Stopped;
+        status.stop_code = Some(code);
+        status.stopped_reason = Some(reason);
     }
     let (steps, phase, requeue_after) = match status.desired_status {
         DesiredStatus::Running => plan_running(inp, &mut status),

@@ -41,13 +41,13 @@ pub fn check(td: &TaskDefinitionSpec, cluster: &str, policy: &ClusterPolicy) -> 
             .as_ref()
             .and_then(|l| l.capabilities.as_ref())
             .map(|k| &k.add);
-        if let Some(cap) = added.and_then(|a| a.first()) {
-            if !policy.allow_privileged {
-                return refuse(
-                    format!("container {} adds capability {cap}", c.name),
-                    "allowPrivileged",
-                );
-            }
+        if let Some(cap) = added.and_then(|a| a.first())
+            && !policy.allow_privileged
+        {
+            return refuse(
+                format!("container {} adds capability {cap}", c.name),
+                "allowPrivileged",
+            );
         }
     }
     for v in &td.volumes {
@@ -65,7 +65,8 @@ pub fn check(td: &TaskDefinitionSpec, cluster: &str, policy: &ClusterPolicy) -> 
             path == a.trim_end_matches('/')
                 || path.starts_with(&format!("{}/", a.trim_end_matches('/')))
         });
-        if !allowed && !(DOCKER_SOCKETS.contains(&path) && policy.allow_docker_socket) {
+        let socket_allowed = DOCKER_SOCKETS.contains(&path) && policy.allow_docker_socket;
+        if !(allowed || socket_allowed) {
             return refuse(
                 format!("volume {} mounts host path {path}", v.name),
                 "hostPathAllowlist",

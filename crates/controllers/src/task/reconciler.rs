@@ -206,21 +206,21 @@ async fn observe(
         }
     }
     // awsvpc ports are published by the namespace holder: give each container its own.
-    if td.network_mode() == NetworkMode::Awsvpc {
-        if let Some((_, ns, _)) = &seen.netns {
-            for c in &td.container_definitions {
-                if let Some(o) = seen.containers.get_mut(&c.name) {
-                    o.bindings = ns
-                        .bindings
-                        .iter()
-                        .filter(|b| {
-                            c.port_mappings
-                                .iter()
-                                .any(|p| p.container_port.map(|x| x.0) == Some(b.container_port))
-                        })
-                        .cloned()
-                        .collect();
-                }
+    if td.network_mode() == NetworkMode::Awsvpc
+        && let Some((_, ns, _)) = &seen.netns
+    {
+        for c in &td.container_definitions {
+            if let Some(o) = seen.containers.get_mut(&c.name) {
+                o.bindings = ns
+                    .bindings
+                    .iter()
+                    .filter(|b| {
+                        c.port_mappings
+                            .iter()
+                            .any(|p| p.container_port.map(|x| x.0) == Some(b.container_port))
+                    })
+                    .cloned()
+                    .collect();
             }
         }
     }
@@ -422,7 +422,7 @@ pub async fn remove_orphans(ctx: &Context, task: &str) -> Result<(), TaskError> 
     // Workload containers first, then the namespace holder.
     let (netns, work): (Vec<_>, Vec<_>) = found
         .into_iter()
-        .partition(|s| s.labels.get(NETNS_LABEL).is_some());
+        .partition(|s| s.labels.contains_key(NETNS_LABEL));
     futures::future::join_all(
         work.iter()
             .map(|s| stop(ctx, s.id.clone(), ORPHAN_STOP_TIMEOUT)),

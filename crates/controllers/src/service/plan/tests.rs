@@ -341,7 +341,7 @@ proptest! {
         for _ in 0..60 {
             let p = s.step();
             let (present, healthy) = *s.log.last().unwrap();
-            prop_assert!(present <= max_total.max(0), "present {present} > {max_total}");
+            prop_assert!(present <= max_total, "present {present} > {max_total}");
             prop_assert!(healthy >= min_healthy, "healthy {healthy} < {min_healthy}: {:?}", s.log);
             if p.actions.is_empty() && p.requeue_after.is_none() {
                 steady = true;
