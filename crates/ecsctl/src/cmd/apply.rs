@@ -1,5 +1,7 @@
 //! `ecsctl apply -f PATH...`: validate everything locally, then send it in one all-or-nothing request.
 
+use super::parse_duration;
+use super::rollout::wait::wait_rollout;
 use crate::client::Client;
 use crate::error::usage;
 use crate::input;
@@ -7,6 +9,7 @@ use crate::output::ref_name;
 use anyhow::Result;
 use api::parse::ParseOptions;
 use serde_json::{Value, json};
+use std::time::Duration;
 
 /// Create or update objects from manifest files, directories or stdin
 #[derive(Debug, clap::Args)]
@@ -17,10 +20,13 @@ EXAMPLES:
   ecsctl apply -f td.json -f svc.yaml      # several paths; all or nothing
   cat web.yaml | ecsctl apply -f -         # from stdin
   ecsctl apply -f manifests/ --dry-run     # show what would change, write nothing
+  ecsctl apply -f web.yaml --wait --timeout 10m   # then wait for every service's rollout
 
 All documents are validated before anything is sent; one bad document means nothing is written.
 Each object prints one line: `service/web created`, `taskdefinition/web:2 created`,
-`cluster/default unchanged`.")]
+`cluster/default unchanged`. With --wait, progress lines follow until every applied service
+has finished its rollout and reached a steady state (as `ecsctl rollout status`); the exit code
+is 1 if a rollout failed (circuit breaker) or the timeout passed.")]
 pub struct Args {
     /// A manifest file, a directory (recursive), or `-` for stdin
     #[arg(short = 'f', long = "filename", value_name = "PATH", required = true, num_args = 1..)]
@@ -31,6 +37,12 @@ pub struct Args {
     /// In ECS JSON, warn about (instead of refusing) ECS fields ecsctl does not implement yet
     #[arg(long)]
     pub warn_unknown: bool,
+    /// Then wait until every applied service has rolled out and reached a steady state
+    #[arg(long, conflicts_with = "dry_run")]
+    pub wait: bool,
+    /// How long --wait waits (for all services together)
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration, requires = "wait")]
+    pub timeout: Duration,
 }
 
 pub async fn run(client: Client, args: Args) -> Result<()> {
@@ -72,6 +84,7 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
         }
     }
     let suffix = if args.dry_run { " (dry run)" } else { "" };
+    let mut services = Vec::new();
     for r in answer
         .get("results")
         .and_then(Value::as_array)
@@ -85,6 +98,20 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
             ref_name(field("kind"), field("name"), revision),
             field("action")
         );
+        if api::Kind::parse_user(field("kind")) == Some(api::Kind::Service) {
+            services.push((field("cluster").to_string(), field("name").to_string()));
+        }
+    }
+    if args.wait {
+        let deadline = tokio::time::Instant::now() + args.timeout;
+        for (cluster, name) in &services {
+            let cluster = if cluster == "?" {
+                api::DEFAULT_CLUSTER
+            } else {
+                cluster
+            };
+            wait_rollout(&client, cluster, name, deadline, args.timeout).await?;
+        }
     }
     Ok(())
 }

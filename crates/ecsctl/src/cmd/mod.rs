@@ -4,11 +4,15 @@ pub mod apply;
 pub mod delete;
 pub mod describe;
 pub mod diff;
+pub mod events;
 pub mod get;
 pub mod logs;
+pub mod rollout;
 pub mod run_task;
+pub mod scale;
 pub mod schema;
 pub mod server;
+pub mod service_update;
 pub mod stop_task;
 pub mod validate;
 

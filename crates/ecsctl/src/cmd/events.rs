@@ -1,0 +1,248 @@
+//! `ecsctl events [--cluster C | -A] [-w]`: the services' events (ECS's words), oldest first,
+//! then (with -w) each new one as it happens.
+
+use crate::client::{Client, objects_path};
+use crate::output::fields::{human_duration, parse_time};
+use crate::output::table::Table;
+use anyhow::Result;
+use api::Kind;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use time::OffsetDateTime;
+
+/// Show the events of services, newest last
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+EXAMPLES:
+  ecsctl events                    # every service event of the default cluster
+  ecsctl events --cluster prod
+  ecsctl events -A                 # all clusters (with a CLUSTER column)
+  ecsctl events -w                 # then print new events as they happen (until Ctrl-C)
+
+Events are ECS's: `(service web) has started 2 tasks: (task ...).`, `(service web) has reached
+a steady state.`, circuit breaker trips and rollbacks. Each service keeps its newest 100.")]
+pub struct Args {
+    /// The cluster [default: default]
+    #[arg(long, value_name = "CLUSTER")]
+    pub cluster: Option<String>,
+    /// Events of all clusters
+    #[arg(short = 'A', long, conflicts_with = "cluster")]
+    pub all_clusters: bool,
+    /// After listing, print each new event (until Ctrl-C)
+    #[arg(short = 'w', long)]
+    pub watch: bool,
+}
+
+/// One event of one service.
+#[derive(Debug, Clone, PartialEq)]
+struct Row {
+    at: Option<OffsetDateTime>,
+    cluster: String,
+    service: String,
+    id: String,
+    message: String,
+}
+
+/// The events of one service, oldest first (the status keeps them newest first).
+fn rows_of(svc: &Value) -> Vec<Row> {
+    let text = |p: &str| {
+        svc.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let (cluster, service) = (text("/metadata/cluster"), text("/metadata/name"));
+    let mut rows: Vec<Row> = svc
+        .pointer("/status/events")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            let field = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or_default();
+            Row {
+                at: parse_time(field("createdAt")),
+                cluster: cluster.clone(),
+                service: service.clone(),
+                id: field("id").to_string(),
+                message: field("message").to_string(),
+            }
+        })
+        .collect();
+    rows.reverse();
+    rows
+}
+
+/// All services' events merged by time; a service's own order is kept among equal times.
+fn merge(services: &[Value]) -> Vec<Row> {
+    let mut rows: Vec<Row> = services.iter().flat_map(rows_of).collect();
+    rows.sort_by_key(|r| r.at);
+    rows
+}
+
+/// The cells of a row.
+fn cells(r: &Row, with_cluster: bool, now: OffsetDateTime) -> Vec<String> {
+    let age =
+        r.at.map_or_else(|| "-".to_string(), |t| human_duration(now - t));
+    let mut v = Vec::new();
+    if with_cluster {
+        v.push(r.cluster.clone());
+    }
+    v.extend([age, format!("service/{}", r.service), r.message.clone()]);
+    v
+}
+
+fn headers(with_cluster: bool) -> Vec<&'static str> {
+    let mut h = Vec::new();
+    if with_cluster {
+        h.push("cluster");
+    }
+    h.extend(["age", "object", "message"]);
+    h
+}
+
+/// Pads the cells of a watched row to the listing's column widths.
+fn line(cells: &[String], widths: &[usize]) -> String {
+    let mut s = String::new();
+    for (i, c) in cells.iter().enumerate() {
+        s.push_str(c);
+        if i + 1 < cells.len() {
+            let w = widths.get(i).copied().unwrap_or(0);
+            s.push_str(&" ".repeat(w.saturating_sub(c.chars().count()) + 3));
+        }
+    }
+    s.trim_end().to_string()
+}
+
+pub async fn run(client: Client, args: Args) -> Result<()> {
+    let cluster = args.cluster.as_deref().unwrap_or(api::DEFAULT_CLUSTER);
+    let query_cluster = (!args.all_clusters).then_some(cluster);
+    let list = client
+        .get(&objects_path(Kind::Service, None, query_cluster, None))
+        .await?;
+    let services = list
+        .get("items")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let now = OffsetDateTime::now_utc();
+    let rows = merge(&services);
+    let with_cluster = args.all_clusters;
+    let mut table = Table::new(&headers(with_cluster));
+    for r in &rows {
+        table.push(cells(r, with_cluster, now));
+    }
+    if rows.is_empty() && !args.watch {
+        match query_cluster {
+            Some(c) => outln!("No events in cluster {c}."),
+            None => outln!("No events."),
+        }
+        return Ok(());
+    }
+    out!("{}", table.render());
+    if !args.watch {
+        return Ok(());
+    }
+    let Some(from) = list.get("revision").and_then(Value::as_u64) else {
+        anyhow::bail!("the server's list answer has no revision to watch from");
+    };
+    // Column widths of the listing, so that later rows line up under its header.
+    let mut widths: Vec<usize> = headers(with_cluster).iter().map(|h| h.len()).collect();
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(cells(r, with_cluster, now)) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut seen: BTreeSet<(String, String, String)> = rows
+        .into_iter()
+        .map(|r| (r.cluster, r.service, r.id))
+        .collect();
+    let mut stream = client.stream(&format!("/v1/watch?from={from}")).await?;
+    while let Some(event) = stream.next().await? {
+        let obj = &event["object"];
+        if obj.get("kind").and_then(Value::as_str) != Some(Kind::Service.as_str()) {
+            continue;
+        }
+        let in_cluster = obj.pointer("/metadata/cluster").and_then(Value::as_str);
+        if query_cluster.is_some_and(|c| in_cluster != Some(c)) {
+            continue;
+        }
+        let now = OffsetDateTime::now_utc();
+        for r in rows_of(obj) {
+            if seen.insert((r.cluster.clone(), r.service.clone(), r.id.clone())) {
+                outln!("{}", line(&cells(&r, with_cluster, now), &widths));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn svc(name: &str, events: &[(&str, &str, &str)]) -> Value {
+        let events: Vec<Value> = events
+            .iter()
+            .map(|(id, at, m)| json!({"id": id, "createdAt": at, "message": m}))
+            .collect();
+        json!({"kind": "Service", "metadata": {"name": name, "cluster": "default"},
+               "status": {"events": events}})
+    }
+
+    #[test]
+    fn events_merge_oldest_first_and_line_up() {
+        let a = svc(
+            "web",
+            &[
+                (
+                    "3",
+                    "2024-01-01T00:00:05Z",
+                    "(service web) has reached a steady state.",
+                ),
+                (
+                    "2",
+                    "2024-01-01T00:00:01Z",
+                    "(service web) has started 1 tasks: (task x).",
+                ),
+                (
+                    "1",
+                    "2024-01-01T00:00:01Z",
+                    "(service web) deployment started.",
+                ),
+            ],
+        );
+        let b = svc(
+            "api",
+            &[(
+                "1",
+                "2024-01-01T00:00:03Z",
+                "(service api) has reached a steady state.",
+            )],
+        );
+        let rows = merge(&[a, b]);
+        let order: Vec<(&str, &str)> = rows
+            .iter()
+            .map(|r| (r.service.as_str(), r.id.as_str()))
+            .collect();
+        assert_eq!(
+            order,
+            [("web", "1"), ("web", "2"), ("api", "1"), ("web", "3")]
+        );
+        let now = parse_time("2024-01-01T00:01:00Z").unwrap();
+        let mut t = Table::new(&headers(false));
+        for r in &rows[..2] {
+            t.push(cells(r, false, now));
+        }
+        assert_eq!(
+            t.render(),
+            "AGE   OBJECT        MESSAGE\n\
+             59s   service/web   (service web) deployment started.\n\
+             59s   service/web   (service web) has started 1 tasks: (task x).\n"
+        );
+        assert_eq!(
+            line(&cells(&rows[2], true, now), &[7, 3, 11]),
+            "default   57s   service/api   (service api) has reached a steady state."
+        );
+    }
+}

@@ -1,0 +1,351 @@
+//! `ecsctl rollout status|history|undo|restart service/NAME`: follow, list, undo and restart
+//! a service's deployments.
+
+pub mod wait;
+
+use super::parse_duration;
+use super::service_update::{get_service, service_name, update_service};
+use crate::client::{Client, objects_path};
+use crate::error::is_not_found;
+use crate::output::fields::{human_duration, parse_time};
+use crate::output::table::Table;
+use anyhow::Result;
+use api::Kind;
+use api::service::{DeploymentSummary, ServiceStatus};
+use serde_json::{Value, json};
+use std::time::Duration;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// The annotation that asks the service controller for a new deployment (any new value).
+pub const FORCE_ANNOTATION: &str = "ecsctl.dev/force-deployment";
+
+/// Follow, list, undo or restart the deployments of a service
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+EXAMPLES:
+  ecsctl rollout status service/web                # progress until the rollout is over
+  ecsctl rollout history service/web               # the service's deployments
+  ecsctl rollout undo service/web                  # back to the previous task definition
+  ecsctl rollout undo service/web --to-revision 3  # to web:3
+  ecsctl rollout restart service/web               # replace every task (force new deployment)")]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Sub,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Sub {
+    Status(StatusArgs),
+    History(HistoryArgs),
+    Undo(UndoArgs),
+    Restart(RestartArgs),
+}
+
+/// Which service, in which cluster.
+#[derive(Debug, clap::Args)]
+pub struct Target {
+    /// `service/NAME`, or `service` followed by NAME
+    #[arg(value_name = "service/NAME")]
+    pub service: String,
+    /// The service name, when the first argument is just `service`
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+    /// The cluster [default: default]
+    #[arg(long, value_name = "CLUSTER")]
+    pub cluster: Option<String>,
+}
+
+impl Target {
+    fn resolve(&self) -> Result<(String, String)> {
+        let name = service_name(&self.service, self.name.as_deref())?;
+        let cluster = self
+            .cluster
+            .clone()
+            .unwrap_or_else(|| api::DEFAULT_CLUSTER.to_string());
+        Ok((cluster, name))
+    }
+}
+
+/// Wait until the service's current rollout is over
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+EXAMPLES:
+  ecsctl rollout status service/web
+  ecsctl rollout status svc/web --cluster prod --timeout 10m
+  ecsctl apply -f web.yaml && ecsctl rollout status service/web
+
+Prints a line whenever the progress changes, e.g.
+  Waiting for deployment ecs-svc/4817... (web:2): 1 of 3 tasks running, 3 old tasks left...
+Exits 0 once the deployment for the service's current spec is COMPLETED and the service is in
+steady state; 1 when that deployment FAILED (the circuit breaker tripped; the message says
+whether the service rolled back, and to what) or when the timeout passed.")]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// How long to wait
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub timeout: Duration,
+}
+
+/// List a service's deployments, oldest first
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+EXAMPLES:
+  ecsctl rollout history service/web
+  ecsctl rollout history svc/web --cluster prod
+
+STATUS is PRIMARY (the deployment being rolled out or running), ACTIVE (still draining) or
+INACTIVE; ROLLOUT is IN_PROGRESS, COMPLETED or FAILED. The newest 10 deployments are kept.")]
+pub struct HistoryArgs {
+    #[command(flatten)]
+    pub target: Target,
+}
+
+/// Go back to the previous task definition (or to revision N)
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+EXAMPLES:
+  ecsctl rollout undo service/web                  # to the task definition deployed before
+  ecsctl rollout undo service/web --to-revision 3  # to web:3
+  ecsctl rollout undo service/web && ecsctl rollout status service/web
+
+Sets the service's spec.taskDefinition to `family:N` (compare-and-swap), which pins the
+revision: later revisions of the family are not deployed until the spec changes again.")]
+pub struct UndoArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// The revision of the service's task definition family to go back to
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub to_revision: Option<u64>,
+}
+
+/// Replace every task of a service with a new deployment of the same task definition
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+EXAMPLES:
+  ecsctl rollout restart service/web
+  ecsctl rollout restart service/web && ecsctl rollout status service/web
+
+The same as ECS's --force-new-deployment: sets the annotation ecsctl.dev/force-deployment to
+the current time; the new deployment replaces the tasks within the service's rolling bounds.")]
+pub struct RestartArgs {
+    #[command(flatten)]
+    pub target: Target,
+}
+
+pub async fn run(client: Client, args: Args) -> Result<()> {
+    match args.command {
+        Sub::Status(a) => status(&client, a).await,
+        Sub::History(a) => history(&client, a).await,
+        Sub::Undo(a) => undo(&client, a).await,
+        Sub::Restart(a) => restart(&client, a).await,
+    }
+}
+
+async fn status(client: &Client, args: StatusArgs) -> Result<()> {
+    let (cluster, name) = args.target.resolve()?;
+    // Fail at once (not after the timeout) on a service that is not there.
+    get_service(client, &cluster, &name).await?;
+    let deadline = tokio::time::Instant::now() + args.timeout;
+    wait::wait_rollout(client, &cluster, &name, deadline, args.timeout).await
+}
+
+fn status_of(svc: &Value) -> ServiceStatus {
+    svc.get("status")
+        .filter(|s| !s.is_null())
+        .and_then(|s| serde_json::from_value(s.clone()).ok())
+        .unwrap_or_default()
+}
+
+async fn history(client: &Client, args: HistoryArgs) -> Result<()> {
+    let (cluster, name) = args.target.resolve()?;
+    let svc = get_service(client, &cluster, &name).await?;
+    let st = status_of(&svc);
+    if st.deployments.is_empty() {
+        outln!("No deployments of service/{name} yet.");
+        return Ok(());
+    }
+    out!(
+        "{}",
+        history_table(&st.deployments, OffsetDateTime::now_utc()).render()
+    );
+    Ok(())
+}
+
+fn history_table(deployments: &[DeploymentSummary], now: OffsetDateTime) -> Table {
+    let mut t = Table::new(&[
+        "id",
+        "status",
+        "task definition",
+        "rollout",
+        "created",
+        "reason",
+    ]);
+    for d in deployments {
+        let dash = |s: &str| {
+            if s.is_empty() {
+                "-".to_string()
+            } else {
+                s.to_string()
+            }
+        };
+        t.push(vec![
+            d.id.clone(),
+            dash(&d.status),
+            dash(&d.task_definition),
+            dash(&d.rollout_state),
+            parse_time(&d.created_at).map_or_else(
+                || "-".to_string(),
+                |c| format!("{} ago", human_duration(now - c)),
+            ),
+            dash(&d.rollout_state_reason),
+        ]);
+    }
+    t
+}
+
+/// `web:3` -> `web`.
+fn family_of(td: &str) -> &str {
+    td.split_once(':').map_or(td, |(f, _)| f)
+}
+
+/// The task definition `rollout undo` goes back to: the newest deployment before the
+/// PRIMARY that ran another task definition and did not fail.
+fn previous_task_definition(st: &ServiceStatus) -> Option<String> {
+    let p = st.deployments.iter().position(|d| d.status == "PRIMARY")?;
+    let current = &st.deployments[p].task_definition;
+    st.deployments[..p]
+        .iter()
+        .rev()
+        .find(|d| d.task_definition != *current && d.rollout_state != "FAILED")
+        .map(|d| d.task_definition.clone())
+}
+
+async fn undo(client: &Client, args: UndoArgs) -> Result<()> {
+    let (cluster, name) = args.target.resolve()?;
+    let svc = get_service(client, &cluster, &name).await?;
+    let target = match args.to_revision {
+        Some(n) => {
+            let spec_td = svc
+                .pointer("/spec/taskDefinition")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            format!("{}:{n}", family_of(spec_td))
+        }
+        None => previous_task_definition(&status_of(&svc)).ok_or_else(|| {
+            anyhow::anyhow!(
+                "service/{name} has no earlier deployment of another task definition to go back to: use --to-revision N"
+            )
+        })?,
+    };
+    match client
+        .get(&objects_path(
+            Kind::TaskDefinition,
+            Some(&target),
+            None,
+            None,
+        ))
+        .await
+    {
+        Err(e) if is_not_found(&e) => anyhow::bail!(
+            "task definition {target} not found (`ecsctl get td {}` lists the latest revision)",
+            family_of(&target)
+        ),
+        r => {
+            r?;
+        }
+    }
+    let (_, written) = update_service(client, &cluster, &name, |svc| {
+        if svc.pointer("/spec/taskDefinition").and_then(Value::as_str) == Some(&target) {
+            return Ok(false);
+        }
+        svc["spec"]["taskDefinition"] = json!(target);
+        Ok(true)
+    })
+    .await?;
+    if written {
+        outln!("service/{name} rolled back to {target}");
+    } else {
+        outln!("service/{name} skipped rollback: its task definition is already {target}");
+    }
+    Ok(())
+}
+
+async fn restart(client: &Client, args: RestartArgs) -> Result<()> {
+    let (cluster, name) = args.target.resolve()?;
+    let token = OffsetDateTime::now_utc().format(&Rfc3339)?;
+    update_service(client, &cluster, &name, |svc| {
+        let meta = &mut svc["metadata"];
+        if !meta
+            .get("annotations")
+            .is_some_and(serde_json::Value::is_object)
+        {
+            meta["annotations"] = json!({});
+        }
+        meta["annotations"][FORCE_ANNOTATION] = json!(token);
+        Ok(true)
+    })
+    .await?;
+    outln!("service/{name} restarted");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dep(id: &str, status: &str, td: &str, state: &str) -> DeploymentSummary {
+        DeploymentSummary {
+            id: id.into(),
+            status: status.into(),
+            task_definition: td.into(),
+            desired_count: 3,
+            running_count: 3,
+            pending_count: 0,
+            failed_tasks: 0,
+            rollout_state: state.into(),
+            rollout_state_reason: String::new(),
+            created_at: "2024-01-01T00:00:00Z".into(),
+            updated_at: String::new(),
+            generation: 1,
+            rolled_back_from: String::new(),
+        }
+    }
+
+    #[test]
+    fn undo_goes_to_the_previous_good_task_definition() {
+        let mut st = ServiceStatus {
+            deployments: vec![
+                dep("ecs-svc/1", "INACTIVE", "web:1", "COMPLETED"),
+                dep("ecs-svc/2", "INACTIVE", "web:2", "FAILED"),
+                dep("ecs-svc/3", "INACTIVE", "web:3", "COMPLETED"),
+                dep("ecs-svc/4", "PRIMARY", "web:3", "COMPLETED"),
+            ],
+            ..ServiceStatus::default()
+        };
+        assert_eq!(previous_task_definition(&st).as_deref(), Some("web:1"));
+        st.deployments[3].task_definition = "web:4".into();
+        assert_eq!(previous_task_definition(&st).as_deref(), Some("web:3"));
+        st.deployments.truncate(1);
+        st.deployments[0].status = "PRIMARY".into();
+        assert_eq!(previous_task_definition(&st), None);
+        assert_eq!(family_of("web:3"), "web");
+        assert_eq!(family_of("web"), "web");
+    }
+
+    #[test]
+    fn history_rows() {
+        let now = parse_time("2024-01-01T00:05:00Z").unwrap();
+        let mut d = dep("ecs-svc/1", "PRIMARY", "web:1", "COMPLETED");
+        d.rollout_state_reason = "ECS deployment completed.".into();
+        let mut e = dep("ecs-svc/2", "", "", "");
+        e.created_at.clear();
+        assert_eq!(
+            history_table(&[d, e], now).render(),
+            "ID          STATUS    TASK DEFINITION   ROLLOUT     CREATED   REASON\n\
+             ecs-svc/1   PRIMARY   web:1             COMPLETED   5m ago    ECS deployment completed.\n\
+             ecs-svc/2   -         -                 -           -         -\n"
+        );
+    }
+}
