@@ -126,9 +126,11 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
             last = Some(p);
             break;
         }
-        // Record progress before acting: a stop may take its whole grace period, and users
-        // (and the service controller) should see STOPPING meanwhile.
-        record(ctx, key, &status, &mut written)?;
+        // Record progress before a stop: it may take its whole grace period, and users (and
+        // the service controller) should see STOPPING meanwhile. Creates and starts are quick.
+        if p.steps.iter().any(|s| matches!(s, Step::Stop { .. })) {
+            record(ctx, key, &status, &mut written)?;
+        }
         debug!(task = %key.name, steps = ?p.steps, phase = status.last_status.as_str(), "executing");
         if let Err((code, reason)) = execute(ctx, &id, &td, &spec, &seen, &p.steps).await {
             warn!(task = %key.name, %reason, "task failed");

@@ -224,7 +224,11 @@ impl ContainerRuntime for FakeRuntime {
         let mut s = self.state();
         s.begin(Op::List, "")?;
         // Newest first, as Docker lists.
-        Ok(s.creation
+        let candidates = match label_filter.get(crate::labels::TASK) {
+            Some(task) => s.by_task.get(task).map(Vec::as_slice).unwrap_or_default(),
+            None => s.creation.as_slice(),
+        };
+        Ok(candidates
             .iter()
             .rev()
             .filter_map(|id| s.containers.get(id))

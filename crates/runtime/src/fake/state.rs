@@ -107,6 +107,9 @@ pub(super) struct State {
     /// By id, in creation order of ids (ids sort by creation: see `next_id`).
     pub containers: BTreeMap<ContainerId, FakeContainer>,
     pub creation: Vec<ContainerId>,
+    /// Ids by their `ecsctl.task` label, in creation order: listing one task's containers
+    /// must not cost a scan of every container (controller benchmarks use thousands).
+    pub by_task: BTreeMap<String, Vec<ContainerId>>,
     pub names: BTreeMap<String, ContainerId>,
     pub networks: BTreeMap<String, FakeNetwork>,
     pub volumes: BTreeMap<String, FakeVolume>,
@@ -133,6 +136,7 @@ impl State {
             images: BTreeSet::new(),
             containers: BTreeMap::new(),
             creation: Vec::new(),
+            by_task: BTreeMap::new(),
             names: BTreeMap::new(),
             networks: BTreeMap::new(),
             volumes: BTreeMap::new(),
@@ -299,6 +303,12 @@ impl State {
             changes: watch::Sender::new(0),
             stats: watch::Sender::new(zero),
         };
+        if let Some(task) = spec.labels.get(crate::labels::TASK) {
+            self.by_task
+                .entry(task.clone())
+                .or_default()
+                .push(id.clone());
+        }
         self.containers.insert(id.clone(), container);
         self.creation.push(id.clone());
         self.names.insert(spec.name.clone(), id.clone());
@@ -454,9 +464,18 @@ impl State {
     pub fn remove(&mut self, id: &ContainerId) {
         if let Some(c) = self.containers.get(id) {
             let name = c.name.clone();
+            let task = c.spec.labels.get(crate::labels::TASK).cloned();
             self.emit(id, EventAction::Destroy);
             self.names.remove(&name);
             self.creation.retain(|x| x != id);
+            if let Some(task) = task
+                && let Some(ids) = self.by_task.get_mut(&task)
+            {
+                ids.retain(|x| x != id);
+                if ids.is_empty() {
+                    self.by_task.remove(&task);
+                }
+            }
             // Dropping the container drops its watch senders: stats and log streams end.
             self.containers.remove(id);
         }

@@ -29,9 +29,16 @@ pub(super) fn commit(trees: &Trees, batch: &Batch, capacity: u64) -> Result<(), 
         .collect::<Result<Vec<_>, serde_json::Error>>()
         .map_err(encode_error)?;
     let last = batch.events.last().map(|e| e.revision);
+    let index = super::labels::changes(trees, &batch.objects)?;
 
-    let result: Result<(), TransactionError<()>> = (&trees.objects, &trees.events, &trees.meta)
-        .transaction(|(o, e, m)| {
+    let result: Result<(), TransactionError<()>> =
+        (&trees.objects, &trees.events, &trees.meta, &trees.labels).transaction(|(o, e, m, l)| {
+            for key in &index.remove {
+                l.remove(key.as_slice())?;
+            }
+            for key in &index.add {
+                l.insert(key.as_slice(), &[])?;
+            }
             for (key, value) in &objects {
                 match value {
                     Some(bytes) => o.insert(*key, bytes.as_slice())?,

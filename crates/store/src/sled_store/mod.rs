@@ -7,6 +7,7 @@
 //! then publishes its events to live watchers and returns.
 
 mod commit;
+mod labels;
 mod watch;
 
 #[cfg(test)]
@@ -46,6 +47,8 @@ pub(crate) struct Trees {
     pub objects: sled::Tree,
     pub events: sled::Tree,
     pub meta: sled::Tree,
+    /// Label index (see `labels`).
+    pub labels: sled::Tree,
 }
 
 /// A [`Store`] kept in a sled database directory.
@@ -78,7 +81,9 @@ impl SledStore {
             objects: db.open_tree("objects").map_err(backend)?,
             events: db.open_tree("events").map_err(backend)?,
             meta: db.open_tree("meta").map_err(backend)?,
+            labels: db.open_tree("labels").map_err(backend)?,
         };
+        labels::rebuild_if_missing(&trees)?;
         let revision = read_counter(&trees.meta, META_REVISION)?;
         commit::trim_events(&trees.events, revision, options.event_log_capacity)?;
         let (live, _) = broadcast::channel(LIVE_BUFFER);
@@ -176,13 +181,34 @@ impl Store for SledStore {
         // Read the revision first: every write up to it is visible to the scan below, so a
         // watch from it misses nothing (it may repeat a write the scan already saw).
         let revision = self.revision.load(Ordering::Acquire);
-        let prefix = keys::list_prefix(query.kind, query.cluster.as_deref());
         let mut items = Vec::new();
-        for entry in self.trees.objects.scan_prefix(&prefix) {
-            let (k, v) = entry.map_err(backend)?;
-            let obj = decode_object(&String::from_utf8_lossy(&k), &v)?;
-            if query.matches(&obj) {
-                items.push(obj);
+        if let Some((lk, lv)) = query.labels.iter().next() {
+            // Only the objects that carry the first label are read.
+            for entry in self
+                .trees
+                .labels
+                .scan_prefix(labels::prefix(query.kind.as_str(), lk, lv))
+            {
+                let (k, _) = entry.map_err(backend)?;
+                let Some(key) = labels::target(&k) else {
+                    continue;
+                };
+                let Some(v) = self.trees.objects.get(key.as_bytes()).map_err(backend)? else {
+                    continue;
+                };
+                let obj = decode_object(&key, &v)?;
+                if query.matches(&obj) {
+                    items.push(obj);
+                }
+            }
+        } else {
+            let prefix = keys::list_prefix(query.kind, query.cluster.as_deref());
+            for entry in self.trees.objects.scan_prefix(&prefix) {
+                let (k, v) = entry.map_err(backend)?;
+                let obj = decode_object(&String::from_utf8_lossy(&k), &v)?;
+                if query.matches(&obj) {
+                    items.push(obj);
+                }
             }
         }
         // Key order puts `default-2/` before `default/`; sort by the fields instead.

@@ -1,0 +1,123 @@
+//! Reconcile throughput on the FakeRuntime: SERVICES services x 10 tasks (default 1,000 x 10)
+//! converge from scratch, then one more pass over everything (steady state).
+//! `cargo bench -p ecsctl-controllers --bench scale` (SERVICES=100 for a quick look).
+//! Targets: converge < 10 s, steady-state pass < 1 s, memory < 200 MB.
+
+use api::{Kind, Object, ObjectKey};
+use ecsctl_controllers::Context;
+use ecsctl_controllers::service::reconciler::reconcile_service;
+use ecsctl_controllers::task::reconciler::reconcile_task;
+use runtime::FakeRuntime;
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Instant;
+use store::{ListQuery, SledStore, Store};
+
+fn rss_mib() -> f64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+async fn pass(ctx: &Context, store: &SledStore) -> usize {
+    let mut n = 0;
+    let t = Instant::now();
+    for s in store
+        .list(&ListQuery::new(Kind::Service))
+        .expect("list")
+        .items
+    {
+        reconcile_service(ctx, &s.key()).await.expect("service");
+        n += 1;
+    }
+    let services = t.elapsed();
+    let t = Instant::now();
+    for t in store.list(&ListQuery::new(Kind::Task)).expect("list").items {
+        reconcile_task(ctx, &t.key()).await.expect("task");
+        n += 1;
+    }
+    if std::env::var_os("VERBOSE").is_some() {
+        eprintln!(
+            "pass: services {:.3} s, tasks {:.3} s",
+            services.as_secs_f64(),
+            t.elapsed().as_secs_f64()
+        );
+    }
+    n
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let services: usize = std::env::var("SERVICES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(SledStore::open(dir.path().join("store")).expect("store"));
+    let fake = Arc::new(FakeRuntime::with_images(["img"]));
+    let ctx = Context::new(store.clone(), fake.clone(), "bench");
+    store
+        .apply(Object::new(
+            Kind::TaskDefinition,
+            "web",
+            json!({"containerDefinitions": [{"name": "app", "image": "img", "memory": 16}]}),
+        ))
+        .expect("td");
+    let objects: Vec<Object> = (0..services)
+        .map(|i| {
+            Object::new(
+                Kind::Service,
+                format!("svc-{i}"),
+                json!({"taskDefinition": "web", "desiredCount": 10}),
+            )
+        })
+        .collect();
+    store.apply_all(objects, false).expect("services");
+
+    let t0 = Instant::now();
+    let mut rounds = 0;
+    loop {
+        rounds += 1;
+        pass(&ctx, &store).await;
+        let running = fake.containers().len();
+        let steady = store
+            .list(&ListQuery::new(Kind::Service))
+            .expect("list")
+            .items
+            .iter()
+            .all(|s| {
+                s.status
+                    .get("conditions")
+                    .and_then(|c| c.as_array())
+                    .is_some_and(|c| {
+                        c.iter()
+                            .any(|c| c["type"] == "SteadyState" && c["status"] == "True")
+                    })
+            });
+        if running == services * 10 && steady {
+            break;
+        }
+        assert!(
+            rounds < 20,
+            "not converged after {rounds} passes ({running} containers)"
+        );
+    }
+    let converge = t0.elapsed();
+    let rev = store.revision();
+    fake.clear_calls();
+    let t1 = Instant::now();
+    let n = pass(&ctx, &store).await;
+    let steady = t1.elapsed();
+    assert_eq!(store.revision(), rev, "a steady-state pass writes nothing");
+    assert_eq!(fake.mutating_call_count(), 0);
+    let _ = ObjectKey::new(Kind::Service, None, "svc-0");
+    println!(
+        "{services} services x 10 tasks: converged from scratch in {:.2} s ({rounds} passes; target < 10 s); steady-state pass over {n} objects {:.3} s (target < 1 s); peak RSS {:.0} MiB (target < 200)",
+        converge.as_secs_f64(),
+        steady.as_secs_f64(),
+        rss_mib()
+    );
+}
