@@ -132,6 +132,12 @@ pub struct ContainerStatus {
     pub essential: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub network_bindings: Vec<NetworkBinding>,
+    /// For awslogs: the log group and stream its output would have in CloudWatch
+    /// (`prefix/container/task-id`); the output itself is kept locally (`ecsctl logs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_stream: Option<String>,
 }
 
 /// A published port of a container.

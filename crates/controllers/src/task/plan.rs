@@ -40,6 +40,8 @@ pub struct Observed {
 /// Everything the planner looks at.
 #[derive(Debug, Clone)]
 pub struct Inputs<'a> {
+    /// The task id.
+    pub task_id: &'a str,
     pub td: &'a TaskDefinitionSpec,
     /// `family:N` the task runs.
     pub task_definition: &'a str,
@@ -393,9 +395,26 @@ fn container_statuses(inp: &Inputs<'_>) -> Vec<ContainerStatus> {
                 health_status: o.and_then(|o| o.health).unwrap_or_default(),
                 essential: c.is_essential(),
                 network_bindings: o.map(|o| o.bindings.clone()).unwrap_or_default(),
+                log_group: awslogs(c).map(|(g, _)| g.to_string()),
+                log_stream: awslogs(c)
+                    .and_then(|(_, p)| p)
+                    .map(|p| format!("{p}/{}/{}", c.name, inp.task_id)),
             }
         })
         .collect()
+}
+
+/// The awslogs group and stream prefix of a container, if it logs with awslogs.
+fn awslogs(c: &ContainerDefinition) -> Option<(&str, Option<&str>)> {
+    let l = c
+        .log_configuration
+        .as_ref()
+        .filter(|l| l.log_driver == api::taskdef::LogDriver::Awslogs)?;
+    let group = l.options.get("awslogs-group")?;
+    Some((
+        group,
+        l.options.get("awslogs-stream-prefix").map(String::as_str),
+    ))
 }
 
 /// Worst health of the essential containers that have a health check (ECS's rule).

@@ -111,6 +111,7 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
         let seen = observe(ctx, &key.name, &td).await?;
         let now = rfc3339((ctx.now)());
         let p = plan(&Inputs {
+            task_id: &key.name,
             td: &td,
             task_definition: &taskdef,
             stop_request: stop_request.clone(),

@@ -46,6 +46,7 @@ impl World {
     }
     fn plan(&self) -> Plan {
         plan(&Inputs {
+            task_id: "t1",
             td: &self.td,
             task_definition: "web:1",
             stop_request: self.stop.clone(),
@@ -288,4 +289,18 @@ fn task_health_is_the_worst_essential_health() {
     );
     w.set("a", RunState::Running, Some(HealthState::Unhealthy));
     assert_eq!(w.plan().status.health_status, HealthState::Unhealthy);
+}
+
+#[test]
+fn awslogs_names_a_local_log_group_and_stream() {
+    let mut w = World::new(td(
+        json!({"containerDefinitions": [{"name": "app", "image": "x", "memory": 64,
+        "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/web", "awslogs-stream-prefix": "web"}}}]}),
+    ));
+    w.set("app", RunState::Running, None);
+    let c = &w.plan().status.containers[0];
+    assert_eq!(
+        (c.log_group.as_deref(), c.log_stream.as_deref()),
+        (Some("/ecs/web"), Some("web/app/t1"))
+    );
 }
