@@ -483,11 +483,39 @@ fn schema_out_and_check() {
 fn every_command_has_examples() {
     let env = Env::new();
     for cmd in [
-        "server", "apply", "get", "describe", "delete", "diff", "validate", "schema",
+        "server", "apply", "get", "describe", "delete", "diff", "validate", "schema", "scale",
+        "rollout", "events",
     ] {
         let o = env.run(&[cmd, "--help"]);
         expect_code(&o, 0);
         assert!(stdout(&o).contains("EXAMPLES:"), "{cmd}: {}", stdout(&o));
+    }
+    for sub in ["status", "history", "undo", "restart"] {
+        let o = env.run(&["rollout", sub, "--help"]);
+        expect_code(&o, 0);
+        assert!(
+            stdout(&o).contains("EXAMPLES:"),
+            "rollout {sub}: {}",
+            stdout(&o)
+        );
+    }
+}
+
+#[test]
+fn scale_and_rollout_name_a_service() {
+    let env = Env::new();
+    for args in [
+        &["scale", "web", "--replicas", "2"][..],
+        &["scale", "task/abc", "--replicas", "2"],
+        &["scale", "service", "web"],
+        &["scale", "service/web", "--replicas", "-1"],
+        &["rollout", "status", "web"],
+        &["rollout", "undo", "service/web", "--to-revision", "0"],
+        &["rollout", "history"],
+        &["events", "-A", "--cluster", "prod"],
+    ] {
+        let o = env.run(args);
+        expect_code(&o, 2);
     }
 }
 
