@@ -166,9 +166,22 @@ async fn missing_image_fails_fast_naming_it() {
     w.apply(Kind::Task, "t1", json!({"taskDefinition": "web"}));
     w.reconcile("t1").await;
     let s = w.status("t1");
+    let first = s.clone();
     assert_eq!(s.last_status, TaskPhase::Stopped);
     assert_eq!(s.stop_code, Some(StopCode::TaskFailedToStart));
     assert!(s.stopped_reason.unwrap().contains("\"ghost:1\""));
+    let init = s.containers.iter().find(|c| c.name == "init").unwrap();
+    assert_eq!(init.last_status, "STOPPED");
+    assert!(
+        init.reason
+            .as_deref()
+            .unwrap()
+            .starts_with("CannotPullContainerError"),
+        "{init:?}"
+    );
+    // It stays so on later reconciles.
+    w.reconcile("t1").await;
+    assert_eq!(w.status("t1"), first);
 }
 
 #[tokio::test]

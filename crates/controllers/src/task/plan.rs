@@ -366,10 +366,14 @@ fn container_statuses(inp: &Inputs<'_>) -> Vec<ContainerStatus> {
         .map(|c| {
             let prev = inp.status.containers.iter().find(|s| s.name == c.name);
             let o = inp.containers.get(&c.name);
+            // A container that failed before it existed keeps the STOPPED and reason recorded.
+            let never_made = o.is_none()
+                && prev.is_some_and(|p| p.runtime_id.is_none() && p.last_status == "STOPPED");
             let (last, exit) = match o.map(|o| o.state) {
                 None if prev.is_some_and(|p| p.runtime_id.is_some()) => {
                     ("STOPPED", prev.and_then(|p| p.exit_code))
                 }
+                None if never_made => ("STOPPED", None),
                 None | Some(RunState::Created) => ("PENDING", None),
                 Some(RunState::Running) => ("RUNNING", None),
                 Some(RunState::Exited(code)) => ("STOPPED", Some(code)),
@@ -387,7 +391,7 @@ fn container_statuses(inp: &Inputs<'_>) -> Vec<ContainerStatus> {
                     Some("container was removed outside ecsctl".to_string())
                 } else if o.is_some_and(|o| o.oom_killed) {
                     Some("OutOfMemoryError: container killed due to memory usage".to_string())
-                } else if o.is_some_and(|o| o.state == RunState::Created) {
+                } else if never_made || o.is_some_and(|o| o.state == RunState::Created) {
                     prev.and_then(|p| p.reason.clone())
                 } else {
                     None

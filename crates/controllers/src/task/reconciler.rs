@@ -135,6 +135,21 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
         debug!(task = %key.name, steps = ?p.steps, phase = status.last_status.as_str(), "executing");
         if let Err((code, reason)) = execute(ctx, &id, &td, &spec, &seen, &p.steps).await {
             warn!(task = %key.name, %reason, "task failed");
+            // The container that could not be made or started says why, as in ECS.
+            let named = |c: &&mut api::task::ContainerStatus| {
+                reason.contains(&format!("container {} ", c.name))
+                    || reason.ends_with(&format!("container {}", c.name))
+                    || reason.contains(&format!("container {}:", c.name))
+            };
+            for c in status
+                .containers
+                .iter_mut()
+                .filter(|c| c.runtime_id.is_none())
+                .filter(named)
+            {
+                c.last_status = "STOPPED".to_string();
+                c.reason = Some(reason.clone());
+            }
             status.desired_status = DesiredStatus::Stopped;
             status.stop_code = Some(code);
             status.stopped_reason = Some(reason);
