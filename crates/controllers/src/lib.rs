@@ -23,6 +23,41 @@ pub struct Context {
     pub keep_stopped_tasks: usize,
     /// Longest delay between a service's task starts after repeated failures.
     pub service_backoff_cap: std::time::Duration,
+    /// What the load balancers say about tasks (target health, draining).
+    pub traffic: Arc<dyn Traffic>,
+}
+
+/// Health of a task as its load balancer target(s) see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetHealth {
+    /// Registered, health checks not yet passed.
+    Initial,
+    Healthy,
+    Unhealthy(String),
+    Draining,
+}
+
+/// The load balancers, as controllers need them: a task counts as healthy only when its
+/// targets are, and it is stopped only once its targets have drained.
+pub trait Traffic: Send + Sync + fmt::Debug {
+    /// None when the task is not a target of any load balancer.
+    fn target_health(&self, task_id: &str) -> Option<TargetHealth>;
+    /// Whether the task's targets were deregistered and have no request in flight (or the
+    /// deregistration delay passed, or it is not a target).
+    fn drained(&self, task_id: &str) -> bool;
+}
+
+/// No load balancers: every task is drained and has no target health.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoTraffic;
+
+impl Traffic for NoTraffic {
+    fn target_health(&self, _: &str) -> Option<TargetHealth> {
+        None
+    }
+    fn drained(&self, _: &str) -> bool {
+        true
+    }
 }
 
 impl Context {
@@ -39,6 +74,7 @@ impl Context {
             instance: instance.into(),
             keep_stopped_tasks: task::retention::DEFAULT_KEEP_STOPPED,
             service_backoff_cap: service::ECS_BACKOFF_CAP,
+            traffic: Arc::new(NoTraffic),
         }
     }
 

@@ -29,6 +29,7 @@ fn world() -> World {
         instance: "test".to_string(),
         keep_stopped_tasks: 10,
         service_backoff_cap: std::time::Duration::from_secs(60),
+        traffic: Arc::new(ecsctl_controllers::NoTraffic),
     };
     World {
         _dir: dir,

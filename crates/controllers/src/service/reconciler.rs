@@ -221,7 +221,15 @@ fn view(ctx: &Context, t: &Object, health_checked: &mut BTreeMap<String, bool>) 
             .unwrap_or_default(),
         phase: status.last_status,
         stopping,
-        healthy: running && !stopping && (!checked || status.health_status == HealthState::Healthy),
+        // ECS counts a task healthy when it runs, passes its container health checks, and is
+        // healthy in its load balancer's target group.
+        healthy: running
+            && !stopping
+            && (!checked || status.health_status == HealthState::Healthy)
+            && ctx
+                .traffic
+                .target_health(&t.metadata.name)
+                .is_none_or(|h| h == crate::TargetHealth::Healthy),
         unhealthy: status.health_status == HealthState::Unhealthy,
         started_at: parse(&status.started_at),
         stopped_at: parse(&status.stopped_at),

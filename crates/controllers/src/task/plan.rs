@@ -56,6 +56,8 @@ pub struct Inputs<'a> {
     pub private_ip: Option<&'a str>,
     /// Time since the task was created (for startTimeout).
     pub age: Duration,
+    /// The task's load balancer targets have drained (true when it has none).
+    pub drained: bool,
     /// RFC 3339 time of this reconcile, written into startedAt/stoppedAt.
     pub now: &'a str,
 }
@@ -106,6 +108,11 @@ pub fn plan(inp: &Inputs<'_>) -> Plan {
     }
     let (steps, phase, requeue_after) = match status.desired_status {
         DesiredStatus::Running => plan_running(inp, &mut status),
+        DesiredStatus::Stopped if !inp.drained && running_any(inp) => {
+            // Deregistered from its load balancers first: in-flight requests finish, no new
+            // ones arrive; then SIGTERM.
+            (Vec::new(), TaskPhase::Deactivating, Some(POLL))
+        }
         DesiredStatus::Stopped => plan_stopping(inp),
     };
     if phase == TaskPhase::Running && status.started_at.is_none() {
@@ -327,6 +334,12 @@ fn plan_running(
 
 fn has_health_checks(td: &TaskDefinitionSpec) -> bool {
     defs(td).any(|c| c.health_check.is_some())
+}
+
+fn running_any(inp: &Inputs<'_>) -> bool {
+    inp.containers
+        .values()
+        .any(|o| o.state == RunState::Running)
 }
 
 fn plan_stopping(inp: &Inputs<'_>) -> (Vec<Step>, TaskPhase, Option<Duration>) {

@@ -120,6 +120,7 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
             netns: seen.netns.as_ref().map(|(_, o, _)| o),
             private_ip: seen.netns.as_ref().and_then(|(_, _, ip)| ip.as_deref()),
             age,
+            drained: ctx.traffic.drained(&key.name),
             now: &now,
         });
         status = p.status.clone();

@@ -31,6 +31,7 @@ struct World {
     netns: Option<Observed>,
     stop: Option<(StopCode, String)>,
     age: Duration,
+    drained: bool,
 }
 
 impl World {
@@ -42,6 +43,7 @@ impl World {
             netns: None,
             stop: None,
             age: Duration::ZERO,
+            drained: true,
         }
     }
     fn plan(&self) -> Plan {
@@ -55,6 +57,7 @@ impl World {
             netns: self.netns.as_ref(),
             private_ip: None,
             age: self.age,
+            drained: self.drained,
             now: "2026-01-01T00:00:00Z",
         })
     }
@@ -303,4 +306,21 @@ fn awslogs_names_a_local_log_group_and_stream() {
         (c.log_group.as_deref(), c.log_stream.as_deref()),
         (Some("/ecs/web"), Some("web/app/t1"))
     );
+}
+
+#[test]
+fn a_task_drains_from_its_load_balancer_before_sigterm() {
+    let mut w = World::new(two_containers());
+    w.set("db", RunState::Running, Some(HealthState::Healthy));
+    w.set("app", RunState::Running, None);
+    w.stop = Some((StopCode::ServiceSchedulerInitiated, "scaled in".into()));
+    w.drained = false;
+    let p = w.plan();
+    assert_eq!(
+        (p.steps.clone(), p.status.last_status),
+        (vec![], TaskPhase::Deactivating)
+    );
+    w.status = p.status;
+    w.drained = true;
+    assert!(matches!(w.plan().steps[..], [Step::Stop { .. }]));
 }
