@@ -289,7 +289,15 @@ fn keeps_desired_count_replaces_killed_scales_and_drains_on_delete() {
         "{events}"
     );
 
-    // Scale out to 5, then in to 1.
+    // Scale out to 5 (seen by a running `events -w`), then in to 1.
+    let mut follow = std::process::Command::new(support::BIN)
+        .args(["events", "-w"])
+        .env("ECSCTL_HOME", s.home())
+        .env_remove("ECSCTL_SERVER")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("events -w");
+    std::thread::sleep(Duration::from_millis(300));
     assert_eq!(
         ok(&s, &["scale", "service", "web", "--replicas", "5"]),
         "service/web scaled to 5\n"
@@ -303,6 +311,18 @@ fn keeps_desired_count_replaces_killed_scales_and_drains_on_delete() {
     let ts = tasks(&s, "web");
     assert_eq!(ts.iter().filter(|t| healthy(t)).count(), 5);
     wait_containers(&s, "web", 5, Duration::from_secs(5));
+    let _ = follow.kill();
+    let followed = follow.wait_with_output().expect("events -w output");
+    let followed = String::from_utf8_lossy(&followed.stdout);
+    assert!(
+        followed.starts_with("AGE ")
+            && followed.contains("service/web   (service web) has started 2 tasks: (task ")
+            && followed
+                .lines()
+                .last()
+                .is_some_and(|l| l.ends_with("(service web) has reached a steady state.")),
+        "{followed}"
+    );
 
     assert_eq!(
         ok(&s, &["scale", "svc/web", "--replicas", "1"]),
@@ -538,6 +558,51 @@ fn circuit_breaker_rolls_back_and_old_tasks_survive() {
     // `rollout status` keeps saying so while the spec asks for the failed revision.
     let again = s.run(&["rollout", "status", "service/web", "--timeout", "5s"]);
     assert_eq!(again.status.code(), Some(1), "{}", text(&again));
+    let history = ok(&s, &["rollout", "history", "service/web"]);
+    assert!(
+        history.lines().count() == 4
+            && history.contains("web:2             FAILED      ")
+            && history
+                .lines()
+                .last()
+                .is_some_and(|l| l.contains("PRIMARY    web:1             COMPLETED")),
+        "{history}"
+    );
+
+    // undo pins the revision the breaker went back to; the rollout is then a success.
+    assert_eq!(
+        ok(&s, &["rollout", "undo", "service/web"]),
+        "service/web rolled back to web:1\n"
+    );
+    let svc = get_service(&s, "web");
+    assert_eq!(svc["spec"]["taskDefinition"], "web:1");
+    ok(
+        &s,
+        &["rollout", "status", "service/web", "--timeout", "10s"],
+    );
+
+    // restart replaces every task with a new deployment of the same revision.
+    let before: BTreeSet<String> = tasks(&s, "web")
+        .iter()
+        .filter(|t| healthy(t))
+        .map(|t| field(t, "/metadata/name").to_string())
+        .collect();
+    assert_eq!(
+        ok(&s, &["rollout", "restart", "service/web"]),
+        "service/web restarted\n"
+    );
+    let out = ok(
+        &s,
+        &["rollout", "status", "service/web", "--timeout", "20s"],
+    );
+    assert!(out.contains("successfully rolled out"), "{out}");
+    let after: BTreeSet<String> = tasks(&s, "web")
+        .iter()
+        .filter(|t| healthy(t))
+        .map(|t| field(t, "/metadata/name").to_string())
+        .collect();
+    assert_eq!(after.len(), 3);
+    assert!(after.is_disjoint(&before), "{before:?} {after:?}");
 }
 
 /// web:2 tasks wait ~2 s for an init container before they run: a window to kill the

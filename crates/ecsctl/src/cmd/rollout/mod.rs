@@ -210,15 +210,14 @@ fn family_of(td: &str) -> &str {
     td.split_once(':').map_or(td, |(f, _)| f)
 }
 
-/// The task definition `rollout undo` goes back to: the newest deployment before the
-/// PRIMARY that ran another task definition and did not fail.
-fn previous_task_definition(st: &ServiceStatus) -> Option<String> {
-    let p = st.deployments.iter().position(|d| d.status == "PRIMARY")?;
-    let current = &st.deployments[p].task_definition;
-    st.deployments[..p]
+/// The task definition `rollout undo` goes back to: the newest deployment of another task
+/// definition than `current` (what the spec asks for now) that did not fail. After a failed
+/// rollout that the breaker rolled back, that is the revision the service runs again.
+fn previous_task_definition(st: &ServiceStatus, current: &str) -> Option<String> {
+    st.deployments
         .iter()
         .rev()
-        .find(|d| d.task_definition != *current && d.rollout_state != "FAILED")
+        .find(|d| d.task_definition != current && d.rollout_state != "FAILED")
         .map(|d| d.task_definition.clone())
 }
 
@@ -233,11 +232,27 @@ async fn undo(client: &Client, args: UndoArgs) -> Result<()> {
                 .unwrap_or("");
             format!("{}:{n}", family_of(spec_td))
         }
-        None => previous_task_definition(&status_of(&svc)).ok_or_else(|| {
+        None => {
+            let st = status_of(&svc);
+            let spec_td = svc
+                .pointer("/spec/taskDefinition")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let current = match wait::resolve_task_definition(client, spec_td).await? {
+                Some(td) => td,
+                None => st
+                    .deployments
+                    .iter()
+                    .find(|d| d.status == "PRIMARY")
+                    .map(|d| d.task_definition.clone())
+                    .unwrap_or_default(),
+            };
+            previous_task_definition(&st, &current).ok_or_else(|| {
             anyhow::anyhow!(
                 "service/{name} has no earlier deployment of another task definition to go back to: use --to-revision N"
             )
-        })?,
+        })?
+        }
     };
     match client
         .get(&objects_path(
@@ -324,12 +339,28 @@ mod tests {
             ],
             ..ServiceStatus::default()
         };
-        assert_eq!(previous_task_definition(&st).as_deref(), Some("web:1"));
+        assert_eq!(
+            previous_task_definition(&st, "web:3").as_deref(),
+            Some("web:1")
+        );
         st.deployments[3].task_definition = "web:4".into();
-        assert_eq!(previous_task_definition(&st).as_deref(), Some("web:3"));
+        assert_eq!(
+            previous_task_definition(&st, "web:4").as_deref(),
+            Some("web:3")
+        );
+        // web:5 failed and the breaker went back to web:4: undo pins web:4.
+        st.deployments[3].status = "INACTIVE".into();
+        st.deployments
+            .push(dep("ecs-svc/5", "ACTIVE", "web:5", "FAILED"));
+        st.deployments
+            .push(dep("ecs-svc/6", "PRIMARY", "web:4", "COMPLETED"));
+        assert_eq!(
+            previous_task_definition(&st, "web:5").as_deref(),
+            Some("web:4")
+        );
         st.deployments.truncate(1);
         st.deployments[0].status = "PRIMARY".into();
-        assert_eq!(previous_task_definition(&st), None);
+        assert_eq!(previous_task_definition(&st, "web:1"), None);
         assert_eq!(family_of("web:3"), "web");
         assert_eq!(family_of("web"), "web");
     }

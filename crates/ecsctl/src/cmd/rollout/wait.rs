@@ -161,6 +161,30 @@ fn failure(failed: &DeploymentSummary, primary: Option<&DeploymentSummary>) -> S
     s
 }
 
+/// `family` -> `family:N` of its latest revision, `family:N` -> itself; `None` when there is
+/// no such task definition.
+pub async fn resolve_task_definition(client: &Client, given: &str) -> Result<Option<String>> {
+    match client
+        .get(&objects_path(Kind::TaskDefinition, Some(given), None, None))
+        .await
+    {
+        Ok(td) => {
+            let family = td
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or(given);
+            Ok(
+                match td.pointer("/metadata/revision").and_then(Value::as_u64) {
+                    Some(n) if !family.contains(':') => Some(format!("{family}:{n}")),
+                    _ => Some(family.to_string()),
+                },
+            )
+        }
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Reads the service and resolves its task definition, then judges it.
 async fn look(client: &Client, cluster: &str, name: &str) -> Result<Verdict> {
     let svc = client
@@ -175,23 +199,7 @@ async fn look(client: &Client, cluster: &str, name: &str) -> Result<Verdict> {
         .pointer("/spec/taskDefinition")
         .and_then(Value::as_str)
         .unwrap_or("");
-    let resolved = match client
-        .get(&objects_path(Kind::TaskDefinition, Some(given), None, None))
-        .await
-    {
-        Ok(td) => {
-            let family = td
-                .pointer("/metadata/name")
-                .and_then(Value::as_str)
-                .unwrap_or(given);
-            match td.pointer("/metadata/revision").and_then(Value::as_u64) {
-                Some(n) if !family.contains(':') => Some(format!("{family}:{n}")),
-                _ => Some(family.to_string()),
-            }
-        }
-        Err(e) if is_not_found(&e) => None,
-        Err(e) => return Err(e),
-    };
+    let resolved = resolve_task_definition(client, given).await?;
     Ok(judge(&svc, resolved.as_deref()))
 }
 
