@@ -64,6 +64,8 @@ pub struct ServerConfig {
     pub listen: Listen,
     /// Run the controllers against the local Docker engine (off in API-only tests).
     pub controllers: bool,
+    /// Longest delay between task starts of a failing service (None: ECS's 27 minutes).
+    pub service_backoff_cap: Option<std::time::Duration>,
 }
 
 /// Runs the server until `shutdown` completes, then stops accepting, ends open watches,
@@ -100,7 +102,10 @@ pub async fn run(
             runtime: runtime.clone(),
             instance: instance.clone(),
         });
-        let ctx = controllers::Context::new(store.clone(), runtime, instance);
+        let mut ctx = controllers::Context::new(store.clone(), runtime, instance);
+        if let Some(cap) = config.service_backoff_cap {
+            ctx.service_backoff_cap = cap;
+        }
         let mut rx = stop_rx.clone();
         let stopped = async move {
             let _ = rx.wait_for(|stop| *stop).await;

@@ -29,6 +29,7 @@ async fn refuses_to_start_twice_on_one_socket() {
     let other = tempfile::tempdir().unwrap();
     let config = ServerConfig {
         controllers: false,
+        service_backoff_cap: None,
         data_dir: other.path().to_path_buf(),
         listen: Listen::Unix(server.socket.clone()),
     };
@@ -85,6 +86,7 @@ async fn tcp_needs_the_bearer_token() {
     let dir = tempfile::tempdir().unwrap();
     let empty = ServerConfig {
         controllers: false,
+        service_backoff_cap: None,
         data_dir: dir.path().to_path_buf(),
         listen: Listen::Tcp {
             addr: "127.0.0.1:0".parse().unwrap(),
@@ -104,6 +106,7 @@ async fn tcp_needs_the_bearer_token() {
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let config = ServerConfig {
         controllers: false,
+        service_backoff_cap: None,
         data_dir: dir.path().to_path_buf(),
         listen: Listen::Tcp {
             addr,

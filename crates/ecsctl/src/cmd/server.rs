@@ -15,10 +15,13 @@ EXAMPLES:
   ecsctl server --data-dir /var/lib/ecsctl
   ecsctl server --listen tcp://127.0.0.1:7070 --token-file ~/.ecsctl-token
   RUST_LOG=debug ecsctl server                     # more logs (stderr)
+  ecsctl server --dev                              # short waits for local iteration (see below)
 
 The data directory is --data-dir, else $ECSCTL_HOME, else ~/.local/share/ecsctl.
 TCP needs a bearer token (--token-file); without one only the unix socket is served.
-SIGINT or SIGTERM stops the server gracefully.")]
+SIGINT or SIGTERM stops the server gracefully; running containers stay and are adopted when it
+starts again. A service whose tasks keep failing to start waits up to --task-start-backoff-cap
+between attempts: ECS's 27 minutes by default, 30 seconds with --dev.")]
 pub struct Args {
     /// Where the store and the socket live [default: $ECSCTL_HOME or ~/.local/share/ecsctl]
     #[arg(long, value_name = "DIR")]
@@ -26,6 +29,12 @@ pub struct Args {
     /// `unix:PATH` or `tcp://HOST:PORT` [default: unix:DATA_DIR/ecsctl.sock]
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
+    /// Longest wait between task starts of a service whose tasks keep failing [default: 27m, as ECS]
+    #[arg(long, value_name = "DURATION", value_parser = super::parse_duration)]
+    pub task_start_backoff_cap: Option<std::time::Duration>,
+    /// Fast-dev settings: --task-start-backoff-cap 30s unless given
+    #[arg(long)]
+    pub dev: bool,
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> Result<()> {
@@ -62,10 +71,12 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<()> {
             token: token.unwrap_or_default(),
         },
     };
+    let dev_cap = args.dev.then_some(std::time::Duration::from_secs(30));
     let config = server::ServerConfig {
         data_dir,
         listen,
         controllers: true,
+        service_backoff_cap: args.task_start_backoff_cap.or(dev_cap),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

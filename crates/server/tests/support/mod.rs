@@ -105,6 +105,7 @@ pub fn spawn(
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let config = ServerConfig {
         controllers: false,
+        service_backoff_cap: None,
         data_dir: data_dir.to_path_buf(),
         listen: Listen::Unix(socket.to_path_buf()),
     };
