@@ -1,0 +1,52 @@
+//! ecsctl's built-in load balancer: the proxy behind `kind: LoadBalancer`.
+//!
+//! One [`LbManager`] serves every load balancer of the server. The controllers hand it the
+//! desired state with [`LbManager::sync`] (listeners from each LoadBalancer's spec, targets from
+//! the tasks of the services behind it) and read back what it observes: target health
+//! ([`LbManager::target_health`]), whether a deregistered task finished draining
+//! ([`LbManager::drained`]) and per-target request counts and rates ([`LbManager::snapshot`]).
+//!
+//! - HTTP listeners (hyper, HTTP/1.1, keep-alive on both sides) route by host and path prefix
+//!   rules, as an ALB does, and balance over the healthy targets of the chosen service
+//!   (round robin or least outstanding requests). Idempotent requests are retried on another
+//!   target when one refuses or drops the connection before it answers.
+//! - TCP listeners pass bytes through to a healthy target of their default service.
+//! - Health checks run per target with ALB defaults (path `/`, every 30 s, timeout 5 s, 5
+//!   successes to become healthy, 2 failures to become unhealthy, matcher `200`).
+//!
+//! ```no_run
+//! # async fn demo(spec: api::kinds::LoadBalancerSpec) -> Result<(), ecsctl_lb::LbError> {
+//! use ecsctl_lb::{LbConfig, LbManager, Target};
+//! let lbs = LbManager::new();
+//! let target = Target { task_id: "t1".into(), addr: "127.0.0.1:9000".parse().expect("addr") };
+//! lbs.sync(vec![LbConfig {
+//!     name: "web".into(),
+//!     cluster: "default".into(),
+//!     spec,
+//!     targets: [("web".to_string(), vec![target])].into(),
+//!     draining: vec![],
+//! }])
+//! .await?;
+//! println!("{:?}", lbs.target_health("t1"));
+//! lbs.shutdown().await;
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+
+mod balance;
+mod config;
+mod error;
+mod health;
+mod lbstate;
+mod listener;
+mod manager;
+mod metrics;
+mod proxy;
+mod router;
+mod target;
+mod tcp;
+mod types;
+
+pub use error::LbError;
+pub use manager::LbManager;
+pub use types::{LbConfig, LbStatus, ListenerStatus, Target, TargetHealth, TargetStatus};

@@ -1,0 +1,154 @@
+//! Listeners: a bound socket and its accept loop, whose routing can be swapped in place (so a
+//! changed rule or target set never rebinds) and which stops when told or when dropped.
+
+use crate::balance::BalancerCell;
+use crate::proxy::{self, Client, ConnCtx};
+use crate::router::Router;
+use crate::tcp;
+use api::kinds::LbProtocol;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Where a listener sends what it accepts: its LB's targets and its own rules.
+#[derive(Debug)]
+pub(crate) struct Route {
+    pub lb: String,
+    pub balancer: Arc<BalancerCell>,
+    pub router: Router,
+    pub port: u16,
+}
+
+/// The current route of a listener, read once per request (HTTP) or connection (TCP).
+#[derive(Debug)]
+pub(crate) struct RouteCell(RwLock<Arc<Route>>);
+
+impl RouteCell {
+    pub fn load(&self) -> Arc<Route> {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn store(&self, route: Route) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(route);
+    }
+}
+
+/// A bound listener. Dropping it stops the accept loop and its connections.
+#[derive(Debug)]
+pub(crate) struct ListenerHandle {
+    pub protocol: LbProtocol,
+    pub lb: (String, String),
+    pub local_addr: SocketAddr,
+    route: Arc<RouteCell>,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl ListenerHandle {
+    pub async fn bind(
+        addr: SocketAddr,
+        protocol: LbProtocol,
+        lb: (String, String),
+        route: Route,
+        client: Client,
+    ) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
+        let local_addr = listener.local_addr()?;
+        let route = Arc::new(RouteCell(RwLock::new(Arc::new(route))));
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(accept_loop(
+            listener,
+            protocol,
+            route.clone(),
+            client,
+            stopped,
+        ));
+        tracing::info!(%addr, ?protocol, lb = %lb.1, cluster = %lb.0, "listener bound");
+        Ok(ListenerHandle {
+            protocol,
+            lb,
+            local_addr,
+            route,
+            stop,
+            task,
+        })
+    }
+
+    /// New rules or targets for the same socket.
+    pub fn set_route(&mut self, lb: (String, String), route: Route) {
+        self.lb = lb;
+        self.route.store(route);
+    }
+
+    /// Stops accepting and waits until the socket is closed (so its port can be bound again);
+    /// open HTTP connections finish their current request, TCP ones are closed.
+    pub async fn close(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+        tracing::info!(addr = %self.local_addr, lb = %self.lb.1, "listener closed");
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    protocol: LbProtocol,
+    route: Arc<RouteCell>,
+    client: Client,
+    mut stopped: watch::Receiver<bool>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            _ = stopped.changed() => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let stopped = stopped.clone();
+        match protocol {
+            LbProtocol::Http => {
+                let ctx = Arc::new(ConnCtx {
+                    route: route.clone(),
+                    client: client.clone(),
+                    peer,
+                });
+                tokio::spawn(serve_http(stream, ctx, stopped));
+            }
+            LbProtocol::Tcp => {
+                tokio::spawn(tcp::serve(stream, route.load(), stopped));
+            }
+        }
+    }
+}
+
+async fn serve_http(stream: TcpStream, ctx: Arc<ConnCtx>, mut stopped: watch::Receiver<bool>) {
+    let service = service_fn(move |req| proxy::handle(req, ctx.clone()));
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    let result = tokio::select! {
+        result = conn.as_mut() => result,
+        _ = stopped.changed() => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(error = %e, "client connection ended with an error");
+    }
+}

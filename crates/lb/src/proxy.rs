@@ -1,0 +1,370 @@
+//! The HTTP proxy: one request from a listener to a target of the service its rules choose.
+
+use crate::listener::Route;
+use crate::target::{InFlight, TargetState};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
+use hyper::http::uri::{Authority, PathAndQuery, Scheme};
+use hyper::{Method, Request, Response, StatusCode, Uri};
+use hyper_util::client::legacy::Client as LegacyClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use std::convert::Infallible;
+use std::error::Error as StdError;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+/// Attempts per request: the first target and up to two others after a connection failure.
+const MAX_ATTEMPTS: usize = 3;
+/// Request bodies up to this size (with a known length) are buffered so that the request can
+/// be sent again to another target; larger or chunked ones are streamed and not retried.
+const MAX_BUFFERED_BODY: u64 = 64 * 1024;
+
+/// The pooled keep-alive client to targets, shared by every listener (pools are per target).
+pub(crate) type Client = LegacyClient<HttpConnector, ReqBody>;
+
+pub(crate) fn client() -> Client {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    connector.set_connect_timeout(Some(Duration::from_secs(5)));
+    LegacyClient::builder(TokioExecutor::new())
+        .pool_timer(TokioTimer::new())
+        .pool_idle_timeout(Duration::from_secs(60))
+        .build(connector)
+}
+
+/// What a connection's requests need: where it came from and where its listener routes.
+#[derive(Debug)]
+pub(crate) struct ConnCtx {
+    pub route: Arc<crate::listener::RouteCell>,
+    pub client: Client,
+    pub peer: SocketAddr,
+}
+
+/// Serves one request; never fails (errors become 502/503/404 responses with a text body).
+pub(crate) async fn handle(
+    req: Request<Incoming>,
+    ctx: Arc<ConnCtx>,
+) -> Result<Response<ProxyBody>, Infallible> {
+    let route = ctx.route.load();
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().authority().map(Authority::as_str));
+    let Some(service) = route.router.route(host, req.uri().path()) else {
+        let text = format!(
+            "no rule of listener {} matched host {:?} and path {:?}, and the listener has no defaultService\n",
+            route.port,
+            host.unwrap_or(""),
+            req.uri().path()
+        );
+        return Ok(text_response(StatusCode::NOT_FOUND, text));
+    };
+    let service = service.to_string();
+    Ok(forward(req, &ctx, &route, &service).await)
+}
+
+async fn forward(
+    req: Request<Incoming>,
+    ctx: &ConnCtx,
+    route: &Route,
+    service: &str,
+) -> Response<ProxyBody> {
+    let balancer = route.balancer.load();
+    let (parts, body) = req.into_parts();
+    let idempotent = matches!(
+        parts.method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE | Method::TRACE
+    );
+    let mut headers = parts.headers;
+    forwarded_headers(&mut headers, ctx.peer, route.port);
+    let path = parts
+        .uri
+        .path_and_query()
+        .cloned()
+        .unwrap_or_else(|| PathAndQuery::from_static("/"));
+
+    let mut body = match body.size_hint().upper() {
+        Some(n) if n <= MAX_BUFFERED_BODY => {
+            match Limited::new(body, MAX_BUFFERED_BODY as usize).collect().await {
+                Ok(collected) => Pending::Buffered(collected.to_bytes()),
+                Err(e) => {
+                    let text = format!("could not read the request body: {e}\n");
+                    return text_response(StatusCode::BAD_REQUEST, text);
+                }
+            }
+        }
+        _ => Pending::Stream(Some(body)),
+    };
+
+    let mut tried: Vec<Arc<TargetState>> = Vec::new();
+    let mut last_error = None;
+    while tried.len() < MAX_ATTEMPTS {
+        let Some(target) = balancer.pick(service, &tried) else {
+            break;
+        };
+        let Some(req_body) = body.take() else { break };
+        let uri = match target_uri(&target, &path) {
+            Ok(uri) => uri,
+            Err(e) => return text_response(StatusCode::BAD_GATEWAY, format!("{e}\n")),
+        };
+        let mut upstream = Request::new(req_body);
+        *upstream.method_mut() = parts.method.clone();
+        *upstream.uri_mut() = uri;
+        *upstream.headers_mut() = headers.clone();
+        let in_flight = InFlight::start(target.clone());
+        match ctx.client.request(upstream).await {
+            Ok(response) => {
+                let (mut parts, body) = response.into_parts();
+                strip_hop_by_hop(&mut parts.headers);
+                let body = ProxyBody::Upstream {
+                    body,
+                    in_flight: Some(in_flight),
+                };
+                return Response::from_parts(parts, body);
+            }
+            Err(e) => {
+                drop(in_flight);
+                // Nothing reached the target when the connection failed, so any buffered
+                // request may go elsewhere; after that only idempotent ones may.
+                let again = body.can_retry() && (e.is_connect() || idempotent);
+                tracing::debug!(
+                    service,
+                    task = %target.task_id,
+                    addr = %target.addr,
+                    retry = again,
+                    error = %describe(&e),
+                    "target failed before responding"
+                );
+                last_error = Some((target.clone(), describe(&e)));
+                tried.push(target);
+                if !again {
+                    break;
+                }
+            }
+        }
+    }
+    match last_error {
+        Some((target, error)) => text_response(
+            StatusCode::BAD_GATEWAY,
+            format!(
+                "bad gateway: target {} ({}) of service {service} failed before responding: {error}\n",
+                target.task_id, target.addr
+            ),
+        ),
+        None => text_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("no healthy target for service {service}\n"),
+        ),
+    }
+}
+
+/// The request body, once per attempt: a buffered one can be sent again, a stream once.
+enum Pending {
+    Buffered(Bytes),
+    Stream(Option<Incoming>),
+}
+
+impl Pending {
+    fn take(&mut self) -> Option<ReqBody> {
+        match self {
+            Pending::Buffered(b) => Some(ReqBody::Full(Full::new(b.clone()))),
+            Pending::Stream(s) => s.take().map(ReqBody::Stream),
+        }
+    }
+
+    fn can_retry(&self) -> bool {
+        matches!(self, Pending::Buffered(_))
+    }
+}
+
+fn target_uri(target: &TargetState, path: &PathAndQuery) -> Result<Uri, hyper::http::Error> {
+    Uri::builder()
+        .scheme(Scheme::HTTP)
+        .authority(target.authority.clone())
+        .path_and_query(path.clone())
+        .build()
+}
+
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Removes the headers that describe one hop (RFC 9110 7.6.1), with those `Connection` names.
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .collect();
+    for name in named {
+        headers.remove(name);
+    }
+    for name in HOP_BY_HOP {
+        headers.remove(name);
+    }
+}
+
+static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+static X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
+
+/// X-Forwarded-For (appended to any the client sent), -Proto and -Port, as an ALB sets them.
+fn forwarded_headers(headers: &mut HeaderMap, peer: SocketAddr, port: u16) {
+    strip_hop_by_hop(headers);
+    let client = peer.ip().to_string();
+    let xff = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
+        Some(earlier) if !earlier.trim().is_empty() => format!("{earlier}, {client}"),
+        _ => client,
+    };
+    if let Ok(v) = HeaderValue::from_str(&xff) {
+        headers.insert(X_FORWARDED_FOR.clone(), v);
+    }
+    headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static("http"));
+    headers.insert(X_FORWARDED_PORT.clone(), HeaderValue::from(port));
+}
+
+/// The innermost cause in words: `connection refused`, `connection reset by peer`...
+fn describe(e: &(dyn StdError + 'static)) -> String {
+    let mut cause: &(dyn StdError + 'static) = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+        return io.to_string();
+    }
+    if let Some(h) = cause.downcast_ref::<hyper::Error>()
+        && h.is_incomplete_message()
+    {
+        return "connection closed before a response".to_string();
+    }
+    cause.to_string()
+}
+
+fn text_response(status: StatusCode, text: String) -> Response<ProxyBody> {
+    let mut response = Response::new(ProxyBody::Full(Full::new(Bytes::from(text))));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// The body of a request sent to a target.
+#[derive(Debug)]
+pub(crate) enum ReqBody {
+    Full(Full<Bytes>),
+    Stream(Incoming),
+}
+
+impl Body for ReqBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        match self.get_mut() {
+            ReqBody::Full(b) => Pin::new(b).poll_frame(cx).map_err(|never| match never {}),
+            ReqBody::Stream(b) => Pin::new(b).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            ReqBody::Full(b) => b.is_end_stream(),
+            ReqBody::Stream(b) => b.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            ReqBody::Full(b) => b.size_hint(),
+            ReqBody::Stream(b) => b.size_hint(),
+        }
+    }
+}
+
+/// The body of a response to a client: our own text, or a target's body, which keeps the
+/// request in flight on that target until it ends (so draining waits for it).
+#[derive(Debug)]
+pub(crate) enum ProxyBody {
+    Full(Full<Bytes>),
+    Upstream {
+        body: Incoming,
+        in_flight: Option<InFlight>,
+    },
+}
+
+impl Body for ProxyBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        match self.get_mut() {
+            ProxyBody::Full(b) => Pin::new(b).poll_frame(cx).map_err(|never| match never {}),
+            ProxyBody::Upstream { body, in_flight } => {
+                let poll = Pin::new(body).poll_frame(cx);
+                if matches!(poll, Poll::Ready(None) | Poll::Ready(Some(Err(_)))) {
+                    in_flight.take();
+                }
+                poll
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            ProxyBody::Full(b) => b.is_end_stream(),
+            ProxyBody::Upstream { body, .. } => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            ProxyBody::Full(b) => b.size_hint(),
+            ProxyBody::Upstream { body, .. } => body.size_hint(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_headers_append_and_hop_by_hop_go() {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", HeaderValue::from_static("10.0.0.1"));
+        h.insert("connection", HeaderValue::from_static("keep-alive, x-secret"));
+        h.insert("x-secret", HeaderValue::from_static("1"));
+        h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        h.insert("x-kept", HeaderValue::from_static("1"));
+        forwarded_headers(&mut h, "127.0.0.2:5000".parse().expect("addr"), 8080);
+        assert_eq!(h["x-forwarded-for"], "10.0.0.1, 127.0.0.2");
+        assert_eq!(h["x-forwarded-proto"], "http");
+        assert_eq!(h["x-forwarded-port"], "8080");
+        assert!(h.get("connection").is_none() && h.get("x-secret").is_none());
+        assert!(h.get("keep-alive").is_none() && h.get("x-kept").is_some());
+    }
+}
