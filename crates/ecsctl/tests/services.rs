@@ -265,7 +265,7 @@ fn keeps_desired_count_replaces_killed_scales_and_drains_on_delete() {
     let killed = docker(&["kill", &victim]);
     assert!(killed.status.success(), "{}", text(&killed));
     let t0 = Instant::now();
-    let ts = wait_tasks(&s, "web", Duration::from_secs(5), "replacement", |ts| {
+    wait_tasks(&s, "web", Duration::from_secs(5), "replacement", |ts| {
         let running: Vec<&Value> = ts.iter().filter(|t| healthy(t)).collect();
         running.len() == 3
             && running
@@ -278,10 +278,12 @@ fn keeps_desired_count_replaces_killed_scales_and_drains_on_delete() {
         replaced_in < Duration::from_secs(2),
         "replacement took {replaced_in:?}"
     );
-    assert_eq!(
-        ts.iter().filter(|t| present(t)).count(),
-        3,
-        "no extra task: {ts:#?}"
+    wait_tasks(
+        &s,
+        "web",
+        Duration::from_secs(2),
+        "killed task STOPPED",
+        |ts| ts.iter().filter(|t| present(t)).count() == 3,
     );
     let events = ok(&s, &["events"]);
     assert!(
@@ -335,8 +337,9 @@ fn keeps_desired_count_replaces_killed_scales_and_drains_on_delete() {
     );
     wait_containers(&s, "web", 1, Duration::from_secs(10));
     eprintln!("timing: scale 5 -> 1, containers gone: {:?}", t0.elapsed());
-    let ts = tasks(&s, "web");
-    assert_eq!(ts.iter().filter(|t| present(t)).count(), 1, "{ts:#?}");
+    wait_tasks(&s, "web", Duration::from_secs(5), "4 tasks STOPPED", |ts| {
+        ts.iter().filter(|t| present(t)).count() == 1
+    });
     let svc = get_service(&s, "web");
     assert_eq!(svc["status"]["desiredCount"], 1);
     assert_eq!(svc["status"]["runningCount"], 1);
