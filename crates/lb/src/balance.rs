@@ -4,8 +4,8 @@
 use crate::target::{State, TargetState};
 use api::kinds::LbAlgorithm;
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 /// The registered (not draining) targets of each service of one LB, rebuilt by `sync` when
@@ -54,7 +54,12 @@ impl Balancer {
         let fresh = |t: &&Arc<TargetState>| !tried.iter().any(|x| Arc::ptr_eq(x, t));
         // ALB routes to healthy targets; while none of a service is healthy yet, to the
         // targets still in their initial checks (a new service is reachable at once).
-        let tier = if pool.targets.iter().filter(fresh).any(|t| t.state() == State::Healthy) {
+        let tier = if pool
+            .targets
+            .iter()
+            .filter(fresh)
+            .any(|t| t.state() == State::Healthy)
+        {
             State::Healthy
         } else {
             State::Initial
@@ -67,7 +72,12 @@ impl Balancer {
         let turn = pool.next.fetch_add(1, Ordering::Relaxed);
         let chosen = match self.algorithm.unwrap_or(LbAlgorithm::RoundRobin) {
             LbAlgorithm::RoundRobin => {
-                let mut it = pool.targets.iter().filter(eligible).cycle().skip(turn % count);
+                let mut it = pool
+                    .targets
+                    .iter()
+                    .filter(eligible)
+                    .cycle()
+                    .skip(turn % count);
                 let first = it.next()?;
                 if self.slow_start.is_zero() {
                     first
@@ -123,7 +133,10 @@ mod tests {
         let mut c = vec![0; targets.len()];
         for _ in 0..n {
             let t = b.pick("web", &[]).expect("target");
-            let i = targets.iter().position(|x| Arc::ptr_eq(x, &t)).expect("known");
+            let i = targets
+                .iter()
+                .position(|x| Arc::ptr_eq(x, &t))
+                .expect("known");
             c[i] += 1;
         }
         c
@@ -136,15 +149,21 @@ mod tests {
         let s = crate::config::Settings::from_spec(
             "x",
             "y",
-            &serde_json::from_value(serde_json::json!({"listeners": [{"port": 1, "protocol": "HTTP"}],
-                "healthCheck": {"healthyThresholdCount": 1, "unhealthyThresholdCount": 1}}))
+            &serde_json::from_value(
+                serde_json::json!({"listeners": [{"port": 1, "protocol": "HTTP"}],
+                "healthCheck": {"healthyThresholdCount": 1, "unhealthyThresholdCount": 1}}),
+            )
             .expect("spec"),
         )
         .0
         .health;
         t[0].record_check(Ok(()), &s);
         t[1].record_check(Ok(()), &s);
-        assert_eq!(counts(&b, &t, 100), vec![50, 50, 0], "initial one out while others healthy");
+        assert_eq!(
+            counts(&b, &t, 100),
+            vec![50, 50, 0],
+            "initial one out while others healthy"
+        );
         t[2].record_check(Err("x".into()), &s);
         t[0].record_check(Err("x".into()), &s);
         assert_eq!(counts(&b, &t, 10), vec![0, 10, 0]);

@@ -101,7 +101,9 @@ impl Settings {
             algorithm: spec.algorithm.unwrap_or(LbAlgorithm::RoundRobin),
             deregistration_delay: spec
                 .deregistration_delay_seconds
-                .map_or(DEFAULT_DEREGISTRATION_DELAY, |s| Duration::from_secs(s.into())),
+                .map_or(DEFAULT_DEREGISTRATION_DELAY, |s| {
+                    Duration::from_secs(s.into())
+                }),
             slow_start: secs(spec.slow_start_seconds, 0),
             health: HealthSettings {
                 path: hc.path.unwrap_or_else(|| "/".to_string()),
@@ -122,10 +124,17 @@ impl Settings {
 /// HTTP checks when the LB has an HTTP listener.
 pub(crate) fn check_kind(spec: &LoadBalancerSpec, service: &str) -> CheckKind {
     let names = |l: &Listener| {
-        l.default_service.as_deref() == Some(service) || l.rules.iter().any(|r| r.service == service)
+        l.default_service.as_deref() == Some(service)
+            || l.rules.iter().any(|r| r.service == service)
     };
-    let http = spec.listeners.iter().filter(|l| l.protocol == LbProtocol::Http);
-    let any_http = spec.listeners.iter().any(|l| l.protocol == LbProtocol::Http);
+    let http = spec
+        .listeners
+        .iter()
+        .filter(|l| l.protocol == LbProtocol::Http);
+    let any_http = spec
+        .listeners
+        .iter()
+        .any(|l| l.protocol == LbProtocol::Http);
     let http_names = http.clone().any(names);
     let tcp_names = spec
         .listeners
@@ -188,7 +197,10 @@ mod tests {
         assert_eq!(st.health.path, "/");
         assert_eq!(st.health.interval, Duration::from_secs(30));
         assert_eq!(st.health.timeout, Duration::from_secs(5));
-        assert_eq!((st.health.healthy_threshold, st.health.unhealthy_threshold), (5, 2));
+        assert_eq!(
+            (st.health.healthy_threshold, st.health.unhealthy_threshold),
+            (5, 2)
+        );
         assert!(st.health.matcher.matches(200) && !st.health.matcher.matches(201));
         let addr = bind_addr("web", "default", &s.listeners[0]).expect("addr");
         assert_eq!(addr, "127.0.0.1:8080".parse().expect("addr"));

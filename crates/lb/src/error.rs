@@ -9,7 +9,9 @@ use std::net::SocketAddr;
 #[derive(Debug, thiserror::Error)]
 pub enum LbError {
     /// A listener could not listen on its address (port taken, address not on this host...).
-    #[error("load balancer {lb} (cluster {cluster}): cannot listen on port {port} ({addr}): {source}")]
+    #[error(
+        "load balancer {lb} (cluster {cluster}): cannot listen on port {port} ({addr}): {source}"
+    )]
     Bind {
         lb: String,
         cluster: String,
@@ -19,7 +21,9 @@ pub enum LbError {
         source: std::io::Error,
     },
     /// The listener's address is not an IP address.
-    #[error("load balancer {lb} (cluster {cluster}): listener port {port}: invalid address {address:?}: expected an IP address such as 127.0.0.1 or 0.0.0.0")]
+    #[error(
+        "load balancer {lb} (cluster {cluster}): listener port {port}: invalid address {address:?}: expected an IP address such as 127.0.0.1 or 0.0.0.0"
+    )]
     InvalidAddress {
         lb: String,
         cluster: String,
@@ -27,7 +31,9 @@ pub enum LbError {
         address: String,
     },
     /// Two listeners (of one or two load balancers) want the same address and port.
-    #[error("load balancer {lb} (cluster {cluster}): port {port} ({addr}) is already a listener of load balancer {other}")]
+    #[error(
+        "load balancer {lb} (cluster {cluster}): port {port} ({addr}) is already a listener of load balancer {other}"
+    )]
     Conflict {
         lb: String,
         cluster: String,
@@ -36,7 +42,9 @@ pub enum LbError {
         other: String,
     },
     /// The health check's matcher is not a list of codes or ranges (`200`, `200-299,302`).
-    #[error("load balancer {lb} (cluster {cluster}): invalid health check matcher {matcher:?}: expected codes or ranges such as 200, 200-299 or 200,302")]
+    #[error(
+        "load balancer {lb} (cluster {cluster}): invalid health check matcher {matcher:?}: expected codes or ranges such as 200, 200-299 or 200,302"
+    )]
     InvalidMatcher {
         lb: String,
         cluster: String,

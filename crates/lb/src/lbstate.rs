@@ -145,7 +145,11 @@ impl LbRuntime {
         let inner = self.inner();
         let mut registered = Vec::new();
         let mut draining = false;
-        for e in inner.targets.values().filter(|e| e.state.task_id == task_id) {
+        for e in inner
+            .targets
+            .values()
+            .filter(|e| e.state.task_id == task_id)
+        {
             match e.state.health() {
                 TargetHealth::Draining => draining = true,
                 h => registered.push(h),
@@ -186,7 +190,9 @@ impl LbRuntime {
                 rate_per_sec: e.state.stats.rate_per_sec(),
             })
             .collect();
-        targets.sort_by(|a, b| (&a.service, &a.task_id, a.addr).cmp(&(&b.service, &b.task_id, b.addr)));
+        targets.sort_by(|a, b| {
+            (&a.service, &a.task_id, a.addr).cmp(&(&b.service, &b.task_id, b.addr))
+        });
         (inner.listeners.clone(), targets)
     }
 }

@@ -92,7 +92,10 @@ async fn forward(
 
     let mut body = match body.size_hint().upper() {
         Some(n) if n <= MAX_BUFFERED_BODY => {
-            match Limited::new(body, MAX_BUFFERED_BODY as usize).collect().await {
+            match Limited::new(body, MAX_BUFFERED_BODY as usize)
+                .collect()
+                .await
+            {
                 Ok(collected) => Pending::Buffered(collected.to_bytes()),
                 Err(e) => {
                     let text = format!("could not read the request body: {e}\n");
@@ -356,7 +359,10 @@ mod tests {
     fn forwarded_headers_append_and_hop_by_hop_go() {
         let mut h = HeaderMap::new();
         h.insert("x-forwarded-for", HeaderValue::from_static("10.0.0.1"));
-        h.insert("connection", HeaderValue::from_static("keep-alive, x-secret"));
+        h.insert(
+            "connection",
+            HeaderValue::from_static("keep-alive, x-secret"),
+        );
         h.insert("x-secret", HeaderValue::from_static("1"));
         h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
         h.insert("x-kept", HeaderValue::from_static("1"));

@@ -126,10 +126,12 @@ mod tests {
 
     #[test]
     fn path_prefixes_whole_segments_longest_first() {
-        let r = router(serde_json::json!({"port": 80, "protocol": "HTTP", "defaultService": "web",
+        let r = router(
+            serde_json::json!({"port": 80, "protocol": "HTTP", "defaultService": "web",
             "rules": [{"pathPrefix": "/api", "service": "api"},
                       {"pathPrefix": "/api/v2", "service": "api2"},
-                      {"pathPrefix": "/static/", "service": "cdn"}]}));
+                      {"pathPrefix": "/static/", "service": "cdn"}]}),
+        );
         assert_eq!(r.route(None, "/api"), Some("api"));
         assert_eq!(r.route(None, "/api/users"), Some("api"));
         assert_eq!(r.route(None, "/api/v2/users"), Some("api2"));
@@ -149,9 +151,11 @@ mod tests {
 
     #[test]
     fn hosts_exact_wildcard_port_and_case() {
-        let r = router(serde_json::json!({"port": 80, "protocol": "HTTP", "defaultService": "web",
+        let r = router(
+            serde_json::json!({"port": 80, "protocol": "HTTP", "defaultService": "web",
             "rules": [{"host": "api.example.com", "service": "api"},
-                      {"host": "*.shop.test", "pathPrefix": "/cart", "service": "cart"}]}));
+                      {"host": "*.shop.test", "pathPrefix": "/cart", "service": "cart"}]}),
+        );
         assert_eq!(r.route(Some("API.example.com:8080"), "/"), Some("api"));
         assert_eq!(r.route(Some("eu.shop.test"), "/cart/1"), Some("cart"));
         assert_eq!(r.route(Some("eu.shop.test"), "/"), Some("web"));

@@ -145,7 +145,8 @@ impl TargetState {
         let d = self.detail();
         self.state() == State::Draining
             && (self.stats.in_flight() == 0
-                || d.draining_since.is_some_and(|since| since.elapsed() >= delay))
+                || d.draining_since
+                    .is_some_and(|since| since.elapsed() >= delay))
     }
 
     /// Share of traffic during slow start: 0..1 over `window` after it became healthy.
