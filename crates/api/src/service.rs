@@ -294,6 +294,10 @@ pub struct ServiceStatus {
     /// Task starts are held back until this time after repeated failures (RFC 3339).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub throttled_until: String,
+    /// A revision the circuit breaker rolled back: not deployed again until the service
+    /// points at another one, or a deployment is forced.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub failed_task_definition: String,
     /// The value of the `ecsctl.dev/force-deployment` annotation last acted on.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub force_token: String,

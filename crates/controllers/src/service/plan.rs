@@ -30,6 +30,8 @@ pub struct TaskView {
     pub id: String,
     /// The deployment that started it.
     pub deployment: String,
+    /// `family:N` it runs.
+    pub task_definition: String,
     pub phase: TaskPhase,
     /// Asked to stop (by the scheduler or a user).
     pub stopping: bool,
@@ -130,18 +132,22 @@ pub fn plan(inp: &Inputs<'_>) -> Plan {
     let mut ids = inp.new_ids.iter();
 
     // 1. A different task definition (a new revision of the family, or another one), or a
-    //    forced deployment, makes a new PRIMARY deployment; a revision whose deployment
-    //    failed is not retried until the service changes again.
-    let failed_before = st.deployments.iter().any(|d| {
-        d.task_definition == inp.task_definition
-            && d.rollout_state == "FAILED"
-            && d.generation >= inp.generation
-    });
+    //    forced deployment, makes a new PRIMARY deployment. A revision the circuit breaker
+    //    rolled back is not deployed again until the service points elsewhere first (as ECS
+    //    points the service at the restored revision) or a deployment is forced.
+    let forced = !inp.force_token.is_empty() && inp.force_token != st.force_token;
+    if forced
+        || (!st.failed_task_definition.is_empty()
+            && st.failed_task_definition != inp.task_definition)
+    {
+        st.failed_task_definition.clear();
+    }
     let changed = match st.deployments.iter().find(|d| d.status == "PRIMARY") {
         None => true,
         Some(p) => {
-            (p.task_definition != inp.task_definition && !failed_before)
-                || (!inp.force_token.is_empty() && inp.force_token != st.force_token)
+            forced
+                || (p.task_definition != inp.task_definition
+                    && st.failed_task_definition != inp.task_definition)
         }
     };
     if changed {
@@ -157,62 +163,39 @@ pub fn plan(inp: &Inputs<'_>) -> Plan {
     }
     st.observed_generation = st.observed_generation.max(inp.generation);
     st.force_token = inp.force_token.to_string();
-    let primary_id = st
-        .deployments
-        .iter()
-        .find(|d| d.status == "PRIMARY")
-        .map(|d| d.id.clone())
-        .unwrap_or_default();
-    let in_primary = |t: &TaskView| t.deployment == primary_id;
 
     // 2. Failures of the primary since it last had a healthy task: the circuit breaker and
     //    the start throttle both count them.
-    let last_healthy = inp
-        .tasks
-        .iter()
-        .filter(|t| in_primary(t) && t.healthy)
-        .filter_map(|t| t.started_at)
-        .max();
-    let failures = inp
-        .tasks
-        .iter()
-        .filter(|t| {
-            in_primary(t)
-                && t.failed
-                && t.stopped_at
-                    .is_some_and(|s| last_healthy.is_none_or(|h| s > h))
-        })
-        .count() as u32;
-    let last_failure = inp
-        .tasks
-        .iter()
-        .filter(|t| in_primary(t) && t.failed)
-        .filter_map(|t| t.stopped_at)
-        .max();
     let breaker = inp
         .spec
         .deployment_configuration
         .as_ref()
         .and_then(|d| d.deployment_circuit_breaker.clone());
-    let primary_state = st
+    let mut primary = Primary::of(&st);
+    let mut failures = primary.failures(inp.tasks);
+    let in_progress = st
         .deployments
         .iter()
-        .find(|d| d.id == primary_id)
-        .map(|d| d.rollout_state.clone());
-    if let (Some(b), Some("IN_PROGRESS")) = (&breaker, primary_state.as_deref())
+        .any(|d| d.id == primary.id && d.rollout_state == "IN_PROGRESS");
+    if let Some(b) = &breaker
+        && in_progress
         && b.enable
-        && failures >= breaker_threshold(desired)
+        && failures.count >= breaker_threshold(desired)
     {
         let id = ids.next().copied().unwrap_or("ecs-svc/0");
-        trip(&mut st, &mut ev, &primary_id, failures, b.rollback, id);
+        st.failed_task_definition = primary.task_definition.clone();
+        trip(
+            &mut st,
+            &mut ev,
+            &primary.id,
+            failures.count,
+            b.rollback,
+            id,
+        );
+        primary = Primary::of(&st);
+        failures = primary.failures(inp.tasks);
     }
-    let primary_id = st
-        .deployments
-        .iter()
-        .find(|d| d.status == "PRIMARY")
-        .map(|d| d.id.clone())
-        .unwrap_or_default();
-    let in_primary = |t: &TaskView| t.deployment == primary_id;
+    let in_primary = |t: &TaskView| primary.owns(t);
 
     // 3. Unhealthy tasks past the grace period are replaced.
     let grace = Duration::from_secs(u64::from(
@@ -249,8 +232,8 @@ pub fn plan(inp: &Inputs<'_>) -> Plan {
     let throttled_until = throttle(
         &mut st,
         &mut ev,
-        failures,
-        last_failure,
+        failures.count,
+        failures.last,
         inp.backoff_cap,
         inp.now,
     );
@@ -302,18 +285,21 @@ pub fn plan(inp: &Inputs<'_>) -> Plan {
     }
 
     // 5. Counts, per deployment and in all.
-    update_counts(&mut st, inp.tasks, desired, &primary_id, failures);
+    update_counts(&mut st, inp.tasks, desired, &primary, failures.count);
     let primary_healthy = inp
         .tasks
         .iter()
         .filter(|t| in_primary(t) && t.active() && t.healthy)
         .count() as u32;
     let others_present = inp.tasks.iter().any(|t| !in_primary(t) && t.present());
+    // Steady only once tasks being stopped (scale-in, replacement) are gone too.
+    let stopping_present = inp.tasks.iter().any(|t| t.present() && t.stopping);
     let converged = primary_healthy == desired
         && primary_active == desired
         && !others_present
+        && !stopping_present
         && stops.is_empty();
-    finish_deployments(&mut st, &mut ev, &primary_id, converged, inp.tasks);
+    finish_deployments(&mut st, &mut ev, &primary, converged, inp.tasks);
 
     // 6. Stalls and steady state.
     let in_flight = inp
@@ -351,11 +337,11 @@ pub fn plan(inp: &Inputs<'_>) -> Plan {
         let td = st
             .deployments
             .iter()
-            .find(|d| d.id == primary_id)
+            .find(|d| d.id == primary.id)
             .map(|d| d.task_definition.clone())
             .unwrap_or_default();
         actions.push(Action::Start {
-            deployment: primary_id.clone(),
+            deployment: primary.id.clone(),
             task_definition: td,
             count: starts,
         });
@@ -372,6 +358,55 @@ pub fn plan(inp: &Inputs<'_>) -> Plan {
         actions,
         status: st,
         requeue_after,
+    }
+}
+
+/// The PRIMARY deployment, and which tasks count as its own.
+struct Primary {
+    id: String,
+    task_definition: String,
+    /// A rollback deployment adopts the running tasks of the revision it restores, rather
+    /// than replacing healthy tasks with identical ones.
+    adopts_revision: bool,
+}
+
+/// Failures of a deployment's tasks since it last had a healthy one.
+struct Failures {
+    count: u32,
+    last: Option<OffsetDateTime>,
+}
+
+impl Primary {
+    fn of(st: &ServiceStatus) -> Self {
+        let p = st.deployments.iter().find(|d| d.status == "PRIMARY");
+        Primary {
+            id: p.map(|d| d.id.clone()).unwrap_or_default(),
+            task_definition: p.map(|d| d.task_definition.clone()).unwrap_or_default(),
+            adopts_revision: p.is_some_and(|d| !d.rolled_back_from.is_empty()),
+        }
+    }
+
+    fn owns(&self, t: &TaskView) -> bool {
+        t.deployment == self.id
+            || (self.adopts_revision && t.task_definition == self.task_definition)
+    }
+
+    fn failures(&self, tasks: &[TaskView]) -> Failures {
+        let mine = || tasks.iter().filter(|t| t.deployment == self.id);
+        let last_healthy = mine()
+            .filter(|t| t.healthy)
+            .filter_map(|t| t.started_at)
+            .max();
+        let failed = || mine().filter(|t| t.failed);
+        Failures {
+            count: failed()
+                .filter(|t| {
+                    t.stopped_at
+                        .is_some_and(|s| last_healthy.is_none_or(|h| s > h))
+                })
+                .count() as u32,
+            last: failed().filter_map(|t| t.stopped_at).max(),
+        }
     }
 }
 
@@ -493,23 +528,32 @@ fn update_counts(
     st: &mut ServiceStatus,
     tasks: &[TaskView],
     desired: u32,
-    primary: &str,
+    primary: &Primary,
     failures: u32,
 ) {
+    // A task belongs to the primary if the primary owns it (see `Primary::owns`), else to
+    // the deployment that started it.
+    let belongs = |t: &TaskView, d: &str| {
+        if d == primary.id {
+            primary.owns(t)
+        } else {
+            t.deployment == d && !primary.owns(t)
+        }
+    };
     let count = |dep: Option<&str>, pred: &dyn Fn(&TaskView) -> bool| -> u32 {
         tasks
             .iter()
-            .filter(|t| dep.is_none_or(|d| t.deployment == d) && t.active() && pred(t))
+            .filter(|t| dep.is_none_or(|d| belongs(t, d)) && t.active() && pred(t))
             .count() as u32
     };
     st.desired_count = desired;
     st.running_count = count(None, &|t| t.phase == TaskPhase::Running);
     st.pending_count = count(None, &|t| t.phase < TaskPhase::Running);
     for d in &mut st.deployments {
-        d.desired_count = if d.id == primary { desired } else { 0 };
+        d.desired_count = if d.id == primary.id { desired } else { 0 };
         d.running_count = count(Some(&d.id), &|t| t.phase == TaskPhase::Running);
         d.pending_count = count(Some(&d.id), &|t| t.phase < TaskPhase::Running);
-        if d.id == primary {
+        if d.id == primary.id {
             d.failed_tasks = failures;
         }
     }
@@ -520,14 +564,16 @@ fn update_counts(
 fn finish_deployments(
     st: &mut ServiceStatus,
     ev: &mut Events<'_>,
-    primary: &str,
+    primary: &Primary,
     converged: bool,
     tasks: &[TaskView],
 ) {
     let now = ev.now;
     for d in &mut st.deployments {
-        let has_tasks = tasks.iter().any(|t| t.deployment == d.id && t.present());
-        if d.id == primary {
+        let has_tasks = tasks
+            .iter()
+            .any(|t| t.deployment == d.id && t.present() && !primary.owns(t));
+        if d.id == primary.id {
             if converged && d.rollout_state == "IN_PROGRESS" {
                 d.rollout_state = "COMPLETED".to_string();
                 d.rollout_state_reason = "ECS deployment completed.".to_string();

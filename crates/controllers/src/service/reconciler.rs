@@ -219,6 +219,7 @@ fn view(ctx: &Context, t: &Object, health_checked: &mut BTreeMap<String, bool>) 
             .get(DEPLOYMENT_LABEL)
             .map(|n| format!("ecs-svc/{n}"))
             .unwrap_or_default(),
+        task_definition: td.clone(),
         phase: status.last_status,
         stopping,
         // ECS counts a task healthy when it runs, passes its container health checks, and is

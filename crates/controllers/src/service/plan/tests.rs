@@ -107,6 +107,7 @@ impl Sim {
                             TaskView {
                                 id: format!("t{}", self.next),
                                 deployment: deployment.clone(),
+                                task_definition: task_definition.clone(),
                                 phase: TaskPhase::Pending,
                                 stopping: false,
                                 healthy: false,
@@ -236,6 +237,39 @@ fn circuit_breaker_trips_after_three_failures_and_rolls_back() {
         s.events()
             .iter()
             .any(|e| e.contains("deployment failed: tasks failed to start"))
+    );
+    // The rollback adopted the running web:1 tasks: none of them was replaced.
+    let web1_started = s.tasks.iter().filter(|(_, td)| td == "web:1").count();
+    assert_eq!(
+        web1_started, 3,
+        "healthy web:1 tasks were not replaced by identical ones"
+    );
+    // The pass that tripped the breaker did not also report throttling of the rollback.
+    assert!(
+        !s.events()
+            .iter()
+            .any(|e| e.contains("unable to consistently start")),
+        "{:?}",
+        s.events()
+    );
+    // A later change that is not about the task definition (scale) does not bring bad:2 back.
+    let bad_before = s.tasks.iter().filter(|(_, td)| td == "bad:2").count();
+    s.spec = spec(4, 100, 200, true);
+    s.generation += 1;
+    assert!(s.run_until_steady(20));
+    assert_eq!(
+        s.status
+            .deployments
+            .iter()
+            .find(|d| d.status == "PRIMARY")
+            .unwrap()
+            .task_definition,
+        "web:1"
+    );
+    assert_eq!(
+        s.tasks.iter().filter(|(_, td)| td == "bad:2").count(),
+        bad_before,
+        "no bad:2 task started again"
     );
     // The rollback sticks until the user changes the service again.
     s.step();
