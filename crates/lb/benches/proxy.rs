@@ -1,1 +1,372 @@
-fn main() {}
+//! Proxy benchmark on loopback: a hyper backend hit directly, through ecsctl-lb, and through
+//! nginx (when installed: `benches/setup.sh`), in the same run.
+//!
+//! 1. Closed loop: BENCH_REQUESTS (20,000) requests over BENCH_CONNS (32) keep-alive
+//!    connections as fast as they go: requests/s, p50, p99.
+//! 2. Paced: 1,000 requests/s for BENCH_PACED (5,000) requests over 16 connections: p50 and
+//!    p99, and what the proxy adds to the direct ones.
+//!
+//! Backend, proxy and load generator each get their own single-threaded runtime (threads of
+//! this process), and nginx one worker process, so both proxies get one core's worth of
+//! threads on the same machine. Run: `cargo bench -p ecsctl-lb --bench proxy`.
+
+use bytes::Bytes;
+use ecsctl_lb::{LbConfig, LbManager, Target};
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use std::error::Error;
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::runtime::Runtime;
+
+type Res<T> = Result<T, Box<dyn Error + Send + Sync>>;
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn runtime(threads: usize) -> Res<Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()?)
+}
+
+fn free_port() -> Res<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+async fn backend() -> Res<SocketAddr> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let _ = stream.set_nodelay(true);
+            tokio::spawn(async move {
+                let svc = service_fn(|_req| async {
+                    Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::from_static(
+                        b"hello from the backend\n",
+                    ))))
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    Ok(addr)
+}
+
+async fn connection(
+    addr: SocketAddr,
+) -> Res<hyper::client::conn::http1::SendRequest<Empty<Bytes>>> {
+    let stream = TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(conn);
+    Ok(sender)
+}
+
+async fn one(sender: &mut hyper::client::conn::http1::SendRequest<Empty<Bytes>>) -> Res<Duration> {
+    let req = Request::get("/")
+        .header(hyper::header::HOST, "bench.local")
+        .body(Empty::<Bytes>::new())?;
+    let start = Instant::now();
+    sender.ready().await?;
+    let res = sender.send_request(req).await?;
+    if !res.status().is_success() {
+        return Err(format!("status {}", res.status()).into());
+    }
+    res.into_body().collect().await?;
+    Ok(start.elapsed())
+}
+
+struct Run {
+    rps: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+fn summarize(mut lat: Vec<Duration>, elapsed: Duration) -> Run {
+    lat.sort();
+    let at = |q: f64| {
+        lat.get(((lat.len() as f64 * q) as usize).min(lat.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    Run {
+        rps: lat.len() as f64 / elapsed.as_secs_f64(),
+        p50: at(0.50),
+        p99: at(0.99),
+    }
+}
+
+/// Every connection sends its share back to back.
+async fn closed_loop(addr: SocketAddr, conns: usize, total: usize) -> Res<Run> {
+    let per = total / conns;
+    let mut senders = Vec::new();
+    for _ in 0..conns {
+        senders.push(connection(addr).await?);
+    }
+    let start = Instant::now();
+    let tasks: Vec<_> = senders
+        .into_iter()
+        .map(|mut s| {
+            tokio::spawn(async move {
+                let mut lat = Vec::with_capacity(per);
+                for _ in 0..per {
+                    lat.push(one(&mut s).await?);
+                }
+                Res::Ok(lat)
+            })
+        })
+        .collect();
+    let mut all = Vec::with_capacity(total);
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    Ok(summarize(all, start.elapsed()))
+}
+
+/// `rate` requests per second in all, spread over `conns` connections on a fixed schedule.
+async fn paced(addr: SocketAddr, conns: usize, total: usize, rate: f64) -> Res<Run> {
+    let per = total / conns;
+    let mut senders = Vec::new();
+    for _ in 0..conns {
+        senders.push(connection(addr).await?);
+    }
+    let start = tokio::time::Instant::now();
+    let tasks: Vec<_> = senders
+        .into_iter()
+        .enumerate()
+        .map(|(c, mut s)| {
+            tokio::spawn(async move {
+                let mut lat = Vec::with_capacity(per);
+                for k in 0..per {
+                    let due = (k * conns + c) as f64 / rate;
+                    tokio::time::sleep_until(start + Duration::from_secs_f64(due)).await;
+                    lat.push(one(&mut s).await?);
+                }
+                Res::Ok(lat)
+            })
+        })
+        .collect();
+    let mut all = Vec::with_capacity(total);
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    Ok(summarize(all, start.elapsed()))
+}
+
+/// nginx runs as one process (`master_process off`), so killing it leaves no worker behind.
+struct Nginx {
+    child: Child,
+    _dir: tempdir::Dir,
+}
+
+mod tempdir {
+    /// A scratch directory removed on drop.
+    pub struct Dir(pub std::path::PathBuf);
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn nginx_binary() -> Option<String> {
+    ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"]
+        .iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .map(|p| p.to_string())
+}
+
+fn start_nginx(bin: &str, port: u16, backend: SocketAddr) -> Res<Nginx> {
+    let dir = std::env::temp_dir().join(format!("ecsctl-lb-bench-nginx-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("logs"))?;
+    let d = dir.display();
+    let conf = format!(
+        "master_process off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/logs/error.log warn;\n\
+         events {{ worker_connections 4096; }}\n\
+         http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
+           fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
+           upstream backend {{ server {backend}; keepalive 64; }}\n\
+           server {{\n    listen 127.0.0.1:{port};\n    keepalive_requests 1000000;\n\
+             location / {{\n      proxy_pass http://backend;\n      proxy_http_version 1.1;\n\
+               proxy_set_header Connection \"\";\n      proxy_set_header X-Forwarded-For $remote_addr;\n    }}\n  }}\n}}\n"
+    );
+    let path = dir.join("nginx.conf");
+    std::fs::write(&path, conf)?;
+    let child = Command::new(bin)
+        .arg("-p")
+        .arg(&dir)
+        .arg("-c")
+        .arg(&path)
+        .arg("-g")
+        .arg("daemon off;")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let nginx = Nginx {
+        child,
+        _dir: tempdir::Dir(dir),
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > deadline {
+            return Err("nginx did not listen within 5 s".into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(nginx)
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1e3)
+}
+
+fn main() -> Res<()> {
+    let total = env("BENCH_REQUESTS", 20_000);
+    let conns = env("BENCH_CONNS", 32);
+    let paced_total = env("BENCH_PACED", 5_000);
+    let proxy_threads = env("BENCH_PROXY_THREADS", 1);
+
+    let backend_rt = runtime(1)?;
+    let proxy_rt = runtime(proxy_threads)?;
+    let client_rt = runtime(1)?;
+
+    let backend_addr = backend_rt.block_on(backend())?;
+    let lb_port = free_port()?;
+    let lbs = LbManager::new();
+    let spec: api::kinds::LoadBalancerSpec = serde_json::from_value(serde_json::json!({
+        "listeners": [{"port": lb_port, "protocol": "HTTP", "defaultService": "web"}],
+        "healthCheck": {"intervalSeconds": 5, "healthyThresholdCount": 1}
+    }))?;
+    let cfg = LbConfig {
+        name: "bench".into(),
+        cluster: "default".into(),
+        spec,
+        targets: [(
+            "web".to_string(),
+            vec![Target {
+                task_id: "backend".into(),
+                addr: backend_addr,
+            }],
+        )]
+        .into(),
+        draining: vec![],
+    };
+    proxy_rt.block_on(lbs.sync(vec![cfg]))?;
+    let lb_addr: SocketAddr = ([127, 0, 0, 1], lb_port).into();
+
+    let nginx = match nginx_binary() {
+        Some(bin) => {
+            let port = free_port()?;
+            match start_nginx(&bin, port, backend_addr) {
+                Ok(n) => Some((n, SocketAddr::from(([127, 0, 0, 1], port)))),
+                Err(e) => {
+                    eprintln!("nginx: {e}; skipping it");
+                    None
+                }
+            }
+        }
+        None => {
+            eprintln!("nginx not installed (benches/setup.sh installs it); skipping it");
+            None
+        }
+    };
+
+    let mut targets = vec![("direct", backend_addr), ("ecsctl-lb", lb_addr)];
+    if let Some((_, addr)) = &nginx {
+        targets.push(("nginx", *addr));
+    }
+
+    println!(
+        "closed loop: {total} requests, {conns} keep-alive connections (proxy threads: {proxy_threads}, nginx: 1 worker)"
+    );
+    println!("{:<10} {:>10} {:>10} {:>10}", "path", "req/s", "p50", "p99");
+    let mut closed = Vec::new();
+    for (name, addr) in &targets {
+        client_rt.block_on(closed_loop(*addr, conns, 1_000))?; // warm-up
+        let r = client_rt.block_on(closed_loop(*addr, conns, total))?;
+        println!(
+            "{:<10} {:>10.0} {:>10} {:>10}",
+            name,
+            r.rps,
+            ms(r.p50),
+            ms(r.p99)
+        );
+        closed.push((*name, r));
+    }
+
+    println!("\npaced: {paced_total} requests at 1,000 req/s over 16 connections");
+    println!(
+        "{:<10} {:>10} {:>10} {:>12} {:>12}",
+        "path", "p50", "p99", "added p50", "added p99"
+    );
+    let mut direct: Option<Run> = None;
+    for (name, addr) in &targets {
+        let r = client_rt.block_on(paced(*addr, 16, paced_total, 1_000.0))?;
+        let (a50, a99) = direct
+            .as_ref()
+            .map_or((String::from("-"), String::from("-")), |d| {
+                (
+                    ms(r.p50.saturating_sub(d.p50)),
+                    ms(r.p99.saturating_sub(d.p99)),
+                )
+            });
+        println!(
+            "{:<10} {:>10} {:>10} {:>12} {:>12}",
+            name,
+            ms(r.p50),
+            ms(r.p99),
+            a50,
+            a99
+        );
+        if direct.is_none() {
+            direct = Some(r);
+        }
+    }
+
+    let rps = |n: &str| {
+        closed
+            .iter()
+            .find(|(name, _)| *name == n)
+            .map(|(_, r)| r.rps)
+    };
+    if let (Some(lb), Some(d)) = (rps("ecsctl-lb"), rps("direct")) {
+        println!("\necsctl-lb / direct throughput: {:.2}", lb / d);
+    }
+    if let (Some(lb), Some(ng)) = (rps("ecsctl-lb"), rps("nginx")) {
+        println!(
+            "ecsctl-lb / nginx throughput:  {:.2} (target >= 0.67, i.e. within 1.5x)",
+            lb / ng
+        );
+    }
+    let snap = lbs.snapshot();
+    if let Some(t) = snap.first().and_then(|s| s.targets.first()) {
+        println!(
+            "target counters: {} requests, {} in flight",
+            t.requests, t.in_flight
+        );
+    }
+    proxy_rt.block_on(lbs.shutdown());
+    drop(nginx);
+    Ok(())
+}

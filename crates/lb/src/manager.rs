@@ -264,3 +264,18 @@ fn settings(cfg: &LbConfig, errors: &mut Vec<LbError>) -> Settings {
     errors.extend(error);
     settings
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manager_is_shareable_and_made_outside_a_runtime() {
+        fn shareable<T: Clone + Send + Sync + std::fmt::Debug + 'static>() {}
+        shareable::<LbManager>();
+        let lbs = LbManager::new();
+        assert!(lbs.snapshot().is_empty());
+        assert_eq!(lbs.target_health("t"), None);
+        assert!(lbs.drained("t"));
+    }
+}
