@@ -5,6 +5,7 @@
 //! binds the listener and serves until the `shutdown` future completes.
 #![forbid(unsafe_code)]
 
+mod balancing;
 mod error;
 mod http;
 mod listener;
@@ -106,6 +107,9 @@ pub async fn run(
         if let Some(cap) = config.service_backoff_cap {
             ctx.service_backoff_cap = cap;
         }
+        let balancer = lb::LbManager::new();
+        ctx.traffic = Arc::new(balancing::LbTraffic(balancer.clone()));
+        let balancing = tokio::spawn(balancing::run(ctx.clone(), balancer, stop_rx.clone()));
         let mut rx = stop_rx.clone();
         let stopped = async move {
             let _ = rx.wait_for(|stop| *stop).await;
@@ -117,7 +121,7 @@ pub async fn run(
         let services = tokio::spawn(controllers::service::run(ctx.clone(), stopped2));
         let tasks = tokio::spawn(controllers::task::run(ctx, stopped));
         Some(async move {
-            let _ = tokio::join!(services, tasks);
+            let _ = tokio::join!(services, tasks, balancing);
         })
     } else {
         None
