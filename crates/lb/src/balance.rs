@@ -182,4 +182,31 @@ mod tests {
         let _more = InFlight::start(t[2].clone());
         assert_eq!(counts(&b, &t, 30), vec![10, 10, 10], "ties spread");
     }
+
+    #[test]
+    fn slow_start_ramps_a_new_target_up() {
+        let (mut b, t) = balancer(2, LbAlgorithm::RoundRobin);
+        b.slow_start = Duration::from_secs(100);
+        let s = crate::config::Settings::from_spec(
+            "x",
+            "y",
+            &serde_json::from_value(
+                serde_json::json!({"listeners": [{"port": 1, "protocol": "HTTP"}],
+                "healthCheck": {"healthyThresholdCount": 1}}),
+            )
+            .expect("spec"),
+        )
+        .0
+        .health;
+        t[0].record_check(Ok(()), &s);
+        t[1].record_check(Ok(()), &s);
+        t[0].backdate_healthy(Duration::from_secs(1000));
+        t[1].backdate_healthy(Duration::from_secs(25));
+        let c = counts(&b, &t, 1000);
+        // A quarter into its slow start, t1 gets about a quarter of its even share (500).
+        assert!((80..=170).contains(&c[1]), "{c:?}");
+        t[1].backdate_healthy(Duration::from_secs(100));
+        let c = counts(&b, &t, 1000);
+        assert!((480..=520).contains(&c[1]), "{c:?}");
+    }
 }

@@ -161,6 +161,15 @@ impl TargetState {
     }
 }
 
+#[cfg(test)]
+impl TargetState {
+    /// Test hook: pretend the target became healthy `ago` earlier.
+    pub fn backdate_healthy(&self, ago: Duration) {
+        let mut d = self.detail();
+        d.healthy_since = d.healthy_since.and_then(|t| t.checked_sub(ago));
+    }
+}
+
 /// Holds one request (or connection) in flight on a target until dropped.
 #[derive(Debug)]
 pub(crate) struct InFlight(Arc<TargetState>);

@@ -396,3 +396,46 @@ async fn draining_ends_after_the_deregistration_delay() {
     slow.abort();
     lbs.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_connections_are_retried_on_another_target() {
+    let alive = Backend::start("alive").await;
+    let dead = Backend::start("dead").await;
+    dead.kill();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let port = free_port();
+    let lbs = LbManager::new();
+    // Right after registration both are initial (one failed check is below the threshold of
+    // 2), so round robin sends every other request to the dead one first.
+    lbs.sync(vec![config(
+        "web",
+        http_spec(port, serde_json::json!({})),
+        &[("web", &[&dead, &alive])],
+    )])
+    .await
+    .unwrap();
+    let client = Client::new();
+    let url = format!("http://127.0.0.1:{port}/");
+    for _ in 0..10 {
+        let r = client.get(&url).await.unwrap();
+        assert_eq!((r.status, r.body.as_str()), (200, "alive"));
+    }
+    // A refused connection carried nothing, so even a POST goes to the next target.
+    for _ in 0..2 {
+        let r = client.send("POST", &url, None, "x=1").await.unwrap();
+        assert_eq!((r.status, r.body.as_str()), (200, "alive"));
+    }
+    let snap = lbs.snapshot();
+    let dead_attempts = snap[0]
+        .targets
+        .iter()
+        .find(|t| t.task_id == "dead")
+        .unwrap()
+        .requests;
+    assert!(
+        dead_attempts >= 5,
+        "dead target was tried {dead_attempts} times"
+    );
+    assert_eq!(lbs.target_health("dead"), Some(TargetHealth::Initial));
+    lbs.shutdown().await;
+}
