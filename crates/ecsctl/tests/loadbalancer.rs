@@ -1,0 +1,178 @@
+//! The built-in load balancer in front of real tasks: requests spread over the tasks, a
+//! killed task leaves rotation, a rolling update under load fails no request, and two
+//! services share one listener by path prefix.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+use support::{Server, docker};
+
+/// A free TCP port on loopback (bound, read, released).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port")
+}
+
+/// GET http://127.0.0.1:port/path; (status, body) or None when the connection fails.
+fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    let status = out.get(9..12)?.parse().ok()?;
+    Some((
+        status,
+        out.split_once("\r\n\r\n")
+            .map(|(_, b)| b.trim().to_string())
+            .unwrap_or_default(),
+    ))
+}
+
+fn web_td(name: &str, text: &str) -> String {
+    format!(
+        "apiVersion: ecs/v1\nkind: TaskDefinition\nmetadata: {{name: {name}}}\nspec:\n  networkMode: awsvpc\n  containerDefinitions:\n    - name: app\n      image: ecsctl/busybox:local\n      memory: 32\n      stopTimeout: 2\n      portMappings: [{{containerPort: 8080}}]\n      command: [sh, -c, 'mkdir -p /www/{name} && echo \"{text} $HOSTNAME\" > /www/index.html && cp /www/index.html /www/{name}/index.html && exec httpd -f -p 8080 -h /www']\n"
+    )
+}
+
+fn service(name: &str, lb: &str, count: u32) -> String {
+    format!(
+        "apiVersion: ecs/v1\nkind: Service\nmetadata: {{name: {name}}}\nspec:\n  taskDefinition: {name}\n  desiredCount: {count}\n  deploymentConfiguration: {{minimumHealthyPercent: 100, maximumPercent: 200}}\n  loadBalancers: [{{loadBalancerName: {lb}, containerName: app, containerPort: 8080}}]\n"
+    )
+}
+
+fn lb(name: &str, port: u16, listener_extra: &str) -> String {
+    format!(
+        "apiVersion: ecs/v1\nkind: LoadBalancer\nmetadata: {{name: {name}}}\nspec:\n  listeners:\n    - port: {port}\n      protocol: HTTP\n{listener_extra}  healthCheck: {{path: /, intervalSeconds: 1, timeoutSeconds: 1, healthyThresholdCount: 2, unhealthyThresholdCount: 2}}\n  deregistrationDelaySeconds: 5\n"
+    )
+}
+
+fn wait_healthy_spread(
+    port: u16,
+    expect: usize,
+    within: Duration,
+) -> std::collections::BTreeMap<String, u32> {
+    let deadline = Instant::now() + within;
+    loop {
+        let mut seen = std::collections::BTreeMap::new();
+        for _ in 0..(expect * 10) {
+            if let Some((200, body)) = get(port, "/") {
+                *seen.entry(body).or_insert(0u32) += 1;
+            }
+        }
+        if seen.len() == expect {
+            return seen;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never saw {expect} backends: {seen:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn spreads_requests_drops_killed_tasks_and_rolls_without_errors() {
+    let s = Server::start();
+    let port = free_port();
+    s.apply(&format!(
+        "{}---\n{}---\n{}",
+        web_td("web", "v1"),
+        lb("front", port, "      defaultService: web\n"),
+        service("web", "front", 3)
+    ));
+    wait_healthy_spread(port, 3, Duration::from_secs(30));
+
+    // 300 requests spread over all three tasks.
+    let mut per = std::collections::BTreeMap::new();
+    for _ in 0..300 {
+        let (status, body) = get(port, "/").expect("request");
+        assert_eq!(status, 200);
+        *per.entry(body).or_insert(0u32) += 1;
+    }
+    assert_eq!(per.len(), 3, "{per:?}");
+    assert!(per.values().all(|n| *n >= 80), "round robin: {per:?}");
+
+    // A killed task leaves rotation (a replacement joins when healthy).
+    let victim = s.containers("label=ecsctl.container=app")[0].clone();
+    assert!(docker(&["kill", &victim]).status.success());
+    std::thread::sleep(Duration::from_secs(3));
+    let mut failed = 0;
+    for _ in 0..60 {
+        match get(port, "/") {
+            Some((200, _)) => {}
+            _ => failed += 1,
+        }
+    }
+    assert_eq!(failed, 0, "requests failed after a task was killed");
+    wait_healthy_spread(port, 3, Duration::from_secs(30));
+
+    // A rolling update under a steady request loop fails no request.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    let load = std::thread::spawn(move || {
+        let (mut ok, mut bad, mut v2) = (0u32, Vec::new(), 0u32);
+        while !flag.load(std::sync::atomic::Ordering::Relaxed) && ok + (bad.len() as u32) < 2000 {
+            match get(port, "/") {
+                Some((200, body)) => {
+                    ok += 1;
+                    if body.starts_with("v2") {
+                        v2 += 1;
+                    }
+                }
+                other => bad.push(format!("{other:?}")),
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        (ok, bad, v2)
+    });
+    s.apply(&web_td("web", "v2"));
+    let o = s.run(&["rollout", "status", "service/web", "--timeout", "60s"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::thread::sleep(Duration::from_secs(1));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (ok, bad, v2) = load.join().expect("load thread");
+    assert!(
+        bad.is_empty(),
+        "{} of {} requests failed during the rollout: {:?}",
+        bad.len(),
+        ok as usize + bad.len(),
+        &bad[..bad.len().min(5)]
+    );
+    assert!(ok > 100 && v2 > 0, "ok {ok}, served by v2 {v2}");
+}
+
+#[test]
+fn two_services_behind_one_listener_by_path() {
+    let s = Server::start();
+    let port = free_port();
+    let rules = "      rules:\n        - {priority: 10, pathPrefix: /api, service: api}\n      defaultService: site\n";
+    s.apply(&format!(
+        "{}---\n{}---\n{}---\n{}---\n{}",
+        web_td("site", "site"),
+        web_td("api", "api"),
+        lb("shared", port, rules),
+        service("site", "shared", 1),
+        service("api", "shared", 1)
+    ));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let site = get(port, "/");
+        let api = get(port, "/api/");
+        if let (Some((200, a)), Some((200, b))) = (&site, &api) {
+            assert!(a.starts_with("site"), "{a}");
+            assert!(b.starts_with("api"), "{b}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "site {site:?}, api {api:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
