@@ -117,10 +117,11 @@ async fn killed_backend_leaves_rotation_without_failed_requests_and_comes_back()
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
     bs[1].kill();
-    // interval 1 s x unhealthy threshold 2 (+ the 1 s timeout of a check in progress).
+    // Within interval 1 s x unhealthy threshold 2 (+ slack for a loaded machine).
     let took = wait_health(&lbs, "k2", Duration::from_secs(4), is_unhealthy).await;
+    eprintln!("killed backend unhealthy after {took:?}");
     assert!(
-        took <= Duration::from_millis(3200),
+        took <= Duration::from_millis(2500),
         "unhealthy after {took:?}"
     );
     assert_eq!(
@@ -150,6 +151,7 @@ async fn killed_backend_leaves_rotation_without_failed_requests_and_comes_back()
     for w in workers {
         w.await.unwrap();
     }
+    eprintln!("{} requests, none failed", sent.load(Ordering::Relaxed));
     assert_eq!(failed.load(Ordering::Relaxed), 0, "failed client requests");
     assert!(sent.load(Ordering::Relaxed) > 100);
     lbs.shutdown().await;
