@@ -99,27 +99,23 @@ pub async fn run(
                 tracing::warn!(error = %e, "container runtime unavailable; tasks wait until it answers")
             }
         }
+        let balancer = lb::LbManager::new();
         task_runtime = Some(http::TaskRuntime {
             runtime: runtime.clone(),
             instance: instance.clone(),
+            balancer: balancer.clone(),
         });
         let mut ctx = controllers::Context::new(store.clone(), runtime, instance);
         if let Some(cap) = config.service_backoff_cap {
             ctx.service_backoff_cap = cap;
         }
-        let balancer = lb::LbManager::new();
         ctx.traffic = Arc::new(balancing::LbTraffic(balancer.clone()));
         let balancing = tokio::spawn(balancing::run(ctx.clone(), balancer, stop_rx.clone()));
-        let mut rx = stop_rx.clone();
-        let stopped = async move {
-            let _ = rx.wait_for(|stop| *stop).await;
-        };
-        let mut rx2 = stop_rx.clone();
-        let stopped2 = async move {
-            let _ = rx2.wait_for(|stop| *stop).await;
-        };
-        let services = tokio::spawn(controllers::service::run(ctx.clone(), stopped2));
-        let tasks = tokio::spawn(controllers::task::run(ctx, stopped));
+        let services = tokio::spawn(controllers::service::run(
+            ctx.clone(),
+            stopped(stop_rx.clone()),
+        ));
+        let tasks = tokio::spawn(controllers::task::run(ctx, stopped(stop_rx.clone())));
         Some(async move {
             let _ = tokio::join!(services, tasks, balancing);
         })
@@ -171,6 +167,11 @@ pub async fn run(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Completes once shutdown is signalled.
+async fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
 }
 
 /// This server's id, kept in the data directory: its containers carry it as a label.

@@ -12,7 +12,8 @@ use time::OffsetDateTime;
 EXAMPLES:
   ecsctl describe service web              # deployments, counts and recent events
   ecsctl describe td web:2                 # containers, ports, health checks, dependencies
-  ecsctl describe task 3f2a9c --cluster prod   # status, stop code and reason")]
+  ecsctl describe task 3f2a9c --cluster prod   # status, stop code and reason
+  ecsctl describe lb web                   # listeners, targets with health, reason and traffic")]
 pub struct Args {
     /// The kind of object
     pub kind: String,
@@ -34,5 +35,15 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
         ))
         .await?;
     out!("{}", describe(&obj, OffsetDateTime::now_utc()));
+    if kind == api::Kind::LoadBalancer {
+        let cluster = args.cluster.as_deref().unwrap_or(api::DEFAULT_CLUSTER);
+        let live = client
+            .get(&format!(
+                "/v1/loadbalancers/{}/status?cluster={cluster}",
+                args.name
+            ))
+            .await?;
+        out!("{}", crate::output::lb::live_status(&live));
+    }
     Ok(())
 }

@@ -6,6 +6,7 @@
 pub mod columns;
 pub mod describe;
 pub mod fields;
+pub mod lb;
 pub mod table;
 
 use anyhow::Result;

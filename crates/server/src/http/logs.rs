@@ -264,6 +264,7 @@ mod tests {
                 shutdown: self.shutdown.clone(),
                 token: None,
                 runtime: with_runtime.then(|| TaskRuntime {
+                    balancer: lb::LbManager::new(),
                     runtime: Arc::new(self.fake.clone()),
                     instance: "i1".to_string(),
                 }),

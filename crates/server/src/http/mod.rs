@@ -5,6 +5,7 @@
 //! them on tokio's blocking pool ([`blocking`]) rather than on the async workers.
 
 mod apply;
+mod loadbalancers;
 mod logs;
 mod objects;
 mod watch;
@@ -45,6 +46,8 @@ pub(crate) struct AppState {
 #[derive(Clone)]
 pub(crate) struct TaskRuntime {
     pub runtime: Arc<dyn runtime::ContainerRuntime>,
+    /// The built-in load balancer (what `describe lb` shows).
+    pub balancer: lb::LbManager,
     pub instance: String,
 }
 
@@ -69,6 +72,10 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route("/v1/watch", get(watch::watch))
         .route("/v1/tasks/{id}/logs", get(logs::logs))
+        .route(
+            "/v1/loadbalancers/{name}/status",
+            get(loadbalancers::status),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))

@@ -1,0 +1,87 @@
+//! The live part of `describe lb`: listeners and targets as the built-in load balancer sees
+//! them (health and reason, requests, in flight, rate).
+
+use super::fields::{array, or_dash};
+use super::table::Table;
+use serde_json::Value;
+
+/// Renders the load balancer's live status (`null` when it is not running yet).
+pub fn live_status(v: &Value) -> String {
+    if v.is_null() {
+        return "Live:\n  not serving yet (no listener bound)\n".to_string();
+    }
+    let mut out = String::from("Listeners:\n");
+    let mut t = Table::new(&["PORT", "PROTOCOL", "ADDRESS", "BOUND", "ERROR"]);
+    for l in array(v, "/listeners") {
+        t.push(vec![
+            or_dash(l, "/port"),
+            or_dash(l, "/protocol"),
+            or_dash(l, "/address"),
+            or_dash(l, "/bound"),
+            or_dash(l, "/error"),
+        ]);
+    }
+    indent(&t.render(), &mut out);
+    out.push_str("Targets:\n");
+    let targets = array(v, "/targets");
+    if targets.is_empty() {
+        out.push_str("  <none>\n");
+        return out;
+    }
+    let mut t = Table::new(&[
+        "SERVICE",
+        "TASK",
+        "ADDRESS",
+        "HEALTH",
+        "REQUESTS",
+        "IN FLIGHT",
+        "RATE/S",
+        "REASON",
+    ]);
+    for x in targets {
+        t.push(vec![
+            or_dash(x, "/service"),
+            or_dash(x, "/taskId"),
+            or_dash(x, "/addr"),
+            or_dash(x, "/health/state"),
+            or_dash(x, "/requests"),
+            or_dash(x, "/inFlight"),
+            x.pointer("/ratePerSec")
+                .and_then(Value::as_f64)
+                .map_or("-".to_string(), |r| format!("{r:.1}")),
+            or_dash(x, "/health/reason"),
+        ]);
+    }
+    indent(&t.render(), &mut out);
+    out
+}
+
+fn indent(text: &str, out: &mut String) {
+    for line in text.lines() {
+        out.push_str("  ");
+        out.push_str(line);
+        out.push('\n');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn shows_listeners_and_targets_with_reasons() {
+        let v = json!({"name": "web", "cluster": "default",
+            "listeners": [{"port": 8080, "protocol": "HTTP", "address": "127.0.0.1", "bound": true, "error": null}],
+            "targets": [{"service": "web", "taskId": "abc", "addr": "172.20.0.2:8080",
+                         "health": {"state": "unhealthy", "reason": "Connection refused"},
+                         "requests": 10, "inFlight": 0, "ratePerSec": 0.5}]});
+        let s = live_status(&v);
+        assert!(s.contains("8080"), "{s}");
+        assert!(
+            s.contains("unhealthy") && s.contains("Connection refused"),
+            "{s}"
+        );
+        assert!(live_status(&Value::Null).contains("not serving yet"));
+    }
+}
