@@ -176,3 +176,39 @@ fn two_services_behind_one_listener_by_path() {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+#[test]
+fn tasks_reach_a_service_by_its_name() {
+    let s = Server::start();
+    let port = free_port();
+    s.apply(&format!(
+        "{}---\n{}---\n{}",
+        web_td("api", "api"),
+        lb("apilb", port, "      defaultService: api\n"),
+        service("api", "apilb", 1)
+    ));
+    wait_healthy_spread(port, 1, Duration::from_secs(30));
+    s.apply(
+        "apiVersion: ecs/v1\nkind: TaskDefinition\nmetadata: {name: caller}\nspec:\n  networkMode: awsvpc\n  containerDefinitions:\n    - {name: main, image: ecsctl/busybox:local, memory: 32, command: [sh, -c, 'wget -q -O- http://api:8080/']}\n---\napiVersion: ecs/v1\nkind: Task\nmetadata: {name: caller-1}\nspec: {taskDefinition: caller}\n",
+    );
+    let st = s.wait_task("caller-1", Duration::from_secs(20), |st| {
+        st["lastStatus"] == "STOPPED"
+    });
+    let main = st["containers"]
+        .as_array()
+        .expect("containers")
+        .iter()
+        .find(|c| c["name"] == "main")
+        .cloned();
+    assert_eq!(
+        main.as_ref().map(|c| c["exitCode"].clone()),
+        Some(serde_json::json!(0)),
+        "{st:#}"
+    );
+    let o = s.run(&["logs", "caller-1"]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("api "),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}
