@@ -189,3 +189,33 @@ async fn failing_revision_trips_the_breaker_and_rolls_back() {
     assert_eq!(primary.task_definition, "web:1");
     assert_eq!(w.running(), 2);
 }
+
+#[tokio::test]
+async fn a_service_that_does_not_fit_says_so_instead_of_overcommitting() {
+    let w = world();
+    w.apply(
+        Kind::Cluster,
+        "default",
+        json!({"capacity": {"memory": 150}}),
+    );
+    w.apply(Kind::TaskDefinition, "web", td("v1"));
+    w.apply(
+        Kind::Service,
+        "web",
+        json!({"taskDefinition": "web", "desiredCount": 3}),
+    );
+    w.settle().await;
+    assert_eq!(
+        w.running(),
+        2,
+        "two 64 MiB tasks fit in 150 MiB, the third does not"
+    );
+    let st = w.svc();
+    assert!(
+        st.events.iter().any(|e| e.message.starts_with(
+            "(service web) was unable to place a task because no container instance met all of its requirements. Reason: the local container instance has insufficient memory available"
+        )),
+        "{:#?}",
+        st.events
+    );
+}

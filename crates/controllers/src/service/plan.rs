@@ -72,6 +72,9 @@ pub struct Inputs<'a> {
     pub backoff_cap: Duration,
     /// Ids for deployments this plan may create.
     pub new_ids: [&'a str; 2],
+    /// How many more tasks the container instance can take, and why not more (None: no
+    /// limit known; the reconciler asks placement only when a plan wants to start tasks).
+    pub placement: Option<(u32, String)>,
 }
 
 /// A change to make.
@@ -239,10 +242,24 @@ pub fn plan(inp: &Inputs<'_>) -> Plan {
     );
     let throttled = throttled_until.is_some_and(|u| u > inp.now);
     let room = max_total.saturating_sub(present);
-    let starts = if throttled {
+    let mut starts = if throttled {
         0
     } else {
         desired.saturating_sub(primary_active).min(room)
+    };
+    let unplaced = match &inp.placement {
+        Some((fit, why)) if starts > *fit => {
+            starts = *fit;
+            ev.once(
+                &mut st,
+                format!(
+                    "(service {}) was unable to place a task because no container instance met all of its requirements. Reason: {why}.",
+                    inp.service
+                ),
+            );
+            true
+        }
+        _ => false,
     };
 
     // Old deployments drain: tasks that are not healthy go first (they cost no healthy
@@ -306,7 +323,14 @@ pub fn plan(inp: &Inputs<'_>) -> Plan {
         .tasks
         .iter()
         .any(|t| t.present() && (t.stopping || !t.healthy));
-    if starts == 0 && stops.is_empty() && !converged && !in_flight && !throttled && desired > 0 {
+    if starts == 0
+        && stops.is_empty()
+        && !converged
+        && !in_flight
+        && !throttled
+        && !unplaced
+        && desired > 0
+    {
         ev.once(
             &mut st,
             format!(

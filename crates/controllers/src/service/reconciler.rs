@@ -85,7 +85,7 @@ pub async fn reconcile_service(ctx: &Context, key: &ObjectKey) -> Result<Next, S
         .get(FORCE_ANNOTATION)
         .cloned()
         .unwrap_or_default();
-    let p = plan(&Inputs {
+    let inputs = Inputs {
         service: &key.name,
         spec: &spec,
         generation: obj.metadata.generation.unwrap_or(1),
@@ -96,7 +96,24 @@ pub async fn reconcile_service(ctx: &Context, key: &ObjectKey) -> Result<Next, S
         now,
         backoff_cap: ctx.service_backoff_cap,
         new_ids: [&ids[0], &ids[1]],
-    });
+        placement: None,
+    };
+    let mut p = plan(&inputs);
+    // Placement is asked only when the plan starts tasks (it reads every task).
+    if let Some(Action::Start {
+        task_definition,
+        count,
+        ..
+    }) = p.actions.iter().find(|a| matches!(a, Action::Start { .. }))
+    {
+        let (fit, why) = placement(ctx, &cluster, task_definition, *count)?;
+        if let Some(why) = why {
+            p = plan(&Inputs {
+                placement: Some((fit, why)),
+                ..inputs
+            });
+        }
+    }
     let mut st = p.status;
     for action in &p.actions {
         match action {
@@ -156,6 +173,67 @@ fn push_event(st: &mut ServiceStatus, now: OffsetDateTime, message: String) {
         },
     );
     st.events.truncate(super::plan::MAX_EVENTS);
+}
+
+/// How many of `count` tasks of `task_definition` fit on the container instance, and why not
+/// all. The instance is this machine (or the Cluster's declared capacity for its tasks).
+fn placement(
+    ctx: &Context,
+    cluster: &str,
+    task_definition: &str,
+    count: u32,
+) -> Result<(u32, Option<String>), ServiceError> {
+    use super::placement::{Capacity, need, placeable};
+    let td_spec = |name: &str| -> Option<TaskDefinitionSpec> {
+        ctx.store
+            .get(&ObjectKey::new(Kind::TaskDefinition, None, name))
+            .ok()
+            .flatten()?
+            .spec_as()
+            .ok()
+    };
+    let Some(td) = td_spec(task_definition) else {
+        return Ok((count, None));
+    };
+    let declared = ctx
+        .store
+        .get(&ObjectKey::new(Kind::Cluster, None, cluster))?
+        .and_then(|c| c.spec_as::<api::kinds::ClusterSpec>().ok())
+        .and_then(|s| s.capacity);
+    let local = Capacity::local();
+    let capacity = match &declared {
+        Some(c) => Capacity {
+            cpu: c.cpu.map_or(local.cpu, |v| u64::from(v.0)),
+            memory: c.memory.map_or(local.memory, |v| u64::from(v.0)),
+        },
+        None => local,
+    };
+    let mut query = ListQuery::new(Kind::Task);
+    if declared.is_some() {
+        query = query.in_cluster(cluster.to_string());
+    }
+    let mut needs = BTreeMap::new();
+    let used: Vec<_> = ctx
+        .store
+        .list(&query)?
+        .items
+        .iter()
+        .filter(|t| t.status.get("lastStatus").and_then(|v| v.as_str()) != Some("STOPPED"))
+        .filter_map(|t| {
+            let td = t
+                .status
+                .get("taskDefinition")
+                .and_then(|v| v.as_str())
+                .filter(|s| !s.is_empty())
+                .or_else(|| t.spec.get("taskDefinition").and_then(|v| v.as_str()))?
+                .to_string();
+            needs
+                .entry(td.clone())
+                .or_insert_with(|| td_spec(&td).map(|s| need(&s)))
+                .clone()
+        })
+        .collect();
+    Ok(placeable(capacity, &used, &need(&td), count))
 }
 
 /// `family` -> `family:N` of the latest revision; `family:N` -> itself if it exists.

@@ -24,6 +24,7 @@ struct Sim {
     round: i64,
     next: u32,
     log: Vec<(u32, u32)>, // (present, healthy) after each round's actions
+    placement: Option<(u32, String)>,
 }
 
 impl Sim {
@@ -37,6 +38,7 @@ impl Sim {
             round: 0,
             next: 0,
             log: vec![],
+            placement: None,
         }
     }
     fn now(&self) -> OffsetDateTime {
@@ -62,6 +64,7 @@ impl Sim {
             now,
             backoff_cap: Duration::from_secs(60),
             new_ids: [&id1, &id2],
+            placement: self.placement.clone(),
         });
         self.status = p.status.clone();
         // Progress of what was already there.
@@ -387,4 +390,18 @@ proptest! {
         let failed = s.status.deployments.iter().any(|d| d.rollout_state == "FAILED");
         prop_assert!(steady || stalled || throttled || failed, "neither converged nor said why: {:#?}", s.status);
     }
+}
+
+#[test]
+fn tasks_that_do_not_fit_are_not_started_and_the_reason_is_an_event() {
+    let mut s = Sim::new(spec(3, 100, 200, true));
+    s.placement = Some((
+        1,
+        "the local container instance has insufficient memory available".into(),
+    ));
+    s.step();
+    assert_eq!(s.tasks.len(), 1);
+    let ev = s.events();
+    assert!(ev.iter().any(|e| e == "(service web) was unable to place a task because no container instance met all of its requirements. Reason: the local container instance has insufficient memory available."), "{ev:?}");
+    assert!(!ev.iter().any(|e| e.contains("unable to make progress")));
 }
