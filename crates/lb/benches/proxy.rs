@@ -32,9 +32,10 @@ fn env(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-fn runtime(threads: usize) -> Res<Runtime> {
+fn runtime(name: &str, threads: usize) -> Res<Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads)
+        .thread_name(name)
         .enable_all()
         .build()?)
 }
@@ -247,9 +248,9 @@ fn main() -> Res<()> {
     let paced_total = env("BENCH_PACED", 5_000);
     let proxy_threads = env("BENCH_PROXY_THREADS", 1);
 
-    let backend_rt = runtime(1)?;
-    let proxy_rt = runtime(proxy_threads)?;
-    let client_rt = runtime(1)?;
+    let backend_rt = runtime("backend", 1)?;
+    let proxy_rt = runtime("proxy", proxy_threads)?;
+    let client_rt = runtime("client", 1)?;
 
     let backend_addr = backend_rt.block_on(backend())?;
     let lb_port = free_port()?;
