@@ -89,16 +89,16 @@ pub fn placeable(
             .replace("Udp", "udp");
         return (0, Some(why));
     }
-    let by_cpu = if need.cpu == 0 {
-        u64::MAX
-    } else {
-        capacity.cpu.saturating_sub(cpu_used) / need.cpu
-    };
-    let by_mem = if need.memory == 0 {
-        u64::MAX
-    } else {
-        capacity.memory.saturating_sub(mem_used) / need.memory
-    };
+    let by_cpu = capacity
+        .cpu
+        .saturating_sub(cpu_used)
+        .checked_div(need.cpu)
+        .unwrap_or(u64::MAX);
+    let by_mem = capacity
+        .memory
+        .saturating_sub(mem_used)
+        .checked_div(need.memory)
+        .unwrap_or(u64::MAX);
     // A task with fixed host ports fits once on the instance.
     let by_ports = if need.ports.is_empty() { u64::MAX } else { 1 };
     let n = by_cpu.min(by_mem).min(by_ports).min(u64::from(wanted)) as u32;
