@@ -146,7 +146,7 @@ mod tests {
             {"name": "b", "image": "x", "memoryReservation": 128}]})));
         assert_eq!((web.cpu, web.memory), (512, 384));
         assert_eq!(placeable(cap, &[], &web, 2), (2, None));
-        let (n, why) = placeable(cap, &[web.clone()], &web, 3);
+        let (n, why) = placeable(cap, std::slice::from_ref(&web), &web, 3);
         assert_eq!(n, 1);
         assert!(why.unwrap().contains("insufficient memory"));
         let fixed = need(&td(json!({"containerDefinitions": [
@@ -154,7 +154,7 @@ mod tests {
         let (n, why) = placeable(cap, &[], &fixed, 2);
         assert_eq!(n, 1);
         assert!(why.unwrap().contains("host ports"));
-        let (n, why) = placeable(cap, &[fixed.clone()], &fixed, 1);
+        let (n, why) = placeable(cap, std::slice::from_ref(&fixed), &fixed, 1);
         assert_eq!(n, 0);
         assert!(why.unwrap().contains("host port 8080/tcp"));
     }
