@@ -59,6 +59,15 @@ async fn main() {
     let store = Arc::new(SledStore::open(dir.path().join("store")).expect("store"));
     let fake = Arc::new(FakeRuntime::with_images(["img"]));
     let ctx = Context::new(store.clone(), fake.clone(), "bench");
+    // The bench's 10,000 tasks reserve 160 GB: declare an instance that big (placement is
+    // part of what is measured).
+    store
+        .apply(Object::new(
+            Kind::Cluster,
+            "default",
+            json!({"capacity": {"cpu": 1_000_000, "memory": 1_000_000}}),
+        ))
+        .expect("cluster");
     store
         .apply(Object::new(
             Kind::TaskDefinition,

@@ -26,6 +26,8 @@ pub struct Context {
     pub service_backoff_cap: std::time::Duration,
     /// What the load balancers say about tasks (target health, draining).
     pub traffic: Arc<dyn Traffic>,
+    /// What the tasks on the container instance reserve (for placement).
+    pub ledger: Arc<std::sync::Mutex<service::ledger::Ledger>>,
 }
 
 /// Health of a task as its load balancer target(s) see it.
@@ -76,7 +78,15 @@ impl Context {
             keep_stopped_tasks: task::retention::DEFAULT_KEEP_STOPPED,
             service_backoff_cap: service::ECS_BACKOFF_CAP,
             traffic: Arc::new(NoTraffic),
+            ledger: Arc::default(),
         }
+    }
+
+    /// The reservation ledger (a poisoned lock is still usable: the ledger is a cache).
+    pub fn ledger(&self) -> std::sync::MutexGuard<'_, service::ledger::Ledger> {
+        self.ledger
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The label filter that selects this server's containers (plus `extra`).

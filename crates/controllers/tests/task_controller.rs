@@ -30,6 +30,7 @@ fn world() -> World {
         keep_stopped_tasks: 10,
         service_backoff_cap: std::time::Duration::from_secs(60),
         traffic: Arc::new(ecsctl_controllers::NoTraffic),
+        ledger: Arc::default(),
     };
     World {
         _dir: dir,

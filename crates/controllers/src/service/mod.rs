@@ -2,6 +2,7 @@
 //! running and moves them to a new revision with ECS's rolling-update rules. It works
 //! through Task objects, which the task controller turns into containers.
 
+pub mod ledger;
 pub mod placement;
 pub mod plan;
 pub mod reconciler;
@@ -59,6 +60,8 @@ pub async fn run(ctx: Context, shutdown: impl Future<Output = ()> + Send + 'stat
 }
 
 fn all_services(ctx: &Context) -> Vec<ObjectKey> {
+    // Every full pass also recounts what the instance's tasks reserve.
+    ctx.ledger().rebuild(ctx.store.as_ref());
     keys_of(ctx, Kind::Service)
 }
 
@@ -67,15 +70,23 @@ fn affected(ctx: &Context, ev: &WatchEvent) -> Vec<ObjectKey> {
     let o = &ev.object;
     match o.kind {
         Kind::Service => vec![o.key()],
-        Kind::Task => match o.metadata.labels.get(labels::SERVICE) {
-            Some(svc) => vec![ObjectKey::new(
-                Kind::Service,
-                o.metadata.cluster.as_deref(),
-                svc,
-            )],
-            None => Vec::new(),
-        },
-        Kind::TaskDefinition => all_services(ctx),
+        Kind::Task => {
+            let mut ledger = ctx.ledger();
+            match ev.event_type {
+                store::WatchEventType::Deleted => ledger.forget(&o.key()),
+                _ => ledger.observe(ctx.store.as_ref(), o),
+            }
+            drop(ledger);
+            match o.metadata.labels.get(labels::SERVICE) {
+                Some(svc) => vec![ObjectKey::new(
+                    Kind::Service,
+                    o.metadata.cluster.as_deref(),
+                    svc,
+                )],
+                None => Vec::new(),
+            }
+        }
+        Kind::TaskDefinition => keys_of(ctx, Kind::Service),
         _ => Vec::new(),
     }
 }

@@ -208,31 +208,7 @@ fn placement(
         },
         None => local,
     };
-    let mut query = ListQuery::new(Kind::Task);
-    if declared.is_some() {
-        query = query.in_cluster(cluster.to_string());
-    }
-    let mut needs = BTreeMap::new();
-    let used: Vec<_> = ctx
-        .store
-        .list(&query)?
-        .items
-        .iter()
-        .filter(|t| t.status.get("lastStatus").and_then(|v| v.as_str()) != Some("STOPPED"))
-        .filter_map(|t| {
-            let td = t
-                .status
-                .get("taskDefinition")
-                .and_then(|v| v.as_str())
-                .filter(|s| !s.is_empty())
-                .or_else(|| t.spec.get("taskDefinition").and_then(|v| v.as_str()))?
-                .to_string();
-            needs
-                .entry(td.clone())
-                .or_insert_with(|| td_spec(&td).map(|s| need(&s)))
-                .clone()
-        })
-        .collect();
+    let used = ctx.ledger().used(declared.is_some().then_some(cluster));
     Ok(placeable(capacity, &used, &need(&td), count))
 }
 
@@ -345,7 +321,12 @@ fn start_tasks(
         })
         .collect();
     let names: Vec<String> = objects.iter().map(|o| o.metadata.name.clone()).collect();
-    ctx.store.apply_all(objects, false)?;
+    ctx.store.apply_all(objects.clone(), false)?;
+    // Counted at once, before the watch reports them: the next placement sees them.
+    let mut ledger = ctx.ledger();
+    for o in &objects {
+        ledger.observe(ctx.store.as_ref(), o);
+    }
     info!(service = %service.metadata.name, deployment, count, "started tasks");
     Ok(names)
 }

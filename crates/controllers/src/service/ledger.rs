@@ -1,0 +1,81 @@
+//! What the tasks on the container instance reserve, kept in memory so that placing a task
+//! does not read every task in the store. Fed by the service controller's watch (and rebuilt
+//! on every full pass), and told at once about the tasks the controller itself starts, so
+//! two services placing at the same moment cannot both take the last free memory.
+
+use super::placement::{Need, need};
+use api::taskdef::TaskDefinitionSpec;
+use api::{Kind, Object, ObjectKey};
+use std::collections::HashMap;
+use store::{ListQuery, Store};
+
+/// Reservations of the tasks that are not STOPPED, by task key.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    tasks: HashMap<ObjectKey, (String, Need)>,
+    needs: HashMap<String, Option<Need>>,
+}
+
+impl Ledger {
+    /// The reservation of a task definition revision (cached: revisions are immutable).
+    fn need_of(&mut self, store: &dyn Store, td: &str) -> Option<Need> {
+        self.needs
+            .entry(td.to_string())
+            .or_insert_with(|| {
+                let o = store
+                    .get(&ObjectKey::new(Kind::TaskDefinition, None, td))
+                    .ok()
+                    .flatten()?;
+                o.spec_as::<TaskDefinitionSpec>().ok().map(|s| need(&s))
+            })
+            .clone()
+    }
+
+    /// Records (or forgets, once STOPPED) one task.
+    pub fn observe(&mut self, store: &dyn Store, task: &Object) {
+        let key = task.key();
+        let stopped = task.status.get("lastStatus").and_then(|v| v.as_str()) == Some("STOPPED");
+        let td = task
+            .status
+            .get("taskDefinition")
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.is_empty())
+            .or_else(|| task.spec.get("taskDefinition").and_then(|v| v.as_str()));
+        match (stopped, td) {
+            (false, Some(td)) => {
+                if let Some(n) = self.need_of(store, td) {
+                    self.tasks
+                        .insert(key, (task.metadata.cluster_or_default().to_string(), n));
+                }
+            }
+            _ => {
+                self.tasks.remove(&key);
+            }
+        }
+    }
+
+    /// Forgets a deleted task.
+    pub fn forget(&mut self, key: &ObjectKey) {
+        self.tasks.remove(key);
+    }
+
+    /// Rebuilds from every task in the store.
+    pub fn rebuild(&mut self, store: &dyn Store) {
+        let Ok(list) = store.list(&ListQuery::new(Kind::Task)) else {
+            return;
+        };
+        self.tasks.clear();
+        for t in &list.items {
+            self.observe(store, t);
+        }
+    }
+
+    /// The reservations in a cluster, or on the whole instance.
+    pub fn used(&self, cluster: Option<&str>) -> Vec<Need> {
+        self.tasks
+            .values()
+            .filter(|(c, _)| cluster.is_none_or(|x| x == c))
+            .map(|(_, n)| n.clone())
+            .collect()
+    }
+}
