@@ -294,6 +294,9 @@ pub struct ServiceStatus {
     /// Task starts are held back until this time after repeated failures (RFC 3339).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub throttled_until: String,
+    /// Tasks registered with the service's load balancers, as last reported in events.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub registered_targets: Vec<String>,
     /// A revision the circuit breaker rolled back: not deployed again until the service
     /// points at another one, or a deployment is forced.
     #[serde(default, skip_serializing_if = "String::is_empty")]

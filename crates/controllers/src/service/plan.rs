@@ -43,6 +43,8 @@ pub struct TaskView {
     pub stopped_at: Option<OffsetDateTime>,
     /// Stopped on its own (failed to start, or an essential container exited).
     pub failed: bool,
+    /// Registered (not draining) with one of the service's load balancers.
+    pub registered: bool,
 }
 
 impl TaskView {
@@ -344,6 +346,7 @@ pub fn plan(inp: &Inputs<'_>) -> Plan {
     let steady = converged && starts == 0;
     set_condition(&mut st, &mut ev, steady, inp.now);
 
+    announce_targets(&mut st, &mut ev, inp);
     if !stops.is_empty() {
         let names: Vec<String> = stops.iter().map(|(id, _)| format!("(task {id})")).collect();
         ev.push(format!(
@@ -383,6 +386,48 @@ pub fn plan(inp: &Inputs<'_>) -> Plan {
         status: st,
         requeue_after,
     }
+}
+
+/// Load balancer registrations and drains, in ECS's words, once each.
+fn announce_targets(st: &mut ServiceStatus, ev: &mut Events<'_>, inp: &Inputs<'_>) {
+    let lbs: Vec<&str> = inp
+        .spec
+        .load_balancers
+        .iter()
+        .filter_map(|l| l.load_balancer_name.as_deref())
+        .collect();
+    if lbs.is_empty() {
+        return;
+    }
+    let now: Vec<String> = inp
+        .tasks
+        .iter()
+        .filter(|t| t.registered)
+        .map(|t| t.id.clone())
+        .collect();
+    let added = now
+        .iter()
+        .filter(|id| !st.registered_targets.contains(id))
+        .count();
+    let draining = st
+        .registered_targets
+        .iter()
+        .filter(|id| !now.contains(id) && inp.tasks.iter().any(|t| &t.id == *id && t.present()))
+        .count();
+    if added > 0 {
+        ev.push(format!(
+            "(service {}) registered {added} targets in (load balancer {}).",
+            ev.service,
+            lbs.join(", ")
+        ));
+    }
+    if draining > 0 {
+        ev.push(format!(
+            "(service {}) has begun draining connections on {draining} tasks.",
+            ev.service
+        ));
+    }
+    st.registered_targets = now;
 }
 
 /// The PRIMARY deployment, and which tasks count as its own.

@@ -288,6 +288,10 @@ fn view(ctx: &Context, t: &Object, health_checked: &mut BTreeMap<String, bool>) 
         unhealthy: status.health_status == HealthState::Unhealthy,
         started_at: parse(&status.started_at),
         stopped_at: parse(&status.stopped_at),
+        registered: ctx
+            .traffic
+            .target_health(&t.metadata.name)
+            .is_some_and(|h| h != crate::TargetHealth::Draining),
         failed: status.last_status == TaskPhase::Stopped
             && matches!(
                 status.stop_code,

@@ -118,6 +118,7 @@ impl Sim {
                                 started_at: None,
                                 stopped_at: None,
                                 failed: false,
+                                registered: false,
                             },
                             task_definition.clone(),
                         ));
@@ -404,4 +405,44 @@ fn tasks_that_do_not_fit_are_not_started_and_the_reason_is_an_event() {
     let ev = s.events();
     assert!(ev.iter().any(|e| e == "(service web) was unable to place a task because no container instance met all of its requirements. Reason: the local container instance has insufficient memory available."), "{ev:?}");
     assert!(!ev.iter().any(|e| e.contains("unable to make progress")));
+}
+
+#[test]
+fn load_balancer_registrations_and_drains_are_events() {
+    let spec: ServiceSpec = serde_json::from_value(json!({
+        "taskDefinition": "web", "desiredCount": 2,
+        "loadBalancers": [{"loadBalancerName": "front", "containerName": "app", "containerPort": 80}]
+    }))
+    .unwrap();
+    let mut s = Sim::new(spec);
+    assert!(s.run_until_steady(10));
+    for (t, _) in &mut s.tasks {
+        t.registered = true;
+    }
+    s.step();
+    assert!(
+        s.events()
+            .iter()
+            .any(|e| e == "(service web) registered 2 targets in (load balancer front)."),
+        "{:?}",
+        s.events()
+    );
+    s.tasks[0].0.registered = false;
+    s.tasks[0].0.stopping = true;
+    s.step();
+    assert!(
+        s.events()
+            .iter()
+            .any(|e| e == "(service web) has begun draining connections on 1 tasks."),
+        "{:?}",
+        s.events()
+    );
+    let n = s.events().len();
+    s.step();
+    assert!(
+        s.events()[..s.events().len() - n]
+            .iter()
+            .all(|e| !e.contains("registered")),
+        "said once"
+    );
 }
