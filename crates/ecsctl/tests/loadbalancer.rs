@@ -148,6 +148,21 @@ fn spreads_requests_drops_killed_tasks_and_rolls_without_errors() {
         &bad[..bad.len().min(5)]
     );
     assert!(ok > 100 && v2 > 0, "ok {ok}, served by v2 {v2}");
+
+    // The service said so in ECS's words.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let o = s.run(&["events"]);
+        let text = String::from_utf8_lossy(&o.stdout).into_owned();
+        if text.contains("(service web) registered ")
+            && text.contains("targets in (load balancer front).")
+            && text.contains("(service web) has begun draining connections on")
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "events:\n{text}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 #[test]

@@ -346,7 +346,7 @@ pub fn plan(inp: &Inputs<'_>) -> Plan {
     let steady = converged && starts == 0;
     set_condition(&mut st, &mut ev, steady, inp.now);
 
-    announce_targets(&mut st, &mut ev, inp);
+    announce_targets(&mut st, &mut ev, inp, &stops);
     if !stops.is_empty() {
         let names: Vec<String> = stops.iter().map(|(id, _)| format!("(task {id})")).collect();
         ev.push(format!(
@@ -388,8 +388,14 @@ pub fn plan(inp: &Inputs<'_>) -> Plan {
     }
 }
 
-/// Load balancer registrations and drains, in ECS's words, once each.
-fn announce_targets(st: &mut ServiceStatus, ev: &mut Events<'_>, inp: &Inputs<'_>) {
+/// Load balancer registrations and drains, in ECS's words, once each: a task's targets are
+/// drained when the scheduler asks it to stop.
+fn announce_targets(
+    st: &mut ServiceStatus,
+    ev: &mut Events<'_>,
+    inp: &Inputs<'_>,
+    stops: &[(String, String)],
+) {
     let lbs: Vec<&str> = inp
         .spec
         .load_balancers
@@ -399,20 +405,21 @@ fn announce_targets(st: &mut ServiceStatus, ev: &mut Events<'_>, inp: &Inputs<'_
     if lbs.is_empty() {
         return;
     }
+    let stopping = |id: &str| stops.iter().any(|(s, _)| s == id);
     let now: Vec<String> = inp
         .tasks
         .iter()
-        .filter(|t| t.registered)
+        .filter(|t| t.registered && !stopping(&t.id))
         .map(|t| t.id.clone())
         .collect();
     let added = now
         .iter()
         .filter(|id| !st.registered_targets.contains(id))
         .count();
-    let draining = st
-        .registered_targets
+    let draining = inp
+        .tasks
         .iter()
-        .filter(|id| !now.contains(id) && inp.tasks.iter().any(|t| &t.id == *id && t.present()))
+        .filter(|t| t.registered && stopping(&t.id))
         .count();
     if added > 0 {
         ev.push(format!(

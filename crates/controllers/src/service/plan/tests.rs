@@ -427,8 +427,9 @@ fn load_balancer_registrations_and_drains_are_events() {
         "{:?}",
         s.events()
     );
-    s.tasks[0].0.registered = false;
-    s.tasks[0].0.stopping = true;
+    // A registered task the scheduler stops (here: unhealthy) is drained first.
+    s.tasks[0].0.unhealthy = true;
+    s.tasks[0].0.healthy = false;
     s.step();
     assert!(
         s.events()
