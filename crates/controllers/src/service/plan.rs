@@ -409,7 +409,7 @@ fn announce_targets(
     let now: Vec<String> = inp
         .tasks
         .iter()
-        .filter(|t| t.registered && !stopping(&t.id))
+        .filter(|t| t.registered && t.active() && !stopping(&t.id))
         .map(|t| t.id.clone())
         .collect();
     let added = now
@@ -419,7 +419,7 @@ fn announce_targets(
     let draining = inp
         .tasks
         .iter()
-        .filter(|t| t.registered && stopping(&t.id))
+        .filter(|t| t.registered && t.active() && stopping(&t.id))
         .count();
     if added > 0 {
         ev.push(format!(
