@@ -39,10 +39,12 @@ echo "+ ecsctl describe service web"
 "$bin" describe service web
 echo "+ docker ps --filter label=ecsctl.service=web"
 docker ps --filter label=ecsctl.service=web --format 'table {{.Names}}\t{{.Status}}\t{{.Ports}}'
-task=$("$bin" get tasks -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["metadata"]["name"])')
-port=$("$bin" get task "$task" -o json | python3 -c 'import json,sys; c=[c for c in json.load(sys.stdin)["status"]["containers"] if c["name"]=="app"][0]; print(c["networkBindings"][0]["hostPort"])')
-echo "+ curl http://127.0.0.1:$port/   (task $task, container app)"
-curl -fsS "http://127.0.0.1:$port/" || true
+echo "+ ecsctl describe lb web"
+"$bin" describe lb web | sed -n '/^Listeners:/,$p'
+for _ in 1 2 3 4; do
+  echo "+ curl http://127.0.0.1:8080/   (the built-in load balancer, round robin over the tasks)"
+  curl -fsS "http://127.0.0.1:8080/" || true
+done
 
 if [ "${RUN_ONCE:-0}" = 1 ]; then
   # Scripted runs leave nothing behind: this server's containers go (by its instance label).
