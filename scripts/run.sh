@@ -47,7 +47,10 @@ for _ in 1 2 3 4; do
 done
 
 if [ "${RUN_ONCE:-0}" = 1 ]; then
-  # Scripted runs leave nothing behind: this server's containers go (by its instance label).
+  # Scripted runs leave nothing behind: stop the server first (or it would replace what is
+  # removed), then remove this server's containers (by its instance label).
+  kill -TERM $server 2>/dev/null; wait $server 2>/dev/null || true
+  trap - EXIT INT TERM
   ids=$(docker ps -aq --filter "label=ecsctl.instance=$(cat "$ECSCTL_HOME/instance-id")")
   [ -z "$ids" ] || docker rm -f $ids >/dev/null
   exit 0
