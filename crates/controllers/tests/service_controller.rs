@@ -134,6 +134,15 @@ async fn keeps_desired_count_and_rolls_out_a_new_revision() {
         .collect();
     assert_eq!(running_defs, vec!["web:2"; 3]);
 
+    // Deployments are also objects of their own (system-owned).
+    let deps = w
+        .store
+        .list(&ListQuery::new(Kind::Deployment))
+        .unwrap()
+        .items;
+    assert_eq!(deps.len(), st.deployments.len());
+    assert!(deps.iter().any(|d| d.spec["taskDefinition"] == "web:2" && d.status["rolloutState"] == "COMPLETED"));
+
     // Steady state: another round changes nothing.
     w.fake.clear_calls();
     let rev = w.store.revision();
@@ -154,6 +163,13 @@ async fn keeps_desired_count_and_rolls_out_a_new_revision() {
         }
     }
     assert_eq!(w.running(), 0);
+    assert!(
+        w.store
+            .list(&ListQuery::new(Kind::Deployment))
+            .unwrap()
+            .items
+            .is_empty()
+    );
 }
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 //! running and moves them to a new revision with ECS's rolling-update rules. It works
 //! through Task objects, which the task controller turns into containers.
 
+pub mod deployments;
 pub mod ledger;
 pub mod placement;
 pub mod plan;

@@ -51,6 +51,7 @@ pub async fn reconcile_service(ctx: &Context, key: &ObjectKey) -> Result<Next, S
         for t in tasks.iter().filter(|t| is_running(t)) {
             stop_task(ctx, t, "Service deleted")?;
         }
+        super::deployments::sync(ctx, &cluster, &key.name, None)?;
         return Ok(Next::await_change());
     };
     let invalid = |m: String| ServiceError::Invalid {
@@ -146,6 +147,9 @@ pub async fn reconcile_service(ctx: &Context, key: &ObjectKey) -> Result<Next, S
     if st != status {
         ctx.store
             .update_status(key, to_json(&st, &invalid)?, None)?;
+    }
+    if st.deployments != status.deployments {
+        super::deployments::sync(ctx, &cluster, &key.name, Some(&st))?;
     }
     Ok(match p.requeue_after {
         Some(d) => Next::requeue(d),

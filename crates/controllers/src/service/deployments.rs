@@ -1,0 +1,66 @@
+//! Deployment objects: the system-owned mirror of a service's deployments (its status is the
+//! source), so `ecsctl get deployments` lists them. Written only when they change.
+
+use super::reconciler::ServiceError;
+use crate::Context;
+use api::service::ServiceStatus;
+use api::{Kind, Object, ObjectKey};
+use runtime::labels;
+use serde_json::json;
+use store::ListQuery;
+
+/// Object name of a deployment: `ecs-svc/123` -> `ecs-svc-123` (a DNS label).
+pub fn object_name(id: &str) -> String {
+    id.replace('/', "-")
+}
+
+/// Makes the service's Deployment objects match its status (`None`: the service is gone).
+pub fn sync(
+    ctx: &Context,
+    cluster: &str,
+    service: &str,
+    status: Option<&ServiceStatus>,
+) -> Result<(), ServiceError> {
+    let existing = ctx
+        .store
+        .list(
+            &ListQuery::new(Kind::Deployment)
+                .in_cluster(cluster.to_string())
+                .with_label(labels::SERVICE, service),
+        )?
+        .items;
+    let wanted = status.map(|s| s.deployments.as_slice()).unwrap_or_default();
+    for d in wanted {
+        let name = object_name(&d.id);
+        let mut o = Object::new(
+            Kind::Deployment,
+            name.clone(),
+            json!({"service": service, "taskDefinition": d.task_definition, "desiredCount": d.desired_count}),
+        );
+        o.metadata.cluster = Some(cluster.to_string());
+        o.metadata
+            .labels
+            .insert(labels::SERVICE.to_string(), service.to_string());
+        let summary = serde_json::to_value(d).unwrap_or_default();
+        let current = existing.iter().find(|e| e.metadata.name == name);
+        let same_spec =
+            current.is_some_and(|c| c.spec == o.spec && c.metadata.labels == o.metadata.labels);
+        if !same_spec {
+            ctx.store.apply(o.clone())?;
+        }
+        if current.is_none_or(|c| c.status != summary) {
+            ctx.store.update_status(&o.key(), summary, None)?;
+        }
+    }
+    for e in existing
+        .iter()
+        .filter(|e| !wanted.iter().any(|d| object_name(&d.id) == e.metadata.name))
+    {
+        ctx.store.delete(&ObjectKey::new(
+            Kind::Deployment,
+            Some(cluster),
+            &e.metadata.name,
+        ))?;
+    }
+    Ok(())
+}
