@@ -67,6 +67,8 @@ pub struct ServerConfig {
     pub controllers: bool,
     /// Longest delay between task starts of a failing service (None: ECS's 27 minutes).
     pub service_backoff_cap: Option<std::time::Duration>,
+    /// Stopped tasks kept per cluster (None: 100).
+    pub keep_stopped_tasks: Option<usize>,
 }
 
 /// Runs the server until `shutdown` completes, then stops accepting, ends open watches,
@@ -108,6 +110,9 @@ pub async fn run(
         let mut ctx = controllers::Context::new(store.clone(), runtime, instance);
         if let Some(cap) = config.service_backoff_cap {
             ctx.service_backoff_cap = cap;
+        }
+        if let Some(keep) = config.keep_stopped_tasks {
+            ctx.keep_stopped_tasks = keep;
         }
         ctx.traffic = Arc::new(balancing::LbTraffic(balancer.clone()));
         let balancing = tokio::spawn(balancing::run(ctx.clone(), balancer, stop_rx.clone()));

@@ -30,6 +30,7 @@ async fn refuses_to_start_twice_on_one_socket() {
     let config = ServerConfig {
         controllers: false,
         service_backoff_cap: None,
+        keep_stopped_tasks: None,
         data_dir: other.path().to_path_buf(),
         listen: Listen::Unix(server.socket.clone()),
     };
@@ -87,6 +88,7 @@ async fn tcp_needs_the_bearer_token() {
     let empty = ServerConfig {
         controllers: false,
         service_backoff_cap: None,
+        keep_stopped_tasks: None,
         data_dir: dir.path().to_path_buf(),
         listen: Listen::Tcp {
             addr: "127.0.0.1:0".parse().unwrap(),
@@ -107,6 +109,7 @@ async fn tcp_needs_the_bearer_token() {
     let config = ServerConfig {
         controllers: false,
         service_backoff_cap: None,
+        keep_stopped_tasks: None,
         data_dir: dir.path().to_path_buf(),
         listen: Listen::Tcp {
             addr,

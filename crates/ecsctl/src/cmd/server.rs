@@ -35,6 +35,9 @@ pub struct Args {
     /// Fast-dev settings: --task-start-backoff-cap 30s unless given
     #[arg(long)]
     pub dev: bool,
+    /// Stopped tasks kept per cluster, with their exit codes and reasons [default: 100]
+    #[arg(long, value_name = "N")]
+    pub keep_stopped_tasks: Option<usize>,
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> Result<()> {
@@ -77,6 +80,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<()> {
         listen,
         controllers: true,
         service_backoff_cap: args.task_start_backoff_cap.or(dev_cap),
+        keep_stopped_tasks: args.keep_stopped_tasks,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

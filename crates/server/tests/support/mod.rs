@@ -106,6 +106,7 @@ pub fn spawn(
     let config = ServerConfig {
         controllers: false,
         service_backoff_cap: None,
+        keep_stopped_tasks: None,
         data_dir: data_dir.to_path_buf(),
         listen: Listen::Unix(socket.to_path_buf()),
     };
