@@ -2,6 +2,7 @@
 //! a plan) and an executor that carries the plan out against the store and the runtime.
 #![forbid(unsafe_code)]
 
+pub mod autoscaler;
 pub mod balancing;
 pub mod service;
 pub mod sources;
