@@ -347,3 +347,28 @@ async fn watch_streams_ndjson() {
     server.stop().await;
     assert_eq!(lines.next_line().await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn an_autoscaled_services_desired_count_is_left_alone_on_apply() {
+    let server = Server::start().await;
+    let scaler = json!({"apiVersion": "ecs/v1", "kind": "Autoscaler", "metadata": {"name": "web-cpu"},
+        "spec": {"service": "web", "minCapacity": 1, "maxCapacity": 5,
+                 "targetTracking": [{"metric": "ECSServiceAverageCPUUtilization", "targetValue": 50.0}]}});
+    let (status, body) = server
+        .apply(vec![td("nginx:1"), svc("web", 2), scaler])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = server.apply(vec![svc("web", 4)]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(actions(&body), ["Service/web unchanged"]);
+    let warnings = body["warnings"].to_string();
+    assert!(
+        warnings.contains("spec.desiredCount is owned by autoscaler/web-cpu; left at 2"),
+        "{warnings}"
+    );
+    let (_, live) = server
+        .call(Method::GET, "/v1/objects/services/web", None)
+        .await;
+    assert_eq!(live["spec"]["desiredCount"], 2);
+    server.stop().await;
+}

@@ -28,13 +28,15 @@ pub(crate) async fn apply(
 ) -> Result<Json<Value>, ApiError> {
     let dry_run = query(q)?.dry_run;
     let body = body.map_err(body_error)?;
-    let objects = decode(&body)?;
-    let warnings = validate(&objects)?;
+    let mut objects = decode(&body)?;
+    let mut warnings = validate(&objects)?;
     let count = objects.len();
-    let results = blocking(&state.store, move |s: &dyn Store| {
-        s.apply_all(objects, dry_run)
+    let (results, owned) = blocking(&state.store, move |s: &dyn Store| {
+        let owned = super::ownership::keep_autoscaled_counts(s, &mut objects)?;
+        Ok((s.apply_all(objects, dry_run)?, owned))
     })
     .await?;
+    warnings.extend(owned);
     tracing::info!(count, dry_run, "applied");
     let results: Vec<Value> = results.iter().map(result_json).collect();
     Ok(Json(json!({ "results": results, "warnings": warnings })))

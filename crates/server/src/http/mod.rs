@@ -8,6 +8,7 @@ mod apply;
 mod loadbalancers;
 mod logs;
 mod objects;
+mod ownership;
 mod watch;
 
 use crate::error::ApiError;
