@@ -4,6 +4,7 @@
 
 pub mod autoscaler;
 pub mod balancing;
+pub mod metrics;
 pub mod service;
 pub mod sources;
 pub mod task;
@@ -29,6 +30,8 @@ pub struct Context {
     pub traffic: Arc<dyn Traffic>,
     /// What the tasks on the container instance reserve (for placement).
     pub ledger: Arc<std::sync::Mutex<service::ledger::Ledger>>,
+    /// Measured CPU, memory and request rates (fed by `metrics::run_sampler`).
+    pub metrics: metrics::Metrics,
 }
 
 /// Health of a task as its load balancer target(s) see it.
@@ -80,6 +83,10 @@ impl Context {
             service_backoff_cap: service::ECS_BACKOFF_CAP,
             traffic: Arc::new(NoTraffic),
             ledger: Arc::default(),
+            metrics: metrics::Metrics::new(
+                std::time::Duration::from_secs(10),
+                std::time::Duration::from_secs(3600),
+            ),
         }
     }
 

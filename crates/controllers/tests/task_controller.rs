@@ -31,6 +31,10 @@ fn world() -> World {
         service_backoff_cap: std::time::Duration::from_secs(60),
         traffic: Arc::new(ecsctl_controllers::NoTraffic),
         ledger: Arc::default(),
+        metrics: ecsctl_controllers::metrics::Metrics::new(
+            std::time::Duration::from_secs(10),
+            std::time::Duration::from_secs(3600),
+        ),
     };
     World {
         _dir: dir,
