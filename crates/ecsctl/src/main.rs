@@ -42,6 +42,7 @@ EXAMPLES:
   ecsctl scale service web --replicas 5   # change a service's desired count
   ecsctl rollout status service/web    # wait for a service's rollout to finish
   ecsctl events -w                     # service events as they happen
+  ecsctl top tasks                     # measured CPU% and MEMORY% of each task
 
 EXIT CODES:
   0  success
@@ -79,6 +80,7 @@ enum Command {
     Scale(cmd::scale::Args),
     Rollout(cmd::rollout::Args),
     Events(cmd::events::Args),
+    Top(cmd::top::Args),
     Validate(cmd::validate::Args),
     Schema(cmd::schema::Args),
 }
@@ -115,6 +117,7 @@ fn main() -> ExitCode {
         Command::Scale(args) => client_command(&cli.global, |c| cmd::scale::run(c, args)),
         Command::Rollout(args) => client_command(&cli.global, |c| cmd::rollout::run(c, args)),
         Command::Events(args) => client_command(&cli.global, |c| cmd::events::run(c, args)),
+        Command::Top(args) => client_command(&cli.global, |c| cmd::top::run(c, args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

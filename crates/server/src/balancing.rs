@@ -32,6 +32,37 @@ impl Traffic for LbTraffic {
     }
 }
 
+/// Request rates per healthy target, for the metrics sampler.
+#[derive(Debug, Clone)]
+pub struct LbRates(pub LbManager);
+
+impl controllers::metrics::RequestRates for LbRates {
+    /// Per service: the mean `rate_per_sec` over its healthy targets (in every load balancer).
+    fn rates(&self) -> Vec<(String, String, f64)> {
+        per_target_rates(&self.0.snapshot())
+    }
+}
+
+fn per_target_rates(snapshot: &[lb::LbStatus]) -> Vec<(String, String, f64)> {
+    let mut by_service: BTreeMap<(String, String), (f64, u32)> = BTreeMap::new();
+    for status in snapshot {
+        for t in &status.targets {
+            if t.service.is_empty() || t.health != lb::TargetHealth::Healthy {
+                continue;
+            }
+            let e = by_service
+                .entry((status.cluster.clone(), t.service.clone()))
+                .or_default();
+            e.0 += t.rate_per_sec;
+            e.1 += 1;
+        }
+    }
+    by_service
+        .into_iter()
+        .map(|((c, s), (sum, n))| (c, s, sum / f64::from(n)))
+        .collect()
+}
+
 /// Keeps the load balancers in line with the store until `shutdown`.
 pub async fn run(
     ctx: Context,
@@ -114,4 +145,55 @@ fn desired(ctx: &Context) -> Vec<LbConfig> {
             draining: d.draining.into_iter().map(target).collect(),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lb::{LbStatus, TargetStatus};
+
+    fn target(service: &str, task: &str, health: lb::TargetHealth, rate: f64) -> TargetStatus {
+        TargetStatus {
+            service: service.to_string(),
+            task_id: task.to_string(),
+            addr: ([127, 0, 0, 1], 8080).into(),
+            health,
+            requests: 0,
+            in_flight: 0,
+            rate_per_sec: rate,
+        }
+    }
+
+    #[test]
+    fn rates_are_the_mean_over_healthy_targets() {
+        let lb = |cluster: &str, targets| LbStatus {
+            name: "lb".to_string(),
+            cluster: cluster.to_string(),
+            listeners: Vec::new(),
+            targets,
+        };
+        let snapshot = vec![
+            lb(
+                "default",
+                vec![
+                    target("web", "a", lb::TargetHealth::Healthy, 10.0),
+                    target("web", "b", lb::TargetHealth::Healthy, 20.0),
+                    target("web", "c", lb::TargetHealth::Initial, 99.0),
+                    target("", "d", lb::TargetHealth::Draining, 99.0),
+                    target("api", "e", lb::TargetHealth::Initial, 5.0),
+                ],
+            ),
+            lb(
+                "prod",
+                vec![target("web", "f", lb::TargetHealth::Healthy, 3.0)],
+            ),
+        ];
+        assert_eq!(
+            per_target_rates(&snapshot),
+            vec![
+                ("default".to_string(), "web".to_string(), 15.0),
+                ("prod".to_string(), "web".to_string(), 3.0),
+            ]
+        );
+    }
 }

@@ -69,7 +69,13 @@ pub struct ServerConfig {
     pub service_backoff_cap: Option<std::time::Duration>,
     /// Stopped tasks kept per cluster (None: 100).
     pub keep_stopped_tasks: Option<usize>,
+    /// How often tasks' CPU and memory and services' request rates are recorded, the
+    /// resolution of the metrics kept for an hour (None: 10 s).
+    pub metrics_interval: Option<std::time::Duration>,
 }
+
+/// How long measured metrics are kept.
+const METRICS_RETENTION: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Runs the server until `shutdown` completes, then stops accepting, ends open watches,
 /// waits for requests in flight and removes the socket file.
@@ -102,11 +108,6 @@ pub async fn run(
             }
         }
         let balancer = lb::LbManager::new();
-        task_runtime = Some(http::TaskRuntime {
-            runtime: runtime.clone(),
-            instance: instance.clone(),
-            balancer: balancer.clone(),
-        });
         let mut ctx = controllers::Context::new(store.clone(), runtime, instance);
         if let Some(cap) = config.service_backoff_cap {
             ctx.service_backoff_cap = cap;
@@ -115,6 +116,21 @@ pub async fn run(
             ctx.keep_stopped_tasks = keep;
         }
         ctx.traffic = Arc::new(balancing::LbTraffic(balancer.clone()));
+        if let Some(interval) = config.metrics_interval {
+            ctx.metrics = controllers::metrics::Metrics::new(interval, METRICS_RETENTION);
+        }
+        let sampler = tokio::spawn(controllers::metrics::run_sampler_with(
+            ctx.clone(),
+            ctx.metrics.clone(),
+            Arc::new(balancing::LbRates(balancer.clone())),
+            stopped(stop_rx.clone()),
+        ));
+        task_runtime = Some(http::TaskRuntime {
+            runtime: ctx.runtime.clone(),
+            instance: ctx.instance.clone(),
+            balancer: balancer.clone(),
+            metrics: ctx.metrics.clone(),
+        });
         let balancing = tokio::spawn(balancing::run(ctx.clone(), balancer, stop_rx.clone()));
         let services = tokio::spawn(controllers::service::run(
             ctx.clone(),
@@ -122,7 +138,7 @@ pub async fn run(
         ));
         let tasks = tokio::spawn(controllers::task::run(ctx, stopped(stop_rx.clone())));
         Some(async move {
-            let _ = tokio::join!(services, tasks, balancing);
+            let _ = tokio::join!(services, tasks, balancing, sampler);
         })
     } else {
         None

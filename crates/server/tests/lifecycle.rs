@@ -31,6 +31,7 @@ async fn refuses_to_start_twice_on_one_socket() {
         controllers: false,
         service_backoff_cap: None,
         keep_stopped_tasks: None,
+        metrics_interval: None,
         data_dir: other.path().to_path_buf(),
         listen: Listen::Unix(server.socket.clone()),
     };
@@ -89,6 +90,7 @@ async fn tcp_needs_the_bearer_token() {
         controllers: false,
         service_backoff_cap: None,
         keep_stopped_tasks: None,
+        metrics_interval: None,
         data_dir: dir.path().to_path_buf(),
         listen: Listen::Tcp {
             addr: "127.0.0.1:0".parse().unwrap(),
@@ -110,6 +112,7 @@ async fn tcp_needs_the_bearer_token() {
         controllers: false,
         service_backoff_cap: None,
         keep_stopped_tasks: None,
+        metrics_interval: None,
         data_dir: dir.path().to_path_buf(),
         listen: Listen::Tcp {
             addr,

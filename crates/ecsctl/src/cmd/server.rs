@@ -38,6 +38,9 @@ pub struct Args {
     /// Stopped tasks kept per cluster, with their exit codes and reasons [default: 100]
     #[arg(long, value_name = "N")]
     pub keep_stopped_tasks: Option<usize>,
+    /// How often task CPU/memory and request rates are recorded (`ecsctl top`, autoscaling) [default: 10s]
+    #[arg(long, value_name = "DURATION", value_parser = super::parse_duration)]
+    pub metrics_interval: Option<std::time::Duration>,
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> Result<()> {
@@ -81,6 +84,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<()> {
         controllers: true,
         service_backoff_cap: args.task_start_backoff_cap.or(dev_cap),
         keep_stopped_tasks: args.keep_stopped_tasks,
+        metrics_interval: args.metrics_interval,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

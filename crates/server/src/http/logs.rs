@@ -267,6 +267,10 @@ mod tests {
                     balancer: lb::LbManager::new(),
                     runtime: Arc::new(self.fake.clone()),
                     instance: "i1".to_string(),
+                    metrics: controllers::metrics::Metrics::new(
+                        std::time::Duration::from_secs(10),
+                        std::time::Duration::from_secs(3600),
+                    ),
                 }),
             }
         }

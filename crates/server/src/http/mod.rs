@@ -7,6 +7,7 @@
 mod apply;
 mod loadbalancers;
 mod logs;
+mod metrics;
 mod objects;
 mod ownership;
 mod watch;
@@ -50,6 +51,8 @@ pub(crate) struct TaskRuntime {
     /// The built-in load balancer (what `describe lb` shows).
     pub balancer: lb::LbManager,
     pub instance: String,
+    /// Measured CPU, memory and request rates (`ecsctl top`).
+    pub metrics: controllers::metrics::Metrics,
 }
 
 impl fmt::Debug for AppState {
@@ -73,6 +76,7 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route("/v1/watch", get(watch::watch))
         .route("/v1/tasks/{id}/logs", get(logs::logs))
+        .route("/v1/metrics/{which}", get(metrics::list))
         .route(
             "/v1/loadbalancers/{name}/status",
             get(loadbalancers::status),

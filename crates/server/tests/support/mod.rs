@@ -107,6 +107,7 @@ pub fn spawn(
         controllers: false,
         service_backoff_cap: None,
         keep_stopped_tasks: None,
+        metrics_interval: None,
         data_dir: data_dir.to_path_buf(),
         listen: Listen::Unix(socket.to_path_buf()),
     };
