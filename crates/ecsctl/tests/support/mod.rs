@@ -29,14 +29,22 @@ pub fn ensure_image() {
 pub struct Server {
     pub dir: tempfile::TempDir,
     child: Option<Child>,
+    /// Extra `ecsctl server` arguments.
+    args: Vec<String>,
 }
 
 impl Server {
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// A server started with extra arguments (`--metrics-interval 1s`).
+    pub fn start_with(args: &[&str]) -> Self {
         ensure_image();
         let mut s = Server {
             dir: tempfile::tempdir().expect("tempdir"),
             child: None,
+            args: args.iter().map(|a| a.to_string()).collect(),
         };
         s.spawn();
         s
@@ -56,6 +64,7 @@ impl Server {
             .expect("log");
         let child = Command::new(BIN)
             .arg("server")
+            .args(&self.args)
             .env("ECSCTL_HOME", self.home())
             .env_remove("ECSCTL_SERVER")
             .env("RUST_LOG", "info,ecsctl_controllers=debug")

@@ -1,0 +1,83 @@
+//! Measured metrics on real Docker: a task burning a core against a quarter-core reservation
+//! shows far more than 100% CPU in `ecsctl top tasks` within seconds, an idle one almost none.
+
+mod support;
+
+use std::time::{Duration, Instant};
+use support::Server;
+
+const MANIFESTS: &str = "\
+apiVersion: ecs/v1
+kind: TaskDefinition
+metadata: {name: burn}
+spec:
+  containerDefinitions:
+    - {name: main, image: ecsctl/busybox:local, cpu: 256, memory: 32, stopTimeout: 1, command: [sh, -c, 'while :; do :; done']}
+---
+apiVersion: ecs/v1
+kind: TaskDefinition
+metadata: {name: idle}
+spec:
+  containerDefinitions:
+    - {name: main, image: ecsctl/busybox:local, cpu: 256, memory: 32, stopTimeout: 1, command: [sleep, '3600']}
+---
+apiVersion: ecs/v1
+kind: Task
+metadata: {name: t-burn}
+spec: {taskDefinition: burn}
+---
+apiVersion: ecs/v1
+kind: Task
+metadata: {name: t-idle}
+spec: {taskDefinition: idle}
+";
+
+/// The CPU% column of a task in `ecsctl top tasks`.
+fn cpu_of(top: &str, task: &str) -> Option<f64> {
+    let mut lines = top.lines();
+    let header = lines.next()?;
+    let col = header.split_whitespace().position(|h| h == "CPU%")?;
+    lines
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|cells| cells.first() == Some(&task))
+        .and_then(|cells| cells.get(col)?.trim_end_matches('%').parse().ok())
+}
+
+#[test]
+fn top_tasks_shows_a_burning_task_above_its_reservation_and_an_idle_one_near_zero() {
+    let s = Server::start_with(&["--metrics-interval", "1s"]);
+    s.apply(MANIFESTS);
+    for t in ["t-burn", "t-idle"] {
+        s.wait_task(t, Duration::from_secs(20), |st| {
+            st["lastStatus"] == "RUNNING"
+        });
+    }
+    let running = Instant::now();
+    let (mut burn, mut idle, mut last) = (None, None, String::new());
+    while running.elapsed() < Duration::from_secs(5) {
+        let o = s.run(&["top", "tasks"]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        last = String::from_utf8_lossy(&o.stdout).to_string();
+        burn = cpu_of(&last, "t-burn");
+        idle = cpu_of(&last, "t-idle");
+        if burn.is_some_and(|b| b > 100.0) && idle.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        burn.is_some_and(|b| b > 100.0),
+        "burning task not above 100% within 5 s:\n{last}\nserver log:\n{}",
+        s.log()
+    );
+    assert!(idle.is_some_and(|i| i < 10.0), "idle task:\n{last}");
+
+    // The service-less tasks are not services; `top services` says there is nothing.
+    let o = s.run(&["top", "services"]);
+    assert!(o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("No metrics of services"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}
