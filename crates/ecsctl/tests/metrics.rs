@@ -80,4 +80,22 @@ fn top_tasks_shows_a_burning_task_above_its_reservation_and_an_idle_one_near_zer
         "{}",
         String::from_utf8_lossy(&o.stdout)
     );
+
+    // A service's tasks are averaged: `top services` and `get service -o json` show it.
+    s.apply(
+        "apiVersion: ecs/v1\nkind: Service\nmetadata: {name: hot}\nspec: {taskDefinition: burn, desiredCount: 1}\n",
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let o = s.run(&["get", "service", "hot", "-o", "json"]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+        let cpu = v["status"]["metrics"]["cpuPercent"].as_f64();
+        if cpu.is_some_and(|c| c > 100.0) && v["status"]["metrics"]["tasks"] == 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "service metrics: {v:#}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let top = String::from_utf8_lossy(&s.run(&["top", "services"]).stdout).to_string();
+    assert!(top.starts_with("NAME") && top.contains("hot"), "{top}");
 }

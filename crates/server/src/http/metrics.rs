@@ -7,6 +7,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Json;
+use controllers::metrics::ServiceMetrics;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -39,17 +40,7 @@ pub(crate) async fn list(
             .services()
             .into_iter()
             .filter(|m| wanted(&m.cluster))
-            .map(|m| {
-                json!({
-                    "cluster": m.cluster,
-                    "service": m.service,
-                    "tasks": m.tasks,
-                    "cpuPercent": m.cpu_percent,
-                    "memoryPercent": m.memory_percent,
-                    "requestsPerTargetPerSec": m.requests_per_target_per_sec,
-                    "at": m.at.map(rfc3339),
-                })
-            })
+            .map(|m| service_json(&m))
             .collect(),
         "tasks" => rt
             .metrics
@@ -75,6 +66,50 @@ pub(crate) async fn list(
         }
     };
     Ok(Json(json!({ "items": items })))
+}
+
+/// One service's latest metrics, camelCase.
+pub(crate) fn service_json(m: &ServiceMetrics) -> Value {
+    json!({
+        "cluster": m.cluster,
+        "service": m.service,
+        "tasks": m.tasks,
+        "cpuPercent": m.cpu_percent,
+        "memoryPercent": m.memory_percent,
+        "requestsPerTargetPerSec": m.requests_per_target_per_sec,
+        "at": m.at.map(rfc3339),
+    })
+}
+
+/// `status.metrics` of a Service as `get service -o json` shows it: the latest measured
+/// values, when there are any.
+pub(crate) fn add_to_service(state: &AppState, obj: &mut api::Object) {
+    let Some(rt) = state.runtime.as_ref() else {
+        return;
+    };
+    if obj.kind != api::Kind::Service {
+        return;
+    }
+    let cluster = obj.metadata.cluster_or_default().to_string();
+    let Some(m) = rt
+        .metrics
+        .services()
+        .into_iter()
+        .find(|m| m.cluster == cluster && m.service == obj.metadata.name)
+    else {
+        return;
+    };
+    if obj.status.is_null() {
+        obj.status = json!({});
+    }
+    if let Value::Object(status) = &mut obj.status {
+        let mut v = service_json(&m);
+        if let Value::Object(fields) = &mut v {
+            fields.remove("cluster");
+            fields.remove("service");
+        }
+        status.insert("metrics".to_string(), v);
+    }
 }
 
 fn rfc3339(t: OffsetDateTime) -> String {

@@ -47,9 +47,9 @@ pub(crate) async fn get(
         move |s: &dyn Store| s.get(&key)
     })
     .await?;
-    found
-        .map(Json)
-        .ok_or_else(|| StoreError::NotFound(key).into())
+    let mut found = found.ok_or(StoreError::NotFound(key))?;
+    super::metrics::add_to_service(&state, &mut found);
+    Ok(Json(found))
 }
 
 pub(crate) async fn delete(
