@@ -294,6 +294,9 @@ pub struct ServiceStatus {
     /// Task starts are held back until this time after repeated failures (RFC 3339).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub throttled_until: String,
+    /// The id of the last autoscaler decision reported as an event.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub last_autoscaler_decision: String,
     /// Tasks registered with the service's load balancers, as last reported in events.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub registered_targets: Vec<String>,

@@ -136,9 +136,13 @@ pub async fn run(
             ctx.clone(),
             stopped(stop_rx.clone()),
         ));
+        let autoscalers = tokio::spawn(controllers::autoscaler::run(
+            ctx.clone(),
+            stopped(stop_rx.clone()),
+        ));
         let tasks = tokio::spawn(controllers::task::run(ctx, stopped(stop_rx.clone())));
         Some(async move {
-            let _ = tokio::join!(services, tasks, balancing, sampler);
+            let _ = tokio::join!(services, tasks, balancing, sampler, autoscalers);
         })
     } else {
         None

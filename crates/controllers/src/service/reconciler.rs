@@ -116,6 +116,7 @@ pub async fn reconcile_service(ctx: &Context, key: &ObjectKey) -> Result<Next, S
         }
     }
     let mut st = p.status;
+    report_autoscaling(ctx, &cluster, &key.name, &mut st, now)?;
     for action in &p.actions {
         match action {
             Action::Stop { task, reason } => {
@@ -214,6 +215,46 @@ fn placement(
     };
     let used = ctx.ledger().used(declared.is_some().then_some(cluster));
     Ok(placeable(capacity, &used, &need(&td), count))
+}
+
+/// An Autoscaler's latest decision about this service becomes a service event, once.
+fn report_autoscaling(
+    ctx: &Context,
+    cluster: &str,
+    service: &str,
+    st: &mut ServiceStatus,
+    now: OffsetDateTime,
+) -> Result<(), ServiceError> {
+    let scalers = ctx
+        .store
+        .list(&ListQuery::new(Kind::Autoscaler).in_cluster(cluster.to_string()))?
+        .items;
+    for a in scalers
+        .iter()
+        .filter(|a| a.spec.get("service").and_then(|v| v.as_str()) == Some(service))
+    {
+        let Some(d) = a.status.get("lastDecision") else {
+            continue;
+        };
+        let id = d.get("id").and_then(|v| v.as_str()).unwrap_or_default();
+        if id.is_empty() || id <= st.last_autoscaler_decision.as_str() {
+            continue;
+        }
+        let message = d
+            .get("message")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default();
+        push_event(
+            st,
+            now,
+            format!(
+                "(service {service}) {message} (autoscaler {}).",
+                a.metadata.name
+            ),
+        );
+        st.last_autoscaler_decision = id.to_string();
+    }
+    Ok(())
 }
 
 /// `family` -> `family:N` of the latest revision; `family:N` -> itself if it exists.
