@@ -372,3 +372,34 @@ async fn an_autoscaled_services_desired_count_is_left_alone_on_apply() {
     assert_eq!(live["spec"]["desiredCount"], 2);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn workload_policy_is_checked_on_apply() {
+    let server = Server::start().await;
+    let privileged = json!({"apiVersion": "ecs/v1", "kind": "TaskDefinition", "metadata": {"name": "web"},
+        "spec": {"containerDefinitions": [{"name": "app", "image": "nginx:1", "memory": 64, "privileged": true}]}});
+    let (status, body) = server.apply(vec![privileged.clone(), svc("web", 1)]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["details"]
+            .to_string()
+            .contains("service/web: refused by the policy of cluster default"),
+        "{body}"
+    );
+    assert!(
+        body["details"]
+            .to_string()
+            .contains("spec.policy.allowPrivileged"),
+        "{body}"
+    );
+    let (status, _) = server
+        .call(Method::GET, "/v1/objects/taskdefinitions/web", None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "nothing was applied");
+    // Allowed by the cluster in the same apply: accepted.
+    let allow = json!({"apiVersion": "ecs/v1", "kind": "Cluster", "metadata": {"name": "default"},
+        "spec": {"policy": {"allowPrivileged": true}}});
+    let (status, body) = server.apply(vec![allow, privileged, svc("web", 1)]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    server.stop().await;
+}

@@ -32,10 +32,18 @@ pub(crate) async fn apply(
     let mut warnings = validate(&objects)?;
     let count = objects.len();
     let (results, owned) = blocking(&state.store, move |s: &dyn Store| {
+        let refused = super::policy::check(s, &objects)?;
+        if !refused.is_empty() {
+            return Ok(Err(refused));
+        }
         let owned = super::ownership::keep_autoscaled_counts(s, &mut objects)?;
-        Ok((s.apply_all(objects, dry_run)?, owned))
+        Ok(Ok((s.apply_all(objects, dry_run)?, owned)))
     })
-    .await?;
+    .await?
+    .map_err(|refused| {
+        ApiError::bad_request("refused by cluster workload policy; nothing was applied")
+            .with_details(refused)
+    })?;
     warnings.extend(owned);
     tracing::info!(count, dry_run, "applied");
     let results: Vec<Value> = results.iter().map(result_json).collect();

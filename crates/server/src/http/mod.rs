@@ -10,6 +10,7 @@ mod logs;
 mod metrics;
 mod objects;
 mod ownership;
+mod policy;
 mod watch;
 
 use crate::error::ApiError;
