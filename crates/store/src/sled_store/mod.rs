@@ -8,6 +8,7 @@
 
 mod commit;
 mod labels;
+mod mark;
 mod watch;
 
 #[cfg(test)]
@@ -63,6 +64,8 @@ pub struct SledStore {
     /// Live events for watchers, published after each flushed commit.
     live: broadcast::Sender<Arc<WatchEvent>>,
     options: StoreOptions,
+    /// The revision of the last acknowledged write, kept outside sled (see `mark`).
+    mark: Mutex<mark::Mark>,
 }
 
 impl SledStore {
@@ -85,6 +88,7 @@ impl SledStore {
         };
         labels::rebuild_if_missing(&trees)?;
         let revision = read_counter(&trees.meta, META_REVISION)?;
+        let mark = mark::Mark::open(path, revision)?;
         commit::trim_events(&trees.events, revision, options.event_log_capacity)?;
         let (live, _) = broadcast::channel(LIVE_BUFFER);
         tracing::debug!(path = %path.display(), revision, "store opened");
@@ -95,6 +99,7 @@ impl SledStore {
             revision: AtomicU64::new(revision),
             live,
             options,
+            mark: Mutex::new(mark),
         })
     }
 
@@ -126,6 +131,13 @@ impl SledStore {
             let _ = self.live.send(Arc::new(event));
         }
         flushed.map_err(backend)?;
+        self.mark
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .set(last)
+            .map_err(|e| {
+                StoreError::Backend(format!("cannot record the acknowledged revision: {e}"))
+            })?;
         tracing::debug!(revision = last, "store write committed");
         Ok(out)
     }
