@@ -43,6 +43,7 @@ EXAMPLES:
   ecsctl rollout status service/web    # wait for a service's rollout to finish
   ecsctl events -w                     # service events as they happen
   ecsctl top tasks                     # measured CPU% and MEMORY% of each task
+  ecsctl sync ./deploy --dry-run       # what syncing a directory would apply and prune
 
 EXIT CODES:
   0  success
@@ -81,6 +82,13 @@ enum Command {
     Rollout(cmd::rollout::Args),
     Events(cmd::events::Args),
     Top(cmd::top::Args),
+    Sync(cmd::sync::Args),
+    /// Status of every synced directory (as `ecsctl get syncs`)
+    Syncs {
+        /// `table` or `json`
+        #[arg(short = 'o', long, default_value = "table")]
+        output: String,
+    },
     Validate(cmd::validate::Args),
     Schema(cmd::schema::Args),
 }
@@ -118,6 +126,10 @@ fn main() -> ExitCode {
         Command::Rollout(args) => client_command(&cli.global, |c| cmd::rollout::run(c, args)),
         Command::Events(args) => client_command(&cli.global, |c| cmd::events::run(c, args)),
         Command::Top(args) => client_command(&cli.global, |c| cmd::top::run(c, args)),
+        Command::Sync(args) => client_command(&cli.global, |c| cmd::sync::run(c, args)),
+        Command::Syncs { output } => {
+            client_command(&cli.global, |c| cmd::sync::status(c, output == "json"))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -72,6 +72,10 @@ pub struct ServerConfig {
     /// How often tasks' CPU and memory and services' request rates are recorded, the
     /// resolution of the metrics kept for an hour (None: 10 s).
     pub metrics_interval: Option<std::time::Duration>,
+    /// Directories that are the desired state (GitOps): each is synced once before the
+    /// controllers start, then on every change and every 5 minutes until shutdown. Give
+    /// them canonicalized: the path is the `ecsctl.dev/source` of what they apply.
+    pub watch: Vec<PathBuf>,
 }
 
 /// How long measured metrics are kept.
@@ -97,6 +101,27 @@ pub async fn run(
     let store = open_store(config.data_dir.clone()).await?;
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    // Watched directories are synced before any controller acts on the store.
+    let syncs = gitops::StatusBoard::default();
+    let mut syncers = Vec::new();
+    for dir in &config.watch {
+        let syncer = gitops::Syncer::new(
+            dir.clone(),
+            store.clone(),
+            syncs.clone(),
+            gitops::SyncOptions::default(),
+        );
+        if let Err(e) = syncer.sync_now().await {
+            tracing::error!(dir = %dir.display(), error = %e, "initial sync failed; watching for a fix");
+        }
+        let stop = stopped(stop_rx.clone());
+        syncers.push(tokio::spawn(async move {
+            let dir = syncer.dir().display().to_string();
+            if let Err(e) = syncer.run(stop).await {
+                tracing::error!(dir, error = %e, "directory sync stopped");
+            }
+        }));
+    }
     let mut task_runtime = None;
     let controllers = if config.controllers {
         let instance = instance_id(&config.data_dir).await?;
@@ -156,6 +181,7 @@ pub async fn run(
         shutdown: stop_rx,
         token: token.map(Arc::from),
         runtime: task_runtime,
+        syncs,
     });
     // Flip the flag that ends watch streams as soon as shutdown starts: graceful shutdown
     // waits for every response to finish, and a watch never would on its own.
@@ -185,6 +211,9 @@ pub async fn run(
                 .await
                 .map_err(|e| ServerError::io(format!("serving on {}", config.listen), e))?;
         }
+    }
+    for s in syncers {
+        let _ = s.await;
     }
     if let Some(c) = controllers {
         // In-flight reconciles are abandoned; containers keep running and are adopted next start.

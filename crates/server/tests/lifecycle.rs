@@ -32,6 +32,7 @@ async fn refuses_to_start_twice_on_one_socket() {
         service_backoff_cap: None,
         keep_stopped_tasks: None,
         metrics_interval: None,
+        watch: Vec::new(),
         data_dir: other.path().to_path_buf(),
         listen: Listen::Unix(server.socket.clone()),
     };
@@ -91,6 +92,7 @@ async fn tcp_needs_the_bearer_token() {
         service_backoff_cap: None,
         keep_stopped_tasks: None,
         metrics_interval: None,
+        watch: Vec::new(),
         data_dir: dir.path().to_path_buf(),
         listen: Listen::Tcp {
             addr: "127.0.0.1:0".parse().unwrap(),
@@ -113,6 +115,7 @@ async fn tcp_needs_the_bearer_token() {
         service_backoff_cap: None,
         keep_stopped_tasks: None,
         metrics_interval: None,
+        watch: Vec::new(),
         data_dir: dir.path().to_path_buf(),
         listen: Listen::Tcp {
             addr,

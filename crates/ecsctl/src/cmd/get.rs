@@ -48,6 +48,9 @@ pub struct Args {
 }
 
 pub async fn run(client: Client, args: Args) -> Result<()> {
+    if matches!(args.kind.to_ascii_lowercase().as_str(), "syncs" | "sync") {
+        return super::sync::status(client, args.output == Format::Json).await;
+    }
     let kind = parse_kind(&args.kind)?;
     let selector = label_selector(&args.selector)?;
     let cluster = args.cluster.as_deref().unwrap_or(api::DEFAULT_CLUSTER);

@@ -14,6 +14,7 @@ pub mod schema;
 pub mod server;
 pub mod service_update;
 pub mod stop_task;
+pub mod sync;
 pub mod top;
 pub mod validate;
 

@@ -16,6 +16,7 @@ EXAMPLES:
   ecsctl server --listen tcp://127.0.0.1:7070 --token-file ~/.ecsctl-token
   RUST_LOG=debug ecsctl server                     # more logs (stderr)
   ecsctl server --dev                              # short waits for local iteration (see below)
+  ecsctl server --watch ./deploy                   # keep the store in sync with a directory
 
 The data directory is --data-dir, else $ECSCTL_HOME, else ~/.local/share/ecsctl.
 TCP needs a bearer token (--token-file); without one only the unix socket is served.
@@ -41,6 +42,10 @@ pub struct Args {
     /// How often task CPU/memory and request rates are recorded (`ecsctl top`, autoscaling) [default: 10s]
     #[arg(long, value_name = "DURATION", value_parser = super::parse_duration)]
     pub metrics_interval: Option<std::time::Duration>,
+    /// A directory of manifests to keep the store in sync with (GitOps; repeatable): synced
+    /// before the controllers start, then on every change, with pruning of what it owned
+    #[arg(long = "watch", value_name = "DIR")]
+    pub watch: Vec<PathBuf>,
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> Result<()> {
@@ -77,6 +82,20 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<()> {
             token: token.unwrap_or_default(),
         },
     };
+    let mut watch = Vec::with_capacity(args.watch.len());
+    for dir in &args.watch {
+        let canon = std::fs::canonicalize(dir).map_err(|e| {
+            usage(format!(
+                "--watch {}: {}",
+                dir.display(),
+                crate::error::io_reason(&e)
+            ))
+        })?;
+        if !canon.is_dir() {
+            return Err(usage(format!("--watch {}: not a directory", dir.display())));
+        }
+        watch.push(canon);
+    }
     let dev_cap = args.dev.then_some(std::time::Duration::from_secs(30));
     let config = server::ServerConfig {
         data_dir,
@@ -85,6 +104,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<()> {
         service_backoff_cap: args.task_start_backoff_cap.or(dev_cap),
         keep_stopped_tasks: args.keep_stopped_tasks,
         metrics_interval: args.metrics_interval,
+        watch,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -263,6 +263,7 @@ mod tests {
                 store: self.store.clone(),
                 shutdown: self.shutdown.clone(),
                 token: None,
+                syncs: gitops::StatusBoard::default(),
                 runtime: with_runtime.then(|| TaskRuntime {
                     balancer: lb::LbManager::new(),
                     runtime: Arc::new(self.fake.clone()),

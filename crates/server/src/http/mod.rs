@@ -11,6 +11,7 @@ mod metrics;
 mod objects;
 mod ownership;
 mod policy;
+mod syncs;
 mod watch;
 
 use crate::error::ApiError;
@@ -42,6 +43,8 @@ pub(crate) struct AppState {
     /// The container runtime the controllers drive, when they run (`None` in API-only
     /// servers): task logs are read from it.
     pub runtime: Option<TaskRuntime>,
+    /// Sync status of every directory synced (`--watch`, `POST /v1/sync`).
+    pub syncs: gitops::StatusBoard,
 }
 
 /// The container runtime and this server's id (`ecsctl.instance`): the containers a request
@@ -76,6 +79,8 @@ pub(crate) fn router(state: AppState) -> Router {
             get(objects::get).delete(objects::delete),
         )
         .route("/v1/watch", get(watch::watch))
+        .route("/v1/syncs", get(syncs::list))
+        .route("/v1/sync", post(syncs::sync))
         .route("/v1/tasks/{id}/logs", get(logs::logs))
         .route("/v1/metrics/{which}", get(metrics::list))
         .route(

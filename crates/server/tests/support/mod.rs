@@ -108,6 +108,7 @@ pub fn spawn(
         service_backoff_cap: None,
         keep_stopped_tasks: None,
         metrics_interval: None,
+        watch: Vec::new(),
         data_dir: data_dir.to_path_buf(),
         listen: Listen::Unix(socket.to_path_buf()),
     };
