@@ -25,12 +25,12 @@ pub enum ServerError {
         source: std::io::Error,
     },
     /// The store failed.
-    #[error("{context}: {source}")]
+    #[error("{context}: {store}")]
     Store {
         /// What the server was doing.
         context: String,
-        /// The store error.
-        source: StoreError,
+        /// The store error (in the message, not repeated as a source).
+        store: StoreError,
     },
 }
 

@@ -257,12 +257,21 @@ async fn open_store(data_dir: PathBuf) -> Result<Arc<dyn Store>, ServerError> {
                 e,
             )
         })?;
-        let store = SledStore::open(&dir).map_err(|e| ServerError::Store {
-            context: format!(
-                "cannot open the store in {} (is another ecsctl server using it?)",
-                dir.display()
-            ),
-            source: e,
+        let store = SledStore::open(&dir).map_err(|e| {
+            // A lock held by another process is the usual reason; say so only then.
+            let busy = e.to_string().contains("could not acquire lock");
+            ServerError::Store {
+                context: format!(
+                    "cannot open the store in {}{}",
+                    dir.display(),
+                    if busy {
+                        " (is another ecsctl server using it?)"
+                    } else {
+                        ""
+                    }
+                ),
+                store: e,
+            }
         })?;
         let key = api::ObjectKey::new(api::Kind::Cluster, None, api::DEFAULT_CLUSTER);
         let ensure = || -> Result<(), store::StoreError> {
@@ -279,7 +288,7 @@ async fn open_store(data_dir: PathBuf) -> Result<Arc<dyn Store>, ServerError> {
         };
         ensure().map_err(|e| ServerError::Store {
             context: "cannot create the default cluster".to_string(),
-            source: e,
+            store: e,
         })?;
         Ok(Arc::new(store))
     })
