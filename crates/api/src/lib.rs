@@ -4,6 +4,7 @@
 
 pub mod kind;
 pub mod object;
+pub mod ownership;
 
 pub use kind::Kind;
 pub use object::{API_VERSION, DEFAULT_CLUSTER, Object, ObjectKey, ObjectMeta};

@@ -22,7 +22,6 @@ pub use syncer::{SyncOptions, Syncer};
 
 use api::{Diagnostic, Kind, Object, ObjectKey};
 use serde::Serialize;
-use serde_json::Value;
 use std::path::Path;
 use store::{ApplyAction, ListQuery, Store, StoreError};
 
@@ -201,7 +200,7 @@ fn apply_snapshot(
     let fingerprints: Vec<(ObjectKey, String)> =
         objects.iter().map(|o| (o.key(), fingerprint(o))).collect();
     let mut warnings = snapshot.warnings.clone();
-    warnings.extend(keep_autoscaled_counts(&mut objects, &live));
+    warnings.extend(api::ownership::keep_autoscaled_counts(&mut objects, &live));
     let results = store.apply_all(objects, req.dry_run)?;
     let previous = board.map(|b| b.fingerprints(&snapshot.source));
     let mut drift = Vec::new();
@@ -255,44 +254,6 @@ fn apply_snapshot(
 fn fingerprint(o: &Object) -> String {
     serde_json::to_string(&(&o.spec, &o.metadata.labels, &o.metadata.annotations))
         .unwrap_or_default()
-}
-
-/// When an Autoscaler (live or in the directory) targets a Service, its desiredCount belongs
-/// to the autoscaler: the live value is kept (as `ecsctl apply` does).
-fn keep_autoscaled_counts(objects: &mut [Object], live: &[Object]) -> Vec<String> {
-    let scalers: Vec<Object> = objects
-        .iter()
-        .chain(live.iter())
-        .filter(|o| o.kind == Kind::Autoscaler)
-        .cloned()
-        .collect();
-    let mut warnings = Vec::new();
-    for o in objects.iter_mut().filter(|o| o.kind == Kind::Service) {
-        let cluster = o.metadata.cluster_or_default().to_string();
-        let name = o.metadata.name.clone();
-        let Some(owner) = scalers.iter().find(|a| {
-            a.metadata.cluster_or_default() == cluster
-                && a.spec.get("service").and_then(Value::as_str) == Some(&name)
-        }) else {
-            continue;
-        };
-        let key = o.key();
-        let Some(count) = live
-            .iter()
-            .find(|l| l.key() == key)
-            .and_then(|l| l.spec.get("desiredCount").cloned())
-        else {
-            continue;
-        };
-        if o.spec.get("desiredCount") != Some(&count) {
-            warnings.push(format!(
-                "service/{name}: spec.desiredCount is owned by autoscaler/{}; left at {count}",
-                owner.metadata.name
-            ));
-            o.spec["desiredCount"] = count;
-        }
-    }
-    warnings
 }
 
 #[cfg(test)]
