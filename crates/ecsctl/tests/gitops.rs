@@ -97,6 +97,13 @@ fn a_watched_directory_is_the_desired_state() {
     let o = s.run(&["get", "syncs"]);
     assert!(stdout(&o).contains("Error"), "{}", stdout(&o));
     assert_eq!(service(&s, "web").expect("web")["spec"]["desiredCount"], 0);
+    // ... and as an event, with the position.
+    let o = s.run(&["events"]);
+    assert!(
+        stdout(&o).contains("failed (1 error; nothing applied): web.yaml:10:15:"),
+        "{}",
+        stdout(&o)
+    );
     // `ecsctl sync` reports the same, exit 2.
     let o = s.run(&["sync", &d, "--dry-run"]);
     assert_eq!(o.status.code(), Some(2), "{o:?}");

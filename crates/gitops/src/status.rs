@@ -46,8 +46,36 @@ pub struct SyncStatus {
     /// `kind/name` changed by hand since the sync before, restored by the last one.
     pub drift: Vec<String>,
     pub warnings: Vec<String>,
+    /// What happened to this source, newest first (bounded): failed syncs with their first
+    /// error, syncs that changed something. `ecsctl events` shows them.
+    pub events: Vec<SyncEvent>,
     #[serde(skip)]
     fingerprints: BTreeMap<ObjectKey, String>,
+}
+
+/// One thing that happened to a source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncEvent {
+    pub at: String,
+    pub message: String,
+}
+
+/// Events kept per source.
+const MAX_SYNC_EVENTS: usize = 50;
+
+impl SyncStatus {
+    /// Adds an event unless the newest one already says the same.
+    fn event(&mut self, message: String) {
+        if self.events.first().is_some_and(|e| e.message == message) {
+            return;
+        }
+        let at = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        self.events.insert(0, SyncEvent { at, message });
+        self.events.truncate(MAX_SYNC_EVENTS);
+    }
 }
 
 impl SyncStatus {
@@ -58,6 +86,7 @@ impl SyncStatus {
             last_applied_at: None,
             state: SyncState::OutOfSync,
             errors: Vec::new(),
+            events: Vec::new(),
             objects: 0,
             applied: Counts::default(),
             pruned: Vec::new(),
@@ -137,6 +166,12 @@ impl StatusBoard {
             .entry(source.to_string())
             .or_insert_with(|| SyncStatus::new(source));
         s.state = SyncState::Error;
+        let first = errors.first().cloned().unwrap_or_default();
+        let n = errors.len();
+        s.event(format!(
+            "sync of {source} failed ({n} error{}; nothing applied): {first}",
+            if n == 1 { "" } else { "s" }
+        ));
         s.errors = errors;
     }
 
@@ -160,7 +195,7 @@ impl StatusBoard {
                 _ => counts.unchanged += 1,
             }
         }
-        s.applied = counts;
+        s.applied = counts.clone();
         s.pruned = if report.prune_skipped {
             Vec::new()
         } else {
@@ -172,6 +207,19 @@ impl StatusBoard {
         };
         s.drift = report.drift.clone();
         s.warnings = report.warnings.clone();
+        let changed = counts.created + counts.configured + s.pruned.len() + s.drift.len();
+        if changed > 0 {
+            let message = format!(
+                "synced {} at revision {}: {} created, {} configured, {} pruned, {} drifted objects restored",
+                snapshot.source,
+                report.revision,
+                counts.created,
+                counts.configured,
+                s.pruned.len(),
+                s.drift.len()
+            );
+            s.event(message);
+        }
         s.fingerprints = snapshot
             .objects
             .iter()

@@ -41,6 +41,8 @@ struct Row {
     service: String,
     id: String,
     message: String,
+    /// `service/NAME` or `sync/DIR`.
+    object: String,
 }
 
 /// The events of one service, oldest first (the status keeps them newest first).
@@ -65,10 +67,42 @@ fn rows_of(svc: &Value) -> Vec<Row> {
                 service: service.clone(),
                 id: field("id").to_string(),
                 message: field("message").to_string(),
+                object: format!("service/{service}"),
             }
         })
         .collect();
     rows.reverse();
+    rows
+}
+
+/// The events of the GitOps sources (`GET /v1/syncs`), oldest first.
+fn sync_rows(syncs: &Value) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for s in syncs
+        .get("items")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let source = s.get("source").and_then(Value::as_str).unwrap_or_default();
+        for e in s
+            .get("events")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .rev()
+        {
+            let field = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or_default();
+            rows.push(Row {
+                at: parse_time(field("at")),
+                cluster: "-".to_string(),
+                service: source.to_string(),
+                id: format!("{}{}", field("at"), field("message")),
+                message: field("message").to_string(),
+                object: format!("sync/{source}"),
+            });
+        }
+    }
     rows
 }
 
@@ -87,7 +121,7 @@ fn cells(r: &Row, with_cluster: bool, now: OffsetDateTime) -> Vec<String> {
     if with_cluster {
         v.push(r.cluster.clone());
     }
-    v.extend([age, format!("service/{}", r.service), r.message.clone()]);
+    v.extend([age, r.object.clone(), r.message.clone()]);
     v
 }
 
@@ -125,7 +159,12 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
         .cloned()
         .unwrap_or_default();
     let now = OffsetDateTime::now_utc();
-    let rows = merge(&services);
+    let mut rows = merge(&services);
+    // GitOps sources' events (failed syncs, syncs that changed something) come along.
+    if let Ok(syncs) = client.get("/v1/syncs").await {
+        rows.extend(sync_rows(&syncs));
+        rows.sort_by_key(|r| r.at);
+    }
     let with_cluster = args.all_clusters;
     let mut table = Table::new(&headers(with_cluster));
     for r in &rows {
