@@ -76,6 +76,8 @@ pub struct ServerConfig {
     /// controllers start, then on every change and every 5 minutes until shutdown. Give
     /// them canonicalized: the path is the `ecsctl.dev/source` of what they apply.
     pub watch: Vec<PathBuf>,
+    /// How watched directories are synced (debounce, periodic resync, pruning).
+    pub sync: gitops::SyncOptions,
 }
 
 /// How long measured metrics are kept.
@@ -105,12 +107,7 @@ pub async fn run(
     let syncs = gitops::StatusBoard::default();
     let mut syncers = Vec::new();
     for dir in &config.watch {
-        let syncer = gitops::Syncer::new(
-            dir.clone(),
-            store.clone(),
-            syncs.clone(),
-            gitops::SyncOptions::default(),
-        );
+        let syncer = gitops::Syncer::new(dir.clone(), store.clone(), syncs.clone(), config.sync);
         if let Err(e) = syncer.sync_now().await {
             tracing::error!(dir = %dir.display(), error = %e, "initial sync failed; watching for a fix");
         }

@@ -33,6 +33,7 @@ async fn refuses_to_start_twice_on_one_socket() {
         keep_stopped_tasks: None,
         metrics_interval: None,
         watch: Vec::new(),
+        sync: Default::default(),
         data_dir: other.path().to_path_buf(),
         listen: Listen::Unix(server.socket.clone()),
     };
@@ -93,6 +94,7 @@ async fn tcp_needs_the_bearer_token() {
         keep_stopped_tasks: None,
         metrics_interval: None,
         watch: Vec::new(),
+        sync: Default::default(),
         data_dir: dir.path().to_path_buf(),
         listen: Listen::Tcp {
             addr: "127.0.0.1:0".parse().unwrap(),
@@ -116,6 +118,7 @@ async fn tcp_needs_the_bearer_token() {
         keep_stopped_tasks: None,
         metrics_interval: None,
         watch: Vec::new(),
+        sync: Default::default(),
         data_dir: dir.path().to_path_buf(),
         listen: Listen::Tcp {
             addr,

@@ -46,6 +46,12 @@ pub struct Args {
     /// before the controllers start, then on every change, with pruning of what it owned
     #[arg(long = "watch", value_name = "DIR")]
     pub watch: Vec<PathBuf>,
+    /// With --watch: never delete objects whose documents left the directory
+    #[arg(long)]
+    pub no_prune: bool,
+    /// With --watch: how often the directories are re-applied without a change (drift repair)
+    #[arg(long, value_name = "DURATION", value_parser = super::parse_duration, default_value = "5m")]
+    pub resync_interval: std::time::Duration,
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> Result<()> {
@@ -105,6 +111,11 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<()> {
         keep_stopped_tasks: args.keep_stopped_tasks,
         metrics_interval: args.metrics_interval,
         watch,
+        sync: gitops::SyncOptions {
+            resync: args.resync_interval,
+            prune: !args.no_prune,
+            ..Default::default()
+        },
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -109,6 +109,7 @@ pub fn spawn(
         keep_stopped_tasks: None,
         metrics_interval: None,
         watch: Vec::new(),
+        sync: Default::default(),
         data_dir: data_dir.to_path_buf(),
         listen: Listen::Unix(socket.to_path_buf()),
     };
