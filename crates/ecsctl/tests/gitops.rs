@@ -9,7 +9,7 @@ use support::Server;
 
 fn manifest(name: &str, count: u32, image_tag: &str) -> String {
     format!(
-        "apiVersion: ecs/v1\nkind: TaskDefinition\nmetadata:\n  name: {name}\nspec:\n  containerDefinitions:\n    - name: app\n      image: {}\n      command: [sleep, \"3600\"]\n      memory: 32\n      environment: [{{name: TAG, value: \"{image_tag}\"}}]\n---\napiVersion: ecs/v1\nkind: Service\nmetadata:\n  name: {name}\nspec:\n  taskDefinition: {name}\n  desiredCount: {count}\n",
+        "apiVersion: ecs/v1\nkind: TaskDefinition\nmetadata:\n  name: {name}\nspec:\n  containerDefinitions:\n    - name: app\n      image: {}\n      command: [sleep, \"3600\"]\n      stopTimeout: 1\n      memory: 32\n      environment: [{{name: TAG, value: \"{image_tag}\"}}]\n---\napiVersion: ecs/v1\nkind: Service\nmetadata:\n  name: {name}\nspec:\n  taskDefinition: {name}\n  desiredCount: {count}\n",
         support::IMAGE
     )
 }
@@ -92,7 +92,7 @@ fn a_watched_directory_is_the_desired_state() {
     .expect("write");
     eventually("error reported", Duration::from_secs(3), || {
         let o = s.run(&["get", "syncs"]);
-        stdout(&o).contains("web.yaml:10:15:")
+        stdout(&o).contains("web.yaml:11:15:")
     });
     let o = s.run(&["get", "syncs"]);
     assert!(stdout(&o).contains("Error"), "{}", stdout(&o));
@@ -100,7 +100,7 @@ fn a_watched_directory_is_the_desired_state() {
     // ... and as an event, with the position.
     let o = s.run(&["events"]);
     assert!(
-        stdout(&o).contains("failed (1 error; nothing applied): web.yaml:10:15:"),
+        stdout(&o).contains("failed (1 error; nothing applied): web.yaml:11:15:"),
         "{}",
         stdout(&o)
     );
@@ -109,22 +109,23 @@ fn a_watched_directory_is_the_desired_state() {
     assert_eq!(o.status.code(), Some(2), "{o:?}");
     assert!(
         String::from_utf8_lossy(&o.stderr)
-            .contains("web.yaml:10:15: spec.containerDefinitions[0].memory"),
+            .contains("web.yaml:11:15: spec.containerDefinitions[0].memory"),
         "{o:?}"
     );
 
     // Fixed: applied.
-    fs::write(
-        dir.join("web.yaml"),
-        manifest("web", 1, "a").replace("desiredCount: 1", "desiredCount: 0"),
-    )
-    .expect("write");
+    fs::write(dir.join("web.yaml"), manifest("web", 1, "a")).expect("write");
     fs::write(dir.join("keep.yaml"), manifest("keep", 0, "b")).expect("write");
     eventually("fixed", Duration::from_secs(3), || {
         stdout(&s.run(&["get", "syncs"])).contains("Synced")
     });
 
-    // Deleted: pruned (service and task definition family); the hand-applied one stays.
+    eventually("web runs its task", Duration::from_secs(10), || {
+        s.containers("label=ecsctl.service=web").len() == 1
+    });
+
+    // Deleted: pruned (service and task definition family, and its containers); the
+    // hand-applied one stays.
     let o = s.run(&["sync", &d, "--dry-run"]);
     assert!(o.status.success(), "{o:?}");
     fs::remove_file(dir.join("web.yaml")).expect("rm");
@@ -133,6 +134,9 @@ fn a_watched_directory_is_the_desired_state() {
     });
     assert!(!s.run(&["get", "td", "web"]).status.success());
     assert!(service(&s, "hand").is_some());
+    eventually("web's containers gone", Duration::from_secs(15), || {
+        s.containers("label=ecsctl.service=web").is_empty()
+    });
 
     // Replaced wholesale: a new directory moved into place converges.
     let next = watched.path().join("next");
