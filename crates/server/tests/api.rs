@@ -403,3 +403,49 @@ async fn workload_policy_is_checked_on_apply() {
     assert_eq!(status, StatusCode::OK, "{body}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn concurrent_updates_from_one_resource_version_exactly_one_wins() {
+    let server = Server::start().await;
+    let (status, body) = server.apply(vec![td("nginx:1"), svc("web", 1)]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, live) = server
+        .call(Method::GET, "/v1/objects/services/web", None)
+        .await;
+    let rv = live["metadata"]["resourceVersion"].clone();
+    let update = |count: u64| {
+        let mut s = svc("web", count);
+        s["metadata"]["resourceVersion"] = rv.clone();
+        s
+    };
+    for round in 0..10u64 {
+        let (a, b) = tokio::join!(
+            server.apply(vec![update(10 + round)]),
+            server.apply(vec![update(20 + round)])
+        );
+        let statuses = [a.0, b.0];
+        if round == 0 {
+            assert!(statuses.contains(&StatusCode::OK), "{statuses:?}");
+            assert!(
+                statuses.contains(&StatusCode::CONFLICT),
+                "exactly one wins: {statuses:?}"
+            );
+            let loser = if a.0 == StatusCode::CONFLICT {
+                &a.1
+            } else {
+                &b.1
+            };
+            assert!(
+                loser["error"]
+                    .as_str()
+                    .unwrap()
+                    .contains("get it again and re-apply"),
+                "{loser}"
+            );
+        } else {
+            // The first round moved the resourceVersion on: both are stale now.
+            assert_eq!(statuses, [StatusCode::CONFLICT, StatusCode::CONFLICT]);
+        }
+    }
+    server.stop().await;
+}
