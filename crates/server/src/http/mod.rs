@@ -96,7 +96,20 @@ pub(crate) fn router(state: AppState) -> Router {
 }
 
 async fn health(State(state): State<AppState>) -> Json<serde_json::Value> {
-    Json(json!({ "status": "ok", "revision": state.store.revision() }))
+    // The API answers whatever the engine does; the runtime's state is reported beside it.
+    let runtime = match &state.runtime {
+        None => json!("disabled"),
+        Some(rt) => {
+            match tokio::time::timeout(std::time::Duration::from_secs(1), rt.runtime.ping()).await {
+                Ok(Ok(v)) => json!({"state": "available", "version": v.version}),
+                Ok(Err(e)) => json!({"state": "unavailable", "reason": e.to_string()}),
+                Err(_) => {
+                    json!({"state": "unavailable", "reason": "the engine did not answer within 1 s"})
+                }
+            }
+        }
+    };
+    Json(json!({ "status": "ok", "revision": state.store.revision(), "runtime": runtime }))
 }
 
 async fn not_found(req: Request) -> ApiError {
