@@ -170,3 +170,33 @@ fn kill_9_and_restart_adopts_every_container() {
     ]);
     assert_eq!(String::from_utf8_lossy(&all.stdout).lines().count(), 10);
 }
+
+#[test]
+fn an_oom_killed_container_stops_the_task_saying_so() {
+    let s = Server::start();
+    s.apply(&td(
+        "hog",
+        "    - {name: main, image: ecsctl/busybox:local, memory: 8, command: [sh, -c, 'x=$(head -c 100000000 /dev/zero | tr \"\\\\0\" a); sleep 600']}\n",
+    ));
+    s.apply(&task("t-oom", "hog"));
+    let st = s.wait_task("t-oom", Duration::from_secs(20), |st| {
+        st["lastStatus"] == "STOPPED"
+    });
+    assert_eq!(st["stopCode"], "EssentialContainerExited", "{st:#}");
+    let reason = st["stoppedReason"].as_str().unwrap_or_default().to_string();
+    let main = st["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "main")
+        .unwrap()
+        .clone();
+    assert!(
+        reason.contains("OutOfMemoryError")
+            || main["reason"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("OutOfMemoryError"),
+        "{st:#}"
+    );
+}
