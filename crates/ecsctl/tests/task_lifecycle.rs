@@ -200,3 +200,33 @@ fn an_oom_killed_container_stops_the_task_saying_so() {
         "{st:#}"
     );
 }
+
+#[test]
+fn a_container_paused_behind_our_back_is_replaced() {
+    let s = Server::start();
+    s.apply(&td("sleeper", SLEEPER));
+    s.apply("apiVersion: ecs/v1\nkind: Service\nmetadata: {name: paused}\nspec: {taskDefinition: sleeper, desiredCount: 1}\n");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let first = loop {
+        let ids = s.containers("label=ecsctl.service=paused");
+        if ids.len() == 1 {
+            break ids[0].clone();
+        }
+        assert!(Instant::now() < deadline, "the service never ran its task");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(docker(&["pause", &first]).status.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let ids = s.containers("label=ecsctl.service=paused");
+        if ids.len() == 1 && ids[0] != first {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the paused task was not replaced: {ids:?}\n{}",
+            s.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -34,6 +34,8 @@ pub struct Observed {
     /// None when the container has no health check.
     pub health: Option<HealthState>,
     pub oom_killed: bool,
+    /// Paused outside ecsctl: it runs but serves nothing, so it counts as UNHEALTHY.
+    pub paused: bool,
     pub bindings: Vec<NetworkBinding>,
 }
 
@@ -402,6 +404,8 @@ fn container_statuses(inp: &Inputs<'_>) -> Vec<ContainerStatus> {
                 exit_code: exit,
                 reason: if removed {
                     Some("container was removed outside ecsctl".to_string())
+                } else if o.is_some_and(|o| o.paused) {
+                    Some("container was paused outside ecsctl".to_string())
                 } else if o.is_some_and(|o| o.oom_killed) {
                     Some("OutOfMemoryError: container killed due to memory usage".to_string())
                 } else if never_made || o.is_some_and(|o| o.state == RunState::Created) {
@@ -436,6 +440,12 @@ fn awslogs(c: &ContainerDefinition) -> Option<(&str, Option<&str>)> {
 
 /// Worst health of the essential containers that have a health check (ECS's rule).
 fn task_health(inp: &Inputs<'_>) -> HealthState {
+    let paused = defs(inp.td)
+        .filter(|c| c.is_essential())
+        .any(|c| inp.containers.get(&c.name).is_some_and(|o| o.paused));
+    if paused {
+        return HealthState::Unhealthy;
+    }
     let mut any = false;
     let mut worst = HealthState::Healthy;
     for c in defs(inp.td).filter(|c| c.is_essential() && c.health_check.is_some()) {

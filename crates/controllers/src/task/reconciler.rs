@@ -259,6 +259,7 @@ fn observed(info: &ContainerInfo) -> Observed {
     Observed {
         runtime_id: info.id.0.clone(),
         state,
+        paused: info.state == ContainerState::Paused,
         health: info.health.map(|h| match h {
             HealthStatus::Healthy => HealthState::Healthy,
             HealthStatus::Unhealthy => HealthState::Unhealthy,

@@ -20,6 +20,7 @@ fn obs(state: RunState, health: Option<HealthState>) -> Observed {
         state,
         health,
         oom_killed: false,
+        paused: false,
         bindings: vec![],
     }
 }
@@ -323,4 +324,20 @@ fn a_task_drains_from_its_load_balancer_before_sigterm() {
     w.status = p.status;
     w.drained = true;
     assert!(matches!(w.plan().steps[..], [Step::Stop { .. }]));
+}
+
+#[test]
+fn a_paused_essential_container_makes_the_task_unhealthy() {
+    let mut w = World::new(td(
+        json!({"containerDefinitions": [{"name": "app", "image": "x", "memory": 64}]}),
+    ));
+    w.set("app", RunState::Running, None);
+    assert_eq!(w.plan().status.health_status, HealthState::Unknown);
+    w.containers.get_mut("app").unwrap().paused = true;
+    let p = w.plan();
+    assert_eq!(p.status.health_status, HealthState::Unhealthy);
+    assert_eq!(
+        p.status.containers[0].reason.as_deref(),
+        Some("container was paused outside ecsctl")
+    );
 }
