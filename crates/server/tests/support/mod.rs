@@ -120,7 +120,7 @@ pub fn spawn(
 }
 
 pub async fn wait_ready(socket: &Path) {
-    for _ in 0..200 {
+    for _ in 0..600 {
         if UnixStream::connect(socket).await.is_ok() {
             return;
         }
