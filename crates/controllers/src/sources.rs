@@ -57,3 +57,59 @@ pub fn keys_of(ctx: &Context, kind: api::Kind) -> Vec<ObjectKey> {
         }
     }
 }
+
+/// How a store-fed controller is fed and run.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreFed {
+    pub name: &'static str,
+    /// Keys a watch event should reconcile.
+    pub map: MapEvent,
+    /// Every key (after a watch restarts, and each resync).
+    pub all: ListAll,
+    pub resync_every: Duration,
+    pub concurrency: usize,
+}
+
+/// Runs a controller whose keys come from the store: its watch and a periodic resync;
+/// failed reconciles retry with the per-key backoff.
+pub async fn run_store_controller<F, Fut, E>(
+    ctx: Context,
+    feed: StoreFed,
+    reconcile: F,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) where
+    F: Fn(Context, ObjectKey) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<reconcile::Action, E>> + Send + 'static,
+    E: std::error::Error + Send + 'static,
+{
+    let name = feed.name;
+    let controller: reconcile::Controller<ObjectKey> =
+        reconcile::Controller::new(name, reconcile::QueueConfig::default());
+    let handle = controller.handle();
+    let sources = [
+        tokio::spawn(watch_store(ctx.clone(), handle.clone(), feed.map, feed.all)),
+        tokio::spawn(resync(
+            ctx.clone(),
+            handle.clone(),
+            feed.resync_every,
+            feed.all,
+        )),
+    ];
+    let result = controller
+        .run(
+            move |key: ObjectKey| reconcile(ctx.clone(), key),
+            move |key: &ObjectKey, err: &E, attempts: u32| {
+                warn!(controller = name, key = %key.name, attempts, error = %err, "reconcile failed; retrying");
+                reconcile::Action::backoff()
+            },
+            feed.concurrency,
+            shutdown,
+        )
+        .await;
+    for s in sources {
+        s.abort();
+    }
+    if let Err(e) = result {
+        warn!(controller = name, error = %e, "controller stopped");
+    }
+}

@@ -6,53 +6,29 @@ pub mod plan;
 pub mod reconciler;
 
 use crate::Context;
-use crate::sources::{keys_of, resync, watch_store};
+use crate::sources::{StoreFed, keys_of, run_store_controller};
 use api::{Kind, ObjectKey};
-use reconcile::{Action, Controller, QueueConfig};
 use std::future::Future;
 use std::time::Duration;
 use store::WatchEvent;
-use tracing::warn;
 
 /// Runs the autoscaler controller until `shutdown` completes.
 pub async fn run(ctx: Context, shutdown: impl Future<Output = ()> + Send + 'static) {
-    let controller: Controller<ObjectKey> = Controller::new("autoscaler", QueueConfig::default());
-    let handle = controller.handle();
-    let sources = [
-        tokio::spawn(watch_store(
-            ctx.clone(),
-            handle.clone(),
-            autoscaler_events,
-            all,
-        )),
-        tokio::spawn(resync(
-            ctx.clone(),
-            handle.clone(),
-            Duration::from_secs(30),
-            all,
-        )),
-    ];
-    let rctx = ctx.clone();
-    let result = controller
-        .run(
-            move |key: ObjectKey| {
-                let ctx = rctx.clone();
-                async move { reconciler::reconcile_autoscaler(&ctx, &key).await }
-            },
-            |key: &ObjectKey, err: &reconciler::AutoscalerError, attempts: u32| {
-                warn!(autoscaler = %key.name, attempts, error = %err, "reconcile failed; retrying");
-                Action::backoff()
-            },
-            4,
-            shutdown,
-        )
-        .await;
-    for s in sources {
-        s.abort();
-    }
-    if let Err(e) = result {
-        warn!(error = %e, "autoscaler controller stopped");
-    }
+    let feed = StoreFed {
+        name: "autoscaler",
+        map: autoscaler_events,
+        all,
+        resync_every: Duration::from_secs(30),
+        concurrency: 4,
+    };
+    run_store_controller(ctx, feed, reconcile_one, shutdown).await;
+}
+
+async fn reconcile_one(
+    ctx: Context,
+    key: ObjectKey,
+) -> Result<reconcile::Action, reconciler::AutoscalerError> {
+    reconciler::reconcile_autoscaler(&ctx, &key).await
 }
 
 fn all(ctx: &Context) -> Vec<ObjectKey> {

@@ -9,14 +9,12 @@ pub mod plan;
 pub mod reconciler;
 
 use crate::Context;
-use crate::sources::{keys_of, resync, watch_store};
+use crate::sources::{StoreFed, keys_of, run_store_controller};
 use api::{Kind, ObjectKey};
-use reconcile::{Action, Controller, QueueConfig};
 use runtime::labels;
 use std::future::Future;
 use std::time::Duration;
 use store::WatchEvent;
-use tracing::warn;
 
 /// ECS's longest delay between task starts of a service whose tasks keep failing.
 pub const ECS_BACKOFF_CAP: Duration = Duration::from_secs(27 * 60);
@@ -26,38 +24,21 @@ const CONCURRENCY: usize = 8;
 
 /// Runs the service controller until `shutdown` completes.
 pub async fn run(ctx: Context, shutdown: impl Future<Output = ()> + Send + 'static) {
-    let controller: Controller<ObjectKey> = Controller::new("service", QueueConfig::default());
-    let handle = controller.handle();
-    let sources = [
-        tokio::spawn(watch_store(
-            ctx.clone(),
-            handle.clone(),
-            affected,
-            all_services,
-        )),
-        tokio::spawn(resync(ctx.clone(), handle.clone(), RESYNC, all_services)),
-    ];
-    let rctx = ctx.clone();
-    let result = controller
-        .run(
-            move |key: ObjectKey| {
-                let ctx = rctx.clone();
-                async move { reconciler::reconcile_service(&ctx, &key).await }
-            },
-            |key: &ObjectKey, err: &reconciler::ServiceError, attempts: u32| {
-                warn!(service = %key.name, attempts, error = %err, "reconcile failed; retrying");
-                Action::backoff()
-            },
-            CONCURRENCY,
-            shutdown,
-        )
-        .await;
-    for s in sources {
-        s.abort();
-    }
-    if let Err(e) = result {
-        warn!(error = %e, "service controller stopped");
-    }
+    let feed = StoreFed {
+        name: "service",
+        map: affected,
+        all: all_services,
+        resync_every: RESYNC,
+        concurrency: CONCURRENCY,
+    };
+    run_store_controller(ctx, feed, reconcile_one, shutdown).await;
+}
+
+async fn reconcile_one(
+    ctx: Context,
+    key: ObjectKey,
+) -> Result<reconcile::Action, reconciler::ServiceError> {
+    reconciler::reconcile_service(&ctx, &key).await
 }
 
 fn all_services(ctx: &Context) -> Vec<ObjectKey> {
