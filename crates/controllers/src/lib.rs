@@ -8,6 +8,7 @@ pub mod metrics;
 pub mod service;
 pub mod sources;
 pub mod task;
+pub mod timefmt;
 
 use std::fmt;
 use std::sync::Arc;

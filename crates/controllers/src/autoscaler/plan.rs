@@ -8,6 +8,7 @@
 //! scheduled actions may change).
 
 use super::cron::Cron;
+use crate::timefmt::parse_rfc3339;
 use api::kinds::{AdjustmentType, AutoscalerSpec, ScalingMetric};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -106,11 +107,7 @@ fn metric_name(m: ScalingMetric) -> &'static str {
 }
 
 fn since(at: &Option<String>, now: OffsetDateTime) -> Option<Duration> {
-    let t = OffsetDateTime::parse(
-        at.as_deref()?,
-        &time::format_description::well_known::Rfc3339,
-    )
-    .ok()?;
+    let t = parse_rfc3339(at.as_deref()?)?;
     Duration::try_from(now - t).ok()
 }
 

@@ -5,6 +5,7 @@
 use super::plan::{AutoscalerStatus, Decision, Inputs, decide};
 use crate::Context;
 use crate::metrics::MetricKind;
+use crate::timefmt::rfc3339;
 use api::kinds::{AutoscalerSpec, ScalingMetric};
 use api::{Kind, ObjectKey};
 use reconcile::Action;
@@ -80,9 +81,7 @@ pub async fn reconcile_autoscaler(
             value: (m.value * 10.0).round() / 10.0,
         })
         .collect();
-    let at = now
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
+    let at = rfc3339(now);
     if outcome.desired != current {
         let message = format!(
             "scaled from {current} to {}: {}",

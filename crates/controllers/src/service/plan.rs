@@ -6,6 +6,7 @@
 //! ceil(desired x minimumHealthyPercent / 100) healthy tasks remain; a task is healthy when
 //! it is RUNNING and its health check (where one is defined) says HEALTHY.
 
+use crate::timefmt::rfc3339;
 use api::service::{
     Condition, DeploymentSummary, Event, SchedulingStrategy, ServiceSpec, ServiceStatus,
 };
@@ -98,15 +99,6 @@ pub struct Plan {
     pub actions: Vec<Action>,
     pub status: ServiceStatus,
     pub requeue_after: Option<Duration>,
-}
-
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
-
-fn parse(t: &str) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
 }
 
 /// The desired task count (DAEMON: one per container instance, and there is one).
@@ -731,11 +723,6 @@ impl Events<'_> {
         }
         st.events.truncate(MAX_EVENTS);
     }
-}
-
-/// Whether a recorded time string is in the past.
-pub fn passed(at: &str, now: OffsetDateTime) -> bool {
-    parse(at).is_none_or(|t| t <= now)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use super::plan::{Action, Inputs, TaskView, plan};
 use crate::Context;
+use crate::timefmt::{parse_rfc3339, rfc3339};
 use api::kinds::TaskSpec;
 use api::service::{ServiceSpec, ServiceStatus};
 use api::task::{DesiredStatus, HealthState, StopCode, TaskPhase, TaskStatus};
@@ -166,9 +167,7 @@ fn to_json(
 }
 
 fn push_event(st: &mut ServiceStatus, now: OffsetDateTime, message: String) {
-    let at = now
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
+    let at = rfc3339(now);
     st.events.insert(
         0,
         api::service::Event {
@@ -305,11 +304,7 @@ fn view(ctx: &Context, t: &Object, health_checked: &mut BTreeMap<String, bool>) 
         .is_some_and(|s| s.desired_status == Some(DesiredStatus::Stopped))
         || status.desired_status == DesiredStatus::Stopped;
     let running = status.last_status == TaskPhase::Running;
-    let parse = |s: &Option<String>| {
-        s.as_deref().and_then(|v| {
-            OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339).ok()
-        })
-    };
+    let parse = |s: &Option<String>| s.as_deref().and_then(parse_rfc3339);
     TaskView {
         id: t.metadata.name.clone(),
         deployment: t

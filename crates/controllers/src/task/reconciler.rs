@@ -7,6 +7,7 @@ use super::containers::{
 use super::pause::pause_rootfs;
 use super::plan::{Inputs, Observed, Plan, RunState, Step, plan};
 use crate::Context;
+use crate::timefmt::{parse_rfc3339, rfc3339};
 use api::kinds::TaskSpec;
 use api::task::{DesiredStatus, HealthState, NetworkBinding, StopCode, TaskPhase, TaskStatus};
 use api::taskdef::{NetworkMode, TaskDefinitionSpec};
@@ -87,9 +88,7 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
         .metadata
         .creation_timestamp
         .as_deref()
-        .and_then(|t| {
-            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
-        })
+        .and_then(parse_rfc3339)
         .and_then(|t| Duration::try_from((ctx.now)() - t).ok())
         .unwrap_or(Duration::ZERO);
 
@@ -194,11 +193,6 @@ fn record(
     ctx.store.update_status(key, value, None)?;
     *written = status.clone();
     Ok(())
-}
-
-fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 /// Reads the task's containers (by label) and how they are doing.
