@@ -90,8 +90,18 @@ where
 /// The apply request for a service as read (and changed): its spec, and the metadata a user
 /// owns plus the resourceVersion read, so the write fails if the service changed since.
 pub fn apply_request(svc: &Value) -> Value {
+    cas_request(
+        svc,
+        "Service",
+        svc.get("spec").cloned().unwrap_or(json!({})),
+    )
+}
+
+/// The apply request that writes `spec` over `obj` (of `kind`) as it was read: the metadata a user owns
+/// plus the resourceVersion read, so the write fails if the object changed since.
+pub fn cas_request(obj: &Value, kind: &str, spec: Value) -> Value {
     let mut metadata = Map::new();
-    if let Some(m) = svc.get("metadata").and_then(Value::as_object) {
+    if let Some(m) = obj.get("metadata").and_then(Value::as_object) {
         for key in [
             "name",
             "cluster",
@@ -105,10 +115,10 @@ pub fn apply_request(svc: &Value) -> Value {
         }
     }
     json!({
-        "apiVersion": svc.get("apiVersion").cloned().unwrap_or(json!(api::API_VERSION)),
-        "kind": "Service",
+        "apiVersion": obj.get("apiVersion").cloned().unwrap_or(json!(api::API_VERSION)),
+        "kind": kind,
         "metadata": metadata,
-        "spec": svc.get("spec").cloned().unwrap_or(json!({})),
+        "spec": spec,
     })
 }
 

@@ -7,7 +7,7 @@ use crate::client::{Client, objects_path};
 use crate::error::{ApiError, is_not_found};
 use anyhow::Result;
 use api::Kind;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::time::Duration;
 
 /// Attempts when someone else writes the task between our read and our write.
@@ -108,26 +108,10 @@ fn stop_request(task: &Value, reason: &str) -> Option<Value> {
     spec.insert("desiredStatus".into(), json!("STOPPED"));
     spec.insert("stopCode".into(), json!("UserInitiated"));
     spec.insert("stoppedReason".into(), json!(reason));
-    let mut metadata = Map::new();
-    if let Some(m) = task.get("metadata").and_then(Value::as_object) {
-        for key in [
-            "name",
-            "cluster",
-            "labels",
-            "annotations",
-            "resourceVersion",
-        ] {
-            if let Some(v) = m.get(key) {
-                metadata.insert(key.into(), v.clone());
-            }
-        }
-    }
-    Some(json!({
-        "apiVersion": task.get("apiVersion").cloned().unwrap_or(json!(api::API_VERSION)),
-        "kind": "Task",
-        "metadata": metadata,
-        "spec": spec,
-    }))
+    Some(super::service_update::cas_request(
+        task,
+        Value::Object(spec),
+    ))
 }
 
 #[cfg(test)]
