@@ -110,6 +110,7 @@ fn stop_request(task: &Value, reason: &str) -> Option<Value> {
     spec.insert("stoppedReason".into(), json!(reason));
     Some(super::service_update::cas_request(
         task,
+        "Task",
         Value::Object(spec),
     ))
 }
