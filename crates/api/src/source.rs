@@ -9,6 +9,19 @@ use std::fmt;
 
 /// Inputs larger than this are refused before parsing.
 pub const MAX_SOURCE_BYTES: usize = 8 * 1024 * 1024;
+
+/// File extensions read as manifests (any case) when a directory is applied or synced.
+pub const MANIFEST_EXTENSIONS: [&str; 3] = ["yaml", "yml", "json"];
+
+/// Whether a file name is a manifest's (`*.yaml`, `*.yml`, `*.json`): one rule for
+/// `ecsctl apply -f DIR` and GitOps syncs.
+pub fn is_manifest_name(p: &std::path::Path) -> bool {
+    p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+        MANIFEST_EXTENSIONS
+            .iter()
+            .any(|m| e.eq_ignore_ascii_case(m))
+    })
+}
 /// A stream with more documents than this is refused (serde-saphyr's budget enforces it
 /// while parsing, as it does nesting depth, node and alias counts).
 pub const MAX_DOCUMENTS: usize = 1_024;

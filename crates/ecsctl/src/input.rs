@@ -13,9 +13,6 @@ use std::path::{Path, PathBuf};
 /// Files larger than this are refused before they are read in full.
 pub const MAX_FILE_BYTES: u64 = api::source::MAX_SOURCE_BYTES as u64;
 
-/// Extensions picked up when walking a directory.
-const MANIFEST_EXTENSIONS: [&str; 3] = ["yaml", "yml", "json"];
-
 /// One input read into memory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Source {
@@ -128,9 +125,11 @@ fn walk(dir: &Path, ancestors: &mut Vec<PathBuf>, seen: &mut HashSet<PathBuf>, c
         // `metadata` follows symlinks: a link to a directory is walked, a link to a file read.
         match fs::metadata(&path) {
             Ok(md) if md.is_dir() => walk(&path, ancestors, seen, c),
-            Ok(md) if md.is_file() && is_manifest_name(&path) => read_file(&path, seen, c),
+            Ok(md) if md.is_file() && api::source::is_manifest_name(&path) => {
+                read_file(&path, seen, c)
+            }
             Ok(_) => {}
-            Err(e) if is_manifest_name(&path) || is_symlink(&path) => {
+            Err(e) if api::source::is_manifest_name(&path) || is_symlink(&path) => {
                 c.error(format!("{}: {}", path.display(), missing_reason(&path, &e)));
             }
             Err(_) => {}
@@ -141,14 +140,6 @@ fn walk(dir: &Path, ancestors: &mut Vec<PathBuf>, seen: &mut HashSet<PathBuf>, c
 
 fn is_symlink(p: &Path) -> bool {
     fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink())
-}
-
-fn is_manifest_name(p: &Path) -> bool {
-    p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-        MANIFEST_EXTENSIONS
-            .iter()
-            .any(|m| e.eq_ignore_ascii_case(m))
-    })
 }
 
 fn read_file(path: &Path, seen: &mut HashSet<PathBuf>, c: &mut Collected) {

@@ -13,8 +13,6 @@ use std::path::{Path, PathBuf};
 /// Files larger than this are refused before they are read in full.
 pub const MAX_FILE_BYTES: u64 = api::source::MAX_SOURCE_BYTES as u64;
 
-const MANIFEST_EXTENSIONS: [&str; 3] = ["yaml", "yml", "json"];
-
 /// The desired state a directory holds at one moment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
@@ -173,9 +171,11 @@ impl Walk {
             let child = rel.join(&name);
             match fs::metadata(&path) {
                 Ok(md) if md.is_dir() => self.walk(&path, &child, ancestors),
-                Ok(md) if md.is_file() && is_manifest_name(&path) => self.read(&path, &child, &md),
+                Ok(md) if md.is_file() && api::source::is_manifest_name(&path) => {
+                    self.read(&path, &child, &md)
+                }
                 Ok(_) => {}
-                Err(e) if is_manifest_name(&path) || is_symlink(&path) => {
+                Err(e) if api::source::is_manifest_name(&path) || is_symlink(&path) => {
                     let why = if e.kind() == std::io::ErrorKind::NotFound && is_symlink(&path) {
                         "broken symlink (its target does not exist)".to_string()
                     } else {
@@ -237,14 +237,6 @@ impl Walk {
 
 fn is_symlink(p: &Path) -> bool {
     fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink())
-}
-
-fn is_manifest_name(p: &Path) -> bool {
-    p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-        MANIFEST_EXTENSIONS
-            .iter()
-            .any(|m| e.eq_ignore_ascii_case(m))
-    })
 }
 
 /// An I/O error in words, without Rust's `(os error N)` suffix.
