@@ -220,23 +220,6 @@ pub async fn run(
     Ok(())
 }
 
-/// Opens the store; while another process still holds its lock (a server that is just
-/// exiting releases it a moment later), tries again for up to 5 s.
-fn open_waiting_for_lock(dir: &std::path::Path) -> Result<SledStore, store::StoreError> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    loop {
-        match SledStore::open(dir) {
-            Err(e)
-                if e.to_string().contains("could not acquire lock")
-                    && std::time::Instant::now() < deadline =>
-            {
-                std::thread::sleep(std::time::Duration::from_millis(100));
-            }
-            other => return other,
-        }
-    }
-}
-
 /// Completes once shutdown is signalled.
 async fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) {
     let _ = rx.wait_for(|stop| *stop).await;
@@ -271,7 +254,7 @@ async fn open_store(data_dir: PathBuf) -> Result<Arc<dyn Store>, ServerError> {
                 e,
             )
         })?;
-        let store = open_waiting_for_lock(&dir).map_err(|e| {
+        let store = SledStore::open(&dir).map_err(|e| {
             // A lock held by another process is the usual reason; say so only then.
             let busy = e.to_string().contains("could not acquire lock");
             ServerError::Store {

@@ -77,9 +77,7 @@ impl SledStore {
     /// Opens (or creates) the store in directory `path` with non-default options.
     pub fn open_with(path: impl AsRef<Path>, options: StoreOptions) -> Result<Self, StoreError> {
         let path = path.as_ref();
-        let db = sled::Config::new().path(path).open().map_err(|e| {
-            StoreError::Backend(format!("cannot open store at {}: {e}", path.display()))
-        })?;
+        let db = open_db(path)?;
         let trees = Trees {
             objects: db.open_tree("objects").map_err(backend)?,
             events: db.open_tree("events").map_err(backend)?,
@@ -300,6 +298,30 @@ fn normalize_key(key: &ObjectKey) -> ObjectKey {
 
 pub(crate) fn backend(e: sled::Error) -> StoreError {
     StoreError::Backend(e.to_string())
+}
+
+/// Opens the sled database. sled releases a dropped database's file lock from a background
+/// thread a moment later, so a reopen right after a close (a restarting server, a test) waits
+/// up to 5 s for it before giving up.
+fn open_db(path: &Path) -> Result<sled::Db, StoreError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match sled::Config::new().path(path).open() {
+            Ok(db) => return Ok(db),
+            Err(e)
+                if e.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(e) => {
+                return Err(StoreError::Backend(format!(
+                    "cannot open store at {}: {e}",
+                    path.display()
+                )));
+            }
+        }
+    }
 }
 
 pub(crate) fn decode_object(key: &str, bytes: &[u8]) -> Result<Object, StoreError> {
