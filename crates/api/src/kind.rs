@@ -25,14 +25,18 @@ pub enum Kind {
     Task,
     Autoscaler,
     LoadBalancer,
+    /// A secret value (from the manifest, a file or the server's environment) that
+    /// containers receive through `containerDefinitions[].secrets`.
+    Secret,
     /// System-owned: created by the service controller, read-only to users.
     Deployment,
 }
 
 impl Kind {
     /// All kinds, in the order they are applied (dependencies first).
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 8] = [
         Kind::Cluster,
+        Kind::Secret,
         Kind::TaskDefinition,
         Kind::LoadBalancer,
         Kind::Service,
@@ -42,8 +46,9 @@ impl Kind {
     ];
 
     /// Kinds a user may write in a manifest.
-    pub const USER: [Kind; 6] = [
+    pub const USER: [Kind; 7] = [
         Kind::Cluster,
+        Kind::Secret,
         Kind::TaskDefinition,
         Kind::LoadBalancer,
         Kind::Service,
@@ -60,6 +65,7 @@ impl Kind {
             Kind::Task => "Task",
             Kind::Autoscaler => "Autoscaler",
             Kind::LoadBalancer => "LoadBalancer",
+            Kind::Secret => "Secret",
             Kind::Deployment => "Deployment",
         }
     }
@@ -73,6 +79,7 @@ impl Kind {
             Kind::Task => "tasks",
             Kind::Autoscaler => "autoscalers",
             Kind::LoadBalancer => "loadbalancers",
+            Kind::Secret => "secrets",
             Kind::Deployment => "deployments",
         }
     }
@@ -86,14 +93,15 @@ impl Kind {
             Kind::Task => &[],
             Kind::Autoscaler => &["as", "hpa"],
             Kind::LoadBalancer => &["lb", "lbs"],
+            Kind::Secret => &[],
             Kind::Deployment => &["deploy"],
         }
     }
 
-    /// Whether objects of this kind live inside a cluster. Clusters and task definitions are
-    /// account-wide in ECS, and so they are here.
+    /// Whether objects of this kind live inside a cluster. Clusters, task definitions and
+    /// secrets (Secrets Manager, SSM parameters) are account-wide in ECS, and so they are here.
     pub fn is_clustered(self) -> bool {
-        !matches!(self, Kind::Cluster | Kind::TaskDefinition)
+        !matches!(self, Kind::Cluster | Kind::TaskDefinition | Kind::Secret)
     }
 
     /// Whether every applied change of the spec makes a new immutable revision (`family:N`).
@@ -126,7 +134,7 @@ impl fmt::Display for Kind {
 /// Error for a kind name nobody knows.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown kind {0:?}: expected one of Cluster, TaskDefinition, Service, Task, Autoscaler, LoadBalancer, Deployment"
+    "unknown kind {0:?}: expected one of Cluster, TaskDefinition, Service, Task, Autoscaler, LoadBalancer, Secret, Deployment"
 )]
 pub struct UnknownKind(pub String);
 

@@ -17,6 +17,7 @@ pub mod import;
 pub mod kinds;
 pub mod parse;
 pub mod schema;
+pub mod secret;
 pub mod service;
 pub mod task;
 pub mod taskdef;

@@ -59,6 +59,7 @@ fn spec_schema(kind: Kind, generator: &mut SchemaGenerator) -> Value {
         Kind::Task => generator.subschema_for::<TaskSpec>(),
         Kind::Autoscaler => generator.subschema_for::<AutoscalerSpec>(),
         Kind::LoadBalancer => generator.subschema_for::<LoadBalancerSpec>(),
+        Kind::Secret => generator.subschema_for::<crate::secret::SecretSpec>(),
         Kind::Deployment => generator.subschema_for::<Value>(),
     };
     s.to_value()
@@ -83,6 +84,9 @@ fn envelope(kind: Kind, generator: &mut SchemaGenerator) -> Value {
         Kind::Autoscaler => "Scales a service's desiredCount on measured CPU, memory or requests.",
         Kind::LoadBalancer => {
             "A load balancer served by the ecsctl server in front of services' tasks."
+        }
+        Kind::Secret => {
+            "A secret value (inline, from a file or from the server's environment) that containers receive through containerDefinitions[].secrets."
         }
         Kind::Deployment => "A deployment of a service (system-owned).",
     };

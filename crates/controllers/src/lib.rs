@@ -33,6 +33,9 @@ pub struct Context {
     pub ledger: Arc<std::sync::Mutex<service::ledger::Ledger>>,
     /// Measured CPU, memory and request rates (fed by `metrics::run_sampler`).
     pub metrics: metrics::Metrics,
+    /// The server's environment, where `fromEnv` Secrets are read (the process's own
+    /// outside tests).
+    pub secret_env: Arc<task::secrets::EnvLookup>,
 }
 
 /// Health of a task as its load balancer target(s) see it.
@@ -88,6 +91,7 @@ impl Context {
                 std::time::Duration::from_secs(10),
                 std::time::Duration::from_secs(3600),
             ),
+            secret_env: Arc::new(|name: &str| std::env::var(name).ok()),
         }
     }
 

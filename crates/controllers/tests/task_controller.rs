@@ -35,6 +35,7 @@ fn world() -> World {
             std::time::Duration::from_secs(10),
             std::time::Duration::from_secs(3600),
         ),
+        secret_env: Arc::new(|_: &str| None),
     };
     World {
         _dir: dir,
@@ -298,4 +299,39 @@ async fn cluster_policy_refuses_privileged_tasks_until_allowed() {
     );
     w.apply(Kind::Task, "t2", json!({"taskDefinition": "priv"}));
     w.until("t2", TaskPhase::Running).await;
+}
+
+#[tokio::test]
+async fn secrets_reach_the_environment_and_a_missing_one_stops_the_task() {
+    let w = world();
+    w.apply(
+        Kind::TaskDefinition,
+        "app",
+        json!({"containerDefinitions": [{"name": "app", "image": "img", "memory": 64,
+            "environment": [{"name": "MODE", "value": "prod"}],
+            "secrets": [{"name": "DB_PASSWORD", "valueFrom": "arn:aws:secretsmanager:eu-west-1:1:secret:db-password"}]}]}),
+    );
+    w.apply(Kind::Task, "t1", json!({"taskDefinition": "app"}));
+    w.reconcile("t1").await;
+    let s = w.status("t1");
+    assert_eq!(s.last_status, TaskPhase::Stopped);
+    let reason = s.stopped_reason.unwrap();
+    assert!(
+        reason.starts_with("ResourceInitializationError") && reason.contains("db-password"),
+        "{reason}"
+    );
+
+    w.apply(Kind::Secret, "db-password", json!({"value": "s3cr3t"}));
+    w.apply(Kind::Task, "t2", json!({"taskDefinition": "app"}));
+    w.until("t2", TaskPhase::Running).await;
+    let env = w.fake.spec_of("ecsctl-t2-app").unwrap().env;
+    assert_eq!(
+        env,
+        [
+            ("MODE".to_string(), "prod".to_string()),
+            ("DB_PASSWORD".to_string(), "s3cr3t".to_string())
+        ]
+    );
+    let stored = serde_json::to_string(&w.store.get(&w.key("t2")).unwrap().unwrap()).unwrap();
+    assert!(!stored.contains("s3cr3t"), "the task object never holds it");
 }

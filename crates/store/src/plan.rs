@@ -7,7 +7,7 @@
 
 use crate::keys::{self, Target};
 use crate::{ApplyAction, ApplyResult, StoreError, WatchEvent, WatchEventType};
-use api::{API_VERSION, Object, ObjectKey};
+use api::{API_VERSION, Kind, Object, ObjectKey};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Read access to committed state.
@@ -18,6 +18,8 @@ pub(crate) trait Reader {
     fn keys_with_prefix(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
     /// A meta counter (0 when unset).
     fn counter(&self, key: &str) -> Result<u64, StoreError>;
+    /// The value held for a Secret stored under a storage key (kept apart from the object).
+    fn secret_value(&self, key: &str) -> Result<Option<String>, StoreError>;
 }
 
 /// Writes planned on top of committed state, to be committed all together.
@@ -29,6 +31,9 @@ pub(crate) struct Batch {
     pub counters: BTreeMap<String, u64>,
     /// One event per write, in revision order.
     pub events: Vec<WatchEvent>,
+    /// Secret values to set (`Some`) or drop (`None`), by the Secret's storage key. They
+    /// never appear in `objects` or `events`.
+    pub secrets: BTreeMap<String, Option<String>>,
 }
 
 /// Plans writes; see the module docs.
@@ -62,15 +67,60 @@ impl<'a> Planner<'a> {
         let (obj, expected) = normalize(obj)?;
         if obj.kind.is_revisioned() {
             self.apply_revisioned(obj, expected)
+        } else if obj.kind == Kind::Secret {
+            self.apply_secret(obj, expected)
         } else {
-            self.apply_plain(obj, expected)
+            self.apply_plain(obj, expected, None)
         }
     }
 
+    /// A Secret's manifest value leaves the object here: it goes to the batch's secrets, the
+    /// stored spec keeps only where the value comes from, and the status says how many bytes
+    /// are held and since when. A changed value counts as a changed spec.
+    fn apply_secret(
+        &mut self,
+        mut obj: Object,
+        expected: Option<u64>,
+    ) -> Result<ApplyResult, StoreError> {
+        let key = keys::object_key(&obj);
+        let value = match obj.spec.as_object_mut().and_then(|m| m.remove("value")) {
+            None => None,
+            Some(serde_json::Value::String(v)) => Some(v),
+            Some(_) => {
+                return Err(StoreError::Invalid(
+                    "a Secret's spec.value must be a string".to_string(),
+                ));
+            }
+        };
+        let held = self.secret_value(&key)?;
+        let value_changed = held != value;
+        obj.status = match &value {
+            None => serde_json::Value::Null,
+            Some(v) => {
+                let since = match (value_changed, self.get(&key)?) {
+                    (false, Some(cur)) => cur.status.get("valueUpdatedAt").cloned(),
+                    _ => None,
+                };
+                serde_json::json!({
+                    "valueBytes": v.len(),
+                    "valueUpdatedAt": since.unwrap_or_else(|| self.now.clone().into()),
+                })
+            }
+        };
+        let result = self.apply_plain(obj, expected, Some(value_changed))?;
+        if value_changed {
+            self.batch.secrets.insert(key, value);
+        }
+        Ok(result)
+    }
+
+    /// `secret_changed`: for a Secret, whether its held value changes (its status is then
+    /// the one planned for it).
     fn apply_plain(
         &mut self,
         mut obj: Object,
         expected: Option<u64>,
+        secret_changed: Option<bool>,
     ) -> Result<ApplyResult, StoreError> {
         let key = keys::object_key(&obj);
         let current = self.get(&key)?;
@@ -83,7 +133,10 @@ impl<'a> Planner<'a> {
                 object,
             });
         };
-        let spec_changed = cur.spec != obj.spec;
+        let spec_changed = cur.spec != obj.spec || secret_changed == Some(true);
+        if secret_changed.is_some() {
+            cur.status = std::mem::take(&mut obj.status);
+        }
         if !spec_changed && same_labels(&cur, &obj) {
             return Ok(ApplyResult {
                 action: ApplyAction::Unchanged,
@@ -178,6 +231,9 @@ impl<'a> Planner<'a> {
         let mut deleted = Vec::new();
         for skey in skeys {
             if let Some(obj) = self.get(&skey)? {
+                if obj.kind == Kind::Secret {
+                    self.batch.secrets.insert(skey.clone(), None);
+                }
                 self.revision += 1;
                 self.batch.objects.insert(skey, None);
                 self.batch.events.push(WatchEvent {
@@ -254,6 +310,13 @@ impl<'a> Planner<'a> {
         match self.batch.counters.get(key) {
             Some(n) => Ok(*n),
             None => self.base.counter(key),
+        }
+    }
+
+    fn secret_value(&self, key: &str) -> Result<Option<String>, StoreError> {
+        match self.batch.secrets.get(key) {
+            Some(planned) => Ok(planned.clone()),
+            None => self.base.secret_value(key),
         }
     }
 }

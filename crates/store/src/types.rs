@@ -46,6 +46,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// The revision of the last write (0 for an empty store).
     fn revision(&self) -> u64;
+
+    /// The value held for a Secret applied with `spec.value`: kept apart from the object,
+    /// which (like every event and watch) never carries it. `None` when the Secret does not
+    /// exist or takes its value from a file or the environment.
+    fn secret_value(&self, key: &ObjectKey) -> Result<Option<String>, StoreError>;
 }
 
 /// What [`Store::list`] selects.

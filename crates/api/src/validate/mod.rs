@@ -86,6 +86,11 @@ pub fn check(obj: &Object) -> Report {
                 other::check_autoscaler(&spec, &mut r);
             }
         }
+        Kind::Secret => {
+            if let Some(spec) = decode::<crate::secret::SecretSpec>(obj, &mut r) {
+                crate::secret::check(&spec, &mut r);
+            }
+        }
         Kind::Deployment => {
             decode::<DeploymentSpec>(obj, &mut r);
         }

@@ -11,6 +11,7 @@ pub mod plan;
 pub mod policy;
 pub mod reconciler;
 pub mod retention;
+pub mod secrets;
 
 use crate::Context;
 use crate::sources::{keys_of, watch_store};

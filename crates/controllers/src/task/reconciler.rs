@@ -291,14 +291,24 @@ async fn execute(
                 let Some(def) = td.container_definitions.iter().find(|c| &c.name == name) else {
                     continue;
                 };
-                if let Some(s) = def.secrets.first() {
-                    return Err(failed(format!(
-                        "ResourceInitializationError: secret {} of container {name} cannot be resolved: ecsctl has no secret store yet",
-                        s.name
-                    )));
-                }
+                let secret_env = if def.secrets.is_empty() {
+                    Vec::new()
+                } else {
+                    let store = ctx.store.clone();
+                    let env = ctx.secret_env.clone();
+                    let (container, refs) = (name.clone(), def.secrets.clone());
+                    tokio::task::spawn_blocking(move || {
+                        super::secrets::resolve(store.as_ref(), env.as_ref(), &container, &refs)
+                    })
+                    .await
+                    .map_err(|e| failed(format!("ResourceInitializationError: {e}")))?
+                    .map_err(failed)?
+                };
                 let netns = seen.netns.as_ref().map(|(nid, _, _)| nid);
-                let cs = container_spec(id, td, def, netns, spec.overrides.as_ref());
+                let mut cs = container_spec(id, td, def, netns, spec.overrides.as_ref());
+                cs.env
+                    .retain(|(k, _)| !secret_env.iter().any(|(s, _)| s == k));
+                cs.env.extend(secret_env);
                 match ctx.runtime.create(&cs).await {
                     Ok(_) => {}
                     Err(RuntimeError::ImageNotFound(image)) => {

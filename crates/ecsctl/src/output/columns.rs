@@ -88,6 +88,7 @@ fn headers(kind: Kind) -> (&'static [&'static str], &'static [&'static str]) {
             &["labels"],
         ),
         Kind::LoadBalancer => (&["name", "listeners", "age"], &["labels"]),
+        Kind::Secret => (&["name", "source", "age"], &["updated", "labels"]),
         Kind::Deployment => (
             &[
                 "name",
@@ -201,6 +202,17 @@ fn row(kind: Kind, o: &Value, now: OffsetDateTime) -> (Vec<String>, Vec<String>)
                 .collect();
             (vec![name, join_or_dash(&listeners), age], vec![labels(o)])
         }
+        Kind::Secret => (
+            vec![
+                name,
+                api::secret::describe_source(
+                    o.get("spec").unwrap_or(&Value::Null),
+                    o.get("status").unwrap_or(&Value::Null),
+                ),
+                age,
+            ],
+            vec![or_dash(o, "/status/valueUpdatedAt"), labels(o)],
+        ),
         Kind::Deployment => (
             vec![
                 name,

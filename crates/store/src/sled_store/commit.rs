@@ -31,8 +31,20 @@ pub(super) fn commit(trees: &Trees, batch: &Batch, capacity: u64) -> Result<(), 
     let last = batch.events.last().map(|e| e.revision);
     let index = super::labels::changes(trees, &batch.objects)?;
 
-    let result: Result<(), TransactionError<()>> =
-        (&trees.objects, &trees.events, &trees.meta, &trees.labels).transaction(|(o, e, m, l)| {
+    let result: Result<(), TransactionError<()>> = (
+        &trees.objects,
+        &trees.events,
+        &trees.meta,
+        &trees.labels,
+        &trees.secrets,
+    )
+        .transaction(|(o, e, m, l, s)| {
+            for (key, value) in &batch.secrets {
+                match value {
+                    Some(v) => s.insert(key.as_bytes(), v.as_bytes())?,
+                    None => s.remove(key.as_bytes())?,
+                };
+            }
             for key in &index.remove {
                 l.remove(key.as_slice())?;
             }

@@ -1,8 +1,9 @@
 //! [`SledStore`]: the [`Store`] on sled.
 //!
-//! Three trees: `objects` (storage key -> object JSON), `events` (revision -> event JSON,
-//! the bounded event log watches replay from) and `meta` (the revision counter and the
-//! per-family TaskDefinition revision counters). A write plans its changes (see
+//! Trees: `objects` (storage key -> object JSON), `events` (revision -> event JSON, the
+//! bounded event log watches replay from), `meta` (the revision counter and the per-family
+//! TaskDefinition revision counters), `labels` (the label index) and `secrets` (Secret
+//! values, kept out of the objects and the event log). A write plans its changes (see
 //! `crate::plan`), commits them to all three trees in one transaction, flushes, and only
 //! then publishes its events to live watchers and returns.
 
@@ -50,6 +51,9 @@ pub(crate) struct Trees {
     pub meta: sled::Tree,
     /// Label index (see `labels`).
     pub labels: sled::Tree,
+    /// Secret values by the Secret's storage key, apart from the objects (and so from the
+    /// event log and every watch).
+    pub secrets: sled::Tree,
 }
 
 /// A [`Store`] kept in a sled database directory.
@@ -83,6 +87,7 @@ impl SledStore {
             events: db.open_tree("events").map_err(backend)?,
             meta: db.open_tree("meta").map_err(backend)?,
             labels: db.open_tree("labels").map_err(backend)?,
+            secrets: db.open_tree("secrets").map_err(backend)?,
         };
         labels::rebuild_if_missing(&trees)?;
         let revision = read_counter(&trees.meta, META_REVISION)?;
@@ -170,6 +175,20 @@ impl Reader for SledStore {
 
     fn counter(&self, key: &str) -> Result<u64, StoreError> {
         read_counter(&self.trees.meta, key)
+    }
+
+    fn secret_value(&self, key: &str) -> Result<Option<String>, StoreError> {
+        match self.trees.secrets.get(key).map_err(backend)? {
+            None => Ok(None),
+            Some(bytes) => {
+                String::from_utf8(bytes.to_vec())
+                    .map(Some)
+                    .map_err(|_| StoreError::Corrupt {
+                        key: format!("secrets/{key}"),
+                        message: "value is not UTF-8".to_string(),
+                    })
+            }
+        }
     }
 }
 
@@ -278,6 +297,10 @@ impl Store for SledStore {
 
     fn revision(&self) -> u64 {
         self.revision.load(Ordering::Acquire)
+    }
+
+    fn secret_value(&self, key: &ObjectKey) -> Result<Option<String>, StoreError> {
+        Reader::secret_value(self, &keys::plain_key(key.kind, None, &key.name))
     }
 }
 

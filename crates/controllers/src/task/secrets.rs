@@ -1,0 +1,165 @@
+//! Resolving a container's `secrets` to environment variables when its task starts: each
+//! `valueFrom` names a Secret, whose value is held by the store, read from a file on this
+//! machine or taken from the server's environment.
+//!
+//! Errors name the secret and where its value should have come from, never a value.
+
+use api::taskdef::SecretRef;
+use api::{Kind, ObjectKey};
+use std::io::Read;
+use store::Store;
+
+/// Reads an environment variable of the server (the process environment outside tests).
+pub type EnvLookup = dyn Fn(&str) -> Option<String> + Send + Sync;
+
+/// The `(name, value)` pairs of one container's secrets, in order, or why one of them
+/// cannot be resolved (as ECS says it: `ResourceInitializationError: ...`).
+pub(crate) fn resolve(
+    store: &dyn Store,
+    env: &EnvLookup,
+    container: &str,
+    refs: &[SecretRef],
+) -> Result<Vec<(String, String)>, String> {
+    refs.iter()
+        .map(|r| {
+            resolve_one(store, env, r).map(|v| (r.name.clone(), v)).map_err(|why| {
+                format!(
+                    "ResourceInitializationError: unable to retrieve secret {:?} ({}) of container {container}: {why}",
+                    r.value_from, r.name
+                )
+            })
+        })
+        .collect()
+}
+
+fn resolve_one(store: &dyn Store, env: &EnvLookup, r: &SecretRef) -> Result<String, String> {
+    let name = api::secret::secret_name(&r.value_from)?;
+    let key = ObjectKey::new(Kind::Secret, None, &name);
+    let obj = store
+        .get(&key)
+        .map_err(|e| format!("cannot read Secret {name}: {e}"))?
+        .ok_or_else(|| {
+            format!("Secret {name} does not exist (`ecsctl apply` a Secret named {name})")
+        })?;
+    if let Some(path) = obj.spec.get("fromFile").and_then(|v| v.as_str()) {
+        return read_file(path).map_err(|e| format!("Secret {name}: file {path}: {e}"));
+    }
+    if let Some(var) = obj.spec.get("fromEnv").and_then(|v| v.as_str()) {
+        return env(var).ok_or_else(|| {
+            format!("Secret {name}: the server's environment variable {var} is not set")
+        });
+    }
+    store
+        .secret_value(&key)
+        .map_err(|e| format!("cannot read Secret {name}: {e}"))?
+        .ok_or_else(|| format!("Secret {name} holds no value"))
+}
+
+/// The file's content (UTF-8, at most [`api::secret::MAX_SECRET_BYTES`]) less one trailing
+/// newline, which `echo value > file` leaves behind.
+fn read_file(path: &str) -> Result<String, String> {
+    let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let limit = api::secret::MAX_SECRET_BYTES;
+    let mut bytes = Vec::new();
+    f.take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() > limit {
+        return Err(format!("larger than the {limit}-byte limit of a secret"));
+    }
+    let mut s = String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())?;
+    if s.ends_with('\n') {
+        s.pop();
+        if s.ends_with('\r') {
+            s.pop();
+        }
+    }
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use api::Object;
+    use serde_json::json;
+    use store::SledStore;
+
+    fn secret_ref(name: &str, from: &str) -> SecretRef {
+        SecretRef {
+            name: name.into(),
+            value_from: from.into(),
+        }
+    }
+
+    #[test]
+    fn values_come_from_the_store_a_file_or_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path().join("store")).unwrap();
+        let file = dir.path().join("key");
+        std::fs::write(&file, "from-a-file\n").unwrap();
+        for (name, spec) in [
+            ("db-password", json!({"value": "from-the-manifest"})),
+            ("api-key", json!({"fromFile": file.to_str().unwrap()})),
+            ("token", json!({"fromEnv": "SERVER_TOKEN"})),
+        ] {
+            store.apply(Object::new(Kind::Secret, name, spec)).unwrap();
+        }
+        let env = |k: &str| (k == "SERVER_TOKEN").then(|| "from-the-env".to_string());
+        let got = resolve(
+            &store,
+            &env,
+            "app",
+            &[
+                secret_ref(
+                    "DB",
+                    "arn:aws:secretsmanager:eu-west-1:1:secret:DB_PASSWORD",
+                ),
+                secret_ref("KEY", "/prod/api-key"),
+                secret_ref("TOKEN", "token"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            got,
+            [
+                ("DB".to_string(), "from-the-manifest".to_string()),
+                ("KEY".to_string(), "from-a-file".to_string()),
+                ("TOKEN".to_string(), "from-the-env".to_string()),
+            ]
+        );
+
+        let no_env = |_: &str| None;
+        let e = resolve(&store, &no_env, "app", &[secret_ref("T", "token")]).unwrap_err();
+        assert!(
+            e.starts_with("ResourceInitializationError") && e.contains("SERVER_TOKEN is not set"),
+            "{e}"
+        );
+        let e = resolve(&store, &no_env, "app", &[secret_ref("X", "missing")]).unwrap_err();
+        assert!(e.contains("Secret missing does not exist"), "{e}");
+        std::fs::remove_file(&file).unwrap();
+        let e = resolve(&store, &no_env, "app", &[secret_ref("K", "api-key")]).unwrap_err();
+        assert!(e.contains("file ") && e.contains("api-key"), "{e}");
+    }
+
+    #[test]
+    fn oversized_or_binary_files_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big");
+        std::fs::write(&big, vec![b'a'; api::secret::MAX_SECRET_BYTES + 1]).unwrap();
+        assert!(
+            read_file(big.to_str().unwrap())
+                .unwrap_err()
+                .contains("limit")
+        );
+        let bin = dir.path().join("bin");
+        std::fs::write(&bin, [0xff, 0xfe]).unwrap();
+        assert!(
+            read_file(bin.to_str().unwrap())
+                .unwrap_err()
+                .contains("UTF-8")
+        );
+        let crlf = dir.path().join("crlf");
+        std::fs::write(&crlf, "v\r\n").unwrap();
+        assert_eq!(read_file(crlf.to_str().unwrap()).unwrap(), "v");
+    }
+}
