@@ -5,6 +5,7 @@ use crate::error::{Reported, is_not_found, usage};
 use crate::input;
 use crate::output::{self, kind_word};
 use anyhow::Result;
+use api::Kind;
 use api::parse::ParseOptions;
 use serde_json::{Map, Value, json};
 use similar::TextDiff;
@@ -66,7 +67,11 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
             Err(e) if is_not_found(&e) => None,
             Err(e) => return Err(e),
         };
-        let local = serde_json::to_value(o)?;
+        let mut local = serde_json::to_value(o)?;
+        let mut live = live;
+        if o.kind == Kind::Secret {
+            hide_secret_values(&client, &mut local, live.as_mut()).await?;
+        }
         let old = match &live {
             Some(v) => output::yaml(&comparable(v))?,
             None => String::new(),
@@ -84,6 +89,62 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
         Err(Reported(1).into())
     } else {
         Ok(())
+    }
+}
+
+/// A Secret's value is never printed: both sides show `(hidden, N bytes)`, and whether the
+/// server holds the same value is asked of the server (a dry-run apply with the live labels,
+/// so that only the value can make a difference), since only it has the value.
+async fn hide_secret_values(
+    client: &Client,
+    local: &mut Value,
+    live: Option<&mut Value>,
+) -> Result<()> {
+    let Some(value) = local.pointer("/spec/value").and_then(Value::as_str) else {
+        if let Some(live) = live {
+            hide(
+                live,
+                live.pointer("/status/valueBytes").and_then(Value::as_u64),
+                "",
+            );
+        }
+        return Ok(());
+    };
+    let local_bytes = value.len() as u64;
+    let same = match &live {
+        Some(l) if l.pointer("/status/valueBytes").is_some() => {
+            let mut probe = local.clone();
+            probe["metadata"]["labels"] =
+                l.pointer("/metadata/labels").cloned().unwrap_or(json!({}));
+            probe["metadata"]["annotations"] = l
+                .pointer("/metadata/annotations")
+                .cloned()
+                .unwrap_or(json!({}));
+            let answer = client
+                .post("/v1/apply?dryRun=true", &json!({ "objects": [probe] }))
+                .await?;
+            answer.pointer("/results/0/action").and_then(Value::as_str) == Some("unchanged")
+        }
+        _ => false,
+    };
+    if let Some(live) = live {
+        hide(
+            live,
+            live.pointer("/status/valueBytes").and_then(Value::as_u64),
+            "",
+        );
+    }
+    hide(
+        local,
+        Some(local_bytes),
+        if same { "" } else { ", changed" },
+    );
+    Ok(())
+}
+
+fn hide(obj: &mut Value, bytes: Option<u64>, note: &str) {
+    if let (Some(n), Some(spec)) = (bytes, obj.get_mut("spec").and_then(Value::as_object_mut)) {
+        spec.insert("value".into(), json!(format!("(hidden, {n} bytes{note})")));
     }
 }
 

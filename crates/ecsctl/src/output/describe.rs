@@ -85,6 +85,13 @@ pub fn describe(obj: &Value, now: OffsetDateTime) -> String {
     match kind {
         "TaskDefinition" => task_definition_spec(obj, spec, &mut out),
         "Service" => service_spec(spec, &mut out),
+        "Secret" => {
+            let status = obj.get("status").unwrap_or(&Value::Null);
+            let mut b = Block::default();
+            b.kv("Source", api::secret::describe_source(spec, status));
+            b.kv("Value", "<hidden: ecsctl never shows secret values>");
+            b.render(&mut out, 2);
+        }
         _ => generic(spec, &mut out, 2),
     }
 

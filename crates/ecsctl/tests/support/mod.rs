@@ -31,6 +31,8 @@ pub struct Server {
     child: Option<Child>,
     /// Extra `ecsctl server` arguments.
     args: Vec<String>,
+    /// Extra environment of the server process (after the defaults, so they win).
+    env: Vec<(String, String)>,
 }
 
 impl Server {
@@ -40,11 +42,20 @@ impl Server {
 
     /// A server started with extra arguments (`--metrics-interval 1s`).
     pub fn start_with(args: &[&str]) -> Self {
+        Self::start_with_env(args, &[])
+    }
+
+    /// A server started with extra arguments and environment variables.
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Self {
         ensure_image();
         let mut s = Server {
             dir: tempfile::tempdir().expect("tempdir"),
             child: None,
             args: args.iter().map(|a| a.to_string()).collect(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         };
         s.spawn();
         s
@@ -68,6 +79,7 @@ impl Server {
             .env("ECSCTL_HOME", self.home())
             .env_remove("ECSCTL_SERVER")
             .env("RUST_LOG", "info,ecsctl_controllers=debug")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::from(log.try_clone().expect("log")))
             .stderr(Stdio::from(log))
