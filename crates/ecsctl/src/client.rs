@@ -1,5 +1,6 @@
-//! The HTTP/1.1 client for the ecsctl server: JSON over a unix socket, or over TCP with a bearer
-//! token. One connection per request keeps it simple; a CLI makes only a handful.
+//! The HTTP/1.1 client for the ecsctl server: JSON over a unix socket, or over TCP (plain on
+//! loopback, or TLS) with a bearer token. One connection per request keeps it simple; a CLI
+//! makes only a handful.
 
 use crate::error::{ApiError, io_reason, usage};
 use anyhow::{Context, Result};
@@ -11,6 +12,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -23,19 +25,30 @@ pub enum ServerAddr {
     Unix(PathBuf),
     /// `host:port`
     Tcp(String),
+    /// `host:port`, spoken to over TLS
+    Https(String),
 }
 
 impl ServerAddr {
-    /// Parses `unix:PATH`, `tcp://HOST:PORT` or a bare socket path.
+    /// Parses `unix:PATH`, `tcp://HOST:PORT`, `https://HOST:PORT` or a bare socket path.
     pub fn parse(s: &str) -> Result<Self> {
-        if let Some(rest) = s.strip_prefix("tcp://") {
+        let tcp = s
+            .strip_prefix("tcp://")
+            .map(|r| (r, false))
+            .or_else(|| s.strip_prefix("https://").map(|r| (r, true)));
+        if let Some((rest, tls)) = tcp {
             let rest = rest.trim_end_matches('/');
             match rest.rsplit_once(':') {
                 Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {
-                    Ok(ServerAddr::Tcp(rest.to_string()))
+                    Ok(if tls {
+                        ServerAddr::Https(rest.to_string())
+                    } else {
+                        ServerAddr::Tcp(rest.to_string())
+                    })
                 }
                 _ => Err(usage(format!(
-                    "invalid server address {s:?}: expected tcp://HOST:PORT"
+                    "invalid server address {s:?}: expected {}://HOST:PORT",
+                    if tls { "https" } else { "tcp" }
                 ))),
             }
         } else if let Some(path) = s.strip_prefix("unix:") {
@@ -48,7 +61,7 @@ impl ServerAddr {
             Ok(ServerAddr::Unix(PathBuf::from(path)))
         } else if s.contains("://") {
             Err(usage(format!(
-                "invalid server address {s:?}: expected unix:PATH, a socket path or tcp://HOST:PORT"
+                "invalid server address {s:?}: expected unix:PATH, a socket path, tcp://HOST:PORT or https://HOST:PORT"
             )))
         } else if s.is_empty() {
             Err(usage("empty server address"))
@@ -68,6 +81,7 @@ impl fmt::Display for ServerAddr {
         match self {
             ServerAddr::Unix(p) => write!(f, "unix:{}", p.display()),
             ServerAddr::Tcp(a) => write!(f, "tcp://{a}"),
+            ServerAddr::Https(a) => write!(f, "https://{a}"),
         }
     }
 }
@@ -125,25 +139,35 @@ impl std::error::Error for ConnectError {}
 pub struct Client {
     addr: ServerAddr,
     token: Option<String>,
+    /// For `https://` servers.
+    tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl Client {
     /// Builds a client from `--server` / `--token-file` (or their defaults).
-    pub fn from_args(server: Option<&str>, token_file: Option<&Path>) -> Result<Self> {
+    pub fn from_args(
+        server: Option<&str>,
+        token_file: Option<&Path>,
+        ca_file: Option<&Path>,
+    ) -> Result<Self> {
         let addr = match server {
             Some(s) => ServerAddr::parse(s)?,
             None => ServerAddr::default_socket()?,
         };
         let token = match (&addr, token_file) {
-            (ServerAddr::Tcp(_), Some(f)) => Some(read_token(f)?),
-            (ServerAddr::Tcp(_), None) => {
+            (ServerAddr::Tcp(_) | ServerAddr::Https(_), Some(f)) => Some(read_token(f)?),
+            (ServerAddr::Tcp(_) | ServerAddr::Https(_), None) => {
                 return Err(usage(format!(
                     "the server at {addr} is reached over TCP, which needs a bearer token: pass --token-file FILE"
                 )));
             }
             (ServerAddr::Unix(_), _) => None,
         };
-        Ok(Client { addr, token })
+        let tls = match &addr {
+            ServerAddr::Https(_) => Some(tls_config(ca_file)?),
+            _ => None,
+        };
+        Ok(Client { addr, token, tls })
     }
 
     /// `GET path` -> JSON.
@@ -266,6 +290,24 @@ impl Client {
                     .map_err(|e| self.connect_error(&e))?;
                 send(s, req).await
             }
+            ServerAddr::Https(a) => {
+                let s = tokio::net::TcpStream::connect(a.as_str())
+                    .await
+                    .map_err(|e| self.connect_error(&e))?;
+                let config = self.tls.clone().context("no TLS configuration")?;
+                let name = server_name(a)?;
+                let s = tokio_rustls::TlsConnector::from(config)
+                    .connect(name, s)
+                    .await
+                    .map_err(|e| {
+                        anyhow::anyhow!(
+                            "TLS handshake with the ecsctl server at {} failed: {} (is it serving TLS? does --ca-file hold its certificate or CA?)",
+                            self.addr,
+                            io_reason(&e)
+                        )
+                    })?;
+                send(s, req).await
+            }
         }
         .with_context(|| format!("request to the ecsctl server at {} failed", self.addr))?;
         Ok(resp)
@@ -282,6 +324,50 @@ impl Client {
         }
         .into()
     }
+}
+
+/// Whom a client trusts: the certificates in `ca_file` (the server's own self-signed
+/// certificate will do), else the system's CA bundle.
+fn tls_config(ca_file: Option<&Path>) -> Result<Arc<rustls::ClientConfig>> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    const SYSTEM_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+    let path = match ca_file {
+        Some(p) => p.to_path_buf(),
+        None if Path::new(SYSTEM_BUNDLE).exists() => PathBuf::from(SYSTEM_BUNDLE),
+        None => {
+            return Err(usage(
+                "an https:// server needs certificates to trust: pass --ca-file FILE (PEM)",
+            ));
+        }
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    let certs = CertificateDer::pem_file_iter(&path)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| usage(format!("--ca-file {}: {e}", path.display())))?;
+    let (added, _) = roots.add_parsable_certificates(certs);
+    if added == 0 {
+        return Err(usage(format!(
+            "--ca-file {}: no usable PEM certificate in the file",
+            path.display()
+        )));
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .context("TLS")?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// The name a server's certificate must carry: the host of `host:port` (a DNS name or an IP).
+fn server_name(addr: &str) -> Result<rustls::pki_types::ServerName<'static>> {
+    let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    rustls::pki_types::ServerName::try_from(host.to_string())
+        .map_err(|_| usage(format!("{host:?} is not a host name or IP address")))
 }
 
 /// A newline-delimited JSON answer, read one line at a time.

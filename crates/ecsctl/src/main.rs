@@ -59,12 +59,15 @@ struct Cli {
 /// How clients find and authenticate to the server.
 #[derive(Debug, Clone, clap::Args)]
 pub struct GlobalArgs {
-    /// Server address: `unix:PATH`, a socket path, or `tcp://HOST:PORT` [default: DATA_DIR/ecsctl.sock]
+    /// Server address: `unix:PATH`, a socket path, `tcp://HOST:PORT` or `https://HOST:PORT` [default: DATA_DIR/ecsctl.sock]
     #[arg(long, global = true, env = "ECSCTL_SERVER", value_name = "ADDR")]
     server: Option<String>,
     /// File holding the bearer token for TCP (the client sends it; `ecsctl server` requires it)
     #[arg(long, global = true, env = "ECSCTL_TOKEN_FILE", value_name = "FILE")]
     token_file: Option<PathBuf>,
+    /// For an https:// server: PEM certificates to trust (its own certificate, or its CA) [default: the system's CA bundle]
+    #[arg(long, global = true, env = "ECSCTL_CA_FILE", value_name = "FILE")]
+    ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -143,7 +146,11 @@ where
     F: FnOnce(client::Client) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
-    let client = client::Client::from_args(global.server.as_deref(), global.token_file.as_deref())?;
+    let client = client::Client::from_args(
+        global.server.as_deref(),
+        global.token_file.as_deref(),
+        global.ca_file.as_deref(),
+    )?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

@@ -9,8 +9,10 @@ mod balancing;
 mod error;
 mod http;
 mod listener;
+mod tls;
 
 pub use error::ServerError;
+pub use tls::TlsFiles;
 
 use std::fmt;
 use std::future::Future;
@@ -31,6 +33,9 @@ pub enum Listen {
         addr: SocketAddr,
         /// The bearer token clients must send.
         token: String,
+        /// Serve TLS with this certificate and key. Required unless `addr` is a loopback
+        /// address: a token sent in clear text beyond this machine could be read on the way.
+        tls: Option<TlsFiles>,
     },
 }
 
@@ -39,9 +44,10 @@ impl fmt::Debug for Listen {
         match self {
             Listen::Unix(path) => f.debug_tuple("Unix").field(path).finish(),
             // Never print the token.
-            Listen::Tcp { addr, .. } => f
+            Listen::Tcp { addr, tls, .. } => f
                 .debug_struct("Tcp")
                 .field("addr", addr)
+                .field("tls", tls)
                 .finish_non_exhaustive(),
         }
     }
@@ -51,7 +57,14 @@ impl fmt::Display for Listen {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Listen::Unix(path) => write!(f, "unix:{}", path.display()),
-            Listen::Tcp { addr, .. } => write!(f, "tcp://{addr}"),
+            Listen::Tcp {
+                addr, tls: None, ..
+            } => write!(f, "tcp://{addr}"),
+            Listen::Tcp {
+                addr,
+                tls: Some(_),
+                ..
+            } => write!(f, "https://{addr}"),
         }
     }
 }
@@ -96,6 +109,20 @@ pub async fn run(
             "TCP listening needs a non-empty bearer token".to_string(),
         ));
     }
+    if let Listen::Tcp {
+        addr, tls: None, ..
+    } = &config.listen
+        && !addr.ip().is_loopback()
+    {
+        return Err(ServerError::Config(format!(
+            "tcp://{addr} is reachable from other machines, where the bearer token would travel in clear text: serve TLS with --tls-cert FILE --tls-key FILE, or listen on a loopback address (127.0.0.1, [::1])"
+        )));
+    }
+    // Bad certificate or key files stop the server before it touches anything.
+    let tls_config = match &config.listen {
+        Listen::Tcp { tls: Some(f), .. } => Some(tls::server_config(f)?),
+        _ => None,
+    };
     // Refuse early, before touching the store another server may hold.
     if let Listen::Unix(path) = &config.listen {
         listener::check_not_running(path).await?;
@@ -201,12 +228,24 @@ pub async fn run(
         Listen::Tcp { addr, .. } => {
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
-                .map_err(|e| ServerError::io(format!("cannot listen on tcp://{addr}"), e))?;
+                .map_err(|e| ServerError::io(format!("cannot listen on {}", config.listen), e))?;
             tracing::info!(listen = %config.listen, data_dir = %config.data_dir.display(), "serving");
-            axum::serve(listener, app)
-                .with_graceful_shutdown(signal)
-                .await
-                .map_err(|e| ServerError::io(format!("serving on {}", config.listen), e))?;
+            let served = match tls_config {
+                Some(tls) => {
+                    let listener = tls::TlsListener::new(listener, tls).map_err(|e| {
+                        ServerError::io(format!("cannot listen on {}", config.listen), e)
+                    })?;
+                    axum::serve(listener, app)
+                        .with_graceful_shutdown(signal)
+                        .await
+                }
+                None => {
+                    axum::serve(listener, app)
+                        .with_graceful_shutdown(signal)
+                        .await
+                }
+            };
+            served.map_err(|e| ServerError::io(format!("serving on {}", config.listen), e))?;
         }
     }
     for s in syncers {

@@ -99,12 +99,32 @@ async fn tcp_needs_the_bearer_token() {
         listen: Listen::Tcp {
             addr: "127.0.0.1:0".parse().unwrap(),
             token: String::new(),
+            tls: None,
         },
     };
     assert!(matches!(
         ecsctl_server::run(empty, std::future::pending()).await,
         Err(ServerError::Config(_))
     ));
+    // Beyond loopback, a token alone is not enough: it would cross the network in clear text.
+    let open = ServerConfig {
+        controllers: false,
+        service_backoff_cap: None,
+        keep_stopped_tasks: None,
+        metrics_interval: None,
+        watch: Vec::new(),
+        sync: Default::default(),
+        data_dir: dir.path().to_path_buf(),
+        listen: Listen::Tcp {
+            addr: "0.0.0.0:0".parse().unwrap(),
+            token: "s3cret".to_string(),
+            tls: None,
+        },
+    };
+    match ecsctl_server::run(open, std::future::pending()).await {
+        Err(ServerError::Config(m)) => assert!(m.contains("--tls-cert"), "{m}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
 
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -123,6 +143,7 @@ async fn tcp_needs_the_bearer_token() {
         listen: Listen::Tcp {
             addr,
             token: "s3cret".to_string(),
+            tls: None,
         },
     };
     assert!(

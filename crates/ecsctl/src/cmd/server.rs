@@ -14,12 +14,16 @@ EXAMPLES:
   ecsctl server                                    # socket DATA_DIR/ecsctl.sock
   ecsctl server --data-dir /var/lib/ecsctl
   ecsctl server --listen tcp://127.0.0.1:7070 --token-file ~/.ecsctl-token
+  ecsctl server --listen https://0.0.0.0:7443 --token-file ~/.ecsctl-token \\
+      --tls-cert server.pem --tls-key server-key.pem   # clients: --server https://HOST:7443 --ca-file server.pem
   RUST_LOG=debug ecsctl server                     # more logs (stderr)
   ecsctl server --dev                              # short waits for local iteration (see below)
   ecsctl server --watch ./deploy                   # keep the store in sync with a directory
 
 The data directory is --data-dir, else $ECSCTL_HOME, else ~/.local/share/ecsctl.
-TCP needs a bearer token (--token-file); without one only the unix socket is served.
+TCP needs a bearer token (--token-file); without one only the unix socket is served. Beyond a
+loopback address it also needs TLS (--tls-cert, --tls-key: PEM files), so that the token never
+crosses a network in clear text.
 SIGINT or SIGTERM stops the server gracefully; running containers stay and are adopted when it
 starts again. A service whose tasks keep failing to start waits up to --task-start-backoff-cap
 between attempts: ECS's 27 minutes by default, 30 seconds with --dev.")]
@@ -27,9 +31,15 @@ pub struct Args {
     /// Where the store and the socket live [default: $ECSCTL_HOME or ~/.local/share/ecsctl]
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// `unix:PATH` or `tcp://HOST:PORT` [default: unix:DATA_DIR/ecsctl.sock]
+    /// `unix:PATH`, `tcp://HOST:PORT` or `https://HOST:PORT` [default: unix:DATA_DIR/ecsctl.sock]
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
+    /// Serve TCP over TLS with this PEM certificate chain (with --tls-key)
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Longest wait between task starts of a service whose tasks keep failing [default: 27m, as ECS]
     #[arg(long, value_name = "DURATION", value_parser = super::parse_duration)]
     pub task_start_backoff_cap: Option<std::time::Duration>,
@@ -64,14 +74,31 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<()> {
         None => ServerAddr::Unix(data_dir.join("ecsctl.sock")),
     };
     let token = match (&listen, global.token_file.as_deref()) {
-        (ServerAddr::Tcp(_), None) => {
+        (ServerAddr::Tcp(_) | ServerAddr::Https(_), None) => {
             return Err(usage(format!(
                 "{listen} needs a bearer token: pass --token-file FILE (no token, no TCP)"
             )));
         }
-        (ServerAddr::Tcp(_), Some(f)) => Some(read_token(f)?),
+        (ServerAddr::Tcp(_) | ServerAddr::Https(_), Some(f)) => Some(read_token(f)?),
         (ServerAddr::Unix(_), _) => None,
     };
+    let tls = match (args.tls_cert, args.tls_key) {
+        (Some(cert), Some(key)) => Some(server::TlsFiles { cert, key }),
+        _ => None,
+    };
+    match (&listen, &tls) {
+        (ServerAddr::Https(_), None) => {
+            return Err(usage(format!(
+                "{listen} needs --tls-cert FILE and --tls-key FILE"
+            )));
+        }
+        (ServerAddr::Unix(_), Some(_)) => {
+            return Err(usage(
+                "--tls-cert and --tls-key apply to a TCP listener (--listen https://HOST:PORT)",
+            ));
+        }
+        _ => {}
+    }
 
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -83,9 +110,10 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<()> {
 
     let listen = match listen {
         ServerAddr::Unix(path) => server::Listen::Unix(path),
-        ServerAddr::Tcp(addr) => server::Listen::Tcp {
+        ServerAddr::Tcp(addr) | ServerAddr::Https(addr) => server::Listen::Tcp {
             addr: resolve(&addr)?,
             token: token.unwrap_or_default(),
+            tls,
         },
     };
     let mut watch = Vec::with_capacity(args.watch.len());
@@ -122,9 +150,11 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<()> {
         .build()?;
     rt.block_on(async move {
         let shutdown = shutdown_signal().context("cannot install signal handlers")?;
-        server::run(config, shutdown)
-            .await
-            .map_err(anyhow::Error::from)
+        server::run(config, shutdown).await.map_err(|e| match e {
+            // A configuration the server refuses is a usage error (exit 2), as in the CLI.
+            server::ServerError::Config(m) => usage(m),
+            e => anyhow::Error::from(e),
+        })
     })
 }
 
