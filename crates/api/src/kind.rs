@@ -36,24 +36,24 @@ impl Kind {
     /// All kinds, in the order they are applied (dependencies first).
     pub const ALL: [Kind; 8] = [
         Kind::Cluster,
-        Kind::Secret,
         Kind::TaskDefinition,
         Kind::LoadBalancer,
         Kind::Service,
         Kind::Task,
         Kind::Autoscaler,
+        Kind::Secret,
         Kind::Deployment,
     ];
 
     /// Kinds a user may write in a manifest.
     pub const USER: [Kind; 7] = [
         Kind::Cluster,
-        Kind::Secret,
         Kind::TaskDefinition,
         Kind::LoadBalancer,
         Kind::Service,
         Kind::Task,
         Kind::Autoscaler,
+        Kind::Secret,
     ];
 
     /// The canonical name, as written in `kind:`.
