@@ -4,12 +4,12 @@
 mod support;
 
 use bytes::Bytes;
-use ecsctl_server::{Listen, ServerConfig, ServerError};
+use ecsctl_server::{Listen, ServerError};
 use http_body_util::Full;
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use std::time::Duration;
-use support::{Server, spawn, svc, wait_ready};
+use support::{Server, api_only, spawn, svc, wait_ready};
 
 #[tokio::test]
 async fn socket_is_private() {
@@ -27,16 +27,7 @@ async fn socket_is_private() {
 async fn refuses_to_start_twice_on_one_socket() {
     let server = Server::start().await;
     let other = tempfile::tempdir().unwrap();
-    let config = ServerConfig {
-        controllers: false,
-        service_backoff_cap: None,
-        keep_stopped_tasks: None,
-        metrics_interval: None,
-        watch: Vec::new(),
-        sync: Default::default(),
-        data_dir: other.path().to_path_buf(),
-        listen: Listen::Unix(server.socket.clone()),
-    };
+    let config = api_only(other.path(), Listen::Unix(server.socket.clone()));
     let err = ecsctl_server::run(config, std::future::pending())
         .await
         .unwrap_err();
@@ -88,39 +79,27 @@ async fn restarts_over_a_stale_socket_and_keeps_data() {
 #[tokio::test]
 async fn tcp_needs_the_bearer_token() {
     let dir = tempfile::tempdir().unwrap();
-    let empty = ServerConfig {
-        controllers: false,
-        service_backoff_cap: None,
-        keep_stopped_tasks: None,
-        metrics_interval: None,
-        watch: Vec::new(),
-        sync: Default::default(),
-        data_dir: dir.path().to_path_buf(),
-        listen: Listen::Tcp {
+    let empty = api_only(
+        dir.path(),
+        Listen::Tcp {
             addr: "127.0.0.1:0".parse().unwrap(),
             token: String::new(),
             tls: None,
         },
-    };
+    );
     assert!(matches!(
         ecsctl_server::run(empty, std::future::pending()).await,
         Err(ServerError::Config(_))
     ));
     // Beyond loopback, a token alone is not enough: it would cross the network in clear text.
-    let open = ServerConfig {
-        controllers: false,
-        service_backoff_cap: None,
-        keep_stopped_tasks: None,
-        metrics_interval: None,
-        watch: Vec::new(),
-        sync: Default::default(),
-        data_dir: dir.path().to_path_buf(),
-        listen: Listen::Tcp {
+    let open = api_only(
+        dir.path(),
+        Listen::Tcp {
             addr: "0.0.0.0:0".parse().unwrap(),
             token: "s3cret".to_string(),
             tls: None,
         },
-    };
+    );
     match ecsctl_server::run(open, std::future::pending()).await {
         Err(ServerError::Config(m)) => assert!(m.contains("--tls-cert"), "{m}"),
         other => panic!("expected a refusal, got {other:?}"),
@@ -132,20 +111,14 @@ async fn tcp_needs_the_bearer_token() {
         .unwrap()
         .port();
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let config = ServerConfig {
-        controllers: false,
-        service_backoff_cap: None,
-        keep_stopped_tasks: None,
-        metrics_interval: None,
-        watch: Vec::new(),
-        sync: Default::default(),
-        data_dir: dir.path().to_path_buf(),
-        listen: Listen::Tcp {
+    let config = api_only(
+        dir.path(),
+        Listen::Tcp {
             addr,
             token: "s3cret".to_string(),
             tls: None,
         },
-    };
+    );
     assert!(
         !format!("{config:?}").contains("s3cret"),
         "Debug never shows the token"

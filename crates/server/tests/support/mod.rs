@@ -95,6 +95,20 @@ impl Server {
     }
 }
 
+/// A server without controllers (no Docker) on `data_dir`, listening at `listen`.
+pub fn api_only(data_dir: &Path, listen: Listen) -> ServerConfig {
+    ServerConfig {
+        controllers: false,
+        service_backoff_cap: None,
+        keep_stopped_tasks: None,
+        metrics_interval: None,
+        watch: Vec::new(),
+        sync: Default::default(),
+        data_dir: data_dir.to_path_buf(),
+        listen,
+    }
+}
+
 pub fn spawn(
     data_dir: &Path,
     socket: &Path,
@@ -103,16 +117,7 @@ pub fn spawn(
     tokio::task::JoinHandle<Result<(), ServerError>>,
 ) {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let config = ServerConfig {
-        controllers: false,
-        service_backoff_cap: None,
-        keep_stopped_tasks: None,
-        metrics_interval: None,
-        watch: Vec::new(),
-        sync: Default::default(),
-        data_dir: data_dir.to_path_buf(),
-        listen: Listen::Unix(socket.to_path_buf()),
-    };
+    let config = api_only(data_dir, Listen::Unix(socket.to_path_buf()));
     let task = tokio::spawn(ecsctl_server::run(config, async move {
         let _ = stopped.await;
     }));
