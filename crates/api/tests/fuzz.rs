@@ -1,8 +1,8 @@
 //! The manifest parser under random input, in the normal test run: a bounded proptest
 //! stand-in for the cargo-fuzz target `parse_manifest` (fuzz/, `scripts/fuzz.sh`), with the
-//! same checks. Inputs: arbitrary bytes, a soup of YAML syntax and manifest words,
-//! manifest-shaped documents with random specs, and real manifests (manifests/,
-//! tests/corpus/ecs) with random edits. Whatever the input, `parse_source`:
+//! same checks. Inputs: arbitrary bytes, a soup of YAML syntax and manifest words, and real
+//! manifests (manifests/, tests/corpus/ecs, tests/schema/invalid) with random edits, of the
+//! text and of the tree. Whatever the input, `parse_source`:
 //! - does not panic, and answers within a bounded time;
 //! - gives every error a line and column inside the text (except the few about the whole
 //!   file: empty, binary, too large);
@@ -25,7 +25,12 @@ const SOURCE: &str = "fuzz.yaml";
 /// Longest time one input may take (a debug build on a loaded machine: generous).
 const SLOW: Duration = Duration::from_secs(5);
 
+/// `cases` per property; PROPTEST_CASES=N runs longer (a soak, by hand).
 fn config(cases: u32) -> Config {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(cases);
     Config {
         cases,
         failure_persistence: None,
@@ -55,7 +60,7 @@ fn check(text: &str) {
 /// whole file (empty, binary, too large).
 fn check_errors(text: &str, errors: &[Diagnostic]) {
     assert!(!errors.is_empty(), "an error result without errors");
-    let lines = text.split('\n').count() as u32;
+    let lines = yaml_lines(text);
     for e in errors {
         let shown = e.to_string();
         assert!(shown.starts_with(SOURCE), "{shown}");
@@ -76,6 +81,13 @@ fn check_errors(text: &str, errors: &[Diagnostic]) {
             _ => panic!("a line without a column or the reverse: {e:?}"),
         }
     }
+}
+
+/// How many lines YAML sees: CR LF, a lone LF and a lone CR each end one.
+fn yaml_lines(text: &str) -> u32 {
+    let breaks =
+        text.matches('\n').count() + text.matches('\r').count() - text.matches("\r\n").count();
+    breaks as u32 + 1
 }
 
 /// What the CLI accepts, the server accepts (it decodes the JSON and validates again), and
@@ -141,36 +153,174 @@ fn seeds() -> &'static [String] {
 
 /// YAML syntax, manifest words and awkward scalars.
 const FRAGMENTS: &[&str] = &[
-    "\n", "\n", "\n", "  ", "  ", "    ", "- ", "- ", ": ", ": ", "? ", ",", "{", "}", "[", "]",
-    "\"", "'", "#", "---\n", "...\n", "&a ", "*a", "<<: *a", "!!str ", "!!int ", "!!map ",
-    "!x ", "%YAML 1.2\n", "%TAG ! tag:x,2000:\n", "|\n", "|-\n", ">+\n", "\t", "\r\n",
-    "\u{feff}", "é", "😀", "\\u0041", "\\", "~", "null", "true", "yes", "no", "0", "-1",
-    "65536", "1.5", ".inf", "-.inf", ".nan", "0x1F", "0o17", "1e400", "4294967296",
-    "-9223372036854775809", "18446744073709551616", "\"\"", "''", "apiVersion", "ecs/v1",
-    "kind", "TaskDefinition", "Service", "Cluster", "Task", "Autoscaler", "LoadBalancer",
-    "Deployment", "metadata", "name", "web", "Web_App", "cluster", "labels", "annotations",
-    "resourceVersion", "uid", "spec", "status", "family", "serviceName", "taskDefinition",
-    "containerDefinitions", "image", "essential", "memory", "memoryReservation", "cpu",
-    "0.5 vCPU", "1 GB", "512 MiB", "portMappings", "containerPort", "hostPort", "protocol",
-    "tcp", "healthCheck", "command", "CMD-SHELL", "interval", "retries", "dependsOn",
-    "containerName", "condition", "START", "HEALTHY", "environment", "secrets", "valueFrom",
-    "mountPoints", "sourceVolume", "containerPath", "volumes", "host", "sourcePath",
-    "networkMode", "awsvpc", "bridge", "ulimits", "linuxParameters", "desiredCount",
-    "deploymentConfiguration", "maximumPercent", "minimumHealthyPercent", "loadBalancers",
-    "listeners", "port", "rules", "pathPrefix", "defaultService", "minCapacity",
-    "maxCapacity", "targetTracking", "metric", "targetValue", "policy", "allowPrivileged",
-    "overrides", "containerOverrides", "count", "{{ .Env.X }}", "${X}", "<NAME>",
-    "arn:aws:ecs:us-east-1:1:task-definition/web:3", "web:1", "web:0", "web:x",
+    "\n",
+    "\n",
+    "\n",
+    "  ",
+    "  ",
+    "    ",
+    "- ",
+    "- ",
+    ": ",
+    ": ",
+    "? ",
+    ",",
+    "{",
+    "}",
+    "[",
+    "]",
+    "\"",
+    "'",
+    "#",
+    "---\n",
+    "...\n",
+    "&a ",
+    "*a",
+    "<<: *a",
+    "!!str ",
+    "!!int ",
+    "!!map ",
+    "!x ",
+    "%YAML 1.2\n",
+    "%TAG ! tag:x,2000:\n",
+    "|\n",
+    "|-\n",
+    ">+\n",
+    "\t",
+    "\r\n",
+    "\u{feff}",
+    "é",
+    "😀",
+    "\\u0041",
+    "\\",
+    "~",
+    "null",
+    "true",
+    "yes",
+    "no",
+    "0",
+    "-1",
+    "65536",
+    "1.5",
+    ".inf",
+    "-.inf",
+    ".nan",
+    "0x1F",
+    "0o17",
+    "1e400",
+    "4294967296",
+    "-9223372036854775809",
+    "18446744073709551616",
+    "\"\"",
+    "''",
+    "apiVersion",
+    "ecs/v1",
+    "kind",
+    "TaskDefinition",
+    "Service",
+    "Cluster",
+    "Task",
+    "Autoscaler",
+    "LoadBalancer",
+    "Deployment",
+    "metadata",
+    "name",
+    "web",
+    "Web_App",
+    "cluster",
+    "labels",
+    "annotations",
+    "resourceVersion",
+    "uid",
+    "spec",
+    "status",
+    "family",
+    "serviceName",
+    "taskDefinition",
+    "containerDefinitions",
+    "image",
+    "essential",
+    "memory",
+    "memoryReservation",
+    "cpu",
+    "0.5 vCPU",
+    "1 GB",
+    "512 MiB",
+    "portMappings",
+    "containerPort",
+    "hostPort",
+    "protocol",
+    "tcp",
+    "healthCheck",
+    "command",
+    "CMD-SHELL",
+    "interval",
+    "retries",
+    "dependsOn",
+    "containerName",
+    "condition",
+    "START",
+    "HEALTHY",
+    "environment",
+    "secrets",
+    "valueFrom",
+    "mountPoints",
+    "sourceVolume",
+    "containerPath",
+    "volumes",
+    "host",
+    "sourcePath",
+    "networkMode",
+    "awsvpc",
+    "bridge",
+    "ulimits",
+    "linuxParameters",
+    "desiredCount",
+    "deploymentConfiguration",
+    "maximumPercent",
+    "minimumHealthyPercent",
+    "loadBalancers",
+    "listeners",
+    "port",
+    "rules",
+    "pathPrefix",
+    "defaultService",
+    "minCapacity",
+    "maxCapacity",
+    "targetTracking",
+    "metric",
+    "targetValue",
+    "policy",
+    "allowPrivileged",
+    "overrides",
+    "containerOverrides",
+    "count",
+    "{{ .Env.X }}",
+    "${X}",
+    "<NAME>",
+    "arn:aws:ecs:us-east-1:1:task-definition/web:3",
+    "web:1",
+    "web:0",
+    "web:x",
 ];
 
-/// A string of fragments and random bits.
+/// What goes between two fragments of the soup.
+const SEPARATORS: &[&str] = &["", " ", "\n", "\n  ", "\n    ", ": ", "\n- ", ", "];
+
+/// A string of fragments and random bits, with separators that make YAML structure likely.
 fn soup() -> impl Strategy<Value = String> {
-    let piece = prop_oneof![
+    let word = prop_oneof![
         6 => select(FRAGMENTS).prop_map(String::from),
         1 => "[a-z0-9_-]{1,12}",
         1 => any::<char>().prop_map(String::from),
     ];
-    prop::collection::vec(piece, 0..80).prop_map(|v| v.concat())
+    prop::collection::vec((word, select(SEPARATORS)), 0..80).prop_map(|v| {
+        v.into_iter().fold(String::new(), |mut s, (w, sep)| {
+            s.push_str(&w);
+            s.push_str(sep);
+            s
+        })
+    })
 }
 
 /// Random JSON with manifest field names as keys, so the typed decode gets past the top.
@@ -197,30 +347,111 @@ fn arb_json() -> impl Strategy<Value = serde_json::Value> {
     })
 }
 
-/// A manifest-shaped document, as YAML block envelope and flow (JSON) spec.
-fn arb_manifest() -> impl Strategy<Value = String> {
-    let kinds = [
-        "TaskDefinition",
-        "Service",
-        "Cluster",
-        "Task",
-        "Autoscaler",
-        "LoadBalancer",
-        "Deployment",
-        "Pod",
-    ];
+/// The seeds' documents as JSON trees (positions dropped).
+fn seed_documents() -> &'static [serde_json::Value] {
+    static DOCS: std::sync::OnceLock<Vec<serde_json::Value>> = std::sync::OnceLock::new();
+    DOCS.get_or_init(|| {
+        seeds()
+            .iter()
+            .filter_map(|s| ecsctl_api::source::parse_stream("seed", s).ok())
+            .flatten()
+            .map(|n| n.to_json())
+            .collect()
+    })
+}
+
+/// One random edit of a JSON tree, at the node with that preorder index.
+#[derive(Debug, Clone)]
+enum TreeEdit {
+    Replace(Index, serde_json::Value),
+    SetKey(Index, &'static str, serde_json::Value),
+    RemoveKey(Index, Index),
+    Duplicate(Index),
+    Stringify(Index),
+}
+
+fn arb_tree_edit() -> impl Strategy<Value = TreeEdit> {
+    prop_oneof![
+        4 => (any::<Index>(), arb_json()).prop_map(|(i, v)| TreeEdit::Replace(i, v)),
+        2 => (any::<Index>(), select(FRAGMENTS), arb_json())
+            .prop_map(|(i, k, v)| TreeEdit::SetKey(i, k, v)),
+        2 => (any::<Index>(), any::<Index>()).prop_map(|(i, k)| TreeEdit::RemoveKey(i, k)),
+        1 => any::<Index>().prop_map(TreeEdit::Duplicate),
+        1 => any::<Index>().prop_map(TreeEdit::Stringify),
+    ]
+}
+
+fn count_nodes(v: &serde_json::Value) -> usize {
+    1 + match v {
+        serde_json::Value::Array(items) => items.iter().map(count_nodes).sum(),
+        serde_json::Value::Object(m) => m.values().map(count_nodes).sum(),
+        _ => 0,
+    }
+}
+
+/// The node with preorder index `n`.
+fn nth_node<'a>(v: &'a mut serde_json::Value, n: &mut usize) -> Option<&'a mut serde_json::Value> {
+    if *n == 0 {
+        return Some(v);
+    }
+    *n -= 1;
+    match v {
+        serde_json::Value::Array(items) => items.iter_mut().find_map(|c| nth_node(c, n)),
+        serde_json::Value::Object(m) => m.values_mut().find_map(|c| nth_node(c, n)),
+        _ => None,
+    }
+}
+
+fn apply_tree_edit(doc: &mut serde_json::Value, edit: &TreeEdit) {
+    use serde_json::Value;
+    let at = match edit {
+        TreeEdit::Replace(i, _)
+        | TreeEdit::SetKey(i, ..)
+        | TreeEdit::RemoveKey(i, _)
+        | TreeEdit::Duplicate(i)
+        | TreeEdit::Stringify(i) => i.index(count_nodes(doc)),
+    };
+    let Some(node) = nth_node(doc, &mut { at }) else {
+        return;
+    };
+    match (edit, node) {
+        (TreeEdit::Replace(_, v), node) => *node = v.clone(),
+        (TreeEdit::SetKey(_, k, v), Value::Object(m)) => {
+            m.insert(k.to_string(), v.clone());
+        }
+        (TreeEdit::RemoveKey(_, k), Value::Object(m)) if !m.is_empty() => {
+            let key = m.keys().nth(k.index(m.len())).cloned().unwrap_or_default();
+            m.remove(&key);
+        }
+        (TreeEdit::Duplicate(_), Value::Array(items)) if !items.is_empty() => {
+            items.push(items[0].clone());
+        }
+        (TreeEdit::Stringify(_), node) if !node.is_string() => {
+            *node = Value::String(node.to_string());
+        }
+        _ => {}
+    }
+}
+
+/// A real document with edits at the level of its tree (so it stays well-formed and gets
+/// deep into validation), written out as JSON.
+fn tree_mutated() -> impl Strategy<Value = String> {
     (
-        select(&kinds[..]),
-        "[a-zA-Z0-9_-]{0,66}",
-        proptest::option::of("[a-z0-9-]{0,8}"),
-        arb_json(),
+        any::<Index>(),
+        prop::collection::vec(arb_tree_edit(), 1..4),
+        any::<bool>(),
     )
-        .prop_map(|(kind, name, cluster, spec)| {
-            let cluster = cluster.map(|c| format!("  cluster: \"{c}\"\n"));
-            format!(
-                "apiVersion: ecs/v1\nkind: {kind}\nmetadata:\n  name: \"{name}\"\n{}spec: {spec}\n",
-                cluster.unwrap_or_default()
-            )
+        .prop_map(|(pick, edits, pretty)| {
+            let docs = seed_documents();
+            let mut doc = docs[pick.index(docs.len())].clone();
+            for e in &edits {
+                apply_tree_edit(&mut doc, e);
+            }
+            if pretty {
+                serde_json::to_string_pretty(&doc).unwrap_or_default()
+            } else {
+                doc.to_string()
+            }
         })
 }
 
@@ -288,7 +519,8 @@ fn apply_edit(text: &mut String, edit: &Edit) {
             *text = lines.join("\n");
         }
         Edit::SwapLines(a, b) => {
-            lines.swap(a.index(lines.len()), b.index(lines.len()));
+            let n = lines.len();
+            lines.swap(a.index(n), b.index(n));
             *text = lines.join("\n");
         }
         Edit::Indent(i, n) => {
@@ -300,7 +532,7 @@ fn apply_edit(text: &mut String, edit: &Edit) {
 }
 
 fn mutated() -> impl Strategy<Value = String> {
-    (any::<Index>(), prop::collection::vec(arb_edit(), 1..8)).prop_map(|(pick, edits)| {
+    (any::<Index>(), prop::collection::vec(arb_edit(), 1..5)).prop_map(|(pick, edits)| {
         let seeds = seeds();
         let mut text = seeds[pick.index(seeds.len())].clone();
         for e in &edits {
@@ -311,7 +543,7 @@ fn mutated() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(config(400))]
+    #![proptest_config(config(1000))]
 
     #[test]
     fn arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
@@ -324,7 +556,7 @@ proptest! {
     }
 
     #[test]
-    fn manifest_shaped(text in arb_manifest()) {
+    fn tree_mutated_real_manifests(text in tree_mutated()) {
         check(&text);
     }
 

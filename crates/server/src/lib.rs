@@ -12,6 +12,7 @@ mod listener;
 mod tls;
 
 pub use error::ServerError;
+pub use http::decode_apply_request;
 pub use tls::TlsFiles;
 
 use std::fmt;

@@ -67,6 +67,15 @@ fn body_error(r: BytesRejection) -> ApiError {
     }
 }
 
+/// What `POST /v1/apply` does before it touches the store: decode the body, refuse
+/// system-owned kinds and validate every object. Returns the objects, or the 400 answer's
+/// error and details. Pure, so that it can be fuzzed.
+pub fn decode_apply_request(body: &[u8]) -> Result<Vec<Object>, (String, Vec<String>)> {
+    let objects = decode(body).map_err(|e| (e.error, e.details))?;
+    validate(&objects).map_err(|e| (e.error, e.details))?;
+    Ok(objects)
+}
+
 /// `{"objects": [Object...]}` -> objects; every object that does not decode is reported.
 fn decode(body: &[u8]) -> Result<Vec<Object>, ApiError> {
     let value: Value = serde_json::from_slice(body)

@@ -14,6 +14,8 @@ mod policy;
 mod syncs;
 mod watch;
 
+pub use apply::decode_apply_request;
+
 use crate::error::ApiError;
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
