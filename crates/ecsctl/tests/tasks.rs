@@ -3,17 +3,16 @@
 //! `stop-task`, `get -w` and `describe`.
 //!
 //! Images come from `scripts/build-images.sh` (nothing can be pulled). Every test removes its
-//! containers even when it fails: dropping [`Env`] stops the server, then removes the
-//! containers carrying that server's `ecsctl.instance` label, and no others.
+//! containers even when it fails: dropping its [`Server`] stops the clients left running and
+//! the server, then removes the containers carrying that server's `ecsctl.instance` label, and
+//! no others.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+mod support;
+
 use std::sync::mpsc;
-use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_ecsctl");
+use support::{Server, docker, expect_code, stderr, stdout};
 
 /// Two containers sharing an awsvpc network namespace: a web server, and a client that
 /// fetches its page over localhost and then stays up.
@@ -66,214 +65,28 @@ spec:
       memory: 64
 ";
 
-/// Builds the test image once per test binary.
-fn images() {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/build-images.sh");
-        let o = Command::new("bash")
-            .arg(&script)
-            .output()
-            .expect("run scripts/build-images.sh");
-        assert!(
-            o.status.success(),
-            "{} failed:\n{}{}",
-            script.display(),
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
-    });
+/// A server on a temp ECSCTL_HOME, whose instance id (the label its containers carry, by
+/// which they are removed on drop) is known.
+fn server() -> Server {
+    let s = Server::start();
+    assert!(!s.instance().is_empty(), "empty instance id");
+    s
 }
 
-/// A server on a temp ECSCTL_HOME. Dropping it kills the server and removes its containers.
-struct Env {
-    dir: tempfile::TempDir,
-    server: Option<Child>,
-    /// The server's `ecsctl.instance` (DATA_DIR/instance-id).
-    instance: Option<String>,
-    /// Clients left running (`logs -f`, `get -w`), killed on drop.
-    children: Mutex<Vec<Child>>,
-}
-
-impl Env {
-    fn start() -> Env {
-        images();
-        let dir = tempfile::tempdir().expect("tempdir");
-        let log = std::fs::File::create(dir.path().join("server.log")).expect("log file");
-        let server = Command::new(BIN)
-            .arg("server")
-            .env("ECSCTL_HOME", dir.path().join("home"))
-            .env_remove("ECSCTL_SERVER")
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(log.try_clone().expect("log")))
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("spawn ecsctl server");
-        let mut env = Env {
-            dir,
-            server: Some(server),
-            instance: None,
-            children: Mutex::new(Vec::new()),
-        };
-        env.wait_ready();
-        let id = std::fs::read_to_string(env.home().join("instance-id")).expect("instance-id");
-        assert!(!id.trim().is_empty(), "empty instance id");
-        env.instance = Some(id.trim().to_string());
-        env
-    }
-
-    fn home(&self) -> PathBuf {
-        self.dir.path().join("home")
-    }
-
-    fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self
-                .server
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
-                panic!("server exited early ({status}):\n{}", self.server_log());
-            }
-            if self.run(&["get", "clusters"]).status.success() {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "server not ready in 30s:\n{}",
-                self.server_log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn server_log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(BIN);
-        c.args(args)
-            .env("ECSCTL_HOME", self.home())
-            .env_remove("ECSCTL_SERVER")
-            .env_remove("ECSCTL_TOKEN_FILE")
-            .stdin(Stdio::null());
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().expect("run ecsctl")
-    }
-
-    /// `ecsctl apply -f -` of one manifest.
-    fn apply(&self, manifest: &str) {
-        let path = self.dir.path().join("manifest.yaml");
-        std::fs::write(&path, manifest).expect("write manifest");
-        let o = self.run(&["apply", "-f", path.to_str().expect("utf-8 path")]);
-        expect_code(&o, 0);
-    }
-
-    /// A client left running; its stdout lines arrive on the channel.
-    fn spawn_lines(&self, args: &[&str]) -> mpsc::Receiver<String> {
-        let mut child = self
-            .command(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn ecsctl");
-        let (tx, rx) = mpsc::channel();
-        let out = child.stdout.take().expect("stdout");
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        self.children.lock().expect("children").push(child);
-        rx
-    }
-
-    /// Runs `ecsctl run-task ... --wait` and returns the one task id it printed.
-    fn run_task(&self, family: &str) -> String {
-        let o = self.run(&[
-            "run-task",
-            "--task-definition",
-            family,
-            "--wait",
-            "--timeout",
-            "30s",
-        ]);
-        expect_code(&o, 0);
-        let id = stdout(&o).trim().to_string();
-        assert!(is_task_id(&id), "not a task id: {id:?}");
-        id
-    }
-
-    fn task_json(&self, id: &str) -> serde_json::Value {
-        let o = self.run(&["get", "task", id, "-o", "json"]);
-        expect_code(&o, 0);
-        serde_json::from_slice(&o.stdout).expect("task JSON")
-    }
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        for c in self
-            .children
-            .get_mut()
-            .map(std::mem::take)
-            .unwrap_or_default()
-        {
-            let mut c = c;
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        if let Some(mut s) = self.server.take() {
-            let _ = s.kill();
-            let _ = s.wait();
-        }
-        // Only this server's containers: other tests and servers share the engine.
-        if let Some(instance) = &self.instance {
-            let filter = format!("label=ecsctl.instance={instance}");
-            if let Ok(o) = Command::new("docker")
-                .args(["ps", "-aq", "--filter", &filter])
-                .output()
-            {
-                let ids: Vec<String> = String::from_utf8_lossy(&o.stdout)
-                    .split_whitespace()
-                    .map(str::to_string)
-                    .collect();
-                if !ids.is_empty() {
-                    let _ = Command::new("docker")
-                        .args(["rm", "-f"])
-                        .args(&ids)
-                        .output();
-                }
-            }
-        }
-    }
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-#[track_caller]
-fn expect_code(o: &Output, code: i32) {
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "stdout:\n{}\nstderr:\n{}",
-        stdout(o),
-        stderr(o)
-    );
+/// Runs `ecsctl run-task ... --wait` and returns the one task id it printed.
+fn run_task(s: &Server, family: &str) -> String {
+    let o = s.run(&[
+        "run-task",
+        "--task-definition",
+        family,
+        "--wait",
+        "--timeout",
+        "30s",
+    ]);
+    expect_code(&o, 0);
+    let id = stdout(&o).trim().to_string();
+    assert!(is_task_id(&id), "not a task id: {id:?}");
+    id
 }
 
 fn is_task_id(s: &str) -> bool {
@@ -323,21 +136,18 @@ fn line_matching(
 
 #[test]
 fn two_container_awsvpc_task_runs_and_talks_over_localhost() {
-    let env = Env::start();
-    env.apply(DUO);
-    let id = env.run_task("duo");
+    let s = server();
+    s.apply(DUO);
+    let id = run_task(&s, "duo");
 
     // Both containers run, carrying the labels of DESIGN.md.
-    let o = Command::new("docker")
-        .args([
-            "ps",
-            "--filter",
-            &format!("label=ecsctl.task={id}"),
-            "--format",
-            "{{.Label \"ecsctl.container\"}};{{.Labels}}",
-        ])
-        .output()
-        .expect("docker ps");
+    let o = docker(&[
+        "ps",
+        "--filter",
+        &format!("label=ecsctl.task={id}"),
+        "--format",
+        "{{.Label \"ecsctl.container\"}};{{.Labels}}",
+    ]);
     let ps = stdout(&o);
     for name in ["web", "client"] {
         let line = ps
@@ -350,17 +160,17 @@ fn two_container_awsvpc_task_runs_and_talks_over_localhost() {
             format!("ecsctl.task={id}"),
             format!("ecsctl.container={name}"),
             "ecsctl.taskdef=duo:1".to_string(),
-            format!("ecsctl.instance={}", env.instance.as_deref().unwrap_or("")),
+            format!("ecsctl.instance={}", s.instance()),
         ] {
             assert!(line.contains(&label), "{label} missing on {name}: {line}");
         }
     }
 
     // Status: RUNNING, runtime ids, the web port bound on the host.
-    let task = env.task_json(&id);
-    assert_eq!(task["status"]["lastStatus"], "RUNNING", "{task:#}");
-    assert_eq!(task["status"]["taskDefinition"], "duo:1", "{task:#}");
-    let containers = task["status"]["containers"].as_array().expect("containers");
+    let task = s.task(&id);
+    assert_eq!(task["lastStatus"], "RUNNING", "{task:#}");
+    assert_eq!(task["taskDefinition"], "duo:1", "{task:#}");
+    let containers = task["containers"].as_array().expect("containers");
     assert_eq!(containers.len(), 2, "{task:#}");
     for c in containers {
         assert_eq!(c["lastStatus"], "RUNNING", "{task:#}");
@@ -390,14 +200,14 @@ fn two_container_awsvpc_task_runs_and_talks_over_localhost() {
 
     // The client fetched the page over localhost: its logs show it.
     let o = eventually(Duration::from_secs(10), "the client's logs", || {
-        let o = env.run(&["logs", &id, "-c", "client"]);
+        let o = s.run(&["logs", &id, "-c", "client"]);
         (o.status.success() && stderr(&o).contains("fetched")).then_some(o)
     });
     assert_eq!(stdout(&o), "<h1>ecsctl busybox</h1>\n");
     // What it wrote to stderr (wget's complaints while httpd started, then this) goes there.
     assert!(stderr(&o).ends_with("fetched\n"), "{}", stderr(&o));
     // Without -c, lines of a task with two containers say whose they are.
-    let o = env.run(&["logs", &id, "--timestamps"]);
+    let o = s.run(&["logs", &id, "--timestamps"]);
     expect_code(&o, 0);
     let out = stdout(&o);
     let line = out
@@ -411,7 +221,7 @@ fn two_container_awsvpc_task_runs_and_talks_over_localhost() {
     );
     assert!(stderr(&o).contains("[client] "), "{}", stderr(&o));
     // A container that is not there is named as such.
-    let o = env.run(&["logs", &id, "-c", "db"]);
+    let o = s.run(&["logs", &id, "-c", "db"]);
     expect_code(&o, 1);
     assert!(
         stderr(&o).contains("has no container \"db\": its containers are web, client"),
@@ -422,10 +232,10 @@ fn two_container_awsvpc_task_runs_and_talks_over_localhost() {
 
 #[test]
 fn missing_image_fails_fast_with_task_failed_to_start() {
-    let env = Env::start();
-    env.apply(MISSING);
+    let s = server();
+    s.apply(MISSING);
     let start = Instant::now();
-    let o = env.run(&["run-task", "--task-definition", "missing", "--wait"]);
+    let o = s.run(&["run-task", "--task-definition", "missing", "--wait"]);
     let took = start.elapsed();
     expect_code(&o, 1);
     assert!(took < Duration::from_secs(5), "took {took:?}");
@@ -439,12 +249,12 @@ fn missing_image_fails_fast_with_task_failed_to_start() {
     assert!(err.contains("ecsctl/no-such-image:never"), "{err}");
 
     // describe says why, and logs explain there is nothing to show.
-    let o = env.run(&["describe", "task", &id]);
+    let o = s.run(&["describe", "task", &id]);
     expect_code(&o, 0);
     let d = stdout(&o);
     assert!(d.contains("Stop Code:        TaskFailedToStart"), "{d}");
     assert!(d.contains("ecsctl/no-such-image:never"), "{d}");
-    let o = env.run(&["logs", &id]);
+    let o = s.run(&["logs", &id]);
     expect_code(&o, 1);
     assert!(
         stderr(&o).contains("it has no containers"),
@@ -455,16 +265,16 @@ fn missing_image_fails_fast_with_task_failed_to_start() {
 
 #[test]
 fn stop_task_waits_until_stopped_and_ends_followed_logs() {
-    let env = Env::start();
-    env.apply(SLEEPER);
-    let id = env.run_task("sleeper");
-    let follow = env.spawn_lines(&["logs", &id, "-f"]);
+    let s = server();
+    s.apply(SLEEPER);
+    let id = run_task(&s, "sleeper");
+    let follow = s.spawn_lines(&["logs", &id, "-f"]);
     let mut seen = Vec::new();
     line_matching(&follow, Duration::from_secs(10), &mut seen, |l| {
         l == "hello from app"
     });
 
-    let o = env.run(&[
+    let o = s.run(&[
         "stop-task",
         &id,
         "--reason",
@@ -478,12 +288,12 @@ fn stop_task_waits_until_stopped_and_ends_followed_logs() {
         stdout(&o),
         format!("task/{id} stopping\ntask/{id} stopped\n")
     );
-    let task = env.task_json(&id);
-    assert_eq!(task["status"]["lastStatus"], "STOPPED", "{task:#}");
-    assert_eq!(task["status"]["stopCode"], "UserInitiated", "{task:#}");
-    assert_eq!(task["status"]["stoppedReason"], "test is over", "{task:#}");
+    let task = s.task(&id);
+    assert_eq!(task["lastStatus"], "STOPPED", "{task:#}");
+    assert_eq!(task["stopCode"], "UserInitiated", "{task:#}");
+    assert_eq!(task["stoppedReason"], "test is over", "{task:#}");
 
-    let o = env.run(&["describe", "task", &id]);
+    let o = s.run(&["describe", "task", &id]);
     expect_code(&o, 0);
     let d = stdout(&o);
     assert!(d.contains("Stop Code:        UserInitiated"), "{d}");
@@ -491,10 +301,7 @@ fn stop_task_waits_until_stopped_and_ends_followed_logs() {
     assert!(d.contains("EXIT CODE"), "{d}");
 
     // Nothing of the task runs any more, and the followed logs ended with it.
-    let o = Command::new("docker")
-        .args(["ps", "-q", "--filter", &format!("label=ecsctl.task={id}")])
-        .output()
-        .expect("docker ps");
+    let o = docker(&["ps", "-q", "--filter", &format!("label=ecsctl.task={id}")]);
     assert_eq!(stdout(&o).trim(), "", "containers still running");
     eventually(Duration::from_secs(5), "logs -f to end", || {
         match follow.recv_timeout(Duration::from_millis(100)) {
@@ -504,27 +311,24 @@ fn stop_task_waits_until_stopped_and_ends_followed_logs() {
     });
 
     // A second stop changes nothing.
-    let o = env.run(&["stop-task", &id, "--reason", "again"]);
+    let o = s.run(&["stop-task", &id, "--reason", "again"]);
     expect_code(&o, 0);
     assert_eq!(stdout(&o), format!("task/{id} already stopped\n"));
-    assert_eq!(
-        env.task_json(&id)["status"]["stoppedReason"],
-        "test is over"
-    );
-    let o = env.run(&["stop-task", "0123456789abcdef0123456789abcdef"]);
+    assert_eq!(s.task(&id)["stoppedReason"], "test is over");
+    let o = s.run(&["stop-task", "0123456789abcdef0123456789abcdef"]);
     expect_code(&o, 1);
     assert!(stderr(&o).contains("not found"), "{}", stderr(&o));
 }
 
 #[test]
 fn get_tasks_watch_prints_row_changes() {
-    let env = Env::start();
-    env.apply(SLEEPER);
-    let rows = env.spawn_lines(&["get", "tasks", "-w"]);
+    let s = server();
+    s.apply(SLEEPER);
+    let rows = s.spawn_lines(&["get", "tasks", "-w"]);
     // Give the watch a moment to start; it misses nothing either way (it starts at the
     // revision of its listing).
     std::thread::sleep(Duration::from_millis(300));
-    let id = env.run_task("sleeper");
+    let id = run_task(&s, "sleeper");
     let mut seen = Vec::new();
     let header = line_matching(&rows, Duration::from_secs(10), &mut seen, |l| {
         l.starts_with("ID ")
@@ -535,13 +339,13 @@ fn get_tasks_watch_prints_row_changes() {
         l.starts_with(&id) && l.get(col..).is_some_and(|s| s.starts_with("RUNNING"))
     });
 
-    let o = env.run(&["stop-task", &id, "--wait", "--timeout", "20s"]);
+    let o = s.run(&["stop-task", &id, "--wait", "--timeout", "20s"]);
     expect_code(&o, 0);
     line_matching(&rows, Duration::from_secs(10), &mut seen, |l| {
         l.starts_with(&id) && l.get(col..).is_some_and(|s| s.starts_with("STOPPED"))
     });
 
-    let o = env.run(&["delete", "task", &id]);
+    let o = s.run(&["delete", "task", &id]);
     expect_code(&o, 0);
     line_matching(&rows, Duration::from_secs(10), &mut seen, |l| {
         l.starts_with(&id) && l.ends_with("(deleted)")

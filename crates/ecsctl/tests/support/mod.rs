@@ -1,31 +1,44 @@
-//! Shared by the end-to-end tests that run real containers: a server on a temp data dir,
-//! the local test image, and clean-up of exactly the containers that server made.
+//! The one harness of the end-to-end tests: the real `ecsctl` binary against a real
+//! `ecsctl server` on a temp data dir (or no server at all, for offline commands), the local
+//! test image, and clean-up of exactly the containers that server made.
 
 #![allow(dead_code)]
 
 use std::fs;
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::Once;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, Once, mpsc};
 use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_ecsctl");
 pub const IMAGE: &str = "ecsctl/busybox:local";
 
+/// How long a server may take to answer after it is spawned (the machine may be busy).
+const READY_WITHIN: Duration = Duration::from_secs(30);
+
 /// Builds the local test image once per test binary (nothing can be pulled).
 pub fn ensure_image() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let st = Command::new(root.join("scripts/build-images.sh"))
-            .status()
-            .expect("run build-images.sh");
-        assert!(st.success(), "scripts/build-images.sh failed");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/build-images.sh");
+        let o = Command::new(&script)
+            .output()
+            .expect("run scripts/build-images.sh");
+        assert!(
+            o.status.success(),
+            "{} failed:\n{}{}",
+            script.display(),
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
     });
 }
 
-/// A server on its own data directory. Dropping it kills the server and removes every
-/// container labelled with its instance id (and nothing else).
+/// A temp directory with `ECSCTL_HOME` in it (`DIR/home`) and, usually, a server on it.
+/// Dropping it kills the clients left running ([`Server::spawn_lines`]) and the server, then
+/// removes every container labelled with the server's instance id (and nothing else).
 pub struct Server {
     pub dir: tempfile::TempDir,
     child: Option<Child>,
@@ -33,6 +46,10 @@ pub struct Server {
     args: Vec<String>,
     /// Extra environment of the server process (after the defaults, so they win).
     env: Vec<(String, String)>,
+    /// Extra client arguments of the readiness probe `ecsctl get clusters` (`--server`...).
+    ready_args: Vec<String>,
+    /// Clients left running (`logs -f`, `get -w`), killed on drop.
+    clients: Mutex<Vec<Child>>,
 }
 
 impl Server {
@@ -48,21 +65,61 @@ impl Server {
     /// A server started with extra arguments and environment variables.
     pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Self {
         ensure_image();
-        let mut s = Server {
+        let mut s = Self::offline();
+        s.env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        s.serve(args, &[]);
+        s
+    }
+
+    /// A server for tests that start no container (the CLI, the API, the store): the test
+    /// image is not built.
+    pub fn start_without_image() -> Self {
+        let mut s = Self::offline();
+        s.serve(&[], &[]);
+        s
+    }
+
+    /// The temp directory and no server: for offline commands and "server not running", or
+    /// to write files before [`Server::serve`]. `ECSCTL_HOME` does not exist yet.
+    pub fn offline() -> Self {
+        Server {
             dir: tempfile::tempdir().expect("tempdir"),
             child: None,
-            args: args.iter().map(|a| a.to_string()).collect(),
-            env: env
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        };
-        s.spawn();
-        s
+            args: Vec::new(),
+            env: Vec::new(),
+            ready_args: Vec::new(),
+            clients: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Starts `ecsctl server ARGS...` and waits until `ecsctl get clusters READY_ARGS...`
+    /// answers (`--server tcp://... --token-file F` for a server on TCP). [`Server::spawn`]
+    /// restarts it the same way.
+    pub fn serve(&mut self, args: &[&str], ready_args: &[&str]) {
+        self.args = args.iter().map(|a| a.to_string()).collect();
+        self.ready_args = ready_args.iter().map(|a| a.to_string()).collect();
+        self.spawn();
+    }
+
+    /// The temp directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
     }
 
     pub fn home(&self) -> PathBuf {
         self.dir.path().join("home")
+    }
+
+    /// Writes `text` to `REL` under the temp dir (making its directories); returns the path
+    /// as text.
+    pub fn write(&self, rel: &str, text: &str) -> String {
+        let p = self.dir.path().join(rel);
+        fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        fs::write(&p, text).expect("write");
+        p.display().to_string()
     }
 
     /// Starts (or restarts) the server process and waits until it answers.
@@ -78,6 +135,7 @@ impl Server {
             .args(&self.args)
             .env("ECSCTL_HOME", self.home())
             .env_remove("ECSCTL_SERVER")
+            .env_remove("ECSCTL_TOKEN_FILE")
             .env("RUST_LOG", "info,ecsctl_controllers=debug")
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
@@ -86,11 +144,32 @@ impl Server {
             .spawn()
             .expect("spawn ecsctl server");
         self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !self.run(&["get", "clusters"]).status.success() {
+        self.wait_ready();
+    }
+
+    /// Waits until `ecsctl get clusters READY_ARGS...` succeeds; panics with the server log
+    /// when the server exits or does not answer in time.
+    fn wait_ready(&mut self) {
+        let mut probe = vec!["get".to_string(), "clusters".to_string()];
+        probe.extend(self.ready_args.iter().cloned());
+        let probe: Vec<&str> = probe.iter().map(String::as_str).collect();
+        let deadline = Instant::now() + READY_WITHIN;
+        loop {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!("server exited early ({status}):\n{}", self.log());
+            }
+            let o = self.run(&probe);
+            if o.status.success() {
+                return;
+            }
             assert!(
                 Instant::now() < deadline,
-                "server did not start:\n{}",
+                "server did not become ready in {READY_WITHIN:?}: {}\nserver log:\n{}",
+                stderr(&o),
                 self.log()
             );
             std::thread::sleep(Duration::from_millis(50));
@@ -105,6 +184,12 @@ impl Server {
         }
     }
 
+    /// The server process, while there is one (to signal it or wait for it); it is still
+    /// killed on drop.
+    pub fn child_mut(&mut self) -> Option<&mut Child> {
+        self.child.as_mut()
+    }
+
     pub fn instance(&self) -> String {
         fs::read_to_string(self.home().join("instance-id"))
             .unwrap_or_default()
@@ -116,35 +201,85 @@ impl Server {
         fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
     }
 
-    pub fn run(&self, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .args(args)
+    /// `ecsctl ARGS...` as a client of this server (stdin empty), not yet run.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.args(args)
             .env("ECSCTL_HOME", self.home())
             .env_remove("ECSCTL_SERVER")
-            .stdin(Stdio::null())
-            .output()
-            .expect("run ecsctl")
+            .env_remove("ECSCTL_TOKEN_FILE")
+            .stdin(Stdio::null());
+        c
     }
 
-    /// `ecsctl apply -f -` of a YAML text; panics with the output when it fails.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run ecsctl")
+    }
+
+    /// `ecsctl ARGS...` with `stdin` on its standard input.
+    pub fn run_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn ecsctl");
+        let mut input = child.stdin.take().expect("stdin");
+        let text = stdin.to_string();
+        // From a thread, so that a client writing much before it reads cannot block us both;
+        // a client that exits without reading is judged by its output, not here.
+        let writer = std::thread::spawn(move || {
+            let _ = input.write_all(text.as_bytes());
+        });
+        let o = child.wait_with_output().expect("ecsctl output");
+        let _ = writer.join();
+        o
+    }
+
+    /// A client left running (`logs -f`, `get -w`): its stdout lines arrive on the channel,
+    /// which disconnects when it exits. It is killed on drop.
+    pub fn spawn_lines(&self, args: &[&str]) -> mpsc::Receiver<String> {
+        let mut child = self
+            .command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn ecsctl");
+        let (tx, rx) = mpsc::channel();
+        let out = child.stdout.take().expect("stdout");
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        self.clients.lock().expect("clients").push(child);
+        rx
+    }
+
+    /// `ecsctl apply -f FILE` of a YAML text; panics with the output when it fails.
     pub fn apply(&self, yaml: &str) {
-        let path = self
-            .dir
-            .path()
-            .join(format!("m{}.yaml", Instant::now().elapsed().as_nanos()));
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let path = self.dir.path().join(format!(
+            "manifest-{}.yaml",
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
         fs::write(&path, yaml).expect("write manifest");
         let o = self.run(&["apply", "-f", &path.display().to_string()]);
         assert!(
             o.status.success(),
-            "apply failed: {}",
-            String::from_utf8_lossy(&o.stderr)
+            "apply failed:\nstdout:\n{}\nstderr:\n{}",
+            stdout(&o),
+            stderr(&o)
         );
     }
 
     /// The task's status as JSON.
     pub fn task(&self, id: &str) -> serde_json::Value {
         let o = self.run(&["get", "task", id, "-o", "json"]);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        expect_code(&o, 0);
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
         v["status"].clone()
     }
@@ -197,7 +332,17 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        let clients = self
+            .clients
+            .get_mut()
+            .map(std::mem::take)
+            .unwrap_or_default();
+        for mut c in clients {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
         self.kill9();
+        // Only this server's containers: other tests and servers share the engine.
         let instance = self.instance();
         if instance.is_empty() {
             return;
@@ -212,7 +357,7 @@ impl Drop for Server {
             .output();
         if let Ok(o) = o {
             let ids: Vec<String> = String::from_utf8_lossy(&o.stdout)
-                .lines()
+                .split_whitespace()
                 .map(str::to_string)
                 .collect();
             if !ids.is_empty() {
@@ -228,4 +373,24 @@ impl Drop for Server {
 
 pub fn docker(args: &[&str]) -> Output {
     Command::new("docker").args(args).output().expect("docker")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Asserts the exit code, showing both streams when it is not the expected one.
+#[track_caller]
+pub fn expect_code(o: &Output, code: i32) {
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(o),
+        stderr(o)
+    );
 }
