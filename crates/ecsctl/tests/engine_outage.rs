@@ -1,62 +1,32 @@
 //! The Docker engine unreachable at start: the server still serves its API, stores what is
 //! applied, and reports the runtime as unavailable (controllers retry until it answers).
 
+mod support;
+
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_ecsctl");
+use support::Server;
 
 #[test]
 fn server_runs_and_says_so_without_an_engine() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let home = dir.path().join("home");
-    let mut server = Command::new(BIN)
-        .arg("server")
-        .env("ECSCTL_HOME", &home)
-        .env(
-            "DOCKER_HOST",
-            format!("unix://{}/no-docker.sock", dir.path().display()),
-        )
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn server");
-    let socket = home.join("ecsctl.sock");
-    let health = || -> Option<serde_json::Value> {
-        let mut s = UnixStream::connect(&socket).ok()?;
-        s.write_all(b"GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            .ok()?;
-        let mut out = String::new();
-        s.read_to_string(&mut out).ok()?;
-        serde_json::from_str(out.split_once("\r\n\r\n")?.1).ok()
-    };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let h = loop {
-        if let Some(h) = health() {
-            break h;
-        }
-        assert!(Instant::now() < deadline, "server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let mut s = Server::offline();
+    let docker_host = format!("unix://{}/no-docker.sock", s.path().display());
+    s.set_env(&[("DOCKER_HOST", docker_host.as_str()), ("RUST_LOG", "warn")]);
+    s.serve(&[], &[]);
+    let socket = s.home().join("ecsctl.sock");
+    let mut conn = UnixStream::connect(&socket).expect("connect");
+    conn.write_all(b"GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .expect("request");
+    let mut out = String::new();
+    conn.read_to_string(&mut out).expect("response");
+    let body = out.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    let h: serde_json::Value = serde_json::from_str(body).expect("health JSON");
     assert_eq!(h["status"], "ok");
     assert_eq!(h["runtime"]["state"], "unavailable", "{h}");
     // Applies still work: desired state is stored for when the engine answers.
-    let manifest = dir.path().join("td.yaml");
-    std::fs::write(
-        &manifest,
+    s.apply(
         "apiVersion: ecs/v1\nkind: TaskDefinition\nmetadata: {name: web}\nspec:\n  containerDefinitions:\n    - {name: app, image: ecsctl/busybox:local, memory: 16}\n",
-    )
-    .expect("write");
-    let o = Command::new(BIN)
-        .args(["apply", "-f"])
-        .arg(&manifest)
-        .env("ECSCTL_HOME", &home)
-        .output()
-        .expect("apply");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let _ = server.kill();
-    let _ = server.wait();
+    );
+    let o = s.run(&["get", "td", "web"]);
+    support::expect_code(&o, 0);
 }

@@ -66,12 +66,17 @@ impl Server {
     pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Self {
         ensure_image();
         let mut s = Self::offline();
-        s.env = env
+        s.set_env(env);
+        s.serve(args, &[]);
+        s
+    }
+
+    /// Extra environment of the server process (before [`Server::serve`]).
+    pub fn set_env(&mut self, env: &[(&str, &str)]) {
+        self.env = env
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        s.serve(args, &[]);
-        s
     }
 
     /// A server for tests that start no container (the CLI, the API, the store): the test
