@@ -60,7 +60,6 @@ async fn samples_started_containers_against_their_reservation() {
     let id = fake.create(&spec).await.unwrap();
     fake.start(&id).await.unwrap();
     let sample = |secs: i64, cpu_ns: u64| Stats {
-        cpu_percent_of_host: 0.0,
         cpu_total_ns: cpu_ns,
         memory_bytes: 50 * 1024 * 1024,
         memory_limit_bytes: 100 * 1024 * 1024,

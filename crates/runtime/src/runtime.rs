@@ -78,9 +78,10 @@ pub trait ContainerRuntime: Send + Sync + fmt::Debug {
     /// again and resynchronise with [`ContainerRuntime::list`].
     fn events(&self, label_filter: &BTreeMap<String, String>) -> BoxStream<Result<RuntimeEvent>>;
 
-    /// Resource usage samples, pushed by the engine (about one a second on Docker) until
-    /// the container is removed or the stream is dropped.
-    fn stats(&self, id: &ContainerId) -> BoxStream<Result<Stats>>;
+    /// One reading of the container's resource counters, taken now. Rates (CPU %) are the
+    /// caller's to compute from two readings: a one-shot reading costs the engine one cgroup
+    /// read, where a kept-open stats stream costs it a collection every second per container.
+    async fn stats(&self, id: &ContainerId) -> Result<Stats>;
 
     /// What the container printed: the last `tail` lines (all when `None`), then, with
     /// `follow`, new lines until the container stops.

@@ -206,17 +206,15 @@ async fn removal_behind_our_back_is_seen_in_events_not_calls() {
 async fn stats_health_and_logs_are_settable() {
     let rt = fake();
     let id = running(&rt, "web").await;
-    let mut stats = rt.stats(&id);
-    assert_eq!(stats.next().await.unwrap().unwrap().cpu_total_ns, 0);
+    assert_eq!(rt.stats(&id).await.unwrap().cpu_total_ns, 0);
     let sample = Stats {
-        cpu_percent_of_host: 12.5,
         cpu_total_ns: 1_000,
         memory_bytes: 4096,
         memory_limit_bytes: 8192,
         at: time::OffsetDateTime::UNIX_EPOCH,
     };
     rt.set_stats(&id, sample.clone()).unwrap();
-    assert_eq!(stats.next().await.unwrap().unwrap(), sample);
+    assert_eq!(rt.stats(&id).await.unwrap(), sample);
 
     rt.set_health(&id, HealthStatus::Unhealthy).unwrap();
     assert_eq!(
@@ -236,7 +234,10 @@ async fn stats_health_and_logs_are_settable() {
         follow.next().await.is_none(),
         "follow ends with the container"
     );
-    assert!(stats.next().await.is_none(), "stats end with the container");
+    assert!(
+        matches!(rt.stats(&id).await, Err(RuntimeError::NotFound(_))),
+        "no stats of a removed container"
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::types::observed::{
-    ContainerInfo, ContainerState, ContainerSummary, HealthStatus, PortBinding,
+    ContainerInfo, ContainerState, ContainerSummary, HealthStatus, PortBinding, Stats,
 };
 use crate::types::spec::{
     ContainerId, ContainerSpec, HealthSpec, MountSource, NetworkAttach, Protocol,
@@ -315,6 +315,33 @@ fn parse_port_key(key: &str) -> Option<(u16, Protocol)> {
         _ => return None,
     };
     Some((port.parse().ok()?, proto))
+}
+
+/// One stats reading in our words.
+pub(super) fn stats(s: bollard::models::ContainerStatsResponse) -> Stats {
+    let cpu_total_ns = s
+        .cpu_stats
+        .as_ref()
+        .and_then(|c| c.cpu_usage.as_ref())
+        .and_then(|u| u.total_usage)
+        .unwrap_or(0);
+    let mem = s.memory_stats.unwrap_or_default();
+    // As `docker stats`: page cache that can be dropped is not counted.
+    let inactive = mem
+        .stats
+        .as_ref()
+        .and_then(|m| {
+            m.get("inactive_file")
+                .or_else(|| m.get("total_inactive_file"))
+                .copied()
+        })
+        .unwrap_or(0);
+    Stats {
+        cpu_total_ns,
+        memory_bytes: mem.usage.unwrap_or(0).saturating_sub(inactive),
+        memory_limit_bytes: mem.limit.unwrap_or(0),
+        at: parse_time(s.read.as_deref()).unwrap_or_else(OffsetDateTime::now_utc),
+    }
 }
 
 #[cfg(test)]

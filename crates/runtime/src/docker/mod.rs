@@ -343,8 +343,21 @@ impl ContainerRuntime for DockerRuntime {
         streams::events(self.clone(), label_filter.clone())
     }
 
-    fn stats(&self, id: &ContainerId) -> BoxStream<Result<Stats>> {
-        streams::stats(self.clone(), id.clone())
+    async fn stats(&self, id: &ContainerId) -> Result<Stats> {
+        let options = bollard::query_parameters::StatsOptions {
+            stream: false,
+            one_shot: true,
+        };
+        let sample = self
+            .call(
+                Subject::Container(id.as_str()),
+                Duration::ZERO,
+                |d| async move { d.stats(id.as_str(), Some(options)).next().await.transpose() },
+            )
+            .await?;
+        sample.map(convert::stats).ok_or_else(|| {
+            RuntimeError::Other(format!("the engine sent no stats for container {id}"))
+        })
     }
 
     fn logs(

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bollard::container::LogOutput;
-use bollard::models::{ContainerStatsResponse, EventMessage};
-use bollard::query_parameters::{EventsOptions, LogsOptions, StatsOptions};
+use bollard::models::EventMessage;
+use bollard::query_parameters::{EventsOptions, LogsOptions};
 use futures::{StreamExt, stream};
 use time::OffsetDateTime;
 
@@ -14,7 +14,7 @@ use super::errors::{self, Subject};
 use super::{DockerRuntime, convert};
 use crate::error::Result;
 use crate::runtime::{BoxStream, end_after_error};
-use crate::types::observed::{EventAction, HealthStatus, LogLine, LogStream, RuntimeEvent, Stats};
+use crate::types::observed::{EventAction, HealthStatus, LogLine, LogStream, RuntimeEvent};
 use crate::types::spec::ContainerId;
 
 /// Event attributes that Docker adds next to the container's labels.
@@ -107,67 +107,6 @@ fn event(m: EventMessage) -> Option<RuntimeEvent> {
         labels: attributes.into_iter().collect(),
         time,
     })
-}
-
-pub(super) fn stats(rt: DockerRuntime, id: ContainerId) -> BoxStream<Result<Stats>> {
-    let connect = async move {
-        let docker = rt.client().await?;
-        let options = StatsOptions {
-            stream: true,
-            one_shot: false,
-        };
-        let target = id.clone();
-        let s = docker.stats(id.as_str(), Some(options)).map(move |item| {
-            rt.note(item.map_err(|e| errors::map(e, Subject::Container(target.as_str()))))
-                .map(sample)
-        });
-        Ok::<_, crate::RuntimeError>(s)
-    };
-    end_after_error(stream::once(connect).flat_map(|r| match r {
-        Ok(s) => s.boxed(),
-        Err(e) => stream::once(async move { Err(e) }).boxed(),
-    }))
-}
-
-/// One stats sample in our words. CPU is the share of all host CPUs used since the
-/// engine's previous sample (`precpu_stats`).
-fn sample(s: ContainerStatsResponse) -> Stats {
-    let cpu = s.cpu_stats.unwrap_or_default();
-    let pre = s.precpu_stats.unwrap_or_default();
-    let total = |c: &bollard::models::ContainerCpuStats| {
-        c.cpu_usage
-            .as_ref()
-            .and_then(|u| u.total_usage)
-            .unwrap_or(0)
-    };
-    let cpu_delta = total(&cpu).saturating_sub(total(&pre));
-    let system_delta = cpu
-        .system_cpu_usage
-        .unwrap_or(0)
-        .saturating_sub(pre.system_cpu_usage.unwrap_or(0));
-    let cpu_percent_of_host = if system_delta > 0 && pre.system_cpu_usage.unwrap_or(0) > 0 {
-        cpu_delta as f64 / system_delta as f64 * 100.0
-    } else {
-        0.0
-    };
-    let mem = s.memory_stats.unwrap_or_default();
-    // As `docker stats`: page cache that can be dropped is not counted.
-    let inactive = mem
-        .stats
-        .as_ref()
-        .and_then(|m| {
-            m.get("inactive_file")
-                .or_else(|| m.get("total_inactive_file"))
-                .copied()
-        })
-        .unwrap_or(0);
-    Stats {
-        cpu_percent_of_host,
-        cpu_total_ns: total(&cpu),
-        memory_bytes: mem.usage.unwrap_or(0).saturating_sub(inactive),
-        memory_limit_bytes: mem.limit.unwrap_or(0),
-        at: convert::parse_time(s.read.as_deref()).unwrap_or_else(OffsetDateTime::now_utc),
-    }
 }
 
 pub(super) fn logs(

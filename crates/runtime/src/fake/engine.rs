@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::{StreamExt, stream};
-use tokio_stream::wrappers::{BroadcastStream, WatchStream, errors::BroadcastStreamRecvError};
+use tokio_stream::wrappers::{BroadcastStream, errors::BroadcastStreamRecvError};
 
 use super::FakeRuntime;
 use super::behavior::{Op, SignalReaction, signal_number};
@@ -261,17 +261,11 @@ impl ContainerRuntime for FakeRuntime {
         end_after_error(events)
     }
 
-    fn stats(&self, id: &ContainerId) -> BoxStream<Result<Stats>> {
-        let rx = {
-            let mut s = self.state();
-            s.begin(Op::Stats, id.as_str())
-                .and_then(|()| s.resolve(id.as_str()))
-                .and_then(|id| Ok(s.get(&id)?.stats.subscribe()))
-        };
-        match rx {
-            Ok(rx) => WatchStream::new(rx).map(Ok).boxed(),
-            Err(e) => stream::once(async move { Err(e) }).boxed(),
-        }
+    async fn stats(&self, id: &ContainerId) -> Result<Stats> {
+        let mut s = self.state();
+        s.begin(Op::Stats, id.as_str())?;
+        let id = s.resolve(id.as_str())?;
+        Ok(s.get(&id)?.stats.borrow().clone())
     }
 
     fn logs(

@@ -160,7 +160,7 @@ impl FakeRuntime {
         Ok(())
     }
 
-    /// Publishes a stats sample for the container (its `stats` streams yield it).
+    /// Sets the container's stats counters (what `stats` reads from now on).
     pub fn set_stats(&self, id: &ContainerId, stats: Stats) -> Result<()> {
         let s = self.state();
         let id = s.resolve(id.as_str())?;

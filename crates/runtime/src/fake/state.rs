@@ -277,7 +277,6 @@ impl State {
             .unwrap_or(&self.default_behavior)
             .clone();
         let zero = Stats {
-            cpu_percent_of_host: 0.0,
             cpu_total_ns: 0,
             memory_bytes: 0,
             memory_limit_bytes: spec

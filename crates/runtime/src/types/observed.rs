@@ -188,16 +188,13 @@ pub enum EventAction {
 /// One resource usage sample of a container.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stats {
-    /// CPU used since the previous sample, as a percentage of the whole host
-    /// (100 = every host CPU busy).
-    pub cpu_percent_of_host: f64,
     /// CPU time used since the container started, in nanoseconds.
     pub cpu_total_ns: u64,
     /// Memory in use, page cache excluded (as `docker stats` shows it).
     pub memory_bytes: u64,
     /// Memory limit (the host's memory when the container has none).
     pub memory_limit_bytes: u64,
-    /// When the sample was taken.
+    /// When the reading was taken.
     pub at: OffsetDateTime,
 }
 

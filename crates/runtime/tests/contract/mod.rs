@@ -129,7 +129,7 @@ macro_rules! contract_tests {
             ephemeral_port_is_reported_and_reachable, events_report_start_and_die,
             health_check_healthy, health_check_unhealthy, logs_return_the_output,
             logs_follow_until_exit, shared_network_namespace, list_filters_by_labels,
-            exec_runs_in_the_container, stats_stream_samples, networks_and_aliases,
+            exec_runs_in_the_container, stats_read_the_counters, networks_and_aliases,
             volumes_are_kept_while_used, invalid_specs_are_refused);
     };
     (@each $attr:meta, $harness:expr; $($name:ident),* $(,)?) => {
