@@ -21,6 +21,9 @@ secs="${1:-60}"
 targets="${FUZZ_TARGETS:-parse_manifest api_request}"
 sanitizer="${FUZZ_SANITIZER:-none}"
 export RUSTC_BOOTSTRAP=1
+# A sanitizer build goes in its own directory, so switching does not rebuild the other.
+build=(--sanitizer "$sanitizer" --debug-assertions)
+[ "$sanitizer" = none ] || build+=(--target-dir "$root/fuzz/target/$sanitizer")
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "==> installing cargo-fuzz"
@@ -45,7 +48,7 @@ seed api_request fuzz/seeds/api_request/* crates/server/tests/fuzz_regressions/*
 
 echo "==> building fuzz targets (sanitizer: $sanitizer)"
 for t in $targets; do
-  cargo fuzz build --sanitizer "$sanitizer" --debug-assertions "$t"
+  cargo fuzz build "${build[@]}" "$t"
 done
 
 summary=()
@@ -57,7 +60,7 @@ for t in $targets; do
   echo "==> fuzzing $t for ${secs}s (log: $log)"
   start=$(date +%s)
   set +e
-  cargo fuzz run --sanitizer "$sanitizer" --debug-assertions "$t" "$root/fuzz/corpus/$t" -- \
+  cargo fuzz run "${build[@]}" "$t" "$root/fuzz/corpus/$t" -- \
     -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
     -dict="$root/fuzz/yaml.dict" -print_final_stats=1 \
     -artifact_prefix="$root/fuzz/artifacts/$t/" >"$log" 2>&1

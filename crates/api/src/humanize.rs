@@ -88,8 +88,12 @@ pub fn looks_like_template(s: &str) -> bool {
 /// The known name closest to `field` by edit distance, if it is close enough to be a typo.
 pub fn closest<'a>(field: &str, known: &[&'a str]) -> Option<&'a str> {
     let f = field.to_ascii_lowercase();
+    let len = f.chars().count();
     known
         .iter()
+        // The distance is at least the difference in length: names too far apart are skipped
+        // unmeasured, so that a huge input (a 4 MB field name) costs no more than reading it.
+        .filter(|k| len.abs_diff(k.chars().count()) <= (k.len() / 3).max(2))
         .map(|k| (levenshtein(&f, &k.to_ascii_lowercase()), *k))
         .filter(|(d, k)| *d <= (k.len() / 3).max(2))
         .min()

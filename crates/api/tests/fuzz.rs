@@ -574,6 +574,18 @@ fn seeds_pass() {
     }
 }
 
+/// Found by probing the size limits (the fuzzers' inputs stay under 64 KiB): an unknown
+/// kind made `humanize::closest` measure its edit distance to every kind name, time that
+/// grew with its length: ~7 s for 4 MB in a release build. Now a name far longer than any
+/// candidate is not measured.
+#[test]
+fn long_unknown_kind_is_cheap() {
+    let long = "S".repeat(2 << 20);
+    check(&format!(
+        "apiVersion: ecs/v1\nkind: {long}\nmetadata: {{name: x}}\nspec: {{}}\n"
+    ));
+}
+
 /// Every input a fuzzer found a problem with, kept in tests/fuzz_regressions/.
 #[test]
 fn fuzz_regressions() {
