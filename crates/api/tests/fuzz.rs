@@ -12,125 +12,27 @@
 //! Inputs the fuzzers found are kept in tests/fuzz_regressions/ and replayed here. Failure
 //! persistence is off (no stray files); a failure prints the shrunk input: save it there.
 
-use ecsctl_api::parse::{ParseOptions, parse_source};
-use ecsctl_api::{Diagnostic, Object};
+extern crate ecsctl_api as api;
+
+mod fuzzing;
+
+use fuzzing::{config, files_under, repo_root};
 use proptest::prelude::*;
 use proptest::sample::{Index, select};
-use proptest::test_runner::Config;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-const SOURCE: &str = "fuzz.yaml";
 
 /// Longest time one input may take (a debug build on a loaded machine: generous).
 const SLOW: Duration = Duration::from_secs(5);
 
-/// `cases` per property; PROPTEST_CASES=N runs longer (a soak, by hand).
-fn config(cases: u32) -> Config {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(cases);
-    Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    }
-}
-
-/// Parses `text` as the CLI does, with and without --warn-unknown, and checks the result.
+/// [`fuzzing::checks::check_manifest`], within a bounded time (a hang guard: a debug build
+/// on a loaded machine takes milliseconds).
 fn check(text: &str) {
     let start = Instant::now();
-    match parse_source(SOURCE, text, &ParseOptions::default()) {
-        Ok(docs) => docs.iter().for_each(|d| check_accepted(&d.object)),
-        Err(errors) => {
-            check_errors(text, &errors);
-            let opts = ParseOptions { warn_unknown: true };
-            match parse_source(SOURCE, text, &opts) {
-                Ok(docs) => docs.iter().for_each(|d| check_accepted(&d.object)),
-                Err(errors) => check_errors(text, &errors),
-            }
-        }
-    }
+    fuzzing::checks::check_manifest(text);
     let took = start.elapsed();
     assert!(took < SLOW, "took {took:?} for {} bytes", text.len());
-}
-
-/// Every error names a line and column inside the text, except the few that are about the
-/// whole file (empty, binary, too large).
-fn check_errors(text: &str, errors: &[Diagnostic]) {
-    assert!(!errors.is_empty(), "an error result without errors");
-    let lines = yaml_lines(text);
-    for e in errors {
-        let shown = e.to_string();
-        assert!(shown.starts_with(SOURCE), "{shown}");
-        assert!(!e.message.is_empty(), "{shown}");
-        match (e.line, e.column) {
-            (Some(line), Some(column)) => {
-                assert!(line >= 1 && column >= 1, "{shown}");
-                assert!(line <= lines + 1, "line {line} of {lines}: {shown}");
-            }
-            (None, None) => {
-                let whole_file = e.document.is_none()
-                    && e.path.is_empty()
-                    && (e.message.starts_with("no documents")
-                        || e.message.contains("NUL byte")
-                        || e.message.contains("bytes; the limit is"));
-                assert!(whole_file, "an error without a location: {shown}");
-            }
-            _ => panic!("a line without a column or the reverse: {e:?}"),
-        }
-    }
-}
-
-/// How many lines YAML sees: CR LF, a lone LF and a lone CR each end one.
-fn yaml_lines(text: &str) -> u32 {
-    let breaks =
-        text.matches('\n').count() + text.matches('\r').count() - text.matches("\r\n").count();
-    breaks as u32 + 1
-}
-
-/// What the CLI accepts, the server accepts (it decodes the JSON and validates again), and
-/// the object written back as a manifest (`get -o json`) parses into the same object.
-fn check_accepted(obj: &Object) {
-    let json = serde_json::to_string(obj).expect("an object serializes");
-    let back: Object = serde_json::from_str(&json).expect("the server decodes what we send");
-    assert_eq!(&back, obj, "JSON round trip changed the object");
-    if let Err(e) = ecsctl_api::validate::validate_object(&back) {
-        panic!("accepted by parse_source, refused by validate_object: {e:?}\n{json}");
-    }
-    match parse_source("again.json", &json, &ParseOptions::default()) {
-        Ok(docs) => {
-            assert_eq!(docs.len(), 1, "{json}");
-            assert_eq!(&docs[0].object, obj, "re-import changed the object");
-        }
-        Err(e) => panic!("our own output does not parse again: {e:?}\n{json}"),
-    }
-}
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Every file under `dir`, sorted (recursively).
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 /// The real manifests and ECS JSON files the mutations start from.

@@ -11,29 +11,20 @@
 //! Bodies the fuzzers found a problem with are kept in tests/fuzz_regressions/ and replayed
 //! here. Failure persistence is off; a failure prints the shrunk input: save it there.
 
+#[allow(dead_code)]
+#[path = "../../api/tests/fuzzing/mod.rs"]
+mod fuzzing;
+
 use ecsctl_server::decode_apply_request;
+use fuzzing::{config, files_under, repo_root};
 use proptest::prelude::*;
 use proptest::sample::{Index, select};
-use proptest::test_runner::Config;
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Longest time one body may take (a debug build on a loaded machine: generous).
 const SLOW: Duration = Duration::from_secs(5);
-
-/// `cases` per property; PROPTEST_CASES=N runs longer (a soak, by hand).
-fn config(cases: u32) -> Config {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(cases);
-    Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    }
-}
 
 fn check(body: &[u8]) {
     let start = Instant::now();
@@ -55,31 +46,6 @@ fn check(body: &[u8]) {
     }
     let took = start.elapsed();
     assert!(took < SLOW, "took {took:?} for {} bytes", body.len());
-}
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Every file under `dir`, sorted (recursively).
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 /// Request bodies as the CLI sends them: the objects of every seed manifest that parses
