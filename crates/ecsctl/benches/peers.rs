@@ -15,7 +15,8 @@
 //!   bench: health check interval 5 s + stopTimeout 2 s).
 //! - idle server with 50 tasks: CPU (from /proc/PID/stat) and VmRSS of `ecsctl server`
 //!   against dockerd's over the same window, and dockerd's CPU with 50 idle containers under
-//!   ecsctl (which streams their stats) against under compose (nothing running beside them).
+//!   ecsctl (which reads their stats once per metrics interval) against under compose (nothing
+//!   running beside them).
 //!
 //! Every figure is the median of PEERS_REPEAT runs (default 3; the range is shown beside it).
 //! `cargo bench -p ecsctl --bench peers`, or `scripts/bench.sh` (builds the image first).
@@ -236,7 +237,7 @@ struct Idle {
     dockerd_rss: f64,
 }
 
-/// A server with 50 running tasks (their stats streams open), left alone for `secs`.
+/// A server with 50 running tasks (their metrics being read), left alone for `secs`.
 fn ecsctl_idle(secs: u64) -> Idle {
     let server = Server::start();
     server.apply(&format!(
@@ -671,7 +672,7 @@ fn main() {
         Some(idle.server_rss / idle.dockerd_rss),
     ));
     rows.push(row(
-        format!("dockerd CPU with 50 idle containers, over {idle_secs} s: under ecsctl (which streams their stats); peer: under compose (nothing beside them)"),
+        format!("dockerd CPU with 50 idle containers, over {idle_secs} s: under ecsctl (which reads their stats every 10 s); peer: under compose (nothing beside them)"),
         format!("{:.2}% of a core", idle.dockerd_cpu),
         format!("{:.2}% of a core", engine_alone),
         (engine_alone > 0.0).then(|| idle.dockerd_cpu / engine_alone),
