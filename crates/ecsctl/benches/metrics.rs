@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Server, request};
+use common::{Server, cpu_ticks, request};
 use std::time::{Duration, Instant};
 
 const TD: &str = r#"{"apiVersion":"ecs/v1","kind":"TaskDefinition","metadata":{"name":"sleeper"},"spec":{"containerDefinitions":[{"name":"main","image":"ecsctl/busybox:local","memory":16,"stopTimeout":1,"command":["sleep","3600"]}]}}"#;
@@ -36,19 +36,6 @@ fn wait_for(what: &str, within: Duration, f: impl Fn() -> usize, n: usize) {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, r)| r)
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
-    let utime: u64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0);
-    let stime: u64 = fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
-    utime + stime
 }
 
 /// % of one core the server uses over `secs` with 50 sampled tasks.

@@ -28,7 +28,7 @@
 
 mod common;
 
-use common::{DOCKER, Server, remove_labelled, request};
+use common::{DOCKER, Server, cpu_ticks, remove_labelled, request, rss_mib, wait_rolled};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -189,33 +189,6 @@ fn rollout_td(version: &str) -> String {
     format!(
         r#"{{"apiVersion":"ecs/v1","kind":"TaskDefinition","metadata":{{"name":"roll"}},"spec":{{"containerDefinitions":[{{"name":"main","image":"{IMAGE}","memory":16,"stopTimeout":{STOP_TIMEOUT},"command":["sh","-c","trap '' TERM; echo {version}; while true; do sleep 1; done"],"healthCheck":{{"command":["CMD-SHELL","true"],"interval":{HEALTH_INTERVAL},"timeout":2,"retries":1}}}}]}}}}"#
     )
-}
-
-/// Waits until the service `roll` runs `td` as a COMPLETED PRIMARY deployment in steady state.
-fn wait_rolled(server: &Server, td: &str, within: Duration) -> Duration {
-    let t0 = Instant::now();
-    loop {
-        let v = get_json(server, "/v1/objects/services/roll");
-        let done = v["status"]["deployments"].as_array().is_some_and(|ds| {
-            ds.iter().any(|d| {
-                d["status"] == "PRIMARY"
-                    && d["taskDefinition"] == td
-                    && d["rolloutState"] == "COMPLETED"
-            })
-        }) && v["status"]["conditions"].as_array().is_some_and(|cs| {
-            cs.iter()
-                .any(|c| c["type"] == "SteadyState" && c["status"] == "True")
-        });
-        if done {
-            return t0.elapsed();
-        }
-        assert!(
-            t0.elapsed() < within,
-            "rollout to {td} not done in {within:?}: {}",
-            v["status"]
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// Wall time of a rolling update of 10 tasks (min 100%, max 200%).
@@ -496,31 +469,9 @@ fn compose_idle(secs: u64, project: &str, label: &str) -> f64 {
 
 // ---- /proc ----
 
-fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, r)| r)
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
-    let utime: u64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0);
-    let stime: u64 = fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
-    utime + stime
-}
-
 /// % of one core for `ticks` (USER_HZ = 100) over `secs`.
 fn core_pct(ticks: u64, secs: u64) -> f64 {
     ticks as f64 / 100.0 / secs as f64 * 100.0
-}
-
-fn rss_mib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 fn dockerd_pid() -> u32 {

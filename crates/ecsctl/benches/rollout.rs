@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Server, request};
+use common::{Server, wait_rolled};
 use std::time::{Duration, Instant};
 
 const HEALTH_INTERVAL: u64 = 5;
@@ -20,42 +20,13 @@ fn td(version: &str) -> String {
 
 const SERVICE: &str = r#"{"apiVersion":"ecs/v1","kind":"Service","metadata":{"name":"roll"},"spec":{"taskDefinition":"roll","desiredCount":10,"deploymentConfiguration":{"minimumHealthyPercent":100,"maximumPercent":200}}}"#;
 
-/// Waits until the service's PRIMARY deployment runs `td` and is COMPLETED, with no other
-/// task left, and returns how long that took.
-fn wait_completed(server: &Server, td: &str, within: Duration) -> Duration {
-    let t0 = Instant::now();
-    loop {
-        let (_, body) = request(&server.socket(), "GET", "/v1/objects/services/roll", "");
-        let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-        let done = v["status"]["deployments"].as_array().is_some_and(|ds| {
-            ds.iter().any(|d| {
-                d["status"] == "PRIMARY"
-                    && d["taskDefinition"] == td
-                    && d["rolloutState"] == "COMPLETED"
-            })
-        }) && v["status"]["conditions"].as_array().is_some_and(|cs| {
-            cs.iter()
-                .any(|c| c["type"] == "SteadyState" && c["status"] == "True")
-        });
-        if done {
-            return t0.elapsed();
-        }
-        assert!(
-            t0.elapsed() < within,
-            "rollout to {td} not done in {within:?}: {}",
-            v["status"]
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 fn main() {
     let server = Server::start();
     server.apply(&format!("[{},{SERVICE}]", td("v1")));
-    wait_completed(&server, "roll:1", Duration::from_secs(120));
+    wait_rolled(&server, "roll:1", Duration::from_secs(120));
     let t0 = Instant::now();
     server.apply(&format!("[{}]", td("v2")));
-    wait_completed(&server, "roll:2", Duration::from_secs(120));
+    wait_rolled(&server, "roll:2", Duration::from_secs(120));
     let wall = t0.elapsed().as_secs_f64();
     let imposed = (HEALTH_INTERVAL + STOP_TIMEOUT) as f64;
     println!(

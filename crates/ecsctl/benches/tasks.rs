@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{DOCKER, Server, remove_labelled, request};
+use common::{DOCKER, Server, cpu_ticks, remove_labelled, request};
 use std::time::{Duration, Instant};
 
 const IMAGE: &str = "ecsctl/busybox:local";
@@ -72,19 +72,6 @@ fn docker_direct(n: usize, label: &str) -> Duration {
         assert_eq!(status, 204, "{resp}");
     }
     t0.elapsed()
-}
-
-fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, r)| r)
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
-    let utime: u64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0);
-    let stime: u64 = fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
-    utime + stime
 }
 
 fn main() {

@@ -123,3 +123,56 @@ pub fn percentiles(mut v: Vec<Duration>) -> (f64, f64, f64) {
         ms(v[v.len() - 1]),
     )
 }
+
+/// CPU time (user + system, in clock ticks) a process has used, from /proc/PID/stat.
+pub fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r)
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let utime: u64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0);
+    let stime: u64 = fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
+    utime + stime
+}
+
+/// Waits until the service `roll` has rolled out to `td` (PRIMARY deployment COMPLETED and
+/// in steady state) and returns how long that took.
+pub fn wait_rolled(server: &Server, td: &str, within: Duration) -> Duration {
+    let t0 = Instant::now();
+    loop {
+        let (_, body) = request(&server.socket(), "GET", "/v1/objects/services/roll", "");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        let done = v["status"]["deployments"].as_array().is_some_and(|ds| {
+            ds.iter().any(|d| {
+                d["status"] == "PRIMARY"
+                    && d["taskDefinition"] == td
+                    && d["rolloutState"] == "COMPLETED"
+            })
+        }) && v["status"]["conditions"].as_array().is_some_and(|cs| {
+            cs.iter()
+                .any(|c| c["type"] == "SteadyState" && c["status"] == "True")
+        });
+        if done {
+            return t0.elapsed();
+        }
+        assert!(
+            t0.elapsed() < within,
+            "rollout to {td} not done in {within:?}: {}",
+            v["status"]
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Resident memory of a process in MiB (VmRSS of /proc/PID/status; 0 when unreadable).
+pub fn rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
