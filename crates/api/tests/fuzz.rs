@@ -22,7 +22,6 @@ use proptest::sample::{Index, select};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-
 /// Longest time one input may take (a debug build on a loaded machine: generous).
 const SLOW: Duration = Duration::from_secs(5);
 

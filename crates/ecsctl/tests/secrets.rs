@@ -70,13 +70,18 @@ spec:
         - {name: TOKEN, valueFrom: token}
 "#,
     );
-    s.apply("apiVersion: ecs/v1\nkind: Task\nmetadata: {name: t-secret}\nspec: {taskDefinition: app}\n");
+    s.apply(
+        "apiVersion: ecs/v1\nkind: Task\nmetadata: {name: t-secret}\nspec: {taskDefinition: app}\n",
+    );
     s.wait_task("t-secret", Duration::from_secs(15), |st| {
         st["lastStatus"] == "RUNNING" || st["lastStatus"] == "STOPPED"
     });
     let st = s.task("t-secret");
     assert_eq!(st["lastStatus"], "RUNNING", "{st:#}");
-    let cid = st["containers"][0]["runtimeId"].as_str().unwrap().to_string();
+    let cid = st["containers"][0]["runtimeId"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let inspect = docker(&["inspect", "-f", "{{json .Config.Env}}", &cid]);
     let env: Vec<String> = serde_json::from_slice(&inspect.stdout).unwrap();
     for want in [

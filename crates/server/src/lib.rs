@@ -62,9 +62,7 @@ impl fmt::Display for Listen {
                 addr, tls: None, ..
             } => write!(f, "tcp://{addr}"),
             Listen::Tcp {
-                addr,
-                tls: Some(_),
-                ..
+                addr, tls: Some(_), ..
             } => write!(f, "https://{addr}"),
         }
     }
