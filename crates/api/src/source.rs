@@ -255,6 +255,12 @@ fn yaml_error(source: &str, e: &serde_saphyr::Error) -> Diagnostic {
     if let Some(i) = message.find(" at line ") {
         message.truncate(i);
     }
+    if message.starts_with("cannot deserialize null into string") {
+        // The only strings read straight from YAML are mapping keys (see `KeyScalar`).
+        message =
+            "a mapping key is empty or null (`: value` or `~: value`): every key needs a name"
+                .to_string();
+    }
     if message.contains("recursion limit exceeded") {
         message = "budget breached: Depth".to_string();
     }

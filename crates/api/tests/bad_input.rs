@@ -165,3 +165,14 @@ fn a_list_is_not_a_manifest() {
         ]
     );
 }
+
+#[test]
+fn a_null_key_is_named_as_such() {
+    let e = errors("apiVersion: ecs/v1\nkind: Service\nmetadata: {name: a}\nspec:\n  : x\n");
+    assert_eq!(
+        e,
+        vec![
+            "bad.yaml:5:3: invalid YAML: a mapping key is empty or null (`: value` or `~: value`): every key needs a name"
+        ]
+    );
+}
