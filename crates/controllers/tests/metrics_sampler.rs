@@ -1,5 +1,5 @@
-//! The metrics sampler on a FakeRuntime: it opens a stats stream when a managed container
-//! starts, records CPU as % of the task's reservation, and forgets the task when it dies.
+//! The metrics sampler on a FakeRuntime: it follows a managed container from its start,
+//! reads its stats once per resolution, records CPU as % of the task's reservation, and forgets the task when it dies.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -1,5 +1,5 @@
-//! The CPU cost of metrics collection: a server with 50 running tasks (one engine stats stream
-//! each), its CPU over 30 s (from /proc/PID/stat) with the default --metrics-interval 10s and
+//! The CPU cost of metrics collection: a server with 50 running tasks (one engine stats reading
+//! each per interval), its CPU over 30 s (from /proc/PID/stat) with the default --metrics-interval 10s and
 //! again with 1s. `cargo bench -p ecsctl --bench metrics` (needs the ecsctl/busybox:local
 //! image: scripts/build-images.sh; METRICS_SECS overrides the 30 s). Target: < 2% of a core.
 

@@ -1,4 +1,4 @@
-//! Measured metrics: CPU and memory of every task (from the engine's stats streams) and the
+//! Measured metrics: CPU and memory of every task (from one-shot engine stats readings) and the
 //! request rate per target of every service (from the load balancer), kept as bounded
 //! in-memory time series.
 //!
