@@ -72,40 +72,42 @@ impl Node {
     /// Errors about a missing field point at the object that lacks it.
     pub fn locate(&self, path: &str) -> (&Node, bool) {
         let mut node = self;
-        for seg in split_path(path) {
-            let next = match (&node.value, seg) {
-                (NodeValue::Map(_), Segment::Key(k)) => node.get(k),
-                (NodeValue::Seq(items), Segment::Index(i)) => items.get(i),
-                _ => None,
-            };
-            match next {
-                Some(n) => node = n,
+        let mut rest = path;
+        loop {
+            rest = rest.strip_prefix('.').unwrap_or(rest);
+            if rest.is_empty() {
+                return (node, true);
+            }
+            match node.step(rest) {
+                Some((next, after)) => (node, rest) = (next, after),
                 None => return (node, false),
             }
         }
-        (node, true)
     }
-}
 
-enum Segment<'a> {
-    Key(&'a str),
-    Index(usize),
-}
-
-/// Splits `spec.containers[1].name` into keys and indexes.
-fn split_path(path: &str) -> impl Iterator<Item = Segment<'_>> {
-    path.split('.').filter(|s| !s.is_empty()).flat_map(|part| {
-        let (key, rest) = match part.find('[') {
-            Some(i) => (&part[..i], &part[i..]),
-            None => (part, ""),
-        };
-        let key = (!key.is_empty()).then_some(Segment::Key(key));
-        let idx = rest
-            .split(['[', ']'])
-            .filter(|s| !s.is_empty())
-            .filter_map(|s| s.parse().ok().map(Segment::Index));
-        key.into_iter().chain(idx)
-    })
+    /// The child the start of `path` names and the path after it: `[N]` in a list, else the
+    /// longest key of a map that `path` starts with, followed by `.`, `[` or the end (keys
+    /// may hold dots and brackets themselves: `metadata.labels.ecsctl.dev/source`).
+    fn step<'p>(&self, path: &'p str) -> Option<(&Node, &'p str)> {
+        match &self.value {
+            NodeValue::Seq(items) => {
+                let inner = path.strip_prefix('[')?;
+                let close = inner.find(']')?;
+                let i: usize = inner[..close].parse().ok()?;
+                Some((items.get(i)?, &inner[close + 1..]))
+            }
+            NodeValue::Map(entries) => entries
+                .iter()
+                .filter(|(k, _)| {
+                    !k.is_empty()
+                        && path.starts_with(k.as_str())
+                        && matches!(path[k.len()..].chars().next(), None | Some('.' | '['))
+                })
+                .max_by_key(|(k, _)| k.len())
+                .map(|(k, n)| (n, &path[k.len()..])),
+            NodeValue::Scalar(_) => None,
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for Node {

@@ -176,3 +176,15 @@ fn a_null_key_is_named_as_such() {
         ]
     );
 }
+
+#[test]
+fn a_key_with_a_dot_is_located_at_the_key() {
+    let e = errors(
+        "apiVersion: ecs/v1\nkind: TaskDefinition\nmetadata: {name: a}\nspec:\n  containerDefinitions:\n    - name: a\n      image: b\n      memory: 32\n      port.Mappings: []\n",
+    );
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].starts_with("bad.yaml:9:") && e[0].contains("unknown field \"port.Mappings\""),
+        "{e:?}"
+    );
+}
