@@ -25,7 +25,7 @@
 mod common;
 
 use bytes::Bytes;
-use common::{Server, cpu_ticks, request, rss_mib};
+use common::{Server, cpu_ticks, get_json, rss_mib, running_tasks};
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
@@ -302,23 +302,12 @@ fn env_or(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-fn get_json(server: &Server, path: &str) -> Value {
-    let (_, body) = request(&server.socket(), "GET", path, "");
-    serde_json::from_str(&body).unwrap_or_default()
-}
-
 /// Ids of the RUNNING tasks.
 fn running(server: &Server) -> Vec<String> {
-    get_json(server, "/v1/objects/tasks")["items"]
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter(|t| t["status"]["lastStatus"] == "RUNNING")
-                .filter_map(|t| t["metadata"]["name"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
+    running_tasks(server)
+        .iter()
+        .filter_map(|t| t["metadata"]["name"].as_str().map(str::to_string))
+        .collect()
 }
 
 fn pct(sorted: &[Duration], p: usize) -> f64 {

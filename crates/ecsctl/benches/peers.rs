@@ -28,7 +28,9 @@
 
 mod common;
 
-use common::{DOCKER, Server, cpu_ticks, remove_labelled, request, rss_mib, wait_rolled};
+use common::{
+    DOCKER, Server, cpu_ticks, get_json, remove_labelled, rss_mib, running_tasks, wait_rolled,
+};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -71,36 +73,21 @@ impl Drop for Cleanup {
 
 // ---- the ecsctl side ----
 
-fn get_json(server: &Server, path: &str) -> Value {
-    let (_, body) = request(&server.socket(), "GET", path, "");
-    serde_json::from_str(&body).unwrap_or_default()
-}
-
 /// RUNNING tasks: (task id, container runtime id, startedAt), oldest first.
 fn running(server: &Server) -> Vec<(String, String, String)> {
-    get_json(server, "/v1/objects/tasks")["items"]
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter(|t| t["status"]["lastStatus"] == "RUNNING")
-                .map(|t| {
-                    (
-                        t["metadata"]["name"].as_str().unwrap_or("").to_string(),
-                        t["status"]["containers"][0]["runtimeId"]
-                            .as_str()
-                            .unwrap_or("")
-                            .to_string(),
-                        t["status"]["startedAt"].as_str().unwrap_or("").to_string(),
-                    )
-                })
-                .collect::<Vec<_>>()
+    let text = |v: &Value| v.as_str().unwrap_or("").to_string();
+    let mut v: Vec<(String, String, String)> = running_tasks(server)
+        .iter()
+        .map(|t| {
+            (
+                text(&t["metadata"]["name"]),
+                text(&t["status"]["containers"][0]["runtimeId"]),
+                text(&t["status"]["startedAt"]),
+            )
         })
-        .map(|mut v| {
-            v.sort_by(|a, b| a.2.cmp(&b.2));
-            v
-        })
-        .unwrap_or_default()
+        .collect();
+    v.sort_by(|a, b| a.2.cmp(&b.2));
+    v
 }
 
 /// Polls (every 10 ms) until `n` tasks not in `except` are RUNNING.

@@ -176,3 +176,20 @@ pub fn rss_mib(pid: u32) -> f64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
 }
+
+/// `GET path` as JSON (`null` when the answer is not JSON).
+pub fn get_json(server: &Server, path: &str) -> serde_json::Value {
+    let (_, body) = request(&server.socket(), "GET", path, "");
+    serde_json::from_str(&body).unwrap_or_default()
+}
+
+/// The server's RUNNING Task objects.
+pub fn running_tasks(server: &Server) -> Vec<serde_json::Value> {
+    match get_json(server, "/v1/objects/tasks")["items"].take() {
+        serde_json::Value::Array(items) => items
+            .into_iter()
+            .filter(|t| t["status"]["lastStatus"] == "RUNNING")
+            .collect(),
+        _ => Vec::new(),
+    }
+}
