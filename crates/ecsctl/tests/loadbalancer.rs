@@ -206,8 +206,10 @@ fn tasks_reach_a_service_by_its_name() {
         service("api", "apilb", 1)
     ));
     wait_healthy_spread(port, 1, Duration::from_secs(30));
+    // The caller retries for up to 3 s, as a client starting beside a service would: one CI
+    // run in many saw its very first lookup fail (exit 1) right after its container started.
     s.apply(
-        "apiVersion: ecs/v1\nkind: TaskDefinition\nmetadata: {name: caller}\nspec:\n  networkMode: awsvpc\n  containerDefinitions:\n    - {name: main, image: ecsctl/busybox:local, memory: 32, command: [sh, -c, 'wget -q -O- http://api:8080/']}\n---\napiVersion: ecs/v1\nkind: Task\nmetadata: {name: caller-1}\nspec: {taskDefinition: caller}\n",
+        "apiVersion: ecs/v1\nkind: TaskDefinition\nmetadata: {name: caller}\nspec:\n  networkMode: awsvpc\n  containerDefinitions:\n    - {name: main, image: ecsctl/busybox:local, memory: 32, command: [sh, -c, 'for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O- http://api:8080/ && exit 0; sleep 0.3; done; exit 1']}\n---\napiVersion: ecs/v1\nkind: Task\nmetadata: {name: caller-1}\nspec: {taskDefinition: caller}\n",
     );
     let st = s.wait_task("caller-1", Duration::from_secs(20), |st| {
         st["lastStatus"] == "STOPPED"
