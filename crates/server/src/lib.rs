@@ -281,12 +281,28 @@ async fn instance_id(data_dir: &std::path::Path) -> Result<String, ServerError> 
     }
 }
 
+/// Creates `dir` (and missing parents) readable by this user only, and makes `dir` itself
+/// 0700 if it already existed: the store holds Secret values.
+fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let mode = std::fs::metadata(dir)?.permissions().mode() & 0o777;
+    if mode != 0o700 {
+        tracing::info!(dir = %dir.display(), from = format!("{mode:o}"), "made the store directory private (0700)");
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
 /// Opens the store in `data_dir/store` and creates the `default` Cluster if it is missing
 /// (never overwriting one a user configured).
 async fn open_store(data_dir: PathBuf) -> Result<Arc<dyn Store>, ServerError> {
     tokio::task::spawn_blocking(move || -> Result<Arc<dyn Store>, ServerError> {
         let dir = data_dir.join("store");
-        std::fs::create_dir_all(&dir).map_err(|e| {
+        private_dir(&dir).map_err(|e| {
             ServerError::io(
                 format!("cannot create the data directory {}", dir.display()),
                 e,

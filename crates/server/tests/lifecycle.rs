@@ -20,7 +20,28 @@ async fn socket_is_private() {
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o600);
+    // The store holds Secret values: only this user may read it.
+    let store = server.data_dir.join("store");
+    let mode = std::fs::metadata(&store).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700, "{}", store.display());
     server.stop().await;
+}
+
+#[tokio::test]
+async fn an_existing_store_directory_is_made_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let store = data_dir.join("store");
+    std::fs::create_dir_all(&store).unwrap();
+    std::fs::set_permissions(&store, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let socket = data_dir.join("ecsctl.sock");
+    let (stop, task) = spawn(&data_dir, &socket);
+    wait_ready(&socket).await;
+    let mode = std::fs::metadata(&store).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700);
+    stop.send(()).unwrap();
+    task.await.unwrap().unwrap();
 }
 
 #[tokio::test]
