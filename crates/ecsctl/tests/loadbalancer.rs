@@ -232,3 +232,75 @@ fn tasks_reach_a_service_by_its_name() {
         String::from_utf8_lossy(&o.stdout)
     );
 }
+
+/// A task whose port speaks HTTP until a client asks to switch to the `echo` protocol, then
+/// sends every line back prefixed with its hostname (busybox `nc` running a shell script).
+const UPGRADING_TD: &str = r#"apiVersion: ecs/v1
+kind: TaskDefinition
+metadata: {name: chat}
+spec:
+  networkMode: awsvpc
+  containerDefinitions:
+    - name: app
+      image: ecsctl/busybox:local
+      memory: 32
+      stopTimeout: 2
+      portMappings: [{containerPort: 8080}]
+      command:
+        - sh
+        - -c
+        - |
+          cat > /tmp/handler.sh <<'EOS'
+          cr=$(printf '\r')
+          read -r request
+          upgrade=
+          while read -r header; do
+            header=${header%"$cr"}
+            [ -z "$header" ] && break
+            case "$header" in [Uu]pgrade:*) upgrade=1 ;; esac
+          done
+          if [ -n "$upgrade" ]; then
+            printf 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n'
+            while read -r line; do echo "$HOSTNAME:$line"; done
+          else
+            printf 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n'
+          fi
+          EOS
+          exec nc -ll -p 8080 -e sh /tmp/handler.sh
+"#;
+
+#[test]
+fn an_upgraded_connection_reaches_a_task_through_the_listener() {
+    let s = Server::start();
+    let port = free_port();
+    s.apply(&format!(
+        "{UPGRADING_TD}---\n{}---\n{}",
+        lb("chatlb", port, "      defaultService: chat\n"),
+        service("chat", "chatlb", 1)
+    ));
+    wait_healthy_spread(port, 1, Duration::from_secs(30));
+    let mut conn = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    conn.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    conn.write_all(
+        b"GET /chat HTTP/1.1\r\nHost: chat.example\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n",
+    )
+    .expect("handshake");
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 512];
+    while !String::from_utf8_lossy(&seen).contains("\r\n\r\n") {
+        let n = conn.read(&mut buf).expect("101 answer");
+        assert!(n > 0, "closed: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    let head = String::from_utf8_lossy(&seen).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 101"), "{head}");
+    assert!(head.contains("upgrade: echo"), "{head}");
+    for word in ["hello", "again"] {
+        conn.write_all(format!("{word}\n").as_bytes())
+            .expect("send");
+        let n = conn.read(&mut buf).expect("echo");
+        let line = String::from_utf8_lossy(&buf[..n]).into_owned();
+        assert!(line.ends_with(&format!(":{word}\n")), "{line:?}");
+    }
+}

@@ -124,6 +124,7 @@ async fn accept_loop(
                     route: route.clone(),
                     client: client.clone(),
                     peer,
+                    stopped: stopped.clone(),
                 });
                 tokio::spawn(serve_http(stream, ctx, stopped));
             }
@@ -139,7 +140,8 @@ async fn serve_http(stream: TcpStream, ctx: Arc<ConnCtx>, mut stopped: watch::Re
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
         .keep_alive(true)
-        .serve_connection(TokioIo::new(stream), service);
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
     tokio::pin!(conn);
     let result = tokio::select! {
         result = conn.as_mut() => result,

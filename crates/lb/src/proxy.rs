@@ -10,7 +10,7 @@ use hyper::http::uri::{Authority, PathAndQuery, Scheme};
 use hyper::{Method, Request, Response, StatusCode, Uri};
 use hyper_util::client::legacy::Client as LegacyClient;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use std::convert::Infallible;
 use std::error::Error as StdError;
 use std::net::SocketAddr;
@@ -44,6 +44,8 @@ pub(crate) struct ConnCtx {
     pub route: Arc<crate::listener::RouteCell>,
     pub client: Client,
     pub peer: SocketAddr,
+    /// Turns true when the listener stops: upgraded connections (WebSocket) end then too.
+    pub stopped: tokio::sync::watch::Receiver<bool>,
 }
 
 /// Serves one request; never fails (errors become 502/503/404 responses with a text body).
@@ -71,12 +73,18 @@ pub(crate) async fn handle(
 }
 
 async fn forward(
-    req: Request<Incoming>,
+    mut req: Request<Incoming>,
     ctx: &ConnCtx,
     route: &Route,
     service: &str,
 ) -> Response<ProxyBody> {
     let balancer = route.balancer.load();
+    // A protocol switch (WebSocket): the client's side of the connection, once hyper hands it
+    // over after our 101 answer.
+    let upgrade = requested_upgrade(req.headers()).map(|protocol| Upgrade {
+        protocol,
+        client: hyper::upgrade::on(&mut req),
+    });
     let (parts, body) = req.into_parts();
     let idempotent = matches!(
         parts.method,
@@ -84,6 +92,11 @@ async fn forward(
     );
     let mut headers = parts.headers;
     forwarded_headers(&mut headers, ctx.peer, route.port);
+    if let Some(upgrade) = &upgrade {
+        // Hop-by-hop, so stripped above; asked again of the target.
+        headers.insert(header::UPGRADE, upgrade.protocol.clone());
+        headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    }
     let path = parts
         .uri
         .path_and_query()
@@ -123,7 +136,12 @@ async fn forward(
         *upstream.headers_mut() = headers.clone();
         let in_flight = InFlight::start(target.clone());
         match ctx.client.request(upstream).await {
-            Ok(response) => {
+            Ok(mut response) => {
+                if response.status() == StatusCode::SWITCHING_PROTOCOLS
+                    && let Some(upgrade) = upgrade
+                {
+                    return switch_protocols(&mut response, upgrade, in_flight, ctx);
+                }
                 let (mut parts, body) = response.into_parts();
                 strip_hop_by_hop(&mut parts.headers);
                 let body = ProxyBody::Upstream {
@@ -166,6 +184,67 @@ async fn forward(
             format!("no healthy target for service {service}\n"),
         ),
     }
+}
+
+/// A client's request to switch protocols: what it asked for, and its side of the connection.
+struct Upgrade {
+    protocol: HeaderValue,
+    client: hyper::upgrade::OnUpgrade,
+}
+
+/// The protocol a client asks to switch to: `Upgrade: X` with `upgrade` among the
+/// `Connection` options (RFC 9110 7.8), as a WebSocket handshake sends.
+fn requested_upgrade(headers: &HeaderMap) -> Option<HeaderValue> {
+    let asked = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|option| option.trim().eq_ignore_ascii_case("upgrade"));
+    headers.get(header::UPGRADE).filter(|_| asked).cloned()
+}
+
+/// The target agreed to switch (101): answers the client likewise and joins the two
+/// connections in a tunnel that counts as one request in flight on the target (so draining
+/// waits for it up to the deregistration delay) and ends when either side closes or the
+/// listener stops.
+fn switch_protocols(
+    response: &mut Response<Incoming>,
+    upgrade: Upgrade,
+    in_flight: InFlight,
+    ctx: &ConnCtx,
+) -> Response<ProxyBody> {
+    let target = hyper::upgrade::on(&mut *response);
+    let mut headers = response.headers().clone();
+    let protocol = headers
+        .get(header::UPGRADE)
+        .cloned()
+        .unwrap_or(upgrade.protocol);
+    strip_hop_by_hop(&mut headers);
+    headers.insert(header::UPGRADE, protocol);
+    headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    let mut stopped = ctx.stopped.clone();
+    tokio::spawn(async move {
+        let joined = async {
+            let (client, target) = tokio::try_join!(upgrade.client, target)?;
+            let (mut client, mut target) = (TokioIo::new(client), TokioIo::new(target));
+            tokio::io::copy_bidirectional(&mut client, &mut target)
+                .await
+                .map_err(|e| Box::new(e) as Box<dyn StdError + Send + Sync>)?;
+            Ok::<_, Box<dyn StdError + Send + Sync>>(())
+        };
+        tokio::select! {
+            result = joined => if let Err(e) = result {
+                tracing::debug!(error = %e, "upgraded connection ended with an error");
+            },
+            _ = stopped.wait_for(|stop| *stop) => {}
+        }
+        drop(in_flight);
+    });
+    let mut answer = Response::new(ProxyBody::Full(Full::new(Bytes::new())));
+    *answer.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    *answer.headers_mut() = headers;
+    answer
 }
 
 /// The request body, once per attempt: a buffered one can be sent again, a stream once.
@@ -354,6 +433,23 @@ impl Body for ProxyBody {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_upgrade_needs_both_headers() {
+        let mut h = HeaderMap::new();
+        h.insert("upgrade", HeaderValue::from_static("websocket"));
+        assert_eq!(requested_upgrade(&h), None, "no Connection: upgrade");
+        h.insert(
+            "connection",
+            HeaderValue::from_static("keep-alive, Upgrade"),
+        );
+        assert_eq!(
+            requested_upgrade(&h),
+            Some(HeaderValue::from_static("websocket"))
+        );
+        h.remove("upgrade");
+        assert_eq!(requested_upgrade(&h), None, "no Upgrade");
+    }
 
     #[test]
     fn forwarded_headers_append_and_hop_by_hop_go() {

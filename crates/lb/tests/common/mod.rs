@@ -18,7 +18,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 /// An HTTP backend: answers its name, echoes what the proxy added, serves `/health` with a
-/// settable status, `/slow?ms=N` after N ms, and drops the connection on `/drop`.
+/// settable status, `/slow?ms=N` after N ms, drops the connection on `/drop`, and on
+/// `/upgrade` switches to the `echo` protocol when asked (`Upgrade: echo`): from then on it
+/// sends back every chunk it reads, prefixed with its name and a colon.
 pub struct Backend {
     pub name: String,
     pub addr: SocketAddr,
@@ -51,7 +53,8 @@ impl Backend {
                 tokio::spawn(async move {
                     let svc = service_fn(move |req| respond(req, n.clone(), h.clone(), s.clone()));
                     let conn = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), svc);
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .with_upgrades();
                     tokio::select! {
                         _ = conn => {}
                         _ = stopped.changed() => {} // killed: the connection just drops
@@ -96,6 +99,9 @@ async fn respond(
             .unwrap());
     }
     hits.fetch_add(1, Ordering::Relaxed);
+    if path == "/upgrade" && req.headers().get("upgrade").is_some_and(|v| v == "echo") {
+        return Ok(switch_to_echo(req, name));
+    }
     if path == "/drop" {
         return Err(std::io::Error::other("dropping the connection on purpose"));
     }
@@ -126,6 +132,34 @@ async fn respond(
         .header("x-echo", echoed)
         .body(Full::new(Bytes::from(name)))
         .unwrap())
+}
+
+fn switch_to_echo(mut req: Request<hyper::body::Incoming>, name: String) -> Response<Full<Bytes>> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let on = hyper::upgrade::on(&mut req);
+    let prefix = format!("{name}:");
+    tokio::spawn(async move {
+        let Ok(upgraded) = on.await else { return };
+        let mut io = TokioIo::new(upgraded);
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = io.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+            let mut out = prefix.clone().into_bytes();
+            out.extend_from_slice(&buf[..n]);
+            if io.write_all(&out).await.is_err() {
+                break;
+            }
+        }
+    });
+    Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header("upgrade", "echo")
+        .header("connection", "upgrade")
+        .header("x-backend", name.as_str())
+        .body(Full::new(Bytes::new()))
+        .unwrap()
 }
 
 /// A keep-alive client, as a browser or a load generator would be.
