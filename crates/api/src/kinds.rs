@@ -123,7 +123,8 @@ pub struct LoadBalancerSpec {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Listener {
     pub port: Port,
-    /// HTTP (L7, routes by rules) or TCP (L4 pass-through).
+    /// HTTP (L7, routes by rules), HTTPS (HTTP behind TLS: needs certificates) or TCP (L4
+    /// pass-through).
     pub protocol: LbProtocol,
     /// Bind address (default 127.0.0.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -134,13 +135,36 @@ pub struct Listener {
     /// Service that receives traffic no rule matched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_service: Option<String>,
+    /// HTTPS only: the certificates it presents, as an ALB's listener lists them. The first is
+    /// the default; another is chosen when the name a client asks for (SNI) is one of its
+    /// names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub certificates: Vec<ListenerCertificate>,
+}
+
+/// A certificate of an HTTPS listener.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ListenerCertificate {
+    /// The Secret holding the PEM certificate chain and its private key, both in one value:
+    /// its name, or an ARN whose last segment is the name
+    /// (`arn:aws:acm:us-east-1:123456789012:certificate/web-cert`).
+    pub certificate_arn: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum LbProtocol {
     Http,
+    Https,
     Tcp,
+}
+
+impl LbProtocol {
+    /// HTTP or HTTPS: requests are routed by rules (TCP passes connections through).
+    pub fn is_http(self) -> bool {
+        matches!(self, LbProtocol::Http | LbProtocol::Https)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

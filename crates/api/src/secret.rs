@@ -86,18 +86,24 @@ pub fn describe_source(spec: &serde_json::Value, status: &serde_json::Value) -> 
 /// `arn:aws:ssm:eu-west-1:123456789012:parameter/prod/db-password`); ECS spellings
 /// (upper case, `_`) are normalised as for every other name.
 pub fn secret_name(value_from: &str) -> Result<String, String> {
-    let last = if value_from.starts_with("arn:") {
-        let after_colon = value_from.rsplit(':').next().unwrap_or(value_from);
+    named_secret("valueFrom", value_from)
+}
+
+/// As [`secret_name`], for a reference held by `field` (`valueFrom`, `certificateArn`), which
+/// errors name.
+pub fn named_secret(field: &str, reference: &str) -> Result<String, String> {
+    let last = if reference.starts_with("arn:") {
+        let after_colon = reference.rsplit(':').next().unwrap_or(reference);
         after_colon.rsplit('/').next().unwrap_or(after_colon)
     } else {
-        value_from
+        reference
             .trim_end_matches('/')
             .rsplit('/')
             .next()
-            .unwrap_or(value_from)
+            .unwrap_or(reference)
     };
     crate::import::normalize_ecs_name(last, "secret")
-        .map_err(|e| format!("valueFrom {value_from:?} names no usable Secret: {e}"))
+        .map_err(|e| format!("{field} {reference:?} names no usable Secret: {e}"))
 }
 
 /// The ECS rules of a Secret spec that the types alone cannot say.

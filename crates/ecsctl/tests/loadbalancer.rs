@@ -304,3 +304,124 @@ fn an_upgraded_connection_reaches_a_task_through_the_listener() {
         assert!(line.ends_with(&format!(":{word}\n")), "{line:?}");
     }
 }
+
+/// A self-signed certificate for `name` and its key in one PEM file; its path.
+fn certificate_pem(dir: &std::path::Path, name: &str) -> String {
+    let (crt, key) = (dir.join("web.crt"), dir.join("web.key"));
+    let o = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
+        .args(["-nodes", "-days", "2", "-subj", &format!("/CN={name}")])
+        .args(["-addext", &format!("subjectAltName=DNS:{name}")])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&crt)
+        .output()
+        .expect("openssl (Debian's openssl package) must be installed");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let pem = dir.join("web.pem");
+    let text =
+        std::fs::read_to_string(&crt).expect("crt") + &std::fs::read_to_string(&key).expect("key");
+    std::fs::write(&pem, text).expect("pem");
+    pem.display().to_string()
+}
+
+/// GET / over TLS (SNI `name`, trusting the certificate in `pem`): status and body.
+fn get_https(port: u16, name: &str, pem: &str) -> Result<(u16, String), String> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    let cert = rustls::pki_types::CertificateDer::from_pem_file(pem).map_err(|e| e.to_string())?;
+    roots.add(cert).map_err(|e| e.to_string())?;
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let server_name =
+        rustls::pki_types::ServerName::try_from(name.to_string()).map_err(|e| e.to_string())?;
+    let conn = rustls::ClientConnection::new(std::sync::Arc::new(config), server_name)
+        .map_err(|e| e.to_string())?;
+    let tcp = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    tcp.set_read_timeout(Some(Duration::from_secs(5)))
+        .map_err(|e| e.to_string())?;
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    write!(
+        tls,
+        "GET / HTTP/1.1\r\nHost: {name}\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    let _ = tls.read_to_end(&mut out); // a peer may skip close_notify
+    let out = String::from_utf8_lossy(&out).into_owned();
+    let status = out
+        .get(9..12)
+        .and_then(|s| s.parse().ok())
+        .ok_or(format!("no response: {out:?}"))?;
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.trim().to_string())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+#[test]
+fn an_https_listener_serves_with_a_certificate_from_a_secret() {
+    let s = Server::start();
+    let port = free_port();
+    let pem = certificate_pem(s.path(), "shop.example");
+    let https_lb = format!(
+        "apiVersion: ecs/v1\nkind: LoadBalancer\nmetadata: {{name: edge}}\nspec:\n  listeners:\n    - port: {port}\n      protocol: HTTPS\n      defaultService: shop\n      certificates: [{{certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/shop-cert'}}]\n  healthCheck: {{path: /, intervalSeconds: 1, timeoutSeconds: 1, healthyThresholdCount: 2, unhealthyThresholdCount: 2}}\n"
+    );
+    // The Secret is not there yet: the listener says why it does not listen.
+    s.apply(&format!(
+        "{}---\n{https_lb}---\n{}",
+        web_td("shop", "shop"),
+        service("shop", "edge", 1)
+    ));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = String::from_utf8_lossy(&s.run(&["describe", "lb", "edge"]).stdout).into_owned();
+        if text.contains("Secret shop-cert does not exist") {
+            assert!(
+                text.contains("HTTPS") && text.contains("shop-cert"),
+                "{text}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "{text}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Now it is, from a PEM file on this machine: HTTPS answers with the task's page.
+    s.apply(&format!(
+        "apiVersion: ecs/v1\nkind: Secret\nmetadata: {{name: shop-cert}}\nspec: {{fromFile: '{pem}'}}\n"
+    ));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match get_https(port, "shop.example", &pem) {
+            Ok((200, body)) => {
+                assert!(body.starts_with("shop "), "{body}");
+                break;
+            }
+            other => assert!(Instant::now() < deadline, "{other:?}"),
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let text = String::from_utf8_lossy(&s.run(&["describe", "lb", "edge"]).stdout).into_owned();
+    assert!(!text.contains("does not exist"), "{text}");
+    let o = s.run(&["get", "lb"]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains(&format!("{port}/HTTPS")),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}

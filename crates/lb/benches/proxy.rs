@@ -272,6 +272,7 @@ fn main() -> Res<()> {
         )]
         .into(),
         draining: vec![],
+        certificates: Default::default(),
     };
     proxy_rt.block_on(lbs.sync(vec![cfg]))?;
     let lb_addr: SocketAddr = ([127, 0, 0, 1], lb_port).into();

@@ -127,14 +127,8 @@ pub(crate) fn check_kind(spec: &LoadBalancerSpec, service: &str) -> CheckKind {
         l.default_service.as_deref() == Some(service)
             || l.rules.iter().any(|r| r.service == service)
     };
-    let http = spec
-        .listeners
-        .iter()
-        .filter(|l| l.protocol == LbProtocol::Http);
-    let any_http = spec
-        .listeners
-        .iter()
-        .any(|l| l.protocol == LbProtocol::Http);
+    let http = spec.listeners.iter().filter(|l| l.protocol.is_http());
+    let any_http = spec.listeners.iter().any(|l| l.protocol.is_http());
     let http_names = http.clone().any(names);
     let tcp_names = spec
         .listeners

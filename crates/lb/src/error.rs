@@ -50,6 +50,19 @@ pub enum LbError {
         cluster: String,
         matcher: String,
     },
+    /// An HTTPS listener's certificate cannot be used (missing Secret, no PEM certificate or
+    /// key, a key that does not match). A listener already serving keeps its last good
+    /// certificates.
+    #[error(
+        "load balancer {lb} (cluster {cluster}): HTTPS listener port {port}: certificate {certificate}: {reason}"
+    )]
+    Certificate {
+        lb: String,
+        cluster: String,
+        port: u16,
+        certificate: String,
+        reason: String,
+    },
     /// Several of the above; each is also in the listener statuses of the snapshot.
     #[error("{}", join(.0))]
     Several(Vec<LbError>),

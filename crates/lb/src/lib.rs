@@ -10,6 +10,8 @@
 //!   rules, as an ALB does, and balance over the healthy targets of the chosen service
 //!   (round robin or least outstanding requests). Idempotent requests are retried on another
 //!   target when one refuses or drops the connection before it answers.
+//! - HTTPS listeners do the same behind TLS (rustls), with certificates from Secrets chosen
+//!   by the name the client asks for (SNI).
 //! - TCP listeners pass bytes through to a healthy target of their default service.
 //! - Health checks run per target with ALB defaults (path `/`, every 30 s, timeout 5 s, 5
 //!   successes to become healthy, 2 failures to become unhealthy, matcher `200`).
@@ -25,6 +27,7 @@
 //!     spec,
 //!     targets: [("web".to_string(), vec![target])].into(),
 //!     draining: vec![],
+//!     certificates: Default::default(),
 //! }])
 //! .await?;
 //! println!("{:?}", lbs.target_health("t1"));
@@ -45,8 +48,11 @@ mod proxy;
 mod router;
 mod target;
 mod tcp;
+mod tls;
 mod types;
 
 pub use error::LbError;
 pub use manager::LbManager;
-pub use types::{LbConfig, LbStatus, ListenerStatus, Target, TargetHealth, TargetStatus};
+pub use types::{
+    CertificatePem, LbConfig, LbStatus, ListenerStatus, Target, TargetHealth, TargetStatus,
+};

@@ -12,7 +12,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -39,6 +39,21 @@ impl RouteCell {
     }
 }
 
+/// The TLS configuration of an HTTPS listener, read once per connection and swapped in place
+/// when its certificates change.
+#[derive(Debug)]
+pub(crate) struct TlsCell(RwLock<Arc<rustls::ServerConfig>>);
+
+impl TlsCell {
+    fn load(&self) -> Arc<rustls::ServerConfig> {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn store(&self, config: Arc<rustls::ServerConfig>) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = config;
+    }
+}
+
 /// A bound listener. Dropping it stops the accept loop and its connections.
 #[derive(Debug)]
 pub(crate) struct ListenerHandle {
@@ -46,27 +61,35 @@ pub(crate) struct ListenerHandle {
     pub lb: (String, String),
     pub local_addr: SocketAddr,
     route: Arc<RouteCell>,
+    /// HTTPS only.
+    tls: Option<Arc<TlsCell>>,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
 
 impl ListenerHandle {
+    /// Binds `addr`; `tls` is the configuration of an HTTPS listener (`None` otherwise).
     pub async fn bind(
         addr: SocketAddr,
         protocol: LbProtocol,
         lb: (String, String),
         route: Route,
         client: Client,
+        tls: Option<Arc<rustls::ServerConfig>>,
     ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let local_addr = listener.local_addr()?;
         let route = Arc::new(RouteCell(RwLock::new(Arc::new(route))));
+        let tls = tls.map(|config| Arc::new(TlsCell(RwLock::new(config))));
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(accept_loop(
             listener,
             protocol,
-            route.clone(),
-            client,
+            Shared {
+                route: route.clone(),
+                tls: tls.clone(),
+                client,
+            },
             stopped,
         ));
         tracing::info!(%addr, ?protocol, lb = %lb.1, cluster = %lb.0, "listener bound");
@@ -75,6 +98,7 @@ impl ListenerHandle {
             lb,
             local_addr,
             route,
+            tls,
             stop,
             task,
         })
@@ -86,6 +110,13 @@ impl ListenerHandle {
         self.route.store(route);
     }
 
+    /// New certificates for an HTTPS listener: connections accepted from now on use them.
+    pub fn set_tls(&self, config: Arc<rustls::ServerConfig>) {
+        if let Some(cell) = &self.tls {
+            cell.store(config);
+        }
+    }
+
     /// Stops accepting and waits until the socket is closed (so its port can be bound again);
     /// open HTTP connections finish their current request, TCP ones are closed.
     pub async fn close(self) {
@@ -95,11 +126,17 @@ impl ListenerHandle {
     }
 }
 
+/// What the accept loop hands every connection.
+struct Shared {
+    route: Arc<RouteCell>,
+    tls: Option<Arc<TlsCell>>,
+    client: Client,
+}
+
 async fn accept_loop(
     listener: TcpListener,
     protocol: LbProtocol,
-    route: Arc<RouteCell>,
-    client: Client,
+    shared: Shared,
     mut stopped: watch::Receiver<bool>,
 ) {
     loop {
@@ -118,24 +155,49 @@ async fn accept_loop(
         };
         let _ = stream.set_nodelay(true);
         let stopped = stopped.clone();
-        match protocol {
-            LbProtocol::Http => {
-                let ctx = Arc::new(ConnCtx {
-                    route: route.clone(),
-                    client: client.clone(),
-                    peer,
-                    stopped: stopped.clone(),
-                });
-                tokio::spawn(serve_http(stream, ctx, stopped));
+        let ctx = || {
+            Arc::new(ConnCtx {
+                route: shared.route.clone(),
+                client: shared.client.clone(),
+                peer,
+                https: protocol == LbProtocol::Https,
+                stopped: stopped.clone(),
+            })
+        };
+        match (protocol, &shared.tls) {
+            (LbProtocol::Http, _) => {
+                tokio::spawn(serve_http(stream, ctx(), stopped));
             }
-            LbProtocol::Tcp => {
-                tokio::spawn(tcp::serve(stream, route.load(), stopped));
+            (LbProtocol::Https, Some(tls)) => {
+                let acceptor = tokio_rustls::TlsAcceptor::from(tls.load());
+                let ctx = ctx();
+                tokio::spawn(async move {
+                    // In its own task with a deadline: a silent client delays nobody else.
+                    let handshake = tokio::time::timeout(
+                        crate::tls::HANDSHAKE_TIMEOUT,
+                        acceptor.accept(stream),
+                    );
+                    match handshake.await {
+                        Ok(Ok(stream)) => serve_http(stream, ctx, stopped).await,
+                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
+                });
+            }
+            (LbProtocol::Https, None) => {
+                tracing::warn!(%peer, "HTTPS listener without certificates: connection dropped");
+            }
+            (LbProtocol::Tcp, _) => {
+                tokio::spawn(tcp::serve(stream, shared.route.load(), stopped));
             }
         }
     }
 }
 
-async fn serve_http(stream: TcpStream, ctx: Arc<ConnCtx>, mut stopped: watch::Receiver<bool>) {
+async fn serve_http<S>(stream: S, ctx: Arc<ConnCtx>, mut stopped: watch::Receiver<bool>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let service = service_fn(move |req| proxy::handle(req, ctx.clone()));
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())

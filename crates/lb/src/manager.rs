@@ -39,6 +39,9 @@ struct Wanted {
     key: LbKey,
     protocol: api::kinds::LbProtocol,
     route: Route,
+    /// HTTPS: the configuration built from its certificates; `None` when they are unusable
+    /// (a listener already bound then keeps the certificates it has).
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl LbManager {
@@ -88,6 +91,7 @@ impl LbManager {
                         .unwrap_or_else(|| config::DEFAULT_ADDRESS.to_string()),
                     bound: false,
                     error: None,
+                    certificates: certificate_names(l),
                 };
                 let addr = match config::bind_addr(&cfg.name, &cfg.cluster, l) {
                     Ok(addr) => addr,
@@ -111,9 +115,28 @@ impl LbManager {
                     lb_statuses.push((SocketAddr::from(([0, 0, 0, 0], 0)), status));
                     continue;
                 }
+                let mut tls = None;
+                if l.protocol == api::kinds::LbProtocol::Https {
+                    match crate::tls::server_config(l, &cfg.certificates) {
+                        Ok(config) => tls = Some(config),
+                        Err(e) => {
+                            let e = LbError::Certificate {
+                                lb: cfg.name.clone(),
+                                cluster: cfg.cluster.clone(),
+                                port: addr.port(),
+                                certificate: e.certificate,
+                                reason: e.reason,
+                            };
+                            tracing::warn!(error = %e, "HTTPS listener certificates not usable");
+                            status.error = Some(e.to_string());
+                            errors.push(e);
+                        }
+                    }
+                }
                 wanted.insert(
                     addr,
                     Wanted {
+                        tls,
                         key: key.clone(),
                         protocol: l.protocol,
                         route: Route {
@@ -146,12 +169,17 @@ impl LbManager {
         for (addr, w) in wanted {
             if let Some(handle) = listeners.get_mut(&addr) {
                 handle.set_route(w.key, w.route);
+                if let Some(tls) = w.tls {
+                    handle.set_tls(tls);
+                }
                 continue;
             }
+            if w.protocol == api::kinds::LbProtocol::Https && w.tls.is_none() {
+                continue; // not bound: its status says why
+            }
             let lb = w.key.clone();
-            match ListenerHandle::bind(addr, w.protocol, w.key, w.route, self.inner.client.clone())
-                .await
-            {
+            let client = self.inner.client.clone();
+            match ListenerHandle::bind(addr, w.protocol, w.key, w.route, client, w.tls).await {
                 Ok(handle) => {
                     listeners.insert(addr, handle);
                 }
@@ -176,8 +204,13 @@ impl LbManager {
                 .map(|(addr, mut s)| {
                     if s.error.is_none() {
                         s.error = bind_errors.get(&addr).cloned();
-                        s.bound = listeners.get(&addr).is_some_and(|h| h.lb == key);
                     }
+                    // An HTTPS listener whose new certificates are unusable may still serve
+                    // with its earlier ones: bound, with the error beside it.
+                    s.bound = addr.port() != 0
+                        && listeners
+                            .get(&addr)
+                            .is_some_and(|h| h.lb == key && h.protocol == s.protocol);
                     s
                 })
                 .collect();
@@ -255,6 +288,17 @@ impl LbManager {
             .unwrap_or_else(|e| e.into_inner())
             .clear();
     }
+}
+
+/// The Secrets an HTTPS listener names as certificates, as written when a reference names none.
+fn certificate_names(l: &api::kinds::Listener) -> Vec<String> {
+    l.certificates
+        .iter()
+        .map(|c| {
+            api::secret::named_secret("certificateArn", &c.certificate_arn)
+                .unwrap_or_else(|_| c.certificate_arn.clone())
+        })
+        .collect()
 }
 
 /// The LB's settings; an invalid matcher is reported and replaced by the default (`200`) so

@@ -44,6 +44,8 @@ pub(crate) struct ConnCtx {
     pub route: Arc<crate::listener::RouteCell>,
     pub client: Client,
     pub peer: SocketAddr,
+    /// Accepted by an HTTPS listener (X-Forwarded-Proto says so).
+    pub https: bool,
     /// Turns true when the listener stops: upgraded connections (WebSocket) end then too.
     pub stopped: tokio::sync::watch::Receiver<bool>,
 }
@@ -91,7 +93,7 @@ async fn forward(
         Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE | Method::TRACE
     );
     let mut headers = parts.headers;
-    forwarded_headers(&mut headers, ctx.peer, route.port);
+    forwarded_headers(&mut headers, ctx.peer, route.port, ctx.https);
     if let Some(upgrade) = &upgrade {
         // Hop-by-hop, so stripped above; asked again of the target.
         headers.insert(header::UPGRADE, upgrade.protocol.clone());
@@ -307,7 +309,7 @@ static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-prot
 static X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
 
 /// X-Forwarded-For (appended to any the client sent), -Proto and -Port, as an ALB sets them.
-fn forwarded_headers(headers: &mut HeaderMap, peer: SocketAddr, port: u16) {
+fn forwarded_headers(headers: &mut HeaderMap, peer: SocketAddr, port: u16, https: bool) {
     strip_hop_by_hop(headers);
     let client = peer.ip().to_string();
     let xff = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
@@ -317,7 +319,8 @@ fn forwarded_headers(headers: &mut HeaderMap, peer: SocketAddr, port: u16) {
     if let Ok(v) = HeaderValue::from_str(&xff) {
         headers.insert(X_FORWARDED_FOR.clone(), v);
     }
-    headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static("http"));
+    let proto = if https { "https" } else { "http" };
+    headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static(proto));
     headers.insert(X_FORWARDED_PORT.clone(), HeaderValue::from(port));
 }
 
@@ -462,7 +465,7 @@ mod tests {
         h.insert("x-secret", HeaderValue::from_static("1"));
         h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
         h.insert("x-kept", HeaderValue::from_static("1"));
-        forwarded_headers(&mut h, "127.0.0.2:5000".parse().expect("addr"), 8080);
+        forwarded_headers(&mut h, "127.0.0.2:5000".parse().expect("addr"), 8080, false);
         assert_eq!(h["x-forwarded-for"], "10.0.0.1, 127.0.0.2");
         assert_eq!(h["x-forwarded-proto"], "http");
         assert_eq!(h["x-forwarded-port"], "8080");

@@ -16,6 +16,25 @@ pub struct LbConfig {
     pub targets: BTreeMap<String, Vec<Target>>,
     /// Targets deregistered and draining (no new requests; in-flight ones finish).
     pub draining: Vec<Target>,
+    /// The values of the Secrets its HTTPS listeners name as certificates, by Secret name.
+    pub certificates: BTreeMap<String, CertificatePem>,
+}
+
+/// A Secret's value as an HTTPS listener uses it: PEM text holding a certificate chain and its
+/// private key, or why it could not be read. Its `Debug` never shows the text.
+#[derive(Clone, PartialEq, Eq)]
+pub enum CertificatePem {
+    Pem(String),
+    Unavailable(String),
+}
+
+impl fmt::Debug for CertificatePem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CertificatePem::Pem(pem) => write!(f, "Pem(<{} bytes>)", pem.len()),
+            CertificatePem::Unavailable(why) => f.debug_tuple("Unavailable").field(why).finish(),
+        }
+    }
 }
 
 /// One task's address as a target.
@@ -91,6 +110,9 @@ pub struct ListenerStatus {
     pub address: String,
     pub bound: bool,
     pub error: Option<String>,
+    /// HTTPS: the Secrets whose certificates it presents, the default first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub certificates: Vec<String>,
 }
 
 /// One target with its health and traffic.

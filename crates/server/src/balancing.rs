@@ -4,7 +4,7 @@
 //! `Traffic` adapter.
 
 use controllers::{Context, TargetHealth, Traffic};
-use lb::{LbConfig, LbManager, Target};
+use lb::{CertificatePem, LbConfig, LbManager, Target};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use store::ListQuery;
@@ -134,6 +134,7 @@ fn desired(ctx: &Context) -> Vec<LbConfig> {
     controllers::balancing::desired(&world)
         .into_iter()
         .map(|d| LbConfig {
+            certificates: certificates(ctx, &d.spec),
             name: d.name,
             cluster: d.cluster,
             spec: d.spec,
@@ -143,6 +144,27 @@ fn desired(ctx: &Context) -> Vec<LbConfig> {
                 .map(|(s, ts)| (s, ts.into_iter().map(target).collect()))
                 .collect(),
             draining: d.draining.into_iter().map(target).collect(),
+        })
+        .collect()
+}
+
+/// The values of the Secrets the HTTPS listeners name, read now: a changed Secret (or file,
+/// or environment variable) reaches the listener at the next recomputation.
+fn certificates(
+    ctx: &Context,
+    spec: &api::kinds::LoadBalancerSpec,
+) -> BTreeMap<String, CertificatePem> {
+    spec.listeners
+        .iter()
+        .flat_map(|l| &l.certificates)
+        .filter_map(|c| api::secret::named_secret("certificateArn", &c.certificate_arn).ok())
+        .map(|name| {
+            let pem = match controllers::task::secrets::value(&*ctx.store, &*ctx.secret_env, &name)
+            {
+                Ok(pem) => CertificatePem::Pem(pem),
+                Err(why) => CertificatePem::Unavailable(why),
+            };
+            (name, pem)
         })
         .collect()
 }

@@ -70,13 +70,30 @@ pub(super) fn check_load_balancer(spec: &LoadBalancerSpec, r: &mut Report) {
                     r.error(p.clone(), "a TCP listener needs defaultService");
                 }
             }
-            LbProtocol::Http => {
+            LbProtocol::Http | LbProtocol::Https => {
                 if l.rules.is_empty() && l.default_service.is_none() {
                     r.error(
                         p.clone(),
                         "an HTTP listener needs rules or a defaultService",
                     );
                 }
+            }
+        }
+        if l.protocol == LbProtocol::Https && l.certificates.is_empty() {
+            r.error(
+                format!("{p}.certificates"),
+                "an HTTPS listener needs at least one certificate (certificateArn: the name of a Secret holding the PEM certificate chain and key)",
+            );
+        }
+        if l.protocol != LbProtocol::Https && !l.certificates.is_empty() {
+            r.error(
+                format!("{p}.certificates"),
+                "only HTTPS listeners present certificates (set protocol: HTTPS)",
+            );
+        }
+        for (j, c) in l.certificates.iter().enumerate() {
+            if let Err(e) = crate::secret::named_secret("certificateArn", &c.certificate_arn) {
+                r.error(format!("{p}.certificates[{j}].certificateArn"), e);
             }
         }
         let mut prios = BTreeSet::new();

@@ -126,3 +126,44 @@ fn service_rules() {
     );
     assert!(errors(&s)[0].contains("no deployment can make progress"));
 }
+
+#[test]
+fn https_listeners_need_certificates_and_only_they_take_them() {
+    let lb = |listeners: serde_json::Value| {
+        Object::new(
+            Kind::LoadBalancer,
+            "edge",
+            json!({ "listeners": listeners }),
+        )
+    };
+    let ok = lb(json!([
+        {"port": 443, "protocol": "HTTPS", "defaultService": "web",
+         "certificates": [{"certificateArn": "web-cert"},
+                          {"certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/api-cert"}]}
+    ]));
+    assert_eq!(errors(&ok), Vec::<String>::new());
+
+    let e = errors(&lb(json!([
+        {"port": 443, "protocol": "HTTPS", "defaultService": "web"},
+        {"port": 80, "protocol": "HTTP", "defaultService": "web",
+         "certificates": [{"certificateArn": "web-cert"}]},
+        {"port": 8443, "protocol": "HTTPS", "defaultService": "web",
+         "certificates": [{"certificateArn": "arn:aws:acm:us-east-1:1:certificate/"}]}
+    ])));
+    let has = |s: &str| e.iter().any(|x| x.contains(s));
+    assert!(
+        has("spec.listeners[0].certificates: an HTTPS listener needs at least one certificate"),
+        "{e:#?}"
+    );
+    assert!(
+        has("spec.listeners[1].certificates: only HTTPS listeners present certificates"),
+        "{e:#?}"
+    );
+    assert!(
+        has(
+            "spec.listeners[2].certificates[0].certificateArn: certificateArn \"arn:aws:acm:us-east-1:1:certificate/\" names no usable Secret"
+        ),
+        "{e:#?}"
+    );
+    assert_eq!(e.len(), 3, "{e:#?}");
+}

@@ -34,7 +34,13 @@ pub(crate) fn resolve(
 
 fn resolve_one(store: &dyn Store, env: &EnvLookup, r: &SecretRef) -> Result<String, String> {
     let name = api::secret::secret_name(&r.value_from)?;
-    let key = ObjectKey::new(Kind::Secret, None, &name);
+    value(store, env, &name)
+}
+
+/// The value of the Secret `name` now (held by the store, read from its file or taken from
+/// the server's environment), or why it cannot be had, in words that never hold a value.
+pub fn value(store: &dyn Store, env: &EnvLookup, name: &str) -> Result<String, String> {
+    let key = ObjectKey::new(Kind::Secret, None, name);
     let obj = store
         .get(&key)
         .map_err(|e| format!("cannot read Secret {name}: {e}"))?

@@ -11,15 +11,35 @@ pub fn live_status(v: &Value) -> String {
         return "Live:\n  not serving yet (no listener bound)\n".to_string();
     }
     let mut out = String::from("Listeners:\n");
-    let mut t = Table::new(&["PORT", "PROTOCOL", "ADDRESS", "BOUND", "ERROR"]);
-    for l in array(v, "/listeners") {
-        t.push(vec![
+    let listeners = array(v, "/listeners");
+    // HTTPS listeners name their certificates' Secrets; the column is there only then.
+    let names = |l: &Value| {
+        let names: Vec<String> = array(l, "/certificates")
+            .iter()
+            .filter_map(|c| c.as_str().map(str::to_string))
+            .collect();
+        names.join(",")
+    };
+    let tls = listeners.iter().any(|l| !names(l).is_empty());
+    let mut columns = vec!["PORT", "PROTOCOL", "ADDRESS", "BOUND"];
+    if tls {
+        columns.push("CERTIFICATES");
+    }
+    columns.push("ERROR");
+    let mut t = Table::new(&columns);
+    for l in listeners {
+        let mut row = vec![
             or_dash(l, "/port"),
             or_dash(l, "/protocol"),
             or_dash(l, "/address"),
             or_dash(l, "/bound"),
-            or_dash(l, "/error"),
-        ]);
+        ];
+        if tls {
+            let n = names(l);
+            row.push(if n.is_empty() { "-".to_string() } else { n });
+        }
+        row.push(or_dash(l, "/error"));
+        t.push(row);
     }
     indent(&t.render(), &mut out);
     out.push_str("Targets:\n");
@@ -83,5 +103,19 @@ mod tests {
             "{s}"
         );
         assert!(live_status(&Value::Null).contains("not serving yet"));
+        assert!(!s.contains("CERTIFICATES"), "{s}");
+    }
+
+    #[test]
+    fn https_listeners_name_their_certificates() {
+        let v = json!({"name": "edge", "cluster": "default",
+            "listeners": [
+                {"port": 443, "protocol": "HTTPS", "address": "127.0.0.1", "bound": true,
+                 "error": null, "certificates": ["web-cert", "api-cert"]},
+                {"port": 80, "protocol": "HTTP", "address": "127.0.0.1", "bound": true, "error": null}],
+            "targets": []});
+        let s = live_status(&v);
+        assert!(s.contains("CERTIFICATES"), "{s}");
+        assert!(s.contains("web-cert,api-cert"), "{s}");
     }
 }

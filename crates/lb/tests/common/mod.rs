@@ -251,6 +251,7 @@ pub fn config(
         spec,
         targets,
         draining: Vec::new(),
+        certificates: BTreeMap::new(),
     }
 }
 

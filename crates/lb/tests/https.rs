@@ -1,0 +1,257 @@
+//! HTTPS listeners: TLS with certificates from (stand-ins for) Secrets, chosen by SNI; the
+//! request reaches a plain-HTTP target marked X-Forwarded-Proto: https; unusable
+//! certificates are reported and never take down a listener that serves.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::*;
+use ecsctl_lb::{CertificatePem, LbConfig, LbManager};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// A self-signed certificate for `name` and its key, as one PEM text (certificate first).
+fn certificate(dir: &Path, name: &str) -> String {
+    let o = std::process::Command::new("openssl")
+        .current_dir(dir)
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.crt"),
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN={name}"),
+            "-addext",
+            &format!("subjectAltName=DNS:{name}"),
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+        ])
+        .output()
+        .expect("openssl (Debian's openssl package) must be installed");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let read = |ext: &str| std::fs::read_to_string(dir.join(format!("{name}.{ext}"))).unwrap();
+    format!("{}{}", read("crt"), read("key"))
+}
+
+fn https_config(
+    port: u16,
+    certs: &[&str],
+    pems: &[(&str, CertificatePem)],
+    b: &Backend,
+) -> LbConfig {
+    let certificates: Vec<_> = certs
+        .iter()
+        .map(|c| serde_json::json!({"certificateArn": c}))
+        .collect();
+    let mut cfg = config(
+        "edge",
+        spec(serde_json::json!({
+            "listeners": [{"port": port, "protocol": "HTTPS", "defaultService": "web",
+                           "certificates": certificates}],
+            "healthCheck": fast_checks(),
+        })),
+        &[("web", &[b])],
+    );
+    cfg.certificates = pems
+        .iter()
+        .map(|(n, p)| (n.to_string(), p.clone()))
+        .collect();
+    cfg
+}
+
+/// One request over TLS asking for `sni`, trusting `roots`: the certificate the server
+/// presented and the response.
+async fn get(
+    port: u16,
+    sni: &str,
+    roots: &[&str],
+) -> Result<(CertificateDer<'static>, String), String> {
+    let mut store = rustls::RootCertStore::empty();
+    for pem in roots {
+        store
+            .add(CertificateDer::from_pem_slice(pem.as_bytes()).unwrap())
+            .unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(store)
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = TcpStream::connect(("127.0.0.1", port))
+        .await
+        .map_err(|e| e.to_string())?;
+    let name = ServerName::try_from(sni.to_string()).unwrap();
+    let mut tls = tokio::time::timeout(Duration::from_secs(5), connector.connect(name, tcp))
+        .await
+        .map_err(|_| "handshake timed out".to_string())?
+        .map_err(|e| e.to_string())?;
+    let presented = tls.get_ref().1.peer_certificates().unwrap()[0]
+        .clone()
+        .into_owned();
+    tls.write_all(
+        format!("GET /x HTTP/1.1\r\nHost: {sni}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let mut out = String::new();
+    let _ = tls.read_to_string(&mut out).await; // a peer may skip close_notify
+    Ok((presented, out))
+}
+
+fn der(pem: &str) -> CertificateDer<'static> {
+    CertificateDer::from_pem_slice(pem.as_bytes()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_https_with_the_certificate_the_client_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (
+        certificate(dir.path(), "a.example"),
+        certificate(dir.path(), "b.example"),
+    );
+    let backend = Backend::start("tls-web").await;
+    let port = free_port();
+    let lbs = LbManager::new();
+    let pems = [
+        ("a-cert", CertificatePem::Pem(a.clone())),
+        ("b-cert", CertificatePem::Pem(b.clone())),
+    ];
+    lbs.sync(vec![https_config(
+        port,
+        &[
+            "a-cert",
+            "arn:aws:acm:us-east-1:123456789012:certificate/b-cert",
+        ],
+        &pems,
+        &backend,
+    )])
+    .await
+    .unwrap();
+    let status = &lbs.snapshot()[0].listeners[0];
+    assert!(status.bound, "{status:?}");
+    assert_eq!(status.certificates, ["a-cert", "b-cert"]);
+
+    let (presented, response) = get(port, "b.example", &[&a, &b]).await.unwrap();
+    assert_eq!(presented, der(&b), "SNI b.example gets b's certificate");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.ends_with("tls-web"), "{response}");
+    assert!(
+        response.contains(&format!("proto=https;port={port};host=b.example")),
+        "{response}"
+    );
+    let (presented, _) = get(port, "a.example", &[&a]).await.unwrap();
+    assert_eq!(presented, der(&a));
+    // A name no certificate has gets the default (first) one, which the client then refuses.
+    let err = get(port, "c.example", &[&a, &b]).await.unwrap_err();
+    assert!(
+        err.contains(r#"only valid for DnsName("a.example")"#),
+        "{err}"
+    );
+    lbs.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unusable_certificates_are_reported_and_a_serving_listener_keeps_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = certificate(dir.path(), "a.example");
+    let other = certificate(dir.path(), "b.example");
+    let backend = Backend::start("tls-web").await;
+    let port = free_port();
+    let lbs = LbManager::new();
+
+    // The Secret does not exist yet: nothing listens, and the status says why.
+    let err = lbs
+        .sync(vec![https_config(port, &["a-cert"], &[], &backend)])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("HTTPS listener port"), "{err}");
+    assert!(
+        err.contains("certificate a-cert: Secret a-cert does not exist"),
+        "{err}"
+    );
+    let status = lbs.snapshot()[0].listeners[0].clone();
+    assert!(!status.bound && status.error.is_some(), "{status:?}");
+    assert!(TcpStream::connect(("127.0.0.1", port)).await.is_err());
+
+    // It appears: the listener binds.
+    let pem = |p: &str| [("a-cert", CertificatePem::Pem(p.to_string()))];
+    lbs.sync(vec![https_config(port, &["a-cert"], &pem(&good), &backend)])
+        .await
+        .unwrap();
+    assert!(lbs.snapshot()[0].listeners[0].bound);
+    assert_eq!(
+        get(port, "a.example", &[&good]).await.unwrap().0,
+        der(&good)
+    );
+
+    // Its value turns into something else: reported, and the listener keeps serving with the
+    // certificate it had.
+    let broken: String = good
+        .lines()
+        .filter(|l| !l.contains("PRIVATE KEY"))
+        .take(4)
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mismatched = format!(
+        "{}{}",
+        good.split("-----BEGIN PRIVATE KEY").next().unwrap(),
+        other.split_once("-----END CERTIFICATE-----\n").unwrap().1
+    );
+    for (value, says) in [
+        (broken.as_str(), "certificate a-cert: "),
+        (
+            mismatched.as_str(),
+            "the private key does not match the first certificate",
+        ),
+        ("", "no PEM certificate"),
+    ] {
+        let err = lbs
+            .sync(vec![https_config(port, &["a-cert"], &pem(value), &backend)])
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(says), "{err}");
+        let status = lbs.snapshot()[0].listeners[0].clone();
+        assert!(status.bound, "{status:?}");
+        assert!(
+            status.error.as_deref().is_some_and(|e| e.contains(says)),
+            "{status:?}"
+        );
+        assert_eq!(
+            get(port, "a.example", &[&good]).await.unwrap().0,
+            der(&good)
+        );
+    }
+    // A certificate rotated to another one is used by the next connection.
+    lbs.sync(vec![https_config(
+        port,
+        &["a-cert"],
+        &pem(&other),
+        &backend,
+    )])
+    .await
+    .unwrap();
+    assert_eq!(
+        get(port, "b.example", &[&other]).await.unwrap().0,
+        der(&other)
+    );
+    lbs.shutdown().await;
+}
