@@ -51,8 +51,11 @@ if [ "${RUN_ONCE:-0}" = 1 ]; then
   # removed), then remove this server's containers (by its instance label).
   kill -TERM $server 2>/dev/null; wait $server 2>/dev/null || true
   trap - EXIT INT TERM
-  ids=$(docker ps -aq --filter "label=ecsctl.instance=$(cat "$ECSCTL_HOME/instance-id")")
+  instance=$(cat "$ECSCTL_HOME/instance-id")
+  ids=$(docker ps -aq --filter "label=ecsctl.instance=$instance")
   [ -z "$ids" ] || docker rm -f $ids >/dev/null
+  nets=$(docker network ls -q --filter "label=ecsctl.instance=$instance")
+  [ -z "$nets" ] || docker network rm $nets >/dev/null
   exit 0
 fi
 echo "ecsctl server is running (data in $ECSCTL_HOME); try: $bin get svc -o yaml. Ctrl-C stops it;"

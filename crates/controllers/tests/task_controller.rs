@@ -254,7 +254,10 @@ async fn awsvpc_task_gets_a_namespace_holder() {
     );
     w.apply(Kind::Task, "t1", json!({"taskDefinition": "web"}));
     let s = w.until("t1", TaskPhase::Running).await;
-    assert!(w.fake.networks().contains_key("ecsctl-default"));
+    assert!(
+        w.fake.networks().contains_key("ecsctl-default-test"),
+        "one network per server"
+    );
     let ns = w.fake.container("ecsctl-t1.netns").unwrap();
     assert_eq!(ns.image, "ecsctl/pause:1");
     let app = s.containers.iter().find(|c| c.name == "app").unwrap();

@@ -206,8 +206,9 @@ fn tasks_reach_a_service_by_its_name() {
         service("api", "apilb", 1)
     ));
     wait_healthy_spread(port, 1, Duration::from_secs(30));
-    // The caller retries for up to 3 s, as a client starting beside a service would: one CI
-    // run in many saw its very first lookup fail (exit 1) right after its container started.
+    // The caller retries for up to 3 s, as a client starting beside a service would. (One CI
+    // run saw its first request fail: then every server shared one cluster network, so `api`
+    // also named another test's task, which was being removed; see the next test.)
     s.apply(
         "apiVersion: ecs/v1\nkind: TaskDefinition\nmetadata: {name: caller}\nspec:\n  networkMode: awsvpc\n  containerDefinitions:\n    - {name: main, image: ecsctl/busybox:local, memory: 32, command: [sh, -c, 'for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O- http://api:8080/ && exit 0; sleep 0.3; done; exit 1']}\n---\napiVersion: ecs/v1\nkind: Task\nmetadata: {name: caller-1}\nspec: {taskDefinition: caller}\n",
     );
@@ -424,4 +425,40 @@ fn an_https_listener_serves_with_a_certificate_from_a_secret() {
         "{}",
         String::from_utf8_lossy(&o.stdout)
     );
+}
+
+#[test]
+fn two_servers_on_one_engine_do_not_see_each_others_services() {
+    let (a, b) = (Server::start(), Server::start());
+    for (s, text) in [(&a, "mine"), (&b, "theirs")] {
+        s.apply(&format!(
+            "{}---\n{}",
+            web_td("api", text),
+            "apiVersion: ecs/v1\nkind: Service\nmetadata: {name: api}\nspec: {taskDefinition: api, desiredCount: 1}\n"
+        ));
+    }
+    // Both services have a RUNNING task before the lookups start.
+    for s in [&a, &b] {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let o = s.run(&["get", "svc", "api", "-o", "json"]);
+            let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+            if v["status"]["runningCount"] == 1 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{v:#}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    // 20 lookups of `api` from a task of server a: only a's task answers.
+    a.apply(
+        "apiVersion: ecs/v1\nkind: TaskDefinition\nmetadata: {name: caller}\nspec:\n  networkMode: awsvpc\n  containerDefinitions:\n    - {name: main, image: ecsctl/busybox:local, memory: 32, command: [sh, -c, 'n=0; until wget -q -O- http://api:8080/ >/dev/null; do n=$((n+1)); [ $n -gt 30 ] && exit 2; sleep 0.2; done; for i in $(seq 20); do wget -q -O- http://api:8080/ || echo failed; done']}\n---\napiVersion: ecs/v1\nkind: Task\nmetadata: {name: caller-1}\nspec: {taskDefinition: caller}\n",
+    );
+    a.wait_task("caller-1", Duration::from_secs(30), |st| {
+        st["lastStatus"] == "STOPPED"
+    });
+    let logs = String::from_utf8_lossy(&a.run(&["logs", "caller-1"]).stdout).into_owned();
+    let answers: Vec<&str> = logs.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(answers.len(), 20, "{logs}");
+    assert!(answers.iter().all(|l| l.starts_with("mine ")), "{logs}");
 }

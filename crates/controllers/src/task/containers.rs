@@ -65,9 +65,11 @@ pub fn netns_name(task_id: &str) -> String {
     format!("ecsctl-{task_id}.netns")
 }
 
-/// Docker network of a cluster's awsvpc tasks.
-pub fn cluster_network(cluster: &str) -> String {
-    format!("ecsctl-{cluster}")
+/// Docker network of a cluster's awsvpc tasks, one per server (`instance`): service names
+/// are DNS aliases on it, so two servers (or test runs) on one engine must not share it, or
+/// `http://api:8080` could reach the other's `api`.
+pub fn cluster_network(instance: &str, cluster: &str) -> String {
+    format!("ecsctl-{cluster}-{instance}")
 }
 
 /// The container that holds an awsvpc task's network namespace: it joins the cluster network
@@ -84,7 +86,7 @@ pub fn netns_spec(id: &TaskIdentity<'_>, td: &TaskDefinitionSpec) -> ContainerSp
             .flat_map(|c| ports(c, NetworkMode::Awsvpc))
             .collect(),
         network: NetworkAttach::Named {
-            network: cluster_network(id.cluster),
+            network: cluster_network(id.instance, id.cluster),
             aliases: id.service.map(|s| vec![s.to_string()]).unwrap_or_default(),
         },
         hostname: Some(id.task_id.chars().take(12).collect()),
@@ -371,7 +373,7 @@ mod tests {
         assert_eq!(
             n.network,
             NetworkAttach::Named {
-                network: "ecsctl-default".into(),
+                network: "ecsctl-default-i1".into(),
                 aliases: vec!["web".into()]
             }
         );

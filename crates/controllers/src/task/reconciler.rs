@@ -387,7 +387,7 @@ async fn ensure_netns(
     }
     let net_labels = ctx.owned(&[(labels::CLUSTER, id.cluster)]);
     ctx.runtime
-        .ensure_network(&cluster_network(id.cluster), &net_labels)
+        .ensure_network(&cluster_network(id.instance, id.cluster), &net_labels)
         .await
         .map_err(|e| format!("cannot create the cluster network: {e}"))?;
     let nid = ctx

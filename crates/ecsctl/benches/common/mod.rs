@@ -89,25 +89,28 @@ impl Drop for Server {
     }
 }
 
-/// Removes the containers with this label (`docker rm -f`).
+/// Removes the containers with this label (`docker rm -f`), then the networks with it.
 pub fn remove_labelled(label: &str) {
     if label.ends_with('=') {
         return;
     }
-    if let Ok(o) = Command::new("docker")
-        .args(["ps", "-aq", "--filter", &format!("label={label}")])
-        .output()
-    {
+    for (list, remove) in [
+        (&["ps", "-aq"][..], &["rm", "-f"][..]),
+        (&["network", "ls", "-q"][..], &["network", "rm"][..]),
+    ] {
+        let Ok(o) = Command::new("docker")
+            .args(list)
+            .args(["--filter", &format!("label={label}")])
+            .output()
+        else {
+            continue;
+        };
         let ids: Vec<String> = String::from_utf8_lossy(&o.stdout)
             .lines()
             .map(str::to_string)
             .collect();
         if !ids.is_empty() {
-            let _ = Command::new("docker")
-                .arg("rm")
-                .arg("-f")
-                .args(&ids)
-                .output();
+            let _ = Command::new("docker").args(remove).args(&ids).output();
         }
     }
 }

@@ -373,6 +373,29 @@ impl Drop for Server {
                     .output();
             }
         }
+        // Its cluster networks too (one per server): left behind, they would use up Docker's
+        // address pools over many runs.
+        remove_networks(&format!("label=ecsctl.instance={instance}"));
+    }
+}
+
+/// Removes the Docker networks that match a `docker network ls` filter.
+pub fn remove_networks(filter: &str) {
+    let Ok(o) = Command::new("docker")
+        .args(["network", "ls", "-q", "--filter", filter])
+        .output()
+    else {
+        return;
+    };
+    let ids: Vec<String> = String::from_utf8_lossy(&o.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    if !ids.is_empty() {
+        let _ = Command::new("docker")
+            .args(["network", "rm"])
+            .args(&ids)
+            .output();
     }
 }
 
