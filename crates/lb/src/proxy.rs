@@ -93,6 +93,14 @@ async fn forward(
         Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE | Method::TRACE
     );
     let mut headers = parts.headers;
+    // HTTP/2 carries the host as the :authority of the URI; targets speak HTTP/1.1 and read
+    // Host (else hyper would name the target's own address).
+    if !headers.contains_key(header::HOST)
+        && let Some(authority) = parts.uri.authority()
+        && let Ok(host) = HeaderValue::from_str(authority.as_str())
+    {
+        headers.insert(header::HOST, host);
+    }
     forwarded_headers(&mut headers, ctx.peer, route.port, ctx.https);
     if let Some(upgrade) = &upgrade {
         // Hop-by-hop, so stripped above; asked again of the target.

@@ -70,7 +70,7 @@ pub(crate) fn server_config(
         })?
         .with_no_client_auth()
         .with_cert_resolver(Arc::new(BySni { keys }));
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
 

@@ -441,3 +441,42 @@ async fn refused_connections_are_retried_on_another_target() {
     assert_eq!(lbs.target_health("dead"), Some(TargetHealth::Initial));
     lbs.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_with_prior_knowledge_is_served_too() {
+    use http_body_util::{BodyExt, Empty};
+    let b = Backend::start("h2c").await;
+    let port = free_port();
+    let lbs = LbManager::new();
+    lbs.sync(vec![config(
+        "web",
+        http_spec(port, serde_json::json!({})),
+        &[("web", &[&b])],
+    )])
+    .await
+    .unwrap();
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let (mut send, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(tcp),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(conn);
+    let req = hyper::Request::get(format!("http://shop.example:{port}/"))
+        .body(Empty::<bytes::Bytes>::new())
+        .unwrap();
+    let res = send.send_request(req).await.unwrap();
+    assert_eq!(res.version(), hyper::Version::HTTP_2);
+    assert_eq!(res.status(), 200);
+    let echo = res.headers()["x-echo"].to_str().unwrap().to_string();
+    assert!(
+        echo.ends_with(&format!("host=shop.example:{port}")),
+        "{echo}"
+    );
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&body[..], b"h2c");
+    lbs.shutdown().await;
+}

@@ -255,3 +255,61 @@ async fn unusable_certificates_are_reported_and_a_serving_listener_keeps_its_own
     );
     lbs.shutdown().await;
 }
+
+/// One HTTP/2 request over TLS (ALPN h2) to `https://{sni}/x`: version, status and the
+/// headers the target echoed.
+async fn get_h2(port: u16, sni: &str, root: &str) -> (hyper::Version, u16, String) {
+    use http_body_util::{BodyExt, Empty};
+    let mut store = rustls::RootCertStore::empty();
+    store.add(der(root)).unwrap();
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(store)
+    .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let tls = connector
+        .connect(ServerName::try_from(sni.to_string()).unwrap(), tcp)
+        .await
+        .unwrap();
+    assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    let (mut send, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(tls),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(conn);
+    let req = hyper::Request::get(format!("https://{sni}/x"))
+        .body(Empty::<bytes::Bytes>::new())
+        .unwrap();
+    let res = send.send_request(req).await.unwrap();
+    let (version, status) = (res.version(), res.status().as_u16());
+    let echo = res.headers()["x-echo"].to_str().unwrap().to_string();
+    let _ = res.into_body().collect().await.unwrap();
+    (version, status, echo)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_may_speak_http2_and_targets_still_get_http1_with_the_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = certificate(dir.path(), "a.example");
+    let backend = Backend::start("tls-web").await;
+    let port = free_port();
+    let lbs = LbManager::new();
+    let pems = [("a-cert", CertificatePem::Pem(a.clone()))];
+    lbs.sync(vec![https_config(port, &["a-cert"], &pems, &backend)])
+        .await
+        .unwrap();
+    let (version, status, echo) = get_h2(port, "a.example", &a).await;
+    assert_eq!((version, status), (hyper::Version::HTTP_2, 200));
+    assert_eq!(
+        echo,
+        format!("xff=127.0.0.1;proto=https;port={port};host=a.example")
+    );
+    lbs.shutdown().await;
+}
