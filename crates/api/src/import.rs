@@ -542,10 +542,19 @@ fn import_service(
 
 /// Turns a serde_path_to_error failure into a field error under `prefix`.
 pub fn serde_error(prefix: &str, e: &serde_path_to_error::Error<serde_json::Error>) -> FieldError {
-    let inner = e.path().to_string();
+    serde_error_at(prefix, &e.path().to_string(), e)
+}
+
+/// As [`serde_error`], at `inner` (a path printed as serde_path_to_error prints one) instead of
+/// the error's own path.
+pub fn serde_error_at(
+    prefix: &str,
+    inner: &str,
+    e: &serde_path_to_error::Error<serde_json::Error>,
+) -> FieldError {
     let path = match (prefix.is_empty(), inner == ".") {
         (_, true) => prefix.to_string(),
-        (true, false) => inner,
+        (true, false) => inner.to_string(),
         (false, false) if inner.starts_with('[') => format!("{prefix}{inner}"),
         (false, false) => format!("{prefix}.{inner}"),
     };

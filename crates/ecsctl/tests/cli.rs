@@ -273,6 +273,26 @@ fn usage_errors_exit_2() {
 }
 
 #[test]
+fn validate_reports_every_type_error_with_its_line() {
+    let s = Server::offline();
+    let f = s.write(
+        "bad.yaml",
+        "apiVersion: ecs/v1\nkind: TaskDefinition\nmetadata: {name: web}\nspec:\n  containerDefinitions:\n    - name: app\n      image: 5\n      memory: 64\n      portMapings: []\n    - name: side\n      image: busybox\n      memory: lots\n",
+    );
+    let o = s.run(&["validate", "-f", &f]);
+    expect_code(&o, 2);
+    let err = stderr(&o);
+    for line in [
+        format!("{f}:7:14: spec.containerDefinitions[0].image: expected a string, got 5"),
+        format!("{f}:9:20: spec.containerDefinitions[0].portMapings: unknown field"),
+        format!("{f}:12:15: spec.containerDefinitions[1].memory: expected memory in MiB"),
+    ] {
+        assert!(err.lines().any(|l| l.starts_with(&line)), "{line}\n{err}");
+    }
+    assert!(err.contains("3 problems found"), "{err}");
+}
+
+#[test]
 fn validate_is_offline() {
     let s = Server::offline();
     s.write("m/td.yaml", TD);

@@ -6,7 +6,7 @@ mod service;
 mod taskdef;
 
 use crate::diag::FieldError;
-use crate::import::serde_error;
+use crate::import::{serde_error, serde_error_at};
 use crate::kind::Kind;
 use crate::kinds::{AutoscalerSpec, ClusterSpec, DeploymentSpec, LoadBalancerSpec, TaskSpec};
 use crate::object::Object;
@@ -98,14 +98,173 @@ pub fn check(obj: &Object) -> Report {
     r
 }
 
+/// Most type errors reported for one spec.
+const MAX_TYPE_ERRORS: usize = 20;
+
+/// The typed spec, or every type error in it. serde stops at the first, so the part at fault
+/// is taken out of a copy and the copy decoded again: a map's field (unknown, or of a wrong
+/// type or value), and when that leaves a required field missing, the map that needed it
+/// (an array element such as a container definition goes as a whole, and the paths of later
+/// errors are mapped back to the document's indices). A field missing only because it was
+/// taken out is not reported. At most [`MAX_TYPE_ERRORS`] are.
 fn decode<T: DeserializeOwned>(obj: &Object, r: &mut Report) -> Option<T> {
-    match serde_path_to_error::deserialize::<_, T>(&obj.spec) {
-        Ok(v) => Some(v),
-        Err(e) => {
+    let mut spec = std::borrow::Cow::Borrowed(&obj.spec);
+    let mut cuts = Cuts::default();
+    let mut reported = 0;
+    loop {
+        let e = match serde_path_to_error::deserialize::<_, T>(spec.as_ref()) {
+            Ok(v) => return (reported == 0).then_some(v),
+            Err(e) => e,
+        };
+        let Some(here) = segments(e.path()) else {
             r.errors.push(serde_error("spec", &e));
-            None
+            return None;
+        };
+        let original = cuts.original(&here);
+        if let Some(field) = missing_field(&e) {
+            let mut wanted = original.clone();
+            wanted.push(Seg::Key(field));
+            if cuts.fields.contains(&wanted) {
+                // Taken out by us: take out what needed it, without a second report.
+                if here.is_empty() || !cuts.take_out(spec.to_mut(), &here, original) {
+                    return None;
+                }
+                continue;
+            }
+        }
+        r.errors
+            .push(serde_error_at("spec", &render(&original), &e));
+        reported += 1;
+        let is_field = matches!(here.last(), Some(Seg::Key(_)));
+        if reported >= MAX_TYPE_ERRORS
+            || !is_field
+            || !cuts.take_out(spec.to_mut(), &here, original)
+        {
+            return None;
         }
     }
+}
+
+/// One step of a path inside a spec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+fn segments(path: &serde_path_to_error::Path) -> Option<Vec<Seg>> {
+    use serde_path_to_error::Segment;
+    path.iter()
+        .map(|s| match s {
+            Segment::Seq { index } => Some(Seg::Index(*index)),
+            Segment::Map { key } => Some(Seg::Key(key.clone())),
+            Segment::Enum { .. } | Segment::Unknown => None,
+        })
+        .collect()
+}
+
+/// As serde_path_to_error prints a path: `a.b[0].c`, `.` for the root.
+fn render(path: &[Seg]) -> String {
+    let mut out = String::new();
+    for s in path {
+        match s {
+            Seg::Key(k) if out.is_empty() => out.push_str(k),
+            Seg::Key(k) => {
+                out.push('.');
+                out.push_str(k);
+            }
+            Seg::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    if out.is_empty() { ".".to_string() } else { out }
+}
+
+/// What `decode` took out of its copy of a spec, in the document's own paths.
+#[derive(Debug, Default)]
+struct Cuts {
+    /// Fields removed.
+    fields: Vec<Vec<Seg>>,
+    /// Array elements removed: the array's path and the element's index.
+    elements: Vec<(Vec<Seg>, usize)>,
+}
+
+impl Cuts {
+    /// The document's path for a path in the copy (indices shift where elements went).
+    fn original(&self, path: &[Seg]) -> Vec<Seg> {
+        let mut out = Vec::with_capacity(path.len());
+        for s in path {
+            let seg = match s {
+                Seg::Index(i) => {
+                    let mut gone: Vec<usize> = self
+                        .elements
+                        .iter()
+                        .filter(|(array, _)| *array == out)
+                        .map(|(_, index)| *index)
+                        .collect();
+                    gone.sort_unstable();
+                    let mut index = *i;
+                    for g in gone {
+                        if g <= index {
+                            index += 1;
+                        }
+                    }
+                    Seg::Index(index)
+                }
+                key => key.clone(),
+            };
+            out.push(seg);
+        }
+        out
+    }
+
+    /// Removes what `here` (a path in the copy) points at; `original` is its document path.
+    fn take_out(
+        &mut self,
+        value: &mut serde_json::Value,
+        here: &[Seg],
+        original: Vec<Seg>,
+    ) -> bool {
+        let Some((last, parents)) = here.split_last() else {
+            return false;
+        };
+        let mut at = value;
+        for s in parents {
+            let next = match s {
+                Seg::Index(i) => at.get_mut(*i),
+                Seg::Key(k) => at.get_mut(k.as_str()),
+            };
+            match next {
+                Some(n) => at = n,
+                None => return false,
+            }
+        }
+        match (last, at) {
+            (Seg::Key(k), serde_json::Value::Object(m)) => {
+                if m.shift_remove(k.as_str()).is_none() {
+                    return false;
+                }
+                self.fields.push(original);
+                true
+            }
+            (Seg::Index(i), serde_json::Value::Array(a)) if *i < a.len() => {
+                a.remove(*i);
+                let (array, index) = original.split_at(original.len() - 1);
+                let Some(Seg::Index(index)) = index.first() else {
+                    return false;
+                };
+                self.elements.push((array.to_vec(), *index));
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The field a "missing field" error names.
+fn missing_field(e: &serde_path_to_error::Error<serde_json::Error>) -> Option<String> {
+    let text = e.inner().to_string();
+    let rest = text.strip_prefix("missing field `")?;
+    Some(rest.split('`').next()?.to_string())
 }
 
 fn check_metadata(obj: &Object, r: &mut Report) {

@@ -87,6 +87,42 @@ fn typed_errors_carry_paths_and_ranges() {
 }
 
 #[test]
+fn every_type_error_of_a_spec_is_reported_not_just_the_first() {
+    let o = td(json!({"containerDefinitions": [
+        {"name": "a", "image": 5, "memory": 64, "portMapings": []},
+        {"name": "b", "image": "x", "memory": "lots", "essential": "yes",
+         "healthCheck": {"command": ["CMD", "true"], "interval": 1}}
+    ], "networkMode": "default"}));
+    assert_eq!(
+        errors(&o),
+        vec![
+            "spec.containerDefinitions[0].image: expected a string, got 5",
+            "spec.containerDefinitions[0].portMapings: unknown field \"portMapings\" (did you mean \"portMappings\"?)",
+            "spec.containerDefinitions[1].memory: expected memory in MiB (512) or with a unit (\"0.5 GB\"), got \"lots\"",
+            "spec.containerDefinitions[1].essential: expected a boolean, got \"yes\"",
+            "spec.containerDefinitions[1].healthCheck.interval: expected an integer 5..300, got 1",
+            "spec.networkMode: expected one of bridge, host, awsvpc, none, got \"default\"",
+        ]
+    );
+}
+
+#[test]
+fn a_required_field_taken_out_is_not_reported_missing_as_well() {
+    // `image` has the wrong type and is required: one error, not a second "missing field".
+    let o = td(json!({"containerDefinitions": [{"name": "a", "image": ["x"], "memory": 64}]}));
+    assert_eq!(
+        errors(&o),
+        vec!["spec.containerDefinitions[0].image: expected a string, got a list"]
+    );
+    // A field missing in the first place still is.
+    let o = td(json!({"containerDefinitions": [{"name": "a", "memory": 64}]}));
+    assert_eq!(
+        errors(&o),
+        vec!["spec.containerDefinitions[0]: missing required field \"image\""]
+    );
+}
+
+#[test]
 fn cpu_and_memory_strings() {
     let o = td(
         json!({"cpu": "1 vCPU", "memory": "0.5 GB", "containerDefinitions": [
