@@ -335,19 +335,26 @@ fn certificate_pem(dir: &std::path::Path, name: &str) -> String {
     pem.display().to_string()
 }
 
-/// GET / over TLS (SNI `name`, trusting the certificate in `pem`): status and body.
-fn get_https(port: u16, name: &str, pem: &str) -> Result<(u16, String), String> {
+/// A TLS client trusting only the certificate in `pem`, offering `alpn`.
+fn tls_client(pem: &str, alpn: &[&[u8]]) -> Result<rustls::ClientConfig, String> {
     use rustls::pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
     let cert = rustls::pki_types::CertificateDer::from_pem_file(pem).map_err(|e| e.to_string())?;
     roots.add(cert).map_err(|e| e.to_string())?;
-    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+    let mut config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
     .with_safe_default_protocol_versions()
     .map_err(|e| e.to_string())?
     .with_root_certificates(roots)
     .with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    Ok(config)
+}
+
+/// GET / over TLS (SNI `name`, trusting the certificate in `pem`): status and body.
+fn get_https(port: u16, name: &str, pem: &str) -> Result<(u16, String), String> {
+    let config = tls_client(pem, &[])?;
     let server_name =
         rustls::pki_types::ServerName::try_from(name.to_string()).map_err(|e| e.to_string())?;
     let conn = rustls::ClientConnection::new(std::sync::Arc::new(config), server_name)
@@ -373,6 +380,38 @@ fn get_https(port: u16, name: &str, pem: &str) -> Result<(u16, String), String> 
         .map(|(_, b)| b.trim().to_string())
         .unwrap_or_default();
     Ok((status, body))
+}
+
+/// GET / over TLS as HTTP/2 (ALPN h2, SNI `name`): the version and status of the answer.
+fn get_h2(port: u16, name: &str, pem: &str) -> Result<(hyper::Version, u16), String> {
+    let config = std::sync::Arc::new(tls_client(pem, &[b"h2"])?);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async move {
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .map_err(|e| e.to_string())?;
+        let server_name =
+            rustls::pki_types::ServerName::try_from(name.to_string()).map_err(|e| e.to_string())?;
+        let tls = tokio_rustls::TlsConnector::from(config)
+            .connect(server_name, tcp)
+            .await
+            .map_err(|e| e.to_string())?;
+        let (mut send, conn) = hyper::client::conn::http2::handshake(
+            hyper_util::rt::TokioExecutor::new(),
+            hyper_util::rt::TokioIo::new(tls),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        tokio::spawn(conn);
+        let req = hyper::Request::get(format!("https://{name}/"))
+            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .map_err(|e| e.to_string())?;
+        let res = send.send_request(req).await.map_err(|e| e.to_string())?;
+        Ok((res.version(), res.status().as_u16()))
+    })
 }
 
 #[test]
@@ -417,6 +456,11 @@ fn an_https_listener_serves_with_a_certificate_from_a_secret() {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+    // Browsers and gRPC clients ask for HTTP/2; the task still gets HTTP/1.1 (busybox httpd).
+    assert_eq!(
+        get_h2(port, "shop.example", &pem),
+        Ok((hyper::Version::HTTP_2, 200))
+    );
     let text = String::from_utf8_lossy(&s.run(&["describe", "lb", "edge"]).stdout).into_owned();
     assert!(!text.contains("does not exist"), "{text}");
     let o = s.run(&["get", "lb"]);
