@@ -98,7 +98,6 @@ const SERVICE_READ_ONLY: &[&str] = &[
 /// ECS CreateService fields ecsctl does not implement yet. They are errors unless the user
 /// passes --warn-unknown, which drops them with a warning.
 const SERVICE_UNIMPLEMENTED: &[&str] = &[
-    "serviceConnectConfiguration",
     "volumeConfigurations",
     "vpcLatticeConfigurations",
     "clientToken",

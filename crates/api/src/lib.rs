@@ -9,6 +9,7 @@ pub mod ownership;
 pub use kind::Kind;
 pub use object::{API_VERSION, DEFAULT_CLUSTER, Object, ObjectKey, ObjectMeta};
 pub mod diag;
+pub mod hash;
 pub mod source;
 
 pub use diag::{Diagnostic, FieldError};

@@ -56,6 +56,11 @@ pub struct ServiceSpec {
     /// Cloud Map registries (kept; tasks are discoverable by service name on the cluster network).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub service_registries: Vec<serde_json::Map<String, serde_json::Value>>,
+    /// ECS Service Connect: the names (and ports) by which other tasks of the cluster reach
+    /// this service. Locally each name is a DNS alias of the service's awsvpc tasks on the
+    /// cluster network, without Service Connect's proxy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_connect_configuration: Option<ServiceConnectConfiguration>,
     #[serde(
         default,
         rename = "enableECSManagedTags",
@@ -307,6 +312,10 @@ pub struct ServiceStatus {
     /// The value of the `ecsctl.dev/force-deployment` annotation last acted on.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub force_token: String,
+    /// Fingerprint of the service settings its tasks take when they start (Service Connect)
+    /// last acted on: a change makes a new deployment, as in ECS.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub task_config_token: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -359,4 +368,82 @@ pub struct Event {
     pub id: String,
     pub created_at: String,
     pub message: String,
+}
+
+/// ECS's `serviceConnectConfiguration`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServiceConnectConfiguration {
+    pub enabled: bool,
+    /// The Cloud Map namespace (kept; every task of the cluster shares one network locally).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// The ports this service offers; none for a client-only service.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<ServiceConnectService>,
+    /// The proxy's log configuration (there is no proxy locally; kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_configuration: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// One port a service offers through Service Connect.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServiceConnectService {
+    /// The `name` of a portMappings entry of the task definition.
+    pub port_name: String,
+    /// The name other tasks resolve (default: portName).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discovery_name: Option<String>,
+    /// Further names and ports clients use (dnsName defaults to the discovery name). Locally
+    /// the port must be the container port: no proxy translates it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub client_aliases: Vec<ServiceConnectClientAlias>,
+    /// The proxy's listening port (no proxy locally; kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress_port_override: Option<Port>,
+    /// Proxy timeouts (kept, not applied).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Proxy TLS (kept, not applied).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// A name and port by which clients reach a Service Connect service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServiceConnectClientAlias {
+    pub port: Port,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_name: Option<String>,
+    /// Blue/green test traffic rules (kept, not applied).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_traffic_rules: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl ServiceConnectService {
+    /// The name clients resolve when no alias names another: discoveryName, else portName.
+    pub fn discovery(&self) -> &str {
+        self.discovery_name.as_deref().unwrap_or(&self.port_name)
+    }
+}
+
+impl ServiceConnectConfiguration {
+    /// Every DNS name the service's tasks answer to, with the port clients use (`None`: the
+    /// discovery name, which is reached on the container port itself), in order, once each.
+    pub fn names(&self) -> Vec<(String, &str, Option<u16>)> {
+        let mut out: Vec<(String, &str, Option<u16>)> = Vec::new();
+        if !self.enabled {
+            return out;
+        }
+        for s in &self.services {
+            out.push((s.discovery().to_string(), &s.port_name, None));
+            for a in &s.client_aliases {
+                let name = a.dns_name.as_deref().unwrap_or(s.discovery());
+                out.push((name.to_string(), &s.port_name, Some(a.port.get())));
+            }
+        }
+        out
+    }
 }

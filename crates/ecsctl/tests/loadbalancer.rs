@@ -506,3 +506,52 @@ fn two_servers_on_one_engine_do_not_see_each_others_services() {
     assert_eq!(answers.len(), 20, "{logs}");
     assert!(answers.iter().all(|l| l.starts_with("mine ")), "{logs}");
 }
+
+#[test]
+fn service_connect_names_reach_the_service_and_what_needs_a_proxy_is_refused() {
+    let s = Server::start();
+    let td = web_td("shop", "shop").replace(
+        "portMappings: [{containerPort: 8080}]",
+        "portMappings: [{containerPort: 8080, name: http}]",
+    );
+    let svc = |alias_port: u16| {
+        format!(
+            "apiVersion: ecs/v1\nkind: Service\nmetadata: {{name: shop}}\nspec:\n  taskDefinition: shop\n  desiredCount: 1\n  serviceConnectConfiguration:\n    enabled: true\n    namespace: internal\n    services:\n      - portName: http\n        discoveryName: shop-http\n        clientAliases: [{{port: {alias_port}, dnsName: shop.internal}}]\n"
+        )
+    };
+    s.apply(&format!("{td}---\n{}", svc(8080)));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let o = s.run(&["get", "svc", "shop", "-o", "json"]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+        if v["status"]["runningCount"] == 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{v:#}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    s.apply(
+        "apiVersion: ecs/v1\nkind: TaskDefinition\nmetadata: {name: caller}\nspec:\n  networkMode: awsvpc\n  containerDefinitions:\n    - {name: main, image: ecsctl/busybox:local, memory: 32, command: [sh, -c, 'for n in shop.internal shop-http shop; do wget -q -O- http://$n:8080/ || exit 1; done']}\n---\napiVersion: ecs/v1\nkind: Task\nmetadata: {name: caller-1}\nspec: {taskDefinition: caller}\n",
+    );
+    let st = s.wait_task("caller-1", Duration::from_secs(20), |st| {
+        st["lastStatus"] == "STOPPED"
+    });
+    assert_eq!(st["containers"][0]["exitCode"], 0, "{st:#}");
+    let logs = String::from_utf8_lossy(&s.run(&["logs", "caller-1"]).stdout).into_owned();
+    assert_eq!(logs.matches("shop ").count(), 3, "{logs}");
+
+    // Port 80 for a container listening on 8080 needs Service Connect's proxy: the new
+    // deployment's task fails to start, saying so.
+    s.apply(&svc(80));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let o = s.run(&["get", "tasks", "-o", "json"]);
+        let text = String::from_utf8_lossy(&o.stdout).into_owned();
+        if text.contains("client alias shop.internal:80 would need a proxy") {
+            assert!(text.contains("set clientAliases[].port to 8080"), "{text}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "{text}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

@@ -57,7 +57,7 @@ pub fn scan(dir: &Path) -> Result<Snapshot, Vec<Diagnostic>> {
         files, mut errors, ..
     } = w;
 
-    let mut hasher = Fnv::new();
+    let mut hasher = api::hash::Fnv::new();
     let mut objects = Vec::new();
     let mut warnings = Vec::new();
     let mut defined: BTreeMap<ObjectKey, String> = BTreeMap::new();
@@ -250,23 +250,5 @@ fn io_reason(e: &std::io::Error) -> String {
     match c.next() {
         Some(f) => f.to_lowercase().chain(c).collect(),
         None => s,
-    }
-}
-
-/// FNV-1a, 64 bits: a stable content hash (the same on every run and machine).
-struct Fnv(u64);
-
-impl Fnv {
-    fn new() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 ^= u64::from(*b);
-            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-    fn finish(&self) -> u64 {
-        self.0
     }
 }

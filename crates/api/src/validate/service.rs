@@ -5,6 +5,9 @@ use crate::service::*;
 
 pub(super) fn check(spec: &ServiceSpec, r: &mut Report) {
     check_task_definition_ref(&spec.task_definition, "spec.taskDefinition", r);
+    if let Some(sc) = &spec.service_connect_configuration {
+        check_service_connect(sc, r);
+    }
     let strategy = spec.scheduling_strategy();
     match strategy {
         SchedulingStrategy::Replica if spec.desired_count.is_none() => r.error(
@@ -120,6 +123,71 @@ pub(super) fn check(spec: &ServiceSpec, r: &mut Report) {
                 "distinctInstance takes no expression",
             ),
             _ => {}
+        }
+    }
+}
+
+/// A DNS name of one or more labels (`api`, `api.internal`): letters, digits and `-`, each
+/// label 1..63 characters not starting or ending with `-`, 253 in all.
+fn check_dns_name(name: &str) -> Result<(), String> {
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    if name.len() <= 253 && name.split('.').all(label_ok) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name:?} is not a DNS name (labels of letters, digits and '-', separated by '.')"
+        ))
+    }
+}
+
+fn check_service_connect(sc: &ServiceConnectConfiguration, r: &mut Report) {
+    let p = "spec.serviceConnectConfiguration";
+    if !sc.enabled {
+        return;
+    }
+    if sc.log_configuration.is_some() {
+        r.warn(
+            format!("{p}.logConfiguration"),
+            "there is no Service Connect proxy locally, so it has no logs; kept, not applied",
+        );
+    }
+    for (i, s) in sc.services.iter().enumerate() {
+        let sp = format!("{p}.services[{i}]");
+        if s.port_name.is_empty() {
+            r.error(format!("{sp}.portName"), "must name a portMappings entry");
+        }
+        if let Err(e) = check_dns_name(s.discovery()) {
+            let field = if s.discovery_name.is_some() {
+                "discoveryName"
+            } else {
+                "portName"
+            };
+            r.error(format!("{sp}.{field}"), e);
+        }
+        for (field, set) in [
+            ("ingressPortOverride", s.ingress_port_override.is_some()),
+            ("timeout", s.timeout.is_some()),
+            ("tls", s.tls.is_some()),
+        ] {
+            if set {
+                r.warn(
+                    format!("{sp}.{field}"),
+                    "configures Service Connect's proxy, which ecsctl does not run; kept, not applied",
+                );
+            }
+        }
+        for (j, a) in s.client_aliases.iter().enumerate() {
+            if let Some(d) = &a.dns_name
+                && let Err(e) = check_dns_name(d)
+            {
+                r.error(format!("{sp}.clientAliases[{j}].dnsName"), e);
+            }
         }
     }
 }

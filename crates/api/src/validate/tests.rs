@@ -203,3 +203,47 @@ fn https_listeners_need_certificates_and_only_they_take_them() {
     );
     assert_eq!(e.len(), 3, "{e:#?}");
 }
+
+#[test]
+fn service_connect_is_checked_and_proxy_settings_are_kept_with_a_warning() {
+    let svc = |sc: serde_json::Value| {
+        Object::new(
+            Kind::Service,
+            "api",
+            json!({"taskDefinition": "api", "desiredCount": 1, "serviceConnectConfiguration": sc}),
+        )
+    };
+    let ok = svc(
+        json!({"enabled": true, "namespace": "internal", "services": [
+        {"portName": "http", "discoveryName": "api", "ingressPortOverride": 15000,
+         "timeout": {"idleTimeoutSeconds": 60},
+         "clientAliases": [{"port": 8080, "dnsName": "api.internal"}]}],
+        "logConfiguration": {"logDriver": "awslogs"}}),
+    );
+    let report = check(&ok);
+    assert_eq!(report.errors, vec![]);
+    let warnings: Vec<String> = report.warnings.iter().map(ToString::to_string).collect();
+    for field in [
+        "services[0].ingressPortOverride",
+        "services[0].timeout",
+        "logConfiguration",
+    ] {
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.starts_with(&format!("spec.serviceConnectConfiguration.{field}: "))),
+            "{field}: {warnings:#?}"
+        );
+    }
+    let e = errors(&svc(json!({"enabled": true, "services": [
+        {"portName": "http", "discoveryName": "-api",
+         "clientAliases": [{"port": 8080, "dnsName": "api..internal"}]}]})));
+    assert_eq!(e.len(), 2, "{e:#?}");
+    assert!(
+        e[0].starts_with(
+            "spec.serviceConnectConfiguration.services[0].discoveryName: \"-api\" is not a DNS name"
+        ),
+        "{e:#?}"
+    );
+    assert!(e[1].starts_with("spec.serviceConnectConfiguration.services[0].clientAliases[0].dnsName: \"api..internal\" is not a DNS name"), "{e:#?}");
+}

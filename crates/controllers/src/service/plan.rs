@@ -68,6 +68,9 @@ pub struct Inputs<'a> {
     pub task_definition: &'a str,
     /// The value of the force-new-deployment annotation ("" when absent).
     pub force_token: &'a str,
+    /// Fingerprint of the settings tasks take at start ("" when none): a change forces a new
+    /// deployment too.
+    pub task_config_token: &'a str,
     pub status: &'a ServiceStatus,
     pub tasks: &'a [TaskView],
     pub now: OffsetDateTime,
@@ -132,7 +135,8 @@ pub fn plan(inp: &Inputs<'_>) -> Plan {
     //    forced deployment, makes a new PRIMARY deployment. A revision the circuit breaker
     //    rolled back is not deployed again until the service points elsewhere first (as ECS
     //    points the service at the restored revision) or a deployment is forced.
-    let forced = !inp.force_token.is_empty() && inp.force_token != st.force_token;
+    let forced = (!inp.force_token.is_empty() && inp.force_token != st.force_token)
+        || inp.task_config_token != st.task_config_token;
     if forced
         || (!st.failed_task_definition.is_empty()
             && st.failed_task_definition != inp.task_definition)
@@ -160,6 +164,7 @@ pub fn plan(inp: &Inputs<'_>) -> Plan {
     }
     st.observed_generation = st.observed_generation.max(inp.generation);
     st.force_token = inp.force_token.to_string();
+    st.task_config_token = inp.task_config_token.to_string();
 
     // 2. Failures of the primary since it last had a healthy task: the circuit breaker and
     //    the start throttle both count them.

@@ -87,12 +87,14 @@ pub async fn reconcile_service(ctx: &Context, key: &ObjectKey) -> Result<Next, S
         .get(FORCE_ANNOTATION)
         .cloned()
         .unwrap_or_default();
+    let task_config = task_config_token(&spec);
     let inputs = Inputs {
         service: &key.name,
         spec: &spec,
         generation: obj.metadata.generation.unwrap_or(1),
         task_definition: &td,
         force_token: &force,
+        task_config_token: &task_config,
         status: &status,
         tasks: &views,
         now,
@@ -265,6 +267,19 @@ fn resolve(ctx: &Context, reference: &str) -> Result<Option<String>, ServiceErro
 }
 
 /// ECS-style deployment id: `ecs-svc/` and 19 digits.
+/// Tasks get their Service Connect names when they start, so (as in ECS) a change of
+/// serviceConnectConfiguration needs a new deployment: its fingerprint ("" without one).
+fn task_config_token(spec: &ServiceSpec) -> String {
+    spec.service_connect_configuration
+        .as_ref()
+        .map(|sc| {
+            let mut h = api::hash::Fnv::new();
+            h.write(serde_json::to_string(sc).unwrap_or_default().as_bytes());
+            format!("sc-{:016x}", h.finish())
+        })
+        .unwrap_or_default()
+}
+
 fn new_deployment_id() -> String {
     let n = uuid::Uuid::new_v4().as_u128() % 10u128.pow(19);
     format!("ecs-svc/{n:019}")

@@ -32,6 +32,8 @@ pub struct TaskIdentity<'a> {
     pub service: Option<&'a str>,
     /// The owning server's id (`ecsctl.instance`).
     pub instance: &'a str,
+    /// Further DNS names of an awsvpc task on the cluster network (Service Connect's).
+    pub aliases: &'a [String],
 }
 
 impl TaskIdentity<'_> {
@@ -87,7 +89,17 @@ pub fn netns_spec(id: &TaskIdentity<'_>, td: &TaskDefinitionSpec) -> ContainerSp
             .collect(),
         network: NetworkAttach::Named {
             network: cluster_network(id.instance, id.cluster),
-            aliases: id.service.map(|s| vec![s.to_string()]).unwrap_or_default(),
+            aliases: id
+                .service
+                .map(str::to_string)
+                .into_iter()
+                .chain(
+                    id.aliases
+                        .iter()
+                        .filter(|a| Some(a.as_str()) != id.service)
+                        .cloned(),
+                )
+                .collect(),
         },
         hostname: Some(id.task_id.chars().take(12).collect()),
         ..ContainerSpec::new(netns_name(id.task_id), PAUSE_IMAGE)
@@ -302,6 +314,7 @@ mod tests {
         task_definition: "web:3",
         service: Some("web"),
         instance: "i1",
+        aliases: &[],
     };
 
     #[test]

@@ -12,6 +12,7 @@ pub mod policy;
 pub mod reconciler;
 pub mod retention;
 pub mod secrets;
+pub mod service_connect;
 
 use crate::Context;
 use crate::sources::{keys_of, watch_store};

@@ -69,12 +69,14 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
     let taskdef = td_obj.display_name();
     let cluster = obj.metadata.cluster_or_default().to_string();
     let service = obj.metadata.labels.get(labels::SERVICE).cloned();
+    let aliases = service_connect_aliases(ctx, &cluster, service.as_deref(), &td, &taskdef)?;
     let id = TaskIdentity {
         task_id: &key.name,
         cluster: &cluster,
         task_definition: &taskdef,
         service: service.as_deref(),
         instance: &ctx.instance,
+        aliases: aliases.as_ref().map_or(&[], Vec::as_slice),
     };
     let stop_request = (spec.desired_status == Some(DesiredStatus::Stopped)).then(|| {
         (
@@ -96,8 +98,11 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
     if stored.last_status == TaskPhase::Provisioning
         && stored.desired_status == DesiredStatus::Running
     {
-        // The workload policy is checked once, before anything of the task exists.
-        if let Err(reason) = super::policy::check(&td, &cluster, &cluster_policy(ctx, &cluster)?) {
+        // The workload policy and the service's names are checked once, before anything of
+        // the task exists.
+        let refused = super::policy::check(&td, &cluster, &cluster_policy(ctx, &cluster)?)
+            .and(aliases.as_ref().map(|_| ()).map_err(Clone::clone));
+        if let Err(reason) = refused {
             warn!(task = %key.name, %reason, "task refused");
             status.desired_status = DesiredStatus::Stopped;
             status.stop_code = Some(StopCode::TaskFailedToStart);
@@ -271,6 +276,35 @@ fn observed(info: &ContainerInfo) -> Observed {
             })
             .collect(),
     }
+}
+
+/// The Service Connect names of a service's task (none for a standalone task), or why they
+/// cannot be given.
+fn service_connect_aliases(
+    ctx: &Context,
+    cluster: &str,
+    service: Option<&str>,
+    td: &TaskDefinitionSpec,
+    taskdef: &str,
+) -> Result<Result<Vec<String>, String>, TaskError> {
+    let Some(service) = service else {
+        return Ok(Ok(Vec::new()));
+    };
+    let Some(svc) = ctx
+        .store
+        .get(&ObjectKey::new(Kind::Service, Some(cluster), service))?
+    else {
+        return Ok(Ok(Vec::new()));
+    };
+    let Ok(spec) = svc.spec_as::<api::service::ServiceSpec>() else {
+        return Ok(Ok(Vec::new()));
+    };
+    Ok(spec
+        .service_connect_configuration
+        .as_ref()
+        .map_or(Ok(Vec::new()), |sc| {
+            super::service_connect::aliases(sc, td, taskdef)
+        }))
 }
 
 /// Carries out the steps; a step that cannot succeed fails the task with a stop code and reason.

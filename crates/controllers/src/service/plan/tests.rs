@@ -25,6 +25,7 @@ struct Sim {
     next: u32,
     log: Vec<(u32, u32)>, // (present, healthy) after each round's actions
     placement: Option<(u32, String)>,
+    task_config: String,
 }
 
 impl Sim {
@@ -39,6 +40,7 @@ impl Sim {
             next: 0,
             log: vec![],
             placement: None,
+            task_config: String::new(),
         }
     }
     fn now(&self) -> OffsetDateTime {
@@ -59,6 +61,7 @@ impl Sim {
             generation: self.generation,
             task_definition: &self.td,
             force_token: "",
+            task_config_token: &self.task_config,
             status: &self.status,
             tasks: &views,
             now,
@@ -193,6 +196,40 @@ fn rolling_update_respects_min_100_max_200() {
     assert_eq!(d.iter().filter(|d| d.status == "PRIMARY").count(), 1);
     assert_eq!(d.last().unwrap().task_definition, "web:2");
     assert_eq!(d[0].status, "INACTIVE");
+}
+
+#[test]
+fn a_change_of_what_tasks_take_at_start_rolls_them_all() {
+    let mut s = Sim::new(spec(2, 100, 200, true));
+    s.task_config = "sc-1".into();
+    assert!(s.run_until_steady(10));
+    assert_eq!(s.status.deployments.len(), 1, "the first deployment only");
+    let first: Vec<String> = s.tasks.iter().map(|(t, _)| t.id.clone()).collect();
+    s.task_config = "sc-2".into();
+    assert!(s.run_until_steady(20));
+    let d = &s.status.deployments;
+    assert_eq!(d.iter().filter(|d| d.status == "PRIMARY").count(), 1);
+    assert_eq!(
+        (
+            d[0].status.as_str(),
+            d.last().unwrap().task_definition.as_str()
+        ),
+        ("INACTIVE", "web:1")
+    );
+    let running: Vec<&String> = s
+        .tasks
+        .iter()
+        .filter(|(t, _)| t.phase == TaskPhase::Running && !t.stopping)
+        .map(|(t, _)| &t.id)
+        .collect();
+    assert_eq!(running.len(), 2);
+    assert!(
+        running.iter().all(|id| !first.contains(id)),
+        "{running:?} {first:?}"
+    );
+    // Steady again: the same token forces nothing more.
+    let p = s.step();
+    assert!(p.actions.is_empty());
 }
 
 #[test]
