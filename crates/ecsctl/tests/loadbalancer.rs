@@ -539,6 +539,11 @@ fn service_connect_names_reach_the_service_and_what_needs_a_proxy_is_refused() {
     assert_eq!(st["containers"][0]["exitCode"], 0, "{st:#}");
     let logs = String::from_utf8_lossy(&s.run(&["logs", "caller-1"]).stdout).into_owned();
     assert_eq!(logs.matches("shop ").count(), 3, "{logs}");
+    let text = String::from_utf8_lossy(&s.run(&["describe", "svc", "shop"]).stdout).into_owned();
+    assert!(
+        text.contains("shop-http (portName http), shop.internal:8080"),
+        "{text}"
+    );
 
     // Port 80 for a container listening on 8080 needs Service Connect's proxy: the new
     // deployment's task fails to start, saying so.

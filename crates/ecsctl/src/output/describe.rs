@@ -351,19 +351,45 @@ fn service_spec(spec: &Value, out: &mut String) {
     if !lbs.is_empty() {
         b.kv("Load Balancers", lbs.join(", "));
     }
+    let sc = spec.get("serviceConnectConfiguration").and_then(|v| {
+        serde_json::from_value::<api::service::ServiceConnectConfiguration>(v.clone()).ok()
+    });
+    if let Some(sc) = &sc {
+        // The names other tasks of the cluster resolve: `name (portName P)` reaches the
+        // container port itself, `name:port` is a client alias.
+        let names: Vec<String> = sc
+            .names()
+            .into_iter()
+            .map(|(name, port_name, port)| match port {
+                Some(p) => format!("{name}:{p}"),
+                None => format!("{name} (portName {port_name})"),
+            })
+            .collect();
+        b.kv(
+            "Service Connect",
+            if !sc.enabled {
+                "disabled".to_string()
+            } else if names.is_empty() {
+                "client only".to_string()
+            } else {
+                names.join(", ")
+            },
+        );
+    }
     b.render(out, 2);
-    let rest = without(
-        spec,
-        &[
-            "taskDefinition",
-            "desiredCount",
-            "launchType",
-            "schedulingStrategy",
-            "deploymentConfiguration",
-            "healthCheckGracePeriodSeconds",
-            "loadBalancers",
-        ],
-    );
+    let mut shown = vec![
+        "taskDefinition",
+        "desiredCount",
+        "launchType",
+        "schedulingStrategy",
+        "deploymentConfiguration",
+        "healthCheckGracePeriodSeconds",
+        "loadBalancers",
+    ];
+    if sc.is_some() {
+        shown.push("serviceConnectConfiguration");
+    }
+    let rest = without(spec, &shown);
     if !is_empty(&rest) {
         generic(&rest, out, 2);
     }
@@ -562,6 +588,24 @@ mod tests {
             "task definitions are not clustered:\n{d}"
         );
         assert!(!d.contains("Events"), "{d}");
+    }
+
+    #[test]
+    fn service_connect_names_are_listed() {
+        let o = json!({"kind": "Service", "metadata": {"name": "shop", "cluster": "default"},
+            "spec": {"taskDefinition": "shop", "desiredCount": 1,
+                "serviceConnectConfiguration": {"enabled": true, "namespace": "internal",
+                    "services": [{"portName": "http", "discoveryName": "shop-http",
+                        "clientAliases": [{"port": 8080, "dnsName": "shop.internal"}]}]}}});
+        let d = describe(&o, now());
+        assert!(
+            d.contains("Service Connect:  shop-http (portName http), shop.internal:8080\n"),
+            "{d}"
+        );
+        assert!(
+            !d.contains("namespace"),
+            "shown once, not again as the rest of the spec:\n{d}"
+        );
     }
 
     #[test]
