@@ -57,3 +57,25 @@ fn invalid_examples_are_rejected_with_a_location() {
         assert!(errs.iter().all(|e| e.line.is_some()), "{errs:?}");
     }
 }
+
+#[test]
+fn readme_yaml_examples_validate() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../README.md");
+    let readme = std::fs::read_to_string(&path).expect("README.md");
+    let mut blocks = 0;
+    for (i, block) in readme.split("```yaml\n").skip(1).enumerate() {
+        let yaml = block.split("```").next().unwrap_or_default();
+        let source = format!("README.md yaml block {}", i + 1);
+        parse_source(&source, yaml, &ParseOptions::default()).unwrap_or_else(|e| {
+            panic!(
+                "{}",
+                e.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        });
+        blocks += 1;
+    }
+    assert!(blocks >= 1, "README.md has YAML examples");
+}
