@@ -463,6 +463,8 @@ fn an_https_listener_serves_with_a_certificate_from_a_secret() {
     );
     let text = String::from_utf8_lossy(&s.run(&["describe", "lb", "edge"]).stdout).into_owned();
     assert!(!text.contains("does not exist"), "{text}");
+    // When the certificate expires, as read from it (`-days 2`).
+    assert!(text.contains("shop-cert (expires "), "{text}");
     let o = s.run(&["get", "lb"]);
     assert!(
         String::from_utf8_lossy(&o.stdout).contains(&format!("{port}/HTTPS")),

@@ -50,6 +50,7 @@ mod target;
 mod tcp;
 mod tls;
 mod types;
+mod x509;
 
 pub use error::LbError;
 pub use manager::LbManager;

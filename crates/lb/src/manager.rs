@@ -6,7 +6,7 @@ use crate::lbstate::LbRuntime;
 use crate::listener::{ListenerHandle, Route};
 use crate::proxy::{self, Client};
 use crate::router::Router;
-use crate::types::{LbConfig, LbStatus, ListenerStatus, TargetHealth};
+use crate::types::{CertificateStatus, LbConfig, LbStatus, ListenerStatus, TargetHealth};
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
@@ -118,7 +118,12 @@ impl LbManager {
                 let mut tls = None;
                 if l.protocol == api::kinds::LbProtocol::Https {
                     match crate::tls::server_config(l, &cfg.certificates) {
-                        Ok(config) => tls = Some(config),
+                        Ok((config, expiry)) => {
+                            for (c, t) in status.certificates.iter_mut().zip(expiry) {
+                                c.not_after = t.and_then(rfc3339);
+                            }
+                            tls = Some(config);
+                        }
                         Err(e) => {
                             let e = LbError::Certificate {
                                 lb: cfg.name.clone(),
@@ -290,15 +295,24 @@ impl LbManager {
     }
 }
 
-/// The Secrets an HTTPS listener names as certificates, as written when a reference names none.
-fn certificate_names(l: &api::kinds::Listener) -> Vec<String> {
+/// The Secrets an HTTPS listener names as certificates (as written when a reference names
+/// none); their expiry is filled in once they are read.
+fn certificate_names(l: &api::kinds::Listener) -> Vec<CertificateStatus> {
     l.certificates
         .iter()
-        .map(|c| {
-            api::secret::named_secret("certificateArn", &c.certificate_arn)
-                .unwrap_or_else(|_| c.certificate_arn.clone())
+        .map(|c| CertificateStatus {
+            name: api::secret::named_secret("certificateArn", &c.certificate_arn)
+                .unwrap_or_else(|_| c.certificate_arn.clone()),
+            not_after: None,
         })
         .collect()
+}
+
+fn rfc3339(unix: i64) -> Option<String> {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()?
+        .format(&time::format_description::well_known::Rfc3339)
+        .ok()
 }
 
 /// The LB's settings; an invalid matcher is reported and replaced by the default (`200`) so

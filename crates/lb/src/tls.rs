@@ -23,12 +23,16 @@ pub(crate) struct CertError {
     pub reason: String,
 }
 
+/// An HTTPS listener's rustls configuration, and when each of its certificates expires
+/// (seconds since the epoch, in the listener's order).
+pub(crate) type Built = (Arc<rustls::ServerConfig>, Vec<Option<i64>>);
+
 /// The rustls configuration of an HTTPS listener: every certificate it lists, the first as
 /// the default. `pems` holds the Secrets' values by name.
 pub(crate) fn server_config(
     listener: &Listener,
     pems: &BTreeMap<String, CertificatePem>,
-) -> Result<Arc<rustls::ServerConfig>, CertError> {
+) -> Result<Built, CertError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut keys = Vec::new();
     for c in &listener.certificates {
@@ -69,9 +73,17 @@ pub(crate) fn server_config(
             reason: e.to_string(),
         })?
         .with_no_client_auth()
-        .with_cert_resolver(Arc::new(BySni { keys }));
+        .with_cert_resolver(Arc::new(BySni { keys: keys.clone() }));
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(Arc::new(config))
+    let expiry = keys
+        .iter()
+        .map(|k| {
+            k.end_entity_cert()
+                .ok()
+                .and_then(|c| crate::x509::not_after(c))
+        })
+        .collect();
+    Ok((Arc::new(config), expiry))
 }
 
 /// A certificate chain and its key from one PEM text (the order of the blocks is free).

@@ -110,9 +110,19 @@ pub struct ListenerStatus {
     pub address: String,
     pub bound: bool,
     pub error: Option<String>,
-    /// HTTPS: the Secrets whose certificates it presents, the default first.
+    /// HTTPS: the certificates it presents, the default first.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub certificates: Vec<String>,
+    pub certificates: Vec<CertificateStatus>,
+}
+
+/// A certificate of an HTTPS listener: the Secret holding it and when it expires.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CertificateStatus {
+    pub name: String,
+    /// RFC 3339; absent when the certificate could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_after: Option<String>,
 }
 
 /// One target with its health and traffic.

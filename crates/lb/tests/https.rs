@@ -146,7 +146,25 @@ async fn serves_https_with_the_certificate_the_client_names() {
     .unwrap();
     let status = &lbs.snapshot()[0].listeners[0];
     assert!(status.bound, "{status:?}");
-    assert_eq!(status.certificates, ["a-cert", "b-cert"]);
+    let names: Vec<&str> = status
+        .certificates
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(names, ["a-cert", "b-cert"]);
+    // `-days 2`: each expires two days from now, as read from the certificate itself.
+    for c in &status.certificates {
+        let at = time::OffsetDateTime::parse(
+            c.not_after.as_deref().expect("notAfter"),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap();
+        let left = at - time::OffsetDateTime::now_utc();
+        assert!(
+            left > time::Duration::hours(47) && left <= time::Duration::hours(48),
+            "{c:?}"
+        );
+    }
 
     let (presented, response) = get(port, "b.example", &[&a, &b]).await.unwrap();
     assert_eq!(presented, der(&b), "SNI b.example gets b's certificate");

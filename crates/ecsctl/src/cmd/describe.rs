@@ -34,7 +34,8 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
             None,
         ))
         .await?;
-    out!("{}", describe(&obj, OffsetDateTime::now_utc()));
+    let now = OffsetDateTime::now_utc();
+    out!("{}", describe(&obj, now));
     if kind == api::Kind::LoadBalancer {
         let cluster = args.cluster.as_deref().unwrap_or(api::DEFAULT_CLUSTER);
         let live = client
@@ -43,7 +44,7 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
                 args.name
             ))
             .await?;
-        out!("{}", crate::output::lb::live_status(&live));
+        out!("{}", crate::output::lb::live_status(&live, now));
     }
     Ok(())
 }

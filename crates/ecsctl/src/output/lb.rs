@@ -1,24 +1,37 @@
 //! The live part of `describe lb`: listeners and targets as the built-in load balancer sees
 //! them (health and reason, requests, in flight, rate).
 
-use super::fields::{array, or_dash};
+use super::fields::{array, human_duration, or_dash, parse_time, text};
 use super::table::Table;
 use serde_json::Value;
+use time::OffsetDateTime;
 
 /// Renders the load balancer's live status (`null` when it is not running yet).
-pub fn live_status(v: &Value) -> String {
+pub fn live_status(v: &Value, now: OffsetDateTime) -> String {
     if v.is_null() {
         return "Live:\n  not serving yet (no listener bound)\n".to_string();
     }
     let mut out = String::from("Listeners:\n");
     let listeners = array(v, "/listeners");
-    // HTTPS listeners name their certificates' Secrets; the column is there only then.
+    // HTTPS listeners name their certificates' Secrets and when each expires; the column is
+    // there only then.
     let names = |l: &Value| {
         let names: Vec<String> = array(l, "/certificates")
             .iter()
-            .filter_map(|c| c.as_str().map(str::to_string))
+            .filter_map(|c| {
+                let name = text(c, "/name")?;
+                Some(match text(c, "/notAfter").as_deref().and_then(parse_time) {
+                    Some(t) if t <= now => format!("{name} (EXPIRED {})", t.date()),
+                    Some(t) => format!(
+                        "{name} (expires {}, in {})",
+                        t.date(),
+                        human_duration(t - now)
+                    ),
+                    None => name,
+                })
+            })
             .collect();
-        names.join(",")
+        names.join(", ")
     };
     let tls = listeners.iter().any(|l| !names(l).is_empty());
     let mut columns = vec!["PORT", "PROTOCOL", "ADDRESS", "BOUND"];
@@ -89,6 +102,10 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn now() -> OffsetDateTime {
+        parse_time("2024-05-01T12:00:00Z").expect("time")
+    }
+
     #[test]
     fn shows_listeners_and_targets_with_reasons() {
         let v = json!({"name": "web", "cluster": "default",
@@ -96,13 +113,13 @@ mod tests {
             "targets": [{"service": "web", "taskId": "abc", "addr": "172.20.0.2:8080",
                          "health": {"state": "unhealthy", "reason": "Connection refused"},
                          "requests": 10, "inFlight": 0, "ratePerSec": 0.5}]});
-        let s = live_status(&v);
+        let s = live_status(&v, now());
         assert!(s.contains("8080"), "{s}");
         assert!(
             s.contains("unhealthy") && s.contains("Connection refused"),
             "{s}"
         );
-        assert!(live_status(&Value::Null).contains("not serving yet"));
+        assert!(live_status(&Value::Null, now()).contains("not serving yet"));
         assert!(!s.contains("CERTIFICATES"), "{s}");
     }
 
@@ -111,11 +128,19 @@ mod tests {
         let v = json!({"name": "edge", "cluster": "default",
             "listeners": [
                 {"port": 443, "protocol": "HTTPS", "address": "127.0.0.1", "bound": true,
-                 "error": null, "certificates": ["web-cert", "api-cert"]},
+                 "error": null, "certificates": [
+                     {"name": "web-cert", "notAfter": "2024-05-31T12:00:00Z"},
+                     {"name": "api-cert", "notAfter": "2024-04-30T12:00:00Z"},
+                     {"name": "new-cert"}]},
                 {"port": 80, "protocol": "HTTP", "address": "127.0.0.1", "bound": true, "error": null}],
             "targets": []});
-        let s = live_status(&v);
+        let s = live_status(&v, now());
         assert!(s.contains("CERTIFICATES"), "{s}");
-        assert!(s.contains("web-cert,api-cert"), "{s}");
+        assert!(
+            s.contains(
+                "web-cert (expires 2024-05-31, in 30d), api-cert (EXPIRED 2024-04-30), new-cert"
+            ),
+            "{s}"
+        );
     }
 }
