@@ -533,7 +533,7 @@ fn service_connect_names_reach_the_service_and_what_needs_a_proxy_is_refused() {
         std::thread::sleep(Duration::from_millis(100));
     }
     s.apply(
-        "apiVersion: ecs/v1\nkind: TaskDefinition\nmetadata: {name: caller}\nspec:\n  networkMode: awsvpc\n  containerDefinitions:\n    - {name: main, image: ecsctl/busybox:local, memory: 32, command: [sh, -c, 'for n in shop.internal shop-http shop; do wget -q -O- http://$n:8080/ || exit 1; done']}\n---\napiVersion: ecs/v1\nkind: Task\nmetadata: {name: caller-1}\nspec: {taskDefinition: caller}\n",
+        "apiVersion: ecs/v1\nkind: TaskDefinition\nmetadata: {name: caller}\nspec:\n  networkMode: awsvpc\n  containerDefinitions:\n    - {name: main, image: ecsctl/busybox:local, memory: 32, command: [sh, -c, 'for n in shop.internal shop-http shop; do i=0; until wget -q -O- http://$n:8080/; do i=$((i+1)); [ $i -gt 15 ] && exit 1; sleep 0.2; done; done']}\n---\napiVersion: ecs/v1\nkind: Task\nmetadata: {name: caller-1}\nspec: {taskDefinition: caller}\n",
     );
     let st = s.wait_task("caller-1", Duration::from_secs(20), |st| {
         st["lastStatus"] == "STOPPED"
