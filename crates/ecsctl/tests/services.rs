@@ -19,10 +19,13 @@ fn td(family: &str, tag: &str) -> String {
     )
 }
 
-/// A revision whose only container exits with code 1 at once.
+/// A revision whose only container exits with code 1 at once. It has a health check, so its
+/// tasks never count as healthy: without one a task counts once RUNNING (as in ECS), and a
+/// loaded machine can show all three RUNNING before their exits are seen, which lets the
+/// rollout stop the old tasks (seen once in CI).
 fn crashing_td(family: &str) -> String {
     format!(
-        "apiVersion: ecs/v1\nkind: TaskDefinition\nmetadata: {{name: {family}}}\nspec:\n  containerDefinitions:\n    - {{name: main, image: ecsctl/busybox:local, memory: 16, stopTimeout: 1, command: [sh, -c, 'exit 1']}}\n"
+        "apiVersion: ecs/v1\nkind: TaskDefinition\nmetadata: {{name: {family}}}\nspec:\n  containerDefinitions:\n    - {{name: main, image: ecsctl/busybox:local, memory: 16, stopTimeout: 1, command: [sh, -c, 'exit 1'], healthCheck: {{command: [CMD-SHELL, 'true'], interval: 5}}}}\n"
     )
 }
 
