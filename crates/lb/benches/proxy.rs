@@ -1,5 +1,7 @@
-//! Proxy benchmark on loopback: a hyper backend hit directly, through ecsctl-lb, and through
-//! nginx (when installed: `benches/setup.sh`), in the same run.
+//! Proxy benchmark on loopback: a hyper backend hit directly, through ecsctl-lb (an HTTP
+//! listener, and an HTTPS one when openssl can make its certificate: `lb-https`, TLS 1.3
+//! terminated by the proxy), and through nginx (when installed: `benches/setup.sh`), in the
+//! same run.
 //!
 //! 1. Closed loop: BENCH_REQUESTS (20,000) requests over BENCH_CONNS (32) keep-alive
 //!    connections as fast as they go: requests/s, p50, p99.
@@ -11,7 +13,7 @@
 //! threads on the same machine. Run: `cargo bench -p ecsctl-lb --bench proxy`.
 
 use bytes::Bytes;
-use ecsctl_lb::{LbConfig, LbManager, Target};
+use ecsctl_lb::{CertificatePem, LbConfig, LbManager, Target};
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::service::service_fn;
 use hyper::{Request, Response};
@@ -19,6 +21,7 @@ use hyper_util::rt::TokioIo;
 use std::error::Error;
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
@@ -67,14 +70,76 @@ async fn backend() -> Res<SocketAddr> {
     Ok(addr)
 }
 
-async fn connection(
+/// Where the load goes: an address, over TLS when `tls` is set (HTTP/1.1 either way).
+#[derive(Clone)]
+struct Path {
     addr: SocketAddr,
-) -> Res<hyper::client::conn::http1::SendRequest<Empty<Bytes>>> {
-    let stream = TcpStream::connect(addr).await?;
+    tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+async fn connection(path: &Path) -> Res<hyper::client::conn::http1::SendRequest<Empty<Bytes>>> {
+    let stream = TcpStream::connect(path.addr).await?;
     stream.set_nodelay(true)?;
+    let Some(tls) = &path.tls else {
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        tokio::spawn(conn);
+        return Ok(sender);
+    };
+    let name = rustls::pki_types::ServerName::try_from("bench.local")?;
+    let stream = tokio_rustls::TlsConnector::from(tls.clone())
+        .connect(name, stream)
+        .await?;
     let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(conn);
     Ok(sender)
+}
+
+/// A self-signed certificate for bench.local (openssl): the PEM (chain and key) for the
+/// listener, and a client that trusts it. `None` without openssl.
+fn bench_certificate() -> Option<(String, Arc<rustls::ClientConfig>)> {
+    use rustls::pki_types::pem::PemObject;
+    let dir = tempdir::Dir(
+        std::env::temp_dir().join(format!("ecsctl-lb-bench-tls-{}", std::process::id())),
+    );
+    std::fs::create_dir_all(&dir.0).ok()?;
+    let (crt, key) = (dir.0.join("c.pem"), dir.0.join("k.pem"));
+    let ok = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
+        .args(["-nodes", "-days", "1", "-subj", "/CN=bench.local"])
+        .args(["-addext", "subjectAltName=DNS:bench.local"])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&crt)
+        .stderr(Stdio::null())
+        .status()
+        .ok()?
+        .success();
+    if !ok {
+        return None;
+    }
+    let cert = std::fs::read_to_string(&crt).ok()?;
+    let pem = cert.clone() + &std::fs::read_to_string(&key).ok()?;
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from_pem_slice(cert.as_bytes()).ok()?)
+        .ok()?;
+    let client = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .ok()?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Some((pem, Arc::new(client)))
 }
 
 async fn one(sender: &mut hyper::client::conn::http1::SendRequest<Empty<Bytes>>) -> Res<Duration> {
@@ -112,11 +177,11 @@ fn summarize(mut lat: Vec<Duration>, elapsed: Duration) -> Run {
 }
 
 /// Every connection sends its share back to back.
-async fn closed_loop(addr: SocketAddr, conns: usize, total: usize) -> Res<Run> {
+async fn closed_loop(path: &Path, conns: usize, total: usize) -> Res<Run> {
     let per = total / conns;
     let mut senders = Vec::new();
     for _ in 0..conns {
-        senders.push(connection(addr).await?);
+        senders.push(connection(path).await?);
     }
     let start = Instant::now();
     let tasks: Vec<_> = senders
@@ -139,11 +204,11 @@ async fn closed_loop(addr: SocketAddr, conns: usize, total: usize) -> Res<Run> {
 }
 
 /// `rate` requests per second in all, spread over `conns` connections on a fixed schedule.
-async fn paced(addr: SocketAddr, conns: usize, total: usize, rate: f64) -> Res<Run> {
+async fn paced(path: &Path, conns: usize, total: usize, rate: f64) -> Res<Run> {
     let per = total / conns;
     let mut senders = Vec::new();
     for _ in 0..conns {
-        senders.push(connection(addr).await?);
+        senders.push(connection(path).await?);
     }
     let start = tokio::time::Instant::now();
     let tasks: Vec<_> = senders
@@ -253,10 +318,20 @@ fn main() -> Res<()> {
     let client_rt = runtime("client", 1)?;
 
     let backend_addr = backend_rt.block_on(backend())?;
-    let lb_port = free_port()?;
+    let (lb_port, tls_port) = (free_port()?, free_port()?);
     let lbs = LbManager::new();
+    // An HTTPS listener beside the HTTP one, when openssl can make its certificate.
+    let tls = bench_certificate();
+    let mut listeners =
+        vec![serde_json::json!({"port": lb_port, "protocol": "HTTP", "defaultService": "web"})];
+    if tls.is_some() {
+        listeners.push(serde_json::json!({"port": tls_port, "protocol": "HTTPS",
+            "defaultService": "web", "certificates": [{"certificateArn": "bench-tls"}]}));
+    } else {
+        eprintln!("openssl not found: skipping the HTTPS listener");
+    }
     let spec: api::kinds::LoadBalancerSpec = serde_json::from_value(serde_json::json!({
-        "listeners": [{"port": lb_port, "protocol": "HTTP", "defaultService": "web"}],
+        "listeners": listeners,
         "healthCheck": {"intervalSeconds": 5, "healthyThresholdCount": 1}
     }))?;
     let cfg = LbConfig {
@@ -272,7 +347,10 @@ fn main() -> Res<()> {
         )]
         .into(),
         draining: vec![],
-        certificates: Default::default(),
+        certificates: tls
+            .iter()
+            .map(|(pem, _)| ("bench-tls".to_string(), CertificatePem::Pem(pem.clone())))
+            .collect(),
     };
     proxy_rt.block_on(lbs.sync(vec![cfg]))?;
     let lb_addr: SocketAddr = ([127, 0, 0, 1], lb_port).into();
@@ -294,9 +372,23 @@ fn main() -> Res<()> {
         }
     };
 
-    let mut targets = vec![("direct", backend_addr), ("ecsctl-lb", lb_addr)];
+    let plain = |addr| Path { addr, tls: None };
+    let mut targets = vec![
+        ("direct", plain(backend_addr)),
+        ("ecsctl-lb", plain(lb_addr)),
+    ];
+    if let Some((_, client)) = &tls {
+        let addr = SocketAddr::from(([127, 0, 0, 1], tls_port));
+        targets.push((
+            "lb-https",
+            Path {
+                addr,
+                tls: Some(client.clone()),
+            },
+        ));
+    }
     if let Some((_, addr)) = &nginx {
-        targets.push(("nginx", *addr));
+        targets.push(("nginx", plain(*addr)));
     }
 
     println!(
@@ -304,9 +396,9 @@ fn main() -> Res<()> {
     );
     println!("{:<10} {:>10} {:>10} {:>10}", "path", "req/s", "p50", "p99");
     let mut closed = Vec::new();
-    for (name, addr) in &targets {
-        client_rt.block_on(closed_loop(*addr, conns, 1_000))?; // warm-up
-        let r = client_rt.block_on(closed_loop(*addr, conns, total))?;
+    for (name, path) in &targets {
+        client_rt.block_on(closed_loop(path, conns, 1_000))?; // warm-up
+        let r = client_rt.block_on(closed_loop(path, conns, total))?;
         println!(
             "{:<10} {:>10.0} {:>10} {:>10}",
             name,
@@ -323,8 +415,8 @@ fn main() -> Res<()> {
         "path", "p50", "p99", "added p50", "added p99"
     );
     let mut direct: Option<Run> = None;
-    for (name, addr) in &targets {
-        let r = client_rt.block_on(paced(*addr, 16, paced_total, 1_000.0))?;
+    for (name, path) in &targets {
+        let r = client_rt.block_on(paced(path, 16, paced_total, 1_000.0))?;
         let (a50, a99) = direct
             .as_ref()
             .map_or((String::from("-"), String::from("-")), |d| {
