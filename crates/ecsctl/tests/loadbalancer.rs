@@ -309,25 +309,7 @@ fn an_upgraded_connection_reaches_a_task_through_the_listener() {
 /// A self-signed certificate for `name` and its key in one PEM file; its path.
 fn certificate_pem(dir: &std::path::Path, name: &str) -> String {
     let (crt, key) = (dir.join("web.crt"), dir.join("web.key"));
-    let o = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-        ])
-        .args(["-nodes", "-days", "2", "-subj", &format!("/CN={name}")])
-        .args(["-addext", &format!("subjectAltName=DNS:{name}")])
-        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&crt)
-        .output()
-        .expect("openssl (Debian's openssl package) must be installed");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    support::self_signed(&crt, &key, name, &format!("DNS:{name}"));
     let pem = dir.join("web.pem");
     let text =
         std::fs::read_to_string(&crt).expect("crt") + &std::fs::read_to_string(&key).expect("key");
@@ -473,6 +455,20 @@ fn an_https_listener_serves_with_a_certificate_from_a_secret() {
     );
 }
 
+/// Waits (30 s at most) until the service reports `count` RUNNING tasks.
+fn wait_running(s: &Server, service: &str, count: u64) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let o = s.run(&["get", "svc", service, "-o", "json"]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+        if v["status"]["runningCount"] == count {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{v:#}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 #[test]
 fn two_servers_on_one_engine_do_not_see_each_others_services() {
     let (a, b) = (Server::start(), Server::start());
@@ -485,16 +481,7 @@ fn two_servers_on_one_engine_do_not_see_each_others_services() {
     }
     // Both services have a RUNNING task before the lookups start.
     for s in [&a, &b] {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let o = s.run(&["get", "svc", "api", "-o", "json"]);
-            let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
-            if v["status"]["runningCount"] == 1 {
-                break;
-            }
-            assert!(Instant::now() < deadline, "{v:#}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_running(s, "api", 1);
     }
     // 20 lookups of `api` from a task of server a: only a's task answers.
     a.apply(
@@ -522,16 +509,7 @@ fn service_connect_names_reach_the_service_and_what_needs_a_proxy_is_refused() {
         )
     };
     s.apply(&format!("{td}---\n{}", svc(8080)));
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let o = s.run(&["get", "svc", "shop", "-o", "json"]);
-        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
-        if v["status"]["runningCount"] == 1 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "{v:#}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_running(&s, "shop", 1);
     s.apply(
         "apiVersion: ecs/v1\nkind: TaskDefinition\nmetadata: {name: caller}\nspec:\n  networkMode: awsvpc\n  containerDefinitions:\n    - {name: main, image: ecsctl/busybox:local, memory: 32, command: [sh, -c, 'for n in shop.internal shop-http shop; do i=0; until wget -q -O- http://$n:8080/; do i=$((i+1)); [ $i -gt 15 ] && exit 1; sleep 0.2; done; done']}\n---\napiVersion: ecs/v1\nkind: Task\nmetadata: {name: caller-1}\nspec: {taskDefinition: caller}\n",
     );

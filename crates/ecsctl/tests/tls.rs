@@ -5,7 +5,7 @@ mod support;
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use support::Server;
 
 fn free_port() -> u16 {
@@ -17,35 +17,14 @@ fn text(o: &Output) -> String {
     format!("{}{}", support::stdout(o), support::stderr(o))
 }
 
-/// A self-signed certificate for 127.0.0.1 and localhost (not a CA: webpki refuses a CA
-/// certificate as a server's own).
+/// A self-signed certificate for 127.0.0.1 and localhost: `cert.pem`, `key.pem` in `dir`.
 fn make_certificate(dir: &Path) {
-    let o = Command::new("openssl")
-        .current_dir(dir)
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            "key.pem",
-            "-out",
-            "cert.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost",
-            "-addext",
-            "basicConstraints=critical,CA:FALSE",
-        ])
-        .output()
-        .expect("openssl (Debian's openssl package) must be installed");
-    assert!(o.status.success(), "{}", text(&o));
+    support::self_signed(
+        &dir.join("cert.pem"),
+        &dir.join("key.pem"),
+        "localhost",
+        "IP:127.0.0.1,DNS:localhost",
+    );
 }
 
 #[test]

@@ -26,6 +26,9 @@ use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
 
+#[path = "../tests/common/cert.rs"]
+mod cert;
+
 type Res<T> = Result<T, Box<dyn Error + Send + Sync>>;
 
 fn env(name: &str, default: usize) -> usize {
@@ -102,32 +105,8 @@ fn bench_certificate() -> Option<(String, Arc<rustls::ClientConfig>)> {
         std::env::temp_dir().join(format!("ecsctl-lb-bench-tls-{}", std::process::id())),
     );
     std::fs::create_dir_all(&dir.0).ok()?;
-    let (crt, key) = (dir.0.join("c.pem"), dir.0.join("k.pem"));
-    let ok = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-        ])
-        .args(["-nodes", "-days", "1", "-subj", "/CN=bench.local"])
-        .args(["-addext", "subjectAltName=DNS:bench.local"])
-        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&crt)
-        .stderr(Stdio::null())
-        .status()
-        .ok()?
-        .success();
-    if !ok {
-        return None;
-    }
-    let cert = std::fs::read_to_string(&crt).ok()?;
-    let pem = cert.clone() + &std::fs::read_to_string(&key).ok()?;
+    let (cert, key) = cert::self_signed(&dir.0, "bench.local").ok()?;
+    let pem = cert.clone() + &key;
     let mut roots = rustls::RootCertStore::empty();
     roots
         .add(rustls::pki_types::CertificateDer::from_pem_slice(cert.as_bytes()).ok()?)

@@ -17,34 +17,8 @@ use tokio::net::TcpStream;
 
 /// A self-signed certificate for `name` and its key, as one PEM text (certificate first).
 fn certificate(dir: &Path, name: &str) -> String {
-    let o = std::process::Command::new("openssl")
-        .current_dir(dir)
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            &format!("{name}.key"),
-            "-out",
-            &format!("{name}.crt"),
-            "-days",
-            "2",
-            "-subj",
-            &format!("/CN={name}"),
-            "-addext",
-            &format!("subjectAltName=DNS:{name}"),
-            "-addext",
-            "basicConstraints=critical,CA:FALSE",
-        ])
-        .output()
-        .expect("openssl (Debian's openssl package) must be installed");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let read = |ext: &str| std::fs::read_to_string(dir.join(format!("{name}.{ext}"))).unwrap();
-    format!("{}{}", read("crt"), read("key"))
+    let (cert, key) = cert::self_signed(dir, name).expect("a certificate from openssl");
+    cert + &key
 }
 
 fn https_config(

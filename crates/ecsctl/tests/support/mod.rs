@@ -399,6 +399,25 @@ pub fn remove_networks(filter: &str) {
     }
 }
 
+/// Writes a self-signed certificate for `subject_alt_names` (`DNS:x,IP:y`) to `cert` and its
+/// key to `key` (openssl; valid 2 days; not a CA: webpki refuses a CA certificate as a
+/// server's own).
+pub fn self_signed(cert: &Path, key: &Path, common_name: &str, subject_alt_names: &str) {
+    let o = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+        .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"])
+        .args(["-subj", &format!("/CN={common_name}")])
+        .args(["-addext", &format!("subjectAltName={subject_alt_names}")])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .arg("-keyout")
+        .arg(key)
+        .arg("-out")
+        .arg(cert)
+        .output()
+        .expect("openssl (Debian's openssl package) must be installed");
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
 pub fn docker(args: &[&str]) -> Output {
     Command::new("docker").args(args).output().expect("docker")
 }

@@ -1,6 +1,8 @@
 //! Test helpers: in-process backends on loopback, a keep-alive client and spec builders.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod cert;
+
 use bytes::Bytes;
 use ecsctl_lb::{LbConfig, LbManager, Target, TargetHealth};
 use http_body_util::{BodyExt, Empty, Full};
