@@ -4,8 +4,8 @@
 use crate::target::{State, TargetState};
 use api::kinds::LbAlgorithm;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 /// The registered (not draining) targets of each service of one LB, rebuilt by `sync` when
@@ -18,18 +18,7 @@ pub(crate) struct Balancer {
 }
 
 /// The current balancer of one LB; `sync` swaps it, requests clone the `Arc`.
-#[derive(Debug, Default)]
-pub(crate) struct BalancerCell(RwLock<Arc<Balancer>>);
-
-impl BalancerCell {
-    pub fn load(&self) -> Arc<Balancer> {
-        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    pub fn store(&self, balancer: Balancer) {
-        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(balancer);
-    }
-}
+pub(crate) type BalancerCell = crate::swap::SwapCell<Balancer>;
 
 #[derive(Debug, Default)]
 pub(crate) struct Pool {

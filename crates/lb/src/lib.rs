@@ -46,6 +46,7 @@ mod manager;
 mod metrics;
 mod proxy;
 mod router;
+mod swap;
 mod target;
 mod tcp;
 mod tls;

@@ -4,13 +4,14 @@
 use crate::balance::BalancerCell;
 use crate::proxy::{self, Client, ConnCtx};
 use crate::router::Router;
+use crate::swap::SwapCell;
 use crate::tcp;
 use api::kinds::LbProtocol;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -26,33 +27,11 @@ pub(crate) struct Route {
 }
 
 /// The current route of a listener, read once per request (HTTP) or connection (TCP).
-#[derive(Debug)]
-pub(crate) struct RouteCell(RwLock<Arc<Route>>);
-
-impl RouteCell {
-    pub fn load(&self) -> Arc<Route> {
-        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    fn store(&self, route: Route) {
-        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(route);
-    }
-}
+pub(crate) type RouteCell = SwapCell<Route>;
 
 /// The TLS configuration of an HTTPS listener, read once per connection and swapped in place
 /// when its certificates change.
-#[derive(Debug)]
-pub(crate) struct TlsCell(RwLock<Arc<rustls::ServerConfig>>);
-
-impl TlsCell {
-    fn load(&self) -> Arc<rustls::ServerConfig> {
-        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    fn store(&self, config: Arc<rustls::ServerConfig>) {
-        *self.0.write().unwrap_or_else(|e| e.into_inner()) = config;
-    }
-}
+type TlsCell = SwapCell<rustls::ServerConfig>;
 
 /// A bound listener. Dropping it stops the accept loop and its connections.
 #[derive(Debug)]
@@ -79,8 +58,8 @@ impl ListenerHandle {
     ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let local_addr = listener.local_addr()?;
-        let route = Arc::new(RouteCell(RwLock::new(Arc::new(route))));
-        let tls = tls.map(|config| Arc::new(TlsCell(RwLock::new(config))));
+        let route = Arc::new(RouteCell::new(route));
+        let tls = tls.map(|config| Arc::new(TlsCell::new(config)));
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(accept_loop(
             listener,
