@@ -19,7 +19,7 @@ pub fn aliases(
     if td.network_mode() != NetworkMode::Awsvpc {
         return Err(format!(
             "Service Connect: ecsctl gives the names of serviceConnectConfiguration to awsvpc tasks only, and {taskdef} has networkMode {}: set networkMode: awsvpc",
-            format!("{:?}", td.network_mode()).to_ascii_lowercase()
+            td.network_mode().as_str()
         ));
     }
     let mut out: Vec<String> = Vec::new();
