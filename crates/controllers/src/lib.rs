@@ -33,9 +33,8 @@ pub struct Context {
     pub ledger: Arc<std::sync::Mutex<service::ledger::Ledger>>,
     /// Measured CPU, memory and request rates (fed by `metrics::run_sampler`).
     pub metrics: metrics::Metrics,
-    /// The server's environment, where `fromEnv` Secrets are read (the process's own
-    /// outside tests).
-    pub secret_env: Arc<task::secrets::EnvLookup>,
+    /// Where Secret values are read from, as far as the server's operator allows.
+    pub secrets: task::secrets::SecretReader,
 }
 
 /// Health of a task as its load balancer target(s) see it.
@@ -91,7 +90,7 @@ impl Context {
                 std::time::Duration::from_secs(10),
                 std::time::Duration::from_secs(3600),
             ),
-            secret_env: Arc::new(|name: &str| std::env::var(name).ok()),
+            secrets: task::secrets::SecretReader::new(admission::SecretSources::default()),
         }
     }
 

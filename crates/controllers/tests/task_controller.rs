@@ -35,7 +35,10 @@ fn world() -> World {
             std::time::Duration::from_secs(10),
             std::time::Duration::from_secs(3600),
         ),
-        secret_env: Arc::new(|_: &str| None),
+        secrets: ecsctl_controllers::task::secrets::SecretReader {
+            sources: Default::default(),
+            env: Arc::new(|_: &str| None),
+        },
     };
     World {
         _dir: dir,

@@ -30,7 +30,14 @@ fn main() {
     let st = store::SledStore::open(d.path().join("store")).unwrap();
     let req = gitops::SyncRequest::default();
     let board = gitops::StatusBoard::default();
-    gitops::sync_once(&st, &dir, req, Some(&board)).unwrap();
+    gitops::sync_once(
+        &st,
+        &admission::Admission::default(),
+        &dir,
+        req,
+        Some(&board),
+    )
+    .unwrap();
 
     let runs = 5;
     let (t0, c0) = (Instant::now(), cpu_ms());
@@ -49,7 +56,14 @@ fn main() {
     let (t0, c0) = (Instant::now(), cpu_ms());
     for r in 0..runs {
         std::fs::write(dir.join("svc-7.yaml"), manifest(7, &format!("b{r}"))).unwrap();
-        let rep = gitops::sync_once(&st, &dir, req, Some(&board)).unwrap();
+        let rep = gitops::sync_once(
+            &st,
+            &admission::Admission::default(),
+            &dir,
+            req,
+            Some(&board),
+        )
+        .unwrap();
         assert_eq!(
             rep.applied
                 .iter()

@@ -20,6 +20,7 @@ pub use scan::{MAX_FILE_BYTES, Snapshot, scan, source_name};
 pub use status::{StatusBoard, SyncState, SyncStatus};
 pub use syncer::{SyncOptions, Syncer};
 
+use admission::{Admission, Refusal};
 use api::{Diagnostic, Kind, Object, ObjectKey};
 use serde::Serialize;
 use std::path::Path;
@@ -40,6 +41,16 @@ pub enum SyncError {
         dir: String,
         /// Every problem, `file:line:col: path: message` when displayed.
         diagnostics: Vec<Diagnostic>,
+    },
+    /// The admission chain refused an object: nothing was written.
+    #[error("{dir}: {headline}")]
+    Refused {
+        /// The directory.
+        dir: String,
+        /// The refusal's one line.
+        headline: String,
+        /// `file: kind/name: why` per refused object.
+        lines: Vec<String>,
     },
     /// The store refused or failed.
     #[error("syncing {dir}: {source}")]
@@ -66,6 +77,7 @@ impl SyncError {
             SyncError::Invalid { diagnostics, .. } => {
                 diagnostics.iter().map(ToString::to_string).collect()
             }
+            SyncError::Refused { lines, .. } => lines.clone(),
             other => vec![other.to_string()],
         }
     }
@@ -130,6 +142,7 @@ pub fn live_objects(store: &dyn Store) -> Result<Vec<Object>, StoreError> {
 /// blocking thread from async code.
 pub fn sync_once(
     store: &dyn Store,
+    admission: &Admission,
     dir: &Path,
     req: SyncRequest,
     board: Option<&StatusBoard>,
@@ -156,7 +169,7 @@ pub fn sync_once(
             return Err(e);
         }
     };
-    let result = apply_snapshot(store, &snapshot, req, board);
+    let result = apply_snapshot(store, admission, &snapshot, req, board);
     match result {
         Ok(report) => {
             if let Some(b) = board.filter(|_| !req.dry_run) {
@@ -177,10 +190,20 @@ pub fn sync_once(
             }
             Ok(report)
         }
-        Err(source_err) => {
-            let e = SyncError::Store {
-                dir: source.clone(),
-                source: source_err,
+        Err(refusal) => {
+            let e = match refusal {
+                Refusal::Store(source_err) => SyncError::Store {
+                    dir: source.clone(),
+                    source: source_err,
+                },
+                Refusal::Refused { headline, problems } => SyncError::Refused {
+                    dir: source.clone(),
+                    headline,
+                    lines: problems
+                        .iter()
+                        .map(|p| format!("{}: {p}", snapshot.file_of(&p.object)))
+                        .collect(),
+                },
             };
             record_err(&e);
             Err(e)
@@ -190,18 +213,23 @@ pub fn sync_once(
 
 fn apply_snapshot(
     store: &dyn Store,
+    admission: &Admission,
     snapshot: &Snapshot,
     req: SyncRequest,
     board: Option<&StatusBoard>,
-) -> Result<SyncReport, StoreError> {
+) -> Result<SyncReport, Refusal> {
     let live = live_objects(store)?;
     let plan = plan_sync(snapshot, &live);
-    let mut objects = plan.apply;
-    let fingerprints: Vec<(ObjectKey, String)> =
-        objects.iter().map(|o| (o.key(), fingerprint(o))).collect();
+    let fingerprints: Vec<(ObjectKey, String)> = plan
+        .apply
+        .iter()
+        .map(|o| (o.key(), fingerprint(o)))
+        .collect();
+    let admitted = admission.admit_apply(store, plan.apply)?;
+    // Validation's warnings were reported by the scan already, with their lines.
     let mut warnings = snapshot.warnings.clone();
-    warnings.extend(api::ownership::keep_autoscaled_counts(&mut objects, &live));
-    let results = store.apply_all(objects, req.dry_run)?;
+    warnings.extend(admitted.ownership_warnings);
+    let results = store.apply_all(admitted.objects, req.dry_run)?;
     let previous = board.map(|b| b.fingerprints(&snapshot.source));
     let mut drift = Vec::new();
     let mut applied = Vec::with_capacity(results.len());
@@ -229,13 +257,22 @@ fn apply_snapshot(
     }
     let mut pruned = Vec::new();
     for key in plan.prune {
+        if let Err(refused) = admission.admit_delete(&key) {
+            warnings.push(format!(
+                "{}/{} is no longer in {} but is kept: {refused}",
+                key.kind.as_str().to_ascii_lowercase(),
+                key.name,
+                snapshot.source
+            ));
+            continue;
+        }
         if !req.prune || req.dry_run {
             pruned.push(key);
             continue;
         }
         match store.delete(&key) {
             Ok(_) | Err(StoreError::NotFound(_)) => pruned.push(key),
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(SyncReport {

@@ -28,6 +28,18 @@ pub struct Snapshot {
     pub files: usize,
 }
 
+impl Snapshot {
+    /// The file (relative to the directory) that defines the object `key`, or the directory
+    /// when no file does.
+    pub fn file_of(&self, key: &ObjectKey) -> &str {
+        self.objects
+            .iter()
+            .find(|o| &o.key() == key)
+            .and_then(|o| o.metadata.annotations.get(crate::SOURCE_FILE_ANNOTATION))
+            .map_or(self.source.as_str(), String::as_str)
+    }
+}
+
 /// The `ecsctl.dev/source` value for a directory.
 pub fn source_name(dir: &Path) -> String {
     dir.display().to_string()

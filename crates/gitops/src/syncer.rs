@@ -2,6 +2,7 @@
 //! prune, plus a periodic resync that repairs drift.
 
 use crate::{StatusBoard, SyncError, SyncRequest, source_name, sync_once};
+use admission::Admission;
 use notify::{EventKind, RecursiveMode, Watcher};
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -36,6 +37,7 @@ impl Default for SyncOptions {
 pub struct Syncer {
     dir: PathBuf,
     store: Arc<dyn Store>,
+    admission: Arc<Admission>,
     board: StatusBoard,
     opts: SyncOptions,
 }
@@ -50,12 +52,20 @@ impl std::fmt::Debug for Syncer {
 }
 
 impl Syncer {
-    /// A syncer of `dir` (used as given: canonicalize it first) into `store`.
-    pub fn new(dir: PathBuf, store: Arc<dyn Store>, board: StatusBoard, opts: SyncOptions) -> Self {
+    /// A syncer of `dir` (used as given: canonicalize it first) into `store`, through
+    /// `admission`.
+    pub fn new(
+        dir: PathBuf,
+        store: Arc<dyn Store>,
+        admission: Arc<Admission>,
+        board: StatusBoard,
+        opts: SyncOptions,
+    ) -> Self {
         board.register(&source_name(&dir));
         Syncer {
             dir,
             store,
+            admission,
             board,
             opts,
         }
@@ -74,7 +84,7 @@ impl Syncer {
             prune: self.opts.prune,
         };
         tokio::task::spawn_blocking(move || {
-            sync_once(s.store.as_ref(), &s.dir, req, Some(&s.board))
+            sync_once(s.store.as_ref(), &s.admission, &s.dir, req, Some(&s.board))
         })
         .await
         .unwrap_or_else(|e| {

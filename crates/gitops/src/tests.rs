@@ -151,7 +151,14 @@ fn sync_applies_prunes_and_keeps_hand_applied_objects() {
     let hand = api::parse::parse_source("h", &svc("hand", 0), &Default::default()).unwrap();
     st.apply(hand[0].object.clone()).unwrap();
     let board = StatusBoard::default();
-    let rep = sync_once(&st, r, SyncRequest::default(), Some(&board)).unwrap();
+    let rep = sync_once(
+        &st,
+        &Admission::default(),
+        r,
+        SyncRequest::default(),
+        Some(&board),
+    )
+    .unwrap();
     assert_eq!(
         rep.applied.iter().filter(|a| a.action == "created").count(),
         4
@@ -160,6 +167,7 @@ fn sync_applies_prunes_and_keeps_hand_applied_objects() {
     // Dry run: reported, not written.
     let rep = sync_once(
         &st,
+        &Admission::default(),
         r,
         SyncRequest {
             dry_run: true,
@@ -177,6 +185,7 @@ fn sync_applies_prunes_and_keeps_hand_applied_objects() {
     // No prune: kept.
     sync_once(
         &st,
+        &Admission::default(),
         r,
         SyncRequest {
             dry_run: false,
@@ -190,7 +199,14 @@ fn sync_applies_prunes_and_keeps_hand_applied_objects() {
             .unwrap()
             .is_some()
     );
-    let rep = sync_once(&st, r, SyncRequest::default(), Some(&board)).unwrap();
+    let rep = sync_once(
+        &st,
+        &Admission::default(),
+        r,
+        SyncRequest::default(),
+        Some(&board),
+    )
+    .unwrap();
     assert_eq!(
         rep.pruned,
         vec![key(Kind::Service, "old"), key(Kind::TaskDefinition, "old")]
@@ -207,7 +223,14 @@ fn sync_applies_prunes_and_keeps_hand_applied_objects() {
     );
     // Emptying the directory never touches the hand-applied service.
     fs::remove_file(r.join("web.yaml")).unwrap();
-    sync_once(&st, r, SyncRequest::default(), Some(&board)).unwrap();
+    sync_once(
+        &st,
+        &Admission::default(),
+        r,
+        SyncRequest::default(),
+        Some(&board),
+    )
+    .unwrap();
     assert!(
         st.get(&ObjectKey::new(Kind::Service, None, "web"))
             .unwrap()
@@ -232,7 +255,14 @@ fn bad_content_writes_nothing_and_is_recorded() {
     )
     .unwrap();
     let board = StatusBoard::default();
-    sync_once(&st, r, SyncRequest::default(), Some(&board)).unwrap();
+    sync_once(
+        &st,
+        &Admission::default(),
+        r,
+        SyncRequest::default(),
+        Some(&board),
+    )
+    .unwrap();
     let before = st.revision();
     fs::write(r.join("web.yaml"), svc("web", 3)).unwrap();
     fs::write(
@@ -240,7 +270,14 @@ fn bad_content_writes_nothing_and_is_recorded() {
         "kind: Service\nmetadata: {name: x}\nspec:\n  desiredCount: -1\n",
     )
     .unwrap();
-    let e = sync_once(&st, r, SyncRequest::default(), Some(&board)).unwrap_err();
+    let e = sync_once(
+        &st,
+        &Admission::default(),
+        r,
+        SyncRequest::default(),
+        Some(&board),
+    )
+    .unwrap_err();
     assert!(matches!(e, SyncError::Invalid { .. }));
     assert_eq!(st.revision(), before, "nothing written, nothing pruned");
     let status = board.get(&r.display().to_string()).unwrap();
@@ -267,13 +304,27 @@ fn drift_is_reported_and_restored_except_autoscaled_counts() {
     )
     .unwrap();
     let board = StatusBoard::default();
-    sync_once(&st, r, SyncRequest::default(), Some(&board)).unwrap();
+    sync_once(
+        &st,
+        &Admission::default(),
+        r,
+        SyncRequest::default(),
+        Some(&board),
+    )
+    .unwrap();
     let k = ObjectKey::new(Kind::Service, None, "web");
     let mut live = st.get(&k).unwrap().unwrap();
     live.spec["desiredCount"] = 5.into();
     live.metadata.resource_version = None;
     st.apply(live.clone()).unwrap();
-    let rep = sync_once(&st, r, SyncRequest::default(), Some(&board)).unwrap();
+    let rep = sync_once(
+        &st,
+        &Admission::default(),
+        r,
+        SyncRequest::default(),
+        Some(&board),
+    )
+    .unwrap();
     assert_eq!(rep.drift, ["service/web"]);
     assert_eq!(st.get(&k).unwrap().unwrap().spec["desiredCount"], 1);
     // With an autoscaler targeting it, the live count is kept.
@@ -282,9 +333,23 @@ fn drift_is_reported_and_restored_except_autoscaled_counts() {
         "apiVersion: ecs/v1\nkind: Autoscaler\nmetadata: {name: web}\nspec: {service: web, minCapacity: 1, maxCapacity: 9, targetTracking: [{metric: ECSServiceAverageCPUUtilization, targetValue: 50}]}\n",
     )
     .unwrap();
-    sync_once(&st, r, SyncRequest::default(), Some(&board)).unwrap();
+    sync_once(
+        &st,
+        &Admission::default(),
+        r,
+        SyncRequest::default(),
+        Some(&board),
+    )
+    .unwrap();
     st.apply(live).unwrap();
-    let rep = sync_once(&st, r, SyncRequest::default(), Some(&board)).unwrap();
+    let rep = sync_once(
+        &st,
+        &Admission::default(),
+        r,
+        SyncRequest::default(),
+        Some(&board),
+    )
+    .unwrap();
     assert!(rep.drift.is_empty(), "{:?}", rep.drift);
     assert_eq!(st.get(&k).unwrap().unwrap().spec["desiredCount"], 5);
 }

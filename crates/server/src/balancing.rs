@@ -159,8 +159,7 @@ fn certificates(
         .flat_map(|l| &l.certificates)
         .filter_map(|c| api::secret::named_secret("certificateArn", &c.certificate_arn).ok())
         .map(|name| {
-            let pem = match controllers::task::secrets::value(&*ctx.store, &*ctx.secret_env, &name)
-            {
+            let pem = match controllers::task::secrets::value(&*ctx.store, &ctx.secrets, &name) {
                 Ok(pem) => CertificatePem::Pem(pem),
                 Err(why) => CertificatePem::Unavailable(why),
             };

@@ -70,6 +70,19 @@ impl ApiError {
     }
 }
 
+impl From<admission::Refusal> for ApiError {
+    /// 400 with the headline and one detail line per problem (`kind/name: why`).
+    fn from(r: admission::Refusal) -> Self {
+        match r {
+            admission::Refusal::Store(e) => e.into(),
+            refused => {
+                let details = refused.lines();
+                ApiError::bad_request(refused.to_string()).with_details(details)
+            }
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         let status = match &e {

@@ -69,14 +69,20 @@ impl fmt::Display for Listen {
 }
 
 /// What [`run`] serves, and where.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// The data directory; the store lives in `data_dir/store`. Created if missing.
     pub data_dir: PathBuf,
     /// Where to listen.
     pub listen: Listen,
-    /// Run the controllers against the local Docker engine (off in API-only tests).
-    pub controllers: bool,
+    /// The container runtime the controllers drive (Docker in `ecsctl server`, a
+    /// `FakeRuntime` in tests); `None` serves the API alone, with no controllers.
+    pub runtime: Option<Arc<dyn runtime::ContainerRuntime>>,
+    /// The only directory whose files `fromFile` Secrets may name (None:
+    /// `data_dir/secrets`, created 0700).
+    pub secret_files_dir: Option<PathBuf>,
+    /// `fromEnv` Secrets may read only variables starting with this (None: none at all).
+    pub secret_env_prefix: Option<String>,
     /// Longest delay between task starts of a failing service (None: ECS's 27 minutes).
     pub service_backoff_cap: Option<std::time::Duration>,
     /// Stopped tasks kept per cluster (None: 100).
@@ -90,6 +96,35 @@ pub struct ServerConfig {
     pub watch: Vec<PathBuf>,
     /// How watched directories are synced (debounce, periodic resync, pruning).
     pub sync: gitops::SyncOptions,
+}
+
+impl ServerConfig {
+    /// An API-only server on `data_dir` (no runtime, no watched directories), listening at
+    /// `listen`, with every other setting at its default.
+    pub fn new(data_dir: impl Into<PathBuf>, listen: Listen) -> Self {
+        ServerConfig {
+            data_dir: data_dir.into(),
+            listen,
+            runtime: None,
+            secret_files_dir: None,
+            secret_env_prefix: None,
+            service_backoff_cap: None,
+            keep_stopped_tasks: None,
+            metrics_interval: None,
+            watch: Vec::new(),
+            sync: gitops::SyncOptions::default(),
+        }
+    }
+
+    /// What Secrets may read: the files of `secret_files_dir` (default `data_dir/secrets`)
+    /// and the variables starting with `secret_env_prefix`.
+    fn secret_sources(&self) -> admission::SecretSources {
+        let dir = self
+            .secret_files_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("secrets"));
+        admission::SecretSources::new(Some(dir), self.secret_env_prefix.clone())
+    }
 }
 
 /// How long measured metrics are kept.
@@ -127,13 +162,27 @@ pub async fn run(
         listener::check_not_running(path).await?;
     }
     let store = open_store(config.data_dir.clone()).await?;
+    let secret_sources = config.secret_sources();
+    if config.secret_files_dir.is_none()
+        && let Some(dir) = &secret_sources.files_dir
+    {
+        private_dir(dir)
+            .map_err(|e| ServerError::io(format!("cannot create {}", dir.display()), e))?;
+    }
+    let admission = Arc::new(admission::Admission::new(secret_sources.clone()));
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     // Watched directories are synced before any controller acts on the store.
     let syncs = gitops::StatusBoard::default();
     let mut syncers = Vec::new();
     for dir in &config.watch {
-        let syncer = gitops::Syncer::new(dir.clone(), store.clone(), syncs.clone(), config.sync);
+        let syncer = gitops::Syncer::new(
+            dir.clone(),
+            store.clone(),
+            admission.clone(),
+            syncs.clone(),
+            config.sync,
+        );
         if let Err(e) = syncer.sync_now().await {
             tracing::error!(dir = %dir.display(), error = %e, "initial sync failed; watching for a fix");
         }
@@ -146,9 +195,8 @@ pub async fn run(
         }));
     }
     let mut task_runtime = None;
-    let controllers = if config.controllers {
+    let controllers = if let Some(runtime) = config.runtime.clone() {
         let instance = instance_id(&config.data_dir).await?;
-        let runtime: Arc<dyn runtime::ContainerRuntime> = Arc::new(runtime::DockerRuntime::new());
         match runtime.ping().await {
             Ok(v) => tracing::info!(engine = ?v, "container runtime ready"),
             Err(e) => {
@@ -157,6 +205,7 @@ pub async fn run(
         }
         let balancer = lb::LbManager::new();
         let mut ctx = controllers::Context::new(store.clone(), runtime, instance);
+        ctx.secrets = controllers::task::secrets::SecretReader::new(secret_sources);
         if let Some(cap) = config.service_backoff_cap {
             ctx.service_backoff_cap = cap;
         }
@@ -205,6 +254,7 @@ pub async fn run(
         token: token.map(Arc::from),
         runtime: task_runtime,
         syncs,
+        admission,
     });
     // Flip the flag that ends watch streams as soon as shutdown starts: graceful shutdown
     // waits for every response to finish, and a watch never would on its own.
@@ -282,7 +332,7 @@ async fn instance_id(data_dir: &std::path::Path) -> Result<String, ServerError> 
 }
 
 /// Creates `dir` (and missing parents) readable by this user only, and makes `dir` itself
-/// 0700 if it already existed: the store holds Secret values.
+/// 0700 if it already existed: the store and the secret files directory hold Secret values.
 fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     std::fs::DirBuilder::new()
@@ -291,7 +341,7 @@ fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
         .create(dir)?;
     let mode = std::fs::metadata(dir)?.permissions().mode() & 0o777;
     if mode != 0o700 {
-        tracing::info!(dir = %dir.display(), from = format!("{mode:o}"), "made the store directory private (0700)");
+        tracing::info!(dir = %dir.display(), from = format!("{mode:o}"), "made the directory private (0700)");
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
     }
     Ok(())

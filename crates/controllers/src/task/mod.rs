@@ -8,7 +8,6 @@
 pub mod containers;
 pub mod pause;
 pub mod plan;
-pub mod policy;
 pub mod reconciler;
 pub mod retention;
 pub mod secrets;

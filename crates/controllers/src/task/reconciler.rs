@@ -100,7 +100,7 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
     {
         // The workload policy and the service's names are checked once, before anything of
         // the task exists.
-        let refused = super::policy::check(&td, &cluster, &cluster_policy(ctx, &cluster)?)
+        let refused = admission::workload::check(&td, &cluster, &cluster_policy(ctx, &cluster)?)
             .and(aliases.as_ref().map(|_| ()).map_err(Clone::clone));
         if let Err(reason) = refused {
             warn!(task = %key.name, %reason, "task refused");
@@ -329,10 +329,10 @@ async fn execute(
                     Vec::new()
                 } else {
                     let store = ctx.store.clone();
-                    let env = ctx.secret_env.clone();
+                    let secrets = ctx.secrets.clone();
                     let (container, refs) = (name.clone(), def.secrets.clone());
                     tokio::task::spawn_blocking(move || {
-                        super::secrets::resolve(store.as_ref(), env.as_ref(), &container, &refs)
+                        super::secrets::resolve(store.as_ref(), &secrets, &container, &refs)
                     })
                     .await
                     .map_err(|e| failed(format!("ResourceInitializationError: {e}")))?

@@ -1,28 +1,61 @@
 //! Resolving a container's `secrets` to environment variables when its task starts: each
 //! `valueFrom` names a Secret, whose value is held by the store, read from a file on this
-//! machine or taken from the server's environment.
+//! machine or taken from the server's environment, only where the server's operator allows
+//! ([`admission::SecretSources`], checked again here: a Secret stored by an older server, or
+//! a symlink placed since, must not lead elsewhere).
 //!
 //! Errors name the secret and where its value should have come from, never a value.
 
+use admission::SecretSources;
 use api::taskdef::SecretRef;
 use api::{Kind, ObjectKey};
+use std::fmt;
 use std::io::Read;
+use std::sync::Arc;
 use store::Store;
 
 /// Reads an environment variable of the server (the process environment outside tests).
 pub type EnvLookup = dyn Fn(&str) -> Option<String> + Send + Sync;
 
+/// Where Secret values may be read from: the allowed files and variables, and the
+/// environment the variables are read from.
+#[derive(Clone)]
+pub struct SecretReader {
+    /// What the server's operator allows.
+    pub sources: SecretSources,
+    /// The server's environment (the process's own outside tests).
+    pub env: Arc<EnvLookup>,
+}
+
+impl SecretReader {
+    /// Reads what `sources` allows from the process's environment and files.
+    pub fn new(sources: SecretSources) -> Self {
+        SecretReader {
+            sources,
+            env: Arc::new(|name: &str| std::env::var(name).ok()),
+        }
+    }
+}
+
+impl fmt::Debug for SecretReader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SecretReader")
+            .field("sources", &self.sources)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The `(name, value)` pairs of one container's secrets, in order, or why one of them
 /// cannot be resolved (as ECS says it: `ResourceInitializationError: ...`).
 pub(crate) fn resolve(
     store: &dyn Store,
-    env: &EnvLookup,
+    secrets: &SecretReader,
     container: &str,
     refs: &[SecretRef],
 ) -> Result<Vec<(String, String)>, String> {
     refs.iter()
         .map(|r| {
-            resolve_one(store, env, r).map(|v| (r.name.clone(), v)).map_err(|why| {
+            resolve_one(store, secrets, r).map(|v| (r.name.clone(), v)).map_err(|why| {
                 format!(
                     "ResourceInitializationError: unable to retrieve secret {:?} ({}) of container {container}: {why}",
                     r.value_from, r.name
@@ -32,14 +65,15 @@ pub(crate) fn resolve(
         .collect()
 }
 
-fn resolve_one(store: &dyn Store, env: &EnvLookup, r: &SecretRef) -> Result<String, String> {
+fn resolve_one(store: &dyn Store, secrets: &SecretReader, r: &SecretRef) -> Result<String, String> {
     let name = api::secret::secret_name(&r.value_from)?;
-    value(store, env, &name)
+    value(store, secrets, &name)
 }
 
 /// The value of the Secret `name` now (held by the store, read from its file or taken from
-/// the server's environment), or why it cannot be had, in words that never hold a value.
-pub fn value(store: &dyn Store, env: &EnvLookup, name: &str) -> Result<String, String> {
+/// the server's environment, as far as the operator allows), or why it cannot be had, in
+/// words that never hold a value.
+pub fn value(store: &dyn Store, secrets: &SecretReader, name: &str) -> Result<String, String> {
     let key = ObjectKey::new(Kind::Secret, None, name);
     let obj = store
         .get(&key)
@@ -48,10 +82,18 @@ pub fn value(store: &dyn Store, env: &EnvLookup, name: &str) -> Result<String, S
             format!("Secret {name} does not exist (`ecsctl apply` a Secret named {name})")
         })?;
     if let Some(path) = obj.spec.get("fromFile").and_then(|v| v.as_str()) {
-        return read_file(path).map_err(|e| format!("Secret {name}: file {path}: {e}"));
+        let real = secrets
+            .sources
+            .open(path)
+            .map_err(|e| format!("Secret {name}: {e}"))?;
+        return read_file(&real).map_err(|e| format!("Secret {name}: file {path}: {e}"));
     }
     if let Some(var) = obj.spec.get("fromEnv").and_then(|v| v.as_str()) {
-        return env(var).ok_or_else(|| {
+        secrets
+            .sources
+            .check_env(var)
+            .map_err(|e| format!("Secret {name}: {e}"))?;
+        return (secrets.env)(var).ok_or_else(|| {
             format!("Secret {name}: the server's environment variable {var} is not set")
         });
     }
@@ -63,7 +105,7 @@ pub fn value(store: &dyn Store, env: &EnvLookup, name: &str) -> Result<String, S
 
 /// The file's content (UTF-8, at most [`api::secret::MAX_SECRET_BYTES`]) less one trailing
 /// newline, which `echo value > file` leaves behind.
-fn read_file(path: &str) -> Result<String, String> {
+fn read_file(path: &std::path::Path) -> Result<String, String> {
     let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let limit = api::secret::MAX_SECRET_BYTES;
     let mut bytes = Vec::new();
@@ -110,7 +152,14 @@ mod tests {
         ] {
             store.apply(Object::new(Kind::Secret, name, spec)).unwrap();
         }
-        let env = |k: &str| (k == "SERVER_TOKEN").then(|| "from-the-env".to_string());
+        let sources = SecretSources::new(Some(dir.path().to_path_buf()), Some("SERVER_".into()));
+        let reader = |env: Arc<EnvLookup>| SecretReader {
+            sources: sources.clone(),
+            env,
+        };
+        let env = reader(Arc::new(|k: &str| {
+            (k == "SERVER_TOKEN").then(|| "from-the-env".to_string())
+        }));
         let got = resolve(
             &store,
             &env,
@@ -134,7 +183,7 @@ mod tests {
             ]
         );
 
-        let no_env = |_: &str| None;
+        let no_env = reader(Arc::new(|_: &str| None));
         let e = resolve(&store, &no_env, "app", &[secret_ref("T", "token")]).unwrap_err();
         assert!(
             e.starts_with("ResourceInitializationError") && e.contains("SERVER_TOKEN is not set"),
@@ -145,6 +194,19 @@ mod tests {
         std::fs::remove_file(&file).unwrap();
         let e = resolve(&store, &no_env, "app", &[secret_ref("K", "api-key")]).unwrap_err();
         assert!(e.contains("file ") && e.contains("api-key"), "{e}");
+
+        // What the operator does not allow is not read, even if it was stored.
+        for (name, spec) in [
+            ("shadow", json!({"fromFile": "/etc/hostname"})),
+            ("home", json!({"fromEnv": "HOME"})),
+        ] {
+            store.apply(Object::new(Kind::Secret, name, spec)).unwrap();
+        }
+        let everything = reader(Arc::new(|_: &str| Some("leaked".to_string())));
+        for name in ["shadow", "home"] {
+            let e = resolve(&store, &everything, "app", &[secret_ref("S", name)]).unwrap_err();
+            assert!(e.contains("refused") && !e.contains("leaked"), "{e}");
+        }
     }
 
     #[test]
@@ -152,20 +214,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let big = dir.path().join("big");
         std::fs::write(&big, vec![b'a'; api::secret::MAX_SECRET_BYTES + 1]).unwrap();
-        assert!(
-            read_file(big.to_str().unwrap())
-                .unwrap_err()
-                .contains("limit")
-        );
+        assert!(read_file(&big).unwrap_err().contains("limit"));
         let bin = dir.path().join("bin");
         std::fs::write(&bin, [0xff, 0xfe]).unwrap();
-        assert!(
-            read_file(bin.to_str().unwrap())
-                .unwrap_err()
-                .contains("UTF-8")
-        );
+        assert!(read_file(&bin).unwrap_err().contains("UTF-8"));
         let crlf = dir.path().join("crlf");
         std::fs::write(&crlf, "v\r\n").unwrap();
-        assert_eq!(read_file(crlf.to_str().unwrap()).unwrap(), "v");
+        assert_eq!(read_file(&crlf).unwrap(), "v");
     }
 }

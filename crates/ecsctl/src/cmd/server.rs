@@ -19,11 +19,15 @@ EXAMPLES:
   RUST_LOG=debug ecsctl server                     # more logs (stderr)
   ecsctl server --dev                              # short waits for local iteration (see below)
   ecsctl server --watch ./deploy                   # keep the store in sync with a directory
+  ecsctl server --secret-files-dir /etc/ecsctl/secrets --secret-env-prefix APP_
 
 The data directory is --data-dir, else $ECSCTL_HOME, else ~/.local/share/ecsctl.
 TCP needs a bearer token (--token-file); without one only the unix socket is served. Beyond a
 loopback address it also needs TLS (--tls-cert, --tls-key: PEM files), so that the token never
 crosses a network in clear text.
+Secrets read only what the operator allows: fromFile paths inside --secret-files-dir
+(DATA_DIR/secrets by default), fromEnv variables starting with --secret-env-prefix (none by
+default), since the server reads them as its own user for whoever may apply a Secret.
 SIGINT or SIGTERM stops the server gracefully; running containers stay and are adopted when it
 starts again. A service whose tasks keep failing to start waits up to --task-start-backoff-cap
 between attempts: ECS's 27 minutes by default, 30 seconds with --dev.")]
@@ -59,6 +63,14 @@ pub struct Args {
     /// With --watch: never delete objects whose documents left the directory
     #[arg(long)]
     pub no_prune: bool,
+    /// The only directory whose files `fromFile` Secrets may name (symlinks resolved)
+    /// [default: DATA_DIR/secrets]
+    #[arg(long, value_name = "DIR")]
+    pub secret_files_dir: Option<PathBuf>,
+    /// `fromEnv` Secrets may read only the server's variables whose names start with this
+    /// [default: none may be read]
+    #[arg(long, value_name = "PREFIX")]
+    pub secret_env_prefix: Option<String>,
     /// With --watch: how often the directories are re-applied without a change (drift repair)
     #[arg(long, value_name = "DURATION", value_parser = super::parse_duration, default_value = "5m")]
     pub resync_interval: std::time::Duration,
@@ -130,11 +142,23 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<()> {
         }
         watch.push(canon);
     }
+    let secret_files_dir = match &args.secret_files_dir {
+        Some(dir) => Some(std::fs::canonicalize(dir).map_err(|e| {
+            usage(format!(
+                "--secret-files-dir {}: {}",
+                dir.display(),
+                crate::error::io_reason(&e)
+            ))
+        })?),
+        None => None,
+    };
     let dev_cap = args.dev.then_some(std::time::Duration::from_secs(30));
     let config = server::ServerConfig {
         data_dir,
         listen,
-        controllers: true,
+        runtime: Some(std::sync::Arc::new(runtime::DockerRuntime::new())),
+        secret_files_dir,
+        secret_env_prefix: args.secret_env_prefix,
         service_backoff_cap: args.task_start_backoff_cap.or(dev_cap),
         keep_stopped_tasks: args.keep_stopped_tasks,
         metrics_interval: args.metrics_interval,

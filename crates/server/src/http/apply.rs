@@ -1,8 +1,8 @@
-//! `POST /v1/apply?dryRun=`: decode, refuse system-owned kinds, validate every object, then
-//! apply them all in one store transaction. Any problem before the store means nothing is
-//! written.
+//! `POST /v1/apply?dryRun=`: decode, pass every object through the admission chain (the
+//! same one GitOps syncs use), then apply them all in one store transaction. Any refusal
+//! means nothing is written.
 
-use super::{AppState, MAX_BODY, blocking, kind_word, query};
+use super::{AppState, MAX_BODY, blocking, query};
 use crate::error::ApiError;
 use api::Object;
 use axum::Json;
@@ -12,7 +12,6 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use std::collections::BTreeSet;
 use store::{ApplyResult, Store};
 
 #[derive(Debug, Deserialize)]
@@ -28,23 +27,20 @@ pub(crate) async fn apply(
 ) -> Result<Json<Value>, ApiError> {
     let dry_run = query(q)?.dry_run;
     let body = body.map_err(body_error)?;
-    let mut objects = decode(&body)?;
-    let mut warnings = validate(&objects)?;
+    let objects = decode(&body)?;
     let count = objects.len();
-    let (results, owned) = blocking(&state.store, move |s: &dyn Store| {
-        let refused = super::policy::check(s, &objects)?;
-        if !refused.is_empty() {
-            return Ok(Err(refused));
-        }
-        let owned = super::ownership::keep_autoscaled_counts(s, &mut objects)?;
-        Ok(Ok((s.apply_all(objects, dry_run)?, owned)))
+    let admission = state.admission.clone();
+    let (results, warnings) = blocking(&state.store, move |s: &dyn Store| {
+        let admitted = match admission.admit_apply(s, objects) {
+            Ok(admitted) => admitted,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let mut warnings = admitted.warnings;
+        warnings.extend(admitted.ownership_warnings);
+        Ok(Ok((s.apply_all(admitted.objects, dry_run)?, warnings)))
     })
     .await?
-    .map_err(|refused| {
-        ApiError::bad_request("refused by cluster workload policy; nothing was applied")
-            .with_details(refused)
-    })?;
-    warnings.extend(owned);
+    .map_err(ApiError::from)?;
     tracing::info!(count, dry_run, "applied");
     let results: Vec<Value> = results.iter().map(result_json).collect();
     Ok(Json(json!({ "results": results, "warnings": warnings })))
@@ -72,7 +68,10 @@ fn body_error(r: BytesRejection) -> ApiError {
 /// error and details. Pure, so that it can be fuzzed.
 pub fn decode_apply_request(body: &[u8]) -> Result<Vec<Object>, (String, Vec<String>)> {
     let objects = decode(body).map_err(|e| (e.error, e.details))?;
-    validate(&objects).map_err(|e| (e.error, e.details))?;
+    admission::validate_objects(&objects).map_err(|problems| {
+        let e = ApiError::from(admission::Refusal::from_problems(problems));
+        (e.error, e.details)
+    })?;
     Ok(objects)
 }
 
@@ -109,41 +108,6 @@ fn decode(body: &[u8]) -> Result<Vec<Object>, ApiError> {
         Err(ApiError::bad_request(format!(
             "{} object(s) cannot be decoded; nothing was applied",
             details.len()
-        ))
-        .with_details(details))
-    }
-}
-
-/// Runs the api crate's validation on each object; returns the warnings, or 400 with every
-/// error as `kind/name: path: message`.
-fn validate(objects: &[Object]) -> Result<Vec<String>, ApiError> {
-    let mut details = Vec::new();
-    let mut warnings = Vec::new();
-    let mut seen = BTreeSet::new();
-    for obj in objects {
-        let who = format!("{}/{}", kind_word(obj.kind), obj.metadata.name);
-        if !obj.kind.is_user_writable() {
-            details.push(format!(
-                "{who}: kind: {} objects are owned by ecsctl (the service controller creates them) and cannot be applied",
-                obj.kind
-            ));
-            continue;
-        }
-        if !seen.insert(obj.key()) {
-            details.push(format!("{who}: appears more than once in this apply"));
-        }
-        match api::validate::validate_object(obj) {
-            Ok(w) => warnings.extend(w.into_iter().map(|w| format!("{who}: {w}"))),
-            Err(errors) => details.extend(errors.iter().map(|e| format!("{who}: {e}"))),
-        }
-    }
-    if details.is_empty() {
-        Ok(warnings)
-    } else {
-        Err(ApiError::bad_request(format!(
-            "{} problem(s) in {} object(s); nothing was applied",
-            details.len(),
-            objects.len()
         ))
         .with_details(details))
     }

@@ -264,6 +264,7 @@ mod tests {
                 shutdown: self.shutdown.clone(),
                 token: None,
                 syncs: gitops::StatusBoard::default(),
+                admission: Arc::default(),
                 runtime: with_runtime.then(|| TaskRuntime {
                     balancer: lb::LbManager::new(),
                     runtime: Arc::new(self.fake.clone()),

@@ -9,8 +9,6 @@ mod loadbalancers;
 mod logs;
 mod metrics;
 mod objects;
-mod ownership;
-mod policy;
 mod syncs;
 mod watch;
 
@@ -47,6 +45,8 @@ pub(crate) struct AppState {
     pub runtime: Option<TaskRuntime>,
     /// Sync status of every directory synced (`--watch`, `POST /v1/sync`).
     pub syncs: gitops::StatusBoard,
+    /// The rules every write passes (apply, delete, sync).
+    pub admission: Arc<admission::Admission>,
 }
 
 /// The container runtime and this server's id (`ecsctl.instance`): the containers a request
@@ -213,11 +213,6 @@ pub(crate) async fn blocking<T: Send + 'static>(
 pub(crate) fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
     q.map(|Query(q)| q)
         .map_err(|e| ApiError::bad_request(format!("invalid query string: {}", e.body_text())))
-}
-
-/// `service "web" in cluster default`-style label for messages: `service/web`.
-pub(crate) fn kind_word(kind: api::Kind) -> String {
-    kind.as_str().to_ascii_lowercase()
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use super::{AppState, blocking, query};
 use crate::error::ApiError;
-use api::{DEFAULT_CLUSTER, Kind, Object, ObjectKey};
+use api::{Kind, Object, ObjectKey};
 use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -59,18 +59,8 @@ pub(crate) async fn delete(
 ) -> Result<Json<Value>, ApiError> {
     let (plural, name) = path_param(path)?;
     let kind = parse_kind(&plural)?;
-    if !kind.is_user_writable() {
-        return Err(ApiError::bad_request(format!(
-            "{} objects are owned by ecsctl (the service controller manages them) and cannot be deleted by hand",
-            kind
-        )));
-    }
-    if kind == Kind::Cluster && name == DEFAULT_CLUSTER {
-        return Err(ApiError::bad_request(
-            "the default cluster cannot be deleted",
-        ));
-    }
     let key = ObjectKey::new(kind, query(q)?.cluster.as_deref(), &name);
+    state.admission.admit_delete(&key)?;
     let deleted = blocking(&state.store, move |s: &dyn Store| s.delete(&key)).await?;
     tracing::info!(kind = %kind, name, count = deleted.len(), "deleted");
     let deleted: Vec<Value> = deleted.iter().map(deleted_json).collect();

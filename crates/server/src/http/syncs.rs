@@ -46,9 +46,10 @@ pub(crate) async fn sync(
         prune: body.prune,
     };
     let board = state.syncs.clone();
+    let admission = state.admission.clone();
     let dir = body.dir;
     let outcome = blocking(&state.store, move |s| {
-        Ok(gitops::sync_once(s, &dir, req, Some(&board)))
+        Ok(gitops::sync_once(s, &admission, &dir, req, Some(&board)))
     })
     .await?;
     match outcome {
@@ -71,7 +72,7 @@ pub(crate) async fn sync(
             })))
         }
         Err(gitops::SyncError::Store { source, .. }) => Err(ApiError::from(source)),
-        Err(e @ gitops::SyncError::Invalid { .. }) => {
+        Err(e @ (gitops::SyncError::Invalid { .. } | gitops::SyncError::Refused { .. })) => {
             Err(ApiError::bad_request(e.to_string()).with_details(e.lines()))
         }
         Err(e) => Err(ApiError::from(StoreError::Backend(e.to_string()))),

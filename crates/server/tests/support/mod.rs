@@ -97,16 +97,7 @@ impl Server {
 
 /// A server without controllers (no Docker) on `data_dir`, listening at `listen`.
 pub fn api_only(data_dir: &Path, listen: Listen) -> ServerConfig {
-    ServerConfig {
-        controllers: false,
-        service_backoff_cap: None,
-        keep_stopped_tasks: None,
-        metrics_interval: None,
-        watch: Vec::new(),
-        sync: Default::default(),
-        data_dir: data_dir.to_path_buf(),
-        listen,
-    }
+    ServerConfig::new(data_dir, listen)
 }
 
 pub fn spawn(

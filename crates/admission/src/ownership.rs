@@ -1,5 +1,4 @@
-//! Field ownership on apply (see `api::ownership`): the live objects the rule needs are read
-//! here, the rule itself is shared with GitOps syncs.
+//! Field ownership (see `api::ownership`): the live objects the rule needs are read here.
 
 use api::{Kind, Object, ObjectKey};
 use store::{ListQuery, Store, StoreError};
@@ -15,13 +14,16 @@ pub(crate) fn keep_autoscaled_counts(
         .filter(|o| o.kind == Kind::Service)
         .map(Object::key)
         .collect();
+    let mut clusters = std::collections::BTreeSet::new();
     for key in services {
         let cluster = key.cluster.clone().unwrap_or_default();
-        live.extend(
-            store
-                .list(&ListQuery::new(Kind::Autoscaler).in_cluster(cluster))?
-                .items,
-        );
+        if clusters.insert(cluster.clone()) {
+            live.extend(
+                store
+                    .list(&ListQuery::new(Kind::Autoscaler).in_cluster(cluster))?
+                    .items,
+            );
+        }
         live.extend(store.get(&key)?);
     }
     Ok(api::ownership::keep_autoscaled_counts(objects, &live))

@@ -1,9 +1,58 @@
-//! A cluster's workload policy, checked before a task's containers are made: what is
-//! dangerous (privileged, the host's namespaces, the Docker socket, host paths outside an
-//! allowlist, added capabilities) is refused unless the Cluster allows it, naming the rule.
+//! A cluster's workload policy: what is dangerous (privileged, the host's namespaces, the
+//! Docker socket, host paths outside an allowlist, added capabilities) is refused unless the
+//! Cluster allows it, naming the rule. Checked at admission ([`check_objects`]) so the user
+//! hears it on apply, and again by the task controller before a task's containers are made
+//! ([`check`]), since a Cluster's policy may have tightened since.
 
-use api::kinds::ClusterPolicy;
+use crate::{Problem, Rule};
+use api::kinds::{ClusterPolicy, ClusterSpec};
 use api::taskdef::{IpcMode, NetworkMode, PidMode, TaskDefinitionSpec};
+use api::{Kind, Object, ObjectKey};
+use store::{Store, StoreError};
+
+/// Checks every Service and Task of one write against its cluster's policy: the task
+/// definition and the Cluster may come in the same write (the newest then) or from the store.
+pub fn check_objects(store: &dyn Store, objects: &[Object]) -> Result<Vec<Problem>, StoreError> {
+    let mut problems = Vec::new();
+    for o in objects
+        .iter()
+        .filter(|o| matches!(o.kind, Kind::Service | Kind::Task))
+    {
+        let Some(td_ref) = o.spec.get("taskDefinition").and_then(|v| v.as_str()) else {
+            continue;
+        };
+        let family = td_ref.split(':').next().unwrap_or(td_ref);
+        let in_batch = objects.iter().find(|x| {
+            x.kind == Kind::TaskDefinition && x.metadata.name == family && !td_ref.contains(':')
+        });
+        let td = match in_batch {
+            Some(x) => x.spec_as::<TaskDefinitionSpec>().ok(),
+            None => store
+                .get(&ObjectKey::new(Kind::TaskDefinition, None, td_ref))?
+                .and_then(|x| x.spec_as().ok()),
+        };
+        let Some(td) = td else { continue };
+        let cluster = o.metadata.cluster_or_default();
+        let in_batch_cluster = objects
+            .iter()
+            .find(|x| x.kind == Kind::Cluster && x.metadata.name == cluster);
+        let cluster_spec: ClusterSpec = match in_batch_cluster {
+            Some(c) => c.spec_as().unwrap_or_default(),
+            None => store
+                .get(&ObjectKey::new(Kind::Cluster, None, cluster))?
+                .and_then(|c| c.spec_as().ok())
+                .unwrap_or_default(),
+        };
+        if let Err(message) = check(&td, cluster, &cluster_spec.policy.unwrap_or_default()) {
+            problems.push(Problem {
+                object: o.key(),
+                rule: Rule::ClusterPolicy,
+                message,
+            });
+        }
+    }
+    Ok(problems)
+}
 
 /// Host paths of the Docker socket: mounting one hands over the whole engine.
 const DOCKER_SOCKETS: &[&str] = &[
