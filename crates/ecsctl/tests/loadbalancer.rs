@@ -400,7 +400,8 @@ fn get_h2(port: u16, name: &str, pem: &str) -> Result<(hyper::Version, u16), Str
 fn an_https_listener_serves_with_a_certificate_from_a_secret() {
     let s = Server::start();
     let port = free_port();
-    let pem = certificate_pem(s.path(), "shop.example");
+    // Where the server reads secret files from by default (DATA_DIR/secrets).
+    let pem = certificate_pem(&s.home().join("secrets"), "shop.example");
     let https_lb = format!(
         "apiVersion: ecs/v1\nkind: LoadBalancer\nmetadata: {{name: edge}}\nspec:\n  listeners:\n    - port: {port}\n      protocol: HTTPS\n      defaultService: shop\n      certificates: [{{certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/shop-cert'}}]\n  healthCheck: {{path: /, intervalSeconds: 1, timeoutSeconds: 1, healthyThresholdCount: 2, unhealthyThresholdCount: 2}}\n"
     );

@@ -14,13 +14,14 @@ fn secrets_reach_containers_and_are_never_shown() {
     let file_value = format!("file-value-{nonce}-q2");
     let env_value = format!("env-value-{nonce}-k9");
     let s = Server::start_with_env(
-        &[],
+        &["--secret-env-prefix", "ECSCTL_TEST_"],
         &[
             ("ECSCTL_TEST_TOKEN", env_value.as_str()),
             ("RUST_LOG", "debug,hyper=info,h2=info,bollard=info"),
         ],
     );
-    let file = s.dir.path().join("api-key.txt");
+    // Where the server reads secret files from by default (DATA_DIR/secrets).
+    let file = s.home().join("secrets").join("api-key.txt");
     std::fs::write(&file, format!("{file_value}\n")).unwrap();
     let secrets = s.dir.path().join("secrets.yaml");
     let write_secrets = |db: &str| {
