@@ -21,11 +21,29 @@ pub struct Server {
 }
 
 impl Server {
+    /// An API-only server (no runtime, no controllers).
     pub async fn start() -> Server {
+        Server::start_with(|_| {}).await
+    }
+
+    /// The fully wired server (controllers, load balancer, logs, metrics) on `fake`.
+    pub async fn start_on(fake: &runtime::FakeRuntime) -> Server {
+        let fake = fake.clone();
+        Server::start_with(move |c| {
+            c.runtime = Some(std::sync::Arc::new(fake));
+            c.metrics_interval = Some(Duration::from_millis(200));
+        })
+        .await
+    }
+
+    /// A server whose configuration `configure` changes first.
+    pub async fn start_with(configure: impl FnOnce(&mut ServerConfig)) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let data_dir = dir.path().join("data");
         let socket = data_dir.join("ecsctl.sock");
-        let (stop, task) = spawn(&data_dir, &socket);
+        let mut config = api_only(&data_dir, Listen::Unix(socket.clone()));
+        configure(&mut config);
+        let (stop, task) = spawn_config(config);
         wait_ready(&socket).await;
         Server {
             _dir: dir,
@@ -73,6 +91,19 @@ impl Server {
         (status, value)
     }
 
+    /// Polls `GET path` until `pred` holds for the answer (for up to 20 s); returns it.
+    pub async fn wait_for(&self, path: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let (_, v) = self.call(Method::GET, path, None).await;
+            if pred(&v) {
+                return v;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{what}: {v:#}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     pub async fn apply(&self, objects: Vec<Value>) -> (StatusCode, Value) {
         self.call(
             Method::POST,
@@ -107,8 +138,17 @@ pub fn spawn(
     tokio::sync::oneshot::Sender<()>,
     tokio::task::JoinHandle<Result<(), ServerError>>,
 ) {
+    spawn_config(api_only(data_dir, Listen::Unix(socket.to_path_buf())))
+}
+
+/// Runs the server configured so until the sender is used (or dropped).
+pub fn spawn_config(
+    config: ServerConfig,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<Result<(), ServerError>>,
+) {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let config = api_only(data_dir, Listen::Unix(socket.to_path_buf()));
     let task = tokio::spawn(ecsctl_server::run(config, async move {
         let _ = stopped.await;
     }));
