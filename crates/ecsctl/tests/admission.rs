@@ -99,6 +99,10 @@ fn every_writer_is_refused_what_apply_is_refused() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "docker-tests"),
+    ignore = "runs containers: the Docker tier (--features docker-tests)"
+)]
 fn secrets_read_only_what_the_operator_allows() {
     let mut s = Server::offline();
     support::ensure_image();

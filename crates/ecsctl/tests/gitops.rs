@@ -1,4 +1,7 @@
 //! GitOps end to end: a real server watching a directory (`--watch DIR`).
+// The Docker tier: built with `--features docker-tests` (scripts/test.sh), so that
+// `cargo test` of the logic passes on a machine without Docker.
+#![cfg(feature = "docker-tests")]
 
 mod support;
 

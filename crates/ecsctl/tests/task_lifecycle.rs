@@ -1,5 +1,8 @@
 //! The task lifecycle on real Docker, through the real binary: essential and non-essential
 //! exits, dependsOn HEALTHY, containers killed behind our back, and a server killed with -9.
+// The Docker tier: built with `--features docker-tests` (scripts/test.sh), so that
+// `cargo test` of the logic passes on a machine without Docker.
+#![cfg(feature = "docker-tests")]
 
 mod support;
 

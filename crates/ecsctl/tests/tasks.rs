@@ -6,6 +6,9 @@
 //! containers even when it fails: dropping its [`Server`] stops the clients left running and
 //! the server, then removes the containers carrying that server's `ecsctl.instance` label, and
 //! no others.
+// The Docker tier: built with `--features docker-tests` (scripts/test.sh), so that
+// `cargo test` of the logic passes on a machine without Docker.
+#![cfg(feature = "docker-tests")]
 
 mod support;
 

@@ -1,6 +1,8 @@
 //! The contract suite against the real Docker Engine. Every test labels what it creates
 //! `ecsctl.test=<unique run id>` and a drop guard removes exactly that (containers,
 //! networks, volumes) through the docker CLI, even when the test fails.
+// The Docker tier: built with `--features docker-tests` (scripts/test.sh).
+#![cfg(feature = "docker-tests")]
 
 mod contract;
 

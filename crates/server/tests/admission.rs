@@ -88,20 +88,32 @@ async fn every_rule_holds_on_every_path() {
         let (status, body) = server.apply(objects(yaml)).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{rule}: {body}");
         assert!(body["error"].as_str().unwrap().contains(rule), "{body}");
-        assert!(body["details"].to_string().contains(shown), "{rule}: {body}");
+        assert!(
+            body["details"].to_string().contains(shown),
+            "{rule}: {body}"
+        );
 
         // A watched directory.
         std::fs::write(dir.join("refused.yaml"), yaml).unwrap();
         let s = watched(&server, rule, |s| s["errors"].to_string().contains(shown)).await;
         assert_eq!(s["state"], "Error", "{s}");
-        assert!(s["errors"][0].as_str().unwrap().starts_with("refused.yaml: "), "{s}");
+        assert!(
+            s["errors"][0]
+                .as_str()
+                .unwrap()
+                .starts_with("refused.yaml: "),
+            "{s}"
+        );
 
         // POST /v1/sync
         let (status, body) = server
             .call(Method::POST, "/v1/sync", Some(json!({"dir": dir})))
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{rule}: {body}");
-        assert!(body["details"].to_string().contains(shown), "{rule}: {body}");
+        assert!(
+            body["details"].to_string().contains(shown),
+            "{rule}: {body}"
+        );
 
         std::fs::remove_file(dir.join("refused.yaml")).unwrap();
         watched(&server, "fixed", |s| s["state"] == "Synced").await;
@@ -111,20 +123,36 @@ async fn every_rule_holds_on_every_path() {
     assert!(fake.containers().is_empty(), "no task was ever started");
 
     // Deletes: the default cluster and Deployments are refused by hand and never pruned.
-    for path in ["/v1/objects/clusters/default", "/v1/objects/deployments/any"] {
+    for path in [
+        "/v1/objects/clusters/default",
+        "/v1/objects/deployments/any",
+    ] {
         let (status, body) = server.call(Method::DELETE, path, None).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
     }
     std::fs::remove_file(dir.join("cluster.yaml")).unwrap();
-    std::fs::write(dir.join("empty.yaml"), "apiVersion: ecs/v1\nkind: Cluster\nmetadata: {name: other}\nspec: {}\n").unwrap();
-    let s = watched(&server, "pruned", |s| s["pruned"].to_string().contains("extra")).await;
+    std::fs::write(
+        dir.join("empty.yaml"),
+        "apiVersion: ecs/v1\nkind: Cluster\nmetadata: {name: other}\nspec: {}\n",
+    )
+    .unwrap();
+    let s = watched(&server, "pruned", |s| {
+        s["pruned"].to_string().contains("extra")
+    })
+    .await;
     assert!(
-        s["warnings"].to_string().contains("cluster/default is no longer in"),
+        s["warnings"]
+            .to_string()
+            .contains("cluster/default is no longer in"),
         "{s}"
     );
-    let (status, _) = server.call(Method::GET, "/v1/objects/clusters/default", None).await;
+    let (status, _) = server
+        .call(Method::GET, "/v1/objects/clusters/default", None)
+        .await;
     assert_eq!(status, StatusCode::OK, "the default cluster is kept");
-    let (status, _) = server.call(Method::GET, "/v1/objects/clusters/extra", None).await;
+    let (status, _) = server
+        .call(Method::GET, "/v1/objects/clusters/extra", None)
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "another cluster is pruned");
     server.stop().await;
 }

@@ -60,9 +60,9 @@ async fn a_service_runs_scales_rolls_out_and_goes() {
             let primary = v["status"]["deployments"]
                 .as_array()
                 .and_then(|d| d.iter().find(|d| d["status"] == "PRIMARY"));
-            primary.is_some_and(|d| {
-                d["taskDefinition"] == "web:2" && d["rolloutState"] == "COMPLETED"
-            }) && v["status"]["runningCount"] == 3
+            primary
+                .is_some_and(|d| d["taskDefinition"] == "web:2" && d["rolloutState"] == "COMPLETED")
+                && v["status"]["runningCount"] == 3
         })
         .await;
     let deployments = done["status"]["deployments"].as_array().unwrap();
