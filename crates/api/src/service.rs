@@ -282,7 +282,9 @@ pub enum PropagateTags {
 
 /// What the service controller reports (`ecsctl get service NAME -o json`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+// Partial statuses decode: a status may hold only what the controllers' invalid-object
+// recorder wrote (`controllers::invalid`).
+#[serde(rename_all = "camelCase", default)]
 pub struct ServiceStatus {
     pub desired_count: u32,
     pub running_count: u32,

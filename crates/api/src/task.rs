@@ -85,7 +85,9 @@ pub enum HealthState {
 
 /// Status of a task.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+// Partial statuses decode: a status may hold only what the controllers' invalid-object
+// recorder wrote (`controllers::invalid`).
+#[serde(rename_all = "camelCase", default)]
 pub struct TaskStatus {
     /// The revision the task runs, `family:N`, resolved when the task was created.
     #[serde(default, skip_serializing_if = "String::is_empty")]

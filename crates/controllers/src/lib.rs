@@ -4,6 +4,7 @@
 
 pub mod autoscaler;
 pub mod balancing;
+pub mod invalid;
 pub mod metrics;
 pub mod service;
 pub mod sources;

@@ -2,6 +2,7 @@
 //! (re)starts, so nothing that changed in between is missed) and a periodic resync.
 
 use crate::Context;
+use crate::invalid::ReconcileError;
 use api::ObjectKey;
 use reconcile::QueueHandle;
 use std::time::Duration;
@@ -70,8 +71,10 @@ pub struct StoreFed {
     pub concurrency: usize,
 }
 
-/// Runs a controller whose keys come from the store: its watch and a periodic resync;
-/// failed reconciles retry with the per-key backoff.
+/// Runs a controller whose keys come from the store: its watch and a periodic resync.
+/// Failed reconciles retry with the per-key backoff, except for bad input
+/// ([`ReconcileError::invalid`]): its reason is recorded in the object's status and the key
+/// waits for a change.
 pub async fn run_store_controller<F, Fut, E>(
     ctx: Context,
     feed: StoreFed,
@@ -80,7 +83,7 @@ pub async fn run_store_controller<F, Fut, E>(
 ) where
     F: Fn(Context, ObjectKey) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<reconcile::Action, E>> + Send + 'static,
-    E: std::error::Error + Send + 'static,
+    E: ReconcileError,
 {
     let name = feed.name;
     let controller: reconcile::Controller<ObjectKey> =
@@ -95,12 +98,20 @@ pub async fn run_store_controller<F, Fut, E>(
             feed.all,
         )),
     ];
+    let policy_ctx = ctx.clone();
     let result = controller
         .run(
             move |key: ObjectKey| reconcile(ctx.clone(), key),
-            move |key: &ObjectKey, err: &E, attempts: u32| {
-                warn!(controller = name, key = %key.name, attempts, error = %err, "reconcile failed; retrying");
-                reconcile::Action::backoff()
+            move |key: &ObjectKey, err: &E, attempts: u32| match err.invalid() {
+                Some(reason) => {
+                    warn!(controller = name, key = %key.name, error = %err, "invalid; waiting for a change");
+                    crate::invalid::record(&policy_ctx, name, key, reason);
+                    reconcile::Action::await_change()
+                }
+                None => {
+                    warn!(controller = name, key = %key.name, attempts, error = %err, "reconcile failed; retrying");
+                    reconcile::Action::backoff()
+                }
             },
             feed.concurrency,
             shutdown,

@@ -2,6 +2,7 @@
 //! `POST /v1/sync` (what `ecsctl sync` calls), a watched directory (`--watch`), and for
 //! deletes `DELETE /v1/objects/...` and a sync's prune. A rule lives in the admission crate
 //! once; this test keeps any writer from going around it.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

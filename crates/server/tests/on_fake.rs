@@ -1,6 +1,7 @@
 //! The fully wired server (API, controllers, load balancer, logs, metrics, GitOps) on a
 //! `FakeRuntime`: the behaviour a user sees through the API, without Docker. The Docker tier
 //! (crates/ecsctl/tests) checks what only a real engine shows.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 
@@ -161,4 +162,56 @@ fn stopped_task<'a>(list: &'a Value, taskdef: &str) -> Option<&'a Value> {
     list["items"].as_array()?.iter().find(|t| {
         t["status"]["taskDefinition"] == taskdef && t["status"]["lastStatus"] == "STOPPED"
     })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_object_that_cannot_work_is_recorded_not_retried() {
+    let fake = FakeRuntime::with_images(["busybox"]);
+    let server = Server::start_with({
+        let fake = fake.clone();
+        move |c| {
+            // Stored by hand (an older server, a bug): no admission stood in the way.
+            let store = store::SledStore::open(c.data_dir.join("store")).unwrap();
+            let bad = api::Object::new(
+                api::Kind::Service,
+                "broken",
+                json!({"taskDefinition": 5, "desiredCount": "many"}),
+            );
+            store::Store::apply(&store, bad).unwrap();
+            drop(store);
+            c.runtime = Some(std::sync::Arc::new(fake));
+        }
+    })
+    .await;
+    let svc = server
+        .wait_for("/v1/objects/services/broken", "reason recorded", |v| {
+            v["status"]["events"][0]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("cannot be reconciled"))
+        })
+        .await;
+    let version = svc["metadata"]["resourceVersion"].clone();
+    // Waiting for a change: no retry writes again, however long one waits.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let (_, again) = server
+        .call(Method::GET, "/v1/objects/services/broken", None)
+        .await;
+    assert_eq!(again["metadata"]["resourceVersion"], version, "{again:#}");
+    assert_eq!(again["status"]["events"].as_array().unwrap().len(), 1);
+
+    // Fixed by an apply: reconciled.
+    let (status, body) = server.apply(vec![td("1"), svc_named("broken", 1)]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    server
+        .wait_for("/v1/objects/services/broken", "running", |v| {
+            v["status"]["runningCount"] == 1
+        })
+        .await;
+    server.stop().await;
+}
+
+fn svc_named(name: &str, count: u64) -> Value {
+    let mut s = svc(name, count);
+    s["metadata"]["name"] = json!(name);
+    s
 }

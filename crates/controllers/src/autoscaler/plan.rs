@@ -21,7 +21,9 @@ pub const DEFAULT_COOLDOWN: Duration = Duration::from_secs(300);
 
 /// What the autoscaler controller records in the Autoscaler's status.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+// Partial statuses decode: a status may hold only what the controllers' invalid-object
+// recorder wrote (`controllers::invalid`).
+#[serde(rename_all = "camelCase", default)]
 pub struct AutoscalerStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_scale_out_at: Option<String>,
