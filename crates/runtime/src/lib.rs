@@ -62,6 +62,10 @@ pub mod labels {
     /// Service name, when a service owns the task.
     pub const SERVICE: &str = "ecsctl.service";
     /// Id of the ecsctl server (its data directory) that owns the container: two servers on
-    /// one engine, or two test runs, never touch each other's containers.
+    /// one engine, or two test runs, never touch each other's containers. Also on the
+    /// cluster networks a server makes (one per cluster and server).
     pub const INSTANCE: &str = "ecsctl.instance";
+    /// `true` on the container that holds an awsvpc task's network namespace (the pause
+    /// container): not one of the task's own containers.
+    pub const NETNS: &str = "ecsctl.netns";
 }

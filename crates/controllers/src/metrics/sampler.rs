@@ -181,11 +181,7 @@ struct Sampler {
 
 impl Sampler {
     fn follow(&mut self, id: &ContainerId, labels_of: &BTreeMap<String, String>) {
-        if labels_of
-            .get(crate::task::containers::NETNS_LABEL)
-            .map(String::as_str)
-            == Some("true")
-        {
+        if labels_of.get(runtime::labels::NETNS).map(String::as_str) == Some("true") {
             return; // the awsvpc namespace holder sleeps; it is no task container
         }
         if self.containers.contains_key(id) {

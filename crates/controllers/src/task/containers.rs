@@ -16,8 +16,6 @@ use std::time::Duration;
 
 /// Image of the container that holds an awsvpc task's network namespace (see `pause`).
 pub const PAUSE_IMAGE: &str = "ecsctl/pause:1";
-/// Label marking the network namespace holder of a task.
-pub const NETNS_LABEL: &str = "ecsctl.netns";
 /// Docker's smallest CPU share count; ECS raises smaller values to it.
 const MIN_CPU_SHARES: u64 = 2;
 const MIB: i64 = 1024 * 1024;
@@ -79,7 +77,7 @@ pub fn cluster_network(instance: &str, cluster: &str) -> String {
 pub fn netns_spec(id: &TaskIdentity<'_>, td: &TaskDefinitionSpec) -> ContainerSpec {
     let mut labels = id.labels("");
     labels.remove(labels::CONTAINER);
-    labels.insert(NETNS_LABEL.to_string(), "true".to_string());
+    labels.insert(labels::NETNS.to_string(), "true".to_string());
     ContainerSpec {
         labels,
         ports: td
@@ -381,7 +379,7 @@ mod tests {
         assert_eq!((side.mounts.len(), side.mounts[0].read_only), (1, true));
         let n = netns_spec(&ID, &td);
         assert_eq!(n.ports.len(), 1);
-        assert_eq!(n.labels[NETNS_LABEL], "true");
+        assert_eq!(n.labels[labels::NETNS], "true");
         assert!(!n.labels.contains_key("ecsctl.container"));
         assert_eq!(
             n.network,

@@ -1,9 +1,7 @@
 //! The task controller's reconcile: observe the task's containers, plan, carry the plan out,
 //! and record the status. Level-triggered: it is never told why it runs.
 
-use super::containers::{
-    NETNS_LABEL, PAUSE_IMAGE, TaskIdentity, cluster_network, container_spec, netns_spec,
-};
+use super::containers::{PAUSE_IMAGE, TaskIdentity, cluster_network, container_spec, netns_spec};
 use super::pause::pause_rootfs;
 use super::plan::{Inputs, Observed, Plan, RunState, Step, plan};
 use crate::Context;
@@ -215,7 +213,11 @@ async fn observe(
             Err(e) => return Err(e.into()),
         };
         let o = observed(&info);
-        if info.labels.get(NETNS_LABEL).is_some_and(|v| v == "true") {
+        if info
+            .labels
+            .get(runtime::labels::NETNS)
+            .is_some_and(|v| v == "true")
+        {
             let ip = info.ip_addresses.values().next().cloned();
             seen.netns = Some((info.id.clone(), o, ip));
         } else if let Some(name) = info.labels.get(labels::CONTAINER) {
@@ -480,7 +482,7 @@ pub async fn remove_orphans(ctx: &Context, task: &str) -> Result<(), TaskError> 
     // Workload containers first, then the namespace holder.
     let (netns, work): (Vec<_>, Vec<_>) = found
         .into_iter()
-        .partition(|s| s.labels.contains_key(NETNS_LABEL));
+        .partition(|s| s.labels.contains_key(runtime::labels::NETNS));
     futures::future::join_all(
         work.iter()
             .map(|s| stop(ctx, s.id.clone(), ORPHAN_STOP_TIMEOUT)),

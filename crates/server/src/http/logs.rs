@@ -28,8 +28,6 @@ use std::convert::Infallible;
 use store::{Store, StoreError};
 use tokio::sync::watch::Receiver;
 
-/// Marks the container that holds an awsvpc task's network namespace (not a task container).
-const NETNS_LABEL: &str = "ecsctl.netns";
 /// Response header naming the containers streamed, comma-separated.
 pub(crate) const CONTAINERS_HEADER: &str = "x-ecsctl-containers";
 
@@ -191,7 +189,11 @@ async fn task_containers(
         .unwrap_or_default();
     let mut containers: Vec<(String, ContainerId)> = found
         .into_iter()
-        .filter(|c| c.labels.get(NETNS_LABEL).is_none_or(|v| v != "true"))
+        .filter(|c| {
+            c.labels
+                .get(runtime::labels::NETNS)
+                .is_none_or(|v| v != "true")
+        })
         .filter_map(|c| Some((c.labels.get(labels::CONTAINER)?.clone(), c.id)))
         .collect();
     let rank = |name: &str| order.iter().position(|n| n == name).unwrap_or(usize::MAX);
