@@ -1,8 +1,9 @@
 //! Newline-delimited JSON answers (a watch, logs), read one line at a time.
 
 use anyhow::{Context, Result};
+use api::wire::StreamError;
 use http_body_util::BodyExt;
-use serde_json::Value;
+use serde::de::DeserializeOwned;
 
 /// A newline-delimited JSON answer, read one line at a time.
 #[derive(Debug)]
@@ -20,9 +21,10 @@ impl LineStream {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    /// The next line as JSON; `None` when the server ended the stream. A line
-    /// `{"error": "..."}` (the server's way to say why a stream broke off) is an error.
-    pub async fn next(&mut self) -> Result<Option<Value>> {
+    /// The next line (an `api::wire` type: a watch event, a log line); `None` when the server
+    /// ended the stream. A [`StreamError`] line (the server's way to say why a stream broke
+    /// off) is an error.
+    pub async fn next<T: DeserializeOwned>(&mut self) -> Result<Option<T>> {
         loop {
             if let Some(line) = take_line(&mut self.buf, self.done) {
                 let text = String::from_utf8_lossy(&line);
@@ -30,16 +32,17 @@ impl LineStream {
                 if text.is_empty() {
                     continue;
                 }
-                let v: Value = serde_json::from_str(text).with_context(|| {
+                // No item has an `error` field, so a line that reads as one is the last.
+                if let Ok(e) = serde_json::from_str::<StreamError>(text) {
+                    anyhow::bail!("{}", e.error);
+                }
+                let item = serde_json::from_str(text).with_context(|| {
                     format!(
-                        "the ecsctl server at {} sent a line that is not JSON",
+                        "the ecsctl server at {} sent a line this ecsctl cannot read",
                         self.addr
                     )
                 })?;
-                if let Some(e) = v.get("error").and_then(Value::as_str) {
-                    anyhow::bail!("{e}");
-                }
-                return Ok(Some(v));
+                return Ok(Some(item));
             }
             if self.done {
                 return Ok(None);

@@ -14,12 +14,14 @@ use tls::{server_name, tls_config};
 
 use crate::error::{ApiError, io_reason, usage};
 use anyhow::{Context, Result};
+use api::wire::ErrorBody;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
 use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
-use serde_json::Value;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
@@ -84,23 +86,34 @@ impl Client {
         Ok(Client { addr, token, tls })
     }
 
-    /// `GET path` -> JSON.
-    pub async fn get(&self, path: &str) -> Result<Value> {
+    /// `GET path` -> the answer's body (an `api::wire` type, or an object as JSON).
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
         self.call(Method::GET, path, None).await
     }
 
-    /// `POST path` with a JSON body -> JSON.
-    pub async fn post(&self, path: &str, body: &Value) -> Result<Value> {
+    /// `POST path` with a JSON body -> the answer's body.
+    pub async fn post<B, T>(&self, path: &str, body: &B) -> Result<T>
+    where
+        B: Serialize + ?Sized,
+        T: DeserializeOwned,
+    {
+        let body = Bytes::from(serde_json::to_vec(body)?);
         self.call(Method::POST, path, Some(body)).await
     }
 
-    /// `DELETE path` -> JSON.
-    pub async fn delete(&self, path: &str) -> Result<Value> {
+    /// `DELETE path` -> the answer's body.
+    pub async fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
         self.call(Method::DELETE, path, None).await
     }
 
-    /// Sends one request. A non-2xx answer becomes an [`ApiError`].
-    pub async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Value> {
+    /// Sends one request (with a JSON body, already serialized). A non-2xx answer becomes an
+    /// [`ApiError`].
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Bytes>,
+    ) -> Result<T> {
         match tokio::time::timeout(REQUEST_TIMEOUT, self.call_inner(method, path, body)).await {
             Ok(r) => r,
             Err(_) => anyhow::bail!(
@@ -111,7 +124,12 @@ impl Client {
         }
     }
 
-    async fn call_inner(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Value> {
+    async fn call_inner<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Bytes>,
+    ) -> Result<T> {
         let resp = self.send_request(method, path, body).await?;
         let status = resp.status().as_u16();
         let body = resp
@@ -120,13 +138,14 @@ impl Client {
             .await
             .with_context(|| format!("reading the answer of the ecsctl server at {}", self.addr))?
             .to_bytes();
-        let json: Option<Value> = serde_json::from_slice(&body).ok();
         if (200..300).contains(&status) {
-            return json.ok_or_else(|| {
-                anyhow::anyhow!("the ecsctl server answered with something that is not JSON")
+            return serde_json::from_slice(&body).map_err(|e| {
+                anyhow::anyhow!(
+                    "the ecsctl server answered {path} with something this ecsctl cannot read: {e}"
+                )
             });
         }
-        Err(api_error(status, json, &body).into())
+        Err(api_error(status, &body).into())
     }
 
     /// `GET path` answered with newline-delimited JSON (a watch, logs): the stream, read
@@ -154,8 +173,7 @@ impl Client {
                     format!("reading the answer of the ecsctl server at {}", self.addr)
                 })?
                 .to_bytes();
-            let json: Option<Value> = serde_json::from_slice(&body).ok();
-            return Err(api_error(status, json, &body).into());
+            return Err(api_error(status, &body).into());
         }
         let (parts, body) = resp.into_parts();
         Ok(LineStream {
@@ -172,18 +190,16 @@ impl Client {
         &self,
         method: Method,
         path: &str,
-        body: Option<&Value>,
+        body: Option<Bytes>,
     ) -> Result<hyper::Response<hyper::body::Incoming>> {
-        let bytes = match body {
-            Some(v) => Bytes::from(serde_json::to_vec(v)?),
-            None => Bytes::new(),
-        };
+        let with_body = body.is_some();
+        let bytes = body.unwrap_or_default();
         let mut req = Request::builder()
             .method(method)
             .uri(path)
             .header(HOST, "localhost")
             .header("accept", "application/json");
-        if body.is_some() {
+        if with_body {
             req = req.header(CONTENT_TYPE, "application/json");
         }
         if let Some(t) = &self.token {
@@ -255,38 +271,30 @@ where
     Ok(sender.send_request(req).await?)
 }
 
-fn api_error(status: u16, json: Option<Value>, raw: &[u8]) -> ApiError {
-    let message = json
-        .as_ref()
-        .and_then(|j| j.get("error"))
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .unwrap_or_else(|| {
-            let text = String::from_utf8_lossy(raw);
-            let text = text.trim();
-            if text.is_empty() {
-                format!("the server answered HTTP {status}")
-            } else {
-                format!(
-                    "the server answered HTTP {status}: {}",
-                    text.lines().next().unwrap_or("")
-                )
-            }
-        });
-    let details = json
-        .as_ref()
-        .and_then(|j| j.get("details"))
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .map(|d| d.as_str().map_or_else(|| d.to_string(), str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+/// The error answer (`{"error", "details"}`), or, from something that is not the ecsctl
+/// server, the HTTP status and the first line of what it said.
+fn api_error(status: u16, raw: &[u8]) -> ApiError {
+    if let Ok(body) = serde_json::from_slice::<ErrorBody>(raw) {
+        return ApiError {
+            status,
+            message: body.error,
+            details: body.details,
+        };
+    }
+    let text = String::from_utf8_lossy(raw);
+    let text = text.trim();
+    let message = if text.is_empty() {
+        format!("the server answered HTTP {status}")
+    } else {
+        format!(
+            "the server answered HTTP {status}: {}",
+            text.lines().next().unwrap_or("")
+        )
+    };
     ApiError {
         status,
         message,
-        details,
+        details: Vec::new(),
     }
 }
 
