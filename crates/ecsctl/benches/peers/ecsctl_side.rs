@@ -1,6 +1,6 @@
 //! The ecsctl side: the same workloads applied through the server, and its idle cost.
 
-use crate::common::{Server, cpu_ticks, get_json, rss_mib, running_tasks, wait_rolled};
+use crate::common::{Server, cpu_ticks, rss_mib, running_tasks, task_metrics, wait_rolled};
 use crate::docker::{container_pid, core_pct, docker, dockerd_pid, inspect, kill9};
 use crate::{FAILOVER_TASKS, HEALTH_INTERVAL, IMAGE, STOP_TIMEOUT, service, sleeper_td};
 use serde_json::Value;
@@ -145,11 +145,7 @@ pub(crate) fn ecsctl_idle(secs: u64) -> Idle {
     ));
     wait_running(&server, 50, &[], Duration::from_secs(300));
     let t0 = Instant::now();
-    while get_json(&server, "/v1/metrics/tasks")["items"]
-        .as_array()
-        .map_or(0, Vec::len)
-        < 50
-    {
+    while task_metrics(&server).len() < 50 {
         assert!(
             t0.elapsed() < Duration::from_secs(60),
             "not every task has metrics after 60 s"
