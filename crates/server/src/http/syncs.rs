@@ -14,12 +14,9 @@ pub(crate) async fn list(State(state): State<AppState>) -> Json<SyncList> {
     Json(SyncList { items })
 }
 
-/// The request body.
-type SyncBody = wire::SyncRequest;
-
 pub(crate) async fn sync(
     State(state): State<AppState>,
-    body: Result<Json<SyncBody>, JsonRejection>,
+    body: Result<Json<wire::SyncRequest>, JsonRejection>,
 ) -> Result<Json<SyncResponse>, ApiError> {
     let Json(body) = body
         .map_err(|e| ApiError::bad_request(format!("invalid sync request: {}", e.body_text())))?;
