@@ -24,3 +24,4 @@ pub mod task;
 pub mod taskdef;
 pub mod units;
 pub mod validate;
+pub mod wire;

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Server, cpu_ticks, request};
+use common::{Server, cpu_ticks, running_tasks, task_metrics};
 use std::time::{Duration, Instant};
 
 const TD: &str = r#"{"apiVersion":"ecs/v1","kind":"TaskDefinition","metadata":{"name":"sleeper"},"spec":{"containerDefinitions":[{"name":"main","image":"ecsctl/busybox:local","memory":16,"stopTimeout":1,"command":["sleep","3600"]}]}}"#;
@@ -16,14 +16,6 @@ fn tasks(n: usize) -> String {
         .map(|i| format!(r#"{{"apiVersion":"ecs/v1","kind":"Task","metadata":{{"name":"m-{i}"}},"spec":{{"taskDefinition":"sleeper"}}}}"#))
         .collect();
     format!("[{}]", items.join(","))
-}
-
-fn count(server: &Server, path: &str, pred: impl Fn(&serde_json::Value) -> bool) -> usize {
-    let (_, body) = request(&server.socket(), "GET", path, "");
-    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-    v["items"]
-        .as_array()
-        .map_or(0, |items| items.iter().filter(|t| pred(t)).count())
 }
 
 fn wait_for(what: &str, within: Duration, f: impl Fn() -> usize, n: usize) {
@@ -46,18 +38,14 @@ fn measure(interval: &str, secs: u64) -> f64 {
     wait_for(
         "tasks RUNNING",
         Duration::from_secs(180),
-        || {
-            count(&server, "/v1/objects/tasks", |t| {
-                t["status"]["lastStatus"] == "RUNNING"
-            })
-        },
+        || running_tasks(&server).len(),
         TASKS,
     );
     // Every task sampled at least once: the streams are open.
     wait_for(
         "tasks with metrics",
         Duration::from_secs(60),
-        || count(&server, "/v1/metrics/tasks", |_| true),
+        || task_metrics(&server).len(),
         TASKS,
     );
     std::thread::sleep(Duration::from_secs(2)); // let the start-up work settle

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{DOCKER, Server, cpu_ticks, remove_labelled, request};
+use common::{DOCKER, Server, cpu_ticks, remove_labelled, request, running_tasks};
 use std::time::{Duration, Instant};
 
 const IMAGE: &str = "ecsctl/busybox:local";
@@ -20,14 +20,7 @@ fn tasks(prefix: &str, n: usize) -> String {
 }
 
 fn running(server: &Server) -> usize {
-    let (_, body) = request(&server.socket(), "GET", "/v1/objects/tasks", "");
-    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-    v["items"].as_array().map_or(0, |items| {
-        items
-            .iter()
-            .filter(|t| t["status"]["lastStatus"] == "RUNNING")
-            .count()
-    })
+    running_tasks(server).len()
 }
 
 fn wait_running(server: &Server, n: usize, within: Duration) -> Duration {

@@ -103,7 +103,10 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": self.error, "details": self.details });
+        let body = api::wire::ErrorBody {
+            error: self.error,
+            details: self.details,
+        };
         (self.status, Json(body)).into_response()
     }
 }

@@ -100,38 +100,9 @@ impl ListQuery {
     }
 }
 
-/// The result of [`Store::list`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ObjectList {
-    /// The matching objects.
-    pub items: Vec<Object>,
-    /// The store revision the list reflects at least: a watch from it misses nothing (it
-    /// may repeat a write the list already shows).
-    pub revision: u64,
-}
-
-/// What an apply did to one object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ApplyAction {
-    /// The object did not exist (for a TaskDefinition: the family had no revision).
-    Created,
-    /// The object changed (for a TaskDefinition: a new revision, or new labels).
-    Configured,
-    /// Nothing changed; nothing was written.
-    Unchanged,
-}
-
-impl ApplyAction {
-    /// `created`, `configured` or `unchanged`, as `ecsctl apply` prints it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ApplyAction::Created => "created",
-            ApplyAction::Configured => "configured",
-            ApplyAction::Unchanged => "unchanged",
-        }
-    }
-}
+// The list and the apply action are what the HTTP API sends: one definition, in
+// `api::wire`, shared with the server and the CLI.
+pub use api::wire::{ApplyAction, ObjectList};
 
 /// The outcome of applying one object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

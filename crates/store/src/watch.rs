@@ -1,37 +1,14 @@
 //! Watch events and the [`Watch`] handle that yields them.
 
 use crate::StoreError;
-use api::Object;
 use futures::stream::{BoxStream, Stream, StreamExt};
-use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-/// What happened to the object of a [`WatchEvent`]. On the wire: `ADDED`, `MODIFIED`,
-/// `DELETED`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum WatchEventType {
-    /// The object was created (for TaskDefinitions: a new revision).
-    Added,
-    /// The object's spec, labels or status changed.
-    Modified,
-    /// The object was deleted; the event carries its last stored state.
-    Deleted,
-}
-
-/// One write, as a watch reports it. On the wire: `{"revision", "type", "object"}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WatchEvent {
-    /// The store revision of the write (unique, increasing by one per write).
-    pub revision: u64,
-    /// What happened.
-    #[serde(rename = "type")]
-    pub event_type: WatchEventType,
-    /// The object after the write (for a delete: before it).
-    pub object: Object,
-}
+// Watch events are what `GET /v1/watch` sends: one definition, in `api::wire`, shared with
+// the server and the CLI.
+pub use api::wire::{WatchEvent, WatchEventType};
 
 /// A stream of watch events, from [`crate::Store::watch`].
 ///

@@ -186,13 +186,31 @@ pub fn get_json(server: &Server, path: &str) -> serde_json::Value {
     serde_json::from_str(&body).unwrap_or_default()
 }
 
+/// `GET /v1/objects/{plural}`: the objects, none when the answer is not a list.
+pub fn list_objects(server: &Server, plural: &str) -> Vec<serde_json::Value> {
+    let (_, body) = request(
+        &server.socket(),
+        "GET",
+        &format!("/v1/objects/{plural}"),
+        "",
+    );
+    serde_json::from_str::<api::wire::ObjectList<serde_json::Value>>(&body)
+        .map(|l| l.items)
+        .unwrap_or_default()
+}
+
+/// `GET /v1/metrics/tasks`: every task's latest metrics, none when the answer is not a list.
+pub fn task_metrics(server: &Server) -> Vec<api::wire::TaskMetrics> {
+    let (_, body) = request(&server.socket(), "GET", "/v1/metrics/tasks", "");
+    serde_json::from_str::<api::wire::MetricsList<_>>(&body)
+        .map(|l| l.items)
+        .unwrap_or_default()
+}
+
 /// The server's RUNNING Task objects.
 pub fn running_tasks(server: &Server) -> Vec<serde_json::Value> {
-    match get_json(server, "/v1/objects/tasks")["items"].take() {
-        serde_json::Value::Array(items) => items
-            .into_iter()
-            .filter(|t| t["status"]["lastStatus"] == "RUNNING")
-            .collect(),
-        _ => Vec::new(),
-    }
+    list_objects(server, "tasks")
+        .into_iter()
+        .filter(|t| t["status"]["lastStatus"] == "RUNNING")
+        .collect()
 }

@@ -7,8 +7,9 @@ use crate::error::usage;
 use crate::input;
 use crate::output::ref_name;
 use anyhow::Result;
+use api::Kind;
 use api::parse::ParseOptions;
-use serde_json::{Value, json};
+use api::wire::{ApplyRequest, ApplyResponse};
 use std::time::Duration;
 
 /// Create or update objects from manifest files, directories or stdin
@@ -56,15 +57,11 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
             args.files.join(", ")
         )));
     }
-    let objects = loaded
-        .iter()
-        .map(|l| serde_json::to_value(&l.object))
-        .collect::<Result<Vec<_>, _>>()?;
-    let answer = client
-        .post(
-            &format!("/v1/apply?dryRun={}", args.dry_run),
-            &json!({ "objects": objects }),
-        )
+    let request = ApplyRequest {
+        objects: loaded.iter().map(|l| &l.object).collect(),
+    };
+    let answer: ApplyResponse = client
+        .post(&format!("/v1/apply?dryRun={}", args.dry_run), &request)
         .await?;
     // The server re-validates with the same rules: skip the warnings already printed above.
     let local: Vec<&str> = loaded
@@ -72,44 +69,27 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
         .flat_map(|d| &d.warnings)
         .map(|w| w.message.as_str())
         .collect();
-    for w in answer
-        .get("warnings")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let w = w.as_str().map_or_else(|| w.to_string(), str::to_string);
+    for w in &answer.warnings {
         if !local.iter().any(|m| w.ends_with(m)) {
             eprintln!("warning: {w}");
         }
     }
     let suffix = if args.dry_run { " (dry run)" } else { "" };
     let mut services = Vec::new();
-    for r in answer
-        .get("results")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let field = |k: &str| r.get(k).and_then(Value::as_str).unwrap_or("?");
-        let revision = r.get("revision").and_then(Value::as_u64);
+    for r in answer.results {
         outln!(
             "{} {}{suffix}",
-            ref_name(field("kind"), field("name"), revision),
-            field("action")
+            ref_name(r.kind.as_str(), &r.name, r.revision),
+            r.action.as_str()
         );
-        if api::Kind::parse_user(field("kind")) == Some(api::Kind::Service) {
-            services.push((field("cluster").to_string(), field("name").to_string()));
+        if r.kind == Kind::Service {
+            services.push((r.cluster, r.name));
         }
     }
     if args.wait {
         let deadline = tokio::time::Instant::now() + args.timeout;
         for (cluster, name) in &services {
-            let cluster = if cluster == "?" {
-                api::DEFAULT_CLUSTER
-            } else {
-                cluster
-            };
+            let cluster = cluster.as_deref().unwrap_or(api::DEFAULT_CLUSTER);
             wait_rollout(&client, cluster, name, deadline, args.timeout).await?;
         }
     }

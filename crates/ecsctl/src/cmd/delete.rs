@@ -8,7 +8,7 @@ use crate::output::{kind_word, ref_name};
 use anyhow::Result;
 use api::Kind;
 use api::parse::ParseOptions;
-use serde_json::Value;
+use api::wire::DeleteResponse;
 
 /// Delete objects by name, or those described in manifests
 #[derive(Debug, clap::Args)]
@@ -109,21 +109,11 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
     }
 }
 
-fn print_deleted(answer: &Value, t: &Target) {
-    let deleted = answer
-        .get("deleted")
-        .and_then(Value::as_array)
-        .map_or(&[][..], Vec::as_slice);
-    if deleted.is_empty() {
+fn print_deleted(answer: &DeleteResponse, t: &Target) {
+    if answer.deleted.is_empty() {
         outln!("{}/{} deleted", kind_word(t.kind), t.name);
     }
-    for d in deleted {
-        let kind = d
-            .get("kind")
-            .and_then(Value::as_str)
-            .unwrap_or(t.kind.as_str());
-        let name = d.get("name").and_then(Value::as_str).unwrap_or(&t.name);
-        let revision = d.get("revision").and_then(Value::as_u64);
-        outln!("{} deleted", ref_name(kind, name, revision));
+    for d in &answer.deleted {
+        outln!("{} deleted", ref_name(d.kind.as_str(), &d.name, d.revision));
     }
 }

@@ -26,7 +26,7 @@ pub struct Args {
 
 pub async fn run(client: Client, args: Args) -> Result<()> {
     let kind = parse_kind(&args.kind)?;
-    let obj = client
+    let obj: serde_json::Value = client
         .get(&objects_path(
             kind,
             Some(&args.name),
@@ -38,13 +38,13 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
     out!("{}", describe(&obj, now));
     if kind == api::Kind::LoadBalancer {
         let cluster = args.cluster.as_deref().unwrap_or(api::DEFAULT_CLUSTER);
-        let live = client
+        let live: Option<api::wire::LoadBalancerStatus> = client
             .get(&format!(
                 "/v1/loadbalancers/{}/status?cluster={cluster}",
                 args.name
             ))
             .await?;
-        out!("{}", crate::output::lb::live_status(&live, now));
+        out!("{}", crate::output::lb::live_status(live.as_ref(), now));
     }
     Ok(())
 }

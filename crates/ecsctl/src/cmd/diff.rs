@@ -7,6 +7,7 @@ use crate::output::{self, kind_word};
 use anyhow::Result;
 use api::Kind;
 use api::parse::ParseOptions;
+use api::wire::{ApplyAction, ApplyRequest, ApplyResponse};
 use serde_json::{Map, Value, json};
 use similar::TextDiff;
 use std::io::IsTerminal;
@@ -120,10 +121,15 @@ async fn hide_secret_values(
                 .pointer("/metadata/annotations")
                 .cloned()
                 .unwrap_or(json!({}));
-            let answer = client
-                .post("/v1/apply?dryRun=true", &json!({ "objects": [probe] }))
+            let answer: ApplyResponse = client
+                .post(
+                    "/v1/apply?dryRun=true",
+                    &ApplyRequest {
+                        objects: vec![probe],
+                    },
+                )
                 .await?;
-            answer.pointer("/results/0/action").and_then(Value::as_str) == Some("unchanged")
+            answer.results.first().map(|r| r.action) == Some(ApplyAction::Unchanged)
         }
         _ => false,
     };

@@ -6,6 +6,7 @@ use crate::output::fields::{human_duration, parse_time};
 use crate::output::table::Table;
 use anyhow::Result;
 use api::Kind;
+use api::wire::{ObjectList, SyncList, WatchEvent};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use time::OffsetDateTime;
@@ -76,29 +77,17 @@ fn rows_of(svc: &Value) -> Vec<Row> {
 }
 
 /// The events of the GitOps sources (`GET /v1/syncs`), oldest first.
-fn sync_rows(syncs: &Value) -> Vec<Row> {
+fn sync_rows(syncs: &SyncList) -> Vec<Row> {
     let mut rows = Vec::new();
-    for s in syncs
-        .get("items")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let source = s.get("source").and_then(Value::as_str).unwrap_or_default();
-        for e in s
-            .get("events")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .rev()
-        {
-            let field = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or_default();
+    for s in &syncs.items {
+        let source = &s.source;
+        for e in s.events.iter().rev() {
             rows.push(Row {
-                at: parse_time(field("at")),
+                at: parse_time(&e.at),
                 cluster: "-".to_string(),
-                service: source.to_string(),
-                id: format!("{}{}", field("at"), field("message")),
-                message: field("message").to_string(),
+                service: source.clone(),
+                id: format!("{}{}", e.at, e.message),
+                message: e.message.clone(),
                 object: format!("sync/{source}"),
             });
         }
@@ -150,18 +139,14 @@ fn line(cells: &[String], widths: &[usize]) -> String {
 pub async fn run(client: Client, args: Args) -> Result<()> {
     let cluster = args.cluster.as_deref().unwrap_or(api::DEFAULT_CLUSTER);
     let query_cluster = (!args.all_clusters).then_some(cluster);
-    let list = client
+    let list: ObjectList<Value> = client
         .get(&objects_path(Kind::Service, None, query_cluster, None))
         .await?;
-    let services = list
-        .get("items")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let services = &list.items;
     let now = OffsetDateTime::now_utc();
-    let mut rows = merge(&services);
+    let mut rows = merge(services);
     // GitOps sources' events (failed syncs, syncs that changed something) come along.
-    if let Ok(syncs) = client.get("/v1/syncs").await {
+    if let Ok(syncs) = client.get::<SyncList>("/v1/syncs").await {
         rows.extend(sync_rows(&syncs));
         rows.sort_by_key(|r| r.at);
     }
@@ -181,9 +166,7 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
     if !args.watch {
         return Ok(());
     }
-    let Some(from) = list.get("revision").and_then(Value::as_u64) else {
-        anyhow::bail!("the server's list answer has no revision to watch from");
-    };
+    let from = list.revision;
     // Column widths of the listing, so that later rows line up under its header.
     let mut widths: Vec<usize> = headers(with_cluster).iter().map(|h| h.len()).collect();
     for r in &rows {
@@ -196,8 +179,8 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
         .map(|r| (r.cluster, r.service, r.id))
         .collect();
     let mut stream = client.stream(&format!("/v1/watch?from={from}")).await?;
-    while let Some(event) = stream.next().await? {
-        let obj = &event["object"];
+    while let Some(event) = stream.next::<WatchEvent<Value>>().await? {
+        let obj = &event.object;
         if obj.get("kind").and_then(Value::as_str) != Some(Kind::Service.as_str()) {
             continue;
         }

@@ -6,6 +6,7 @@ use crate::error::usage;
 use crate::output::{self, Format, columns};
 use anyhow::Result;
 use api::Kind;
+use api::wire::{Health, ObjectList, WatchEvent, WatchEventType};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use time::OffsetDateTime;
@@ -68,15 +69,11 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
         }
         // A watch from the revision read before the object misses no later change.
         let from = if args.watch {
-            client
-                .get("/v1/health")
-                .await?
-                .get("revision")
-                .and_then(Value::as_u64)
+            Some(client.get::<Health>("/v1/health").await?.revision)
         } else {
             None
         };
-        let obj = client
+        let obj: Value = client
             .get(&objects_path(kind, Some(name), Some(cluster), None))
             .await?;
         out!(
@@ -102,7 +99,7 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
     }
 
     let query_cluster = (!args.all_clusters).then_some(cluster);
-    let list = client
+    let list: ObjectList<Value> = client
         .get(&objects_path(
             kind,
             None,
@@ -110,11 +107,7 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
             selector.as_deref(),
         ))
         .await?;
-    let items = list
-        .get("items")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let items = list.items;
     let filter = Filter {
         kind,
         cluster: query_cluster.map(str::to_string),
@@ -127,14 +120,7 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
             .collect(),
         name: None,
     };
-    let watch_from = if args.watch {
-        match list.get("revision").and_then(Value::as_u64) {
-            Some(r) => Some(r),
-            None => anyhow::bail!("the server's list answer has no revision to watch from"),
-        }
-    } else {
-        None
-    };
+    let watch_from = args.watch.then_some(list.revision);
     let printed_table = if args.output == Format::Json {
         out!("{}", output::json(&json!({ "items": items }))?);
         false
@@ -273,14 +259,12 @@ async fn watch(
         .filter_map(|o| Some((identity(o), resource_version(o)?)))
         .collect();
     let mut stream = client.stream(&format!("/v1/watch?from={from}")).await?;
-    while let Some(event) = stream.next().await? {
-        let Some(obj) = event.get("object") else {
-            continue;
-        };
+    while let Some(event) = stream.next::<WatchEvent<Value>>().await? {
+        let obj = &event.object;
         if !filter.matches(obj) {
             continue;
         }
-        let deleted = event.get("type").and_then(Value::as_str) == Some("DELETED");
+        let deleted = event.event_type == WatchEventType::Deleted;
         let id = identity(obj);
         let version = resource_version(obj).unwrap_or(0);
         if deleted {

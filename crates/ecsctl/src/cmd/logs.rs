@@ -2,7 +2,7 @@
 
 use crate::client::{Client, encode};
 use anyhow::Result;
-use serde_json::Value;
+use api::wire::{CONTAINERS_HEADER, LogLine, LogStream};
 
 /// Print the output of a task's containers
 #[derive(Debug, clap::Args)]
@@ -37,12 +37,12 @@ pub struct Args {
 pub async fn run(client: Client, args: Args) -> Result<()> {
     let mut stream = client.stream(&logs_path(&args)).await?;
     let several = stream
-        .header("x-ecsctl-containers")
+        .header(CONTAINERS_HEADER)
         .is_some_and(|names| names.split(',').count() > 1);
     let prefix = args.container.is_none() && several;
-    while let Some(line) = stream.next().await? {
+    while let Some(line) = stream.next::<LogLine>().await? {
         let text = format_line(&line, prefix, args.timestamps);
-        if line.get("stream").and_then(Value::as_str) == Some("stderr") {
+        if line.stream == LogStream::Stderr {
             use std::io::Write;
             let mut err = std::io::stderr().lock();
             let _ = writeln!(err, "{text}");
@@ -71,18 +71,17 @@ fn logs_path(args: &Args) -> String {
 }
 
 /// `[container] TIMESTAMP text`, the parts asked for.
-fn format_line(line: &Value, prefix: bool, timestamps: bool) -> String {
-    let field = |k: &str| line.get(k).and_then(Value::as_str).unwrap_or("");
+fn format_line(line: &LogLine, prefix: bool, timestamps: bool) -> String {
     let mut out = String::new();
     if prefix {
-        out.push_str(&format!("[{}] ", field("container")));
+        out.push_str(&format!("[{}] ", line.container));
     }
     if timestamps {
-        let ts = field("timestamp");
+        let ts = line.timestamp.as_deref().unwrap_or("");
         out.push_str(if ts.is_empty() { "-" } else { ts });
         out.push(' ');
     }
-    out.push_str(field("text"));
+    out.push_str(&line.text);
     out
 }
 
@@ -93,15 +92,19 @@ mod tests {
 
     #[test]
     fn lines() {
-        let l = json!({"container": "web", "stream": "stdout", "text": "hello",
-                       "timestamp": "2024-05-01T12:00:00.5Z"});
+        let line = |v: serde_json::Value| -> LogLine { serde_json::from_value(v).unwrap() };
+        let l = line(
+            json!({"container": "web", "stream": "stdout", "text": "hello",
+                       "timestamp": "2024-05-01T12:00:00.5Z"}),
+        );
         assert_eq!(format_line(&l, false, false), "hello");
         assert_eq!(format_line(&l, true, false), "[web] hello");
         assert_eq!(
             format_line(&l, true, true),
             "[web] 2024-05-01T12:00:00.5Z hello"
         );
-        let no_time = json!({"container": "web", "text": "x", "timestamp": null});
+        let no_time =
+            line(json!({"container": "web", "stream": "stdout", "text": "x", "timestamp": null}));
         assert_eq!(format_line(&no_time, false, true), "- x");
     }
 

@@ -6,6 +6,7 @@ use crate::client::{Client, objects_path};
 use crate::error::{Reported, is_not_found, usage};
 use anyhow::Result;
 use api::Kind;
+use api::wire::{ApplyRequest, ApplyResponse};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -55,7 +56,7 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
         .filter(|c| *c != api::DEFAULT_CLUSTER)
     {
         match client
-            .get(&objects_path(Kind::Cluster, Some(c), None, None))
+            .get::<Value>(&objects_path(Kind::Cluster, Some(c), None, None))
             .await
         {
             Err(e) if is_not_found(&e) => {
@@ -79,7 +80,7 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
         })
         .collect();
     client
-        .post("/v1/apply", &json!({ "objects": objects }))
+        .post::<_, ApplyResponse>("/v1/apply", &ApplyRequest { objects })
         .await?;
     for id in &ids {
         outln!("{id}");
@@ -104,7 +105,7 @@ async fn resolve_task_definition(client: &Client, given: &str) -> Result<String>
             "invalid --task-definition {given:?}: expected FAMILY or FAMILY:N"
         )));
     }
-    let obj = match client
+    let obj: Value = match client
         .get(&objects_path(Kind::TaskDefinition, Some(given), None, None))
         .await
     {
@@ -216,7 +217,7 @@ pub(super) async fn wait_for(
     loop {
         let mut still = Vec::new();
         for &id in &pending {
-            let task = match client
+            let task: Value = match client
                 .get(&objects_path(Kind::Task, Some(id), Some(cluster), None))
                 .await
             {

@@ -6,6 +6,7 @@ use crate::client::{Client, objects_path};
 use crate::error::{ApiError, is_not_found, usage};
 use anyhow::Result;
 use api::Kind;
+use api::wire::{ApplyRequest, ApplyResponse};
 use serde_json::{Map, Value, json};
 
 /// Attempts when someone else writes the service between our read and our write.
@@ -74,7 +75,12 @@ where
             return Ok((svc, false));
         }
         match client
-            .post("/v1/apply", &json!({ "objects": [apply_request(&svc)] }))
+            .post::<_, ApplyResponse>(
+                "/v1/apply",
+                &ApplyRequest {
+                    objects: vec![apply_request(&svc)],
+                },
+            )
             .await
         {
             Ok(_) => return Ok((svc, true)),

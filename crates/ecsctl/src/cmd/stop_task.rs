@@ -7,6 +7,7 @@ use crate::client::{Client, objects_path};
 use crate::error::{ApiError, is_not_found};
 use anyhow::Result;
 use api::Kind;
+use api::wire::{ApplyRequest, ApplyResponse};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -49,7 +50,7 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
     let mut attempt = 0;
     let task = loop {
         attempt += 1;
-        let task = match client.get(&path).await {
+        let task: Value = match client.get(&path).await {
             Err(e) if is_not_found(&e) => {
                 anyhow::bail!("task {} not found in cluster {cluster}", args.id)
             }
@@ -59,7 +60,12 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
             break task; // already asked to stop: the first reason stands
         };
         match client
-            .post("/v1/apply", &json!({ "objects": [request] }))
+            .post::<_, ApplyResponse>(
+                "/v1/apply",
+                &ApplyRequest {
+                    objects: vec![request],
+                },
+            )
             .await
         {
             Ok(_) => break task,

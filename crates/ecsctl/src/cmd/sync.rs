@@ -6,7 +6,7 @@ use crate::error::{ApiError, Reported, usage};
 use crate::output::ref_name;
 use crate::output::table::Table;
 use anyhow::Result;
-use serde_json::{Value, json};
+use api::wire::{SyncList, SyncRequest, SyncResponse};
 use std::path::PathBuf;
 
 /// Sync a directory of manifests once: apply everything, prune what it owned and dropped
@@ -43,8 +43,12 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
     if !dir.is_dir() {
         return Err(usage(format!("{}: not a directory", args.dir.display())));
     }
-    let body = json!({ "dir": dir, "dryRun": args.dry_run, "prune": !args.no_prune });
-    let answer = match client.post("/v1/sync", &body).await {
+    let body = SyncRequest {
+        dir,
+        dry_run: args.dry_run,
+        prune: !args.no_prune,
+    };
+    let answer: SyncResponse = match client.post("/v1/sync", &body).await {
         Ok(a) => a,
         Err(e) => {
             if let Some(api) = e.downcast_ref::<ApiError>()
@@ -60,24 +64,15 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
             return Err(e);
         }
     };
-    let list = |k: &str| {
-        answer
-            .get(k)
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
-    };
-    for w in list("warnings") {
-        eprintln!("warning: {}", w.as_str().unwrap_or_default());
+    for w in &answer.warnings {
+        eprintln!("warning: {w}");
     }
     let suffix = if args.dry_run { " (dry run)" } else { "" };
-    for r in list("applied") {
-        let field = |k: &str| r.get(k).and_then(Value::as_str).unwrap_or("?");
-        let revision = r.get("revision").and_then(Value::as_u64);
+    for r in &answer.applied {
         outln!(
             "{} {}{suffix}",
-            ref_name(field("kind"), field("name"), revision),
-            field("action")
+            ref_name(r.kind.as_str(), &r.name, r.revision),
+            r.action.as_str()
         );
     }
     let verb = if args.no_prune {
@@ -85,34 +80,26 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
     } else {
         "pruned"
     };
-    for p in list("pruned") {
-        let field = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or("?");
+    for p in &answer.pruned {
         outln!(
             "{} {verb}{suffix}",
-            ref_name(field("kind"), field("name"), None)
+            ref_name(p.kind.as_str(), &p.name, None)
         );
     }
-    for d in list("drift") {
-        eprintln!(
-            "drift: {} had been changed by hand; restored",
-            d.as_str().unwrap_or_default()
-        );
+    for d in &answer.drift {
+        eprintln!("drift: {d} had been changed by hand; restored");
     }
     Ok(())
 }
 
 /// `ecsctl syncs` / `ecsctl get syncs [-o json]`.
 pub async fn status(client: Client, json_output: bool) -> Result<()> {
-    let answer = client.get("/v1/syncs").await?;
+    let answer: SyncList = client.get("/v1/syncs").await?;
     if json_output {
         outln!("{}", serde_json::to_string_pretty(&answer)?);
         return Ok(());
     }
-    let items = answer
-        .get("items")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let items = answer.items;
     if items.is_empty() {
         eprintln!("No synced directories (ecsctl server --watch DIR, ecsctl sync DIR).");
         return Ok(());
@@ -127,38 +114,21 @@ pub async fn status(client: Client, json_output: bool) -> Result<()> {
     ]);
     let mut details = Vec::new();
     for s in &items {
-        let text = |k: &str| s.get(k).and_then(Value::as_str).unwrap_or("-").to_string();
-        let errors: Vec<String> = s
-            .get("errors")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|e| e.as_str().map(str::to_string))
-            .collect();
+        let or_dash = |t: Option<&str>| t.unwrap_or("-").to_string();
+        let source = s.source.clone();
         t.push(vec![
-            text("source"),
-            text("state"),
-            text("revision").chars().take(12).collect(),
-            text("lastAppliedAt"),
-            s.get("objects").map_or("0".into(), Value::to_string),
-            errors.len().to_string(),
+            source.clone(),
+            s.state.as_str().to_string(),
+            or_dash(s.revision.as_deref()).chars().take(12).collect(),
+            or_dash(s.last_applied_at.as_deref()),
+            s.objects.to_string(),
+            s.errors.len().to_string(),
         ]);
-        let drift: Vec<&str> = s
-            .get("drift")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
-        if !drift.is_empty() {
-            details.push(format!(
-                "{}: drift restored: {}",
-                text("source"),
-                drift.join(", ")
-            ));
+        if !s.drift.is_empty() {
+            details.push(format!("{source}: drift restored: {}", s.drift.join(", ")));
         }
-        for e in errors {
-            details.push(format!("{}: {e}", text("source")));
+        for e in &s.errors {
+            details.push(format!("{source}: {e}"));
         }
     }
     out!("{}", t.render());

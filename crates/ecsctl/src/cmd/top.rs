@@ -5,7 +5,7 @@ use crate::client::{Client, encode};
 use crate::output::fields::{human_duration, parse_time};
 use crate::output::table::Table;
 use anyhow::Result;
-use serde_json::Value;
+use api::wire::{MetricsList, ServiceMetrics, TaskMetrics};
 use time::OffsetDateTime;
 
 /// Show measured CPU, memory and request rates of services or tasks
@@ -33,78 +33,89 @@ pub struct Args {
     pub all_clusters: bool,
 }
 
-fn percent(v: &Value, key: &str) -> String {
-    v.get(key)
-        .and_then(Value::as_f64)
-        .map_or_else(|| "-".to_string(), |p| format!("{p:.0}%"))
+fn percent(p: Option<f64>) -> String {
+    p.map_or_else(|| "-".to_string(), |p| format!("{p:.0}%"))
 }
 
-fn rate(v: &Value, key: &str) -> String {
-    v.get(key)
-        .and_then(Value::as_f64)
-        .map_or_else(|| "-".to_string(), |r| format!("{r:.2}"))
+fn rate(r: Option<f64>) -> String {
+    r.map_or_else(|| "-".to_string(), |r| format!("{r:.2}"))
 }
 
-fn text(v: &Value, key: &str) -> String {
-    v.get(key)
-        .and_then(Value::as_str)
-        .unwrap_or("-")
-        .to_string()
-}
-
-fn age(v: &Value, now: OffsetDateTime) -> String {
-    v.get("at")
-        .and_then(Value::as_str)
-        .and_then(parse_time)
+fn age(at: Option<&str>, now: OffsetDateTime) -> String {
+    at.and_then(parse_time)
         .map_or_else(|| "-".to_string(), |t| human_duration(now - t))
 }
 
-/// The table of `items` (`services` or `tasks`).
-fn table(services: bool, items: &[Value], with_cluster: bool, now: OffsetDateTime) -> Table {
+/// What `top` shows: services or tasks.
+#[derive(Debug)]
+enum Items {
+    Services(Vec<ServiceMetrics>),
+    Tasks(Vec<TaskMetrics>),
+}
+
+impl Items {
+    fn is_empty(&self) -> bool {
+        match self {
+            Items::Services(v) => v.is_empty(),
+            Items::Tasks(v) => v.is_empty(),
+        }
+    }
+}
+
+/// The table of `items`.
+fn table(items: &Items, with_cluster: bool, now: OffsetDateTime) -> Table {
     let mut headers: Vec<&str> = Vec::new();
     if with_cluster {
         headers.push("cluster");
     }
-    if services {
-        headers.extend([
+    match items {
+        Items::Services(_) => headers.extend([
             "name",
             "tasks",
             "cpu%",
             "memory%",
             "req/s per target",
             "age",
-        ]);
-    } else {
-        headers.extend(["id", "service", "cpu%", "memory%", "age"]);
+        ]),
+        Items::Tasks(_) => headers.extend(["id", "service", "cpu%", "memory%", "age"]),
     }
     let mut t = Table::new(&headers);
-    for i in items {
-        let mut row = Vec::new();
-        if with_cluster {
-            row.push(text(i, "cluster"));
+    let cluster = |c: &str| with_cluster.then(|| c.to_string());
+    match items {
+        Items::Services(services) => {
+            for s in services {
+                let v = &s.values;
+                t.push(
+                    cluster(&s.cluster)
+                        .into_iter()
+                        .chain([
+                            s.service.clone(),
+                            v.tasks.to_string(),
+                            percent(v.cpu_percent),
+                            percent(v.memory_percent),
+                            rate(v.requests_per_target_per_sec),
+                            age(v.at.as_deref(), now),
+                        ])
+                        .collect(),
+                );
+            }
         }
-        if services {
-            row.extend([
-                text(i, "service"),
-                i.get("tasks")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(0)
-                    .to_string(),
-                percent(i, "cpuPercent"),
-                percent(i, "memoryPercent"),
-                rate(i, "requestsPerTargetPerSec"),
-                age(i, now),
-            ]);
-        } else {
-            row.extend([
-                text(i, "task"),
-                text(i, "service"),
-                percent(i, "cpuPercent"),
-                percent(i, "memoryPercent"),
-                age(i, now),
-            ]);
+        Items::Tasks(tasks) => {
+            for m in tasks {
+                t.push(
+                    cluster(&m.cluster)
+                        .into_iter()
+                        .chain([
+                            m.task.clone(),
+                            m.service.clone().unwrap_or_else(|| "-".to_string()),
+                            percent(Some(m.cpu_percent)),
+                            percent(Some(m.memory_percent)),
+                            age(Some(&m.at), now),
+                        ])
+                        .collect(),
+                );
+            }
         }
-        t.push(row);
     }
     t
 }
@@ -117,12 +128,11 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
     if !args.all_clusters {
         path.push_str(&format!("?cluster={}", encode(cluster)));
     }
-    let answer = client.get(&path).await?;
-    let items = answer
-        .get("items")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let items = if services {
+        Items::Services(client.get::<MetricsList<_>>(&path).await?.items)
+    } else {
+        Items::Tasks(client.get::<MetricsList<_>>(&path).await?.items)
+    };
     if items.is_empty() {
         match args.all_clusters {
             false => outln!("No metrics of {which} in cluster {cluster} yet."),
@@ -131,10 +141,7 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
         return Ok(());
     }
     let now = OffsetDateTime::now_utc();
-    out!(
-        "{}",
-        table(services, &items, args.all_clusters, now).render()
-    );
+    out!("{}", table(&items, args.all_clusters, now).render());
     Ok(())
 }
 
@@ -146,24 +153,30 @@ mod tests {
     #[test]
     fn tables_line_up() {
         let now = parse_time("2026-01-01T00:00:10Z").unwrap();
-        let items = vec![
-            json!({"cluster": "default", "service": "web", "tasks": 2, "cpuPercent": 412.4,
+        let items = Items::Services(
+            serde_json::from_value(json!([
+                json!({"cluster": "default", "service": "web", "tasks": 2, "cpuPercent": 412.4,
                    "memoryPercent": 3.2, "requestsPerTargetPerSec": 1.5,
                    "at": "2026-01-01T00:00:05Z"}),
-            json!({"cluster": "default", "service": "api", "tasks": 0, "cpuPercent": null,
+                json!({"cluster": "default", "service": "api", "tasks": 0, "cpuPercent": null,
                    "memoryPercent": null, "requestsPerTargetPerSec": 0.25, "at": null}),
-        ];
+            ]))
+            .unwrap(),
+        );
         assert_eq!(
-            table(true, &items, false, now).render(),
+            table(&items, false, now).render(),
             "NAME   TASKS   CPU%   MEMORY%   REQ/S PER TARGET   AGE\n\
              web    2       412%   3%        1.50               5s\n\
              api    0       -      -         0.25               -\n"
         );
-        let tasks = vec![json!({"cluster": "prod", "service": null, "task": "abc",
+        let tasks = Items::Tasks(
+            serde_json::from_value(json!([{"cluster": "prod", "service": null, "task": "abc",
                                 "cpuPercent": 0.4, "memoryPercent": 1.0,
-                                "at": "2026-01-01T00:00:09Z"})];
+                                "at": "2026-01-01T00:00:09Z"}]))
+            .unwrap(),
+        );
         assert_eq!(
-            table(false, &tasks, true, now).render(),
+            table(&tasks, true, now).render(),
             "CLUSTER   ID    SERVICE   CPU%   MEMORY%   AGE\n\
              prod      abc   -         0%     1%        1s\n"
         );

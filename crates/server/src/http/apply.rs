@@ -5,13 +5,14 @@
 use super::{AppState, MAX_BODY, blocking, query};
 use crate::error::ApiError;
 use api::Object;
+use api::wire::{ApplyRequest, ApplyResponse};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 use store::{ApplyResult, Store};
 
 #[derive(Debug, Deserialize)]
@@ -24,7 +25,7 @@ pub(crate) async fn apply(
     State(state): State<AppState>,
     q: Result<Query<ApplyQuery>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ApplyResponse>, ApiError> {
     let dry_run = query(q)?.dry_run;
     let body = body.map_err(body_error)?;
     let objects = decode(&body)?;
@@ -42,8 +43,8 @@ pub(crate) async fn apply(
     .await?
     .map_err(ApiError::from)?;
     tracing::info!(count, dry_run, "applied");
-    let results: Vec<Value> = results.iter().map(result_json).collect();
-    Ok(Json(json!({ "results": results, "warnings": warnings })))
+    let results = results.iter().map(result_json).collect();
+    Ok(Json(ApplyResponse { results, warnings }))
 }
 
 fn body_error(r: BytesRejection) -> ApiError {
@@ -79,21 +80,10 @@ pub fn decode_apply_request(body: &[u8]) -> Result<Vec<Object>, (String, Vec<Str
 fn decode(body: &[u8]) -> Result<Vec<Object>, ApiError> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("request body is not valid JSON: {e}")))?;
-    let items = match value {
-        Value::Object(mut map) => match map.remove("objects") {
-            Some(Value::Array(items)) => items,
-            _ => {
-                return Err(ApiError::bad_request(
-                    r#"request body must be {"objects": [...]}"#,
-                ));
-            }
-        },
-        _ => {
-            return Err(ApiError::bad_request(
-                r#"request body must be {"objects": [...]}"#,
-            ));
-        }
-    };
+    // Each object is decoded on its own below, so that every bad one is reported.
+    let items = serde_json::from_value::<ApplyRequest<Value>>(value)
+        .map_err(|_| ApiError::bad_request(r#"request body must be {"objects": [...]}"#))?
+        .objects;
     let mut objects = Vec::with_capacity(items.len());
     let mut details = Vec::new();
     for (i, item) in items.into_iter().enumerate() {
@@ -114,15 +104,6 @@ fn decode(body: &[u8]) -> Result<Vec<Object>, ApiError> {
 }
 
 /// `{"kind", "name", "cluster", "action", "revision"?}`; revision only for revisioned kinds.
-fn result_json(r: &ApplyResult) -> Value {
-    let o = &r.object;
-    let mut m = Map::new();
-    m.insert("kind".into(), json!(o.kind));
-    m.insert("name".into(), json!(o.metadata.name));
-    m.insert("cluster".into(), json!(o.metadata.cluster));
-    m.insert("action".into(), json!(r.action.as_str()));
-    if let Some(n) = o.metadata.revision.filter(|_| o.kind.is_revisioned()) {
-        m.insert("revision".into(), json!(n));
-    }
-    Value::Object(m)
+fn result_json(r: &ApplyResult) -> api::wire::ApplyResult {
+    api::wire::ApplyResult::new(&r.object, r.action)
 }

@@ -13,6 +13,7 @@
 use super::{AppState, TaskRuntime, blocking, query};
 use crate::error::ApiError;
 use api::task::TaskStatus;
+use api::wire;
 use api::{Kind, Object, ObjectKey};
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -22,14 +23,13 @@ use axum::response::{IntoResponse, Response};
 use futures::stream::{self, BoxStream, StreamExt};
 use runtime::{ContainerId, LogLine, LogStream, RuntimeError, labels};
 use serde::Deserialize;
-use serde_json::json;
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use store::{Store, StoreError};
 use tokio::sync::watch::Receiver;
 
 /// Response header naming the containers streamed, comma-separated.
-pub(crate) const CONTAINERS_HEADER: &str = "x-ecsctl-containers";
+pub(crate) use api::wire::CONTAINERS_HEADER;
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct LogsQuery {
@@ -137,27 +137,28 @@ async fn next_line(state: LineState) -> Option<(Result<Bytes, Infallible>, LineS
 /// The JSON line for one log line of `container`, or the error line.
 fn line_item(container: &str, r: runtime::Result<LogLine>) -> Item {
     match r {
-        Ok(l) => Ok(to_line(&json!({
-            "container": container,
-            "stream": match l.stream {
-                LogStream::Stdout => "stdout",
-                LogStream::Stderr => "stderr",
+        Ok(l) => Ok(to_line(&wire::LogLine {
+            container: container.to_string(),
+            stream: match l.stream {
+                LogStream::Stdout => wire::LogStream::Stdout,
+                LogStream::Stderr => wire::LogStream::Stderr,
             },
-            "text": l.text,
-            "timestamp": l.timestamp.and_then(|t| {
-                t.format(&time::format_description::well_known::Rfc3339).ok()
+            text: l.text,
+            timestamp: l.timestamp.and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
             }),
-        }))),
+        })),
         Err(e) => {
             tracing::warn!(container, error = %e, "log stream ended");
-            Err(to_line(
-                &json!({ "error": format!("logs of container {container}: {e}") }),
-            ))
+            Err(to_line(&wire::StreamError {
+                error: format!("logs of container {container}: {e}"),
+            }))
         }
     }
 }
 
-fn to_line(value: &serde_json::Value) -> Bytes {
+fn to_line(value: &impl serde::Serialize) -> Bytes {
     let mut line = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
     line.push(b'\n');
     Bytes::from(line)

@@ -3,11 +3,12 @@
 
 use super::AppState;
 use crate::error::ApiError;
+use api::wire::{MetricsList, ServiceMetricValues, ServiceMetrics, TaskMetrics};
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::response::Json;
-use controllers::metrics::ServiceMetrics;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -22,7 +23,7 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
     Query(q): Query<MetricsQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let which = path
         .map(|Path(p)| p)
         .map_err(|e| ApiError::bad_request(format!("invalid path: {}", e.body_text())))?;
@@ -34,51 +35,54 @@ pub(crate) async fn list(
     };
     let cluster = q.cluster.as_deref().filter(|c| !c.is_empty());
     let wanted = |c: &str| cluster.is_none_or(|x| x == c);
-    let items: Vec<Value> = match which.as_str() {
-        "services" => rt
-            .metrics
-            .services()
-            .into_iter()
-            .filter(|m| wanted(&m.cluster))
-            .map(|m| service_json(&m))
-            .collect(),
-        "tasks" => rt
-            .metrics
-            .tasks()
-            .into_iter()
-            .filter(|m| wanted(&m.cluster))
-            .map(|m| {
-                json!({
-                    "cluster": m.cluster,
-                    "service": m.service,
-                    "task": m.task,
-                    "cpuPercent": m.cpu_percent,
-                    "memoryPercent": m.memory_percent,
-                    "at": rfc3339(m.at),
-                })
-            })
-            .collect(),
-        other => {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                format!("unknown metrics {other:?}: expected services or tasks"),
-            ));
+    match which.as_str() {
+        "services" => {
+            let items: Vec<ServiceMetrics> = rt
+                .metrics
+                .services()
+                .into_iter()
+                .filter(|m| wanted(&m.cluster))
+                .map(|m| service_body(&m))
+                .collect();
+            Ok(Json(MetricsList { items }).into_response())
         }
-    };
-    Ok(Json(json!({ "items": items })))
+        "tasks" => {
+            let items: Vec<TaskMetrics> = rt
+                .metrics
+                .tasks()
+                .into_iter()
+                .filter(|m| wanted(&m.cluster))
+                .map(|m| TaskMetrics {
+                    cluster: m.cluster,
+                    service: m.service,
+                    task: m.task,
+                    cpu_percent: m.cpu_percent,
+                    memory_percent: m.memory_percent,
+                    at: rfc3339(m.at),
+                })
+                .collect();
+            Ok(Json(MetricsList { items }).into_response())
+        }
+        other => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("unknown metrics {other:?}: expected services or tasks"),
+        )),
+    }
 }
 
-/// One service's latest metrics, camelCase.
-pub(crate) fn service_json(m: &ServiceMetrics) -> Value {
-    json!({
-        "cluster": m.cluster,
-        "service": m.service,
-        "tasks": m.tasks,
-        "cpuPercent": m.cpu_percent,
-        "memoryPercent": m.memory_percent,
-        "requestsPerTargetPerSec": m.requests_per_target_per_sec,
-        "at": m.at.map(rfc3339),
-    })
+/// One service's latest metrics, as the API answers them.
+fn service_body(m: &controllers::metrics::ServiceMetrics) -> ServiceMetrics {
+    ServiceMetrics {
+        cluster: m.cluster.clone(),
+        service: m.service.clone(),
+        values: ServiceMetricValues {
+            tasks: m.tasks,
+            cpu_percent: m.cpu_percent,
+            memory_percent: m.memory_percent,
+            requests_per_target_per_sec: m.requests_per_target_per_sec,
+            at: m.at.map(rfc3339),
+        },
+    }
 }
 
 /// `status.metrics` of a Service as `get service -o json` shows it: the latest measured
@@ -103,12 +107,8 @@ pub(crate) fn add_to_service(state: &AppState, obj: &mut api::Object) {
         obj.status = json!({});
     }
     if let Value::Object(status) = &mut obj.status {
-        let mut v = service_json(&m);
-        if let Value::Object(fields) = &mut v {
-            fields.remove("cluster");
-            fields.remove("service");
-        }
-        status.insert("metrics".to_string(), v);
+        let values = serde_json::to_value(service_body(&m).values).unwrap_or_default();
+        status.insert("metrics".to_string(), values);
     }
 }
 

@@ -15,6 +15,8 @@ mod watch;
 pub use apply::decode_apply_request;
 
 use crate::error::ApiError;
+use api::wire::health::{EngineHealth, RuntimeDisabled};
+use api::wire::{Health, HealthStatus, RuntimeHealth};
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, Query, Request, State};
@@ -22,7 +24,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
-use serde_json::json;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Instant;
@@ -97,21 +98,27 @@ pub(crate) fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn health(State(state): State<AppState>) -> Json<serde_json::Value> {
+async fn health(State(state): State<AppState>) -> Json<Health> {
     // The API answers whatever the engine does; the runtime's state is reported beside it.
     let runtime = match &state.runtime {
-        None => json!("disabled"),
-        Some(rt) => {
+        None => RuntimeHealth::Disabled(RuntimeDisabled::Disabled),
+        Some(rt) => RuntimeHealth::Probed(
             match tokio::time::timeout(std::time::Duration::from_secs(1), rt.runtime.ping()).await {
-                Ok(Ok(v)) => json!({"state": "available", "version": v.version}),
-                Ok(Err(e)) => json!({"state": "unavailable", "reason": e.to_string()}),
-                Err(_) => {
-                    json!({"state": "unavailable", "reason": "the engine did not answer within 1 s"})
-                }
-            }
-        }
+                Ok(Ok(v)) => EngineHealth::Available { version: v.version },
+                Ok(Err(e)) => EngineHealth::Unavailable {
+                    reason: e.to_string(),
+                },
+                Err(_) => EngineHealth::Unavailable {
+                    reason: "the engine did not answer within 1 s".to_string(),
+                },
+            },
+        ),
     };
-    Json(json!({ "status": "ok", "revision": state.store.revision(), "runtime": runtime }))
+    Json(Health {
+        status: HealthStatus::Ok,
+        revision: state.store.revision(),
+        runtime,
+    })
 }
 
 async fn not_found(req: Request) -> ApiError {

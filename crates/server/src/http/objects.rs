@@ -2,13 +2,13 @@
 
 use super::{AppState, blocking, query};
 use crate::error::ApiError;
+use api::wire::{DeleteResponse, ObjectRef};
 use api::{Kind, Object, ObjectKey};
 use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use store::{ListQuery, Store, StoreError};
 
@@ -23,16 +23,14 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
     q: Result<Query<ObjectsQuery>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<store::ObjectList>, ApiError> {
     let kind = parse_kind(&path_param(path)?)?;
     let q = query(q)?;
     let mut list_query = ListQuery::new(kind);
     list_query.cluster = q.cluster.filter(|c| !c.is_empty());
     list_query.labels = parse_selector(q.label_selector.as_deref().unwrap_or(""))?;
     let list = blocking(&state.store, move |s: &dyn Store| s.list(&list_query)).await?;
-    Ok(Json(
-        json!({ "items": list.items, "revision": list.revision }),
-    ))
+    Ok(Json(list))
 }
 
 pub(crate) async fn get(
@@ -56,27 +54,20 @@ pub(crate) async fn delete(
     State(state): State<AppState>,
     path: Result<Path<(String, String)>, PathRejection>,
     q: Result<Query<ObjectsQuery>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DeleteResponse>, ApiError> {
     let (plural, name) = path_param(path)?;
     let kind = parse_kind(&plural)?;
     let key = ObjectKey::new(kind, query(q)?.cluster.as_deref(), &name);
     state.admission.admit_delete(&key)?;
     let deleted = blocking(&state.store, move |s: &dyn Store| s.delete(&key)).await?;
     tracing::info!(kind = %kind, name, count = deleted.len(), "deleted");
-    let deleted: Vec<Value> = deleted.iter().map(deleted_json).collect();
-    Ok(Json(json!({ "deleted": deleted })))
+    let deleted = deleted.iter().map(deleted_json).collect();
+    Ok(Json(DeleteResponse { deleted }))
 }
 
 /// `{"kind", "name", "cluster", "revision"?}`.
-fn deleted_json(o: &Object) -> Value {
-    let mut m = Map::new();
-    m.insert("kind".into(), json!(o.kind));
-    m.insert("name".into(), json!(o.metadata.name));
-    m.insert("cluster".into(), json!(o.metadata.cluster));
-    if let Some(n) = o.metadata.revision.filter(|_| o.kind.is_revisioned()) {
-        m.insert("revision".into(), json!(n));
-    }
-    Value::Object(m)
+fn deleted_json(o: &Object) -> ObjectRef {
+    ObjectRef::of(o)
 }
 
 fn path_param<T>(p: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {

@@ -3,36 +3,21 @@
 
 use super::{AppState, blocking};
 use crate::error::ApiError;
+use api::wire::{self, SyncList, SyncResponse};
 use axum::Json;
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
-use serde::Deserialize;
-use serde_json::{Value, json};
-use std::path::PathBuf;
 use store::StoreError;
 
-pub(crate) async fn list(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({ "items": state.syncs.list() }))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub(crate) struct SyncBody {
-    dir: PathBuf,
-    #[serde(default)]
-    dry_run: bool,
-    #[serde(default = "yes")]
-    prune: bool,
-}
-
-fn yes() -> bool {
-    true
+pub(crate) async fn list(State(state): State<AppState>) -> Json<SyncList> {
+    let items = state.syncs.list().into_iter().map(status_body).collect();
+    Json(SyncList { items })
 }
 
 pub(crate) async fn sync(
     State(state): State<AppState>,
-    body: Result<Json<SyncBody>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+    body: Result<Json<wire::SyncRequest>, JsonRejection>,
+) -> Result<Json<SyncResponse>, ApiError> {
     let Json(body) = body
         .map_err(|e| ApiError::bad_request(format!("invalid sync request: {}", e.body_text())))?;
     if !body.dir.is_absolute() {
@@ -53,28 +38,81 @@ pub(crate) async fn sync(
     })
     .await?;
     match outcome {
-        Ok(report) => {
-            let pruned: Vec<Value> = report
-                .pruned
-                .iter()
-                .map(|k| json!({"kind": k.kind, "name": k.name, "cluster": k.cluster}))
-                .collect();
-            Ok(Json(json!({
-                "source": report.source,
-                "revision": report.revision,
-                "dryRun": report.dry_run,
-                "applied": report.applied,
-                "pruned": pruned,
-                "pruneSkipped": report.prune_skipped,
-                "drift": report.drift,
-                "warnings": report.warnings,
-                "errors": [],
-            })))
-        }
+        Ok(report) => Ok(Json(report_body(report))),
         Err(gitops::SyncError::Store { source, .. }) => Err(ApiError::from(source)),
         Err(e @ (gitops::SyncError::Invalid { .. } | gitops::SyncError::Refused { .. })) => {
             Err(ApiError::bad_request(e.to_string()).with_details(e.lines()))
         }
         Err(e) => Err(ApiError::from(StoreError::Backend(e.to_string()))),
+    }
+}
+
+/// What one sync did, as the API answers it.
+fn report_body(report: gitops::SyncReport) -> SyncResponse {
+    SyncResponse {
+        source: report.source,
+        revision: report.revision,
+        dry_run: report.dry_run,
+        applied: report
+            .applied
+            .into_iter()
+            .map(|a| wire::ApplyResult {
+                kind: a.kind,
+                name: a.name,
+                cluster: a.cluster,
+                action: action(a.action),
+                revision: a.revision,
+            })
+            .collect(),
+        pruned: report
+            .pruned
+            .into_iter()
+            .map(wire::ObjectRef::from)
+            .collect(),
+        prune_skipped: report.prune_skipped,
+        drift: report.drift,
+        warnings: report.warnings,
+        errors: Vec::new(),
+    }
+}
+
+/// GitOps names the action by its word (`created`...); the words are [`wire::ApplyAction`]'s.
+fn action(word: &str) -> wire::ApplyAction {
+    match word {
+        "created" => wire::ApplyAction::Created,
+        "unchanged" => wire::ApplyAction::Unchanged,
+        _ => wire::ApplyAction::Configured,
+    }
+}
+
+/// One source's status, as the API answers it.
+fn status_body(s: gitops::SyncStatus) -> wire::SyncStatus {
+    wire::SyncStatus {
+        source: s.source,
+        revision: s.revision,
+        last_applied_at: s.last_applied_at,
+        state: match s.state {
+            gitops::SyncState::Synced => wire::SyncState::Synced,
+            gitops::SyncState::OutOfSync => wire::SyncState::OutOfSync,
+            gitops::SyncState::Error => wire::SyncState::Error,
+        },
+        errors: s.errors,
+        objects: s.objects,
+        applied: wire::SyncCounts {
+            created: s.applied.created,
+            configured: s.applied.configured,
+            unchanged: s.applied.unchanged,
+        },
+        pruned: s.pruned,
+        drift: s.drift,
+        warnings: s.warnings,
+        events: s
+            .events
+            .into_iter()
+            .map(|e| wire::SyncEvent {
+                at: e.at,
+                message: e.message,
+            })
+            .collect(),
     }
 }

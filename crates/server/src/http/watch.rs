@@ -50,7 +50,9 @@ async fn next_line(state: LineState) -> Option<(Result<Bytes, Infallible>, LineS
         Err(e) => {
             tracing::warn!(error = %e, "watch ended");
             Some((
-                Ok(to_line(&serde_json::json!({ "error": e.to_string() }))),
+                Ok(to_line(&api::wire::StreamError {
+                    error: e.to_string(),
+                })),
                 None,
             ))
         }

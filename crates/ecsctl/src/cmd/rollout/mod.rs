@@ -255,7 +255,7 @@ async fn undo(client: &Client, args: UndoArgs) -> Result<()> {
         }
     };
     match client
-        .get(&objects_path(
+        .get::<Value>(&objects_path(
             Kind::TaskDefinition,
             Some(&target),
             None,

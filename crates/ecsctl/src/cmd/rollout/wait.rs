@@ -165,7 +165,7 @@ fn failure(failed: &DeploymentSummary, primary: Option<&DeploymentSummary>) -> S
 /// no such task definition.
 pub async fn resolve_task_definition(client: &Client, given: &str) -> Result<Option<String>> {
     match client
-        .get(&objects_path(Kind::TaskDefinition, Some(given), None, None))
+        .get::<Value>(&objects_path(Kind::TaskDefinition, Some(given), None, None))
         .await
     {
         Ok(td) => {
@@ -187,7 +187,7 @@ pub async fn resolve_task_definition(client: &Client, given: &str) -> Result<Opt
 
 /// Reads the service and resolves its task definition, then judges it.
 async fn look(client: &Client, cluster: &str, name: &str) -> Result<Verdict> {
-    let svc = client
+    let svc: Value = client
         .get(&objects_path(
             Kind::Service,
             Some(name),

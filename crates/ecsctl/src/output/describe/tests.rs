@@ -1,0 +1,85 @@
+//! Tests of `describe` (one per kind with a dedicated summary).
+
+use super::*;
+use serde_json::json;
+
+fn now() -> OffsetDateTime {
+    parse_time("2024-05-01T12:00:00Z").unwrap()
+}
+
+#[test]
+fn task_definition_summary() {
+    let o = json!({"kind": "TaskDefinition",
+        "metadata": {"name": "web", "revision": 2, "generation": 1, "resourceVersion": 7,
+                     "creationTimestamp": "2024-05-01T11:55:00Z", "labels": {"team": "shop"}},
+        "spec": {"family": "web", "cpu": "256", "memory": "512", "networkMode": "bridge",
+            "containerDefinitions": [{"name": "web", "image": "nginx:1.25", "cpu": 128, "memory": 256,
+                "portMappings": [{"containerPort": 80, "hostPort": 8080}], "essential": true,
+                "healthCheck": {"command": ["CMD-SHELL", "curl -f http://localhost/ || exit 1"], "interval": 30, "retries": 3},
+                "dependsOn": [{"containerName": "db", "condition": "HEALTHY"}],
+                "environment": [{"name": "MODE", "value": "prod"}]}]}});
+    let d = describe(&o, now());
+    for want in [
+        "Name:             web:2\n",
+        "Kind:             TaskDefinition\n",
+        "Labels:           team=shop\n",
+        "Created:          2024-05-01T11:55:00Z (5m ago)\n",
+        "ResourceVersion:  7\n",
+        "  Family:        web\n",
+        "  Containers:\n    web:\n",
+        "      Image:         nginx:1.25\n",
+        "      Ports:         8080:80/tcp\n",
+        "      Health Check:  CMD-SHELL curl -f http://localhost/ || exit 1 (interval 30s, retries 3)\n",
+        "      Depends On:    db (HEALTHY)\n",
+        "        MODE=prod\n",
+        "Status:   <none>\n",
+    ] {
+        assert!(d.contains(want), "missing {want:?} in\n{d}");
+    }
+    assert!(
+        !d.contains("Cluster:"),
+        "task definitions are not clustered:\n{d}"
+    );
+    assert!(!d.contains("Events"), "{d}");
+}
+
+#[test]
+fn service_connect_names_are_listed() {
+    let o = json!({"kind": "Service", "metadata": {"name": "shop", "cluster": "default"},
+        "spec": {"taskDefinition": "shop", "desiredCount": 1,
+            "serviceConnectConfiguration": {"enabled": true, "namespace": "internal",
+                "services": [{"portName": "http", "discoveryName": "shop-http",
+                    "clientAliases": [{"port": 8080, "dnsName": "shop.internal"}]}]}}});
+    let d = describe(&o, now());
+    assert!(
+        d.contains("Service Connect:  shop-http (portName http), shop.internal:8080\n"),
+        "{d}"
+    );
+    assert!(
+        !d.contains("namespace"),
+        "shown once, not again as the rest of the spec:\n{d}"
+    );
+}
+
+#[test]
+fn task_status_and_events_newest_first() {
+    let o = json!({"kind": "Task", "metadata": {"name": "abc"},
+        "spec": {"taskDefinition": "web:1"},
+        "status": {"lastStatus": "STOPPED", "desiredStatus": "STOPPED", "stopCode": "TaskFailedToStart",
+            "stoppedReason": "CannotPullContainerError: image nope:latest not found",
+            "events": [
+                {"createdAt": "2024-05-01T11:00:00Z", "message": "older"},
+                {"createdAt": "2024-05-01T11:59:00Z", "message": "newer"}]}});
+    let d = describe(&o, now());
+    assert!(d.contains("Cluster:          default\n"), "{d}");
+    assert!(d.contains("  Stop Code:        TaskFailedToStart\n"), "{d}");
+    assert!(
+        d.contains("  Stopped Reason:   CannotPullContainerError: image nope:latest not found\n"),
+        "{d}"
+    );
+    let events = &d[d.find("Events:").unwrap()..];
+    assert_eq!(
+        events,
+        "Events:\n  AGE   MESSAGE\n  60s   newer\n  60m   older\n"
+    );
+}
