@@ -10,6 +10,7 @@ pub mod sources;
 pub mod task;
 pub mod timefmt;
 
+pub use api::balancer::TargetHealth;
 use std::fmt;
 use std::sync::Arc;
 
@@ -36,16 +37,6 @@ pub struct Context {
     /// The server's environment, where `fromEnv` Secrets are read (the process's own
     /// outside tests).
     pub secret_env: Arc<task::secrets::EnvLookup>,
-}
-
-/// Health of a task as its load balancer target(s) see it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TargetHealth {
-    /// Registered, health checks not yet passed.
-    Initial,
-    Healthy,
-    Unhealthy(String),
-    Draining,
 }
 
 /// The load balancers, as controllers need them: a task counts as healthy only when its

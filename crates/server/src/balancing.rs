@@ -20,12 +20,7 @@ pub struct LbTraffic(pub LbManager);
 
 impl Traffic for LbTraffic {
     fn target_health(&self, task_id: &str) -> Option<TargetHealth> {
-        self.0.target_health(task_id).map(|h| match h {
-            lb::TargetHealth::Initial => TargetHealth::Initial,
-            lb::TargetHealth::Healthy => TargetHealth::Healthy,
-            lb::TargetHealth::Unhealthy(r) => TargetHealth::Unhealthy(r),
-            lb::TargetHealth::Draining => TargetHealth::Draining,
-        })
+        self.0.target_health(task_id)
     }
     fn drained(&self, task_id: &str) -> bool {
         self.0.drained(task_id)
