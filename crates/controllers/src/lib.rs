@@ -3,7 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod autoscaler;
-pub mod balancing;
+pub mod loadbalancer;
 pub mod metrics;
 pub mod service;
 pub mod sources;
