@@ -280,3 +280,66 @@ async fn certificates_are_read_from_secrets_and_re_read_periodically() {
     w.reconcile().await;
     assert_eq!(w.recorder.take(), vec![]);
 }
+
+/// Waits (bounded) until the recorder holds a call that satisfies `want`.
+async fn wait_for(recorder: &Recorder, what: &str, want: impl Fn(&Call) -> bool) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !recorder.calls.lock().unwrap().iter().any(&want) {
+        assert!(tokio::time::Instant::now() < deadline, "no call: {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+fn upsert_of(name: &str, targets: usize) -> impl Fn(&Call) -> bool + '_ {
+    move |c| {
+        matches!(c, Call::Upsert(cfg) if cfg.name == name
+            && cfg.targets.values().map(Vec::len).sum::<usize>() == targets)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_change_wakes_only_the_load_balancer_in_front_of_its_service() {
+    let w = world();
+    w.apply(
+        Kind::LoadBalancer,
+        "admin",
+        json!({"listeners": [{"port": 8081, "protocol": "HTTP", "defaultService": "admin"}]}),
+    );
+    w.converging();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(ecsctl_controllers::loadbalancer::run(
+        w.ctx.clone(),
+        w.recorder.clone(),
+        async move {
+            let _ = stop_rx.await;
+        },
+    ));
+    wait_for(&w.recorder, "front with task a", upsert_of("front", 1)).await;
+    wait_for(&w.recorder, "admin", upsert_of("admin", 0)).await;
+    w.recorder.take();
+
+    w.task("b", "RUNNING", "RUNNING", "172.20.0.3");
+    wait_for(
+        &w.recorder,
+        "front with tasks a and b",
+        upsert_of("front", 2),
+    )
+    .await;
+    // Give a stray wake-up of admin the time to show.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let calls = w.recorder.take();
+    assert!(
+        calls
+            .iter()
+            .all(|c| matches!(c, Call::Upsert(cfg) if cfg.name == "front")),
+        "{calls:?}"
+    );
+
+    w.store.delete(&front()).unwrap();
+    wait_for(&w.recorder, "front removed", |c| {
+        *c == Call::Remove("default".into(), "front".into())
+    })
+    .await;
+    stop_tx.send(()).unwrap();
+    running.await.unwrap();
+}
