@@ -13,6 +13,7 @@ pub mod hash;
 pub mod source;
 
 pub use diag::{Diagnostic, FieldError};
+pub mod balancer;
 mod humanize;
 pub mod import;
 pub mod kinds;

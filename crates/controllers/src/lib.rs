@@ -3,14 +3,15 @@
 #![forbid(unsafe_code)]
 
 pub mod autoscaler;
-pub mod balancing;
 pub mod invalid;
+pub mod loadbalancer;
 pub mod metrics;
 pub mod service;
 pub mod sources;
 pub mod task;
 pub mod timefmt;
 
+pub use api::balancer::TargetHealth;
 use std::fmt;
 use std::sync::Arc;
 
@@ -36,16 +37,6 @@ pub struct Context {
     pub metrics: metrics::Metrics,
     /// Where Secret values are read from, as far as the server's operator allows.
     pub secrets: task::secrets::SecretReader,
-}
-
-/// Health of a task as its load balancer target(s) see it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TargetHealth {
-    /// Registered, health checks not yet passed.
-    Initial,
-    Healthy,
-    Unhealthy(String),
-    Draining,
 }
 
 /// The load balancers, as controllers need them: a task counts as healthy only when its

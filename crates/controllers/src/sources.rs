@@ -14,8 +14,14 @@ pub type MapEvent = fn(&Context, &WatchEvent) -> Vec<ObjectKey>;
 /// Every key worth a look (for resyncs and after a watch restarts).
 pub type ListAll = fn(&Context) -> Vec<ObjectKey>;
 
-/// Follows the store, re-listing everything whenever the watch starts over.
-pub async fn watch_store(ctx: Context, queue: QueueHandle<ObjectKey>, map: MapEvent, all: ListAll) {
+/// Follows the store, re-listing everything whenever the watch starts over. `map` and `all`
+/// are usually a [`MapEvent`] and a [`ListAll`]; a controller with state of its own (which
+/// keys an event reaches) passes closures.
+pub async fn watch_store<M, A>(ctx: Context, queue: QueueHandle<ObjectKey>, map: M, all: A)
+where
+    M: Fn(&Context, &WatchEvent) -> Vec<ObjectKey> + Send,
+    A: Fn(&Context) -> Vec<ObjectKey> + Send,
+{
     loop {
         let from = ctx.store.revision();
         let mut watch = match ctx.store.watch(from) {
@@ -40,7 +46,10 @@ pub async fn watch_store(ctx: Context, queue: QueueHandle<ObjectKey>, map: MapEv
 }
 
 /// Every `period`, every key.
-pub async fn resync(ctx: Context, queue: QueueHandle<ObjectKey>, period: Duration, all: ListAll) {
+pub async fn resync<A>(ctx: Context, queue: QueueHandle<ObjectKey>, period: Duration, all: A)
+where
+    A: Fn(&Context) -> Vec<ObjectKey> + Send,
+{
     let mut tick = tokio::time::interval(period);
     loop {
         tick.tick().await;

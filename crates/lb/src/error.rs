@@ -77,6 +77,29 @@ fn join(errors: &[LbError]) -> String {
 }
 
 impl LbError {
+    /// The load balancer `(cluster, name)` the error is about (`None` for [`LbError::Several`]).
+    pub fn lb(&self) -> Option<(&str, &str)> {
+        match self {
+            LbError::Bind { lb, cluster, .. }
+            | LbError::InvalidAddress { lb, cluster, .. }
+            | LbError::Conflict { lb, cluster, .. }
+            | LbError::InvalidMatcher { lb, cluster, .. }
+            | LbError::Certificate { lb, cluster, .. } => Some((cluster, lb)),
+            LbError::Several(_) => None,
+        }
+    }
+
+    /// Whether applying the same desired state again may succeed without anything in the
+    /// store changing: only a bind error (the port may be freed by whoever holds it). The
+    /// others need a change of the spec, of a Secret, or of another load balancer.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            LbError::Bind { .. } => true,
+            LbError::Several(errors) => errors.iter().any(LbError::is_retryable),
+            _ => false,
+        }
+    }
+
     /// One error for a list of them (`None` when the list is empty).
     pub(crate) fn collect(mut errors: Vec<LbError>) -> Option<LbError> {
         match errors.len() {

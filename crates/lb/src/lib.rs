@@ -1,8 +1,10 @@
 //! ecsctl's built-in load balancer: the proxy behind `kind: LoadBalancer`.
 //!
-//! One [`LbManager`] serves every load balancer of the server. The controllers hand it the
-//! desired state with [`LbManager::sync`] (listeners from each LoadBalancer's spec, targets from
-//! the tasks of the services behind it) and read back what it observes: target health
+//! One [`LbManager`] serves every load balancer of the server. The load balancer controller
+//! hands it one load balancer's desired state at a time with [`LbManager::upsert`] and
+//! [`LbManager::remove`] ([`LbManager::sync`] replaces them all at once): listeners from the
+//! LoadBalancer's spec, targets from the tasks of the services behind it. The controllers read
+//! back what it observes: target health
 //! ([`LbManager::target_health`]), whether a deregistered task finished draining
 //! ([`LbManager::drained`]) and per-target request counts and rates ([`LbManager::snapshot`]).
 //!

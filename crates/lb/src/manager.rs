@@ -1,4 +1,5 @@
-//! [`LbManager`]: the desired state in (`sync`), the observed state out.
+//! [`LbManager`]: the desired state in (`upsert` and `remove` one load balancer, or `sync`
+//! them all), the observed state out.
 
 use crate::config::{self, Settings};
 use crate::error::LbError;
@@ -24,8 +25,20 @@ struct Inner {
     client: Client,
     /// Read by health and status queries (sync methods); replaced by `sync`.
     lbs: RwLock<BTreeMap<LbKey, Arc<LbRuntime>>>,
-    /// Bound listeners by address. Only `sync` and `shutdown` touch them, one at a time.
-    listeners: tokio::sync::Mutex<HashMap<SocketAddr, ListenerHandle>>,
+    /// Bound listeners and the desired state they were bound for. Only `upsert`, `remove`,
+    /// `sync` and `shutdown` touch them, one at a time.
+    applied: tokio::sync::Mutex<Applied>,
+}
+
+/// What the manager was last asked for, and the listeners bound for it.
+#[derive(Debug, Default)]
+struct Applied {
+    listeners: HashMap<SocketAddr, ListenerHandle>,
+    /// The desired state of every load balancer. Kept because load balancers share the
+    /// host's addresses: a change of one (or its removal) can free or take an address another
+    /// one wants, so every change is applied over all of them (in key order: the first one
+    /// keeps a contested address).
+    configs: BTreeMap<LbKey, LbConfig>,
 }
 
 impl Default for LbManager {
@@ -50,7 +63,7 @@ impl LbManager {
             inner: Arc::new(Inner {
                 client: proxy::client(),
                 lbs: RwLock::default(),
-                listeners: tokio::sync::Mutex::default(),
+                applied: tokio::sync::Mutex::default(),
             }),
         }
     }
@@ -60,19 +73,64 @@ impl LbManager {
         lbs.values().cloned().collect()
     }
 
-    /// Desired state of every load balancer. Idempotent: binds new listeners, rebinds changed
-    /// ones (address or protocol), closes removed ones; adds and removes targets without
-    /// disturbing requests in flight. Everything that can be applied is; the errors (bind
-    /// errors name the LB and port) are returned together and kept in the listener statuses.
+    /// Desired state of one load balancer (added, or replacing what it was). Idempotent, as
+    /// [`LbManager::sync`]; the errors returned are this load balancer's (those of the others,
+    /// which it may free an address for, stay in their listener statuses).
+    pub async fn upsert(&self, config: LbConfig) -> Result<(), LbError> {
+        let mut applied = self.inner.applied.lock().await;
+        let key = (config.cluster.clone(), config.name.clone());
+        applied.configs.insert(key.clone(), config);
+        let desired: Vec<LbConfig> = applied.configs.values().cloned().collect();
+        let errors = self.apply(&mut applied.listeners, &desired).await;
+        let mine = errors
+            .into_iter()
+            .filter(|e| e.lb() == Some((&key.0, &key.1)))
+            .collect();
+        LbError::collect(mine).map_or(Ok(()), Err)
+    }
+
+    /// Removes one load balancer: closes its listeners and forgets its targets. Another load
+    /// balancer that wanted one of its addresses gets it now.
+    pub async fn remove(&self, cluster: &str, name: &str) {
+        let mut applied = self.inner.applied.lock().await;
+        let key = (cluster.to_string(), name.to_string());
+        if applied.configs.remove(&key).is_none() {
+            return;
+        }
+        let desired: Vec<LbConfig> = applied.configs.values().cloned().collect();
+        // What is left to report belongs to the other load balancers, whose statuses say it.
+        let _ = self.apply(&mut applied.listeners, &desired).await;
+    }
+
+    /// Desired state of every load balancer (those not named are removed). Idempotent: binds
+    /// new listeners, rebinds changed ones (address or protocol), closes removed ones; adds and
+    /// removes targets without disturbing requests in flight. Everything that can be applied
+    /// is; the errors (bind errors name the LB and port) are returned together and kept in the
+    /// listener statuses. Of two listeners that want one address, the first in `desired` gets it.
     pub async fn sync(&self, desired: Vec<LbConfig>) -> Result<(), LbError> {
-        let mut listeners = self.inner.listeners.lock().await;
+        let mut applied = self.inner.applied.lock().await;
+        applied.configs = desired
+            .iter()
+            .map(|c| ((c.cluster.clone(), c.name.clone()), c.clone()))
+            .collect();
+        let errors = self.apply(&mut applied.listeners, &desired).await;
+        LbError::collect(errors).map_or(Ok(()), Err)
+    }
+
+    /// Makes the listeners and the load balancers' runtimes what `desired` says; the errors
+    /// of every load balancer.
+    async fn apply(
+        &self,
+        listeners: &mut HashMap<SocketAddr, ListenerHandle>,
+        desired: &[LbConfig],
+    ) -> Vec<LbError> {
         let mut errors = Vec::new();
         let old = self.lbs();
         let mut lbs: BTreeMap<LbKey, Arc<LbRuntime>> = BTreeMap::new();
         let mut wanted: HashMap<SocketAddr, Wanted> = HashMap::new();
         let mut statuses: BTreeMap<LbKey, Vec<(SocketAddr, ListenerStatus)>> = BTreeMap::new();
 
-        for cfg in &desired {
+        for cfg in desired {
             let key = (cfg.cluster.clone(), cfg.name.clone());
             let rt = old
                 .iter()
@@ -222,7 +280,7 @@ impl LbManager {
             rt.set_listeners(list);
         }
         *self.inner.lbs.write().unwrap_or_else(|e| e.into_inner()) = lbs;
-        LbError::collect(errors).map_or(Ok(()), Err)
+        errors
     }
 
     /// Health of one target as the LB's health checks see it (`None`: not a target). A task
@@ -271,8 +329,9 @@ impl LbManager {
 
     /// The address a listener of `port` is bound to (the ephemeral one when `port` is 0).
     pub async fn local_addr(&self, cluster: &str, name: &str, port: u16) -> Option<SocketAddr> {
-        let listeners = self.inner.listeners.lock().await;
-        listeners
+        let applied = self.inner.applied.lock().await;
+        applied
+            .listeners
             .iter()
             .find(|(addr, h)| h.lb.0 == cluster && h.lb.1 == name && addr.port() == port)
             .map(|(_, h)| h.local_addr)
@@ -280,8 +339,9 @@ impl LbManager {
 
     /// Stops every listener (server shutdown) and every health check.
     pub async fn shutdown(&self) {
-        let mut listeners = self.inner.listeners.lock().await;
-        for (_, handle) in listeners.drain() {
+        let mut applied = self.inner.applied.lock().await;
+        applied.configs.clear();
+        for (_, handle) in applied.listeners.drain() {
             handle.close().await;
         }
         for lb in self.lbs() {

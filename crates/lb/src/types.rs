@@ -1,93 +1,12 @@
 //! The public data types: the desired state handed to `sync` and the observed state read back.
+//!
+//! The desired state ([`LbConfig`]) and [`TargetHealth`] are `api::balancer`'s, shared with the
+//! load balancer controller; they are re-exported here.
 
-use api::kinds::{LbProtocol, LoadBalancerSpec};
+pub use api::balancer::{CertificatePem, LbConfig, Target, TargetHealth};
+use api::kinds::LbProtocol;
 use serde::Serialize;
-use std::collections::BTreeMap;
-use std::fmt;
 use std::net::SocketAddr;
-
-/// Desired state of one load balancer.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LbConfig {
-    pub name: String,
-    pub cluster: String,
-    pub spec: LoadBalancerSpec,
-    /// Registered targets by service name.
-    pub targets: BTreeMap<String, Vec<Target>>,
-    /// Targets deregistered and draining (no new requests; in-flight ones finish).
-    pub draining: Vec<Target>,
-    /// The values of the Secrets its HTTPS listeners name as certificates, by Secret name.
-    pub certificates: BTreeMap<String, CertificatePem>,
-}
-
-/// A Secret's value as an HTTPS listener uses it: PEM text holding a certificate chain and its
-/// private key, or why it could not be read. Its `Debug` never shows the text.
-#[derive(Clone, PartialEq, Eq)]
-pub enum CertificatePem {
-    Pem(String),
-    Unavailable(String),
-}
-
-impl fmt::Debug for CertificatePem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CertificatePem::Pem(pem) => write!(f, "Pem(<{} bytes>)", pem.len()),
-            CertificatePem::Unavailable(why) => f.debug_tuple("Unavailable").field(why).finish(),
-        }
-    }
-}
-
-/// One task's address as a target.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Target {
-    pub task_id: String,
-    pub addr: SocketAddr,
-}
-
-/// Health of a target as the load balancer's health checks see it (ALB's target states).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "state", content = "reason", rename_all = "lowercase")]
-pub enum TargetHealth {
-    /// Registered, not yet through `healthyThresholdCount` successful checks (or failed ones).
-    Initial,
-    Healthy,
-    /// Failed `unhealthyThresholdCount` checks in a row; the reason of the last failure.
-    Unhealthy(String),
-    /// Deregistered: gets no new requests, finishes the ones in flight.
-    Draining,
-}
-
-impl TargetHealth {
-    /// `initial`, `healthy`, `unhealthy` or `draining`.
-    pub fn state(&self) -> &'static str {
-        match self {
-            TargetHealth::Initial => "initial",
-            TargetHealth::Healthy => "healthy",
-            TargetHealth::Unhealthy(_) => "unhealthy",
-            TargetHealth::Draining => "draining",
-        }
-    }
-
-    /// Why the target is in this state, in words (ALB's reason descriptions).
-    pub fn reason(&self) -> Option<&str> {
-        match self {
-            TargetHealth::Initial => Some("Initial health checks in progress"),
-            TargetHealth::Healthy => None,
-            TargetHealth::Unhealthy(reason) => Some(reason),
-            TargetHealth::Draining => Some("Target deregistration is in progress"),
-        }
-    }
-}
-
-impl fmt::Display for TargetHealth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.reason() {
-            Some(reason) => write!(f, "{} ({reason})", self.state()),
-            None => f.write_str(self.state()),
-        }
-    }
-}
 
 /// Observed state of one load balancer, for `ecsctl describe lb`.
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -1,86 +1,10 @@
-//! Just enough DER to read when a certificate expires (its validity's notAfter), so that
-//! `describe lb` can say so: Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { [0] version
-//! OPTIONAL, serialNumber, signature, issuer, validity SEQUENCE { notBefore, notAfter }, ...
-//! } ... } (RFC 5280 4.1). Anything unexpected gives `None`, never a panic.
-
-/// One DER element: its tag, its contents, and what follows it.
-fn element(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let (&tag, rest) = input.split_first()?;
-    let (&first, rest) = rest.split_first()?;
-    let (len, rest) = if first < 0x80 {
-        (usize::from(first), rest)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 || rest.len() < n {
-            return None;
-        }
-        let len = rest[..n]
-            .iter()
-            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
-        (len, &rest[n..])
-    };
-    if rest.len() < len {
-        return None;
-    }
-    Some((tag, &rest[..len], &rest[len..]))
-}
-
-const SEQUENCE: u8 = 0x30;
-const UTC_TIME: u8 = 0x17;
-const GENERALIZED_TIME: u8 = 0x18;
+//! When a certificate expires (its validity's notAfter), so that `describe lb` can say so.
+//! The DER is read by `x509-parser`; anything it cannot read gives `None`, never a panic.
 
 /// When the certificate (DER) stops being valid, in seconds since the Unix epoch.
 pub(crate) fn not_after(der: &[u8]) -> Option<i64> {
-    let (SEQUENCE, cert, _) = element(der)? else {
-        return None;
-    };
-    let (SEQUENCE, tbs, _) = element(cert)? else {
-        return None;
-    };
-    let mut rest = tbs;
-    let (tag, _, after) = element(rest)?;
-    if tag == 0xa0 {
-        rest = after; // [0] version
-    }
-    for _ in 0..3 {
-        rest = element(rest)?.2; // serialNumber, signature, issuer
-    }
-    let (SEQUENCE, validity, _) = element(rest)? else {
-        return None;
-    };
-    let (_, _, after_not_before) = element(validity)?;
-    let (tag, time, _) = element(after_not_before)?;
-    let text = std::str::from_utf8(time).ok()?;
-    let full = match tag {
-        // YYMMDDHHMMSSZ: 50..99 are 19YY, 00..49 are 20YY (RFC 5280 4.1.2.5.1).
-        UTC_TIME if text.len() == 13 => {
-            let yy: u32 = text.get(..2)?.parse().ok()?;
-            format!("{}{text}", if yy >= 50 { "19" } else { "20" })
-        }
-        GENERALIZED_TIME if text.len() == 15 => text.to_string(),
-        _ => return None,
-    };
-    let num = |r: std::ops::Range<usize>| -> Option<i64> { full.get(r)?.parse().ok() };
-    if !full.ends_with('Z') {
-        return None;
-    }
-    let (y, m, d) = (num(0..4)?, num(4..6)?, num(6..8)?);
-    let (hh, mm, ss) = (num(8..10)?, num(10..12)?, num(12..14)?);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
-        return None;
-    }
-    Some(days_from_civil(y, m, d) * 86_400 + hh * 3600 + mm * 60 + ss)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    Some(cert.validity().not_after.timestamp())
 }
 
 #[cfg(test)]
@@ -139,7 +63,5 @@ thhIwsBQxeM=
         assert_eq!(not_after(&good[..good.len() / 2]), None);
         assert_eq!(not_after(b""), None);
         assert_eq!(not_after(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff]), None);
-        assert_eq!(days_from_civil(1970, 1, 1), 0);
-        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
     }
 }

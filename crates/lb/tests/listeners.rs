@@ -263,3 +263,34 @@ async fn conflicting_listeners_and_bad_addresses_are_reported() {
     lbs.shutdown().await;
     assert!(lbs.snapshot().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upsert_reports_its_own_errors_and_remove_frees_the_address() {
+    let port = free_port();
+    let s = spec(serde_json::json!({"listeners": [
+        {"port": port, "protocol": "HTTP", "defaultService": "web"}]}));
+    let lbs = LbManager::new();
+    lbs.upsert(config("a", s.clone(), &[])).await.unwrap();
+    // b wants a's address: the error is b's; a keeps serving.
+    let err = lbs.upsert(config("b", s.clone(), &[])).await.unwrap_err();
+    assert!(
+        matches!(err, LbError::Conflict { ref lb, .. } if lb == "b"),
+        "{err}"
+    );
+    assert!(!err.is_retryable());
+    // Upserting a again reports nothing of b's.
+    lbs.upsert(config("a", s, &[])).await.unwrap();
+    let bound = |name: &str| {
+        lbs.snapshot()
+            .iter()
+            .find(|l| l.name == name)
+            .is_some_and(|l| l.listeners.iter().all(|x| x.bound))
+    };
+    assert!(bound("a") && !bound("b"));
+    // Once a is gone, b gets the address without being asked again.
+    lbs.remove("default", "a").await;
+    assert!(bound("b"));
+    assert!(lbs.snapshot().iter().all(|l| l.name != "a"));
+    assert!(lbs.local_addr("default", "b", port).await.is_some());
+    lbs.shutdown().await;
+}

@@ -1,18 +1,14 @@
-//! Wires the built-in load balancer to the store: whenever load balancers, services, task
-//! definitions or tasks change, the targets are recomputed (`controllers::balancing`) and
-//! handed to the `LbManager`; the controllers see target health and draining through the
-//! `Traffic` adapter.
+//! Wires the built-in load balancer (`lb::LbManager`) to the controllers: the load balancer
+//! controller (`controllers::loadbalancer`) drives it through [`LbBalancer`], the service
+//! controller reads target health and draining through [`LbTraffic`], and the metrics sampler
+//! reads request rates through [`LbRates`].
 
+use controllers::loadbalancer::{Balancer, BalancerError};
 use controllers::{Context, TargetHealth, Traffic};
-use lb::{CertificatePem, LbConfig, LbManager, Target};
+use futures::future::BoxFuture;
+use lb::LbManager;
 use std::collections::BTreeMap;
-use std::time::Duration;
-use store::ListQuery;
-
-/// How often targets are recomputed even without a change (safety net).
-const RESYNC: Duration = Duration::from_secs(10);
-/// Changes arriving within this window are handled together.
-const DEBOUNCE: Duration = Duration::from_millis(20);
+use std::sync::Arc;
 
 /// The load balancer as the controllers see it.
 #[derive(Debug, Clone)]
@@ -20,12 +16,7 @@ pub struct LbTraffic(pub LbManager);
 
 impl Traffic for LbTraffic {
     fn target_health(&self, task_id: &str) -> Option<TargetHealth> {
-        self.0.target_health(task_id).map(|h| match h {
-            lb::TargetHealth::Initial => TargetHealth::Initial,
-            lb::TargetHealth::Healthy => TargetHealth::Healthy,
-            lb::TargetHealth::Unhealthy(r) => TargetHealth::Unhealthy(r),
-            lb::TargetHealth::Draining => TargetHealth::Draining,
-        })
+        self.0.target_health(task_id)
     }
     fn drained(&self, task_id: &str) -> bool {
         self.0.drained(task_id)
@@ -63,109 +54,38 @@ fn per_target_rates(snapshot: &[lb::LbStatus]) -> Vec<(String, String, f64)> {
         .collect()
 }
 
-/// Keeps the load balancers in line with the store until `shutdown`.
+/// The built-in load balancer as the load balancer controller drives it.
+#[derive(Debug, Clone)]
+pub struct LbBalancer(pub LbManager);
+
+impl Balancer for LbBalancer {
+    fn upsert(&self, config: lb::LbConfig) -> BoxFuture<'_, Result<(), BalancerError>> {
+        Box::pin(async move {
+            self.0.upsert(config).await.map_err(|e| BalancerError {
+                retry: e.is_retryable(),
+                message: e.to_string(),
+            })
+        })
+    }
+
+    fn remove<'a>(&'a self, cluster: &'a str, name: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(self.0.remove(cluster, name))
+    }
+}
+
+/// Runs the load balancer controller on `manager` until `shutdown`, then closes every
+/// listener.
 pub async fn run(
     ctx: Context,
     manager: LbManager,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
-    let mut tick = tokio::time::interval(RESYNC);
-    let mut last: Option<Vec<LbConfig>> = None;
-    loop {
-        let from = ctx.store.revision();
-        let desired = desired(&ctx);
-        if last.as_ref() != Some(&desired) {
-            if let Err(e) = manager.sync(desired.clone()).await {
-                tracing::warn!(error = %e, "load balancer");
-            }
-            last = Some(desired);
-        }
-        let mut watch = match ctx.store.watch(from) {
-            Ok(w) => w,
-            Err(_) => {
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
-        };
-        tokio::select! {
-            () = stopped(&mut shutdown) => break,
-            _ = tick.tick() => {}
-            ev = watch.next() => {
-                if ev.is_none() {
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-                tokio::time::sleep(DEBOUNCE).await;
-            }
-        }
-    }
+    let balancer = Arc::new(LbBalancer(manager.clone()));
+    let stop = async move {
+        let _ = shutdown.wait_for(|s| *s).await;
+    };
+    controllers::loadbalancer::run(ctx, balancer, stop).await;
     manager.shutdown().await;
-}
-
-/// Completes when shutdown is signalled (the guard `wait_for` returns is dropped inside).
-async fn stopped(shutdown: &mut tokio::sync::watch::Receiver<bool>) {
-    let _ = shutdown.wait_for(|s| *s).await;
-}
-
-fn desired(ctx: &Context) -> Vec<LbConfig> {
-    let list = |kind| {
-        ctx.store
-            .list(&ListQuery::new(kind))
-            .map(|l| l.items)
-            .unwrap_or_default()
-    };
-    let load_balancers = list(api::Kind::LoadBalancer);
-    if load_balancers.is_empty() {
-        return Vec::new();
-    }
-    let services = list(api::Kind::Service);
-    let tasks = list(api::Kind::Task);
-    let task_definitions: BTreeMap<String, api::taskdef::TaskDefinitionSpec> =
-        list(api::Kind::TaskDefinition)
-            .into_iter()
-            .filter_map(|o| Some((o.display_name(), o.spec_as().ok()?)))
-            .collect();
-    let world = controllers::balancing::World {
-        load_balancers: &load_balancers,
-        services: &services,
-        tasks: &tasks,
-        task_definitions: &task_definitions,
-    };
-    let target = |(task_id, addr): (String, std::net::SocketAddr)| Target { task_id, addr };
-    controllers::balancing::desired(&world)
-        .into_iter()
-        .map(|d| LbConfig {
-            certificates: certificates(ctx, &d.spec),
-            name: d.name,
-            cluster: d.cluster,
-            spec: d.spec,
-            targets: d
-                .targets
-                .into_iter()
-                .map(|(s, ts)| (s, ts.into_iter().map(target).collect()))
-                .collect(),
-            draining: d.draining.into_iter().map(target).collect(),
-        })
-        .collect()
-}
-
-/// The values of the Secrets the HTTPS listeners name, read now: a changed Secret (or file,
-/// or environment variable) reaches the listener at the next recomputation.
-fn certificates(
-    ctx: &Context,
-    spec: &api::kinds::LoadBalancerSpec,
-) -> BTreeMap<String, CertificatePem> {
-    spec.listeners
-        .iter()
-        .flat_map(|l| &l.certificates)
-        .filter_map(|c| api::secret::named_secret("certificateArn", &c.certificate_arn).ok())
-        .map(|name| {
-            let pem = match controllers::task::secrets::value(&*ctx.store, &ctx.secrets, &name) {
-                Ok(pem) => CertificatePem::Pem(pem),
-                Err(why) => CertificatePem::Unavailable(why),
-            };
-            (name, pem)
-        })
-        .collect()
 }
 
 #[cfg(test)]
