@@ -47,9 +47,28 @@ impl ReconcileError for crate::autoscaler::reconciler::AutoscalerError {
     }
 }
 
+/// The error policy of the store-fed controllers: bad input is recorded and waits for a
+/// change; anything else retries with the per-key backoff.
+pub(crate) fn error_policy<E: ReconcileError>(
+    ctx: Context,
+    controller: &'static str,
+) -> impl Fn(&ObjectKey, &E, u32) -> reconcile::Action + Send + Sync + 'static {
+    move |key, err, attempts| match err.invalid() {
+        Some(reason) => {
+            warn!(controller, key = %key.name, error = %err, "invalid; waiting for a change");
+            record(&ctx, controller, key, reason);
+            reconcile::Action::await_change()
+        }
+        None => {
+            warn!(controller, key = %key.name, attempts, error = %err, "reconcile failed; retrying");
+            reconcile::Action::backoff()
+        }
+    }
+}
+
 /// Records `reason` as the newest event of the object's status (unless it is already the
 /// newest), on a blocking thread: the write flushes to disk.
-pub(crate) fn record(ctx: &Context, controller: &'static str, key: &ObjectKey, reason: &str) {
+fn record(ctx: &Context, controller: &'static str, key: &ObjectKey, reason: &str) {
     let (store, key, now) = (ctx.store.clone(), key.clone(), (ctx.now)());
     let message = format!(
         "({} {}) cannot be reconciled: {reason}. Nothing is retried until the object changes.",

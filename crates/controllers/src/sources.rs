@@ -111,17 +111,7 @@ pub async fn run_store_controller<F, Fut, E>(
     let result = controller
         .run(
             move |key: ObjectKey| reconcile(ctx.clone(), key),
-            move |key: &ObjectKey, err: &E, attempts: u32| match err.invalid() {
-                Some(reason) => {
-                    warn!(controller = name, key = %key.name, error = %err, "invalid; waiting for a change");
-                    crate::invalid::record(&policy_ctx, name, key, reason);
-                    reconcile::Action::await_change()
-                }
-                None => {
-                    warn!(controller = name, key = %key.name, attempts, error = %err, "reconcile failed; retrying");
-                    reconcile::Action::backoff()
-                }
-            },
+            crate::invalid::error_policy(policy_ctx, name),
             feed.concurrency,
             shutdown,
         )

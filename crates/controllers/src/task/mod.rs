@@ -62,10 +62,7 @@ pub async fn run(ctx: Context, shutdown: impl Future<Output = ()> + Send + 'stat
                     }
                 }
             },
-            |key: &ObjectKey, err: &reconciler::TaskError, attempts: u32| {
-                warn!(task = %key.name, attempts, error = %err, "reconcile failed; retrying");
-                ::reconcile::Action::backoff()
-            },
+            crate::invalid::error_policy::<reconciler::TaskError>(ctx.clone(), "task"),
             CONCURRENCY,
             shutdown,
         )
