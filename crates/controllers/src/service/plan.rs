@@ -8,7 +8,8 @@
 
 use crate::timefmt::rfc3339;
 use api::service::{
-    Condition, DeploymentSummary, Event, SchedulingStrategy, ServiceSpec, ServiceStatus,
+    Condition, ConditionStatus, ConditionType, DeploymentStatus, DeploymentSummary, Event,
+    RolloutState, SchedulingStrategy, ServiceSpec, ServiceStatus,
 };
 use api::task::TaskPhase;
 use std::time::Duration;
@@ -50,7 +51,7 @@ pub struct TaskView {
 
 impl TaskView {
     fn present(&self) -> bool {
-        self.phase != TaskPhase::Stopped
+        !self.phase.is_terminal()
     }
     fn active(&self) -> bool {
         self.present() && !self.stopping
@@ -143,7 +144,7 @@ pub fn plan(inp: &Inputs<'_>) -> Plan {
     {
         st.failed_task_definition.clear();
     }
-    let changed = match st.deployments.iter().find(|d| d.status == "PRIMARY") {
+    let changed = match st.primary() {
         None => true,
         Some(p) => {
             forced
@@ -178,7 +179,7 @@ pub fn plan(inp: &Inputs<'_>) -> Plan {
     let in_progress = st
         .deployments
         .iter()
-        .any(|d| d.id == primary.id && d.rollout_state == "IN_PROGRESS");
+        .any(|d| d.id == primary.id && d.rollout_state.is_in_progress());
     if let Some(b) = &breaker
         && in_progress
         && b.enable
@@ -451,7 +452,7 @@ struct Failures {
 
 impl Primary {
     fn of(st: &ServiceStatus) -> Self {
-        let p = st.deployments.iter().find(|d| d.status == "PRIMARY");
+        let p = st.primary();
         Primary {
             id: p.map(|d| d.id.clone()).unwrap_or_default(),
             task_definition: p.map(|d| d.task_definition.clone()).unwrap_or_default(),
@@ -500,19 +501,19 @@ fn new_primary(
     rolled_back_from: &str,
     now: OffsetDateTime,
 ) {
-    for d in st.deployments.iter_mut().filter(|d| d.status == "PRIMARY") {
-        d.status = "ACTIVE".to_string();
+    for d in st.deployments.iter_mut().filter(|d| d.status.is_primary()) {
+        d.status = DeploymentStatus::Active;
         d.updated_at = rfc3339(now);
     }
     st.deployments.push(DeploymentSummary {
         id: id.to_string(),
-        status: "PRIMARY".to_string(),
+        status: DeploymentStatus::Primary,
         task_definition: td.to_string(),
         desired_count: 0,
         running_count: 0,
         pending_count: 0,
         failed_tasks: 0,
-        rollout_state: "IN_PROGRESS".to_string(),
+        rollout_state: RolloutState::InProgress,
         rollout_state_reason: if rolled_back_from.is_empty() {
             "ECS deployment in progress.".to_string()
         } else {
@@ -540,7 +541,7 @@ fn trip(
     let Some(p) = st.deployments.iter_mut().find(|d| d.id == primary) else {
         return;
     };
-    p.rollout_state = "FAILED".to_string();
+    p.rollout_state = RolloutState::Failed;
     p.failed_tasks = failures;
     p.rollout_state_reason = "ECS deployment circuit breaker: tasks failed to start.".to_string();
     p.updated_at = rfc3339(ev.now);
@@ -556,7 +557,7 @@ fn trip(
         .deployments
         .iter()
         .rev()
-        .find(|d| d.id != primary && d.rollout_state == "COMPLETED")
+        .find(|d| d.id != primary && d.rollout_state.is_completed())
         .map(|d| d.task_definition.clone());
     match target {
         Some(td) => {
@@ -620,12 +621,12 @@ fn update_counts(
             .count() as u32
     };
     st.desired_count = desired;
-    st.running_count = count(None, &|t| t.phase == TaskPhase::Running);
-    st.pending_count = count(None, &|t| t.phase < TaskPhase::Running);
+    st.running_count = count(None, &|t| t.phase.is_running());
+    st.pending_count = count(None, &|t| t.phase.is_pending());
     for d in &mut st.deployments {
         d.desired_count = if d.id == primary.id { desired } else { 0 };
-        d.running_count = count(Some(&d.id), &|t| t.phase == TaskPhase::Running);
-        d.pending_count = count(Some(&d.id), &|t| t.phase < TaskPhase::Running);
+        d.running_count = count(Some(&d.id), &|t| t.phase.is_running());
+        d.pending_count = count(Some(&d.id), &|t| t.phase.is_pending());
         if d.id == primary.id {
             d.failed_tasks = failures;
         }
@@ -647,8 +648,8 @@ fn finish_deployments(
             .iter()
             .any(|t| t.deployment == d.id && t.present() && !primary.owns(t));
         if d.id == primary.id {
-            if converged && d.rollout_state == "IN_PROGRESS" {
-                d.rollout_state = "COMPLETED".to_string();
+            if converged && d.rollout_state.is_in_progress() {
+                d.rollout_state = RolloutState::Completed;
                 d.rollout_state_reason = "ECS deployment completed.".to_string();
                 d.updated_at = rfc3339(now);
                 ev.push(format!(
@@ -656,27 +657,26 @@ fn finish_deployments(
                     ev.service, d.id
                 ));
             }
-        } else if d.status == "ACTIVE" && !has_tasks {
-            d.status = "INACTIVE".to_string();
+        } else if d.status.is_active() && !has_tasks {
+            d.status = DeploymentStatus::Inactive;
             d.updated_at = rfc3339(now);
         }
     }
 }
 
 fn set_condition(st: &mut ServiceStatus, ev: &mut Events<'_>, steady: bool, now: OffsetDateTime) {
-    let value = if steady { "True" } else { "False" };
-    let was = st
-        .conditions
-        .iter()
-        .find(|c| c.condition_type == "SteadyState")
-        .map(|c| c.status.clone());
-    if was.as_deref() == Some(value) {
+    let value = ConditionStatus::from(steady);
+    if st
+        .condition(ConditionType::SteadyState)
+        .is_some_and(|c| c.status == value)
+    {
         return;
     }
-    st.conditions.retain(|c| c.condition_type != "SteadyState");
+    st.conditions
+        .retain(|c| c.condition_type != ConditionType::SteadyState);
     st.conditions.push(Condition {
-        condition_type: "SteadyState".to_string(),
-        status: value.to_string(),
+        condition_type: ConditionType::SteadyState,
+        status: value,
         reason: if steady {
             "AllTasksHealthy"
         } else {

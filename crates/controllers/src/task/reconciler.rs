@@ -152,7 +152,7 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
                 .filter(|c| c.runtime_id.is_none())
                 .filter(named)
             {
-                c.last_status = "STOPPED".to_string();
+                c.last_status = api::task::ContainerPhase::Stopped;
                 c.reason = Some(reason.clone());
             }
             status.desired_status = DesiredStatus::Stopped;
