@@ -203,7 +203,7 @@ fn placement(
     let declared = ctx
         .store
         .get(&ObjectKey::new(Kind::Cluster, None, cluster))?
-        .and_then(|c| c.spec_as::<api::kinds::ClusterSpec>().ok())
+        .and_then(|c| c.spec_as::<api::cluster::ClusterSpec>().ok())
         .and_then(|s| s.capacity);
     let local = Capacity::local();
     let capacity = match &declared {

@@ -8,7 +8,7 @@ use super::pause::pause_rootfs;
 use super::plan::{Inputs, Observed, Plan, RunState, Step, plan};
 use crate::Context;
 use crate::timefmt::{parse_rfc3339, rfc3339};
-use api::kinds::TaskSpec;
+use api::task::TaskSpec;
 use api::task::{DesiredStatus, HealthState, NetworkBinding, StopCode, TaskPhase, TaskStatus};
 use api::taskdef::{NetworkMode, TaskDefinitionSpec};
 use api::{Kind, Object, ObjectKey};
@@ -169,11 +169,11 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
 }
 
 /// The policy of a cluster (the default, everything dangerous refused, when it has none).
-fn cluster_policy(ctx: &Context, cluster: &str) -> Result<api::kinds::ClusterPolicy, TaskError> {
+fn cluster_policy(ctx: &Context, cluster: &str) -> Result<api::cluster::ClusterPolicy, TaskError> {
     let key = ObjectKey::new(Kind::Cluster, None, cluster);
     let spec = match ctx.store.get(&key)? {
-        Some(o) => o.spec_as::<api::kinds::ClusterSpec>().unwrap_or_default(),
-        None => api::kinds::ClusterSpec::default(),
+        Some(o) => o.spec_as::<api::cluster::ClusterSpec>().unwrap_or_default(),
+        None => api::cluster::ClusterSpec::default(),
     };
     Ok(spec.policy.unwrap_or_default())
 }
