@@ -124,3 +124,19 @@ pub struct Event {
     pub created_at: String,
     pub message: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A status as the controller wrote it when its states were strings: read and written
+    /// back through the enums, it is the same bytes.
+    #[test]
+    fn status_json_is_unchanged_by_the_enums() {
+        let written = r#"{"desiredCount":2,"runningCount":2,"pendingCount":0,"observedGeneration":3,"deployments":[{"id":"ecs-svc/1","status":"INACTIVE","taskDefinition":"web:1","desiredCount":0,"runningCount":0,"pendingCount":0,"failedTasks":0,"rolloutState":"COMPLETED","rolloutStateReason":"ECS deployment completed.","createdAt":"2026-01-01T00:00:00Z","updatedAt":"2026-01-01T00:01:00Z","generation":1},{"id":"ecs-svc/2","status":"ACTIVE","taskDefinition":"web:2","desiredCount":0,"runningCount":0,"pendingCount":0,"failedTasks":3,"rolloutState":"FAILED","generation":2},{"id":"ecs-svc/3","status":"PRIMARY","taskDefinition":"web:1","desiredCount":2,"runningCount":2,"pendingCount":0,"failedTasks":0,"rolloutState":"IN_PROGRESS","generation":2,"rolledBackFrom":"ecs-svc/2"}],"conditions":[{"type":"SteadyState","status":"False","reason":"Reconciling","message":"","lastTransitionTime":"2026-01-01T00:02:00Z"}],"events":[]}"#;
+        let st: ServiceStatus = serde_json::from_str(written).unwrap();
+        assert_eq!(serde_json::to_string(&st).unwrap(), written);
+        assert_eq!(st.primary().map(|d| d.id.as_str()), Some("ecs-svc/3"));
+        assert!(!st.is_steady());
+    }
+}

@@ -205,7 +205,7 @@ pub struct NetworkBinding {
     pub container_port: u16,
     pub host_port: u16,
     pub host_ip: String,
-    pub protocol: String,
+    pub protocol: crate::taskdef::Protocol,
 }
 
 #[cfg(test)]
@@ -233,5 +233,20 @@ mod tests {
         assert_eq!("STOPPED".parse::<TaskPhase>(), Ok(TaskPhase::Stopped));
         assert!("stopped".parse::<TaskPhase>().is_err());
         assert!(TaskPhase::Activating.is_pending() && !TaskPhase::Running.is_pending());
+    }
+}
+
+#[cfg(test)]
+mod golden {
+    use super::*;
+
+    /// A task status as the controller wrote it when container states and binding protocols
+    /// were strings: the same bytes through the enums.
+    #[test]
+    fn status_json_is_unchanged_by_the_enums() {
+        let written = r#"{"taskDefinition":"web:1","lastStatus":"STOPPED","desiredStatus":"STOPPED","healthStatus":"UNKNOWN","stopCode":"EssentialContainerExited","stoppedReason":"Essential container in task exited","containers":[{"name":"app","runtimeId":"abc","image":"busybox","lastStatus":"STOPPED","exitCode":1,"healthStatus":"UNHEALTHY","essential":true,"networkBindings":[{"containerPort":80,"hostPort":32768,"hostIp":"127.0.0.1","protocol":"tcp"}]},{"name":"side","image":"busybox","lastStatus":"PENDING","healthStatus":"HEALTHY","essential":false}]}"#;
+        let st: TaskStatus = serde_json::from_str(written).unwrap();
+        assert_eq!(serde_json::to_string(&st).unwrap(), written);
+        assert!(st.last_status.is_terminal() && st.stop_code.is_some_and(StopCode::is_failure));
     }
 }

@@ -272,7 +272,10 @@ fn observed(info: &ContainerInfo) -> Observed {
                 container_port: p.container_port,
                 host_port: p.host_port,
                 host_ip: p.host_ip.clone(),
-                protocol: format!("{:?}", p.protocol).to_ascii_lowercase(),
+                protocol: match p.protocol {
+                    runtime::Protocol::Tcp => api::taskdef::Protocol::Tcp,
+                    runtime::Protocol::Udp => api::taskdef::Protocol::Udp,
+                },
             })
             .collect(),
     }
