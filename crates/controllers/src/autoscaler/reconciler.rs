@@ -11,6 +11,7 @@ use api::service::{ScaleRequest, ServiceSpec};
 use api::{Kind, ObjectKey};
 use reconcile::Action;
 use std::time::Duration;
+use store::StoreExt;
 use tracing::info;
 
 /// Why an autoscaler reconcile failed (retried with backoff).
@@ -106,11 +107,7 @@ pub async fn reconcile_autoscaler(
         });
         // The decision first, then the count: the service controller, woken by the count,
         // finds the decision to report.
-        ctx.store.update_status(
-            key,
-            serde_json::to_value(&next).map_err(|e| invalid(e.to_string()))?,
-            None,
-        )?;
+        ctx.store.write_status(key, &next, None)?;
         let mut svc = svc;
         svc.merge_spec(&ScaleRequest {
             desired_count: outcome.desired,
@@ -124,11 +121,7 @@ pub async fn reconcile_autoscaler(
             Err(e) => return Err(e.into()),
         }
     } else if next != status {
-        ctx.store.update_status(
-            key,
-            serde_json::to_value(&next).map_err(|e| invalid(e.to_string()))?,
-            None,
-        )?;
+        ctx.store.write_status(key, &next, None)?;
     }
     Ok(Action::requeue(period))
 }

@@ -13,7 +13,7 @@ use reconcile::Action as Next;
 use runtime::labels;
 use std::collections::BTreeMap;
 use std::time::Duration;
-use store::ListQuery;
+use store::{ListQuery, StoreExt};
 use time::OffsetDateTime;
 use tracing::{info, warn};
 
@@ -69,8 +69,7 @@ pub async fn reconcile_service(ctx: &Context, key: &ObjectKey) -> Result<Next, S
         );
         if st.events.first().is_none_or(|e| e.message != msg) {
             push_event(&mut st, now, msg);
-            ctx.store
-                .update_status(key, to_json(&st, &invalid)?, None)?;
+            ctx.store.write_status(key, &st, None)?;
         }
         return Ok(Next::requeue(Duration::from_secs(5)));
     };
@@ -148,8 +147,7 @@ pub async fn reconcile_service(ctx: &Context, key: &ObjectKey) -> Result<Next, S
         }
     }
     if st != status {
-        ctx.store
-            .update_status(key, to_json(&st, &invalid)?, None)?;
+        ctx.store.write_status(key, &st, None)?;
     }
     if st.deployments != status.deployments {
         super::deployments::sync(ctx, &cluster, &key.name, Some(&st))?;
@@ -158,13 +156,6 @@ pub async fn reconcile_service(ctx: &Context, key: &ObjectKey) -> Result<Next, S
         Some(d) => Next::requeue(d),
         None => Next::await_change(),
     })
-}
-
-fn to_json(
-    st: &ServiceStatus,
-    invalid: &dyn Fn(String) -> ServiceError,
-) -> Result<serde_json::Value, ServiceError> {
-    serde_json::to_value(st).map_err(|e| invalid(e.to_string()))
 }
 
 fn push_event(st: &mut ServiceStatus, now: OffsetDateTime, message: String) {

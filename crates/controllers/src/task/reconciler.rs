@@ -16,6 +16,7 @@ use reconcile::Action;
 use runtime::{ContainerId, ContainerInfo, ContainerState, HealthStatus, RuntimeError, labels};
 use std::collections::BTreeMap;
 use std::time::Duration;
+use store::StoreExt;
 use tracing::{debug, info, warn};
 
 /// Plan/execute rounds per reconcile before the status is written and the key requeued.
@@ -191,11 +192,7 @@ fn record(
     if status.last_status != written.last_status {
         info!(task = %key.name, from = written.last_status.as_str(), to = status.last_status.as_str(), "task status");
     }
-    let value = serde_json::to_value(status).map_err(|e| TaskError::Invalid {
-        task: key.name.clone(),
-        message: e.to_string(),
-    })?;
-    ctx.store.update_status(key, value, None)?;
+    ctx.store.write_status(key, status, None)?;
     *written = status.clone();
     Ok(())
 }
@@ -457,11 +454,7 @@ async fn fail_without_definition(
         status.stopped_at = Some(rfc3339((ctx.now)()));
     }
     if status != before {
-        let v = serde_json::to_value(&status).map_err(|e| TaskError::Invalid {
-            task: obj.metadata.name.clone(),
-            message: e.to_string(),
-        })?;
-        ctx.store.update_status(&obj.key(), v, None)?;
+        ctx.store.write_status(&obj.key(), &status, None)?;
     }
     Ok(Action::await_change())
 }
