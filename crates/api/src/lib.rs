@@ -11,12 +11,17 @@ pub use object::{API_VERSION, DEFAULT_CLUSTER, Object, ObjectKey, ObjectMeta};
 pub mod diag;
 pub mod hash;
 pub mod source;
+pub mod state;
 
 pub use diag::{Diagnostic, FieldError};
+pub mod autoscaler;
 pub mod balancer;
+pub mod cluster;
+pub mod deployment;
 mod humanize;
 pub mod import;
 pub mod kinds;
+pub mod loadbalancer;
 pub mod parse;
 pub mod schema;
 pub mod secret;

@@ -5,6 +5,7 @@
 
 use crate::kind::Kind;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -75,14 +76,14 @@ pub struct Object {
     pub kind: Kind,
     pub metadata: ObjectMeta,
     #[serde(default)]
-    pub spec: serde_json::Value,
-    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
-    pub status: serde_json::Value,
+    pub spec: Value,
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub status: Value,
 }
 
 impl Object {
     /// A new object of `kind` with the given name and spec.
-    pub fn new(kind: Kind, name: impl Into<String>, spec: serde_json::Value) -> Self {
+    pub fn new(kind: Kind, name: impl Into<String>, spec: Value) -> Self {
         Object {
             api_version: API_VERSION.to_string(),
             kind,
@@ -91,8 +92,49 @@ impl Object {
                 ..ObjectMeta::default()
             },
             spec,
-            status: serde_json::Value::Null,
+            status: Value::Null,
         }
+    }
+
+    /// A new object of `kind` whose spec is the typed `spec`, as it serializes.
+    pub fn with_spec<T: Serialize>(
+        kind: Kind,
+        name: impl Into<String>,
+        spec: &T,
+    ) -> Result<Self, serde_json::Error> {
+        Ok(Object::new(kind, name, serde_json::to_value(spec)?))
+    }
+
+    /// Sets the spec fields that `patch` serializes to (a JSON merge patch, one level deep:
+    /// a null removes the field), leaving every other field as it was written. Controllers
+    /// change another kind's spec this way rather than rewriting all of it through its typed
+    /// struct, which would turn what a user wrote (`"0.5 GB"`, key order) into its canonical
+    /// form.
+    pub fn merge_spec<T: Serialize>(&mut self, patch: &T) -> Result<(), serde_json::Error> {
+        let Value::Object(fields) = serde_json::to_value(patch)? else {
+            return Err(serde::ser::Error::custom(
+                "a spec patch must be a JSON object",
+            ));
+        };
+        if !self.spec.is_object() {
+            self.spec = Value::Object(serde_json::Map::new());
+        }
+        if let Value::Object(spec) = &mut self.spec {
+            for (k, v) in fields {
+                if v.is_null() {
+                    spec.shift_remove(&k);
+                } else {
+                    spec.insert(k, v);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces the status with the typed `status`, as it serializes.
+    pub fn set_status<T: Serialize>(&mut self, status: &T) -> Result<(), serde_json::Error> {
+        self.status = serde_json::to_value(status)?;
+        Ok(())
     }
 
     /// The key that names this object in the store.
@@ -164,5 +206,34 @@ impl fmt::Display for ObjectKey {
             Some(c) => write!(f, "{}/{}/{}", self.kind.plural(), c, self.name),
             None => write!(f, "{}/{}", self.kind.plural(), self.name),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_spec_sets_only_the_patched_fields() {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Patch {
+            desired_count: u32,
+            role: Option<String>,
+        }
+        let mut o = Object::new(
+            Kind::Service,
+            "web",
+            serde_json::json!({"taskDefinition": "web", "role": "r", "desiredCount": "2"}),
+        );
+        o.merge_spec(&Patch {
+            desired_count: 3,
+            role: None,
+        })
+        .unwrap();
+        assert_eq!(
+            serde_json::to_string(&o.spec).unwrap(),
+            r#"{"taskDefinition":"web","desiredCount":3}"#
+        );
     }
 }

@@ -1,10 +1,13 @@
 //! JSON Schema (draft 2020-12) of every manifest kind, generated from the same types that
 //! validate manifests, so editors and `ecsctl validate` agree.
 
+use crate::autoscaler::AutoscalerSpec;
+use crate::cluster::ClusterSpec;
 use crate::kind::Kind;
-use crate::kinds::{AutoscalerSpec, ClusterSpec, LoadBalancerSpec, TaskSpec};
+use crate::loadbalancer::LoadBalancerSpec;
 use crate::object::{API_VERSION, ObjectMeta};
 use crate::service::ServiceSpec;
+use crate::task::TaskSpec;
 use crate::taskdef::TaskDefinitionSpec;
 use schemars::SchemaGenerator;
 use schemars::generate::SchemaSettings;

@@ -116,7 +116,7 @@ async fn keeps_desired_count_and_rolls_out_a_new_revision() {
     let primary = st
         .deployments
         .iter()
-        .find(|d| d.status == "PRIMARY")
+        .find(|d| d.status.is_primary())
         .unwrap();
     assert_eq!(
         (
@@ -200,7 +200,7 @@ async fn failing_revision_trips_the_breaker_and_rolls_back() {
     let primary = st
         .deployments
         .iter()
-        .find(|d| d.status == "PRIMARY")
+        .find(|d| d.status.is_primary())
         .unwrap();
     assert_eq!(primary.task_definition, "web:1");
     assert_eq!(w.running(), 2);

@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use api::task::{StopCode, TaskPhase, TaskStatus};
+use api::task::{ContainerPhase, StopCode, TaskPhase, TaskStatus};
 use api::{Kind, Object, ObjectKey};
 use ecsctl_controllers::Context;
 use ecsctl_controllers::task::reconciler::reconcile_task;
@@ -99,7 +99,7 @@ async fn runs_a_task_and_then_does_nothing() {
     assert_eq!(s.task_definition, "web:1");
     assert!(s.started_at.is_some());
     let app = s.containers.iter().find(|c| c.name == "app").unwrap();
-    assert_eq!(app.last_status, "RUNNING");
+    assert_eq!(app.last_status, ContainerPhase::Running);
     assert_eq!(
         app.network_bindings.len(),
         1,
@@ -181,7 +181,7 @@ async fn missing_image_fails_fast_naming_it() {
     assert_eq!(s.stop_code, Some(StopCode::TaskFailedToStart));
     assert!(s.stopped_reason.unwrap().contains("\"ghost:1\""));
     let init = s.containers.iter().find(|c| c.name == "init").unwrap();
-    assert_eq!(init.last_status, "STOPPED");
+    assert_eq!(init.last_status, ContainerPhase::Stopped);
     assert!(
         init.reason
             .as_deref()

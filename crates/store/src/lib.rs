@@ -13,10 +13,12 @@ mod error;
 mod keys;
 mod plan;
 mod sled_store;
+mod typed;
 mod types;
 mod watch;
 
 pub use error::StoreError;
 pub use sled_store::{SledStore, StoreOptions};
+pub use typed::StoreExt;
 pub use types::{ApplyAction, ApplyResult, ListQuery, ObjectList, Store};
 pub use watch::{Watch, WatchEvent, WatchEventType};

@@ -7,6 +7,7 @@
 
 use crate::keys::{self, Target};
 use crate::{ApplyAction, ApplyResult, StoreError, WatchEvent, WatchEventType};
+use api::secret::SecretStatus;
 use api::{API_VERSION, Kind, Object, ObjectKey};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -97,14 +98,20 @@ impl<'a> Planner<'a> {
         obj.status = match &value {
             None => serde_json::Value::Null,
             Some(v) => {
+                // An unchanged value keeps the time it was first written.
                 let since = match (value_changed, self.get(&key)?) {
-                    (false, Some(cur)) => cur.status.get("valueUpdatedAt").cloned(),
+                    (false, Some(cur)) => cur
+                        .status_as::<SecretStatus>()
+                        .ok()
+                        .and_then(|s| s.value_updated_at),
                     _ => None,
                 };
-                serde_json::json!({
-                    "valueBytes": v.len(),
-                    "valueUpdatedAt": since.unwrap_or_else(|| self.now.clone().into()),
-                })
+                let status = SecretStatus {
+                    value_bytes: Some(v.len()),
+                    value_updated_at: Some(since.unwrap_or_else(|| self.now.clone())),
+                };
+                serde_json::to_value(status)
+                    .map_err(|e| StoreError::Invalid(format!("a Secret's status: {e}")))?
             }
         };
         let result = self.apply_plain(obj, expected, Some(value_changed))?;

@@ -5,12 +5,16 @@ mod other;
 mod service;
 mod taskdef;
 
+use crate::autoscaler::AutoscalerSpec;
+use crate::cluster::ClusterSpec;
+use crate::deployment::DeploymentSpec;
 use crate::diag::FieldError;
 use crate::import::{serde_error, serde_error_at};
 use crate::kind::Kind;
-use crate::kinds::{AutoscalerSpec, ClusterSpec, DeploymentSpec, LoadBalancerSpec, TaskSpec};
+use crate::loadbalancer::LoadBalancerSpec;
 use crate::object::Object;
 use crate::service::ServiceSpec;
+use crate::task::TaskSpec;
 use crate::taskdef::TaskDefinitionSpec;
 use serde::de::DeserializeOwned;
 

@@ -1,7 +1,10 @@
 //! Rules for Cluster, Task, LoadBalancer and Autoscaler specs.
 
 use super::{Report, check_dns_label, check_task_definition_ref};
-use crate::kinds::*;
+use crate::autoscaler::*;
+use crate::cluster::ClusterSpec;
+use crate::loadbalancer::*;
+use crate::task::TaskSpec;
 use std::collections::BTreeSet;
 
 pub(super) fn check_cluster(spec: &ClusterSpec, r: &mut Report) {

@@ -9,8 +9,7 @@
 
 use super::cron::Cron;
 use crate::timefmt::parse_rfc3339;
-use api::kinds::{AdjustmentType, AutoscalerSpec, ScalingMetric};
-use serde::{Deserialize, Serialize};
+use api::autoscaler::{AdjustmentType, AutoscalerSpec, AutoscalerStatus, Measured, ScalingMetric};
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -18,48 +17,6 @@ use time::OffsetDateTime;
 pub const TOLERANCE: f64 = 0.10;
 /// Application Auto Scaling's default cooldowns.
 pub const DEFAULT_COOLDOWN: Duration = Duration::from_secs(300);
-
-/// What the autoscaler controller records in the Autoscaler's status.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-// Partial statuses decode: a status may hold only what the controllers' invalid-object
-// recorder wrote (`controllers::invalid`).
-#[serde(rename_all = "camelCase", default)]
-pub struct AutoscalerStatus {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_scale_out_at: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_scale_in_at: Option<String>,
-    #[serde(default)]
-    pub desired_capacity: u32,
-    #[serde(default)]
-    pub min_capacity: u32,
-    #[serde(default)]
-    pub max_capacity: u32,
-    /// The last change, in words (`scaled from 2 to 4: average CPU 91% > target 50%`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_decision: Option<Decision>,
-    /// Latest measured values by metric name.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub metrics: Vec<Measured>,
-}
-
-/// One decision that changed the desired count.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Decision {
-    pub id: String,
-    pub at: String,
-    pub from: u32,
-    pub to: u32,
-    pub message: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Measured {
-    pub metric: String,
-    pub value: f64,
-}
 
 /// Everything the decision looks at.
 #[derive(Clone)]
@@ -97,14 +54,6 @@ fn metric_words(m: ScalingMetric) -> (&'static str, &'static str) {
         ScalingMetric::EcsServiceAverageCpuUtilization => ("average CPU", "%"),
         ScalingMetric::EcsServiceAverageMemoryUtilization => ("average memory", "%"),
         ScalingMetric::AlbRequestCountPerTarget => ("requests per target", "/s"),
-    }
-}
-
-fn metric_name(m: ScalingMetric) -> &'static str {
-    match m {
-        ScalingMetric::EcsServiceAverageCpuUtilization => "ECSServiceAverageCPUUtilization",
-        ScalingMetric::EcsServiceAverageMemoryUtilization => "ECSServiceAverageMemoryUtilization",
-        ScalingMetric::AlbRequestCountPerTarget => "ALBRequestCountPerTarget",
     }
 }
 
@@ -148,7 +97,7 @@ pub fn decide(inp: &Inputs<'_>) -> Outcome {
             continue;
         };
         measured.push(Measured {
-            metric: metric_name(p.metric).to_string(),
+            metric: p.metric,
             value,
         });
         let (words, unit) = metric_words(p.metric);
@@ -184,7 +133,7 @@ pub fn decide(inp: &Inputs<'_>) -> Outcome {
             continue;
         };
         measured.push(Measured {
-            metric: metric_name(s.metric).to_string(),
+            metric: s.metric,
             value,
         });
         let Some(step) = s.steps.iter().find(|st| {

@@ -2,15 +2,16 @@
 //! write the service's desiredCount (compare-and-swap) and the decision in the Autoscaler's
 //! status, which the service controller turns into a service event.
 
-use super::plan::{AutoscalerStatus, Decision, Inputs, decide};
+use super::plan::{Inputs, decide};
 use crate::Context;
 use crate::metrics::MetricKind;
 use crate::timefmt::rfc3339;
-use api::kinds::{AutoscalerSpec, ScalingMetric};
+use api::autoscaler::{AutoscalerSpec, AutoscalerStatus, Decision, Measured, ScalingMetric};
+use api::service::{ScaleRequest, ServiceSpec};
 use api::{Kind, ObjectKey};
 use reconcile::Action;
-use serde_json::json;
 use std::time::Duration;
+use store::StoreExt;
 use tracing::info;
 
 /// Why an autoscaler reconcile failed (retried with backoff).
@@ -51,10 +52,10 @@ pub async fn reconcile_autoscaler(
         return Ok(Action::requeue(period));
     };
     let current = svc
-        .spec
-        .get("desiredCount")
-        .and_then(|v| v.as_u64())
-        .unwrap_or(0) as u32;
+        .spec_as::<ServiceSpec>()
+        .map_err(|e| invalid(format!("service {}: {e}", spec.service)))?
+        .desired_count
+        .map_or(0, |c| c.get());
     let now = (ctx.now)();
     // Two sampling periods: the latest full one and the one being filled.
     let window = period.saturating_mul(2).max(Duration::from_secs(2));
@@ -76,8 +77,8 @@ pub async fn reconcile_autoscaler(
     next.metrics = outcome
         .measured
         .iter()
-        .map(|m| super::plan::Measured {
-            metric: m.metric.clone(),
+        .map(|m| Measured {
+            metric: m.metric,
             value: (m.value * 10.0).round() / 10.0,
         })
         .collect();
@@ -106,13 +107,12 @@ pub async fn reconcile_autoscaler(
         });
         // The decision first, then the count: the service controller, woken by the count,
         // finds the decision to report.
-        ctx.store.update_status(
-            key,
-            serde_json::to_value(&next).map_err(|e| invalid(e.to_string()))?,
-            None,
-        )?;
+        ctx.store.write_status(key, &next, None)?;
         let mut svc = svc;
-        svc.spec["desiredCount"] = json!(outcome.desired);
+        svc.merge_spec(&ScaleRequest {
+            desired_count: outcome.desired,
+        })
+        .map_err(|e| invalid(e.to_string()))?;
         match ctx.store.apply(svc) {
             Ok(_) => {}
             Err(store::StoreError::Conflict { .. }) => {
@@ -121,11 +121,7 @@ pub async fn reconcile_autoscaler(
             Err(e) => return Err(e.into()),
         }
     } else if next != status {
-        ctx.store.update_status(
-            key,
-            serde_json::to_value(&next).map_err(|e| invalid(e.to_string()))?,
-            None,
-        )?;
+        ctx.store.write_status(key, &next, None)?;
     }
     Ok(Action::requeue(period))
 }

@@ -3,10 +3,10 @@
 
 use super::reconciler::ServiceError;
 use crate::Context;
+use api::deployment::DeploymentSpec;
 use api::service::ServiceStatus;
 use api::{Kind, Object, ObjectKey};
 use runtime::labels;
-use serde_json::json;
 use store::ListQuery;
 
 /// Object name of a deployment: `ecs-svc/123` -> `ecs-svc-123` (a DNS label).
@@ -30,26 +30,33 @@ pub fn sync(
         )?
         .items;
     let wanted = status.map(|s| s.deployments.as_slice()).unwrap_or_default();
+    let invalid = |e: serde_json::Error| ServiceError::Invalid {
+        service: service.to_string(),
+        message: e.to_string(),
+    };
     for d in wanted {
         let name = object_name(&d.id);
-        let mut o = Object::new(
-            Kind::Deployment,
-            name.clone(),
-            json!({"service": service, "taskDefinition": d.task_definition, "desiredCount": d.desired_count}),
-        );
+        let spec = DeploymentSpec {
+            service: service.to_string(),
+            task_definition: d.task_definition.clone(),
+            desired_count: d.desired_count,
+            labels: Default::default(),
+        };
+        let mut o = Object::with_spec(Kind::Deployment, name.clone(), &spec).map_err(invalid)?;
         o.metadata.cluster = Some(cluster.to_string());
         o.metadata
             .labels
             .insert(labels::SERVICE.to_string(), service.to_string());
-        let summary = serde_json::to_value(d).unwrap_or_default();
+        // The summary is the Deployment's status.
+        o.set_status(d).map_err(invalid)?;
         let current = existing.iter().find(|e| e.metadata.name == name);
         let same_spec =
             current.is_some_and(|c| c.spec == o.spec && c.metadata.labels == o.metadata.labels);
         if !same_spec {
             ctx.store.apply(o.clone())?;
         }
-        if current.is_none_or(|c| c.status != summary) {
-            ctx.store.update_status(&o.key(), summary, None)?;
+        if current.is_none_or(|c| c.status != o.status) {
+            ctx.store.update_status(&o.key(), o.status.clone(), None)?;
         }
     }
     for e in existing

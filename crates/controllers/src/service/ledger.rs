@@ -4,6 +4,7 @@
 //! two services placing at the same moment cannot both take the last free memory.
 
 use super::placement::{Need, need};
+use api::task::{TaskSpec, TaskStatus};
 use api::taskdef::TaskDefinitionSpec;
 use api::{Kind, Object, ObjectKey};
 use std::collections::HashMap;
@@ -34,16 +35,16 @@ impl Ledger {
     /// Records (or forgets, once STOPPED) one task.
     pub fn observe(&mut self, store: &dyn Store, task: &Object) {
         let key = task.key();
-        let stopped = task.status.get("lastStatus").and_then(|v| v.as_str()) == Some("STOPPED");
-        let td = task
-            .status
-            .get("taskDefinition")
-            .and_then(|v| v.as_str())
+        let status = task.status_as::<TaskStatus>().ok();
+        let stopped = status.as_ref().is_some_and(|s| s.last_status.is_terminal());
+        // The revision the task runs once resolved, else what its spec names.
+        let td = status
+            .map(|s| s.task_definition)
             .filter(|s| !s.is_empty())
-            .or_else(|| task.spec.get("taskDefinition").and_then(|v| v.as_str()));
+            .or_else(|| task.spec_as::<TaskSpec>().ok().map(|s| s.task_definition));
         match (stopped, td) {
             (false, Some(td)) => {
-                if let Some(n) = self.need_of(store, td) {
+                if let Some(n) = self.need_of(store, &td) {
                     self.tasks
                         .insert(key, (task.metadata.cluster_or_default().to_string(), n));
                 }

@@ -84,9 +84,7 @@ pub fn placeable(
     let mem_used: u64 = used.iter().map(|n| n.memory).sum();
     let taken: BTreeSet<&(u16, Protocol)> = used.iter().flat_map(|n| &n.ports).collect();
     if let Some((port, proto)) = need.ports.iter().find(|p| taken.contains(p)) {
-        let why = format!("the local container instance already uses host port {port}/{proto:?}")
-            .replace("Tcp", "tcp")
-            .replace("Udp", "udp");
+        let why = format!("the local container instance already uses host port {port}/{proto}");
         return (0, Some(why));
     }
     let by_cpu = capacity

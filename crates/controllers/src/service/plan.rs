@@ -6,11 +6,15 @@
 //! ceil(desired x minimumHealthyPercent / 100) healthy tasks remain; a task is healthy when
 //! it is RUNNING and its health check (where one is defined) says HEALTHY.
 
-use crate::timefmt::rfc3339;
-use api::service::{
-    Condition, DeploymentSummary, Event, SchedulingStrategy, ServiceSpec, ServiceStatus,
-};
+mod report;
+mod rollout;
+
+use api::service::{SchedulingStrategy, ServiceSpec, ServiceStatus};
 use api::task::TaskPhase;
+use report::{Events, announce_targets, set_condition};
+use rollout::{
+    Primary, deployment_rank, finish_deployments, new_primary, throttle, trip, update_counts,
+};
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -18,10 +22,6 @@ use time::OffsetDateTime;
 pub const MAX_EVENTS: usize = 100;
 /// Deployments kept in a service's status (the newest; `rollout history` reads them).
 pub const MAX_DEPLOYMENTS: usize = 10;
-/// Failures in a row before task starts are throttled.
-const THROTTLE_AFTER: u32 = 3;
-/// First throttle delay; it doubles with each further failure, up to the cap.
-const THROTTLE_BASE: Duration = Duration::from_secs(10);
 /// How soon to look again while a rollout is in progress.
 pub const POLL: Duration = Duration::from_secs(1);
 
@@ -50,7 +50,7 @@ pub struct TaskView {
 
 impl TaskView {
     fn present(&self) -> bool {
-        self.phase != TaskPhase::Stopped
+        !self.phase.is_terminal()
     }
     fn active(&self) -> bool {
         self.present() && !self.stopping
@@ -143,7 +143,7 @@ pub fn plan(inp: &Inputs<'_>) -> Plan {
     {
         st.failed_task_definition.clear();
     }
-    let changed = match st.deployments.iter().find(|d| d.status == "PRIMARY") {
+    let changed = match st.primary() {
         None => true,
         Some(p) => {
             forced
@@ -178,7 +178,7 @@ pub fn plan(inp: &Inputs<'_>) -> Plan {
     let in_progress = st
         .deployments
         .iter()
-        .any(|d| d.id == primary.id && d.rollout_state == "IN_PROGRESS");
+        .any(|d| d.id == primary.id && d.rollout_state.is_in_progress());
     if let Some(b) = &breaker
         && in_progress
         && b.enable
@@ -382,351 +382,6 @@ pub fn plan(inp: &Inputs<'_>) -> Plan {
         actions,
         status: st,
         requeue_after,
-    }
-}
-
-/// Load balancer registrations and drains, in ECS's words, once each: a task's targets are
-/// drained when the scheduler asks it to stop.
-fn announce_targets(
-    st: &mut ServiceStatus,
-    ev: &mut Events<'_>,
-    inp: &Inputs<'_>,
-    stops: &[(String, String)],
-) {
-    let lbs: Vec<&str> = inp
-        .spec
-        .load_balancers
-        .iter()
-        .filter_map(|l| l.load_balancer_name.as_deref())
-        .collect();
-    if lbs.is_empty() {
-        return;
-    }
-    let stopping = |id: &str| stops.iter().any(|(s, _)| s == id);
-    let now: Vec<String> = inp
-        .tasks
-        .iter()
-        .filter(|t| t.registered && t.active() && !stopping(&t.id))
-        .map(|t| t.id.clone())
-        .collect();
-    let added = now
-        .iter()
-        .filter(|id| !st.registered_targets.contains(id))
-        .count();
-    let draining = inp
-        .tasks
-        .iter()
-        .filter(|t| t.registered && t.active() && stopping(&t.id))
-        .count();
-    if added > 0 {
-        ev.push(format!(
-            "(service {}) registered {added} targets in (load balancer {}).",
-            ev.service,
-            lbs.join(", ")
-        ));
-    }
-    if draining > 0 {
-        ev.push(format!(
-            "(service {}) has begun draining connections on {draining} tasks.",
-            ev.service
-        ));
-    }
-    st.registered_targets = now;
-}
-
-/// The PRIMARY deployment, and which tasks count as its own.
-struct Primary {
-    id: String,
-    task_definition: String,
-    /// A rollback deployment adopts the running tasks of the revision it restores, rather
-    /// than replacing healthy tasks with identical ones.
-    adopts_revision: bool,
-}
-
-/// Failures of a deployment's tasks since it last had a healthy one.
-struct Failures {
-    count: u32,
-    last: Option<OffsetDateTime>,
-}
-
-impl Primary {
-    fn of(st: &ServiceStatus) -> Self {
-        let p = st.deployments.iter().find(|d| d.status == "PRIMARY");
-        Primary {
-            id: p.map(|d| d.id.clone()).unwrap_or_default(),
-            task_definition: p.map(|d| d.task_definition.clone()).unwrap_or_default(),
-            adopts_revision: p.is_some_and(|d| !d.rolled_back_from.is_empty()),
-        }
-    }
-
-    fn owns(&self, t: &TaskView) -> bool {
-        t.deployment == self.id
-            || (self.adopts_revision && t.task_definition == self.task_definition)
-    }
-
-    fn failures(&self, tasks: &[TaskView]) -> Failures {
-        let mine = || tasks.iter().filter(|t| t.deployment == self.id);
-        let last_healthy = mine()
-            .filter(|t| t.healthy)
-            .filter_map(|t| t.started_at)
-            .max();
-        let failed = || mine().filter(|t| t.failed);
-        Failures {
-            count: failed()
-                .filter(|t| {
-                    t.stopped_at
-                        .is_some_and(|s| last_healthy.is_none_or(|h| s > h))
-                })
-                .count() as u32,
-            last: failed().filter_map(|t| t.stopped_at).max(),
-        }
-    }
-}
-
-/// Newer deployments rank higher; unknown ones (already trimmed) lowest.
-fn deployment_rank(st: &ServiceStatus, id: &str) -> usize {
-    st.deployments
-        .iter()
-        .rev()
-        .position(|d| d.id == id)
-        .unwrap_or(0)
-}
-
-fn new_primary(
-    st: &mut ServiceStatus,
-    id: &str,
-    td: &str,
-    generation: u64,
-    rolled_back_from: &str,
-    now: OffsetDateTime,
-) {
-    for d in st.deployments.iter_mut().filter(|d| d.status == "PRIMARY") {
-        d.status = "ACTIVE".to_string();
-        d.updated_at = rfc3339(now);
-    }
-    st.deployments.push(DeploymentSummary {
-        id: id.to_string(),
-        status: "PRIMARY".to_string(),
-        task_definition: td.to_string(),
-        desired_count: 0,
-        running_count: 0,
-        pending_count: 0,
-        failed_tasks: 0,
-        rollout_state: "IN_PROGRESS".to_string(),
-        rollout_state_reason: if rolled_back_from.is_empty() {
-            "ECS deployment in progress.".to_string()
-        } else {
-            format!("Rolling back to {td} after {rolled_back_from} failed.")
-        },
-        created_at: rfc3339(now),
-        updated_at: rfc3339(now),
-        generation,
-        rolled_back_from: rolled_back_from.to_string(),
-    });
-    let excess = st.deployments.len().saturating_sub(MAX_DEPLOYMENTS);
-    st.deployments.drain(..excess);
-}
-
-/// The circuit breaker trips: the deployment FAILED, and with rollback the last completed
-/// deployment's task definition becomes PRIMARY again.
-fn trip(
-    st: &mut ServiceStatus,
-    ev: &mut Events<'_>,
-    primary: &str,
-    failures: u32,
-    rollback: bool,
-    new_id: &str,
-) {
-    let Some(p) = st.deployments.iter_mut().find(|d| d.id == primary) else {
-        return;
-    };
-    p.rollout_state = "FAILED".to_string();
-    p.failed_tasks = failures;
-    p.rollout_state_reason = "ECS deployment circuit breaker: tasks failed to start.".to_string();
-    p.updated_at = rfc3339(ev.now);
-    let generation = p.generation;
-    ev.push(format!(
-        "(service {}) (deployment {primary}) deployment failed: tasks failed to start.",
-        ev.service
-    ));
-    if !rollback {
-        return;
-    }
-    let target = st
-        .deployments
-        .iter()
-        .rev()
-        .find(|d| d.id != primary && d.rollout_state == "COMPLETED")
-        .map(|d| d.task_definition.clone());
-    match target {
-        Some(td) => {
-            ev.push(format!("(service {}) rolling back to task definition {td} (deployment {new_id}).", ev.service));
-            new_primary(st, new_id, &td, generation, primary, ev.now);
-        }
-        None => ev.push(format!(
-            "(service {}) (deployment {primary}) cannot roll back: no earlier deployment completed.",
-            ev.service
-        )),
-    }
-}
-
-/// Holds task starts back after repeated failures, with a delay that doubles up to the cap.
-fn throttle(
-    st: &mut ServiceStatus,
-    ev: &mut Events<'_>,
-    failures: u32,
-    last_failure: Option<OffsetDateTime>,
-    cap: Duration,
-    now: OffsetDateTime,
-) -> Option<OffsetDateTime> {
-    if failures < THROTTLE_AFTER {
-        st.throttled_until.clear();
-        return None;
-    }
-    let doublings = (failures - THROTTLE_AFTER).min(16);
-    let delay = THROTTLE_BASE.saturating_mul(1 << doublings).min(cap);
-    let until = last_failure.unwrap_or(now) + delay;
-    let text = rfc3339(until);
-    if st.throttled_until != text && until > now {
-        ev.push(format!(
-            "(service {}) is unable to consistently start tasks successfully.",
-            ev.service
-        ));
-    }
-    st.throttled_until = text;
-    Some(until)
-}
-
-fn update_counts(
-    st: &mut ServiceStatus,
-    tasks: &[TaskView],
-    desired: u32,
-    primary: &Primary,
-    failures: u32,
-) {
-    // A task belongs to the primary if the primary owns it (see `Primary::owns`), else to
-    // the deployment that started it.
-    let belongs = |t: &TaskView, d: &str| {
-        if d == primary.id {
-            primary.owns(t)
-        } else {
-            t.deployment == d && !primary.owns(t)
-        }
-    };
-    let count = |dep: Option<&str>, pred: &dyn Fn(&TaskView) -> bool| -> u32 {
-        tasks
-            .iter()
-            .filter(|t| dep.is_none_or(|d| belongs(t, d)) && t.active() && pred(t))
-            .count() as u32
-    };
-    st.desired_count = desired;
-    st.running_count = count(None, &|t| t.phase == TaskPhase::Running);
-    st.pending_count = count(None, &|t| t.phase < TaskPhase::Running);
-    for d in &mut st.deployments {
-        d.desired_count = if d.id == primary.id { desired } else { 0 };
-        d.running_count = count(Some(&d.id), &|t| t.phase == TaskPhase::Running);
-        d.pending_count = count(Some(&d.id), &|t| t.phase < TaskPhase::Running);
-        if d.id == primary.id {
-            d.failed_tasks = failures;
-        }
-    }
-}
-
-/// The primary completes when it holds every desired task healthy and nothing else runs;
-/// older deployments without tasks become INACTIVE.
-fn finish_deployments(
-    st: &mut ServiceStatus,
-    ev: &mut Events<'_>,
-    primary: &Primary,
-    converged: bool,
-    tasks: &[TaskView],
-) {
-    let now = ev.now;
-    for d in &mut st.deployments {
-        let has_tasks = tasks
-            .iter()
-            .any(|t| t.deployment == d.id && t.present() && !primary.owns(t));
-        if d.id == primary.id {
-            if converged && d.rollout_state == "IN_PROGRESS" {
-                d.rollout_state = "COMPLETED".to_string();
-                d.rollout_state_reason = "ECS deployment completed.".to_string();
-                d.updated_at = rfc3339(now);
-                ev.push(format!(
-                    "(service {}) (deployment {}) deployment completed.",
-                    ev.service, d.id
-                ));
-            }
-        } else if d.status == "ACTIVE" && !has_tasks {
-            d.status = "INACTIVE".to_string();
-            d.updated_at = rfc3339(now);
-        }
-    }
-}
-
-fn set_condition(st: &mut ServiceStatus, ev: &mut Events<'_>, steady: bool, now: OffsetDateTime) {
-    let value = if steady { "True" } else { "False" };
-    let was = st
-        .conditions
-        .iter()
-        .find(|c| c.condition_type == "SteadyState")
-        .map(|c| c.status.clone());
-    if was.as_deref() == Some(value) {
-        return;
-    }
-    st.conditions.retain(|c| c.condition_type != "SteadyState");
-    st.conditions.push(Condition {
-        condition_type: "SteadyState".to_string(),
-        status: value.to_string(),
-        reason: if steady {
-            "AllTasksHealthy"
-        } else {
-            "Reconciling"
-        }
-        .to_string(),
-        message: String::new(),
-        last_transition_time: rfc3339(now),
-    });
-    if steady {
-        ev.push(format!(
-            "(service {}) has reached a steady state.",
-            ev.service
-        ));
-    }
-}
-
-/// Events made by one plan, added newest first.
-struct Events<'a> {
-    service: &'a str,
-    now: OffsetDateTime,
-    new: Vec<String>,
-}
-
-impl Events<'_> {
-    fn push(&mut self, message: String) {
-        self.new.push(message);
-    }
-
-    /// Adds the message unless the newest recorded event already says it.
-    fn once(&mut self, st: &mut ServiceStatus, message: String) {
-        if st.events.first().is_none_or(|e| e.message != message) && !self.new.contains(&message) {
-            self.new.push(message);
-        }
-    }
-
-    fn flush(&mut self, st: &mut ServiceStatus) {
-        let at = rfc3339(self.now);
-        let base = st.events.len() + self.new.len();
-        for (i, m) in self.new.drain(..).enumerate() {
-            st.events.insert(
-                0,
-                Event {
-                    id: format!("{}-{}", self.now.unix_timestamp_nanos(), base + i),
-                    created_at: at.clone(),
-                    message: m,
-                },
-            );
-        }
-        st.events.truncate(MAX_EVENTS);
     }
 }
 

@@ -4,17 +4,16 @@
 use super::plan::{Action, Inputs, TaskView, plan};
 use crate::Context;
 use crate::timefmt::{parse_rfc3339, rfc3339};
-use api::kinds::TaskSpec;
+use api::autoscaler::{AutoscalerSpec, AutoscalerStatus};
 use api::service::{ServiceSpec, ServiceStatus};
-use api::task::{DesiredStatus, HealthState, StopCode, TaskPhase, TaskStatus};
+use api::task::{StopCode, StopRequest, TaskSpec, TaskStatus};
 use api::taskdef::TaskDefinitionSpec;
 use api::{Kind, Object, ObjectKey};
 use reconcile::Action as Next;
 use runtime::labels;
-use serde_json::json;
 use std::collections::BTreeMap;
 use std::time::Duration;
-use store::ListQuery;
+use store::{ListQuery, StoreExt};
 use time::OffsetDateTime;
 use tracing::{info, warn};
 
@@ -70,8 +69,7 @@ pub async fn reconcile_service(ctx: &Context, key: &ObjectKey) -> Result<Next, S
         );
         if st.events.first().is_none_or(|e| e.message != msg) {
             push_event(&mut st, now, msg);
-            ctx.store
-                .update_status(key, to_json(&st, &invalid)?, None)?;
+            ctx.store.write_status(key, &st, None)?;
         }
         return Ok(Next::requeue(Duration::from_secs(5)));
     };
@@ -149,8 +147,7 @@ pub async fn reconcile_service(ctx: &Context, key: &ObjectKey) -> Result<Next, S
         }
     }
     if st != status {
-        ctx.store
-            .update_status(key, to_json(&st, &invalid)?, None)?;
+        ctx.store.write_status(key, &st, None)?;
     }
     if st.deployments != status.deployments {
         super::deployments::sync(ctx, &cluster, &key.name, Some(&st))?;
@@ -159,13 +156,6 @@ pub async fn reconcile_service(ctx: &Context, key: &ObjectKey) -> Result<Next, S
         Some(d) => Next::requeue(d),
         None => Next::await_change(),
     })
-}
-
-fn to_json(
-    st: &ServiceStatus,
-    invalid: &dyn Fn(String) -> ServiceError,
-) -> Result<serde_json::Value, ServiceError> {
-    serde_json::to_value(st).map_err(|e| invalid(e.to_string()))
 }
 
 fn push_event(st: &mut ServiceStatus, now: OffsetDateTime, message: String) {
@@ -204,7 +194,7 @@ fn placement(
     let declared = ctx
         .store
         .get(&ObjectKey::new(Kind::Cluster, None, cluster))?
-        .and_then(|c| c.spec_as::<api::kinds::ClusterSpec>().ok())
+        .and_then(|c| c.spec_as::<api::cluster::ClusterSpec>().ok())
         .and_then(|s| s.capacity);
     let local = Capacity::local();
     let capacity = match &declared {
@@ -230,30 +220,33 @@ fn report_autoscaling(
         .store
         .list(&ListQuery::new(Kind::Autoscaler).in_cluster(cluster.to_string()))?
         .items;
-    for a in scalers
-        .iter()
-        .filter(|a| a.spec.get("service").and_then(|v| v.as_str()) == Some(service))
-    {
-        let Some(d) = a.status.get("lastDecision") else {
+    for a in scalers {
+        // An Autoscaler this release cannot read is its own controller's to report.
+        let Ok(spec) = a.spec_as::<AutoscalerSpec>() else {
             continue;
         };
-        let id = d.get("id").and_then(|v| v.as_str()).unwrap_or_default();
-        if id.is_empty() || id <= st.last_autoscaler_decision.as_str() {
+        if spec.service != service {
             continue;
         }
-        let message = d
-            .get("message")
-            .and_then(|v| v.as_str())
-            .unwrap_or_default();
+        let Ok(AutoscalerStatus {
+            last_decision: Some(d),
+            ..
+        }) = a.status_as::<AutoscalerStatus>()
+        else {
+            continue;
+        };
+        if d.id.is_empty() || d.id.as_str() <= st.last_autoscaler_decision.as_str() {
+            continue;
+        }
         push_event(
             st,
             now,
             format!(
-                "(service {service}) {message} (autoscaler {}).",
-                a.metadata.name
+                "(service {service}) {} (autoscaler {}).",
+                d.message, a.metadata.name
             ),
         );
-        st.last_autoscaler_decision = id.to_string();
+        st.last_autoscaler_decision = d.id;
     }
     Ok(())
 }
@@ -285,9 +278,13 @@ fn new_deployment_id() -> String {
     format!("ecs-svc/{n:019}")
 }
 
+/// Neither asked to stop nor stopped. A task whose spec or status cannot be read counts as
+/// running, so that deleting its service still asks it to stop.
 fn is_running(t: &Object) -> bool {
-    let stopping = t.spec.get("desiredStatus").and_then(|v| v.as_str()) == Some("STOPPED");
-    let stopped = t.status.get("lastStatus").and_then(|v| v.as_str()) == Some("STOPPED");
+    let stopping = t.spec_as::<TaskSpec>().is_ok_and(|s| s.stop_requested());
+    let stopped = t
+        .status_as::<TaskStatus>()
+        .is_ok_and(|s| s.last_status.is_terminal());
     !stopping && !stopped
 }
 
@@ -314,11 +311,9 @@ fn view(ctx: &Context, t: &Object, health_checked: &mut BTreeMap<String, bool>) 
                     .any(|c| c.is_essential() && c.health_check.is_some())
             })
     });
-    let stopping = spec
-        .as_ref()
-        .is_some_and(|s| s.desired_status == Some(DesiredStatus::Stopped))
-        || status.desired_status == DesiredStatus::Stopped;
-    let running = status.last_status == TaskPhase::Running;
+    let stopping =
+        spec.as_ref().is_some_and(TaskSpec::stop_requested) || status.desired_status.is_stopped();
+    let running = status.last_status.is_running();
     let parse = |s: &Option<String>| s.as_deref().and_then(parse_rfc3339);
     TaskView {
         id: t.metadata.name.clone(),
@@ -335,23 +330,20 @@ fn view(ctx: &Context, t: &Object, health_checked: &mut BTreeMap<String, bool>) 
         // healthy in its load balancer's target group.
         healthy: running
             && !stopping
-            && (!checked || status.health_status == HealthState::Healthy)
+            && (!checked || status.health_status.is_healthy())
             && ctx
                 .traffic
                 .target_health(&t.metadata.name)
                 .is_none_or(|h| h == crate::TargetHealth::Healthy),
-        unhealthy: status.health_status == HealthState::Unhealthy,
+        unhealthy: status.health_status.is_unhealthy(),
         started_at: parse(&status.started_at),
         stopped_at: parse(&status.stopped_at),
         registered: ctx
             .traffic
             .target_health(&t.metadata.name)
             .is_some_and(|h| h != crate::TargetHealth::Draining),
-        failed: status.last_status == TaskPhase::Stopped
-            && matches!(
-                status.stop_code,
-                Some(StopCode::TaskFailedToStart | StopCode::EssentialContainerExited)
-            ),
+        failed: status.last_status.is_terminal()
+            && status.stop_code.is_some_and(StopCode::is_failure),
     }
 }
 
@@ -365,20 +357,34 @@ fn start_tasks(
     count: u32,
 ) -> Result<Vec<String>, ServiceError> {
     let number = deployment.trim_start_matches("ecs-svc/");
+    let spec = TaskSpec {
+        task_definition: task_definition.to_string(),
+        count: None,
+        desired_status: None,
+        stop_code: None,
+        stopped_reason: None,
+        overrides: None,
+        started_by: Some(deployment.to_string()),
+        group: Some(format!("service:{}", service.metadata.name)),
+    };
     let objects: Vec<Object> = (0..count)
         .map(|_| {
             let id = uuid::Uuid::new_v4().simple().to_string();
-            let mut o = Object::new(
-                Kind::Task,
-                id,
-                json!({"taskDefinition": task_definition, "startedBy": deployment, "group": format!("service:{}", service.metadata.name)}),
-            );
+            let mut o = Object::with_spec(Kind::Task, id, &spec)?;
             o.metadata.cluster = Some(cluster.to_string());
-            o.metadata.labels.insert(labels::SERVICE.to_string(), service.metadata.name.clone());
-            o.metadata.labels.insert(DEPLOYMENT_LABEL.to_string(), number.to_string());
-            o
+            o.metadata
+                .labels
+                .insert(labels::SERVICE.to_string(), service.metadata.name.clone());
+            o.metadata
+                .labels
+                .insert(DEPLOYMENT_LABEL.to_string(), number.to_string());
+            Ok(o)
         })
-        .collect();
+        .collect::<Result<_, serde_json::Error>>()
+        .map_err(|e| ServiceError::Invalid {
+            service: service.metadata.name.clone(),
+            message: e.to_string(),
+        })?;
     let names: Vec<String> = objects.iter().map(|o| o.metadata.name.clone()).collect();
     ctx.store.apply_all(objects.clone(), false)?;
     // Counted at once, before the watch reports them: the next placement sees them.
@@ -393,9 +399,14 @@ fn start_tasks(
 /// Asks a task to stop (the task controller drains and stops it).
 fn stop_task(ctx: &Context, task: &Object, reason: &str) -> Result<(), ServiceError> {
     let mut o = task.clone();
-    o.spec["desiredStatus"] = json!("STOPPED");
-    o.spec["stopCode"] = json!("ServiceSchedulerInitiated");
-    o.spec["stoppedReason"] = json!(reason);
+    o.merge_spec(&StopRequest::new(
+        StopCode::ServiceSchedulerInitiated,
+        reason,
+    ))
+    .map_err(|e| ServiceError::Invalid {
+        service: task.metadata.name.clone(),
+        message: e.to_string(),
+    })?;
     match ctx.store.apply(o) {
         Ok(_) => Ok(()),
         Err(store::StoreError::Conflict { .. }) => {

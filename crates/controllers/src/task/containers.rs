@@ -1,7 +1,7 @@
 //! From a task definition's container to the runtime's container spec: names, ownership
 //! labels, ports per network mode, resources, health checks, mounts. Pure functions.
 
-use api::kinds::TaskOverride;
+use api::task::TaskOverride;
 use api::taskdef::{
     ContainerDefinition, NetworkMode, Protocol as EcsProtocol, TaskDefinitionSpec, Volume,
 };

@@ -3,7 +3,8 @@
 //! containers) to the next steps and the new status. No I/O, no clock: `now` is an input.
 
 use api::task::{
-    ContainerStatus, DesiredStatus, HealthState, NetworkBinding, StopCode, TaskPhase, TaskStatus,
+    ContainerPhase, ContainerStatus, DesiredStatus, HealthState, NetworkBinding, StopCode,
+    TaskPhase, TaskStatus,
 };
 use api::taskdef::{ContainerDefinition, DependencyCondition, NetworkMode, TaskDefinitionSpec};
 use std::collections::BTreeMap;
@@ -383,15 +384,15 @@ fn container_statuses(inp: &Inputs<'_>) -> Vec<ContainerStatus> {
             let o = inp.containers.get(&c.name);
             // A container that failed before it existed keeps the STOPPED and reason recorded.
             let never_made = o.is_none()
-                && prev.is_some_and(|p| p.runtime_id.is_none() && p.last_status == "STOPPED");
+                && prev.is_some_and(|p| p.runtime_id.is_none() && p.last_status.is_terminal());
             let (last, exit) = match o.map(|o| o.state) {
                 None if prev.is_some_and(|p| p.runtime_id.is_some()) => {
-                    ("STOPPED", prev.and_then(|p| p.exit_code))
+                    (ContainerPhase::Stopped, prev.and_then(|p| p.exit_code))
                 }
-                None if never_made => ("STOPPED", None),
-                None | Some(RunState::Created) => ("PENDING", None),
-                Some(RunState::Running) => ("RUNNING", None),
-                Some(RunState::Exited(code)) => ("STOPPED", Some(code)),
+                None if never_made => (ContainerPhase::Stopped, None),
+                None | Some(RunState::Created) => (ContainerPhase::Pending, None),
+                Some(RunState::Running) => (ContainerPhase::Running, None),
+                Some(RunState::Exited(code)) => (ContainerPhase::Stopped, Some(code)),
             };
             let removed = o.is_none() && prev.is_some_and(|p| p.runtime_id.is_some());
             ContainerStatus {
@@ -400,7 +401,7 @@ fn container_statuses(inp: &Inputs<'_>) -> Vec<ContainerStatus> {
                     .map(|o| o.runtime_id.clone())
                     .or_else(|| prev.and_then(|p| p.runtime_id.clone())),
                 image: c.image.clone(),
-                last_status: last.to_string(),
+                last_status: last,
                 exit_code: exit,
                 reason: if removed {
                     Some("container was removed outside ecsctl".to_string())

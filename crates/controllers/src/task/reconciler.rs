@@ -6,7 +6,7 @@ use super::pause::pause_rootfs;
 use super::plan::{Inputs, Observed, Plan, RunState, Step, plan};
 use crate::Context;
 use crate::timefmt::{parse_rfc3339, rfc3339};
-use api::kinds::TaskSpec;
+use api::task::TaskSpec;
 use api::task::{DesiredStatus, HealthState, NetworkBinding, StopCode, TaskPhase, TaskStatus};
 use api::taskdef::{NetworkMode, TaskDefinitionSpec};
 use api::{Kind, Object, ObjectKey};
@@ -14,6 +14,7 @@ use reconcile::Action;
 use runtime::{ContainerId, ContainerInfo, ContainerState, HealthStatus, RuntimeError, labels};
 use std::collections::BTreeMap;
 use std::time::Duration;
+use store::StoreExt;
 use tracing::{debug, info, warn};
 
 /// Plan/execute rounds per reconcile before the status is written and the key requeued.
@@ -150,7 +151,7 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
                 .filter(|c| c.runtime_id.is_none())
                 .filter(named)
             {
-                c.last_status = "STOPPED".to_string();
+                c.last_status = api::task::ContainerPhase::Stopped;
                 c.reason = Some(reason.clone());
             }
             status.desired_status = DesiredStatus::Stopped;
@@ -167,11 +168,11 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
 }
 
 /// The policy of a cluster (the default, everything dangerous refused, when it has none).
-fn cluster_policy(ctx: &Context, cluster: &str) -> Result<api::kinds::ClusterPolicy, TaskError> {
+fn cluster_policy(ctx: &Context, cluster: &str) -> Result<api::cluster::ClusterPolicy, TaskError> {
     let key = ObjectKey::new(Kind::Cluster, None, cluster);
     let spec = match ctx.store.get(&key)? {
-        Some(o) => o.spec_as::<api::kinds::ClusterSpec>().unwrap_or_default(),
-        None => api::kinds::ClusterSpec::default(),
+        Some(o) => o.spec_as::<api::cluster::ClusterSpec>().unwrap_or_default(),
+        None => api::cluster::ClusterSpec::default(),
     };
     Ok(spec.policy.unwrap_or_default())
 }
@@ -189,11 +190,7 @@ fn record(
     if status.last_status != written.last_status {
         info!(task = %key.name, from = written.last_status.as_str(), to = status.last_status.as_str(), "task status");
     }
-    let value = serde_json::to_value(status).map_err(|e| TaskError::Invalid {
-        task: key.name.clone(),
-        message: e.to_string(),
-    })?;
-    ctx.store.update_status(key, value, None)?;
+    ctx.store.write_status(key, status, None)?;
     *written = status.clone();
     Ok(())
 }
@@ -274,7 +271,10 @@ fn observed(info: &ContainerInfo) -> Observed {
                 container_port: p.container_port,
                 host_port: p.host_port,
                 host_ip: p.host_ip.clone(),
-                protocol: format!("{:?}", p.protocol).to_ascii_lowercase(),
+                protocol: match p.protocol {
+                    runtime::Protocol::Tcp => api::taskdef::Protocol::Tcp,
+                    runtime::Protocol::Udp => api::taskdef::Protocol::Udp,
+                },
             })
             .collect(),
     }
@@ -456,11 +456,7 @@ async fn fail_without_definition(
         status.stopped_at = Some(rfc3339((ctx.now)()));
     }
     if status != before {
-        let v = serde_json::to_value(&status).map_err(|e| TaskError::Invalid {
-            task: obj.metadata.name.clone(),
-            message: e.to_string(),
-        })?;
-        ctx.store.update_status(&obj.key(), v, None)?;
+        ctx.store.write_status(&obj.key(), &status, None)?;
     }
     Ok(Action::await_change())
 }

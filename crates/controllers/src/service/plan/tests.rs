@@ -193,9 +193,9 @@ fn rolling_update_respects_min_100_max_200() {
         assert!(*healthy >= 3, "{:?}", s.log);
     }
     let d = &s.status.deployments;
-    assert_eq!(d.iter().filter(|d| d.status == "PRIMARY").count(), 1);
+    assert_eq!(d.iter().filter(|d| d.status.is_primary()).count(), 1);
     assert_eq!(d.last().unwrap().task_definition, "web:2");
-    assert_eq!(d[0].status, "INACTIVE");
+    assert_eq!(d[0].status, api::service::DeploymentStatus::Inactive);
 }
 
 #[test]
@@ -208,7 +208,7 @@ fn a_change_of_what_tasks_take_at_start_rolls_them_all() {
     s.task_config = "sc-2".into();
     assert!(s.run_until_steady(20));
     let d = &s.status.deployments;
-    assert_eq!(d.iter().filter(|d| d.status == "PRIMARY").count(), 1);
+    assert_eq!(d.iter().filter(|d| d.status.is_primary()).count(), 1);
     assert_eq!(
         (
             d[0].status.as_str(),
@@ -262,7 +262,7 @@ fn circuit_breaker_trips_after_three_failures_and_rolls_back() {
         .status
         .deployments
         .iter()
-        .find(|d| d.status == "PRIMARY")
+        .find(|d| d.status.is_primary())
         .unwrap();
     assert_eq!(primary.task_definition, "web:1");
     assert_eq!(primary.rolled_back_from, failed.id);
@@ -302,7 +302,7 @@ fn circuit_breaker_trips_after_three_failures_and_rolls_back() {
         s.status
             .deployments
             .iter()
-            .find(|d| d.status == "PRIMARY")
+            .find(|d| d.status.is_primary())
             .unwrap()
             .task_definition,
         "web:1"
@@ -318,7 +318,7 @@ fn circuit_breaker_trips_after_three_failures_and_rolls_back() {
         s.status
             .deployments
             .iter()
-            .find(|d| d.status == "PRIMARY")
+            .find(|d| d.status.is_primary())
             .unwrap()
             .task_definition,
         "web:1"
@@ -425,7 +425,7 @@ proptest! {
         }
         let stalled = s.events().iter().any(|e| e.contains("unable to make progress"));
         let throttled = !s.status.throttled_until.is_empty();
-        let failed = s.status.deployments.iter().any(|d| d.rollout_state == "FAILED");
+        let failed = s.status.deployments.iter().any(|d| d.rollout_state.is_failed());
         prop_assert!(steady || stalled || throttled || failed, "neither converged nor said why: {:#?}", s.status);
     }
 }

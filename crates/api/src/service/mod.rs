@@ -1,4 +1,10 @@
-//! Service: ECS CreateService input, plus the status the service controller reports.
+//! Service: ECS CreateService input (this file), and the status the service controller
+//! reports (`status.rs`).
+
+mod status;
+
+pub use crate::deployment::{DeploymentStatus, DeploymentSummary, RolloutState};
+pub use status::{Condition, ConditionStatus, ConditionType, Event, ServiceStatus};
 
 use crate::taskdef::{EnabledDisabled, Tag};
 use crate::units::*;
@@ -107,6 +113,14 @@ impl ServiceSpec {
             .and_then(|d| d.maximum_percent)
             .map_or(default, |p| p.get())
     }
+}
+
+/// The field of a Service's spec that scaling sets (an Autoscaler, `ecsctl scale`). Merged
+/// into the stored spec (`Object::merge_spec`) so that everything else stays as written.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScaleRequest {
+    pub desired_count: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -278,98 +292,6 @@ pub enum PropagateTags {
     TaskDefinition,
     Service,
     None,
-}
-
-/// What the service controller reports (`ecsctl get service NAME -o json`).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
-// Partial statuses decode: a status may hold only what the controllers' invalid-object
-// recorder wrote (`controllers::invalid`).
-#[serde(rename_all = "camelCase", default)]
-pub struct ServiceStatus {
-    pub desired_count: u32,
-    pub running_count: u32,
-    pub pending_count: u32,
-    #[serde(default)]
-    pub observed_generation: u64,
-    #[serde(default)]
-    pub deployments: Vec<DeploymentSummary>,
-    #[serde(default)]
-    pub conditions: Vec<Condition>,
-    /// Newest first, bounded.
-    #[serde(default)]
-    pub events: Vec<Event>,
-    /// Task starts are held back until this time after repeated failures (RFC 3339).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub throttled_until: String,
-    /// The id of the last autoscaler decision reported as an event.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub last_autoscaler_decision: String,
-    /// Tasks registered with the service's load balancers, as last reported in events.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub registered_targets: Vec<String>,
-    /// A revision the circuit breaker rolled back: not deployed again until the service
-    /// points at another one, or a deployment is forced.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub failed_task_definition: String,
-    /// The value of the `ecsctl.dev/force-deployment` annotation last acted on.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub force_token: String,
-    /// Fingerprint of the service settings its tasks take when they start (Service Connect)
-    /// last acted on: a change makes a new deployment, as in ECS.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub task_config_token: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct DeploymentSummary {
-    /// `ecs-svc/` and a number, as ECS names deployments.
-    pub id: String,
-    /// PRIMARY, ACTIVE or INACTIVE.
-    pub status: String,
-    pub task_definition: String,
-    pub desired_count: u32,
-    pub running_count: u32,
-    #[serde(default)]
-    pub pending_count: u32,
-    pub failed_tasks: u32,
-    /// IN_PROGRESS, COMPLETED or FAILED.
-    pub rollout_state: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub rollout_state_reason: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub created_at: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub updated_at: String,
-    /// The service generation this deployment was made for.
-    #[serde(default)]
-    pub generation: u64,
-    /// Set on a deployment that restores an earlier one after a failure.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub rolled_back_from: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Condition {
-    #[serde(rename = "type")]
-    pub condition_type: String,
-    pub status: String,
-    #[serde(default)]
-    pub reason: String,
-    #[serde(default)]
-    pub message: String,
-    #[serde(default)]
-    pub last_transition_time: String,
-}
-
-/// A service event, in ECS's words.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Event {
-    pub id: String,
-    pub created_at: String,
-    pub message: String,
 }
 
 /// ECS's `serviceConnectConfiguration`.

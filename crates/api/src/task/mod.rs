@@ -1,0 +1,98 @@
+//! Task: one ECS task (this file: the spec a user or the service scheduler writes), and what
+//! the task controller reports about it (`status.rs`).
+
+mod status;
+
+pub use status::{
+    ContainerPhase, ContainerStatus, DesiredStatus, HealthState, NetworkBinding, StopCode,
+    TaskPhase, TaskStatus,
+};
+
+use crate::units::*;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Spec of a Task: one ECS task, standalone (as `ecsctl run-task` starts) or owned by a
+/// service. The object's name is the task id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TaskSpec {
+    /// `family` (latest revision when the task is created) or `family:N`.
+    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(:[1-9][0-9]*)?$"))]
+    pub task_definition: String,
+    /// A Task object is one task; only 1 is accepted here (`ecsctl run-task --count N`
+    /// creates N of them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1))]
+    pub count: Option<u32>,
+    /// RUNNING (default) or STOPPED: `ecsctl stop-task` sets STOPPED.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired_status: Option<DesiredStatus>,
+    /// Who asked the task to stop: UserInitiated (default) or ServiceSchedulerInitiated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_code: Option<StopCode>,
+    /// Why the task was asked to stop, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overrides: Option<TaskOverride>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TaskOverride {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub container_overrides: Vec<ContainerOverride>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<CpuUnits>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<MemoryMiB>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContainerOverride {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub environment: Vec<crate::taskdef::KeyValuePair>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<CpuUnits>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<MemoryMiB>,
+}
+
+impl TaskSpec {
+    /// Someone (a user or the service scheduler) asked the task to stop.
+    pub fn stop_requested(&self) -> bool {
+        self.desired_status.is_some_and(DesiredStatus::is_stopped)
+    }
+}
+
+/// The fields of a Task's spec that ask it to stop (`ecsctl stop-task`, the service
+/// scheduler). Merged into the stored spec (`Object::merge_spec`) so that everything else
+/// stays as it was written.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StopRequest {
+    /// Always STOPPED.
+    pub desired_status: DesiredStatus,
+    pub stop_code: StopCode,
+    pub stopped_reason: String,
+}
+
+impl StopRequest {
+    /// Asks for a stop, saying who asks and why.
+    pub fn new(stop_code: StopCode, reason: impl Into<String>) -> Self {
+        StopRequest {
+            desired_status: DesiredStatus::Stopped,
+            stop_code,
+            stopped_reason: reason.into(),
+        }
+    }
+}
