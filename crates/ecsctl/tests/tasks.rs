@@ -143,7 +143,7 @@ fn two_container_awsvpc_task_runs_and_talks_over_localhost() {
     s.apply(DUO);
     let id = run_task(&s, "duo");
 
-    // Both containers run, carrying the labels of DESIGN.md.
+    // Both containers run, carrying ecsctl's ownership labels (`runtime::labels`).
     let o = docker(&[
         "ps",
         "--filter",

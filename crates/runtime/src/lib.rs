@@ -47,7 +47,8 @@ pub use types::spec::{
     NetworkId, PortSpec, Protocol, Ulimit,
 };
 
-/// Label keys ecsctl puts on what it creates (DESIGN.md, "Containers on Docker").
+/// Label keys ecsctl puts on what it creates: the source of truth for ownership, read back
+/// after a restart (tests outside the repository rely on these names).
 pub mod labels {
     /// `true` on everything ecsctl manages.
     pub const MANAGED: &str = "ecsctl.managed";

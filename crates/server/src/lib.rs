@@ -1,4 +1,4 @@
-//! ecsctl's API server: the HTTP/1.1 JSON API of `docs/internal-contracts.md` on a unix
+//! ecsctl's API server: the HTTP/1.1 JSON API of `docs/ARCHITECTURE.md` on a unix
 //! socket (or on TCP behind a bearer token), in front of the object store.
 //!
 //! [`run`] opens the store in `DATA_DIR/store`, makes sure the `default` Cluster exists,

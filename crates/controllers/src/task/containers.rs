@@ -35,7 +35,7 @@ pub struct TaskIdentity<'a> {
 }
 
 impl TaskIdentity<'_> {
-    /// The labels every container of this task carries (DESIGN.md).
+    /// The labels every container of this task carries (`runtime::labels`).
     pub fn labels(&self, container: &str) -> BTreeMap<String, String> {
         let mut l = BTreeMap::from([
             (labels::MANAGED.to_string(), "true".to_string()),

@@ -73,7 +73,7 @@ pub struct ContainerSpec {
     pub name: String,
     /// Image reference; it must already be present (nothing is ever pulled).
     pub image: String,
-    /// Labels; ecsctl's ownership labels (DESIGN.md) go here.
+    /// Labels; ecsctl's ownership labels (`crate::labels`) go here.
     pub labels: BTreeMap<String, String>,
     /// Environment variables, in order.
     pub env: Vec<(String, String)>,
