@@ -116,29 +116,6 @@ pub struct DeploymentSummary {
     pub rolled_back_from: String,
 }
 
-// Transitional: the CLI's rollout commands (crates/ecsctl/src/cmd/rollout) still treat these
-// two states as strings (`dash(&d.status)`, `state.into()` in their tests). These impls keep
-// that code compiling until it uses the enums; remove them with it.
-macro_rules! str_view {
-    ($name:ident) => {
-        impl std::ops::Deref for $name {
-            type Target = str;
-            fn deref(&self) -> &str {
-                self.as_str()
-            }
-        }
-
-        impl From<&str> for $name {
-            /// The state the word names, `Unknown` for any other word.
-            fn from(s: &str) -> Self {
-                s.parse().unwrap_or($name::Unknown)
-            }
-        }
-    };
-}
-str_view!(DeploymentStatus);
-str_view!(RolloutState);
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,9 @@ use crate::output::{self, kind_word};
 use anyhow::Result;
 use api::Kind;
 use api::parse::ParseOptions;
+use api::secret::SecretStatus;
 use api::wire::{ApplyAction, ApplyRequest, ApplyResponse};
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use similar::TextDiff;
 use std::io::IsTerminal;
@@ -103,17 +105,13 @@ async fn hide_secret_values(
 ) -> Result<()> {
     let Some(value) = local.pointer("/spec/value").and_then(Value::as_str) else {
         if let Some(live) = live {
-            hide(
-                live,
-                live.pointer("/status/valueBytes").and_then(Value::as_u64),
-                "",
-            );
+            hide(live, held_bytes(live), "");
         }
         return Ok(());
     };
     let local_bytes = value.len() as u64;
     let same = match &live {
-        Some(l) if l.pointer("/status/valueBytes").is_some() => {
+        Some(l) if held_bytes(l).is_some() => {
             let mut probe = local.clone();
             probe["metadata"]["labels"] =
                 l.pointer("/metadata/labels").cloned().unwrap_or(json!({}));
@@ -134,11 +132,7 @@ async fn hide_secret_values(
         _ => false,
     };
     if let Some(live) = live {
-        hide(
-            live,
-            live.pointer("/status/valueBytes").and_then(Value::as_u64),
-            "",
-        );
+        hide(live, held_bytes(live), "");
     }
     hide(
         local,
@@ -146,6 +140,13 @@ async fn hide_secret_values(
         if same { "" } else { ", changed" },
     );
     Ok(())
+}
+
+/// The size of the value the server holds for a live Secret (its SecretStatus), if it holds
+/// one from a manifest.
+fn held_bytes(live: &Value) -> Option<u64> {
+    let status = SecretStatus::deserialize(live.get("status")?).ok()?;
+    status.value_bytes.map(|n| n as u64)
 }
 
 fn hide(obj: &mut Value, bytes: Option<u64>, note: &str) {

@@ -5,8 +5,10 @@ use crate::client::{Client, objects_path};
 use crate::output::fields::{human_duration, parse_time};
 use crate::output::table::Table;
 use anyhow::Result;
-use api::Kind;
+use api::service::ServiceStatus;
 use api::wire::{ObjectList, SyncList, WatchEvent};
+use api::{Kind, Object};
+use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use time::OffsetDateTime;
@@ -47,29 +49,21 @@ struct Row {
 }
 
 /// The events of one service, oldest first (the status keeps them newest first).
-fn rows_of(svc: &Value) -> Vec<Row> {
-    let text = |p: &str| {
-        svc.pointer(p)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
-    let (cluster, service) = (text("/metadata/cluster"), text("/metadata/name"));
-    let mut rows: Vec<Row> = svc
-        .pointer("/status/events")
-        .and_then(Value::as_array)
+fn rows_of(svc: &Object) -> Vec<Row> {
+    let cluster = svc.metadata.cluster.clone().unwrap_or_default();
+    let service = &svc.metadata.name;
+    // A status this release cannot read has no events to show.
+    let status: ServiceStatus = svc.status_as().unwrap_or_default();
+    let mut rows: Vec<Row> = status
+        .events
         .into_iter()
-        .flatten()
-        .map(|e| {
-            let field = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or_default();
-            Row {
-                at: parse_time(field("createdAt")),
-                cluster: cluster.clone(),
-                service: service.clone(),
-                id: field("id").to_string(),
-                message: field("message").to_string(),
-                object: format!("service/{service}"),
-            }
+        .map(|e| Row {
+            at: parse_time(&e.created_at),
+            cluster: cluster.clone(),
+            service: service.clone(),
+            id: e.id,
+            message: e.message,
+            object: format!("service/{service}"),
         })
         .collect();
     rows.reverse();
@@ -96,7 +90,7 @@ fn sync_rows(syncs: &SyncList) -> Vec<Row> {
 }
 
 /// All services' events merged by time; a service's own order is kept among equal times.
-fn merge(services: &[Value]) -> Vec<Row> {
+fn merge(services: &[Object]) -> Vec<Row> {
     let mut rows: Vec<Row> = services.iter().flat_map(rows_of).collect();
     rows.sort_by_key(|r| r.at);
     rows
@@ -139,7 +133,7 @@ fn line(cells: &[String], widths: &[usize]) -> String {
 pub async fn run(client: Client, args: Args) -> Result<()> {
     let cluster = args.cluster.as_deref().unwrap_or(api::DEFAULT_CLUSTER);
     let query_cluster = (!args.all_clusters).then_some(cluster);
-    let list: ObjectList<Value> = client
+    let list: ObjectList = client
         .get(&objects_path(Kind::Service, None, query_cluster, None))
         .await?;
     let services = &list.items;
@@ -180,16 +174,20 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
         .collect();
     let mut stream = client.stream(&format!("/v1/watch?from={from}")).await?;
     while let Some(event) = stream.next::<WatchEvent<Value>>().await? {
-        let obj = &event.object;
-        if obj.get("kind").and_then(Value::as_str) != Some(Kind::Service.as_str()) {
+        // Every kind comes down the watch, some perhaps of a newer server than this CLI:
+        // only what reads as a Service matters here.
+        let Ok(obj) = Object::deserialize(&event.object) else {
+            continue;
+        };
+        if obj.kind != Kind::Service {
             continue;
         }
-        let in_cluster = obj.pointer("/metadata/cluster").and_then(Value::as_str);
+        let in_cluster = obj.metadata.cluster.as_deref();
         if query_cluster.is_some_and(|c| in_cluster != Some(c)) {
             continue;
         }
         let now = OffsetDateTime::now_utc();
-        for r in rows_of(obj) {
+        for r in rows_of(&obj) {
             if seen.insert((r.cluster.clone(), r.service.clone(), r.id.clone())) {
                 outln!("{}", line(&cells(&r, with_cluster, now), &widths));
             }
@@ -203,13 +201,15 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn svc(name: &str, events: &[(&str, &str, &str)]) -> Value {
+    fn svc(name: &str, events: &[(&str, &str, &str)]) -> Object {
         let events: Vec<Value> = events
             .iter()
             .map(|(id, at, m)| json!({"id": id, "createdAt": at, "message": m}))
             .collect();
-        json!({"kind": "Service", "metadata": {"name": name, "cluster": "default"},
-               "status": {"events": events}})
+        serde_json::from_value(json!({"apiVersion": "ecs/v1", "kind": "Service",
+               "metadata": {"name": name, "cluster": "default"},
+               "status": {"events": events}}))
+        .unwrap()
     }
 
     #[test]

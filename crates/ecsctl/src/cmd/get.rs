@@ -5,8 +5,9 @@ use crate::client::{Client, objects_path};
 use crate::error::usage;
 use crate::output::{self, Format, columns};
 use anyhow::Result;
-use api::Kind;
 use api::wire::{Health, ObjectList, WatchEvent, WatchEventType};
+use api::{Kind, Object};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use time::OffsetDateTime;
@@ -160,30 +161,27 @@ struct Filter {
 }
 
 impl Filter {
-    fn matches(&self, obj: &Value) -> bool {
-        let field = |p: &str| obj.pointer(p).and_then(Value::as_str);
-        if field("/kind").and_then(Kind::parse_user) != Some(self.kind) {
+    fn matches(&self, obj: &Object) -> bool {
+        let meta = &obj.metadata;
+        if obj.kind != self.kind {
             return false;
         }
         if let Some(c) = self.cluster.as_deref().filter(|_| self.kind.is_clustered())
-            && field("/metadata/cluster").unwrap_or(api::DEFAULT_CLUSTER) != c
+            && meta.cluster_or_default() != c
         {
             return false;
         }
-        let labels_match = self.labels.iter().all(|(k, v)| {
-            obj.pointer("/metadata/labels").and_then(|l| l.get(k)) == Some(&json!(v))
-        });
-        let name_matches = self.name.as_deref().is_none_or(|want| {
-            let name = field("/metadata/name").unwrap_or("");
-            match want.split_once(':') {
-                Some((family, n)) => {
-                    name == family
-                        && obj.pointer("/metadata/revision").and_then(Value::as_u64)
-                            == n.parse().ok()
-                }
-                None => name == want,
-            }
-        });
+        let labels_match = self
+            .labels
+            .iter()
+            .all(|(k, v)| meta.labels.get(k) == Some(v));
+        let name_matches = self
+            .name
+            .as_deref()
+            .is_none_or(|want| match want.split_once(':') {
+                Some((family, n)) => meta.name == family && meta.revision == n.parse().ok(),
+                None => meta.name == want,
+            });
         labels_match && name_matches
     }
 }
@@ -256,17 +254,25 @@ async fn watch(
     let mut shown: HashMap<String, u64> = printer
         .listed
         .iter()
-        .filter_map(|o| Some((identity(o), resource_version(o)?)))
+        .filter_map(|o| {
+            let o = Object::deserialize(o).ok()?;
+            Some((identity(&o), o.metadata.resource_version?))
+        })
         .collect();
     let mut stream = client.stream(&format!("/v1/watch?from={from}")).await?;
     while let Some(event) = stream.next::<WatchEvent<Value>>().await? {
-        let obj = &event.object;
-        if !filter.matches(obj) {
+        // The event is printed as the server sent it; it is read as an Object to be judged.
+        // Every kind comes down the watch, some perhaps of a newer server than this CLI:
+        // what does not read as an Object is none of the kinds `get` lists.
+        let Ok(obj) = Object::deserialize(&event.object) else {
+            continue;
+        };
+        if !filter.matches(&obj) {
             continue;
         }
         let deleted = event.event_type == WatchEventType::Deleted;
-        let id = identity(obj);
-        let version = resource_version(obj).unwrap_or(0);
+        let id = identity(&obj);
+        let version = obj.metadata.resource_version.unwrap_or(0);
         if deleted {
             shown.remove(&id);
         } else {
@@ -277,27 +283,22 @@ async fn watch(
         }
         out!(
             "{}",
-            printer.render(obj, deleted, OffsetDateTime::now_utc())?
+            printer.render(&event.object, deleted, OffsetDateTime::now_utc())?
         );
     }
     Ok(())
 }
 
 /// `cluster/name:revision`: which object a watch event is about.
-fn identity(obj: &Value) -> String {
-    let field = |p: &str| obj.pointer(p).map(|v| v.to_string()).unwrap_or_default();
+fn identity(obj: &Object) -> String {
+    let meta = &obj.metadata;
     format!(
         "{}/{}/{}:{}",
-        field("/kind"),
-        field("/metadata/cluster"),
-        field("/metadata/name"),
-        field("/metadata/revision")
+        obj.kind.as_str(),
+        meta.cluster.as_deref().unwrap_or_default(),
+        meta.name,
+        meta.revision.map(|n| n.to_string()).unwrap_or_default()
     )
-}
-
-fn resource_version(obj: &Value) -> Option<u64> {
-    obj.pointer("/metadata/resourceVersion")
-        .and_then(Value::as_u64)
 }
 
 #[cfg(test)]
@@ -305,12 +306,16 @@ mod tests {
     use super::*;
 
     fn task(name: &str, cluster: Option<&str>, last: &str) -> Value {
-        let mut o = json!({"kind": "Task", "metadata": {"name": name, "labels": {"team": "shop"}},
+        let mut o = json!({"apiVersion": "ecs/v1", "kind": "Task", "metadata": {"name": name, "labels": {"team": "shop"}},
                            "spec": {"taskDefinition": "web:1"}, "status": {"lastStatus": last}});
         if let Some(c) = cluster {
             o["metadata"]["cluster"] = json!(c);
         }
         o
+    }
+
+    fn obj(v: Value) -> Object {
+        serde_json::from_value(v).unwrap()
     }
 
     #[test]
@@ -321,17 +326,20 @@ mod tests {
             labels: vec![("team".into(), "shop".into())],
             name: None,
         };
-        assert!(f.matches(&task("a", None, "RUNNING")));
-        assert!(f.matches(&task("a", Some("default"), "RUNNING")));
-        assert!(!f.matches(&task("a", Some("prod"), "RUNNING")));
+        assert!(f.matches(&obj(task("a", None, "RUNNING"))));
+        assert!(f.matches(&obj(task("a", Some("default"), "RUNNING"))));
+        assert!(!f.matches(&obj(task("a", Some("prod"), "RUNNING"))));
         let mut other_team = task("a", None, "RUNNING");
         other_team["metadata"]["labels"]["team"] = json!("ops");
-        assert!(!f.matches(&other_team));
+        assert!(!f.matches(&obj(other_team)));
         let mut svc = task("a", None, "RUNNING");
         svc["kind"] = json!("Service");
-        assert!(!f.matches(&svc));
+        assert!(!f.matches(&obj(svc)));
 
-        let td = |rev: u64| json!({"kind": "TaskDefinition", "metadata": {"name": "web", "revision": rev}});
+        let td = |rev: u64| {
+            obj(json!({"apiVersion": "ecs/v1", "kind": "TaskDefinition",
+                       "metadata": {"name": "web", "revision": rev}}))
+        };
         let by_name = |n: &str| Filter {
             kind: Kind::TaskDefinition,
             cluster: Some("default".into()),

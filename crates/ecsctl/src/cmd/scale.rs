@@ -1,9 +1,9 @@
 //! `ecsctl scale service NAME --replicas N`: set a service's desiredCount (compare-and-swap).
 
-use super::service_update::{service_name, update_service};
+use super::service_update::{service_name, service_spec, update_service};
 use crate::client::Client;
 use anyhow::Result;
-use serde_json::{Value, json};
+use api::service::{ScaleRequest, SchedulingStrategy};
 
 /// Set the desired task count of a service
 #[derive(Debug, clap::Args)]
@@ -35,16 +35,19 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
     let cluster = args.cluster.as_deref().unwrap_or(api::DEFAULT_CLUSTER);
     let replicas = args.replicas;
     update_service(&client, cluster, &name, |svc| {
-        if svc.pointer("/spec/schedulingStrategy").and_then(Value::as_str) == Some("DAEMON") {
+        let spec = service_spec(svc)?;
+        if spec.scheduling_strategy == Some(SchedulingStrategy::Daemon) {
             anyhow::bail!(
                 "service/{name} is a DAEMON service (one task per container instance): its desiredCount cannot be set"
             );
         }
-        let current = svc.pointer("/spec/desiredCount").and_then(Value::as_u64);
-        if current == Some(u64::from(replicas)) {
+        if spec.desired_count.map(|c| c.get()) == Some(replicas) {
             return Ok(false);
         }
-        svc["spec"]["desiredCount"] = json!(replicas);
+        // Only desiredCount changes: the rest of the spec stays as the user wrote it.
+        svc.merge_spec(&ScaleRequest {
+            desired_count: replicas,
+        })?;
         Ok(true)
     })
     .await?;

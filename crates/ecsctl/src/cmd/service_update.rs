@@ -4,10 +4,10 @@
 
 use crate::client::{Client, objects_path};
 use crate::error::{ApiError, is_not_found, usage};
-use anyhow::Result;
-use api::Kind;
+use anyhow::{Context, Result};
+use api::service::ServiceSpec;
 use api::wire::{ApplyRequest, ApplyResponse};
-use serde_json::{Map, Value, json};
+use api::{Kind, Object, ObjectMeta};
 
 /// Attempts when someone else writes the service between our read and our write.
 const CAS_ATTEMPTS: usize = 5;
@@ -38,7 +38,7 @@ pub fn service_name(first: &str, second: Option<&str>) -> Result<String> {
 }
 
 /// GETs a service; "not found" reads as one clear line.
-pub async fn get_service(client: &Client, cluster: &str, name: &str) -> Result<Value> {
+pub async fn get_service(client: &Client, cluster: &str, name: &str) -> Result<Object> {
     match client
         .get(&objects_path(
             Kind::Service,
@@ -55,6 +55,12 @@ pub async fn get_service(client: &Client, cluster: &str, name: &str) -> Result<V
     }
 }
 
+/// The typed spec of a service as the server returned it.
+pub fn service_spec(svc: &Object) -> Result<ServiceSpec> {
+    svc.spec_as()
+        .with_context(|| format!("reading the spec of service/{}", svc.metadata.name))
+}
+
 /// Reads the service, lets `change` edit it (returning whether it changed anything), and
 /// writes it back with compare-and-swap, retrying on a conflict. Returns the object as
 /// written (or as read, when `change` changed nothing) and whether it was written.
@@ -63,9 +69,9 @@ pub async fn update_service<F>(
     cluster: &str,
     name: &str,
     mut change: F,
-) -> Result<(Value, bool)>
+) -> Result<(Object, bool)>
 where
-    F: FnMut(&mut Value) -> Result<bool>,
+    F: FnMut(&mut Object) -> Result<bool>,
 {
     let mut attempt = 0;
     loop {
@@ -78,7 +84,7 @@ where
             .post::<_, ApplyResponse>(
                 "/v1/apply",
                 &ApplyRequest {
-                    objects: vec![apply_request(&svc)],
+                    objects: vec![cas_request(&svc)],
                 },
             )
             .await
@@ -93,45 +99,32 @@ where
     }
 }
 
-/// The apply request for a service as read (and changed): its spec, and the metadata a user
-/// owns plus the resourceVersion read, so the write fails if the service changed since.
-pub fn apply_request(svc: &Value) -> Value {
-    cas_request(
-        svc,
-        "Service",
-        svc.get("spec").cloned().unwrap_or(json!({})),
-    )
-}
-
-/// The apply request that writes `spec` over `obj` (of `kind`) as it was read: the metadata a user owns
-/// plus the resourceVersion read, so the write fails if the object changed since.
-pub fn cas_request(obj: &Value, kind: &str, spec: Value) -> Value {
-    let mut metadata = Map::new();
-    if let Some(m) = obj.get("metadata").and_then(Value::as_object) {
-        for key in [
-            "name",
-            "cluster",
-            "labels",
-            "annotations",
-            "resourceVersion",
-        ] {
-            if let Some(v) = m.get(key) {
-                metadata.insert(key.into(), v.clone());
-            }
-        }
+/// The apply request that writes `obj` as read (and changed) back: its spec, and the
+/// metadata a user owns plus the resourceVersion read, so the write fails if the object
+/// changed since.
+pub fn cas_request(obj: &Object) -> Object {
+    let m = &obj.metadata;
+    Object {
+        api_version: obj.api_version.clone(),
+        kind: obj.kind,
+        metadata: ObjectMeta {
+            name: m.name.clone(),
+            cluster: m.cluster.clone(),
+            labels: m.labels.clone(),
+            annotations: m.annotations.clone(),
+            resource_version: m.resource_version,
+            ..ObjectMeta::default()
+        },
+        spec: obj.spec.clone(),
+        status: serde_json::Value::Null,
     }
-    json!({
-        "apiVersion": obj.get("apiVersion").cloned().unwrap_or(json!(api::API_VERSION)),
-        "kind": kind,
-        "metadata": metadata,
-        "spec": spec,
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::error::UsageError;
+    use serde_json::json;
 
     #[test]
     fn service_names_in_every_form() {
@@ -159,8 +152,9 @@ mod tests {
                          "generation": 3, "creationTimestamp": "2024-05-01T11:00:00Z"},
             "spec": {"taskDefinition": "web", "desiredCount": 2},
             "status": {"runningCount": 2}});
+        let svc: Object = serde_json::from_value(svc).unwrap();
         assert_eq!(
-            apply_request(&svc),
+            serde_json::to_value(cas_request(&svc)).unwrap(),
             json!({"apiVersion": "ecs/v1", "kind": "Service",
                 "metadata": {"name": "web", "cluster": "prod", "labels": {"a": "b"},
                              "annotations": {"x": "y"}, "resourceVersion": 7},

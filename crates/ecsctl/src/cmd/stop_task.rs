@@ -5,10 +5,10 @@ use super::parse_duration;
 use super::run_task::{Goal, wait_for};
 use crate::client::{Client, objects_path};
 use crate::error::{ApiError, is_not_found};
-use anyhow::Result;
-use api::Kind;
+use anyhow::{Context, Result};
+use api::task::{StopCode, StopRequest, TaskSpec, TaskStatus};
 use api::wire::{ApplyRequest, ApplyResponse};
-use serde_json::{Value, json};
+use api::{Kind, Object};
 use std::time::Duration;
 
 /// Attempts when someone else writes the task between our read and our write.
@@ -50,13 +50,13 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
     let mut attempt = 0;
     let task = loop {
         attempt += 1;
-        let task: Value = match client.get(&path).await {
+        let task: Object = match client.get(&path).await {
             Err(e) if is_not_found(&e) => {
                 anyhow::bail!("task {} not found in cluster {cluster}", args.id)
             }
             r => r?,
         };
-        let Some(request) = stop_request(&task, &args.reason) else {
+        let Some(request) = stop_request(&task, &args.reason)? else {
             break task; // already asked to stop: the first reason stands
         };
         match client
@@ -79,7 +79,10 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
             Err(e) => return Err(e),
         }
     };
-    let stopped = task.pointer("/status/lastStatus").and_then(Value::as_str) == Some("STOPPED");
+    // A status this release cannot read counts as not stopped yet.
+    let stopped = task
+        .status_as::<TaskStatus>()
+        .is_ok_and(|st| st.last_status.is_terminal());
     if stopped {
         outln!("task/{} already stopped", args.id);
         return Ok(());
@@ -101,29 +104,23 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
 
 /// The apply request that stops `task` (with its resourceVersion, so that the write fails
 /// if the task changed since it was read); `None` when it was asked to stop already.
-fn stop_request(task: &Value, reason: &str) -> Option<Value> {
-    let spec = task.get("spec").and_then(Value::as_object);
-    if spec
-        .and_then(|s| s.get("desiredStatus"))
-        .and_then(Value::as_str)
-        == Some("STOPPED")
-    {
-        return None;
+fn stop_request(task: &Object, reason: &str) -> Result<Option<Object>> {
+    let spec: TaskSpec = task
+        .spec_as()
+        .with_context(|| format!("reading the spec of task {}", task.metadata.name))?;
+    if spec.desired_status.is_some_and(|d| d.is_stopped()) {
+        return Ok(None);
     }
-    let mut spec = spec.cloned().unwrap_or_default();
-    spec.insert("desiredStatus".into(), json!("STOPPED"));
-    spec.insert("stopCode".into(), json!("UserInitiated"));
-    spec.insert("stoppedReason".into(), json!(reason));
-    Some(super::service_update::cas_request(
-        task,
-        "Task",
-        Value::Object(spec),
-    ))
+    let mut request = super::service_update::cas_request(task);
+    // Only the stop fields change: the rest of the spec stays as it was written.
+    request.merge_spec(&StopRequest::new(StopCode::UserInitiated, reason))?;
+    Ok(Some(request))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn stop_requests_keep_the_spec_and_compare_and_swap() {
@@ -133,8 +130,14 @@ mod tests {
                          "creationTimestamp": "2024-05-01T11:00:00Z"},
             "spec": {"taskDefinition": "web:1", "startedBy": "ci"},
             "status": {"lastStatus": "RUNNING"}});
+        let stop = |task: &serde_json::Value, reason: &str| {
+            let task: Object = serde_json::from_value(task.clone()).unwrap();
+            stop_request(&task, reason)
+                .unwrap()
+                .map(|r| serde_json::to_value(r).unwrap())
+        };
         assert_eq!(
-            stop_request(&task, "bad deploy").unwrap(),
+            stop(&task, "bad deploy").unwrap(),
             json!({"apiVersion": "ecs/v1", "kind": "Task",
                 "metadata": {"name": "abc", "cluster": "prod", "labels": {"a": "b"}, "resourceVersion": 42},
                 "spec": {"taskDefinition": "web:1", "startedBy": "ci", "desiredStatus": "STOPPED",
@@ -142,6 +145,6 @@ mod tests {
         );
         let mut stopping = task.clone();
         stopping["spec"]["desiredStatus"] = json!("STOPPED");
-        assert_eq!(stop_request(&stopping, "again"), None);
+        assert_eq!(stop(&stopping, "again"), None);
     }
 }

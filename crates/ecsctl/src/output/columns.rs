@@ -1,8 +1,11 @@
 //! The columns of `ecsctl get` for each kind.
 
-use super::fields::{age, array, count, display_name, labels, or_dash, scalar, text};
+use super::fields::{age, array, count, display_name, labels, or_dash, text};
 use super::table::Table;
 use api::Kind;
+use api::service::ServiceStatus;
+use api::task::{DesiredStatus, TaskSpec};
+use serde::Deserialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -233,18 +236,22 @@ fn row(kind: Kind, o: &Value, now: OffsetDateTime) -> (Vec<String>, Vec<String>)
 /// A task's desired status: STOPPED as soon as someone asked it to stop (`ecsctl stop-task`
 /// writes the spec; the controller's status follows), else what the controller reports.
 fn desired_status(o: &Value) -> String {
-    if text(o, "/spec/desiredStatus").as_deref() == Some("STOPPED") {
-        return "STOPPED".to_string();
+    let asked = o
+        .get("spec")
+        .and_then(|s| TaskSpec::deserialize(s).ok())
+        .and_then(|s| s.desired_status);
+    if asked.is_some_and(DesiredStatus::is_stopped) {
+        return DesiredStatus::Stopped.to_string();
     }
     first_or_dash(o, &["/status/desiredStatus", "/spec/desiredStatus"])
 }
 
 /// The rollout state of the PRIMARY deployment of a service.
 fn rollout(o: &Value) -> String {
-    array(o, "/status/deployments")
-        .iter()
-        .find(|d| d.get("status").and_then(Value::as_str) == Some("PRIMARY"))
-        .and_then(|d| d.get("rolloutState").and_then(scalar))
+    o.get("status")
+        .and_then(|s| ServiceStatus::deserialize(s).ok())
+        .and_then(|st| st.primary().map(|d| d.rollout_state.to_string()))
+        .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "-".to_string())
 }
 
@@ -317,7 +324,10 @@ mod tests {
         let items = [
             json!({"kind": "Service", "metadata": {"name": "web", "cluster": "prod"},
             "spec": {"taskDefinition": "web:2", "desiredCount": 3},
-            "status": {"runningCount": 2, "deployments": [{"status": "PRIMARY", "rolloutState": "IN_PROGRESS"}]}}),
+            "status": {"runningCount": 2, "deployments": [
+                {"id": "ecs-svc/2", "status": "PRIMARY", "taskDefinition": "web:2",
+                 "desiredCount": 3, "runningCount": 2, "failedTasks": 0,
+                 "rolloutState": "IN_PROGRESS"}]}}),
         ];
         let t = table(
             Kind::Service,

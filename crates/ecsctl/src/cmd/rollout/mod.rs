@@ -4,15 +4,15 @@
 pub mod wait;
 
 use super::parse_duration;
-use super::service_update::{get_service, service_name, update_service};
+use super::service_update::{get_service, service_name, service_spec, update_service};
 use crate::client::{Client, objects_path};
 use crate::error::is_not_found;
 use crate::output::fields::{human_duration, parse_time};
 use crate::output::table::Table;
 use anyhow::Result;
-use api::Kind;
 use api::service::{DeploymentSummary, ServiceStatus};
-use serde_json::{Value, json};
+use api::{Kind, Object};
+use serde::Serialize;
 use std::time::Duration;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -151,11 +151,17 @@ async fn status(client: &Client, args: StatusArgs) -> Result<()> {
     wait::wait_rollout(client, &cluster, &name, deadline, args.timeout).await
 }
 
-fn status_of(svc: &Value) -> ServiceStatus {
-    svc.get("status")
-        .filter(|s| !s.is_null())
-        .and_then(|s| serde_json::from_value(s.clone()).ok())
-        .unwrap_or_default()
+/// The service's status; a status this release cannot read shows as none yet.
+fn status_of(svc: &Object) -> ServiceStatus {
+    svc.status_as().unwrap_or_default()
+}
+
+/// The field of a Service's spec that `rollout undo` sets. Merged into the stored spec
+/// (`Object::merge_spec`) so that everything else stays as the user wrote it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TaskDefinitionChange<'a> {
+    task_definition: &'a str,
 }
 
 async fn history(client: &Client, args: HistoryArgs) -> Result<()> {
@@ -192,9 +198,9 @@ fn history_table(deployments: &[DeploymentSummary], now: OffsetDateTime) -> Tabl
         };
         t.push(vec![
             d.id.clone(),
-            dash(&d.status),
+            dash(d.status.as_str()),
             dash(&d.task_definition),
-            dash(&d.rollout_state),
+            dash(d.rollout_state.as_str()),
             parse_time(&d.created_at).map_or_else(
                 || "-".to_string(),
                 |c| format!("{} ago", human_duration(now - c)),
@@ -217,7 +223,7 @@ fn previous_task_definition(st: &ServiceStatus, current: &str) -> Option<String>
     st.deployments
         .iter()
         .rev()
-        .find(|d| d.task_definition != current && d.rollout_state != "FAILED")
+        .find(|d| d.task_definition != current && !d.rollout_state.is_failed())
         .map(|d| d.task_definition.clone())
 }
 
@@ -226,24 +232,16 @@ async fn undo(client: &Client, args: UndoArgs) -> Result<()> {
     let svc = get_service(client, &cluster, &name).await?;
     let target = match args.to_revision {
         Some(n) => {
-            let spec_td = svc
-                .pointer("/spec/taskDefinition")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            format!("{}:{n}", family_of(spec_td))
+            let spec_td = service_spec(&svc)?.task_definition;
+            format!("{}:{n}", family_of(&spec_td))
         }
         None => {
             let st = status_of(&svc);
-            let spec_td = svc
-                .pointer("/spec/taskDefinition")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            let current = match wait::resolve_task_definition(client, spec_td).await? {
+            let spec_td = service_spec(&svc)?.task_definition;
+            let current = match wait::resolve_task_definition(client, &spec_td).await? {
                 Some(td) => td,
                 None => st
-                    .deployments
-                    .iter()
-                    .find(|d| d.status == "PRIMARY")
+                    .primary()
                     .map(|d| d.task_definition.clone())
                     .unwrap_or_default(),
             };
@@ -255,7 +253,7 @@ async fn undo(client: &Client, args: UndoArgs) -> Result<()> {
         }
     };
     match client
-        .get::<Value>(&objects_path(
+        .get::<Object>(&objects_path(
             Kind::TaskDefinition,
             Some(&target),
             None,
@@ -272,10 +270,12 @@ async fn undo(client: &Client, args: UndoArgs) -> Result<()> {
         }
     }
     let (_, written) = update_service(client, &cluster, &name, |svc| {
-        if svc.pointer("/spec/taskDefinition").and_then(Value::as_str) == Some(&target) {
+        if service_spec(svc)?.task_definition == target {
             return Ok(false);
         }
-        svc["spec"]["taskDefinition"] = json!(target);
+        svc.merge_spec(&TaskDefinitionChange {
+            task_definition: &target,
+        })?;
         Ok(true)
     })
     .await?;
@@ -291,14 +291,9 @@ async fn restart(client: &Client, args: RestartArgs) -> Result<()> {
     let (cluster, name) = args.target.resolve()?;
     let token = OffsetDateTime::now_utc().format(&Rfc3339)?;
     update_service(client, &cluster, &name, |svc| {
-        let meta = &mut svc["metadata"];
-        if !meta
-            .get("annotations")
-            .is_some_and(serde_json::Value::is_object)
-        {
-            meta["annotations"] = json!({});
-        }
-        meta["annotations"][FORCE_ANNOTATION] = json!(token);
+        svc.metadata
+            .annotations
+            .insert(FORCE_ANNOTATION.to_string(), token.clone());
         Ok(true)
     })
     .await?;
@@ -309,17 +304,18 @@ async fn restart(client: &Client, args: RestartArgs) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use api::service::DeploymentStatus;
 
     fn dep(id: &str, status: &str, td: &str, state: &str) -> DeploymentSummary {
         DeploymentSummary {
             id: id.into(),
-            status: status.into(),
+            status: status.parse().unwrap(),
             task_definition: td.into(),
             desired_count: 3,
             running_count: 3,
             pending_count: 0,
             failed_tasks: 0,
-            rollout_state: state.into(),
+            rollout_state: state.parse().unwrap(),
             rollout_state_reason: String::new(),
             created_at: "2024-01-01T00:00:00Z".into(),
             updated_at: String::new(),
@@ -349,7 +345,7 @@ mod tests {
             Some("web:3")
         );
         // web:5 failed and the breaker went back to web:4: undo pins web:4.
-        st.deployments[3].status = "INACTIVE".into();
+        st.deployments[3].status = DeploymentStatus::Inactive;
         st.deployments
             .push(dep("ecs-svc/5", "ACTIVE", "web:5", "FAILED"));
         st.deployments
@@ -359,7 +355,7 @@ mod tests {
             Some("web:4")
         );
         st.deployments.truncate(1);
-        st.deployments[0].status = "PRIMARY".into();
+        st.deployments[0].status = DeploymentStatus::Primary;
         assert_eq!(previous_task_definition(&st, "web:1"), None);
         assert_eq!(family_of("web:3"), "web");
         assert_eq!(family_of("web"), "web");

@@ -9,13 +9,13 @@
 //! deployment of the previous revision is PRIMARY again).
 
 use super::FORCE_ANNOTATION;
+use super::service_spec;
 use crate::client::{Client, objects_path};
 use crate::cmd::show_duration;
 use crate::error::{ApiError, is_not_found};
 use anyhow::Result;
-use api::Kind;
-use api::service::{DeploymentSummary, ServiceStatus};
-use serde_json::Value;
+use api::service::{DeploymentSummary, RolloutState, ServiceSpec, ServiceStatus};
+use api::{Kind, Object};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -35,25 +35,15 @@ pub enum Verdict {
 
 /// Judges a service (as the server returned it) whose spec.taskDefinition resolves to
 /// `resolved` (`family:N`; `None` when no such task definition exists).
-pub fn judge(svc: &Value, resolved: Option<&str>) -> Verdict {
-    let name = svc
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or("?");
-    let generation = svc
-        .pointer("/metadata/generation")
-        .and_then(Value::as_u64)
-        .unwrap_or(1);
+pub fn judge(svc: &Object, resolved: Option<&str>) -> Verdict {
+    let name = &svc.metadata.name;
+    let generation = svc.metadata.generation.unwrap_or(1);
     let force = svc
-        .pointer("/metadata/annotations")
-        .and_then(|a| a.get(FORCE_ANNOTATION))
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    let st: ServiceStatus = svc
-        .get("status")
-        .filter(|s| !s.is_null())
-        .and_then(|s| serde_json::from_value(s.clone()).ok())
-        .unwrap_or_default();
+        .metadata
+        .annotations
+        .get(FORCE_ANNOTATION)
+        .map_or("", String::as_str);
+    let st = super::status_of(svc);
     if st.observed_generation < generation || (!force.is_empty() && st.force_token != force) {
         return Verdict::Waiting(format!(
             "Waiting for the service controller to act on the change to service/{name}..."
@@ -61,14 +51,13 @@ pub fn judge(svc: &Value, resolved: Option<&str>) -> Verdict {
     }
     let Some(td) = resolved else {
         let given = svc
-            .pointer("/spec/taskDefinition")
-            .and_then(Value::as_str)
-            .unwrap_or("?");
+            .spec_as::<ServiceSpec>()
+            .map_or_else(|_| "?".to_string(), |s| s.task_definition);
         return Verdict::Waiting(format!(
             "Waiting for task definition {given} to exist (service/{name} cannot start tasks)..."
         ));
     };
-    let primary = st.deployments.iter().find(|d| d.status == "PRIMARY");
+    let primary = st.primary();
     // The newest deployment made for a change (rollbacks are made by the breaker).
     let latest = st
         .deployments
@@ -76,7 +65,7 @@ pub fn judge(svc: &Value, resolved: Option<&str>) -> Verdict {
         .rev()
         .find(|d| d.rolled_back_from.is_empty());
     if let Some(l) = latest.filter(|l| {
-        l.rollout_state == "FAILED" && l.task_definition == td && l.generation >= generation
+        l.rollout_state.is_failed() && l.task_definition == td && l.generation >= generation
     }) {
         return Verdict::Failed(failure(l, primary));
     }
@@ -91,18 +80,15 @@ pub fn judge(svc: &Value, resolved: Option<&str>) -> Verdict {
             p.id, p.task_definition
         ));
     }
-    let steady = st
-        .conditions
-        .iter()
-        .any(|c| c.condition_type == "SteadyState" && c.status == "True");
+    let steady = st.is_steady();
     let counts = format!("{} of {} tasks running", p.running_count, p.desired_count);
-    match p.rollout_state.as_str() {
-        "FAILED" => Verdict::Failed(failure(p, primary)),
-        "COMPLETED" if steady => Verdict::Done(format!(
+    match p.rollout_state {
+        RolloutState::Failed => Verdict::Failed(failure(p, primary)),
+        RolloutState::Completed if steady => Verdict::Done(format!(
             "service/{name} successfully rolled out: deployment {} ({}), {counts}",
             p.id, p.task_definition
         )),
-        "COMPLETED" => Verdict::Waiting(format!(
+        RolloutState::Completed => Verdict::Waiting(format!(
             "Waiting for service/{name} to reach a steady state: {counts}{}...",
             others(&st, p)
         )),
@@ -154,7 +140,10 @@ fn failure(failed: &DeploymentSummary, primary: Option<&DeploymentSummary>) -> S
             "; rolled back to {} (deployment {}, {})",
             p.task_definition,
             p.id,
-            p.rollout_state.to_ascii_lowercase().replace('_', " ")
+            p.rollout_state
+                .as_str()
+                .to_ascii_lowercase()
+                .replace('_', " ")
         )),
         None => s.push_str("; no rollback"),
     }
@@ -165,21 +154,10 @@ fn failure(failed: &DeploymentSummary, primary: Option<&DeploymentSummary>) -> S
 /// no such task definition.
 pub async fn resolve_task_definition(client: &Client, given: &str) -> Result<Option<String>> {
     match client
-        .get::<Value>(&objects_path(Kind::TaskDefinition, Some(given), None, None))
+        .get::<Object>(&objects_path(Kind::TaskDefinition, Some(given), None, None))
         .await
     {
-        Ok(td) => {
-            let family = td
-                .pointer("/metadata/name")
-                .and_then(Value::as_str)
-                .unwrap_or(given);
-            Ok(
-                match td.pointer("/metadata/revision").and_then(Value::as_u64) {
-                    Some(n) if !family.contains(':') => Some(format!("{family}:{n}")),
-                    _ => Some(family.to_string()),
-                },
-            )
-        }
+        Ok(td) => Ok(Some(td.display_name())),
         Err(e) if is_not_found(&e) => Ok(None),
         Err(e) => Err(e),
     }
@@ -187,7 +165,7 @@ pub async fn resolve_task_definition(client: &Client, given: &str) -> Result<Opt
 
 /// Reads the service and resolves its task definition, then judges it.
 async fn look(client: &Client, cluster: &str, name: &str) -> Result<Verdict> {
-    let svc: Value = client
+    let svc: Object = client
         .get(&objects_path(
             Kind::Service,
             Some(name),
@@ -195,11 +173,8 @@ async fn look(client: &Client, cluster: &str, name: &str) -> Result<Verdict> {
             None,
         ))
         .await?;
-    let given = svc
-        .pointer("/spec/taskDefinition")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    let resolved = resolve_task_definition(client, given).await?;
+    let given = service_spec(&svc)?.task_definition;
+    let resolved = resolve_task_definition(client, &given).await?;
     Ok(judge(&svc, resolved.as_deref()))
 }
 
@@ -258,7 +233,12 @@ pub async fn wait_rollout(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
+
+    /// Judges a service given as the JSON the server sends.
+    fn j(svc: &Value, resolved: Option<&str>) -> Verdict {
+        judge(&serde_json::from_value(svc.clone()).unwrap(), resolved)
+    }
 
     fn dep(id: &str, status: &str, td: &str, state: &str, gen_: u64) -> Value {
         json!({"id": id, "status": status, "taskDefinition": td, "desiredCount": 3,
@@ -267,7 +247,8 @@ mod tests {
     }
 
     fn svc(generation: u64, observed: u64, deployments: Vec<Value>, steady: bool) -> Value {
-        json!({"metadata": {"name": "web", "generation": generation},
+        json!({"apiVersion": "ecs/v1", "kind": "Service",
+               "metadata": {"name": "web", "generation": generation},
                "spec": {"taskDefinition": "web"},
                "status": {"desiredCount": 3, "runningCount": 3, "pendingCount": 0,
                           "observedGeneration": observed, "deployments": deployments,
@@ -283,7 +264,7 @@ mod tests {
             vec![dep("ecs-svc/1", "PRIMARY", "web:1", "COMPLETED", 1)],
             true,
         );
-        assert!(matches!(judge(&s, Some("web:1")), Verdict::Waiting(m) if m.contains("act on")));
+        assert!(matches!(j(&s, Some("web:1")), Verdict::Waiting(m) if m.contains("act on")));
         // A new revision of the family: the PRIMARY still runs the old one.
         let s = svc(
             1,
@@ -292,21 +273,21 @@ mod tests {
             true,
         );
         assert!(
-            matches!(judge(&s, Some("web:2")), Verdict::Waiting(m) if m.contains("deployment of web:2 to start"))
+            matches!(j(&s, Some("web:2")), Verdict::Waiting(m) if m.contains("deployment of web:2 to start"))
         );
         assert!(
-            matches!(judge(&s, None), Verdict::Waiting(m) if m.contains("task definition web to exist"))
+            matches!(j(&s, None), Verdict::Waiting(m) if m.contains("task definition web to exist"))
         );
         // A force-deployment token the controller has not acted on yet.
         let mut s = s.clone();
         s["metadata"]["annotations"] = json!({FORCE_ANNOTATION: "t2"});
         s["status"]["forceToken"] = json!("t1");
-        assert!(matches!(judge(&s, Some("web:1")), Verdict::Waiting(_)));
+        assert!(matches!(j(&s, Some("web:1")), Verdict::Waiting(_)));
         s["status"]["forceToken"] = json!("t2");
-        assert!(matches!(judge(&s, Some("web:1")), Verdict::Done(_)));
+        assert!(matches!(j(&s, Some("web:1")), Verdict::Done(_)));
         // No status at all yet.
-        let fresh = json!({"metadata": {"name": "web", "generation": 1}, "spec": {"taskDefinition": "web"}, "status": null});
-        assert!(matches!(judge(&fresh, Some("web:1")), Verdict::Waiting(_)));
+        let fresh = json!({"apiVersion": "ecs/v1", "kind": "Service", "metadata": {"name": "web", "generation": 1}, "spec": {"taskDefinition": "web"}, "status": null});
+        assert!(matches!(j(&fresh, Some("web:1")), Verdict::Waiting(_)));
     }
 
     #[test]
@@ -317,7 +298,7 @@ mod tests {
         new["failedTasks"] = json!(1);
         let s = svc(2, 2, vec![old, new], false);
         assert_eq!(
-            judge(&s, Some("web:2")),
+            j(&s, Some("web:2")),
             Verdict::Waiting(
                 "Waiting for deployment ecs-svc/2 (web:2): 1 of 3 tasks running, 1 failed, 2 old tasks left...".into()
             )
@@ -325,12 +306,10 @@ mod tests {
         let mut done = dep("ecs-svc/2", "PRIMARY", "web:2", "COMPLETED", 2);
         done["runningCount"] = json!(3);
         let s = svc(2, 2, vec![done.clone()], false);
-        assert!(
-            matches!(judge(&s, Some("web:2")), Verdict::Waiting(m) if m.contains("steady state"))
-        );
+        assert!(matches!(j(&s, Some("web:2")), Verdict::Waiting(m) if m.contains("steady state")));
         let s = svc(3, 3, vec![done], true);
         assert_eq!(
-            judge(&s, Some("web:2")),
+            j(&s, Some("web:2")),
             Verdict::Done(
                 "service/web successfully rolled out: deployment ecs-svc/2 (web:2), 3 of 3 tasks running".into()
             )
@@ -356,7 +335,7 @@ mod tests {
             false,
         );
         assert_eq!(
-            judge(&s, Some("web:2")),
+            j(&s, Some("web:2")),
             Verdict::Failed(
                 "deployment ecs-svc/2 (web:2) failed: ECS deployment circuit breaker: tasks failed to start (3 failed tasks); rolled back to web:1 (deployment ecs-svc/3, in progress)".into()
             )
@@ -366,13 +345,13 @@ mod tests {
         s2["metadata"]["generation"] = json!(3);
         s2["status"]["observedGeneration"] = json!(3);
         assert!(
-            matches!(judge(&s2, Some("web:1")), Verdict::Waiting(m) if m.contains("ecs-svc/3 (web:1)"))
+            matches!(j(&s2, Some("web:1")), Verdict::Waiting(m) if m.contains("ecs-svc/3 (web:1)"))
         );
         // Without rollback the failed deployment stays PRIMARY.
         failed["status"] = json!("PRIMARY");
         let s = svc(2, 2, vec![failed], false);
         assert!(
-            matches!(judge(&s, Some("web:2")), Verdict::Failed(m) if m.ends_with("(3 failed tasks); no rollback"))
+            matches!(j(&s, Some("web:2")), Verdict::Failed(m) if m.ends_with("(3 failed tasks); no rollback"))
         );
     }
 }
