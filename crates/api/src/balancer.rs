@@ -4,7 +4,7 @@
 //! that both sides share one type and neither names the other.
 
 use crate::kinds::LoadBalancerSpec;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
@@ -55,8 +55,9 @@ pub struct Target {
     pub addr: SocketAddr,
 }
 
-/// Health of a target as the load balancer's health checks see it (ALB's target states).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// Health of a target as the load balancer's health checks see it (ALB's target states):
+/// `{"state": "initial"|"healthy"|"draining"}` or `{"state": "unhealthy", "reason": "..."}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", content = "reason", rename_all = "lowercase")]
 pub enum TargetHealth {
     /// Registered, not yet through `healthyThresholdCount` successful checks (or failed ones).

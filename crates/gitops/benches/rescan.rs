@@ -67,7 +67,7 @@ fn main() {
         assert_eq!(
             rep.applied
                 .iter()
-                .filter(|a| a.action != "unchanged")
+                .filter(|a| a.action != api::wire::ApplyAction::Unchanged)
                 .count(),
             1
         );

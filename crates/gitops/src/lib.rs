@@ -83,17 +83,8 @@ impl SyncError {
     }
 }
 
-/// One object of a sync and what happened to it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Applied {
-    pub kind: Kind,
-    pub name: String,
-    pub cluster: Option<String>,
-    /// `created`, `configured` or `unchanged`.
-    pub action: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub revision: Option<u64>,
-}
+/// One object of a sync and what happened to it: an apply's result, as the API answers it.
+pub type Applied = api::wire::ApplyResult;
 
 /// What one sync did (or, dry, would do).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -179,7 +170,7 @@ pub fn sync_once(
                 let changed = report
                     .applied
                     .iter()
-                    .filter(|a| a.action != "unchanged")
+                    .filter(|a| a.action != ApplyAction::Unchanged)
                     .count();
                 if changed > 0 || !report.pruned.is_empty() || !report.drift.is_empty() {
                     tracing::info!(source = %source, revision = %report.revision, changed,
@@ -251,7 +242,7 @@ fn apply_snapshot(
             kind: o.kind,
             name: o.metadata.name.clone(),
             cluster: o.metadata.cluster.clone(),
-            action: r.action.as_str(),
+            action: r.action,
             revision: o.metadata.revision.filter(|_| o.kind.is_revisioned()),
         });
     }

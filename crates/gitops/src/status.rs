@@ -3,104 +3,63 @@
 use crate::scan::Snapshot;
 use crate::{SyncReport, fingerprint};
 use api::ObjectKey;
-use serde::Serialize;
+use api::wire::ApplyAction;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// Where a source stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum SyncState {
-    /// The store holds what the directory says (as of the last sync).
-    Synced,
-    /// The directory changed (or is being watched) and the change is not applied yet.
-    OutOfSync,
-    /// The last sync failed; the previous good state stays.
-    Error,
-}
-
-/// Counts of the last successful sync.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Counts {
-    pub created: usize,
-    pub configured: usize,
-    pub unchanged: usize,
-}
-
-/// The status of one source.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SyncStatus {
-    pub source: String,
-    /// Content hash of the directory last applied.
-    pub revision: Option<String>,
-    /// RFC 3339 time of the last successful sync.
-    pub last_applied_at: Option<String>,
-    pub state: SyncState,
-    /// `file:line:col: path: message` lines of the last failed sync.
-    pub errors: Vec<String>,
-    /// Objects the directory holds (as of the last good sync).
-    pub objects: usize,
-    pub applied: Counts,
-    /// `kind/name` pruned by the last sync.
-    pub pruned: Vec<String>,
-    /// `kind/name` changed by hand since the sync before, restored by the last one.
-    pub drift: Vec<String>,
-    pub warnings: Vec<String>,
-    /// What happened to this source, newest first (bounded): failed syncs with their first
-    /// error, syncs that changed something. `ecsctl events` shows them.
-    pub events: Vec<SyncEvent>,
-    #[serde(skip)]
-    fingerprints: BTreeMap<ObjectKey, String>,
-}
-
-/// One thing that happened to a source.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SyncEvent {
-    pub at: String,
-    pub message: String,
-}
+/// What `ecsctl get syncs` shows of a source is the API's answer itself (`api::wire`): one
+/// definition, so a field added here reaches the API without a copy in between.
+pub use api::wire::{SyncCounts as Counts, SyncEvent, SyncState, SyncStatus};
 
 /// Events kept per source.
 const MAX_SYNC_EVENTS: usize = 50;
 
-impl SyncStatus {
+/// A source's status and what its last good sync applied (to tell drift from a change of
+/// the directory).
+#[derive(Debug, Clone)]
+struct Entry {
+    status: SyncStatus,
+    fingerprints: BTreeMap<ObjectKey, String>,
+}
+
+impl Entry {
+    fn new(source: &str) -> Self {
+        Entry {
+            status: SyncStatus {
+                source: source.to_string(),
+                revision: None,
+                last_applied_at: None,
+                state: SyncState::OutOfSync,
+                errors: Vec::new(),
+                events: Vec::new(),
+                objects: 0,
+                applied: Counts::default(),
+                pruned: Vec::new(),
+                drift: Vec::new(),
+                warnings: Vec::new(),
+            },
+            fingerprints: BTreeMap::new(),
+        }
+    }
+
     /// Adds an event unless the newest one already says the same.
     fn event(&mut self, message: String) {
-        if self.events.first().is_some_and(|e| e.message == message) {
+        let events = &mut self.status.events;
+        if events.first().is_some_and(|e| e.message == message) {
             return;
         }
         let at = time::OffsetDateTime::now_utc()
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
-        self.events.insert(0, SyncEvent { at, message });
-        self.events.truncate(MAX_SYNC_EVENTS);
-    }
-}
-
-impl SyncStatus {
-    fn new(source: &str) -> Self {
-        SyncStatus {
-            source: source.to_string(),
-            revision: None,
-            last_applied_at: None,
-            state: SyncState::OutOfSync,
-            errors: Vec::new(),
-            events: Vec::new(),
-            objects: 0,
-            applied: Counts::default(),
-            pruned: Vec::new(),
-            drift: Vec::new(),
-            warnings: Vec::new(),
-            fingerprints: BTreeMap::new(),
-        }
+        events.insert(0, SyncEvent { at, message });
+        events.truncate(MAX_SYNC_EVENTS);
     }
 }
 
 /// The status of every source, shared by the syncers and the HTTP API.
 #[derive(Debug, Clone, Default)]
 pub struct StatusBoard {
-    inner: Arc<Mutex<BTreeMap<String, SyncStatus>>>,
+    inner: Arc<Mutex<BTreeMap<String, Entry>>>,
     /// One sync at a time per source (watcher, resync and `POST /v1/sync`).
     locks: Arc<Mutex<BTreeMap<String, Arc<Mutex<()>>>>>,
 }
@@ -116,7 +75,7 @@ impl SourceLock {
 }
 
 impl StatusBoard {
-    fn map(&self) -> MutexGuard<'_, BTreeMap<String, SyncStatus>> {
+    fn map(&self) -> MutexGuard<'_, BTreeMap<String, Entry>> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -127,59 +86,60 @@ impl StatusBoard {
 
     /// Every source's status, ordered by source.
     pub fn list(&self) -> Vec<SyncStatus> {
-        self.map().values().cloned().collect()
+        self.map().values().map(|e| e.status.clone()).collect()
     }
 
     /// One source's status.
     pub fn get(&self, source: &str) -> Option<SyncStatus> {
-        self.map().get(source).cloned()
+        self.map().get(source).map(|e| e.status.clone())
     }
 
     /// Makes a source known (state OutOfSync until its first sync).
     pub fn register(&self, source: &str) {
         self.map()
             .entry(source.to_string())
-            .or_insert_with(|| SyncStatus::new(source));
+            .or_insert_with(|| Entry::new(source));
     }
 
     /// A change was seen and not applied yet.
     pub fn mark_out_of_sync(&self, source: &str) {
         let mut m = self.map();
-        let s = m
+        let e = m
             .entry(source.to_string())
-            .or_insert_with(|| SyncStatus::new(source));
-        if s.state == SyncState::Synced {
-            s.state = SyncState::OutOfSync;
+            .or_insert_with(|| Entry::new(source));
+        if e.status.state == SyncState::Synced {
+            e.status.state = SyncState::OutOfSync;
         }
     }
 
     pub(crate) fn fingerprints(&self, source: &str) -> BTreeMap<ObjectKey, String> {
         self.map()
             .get(source)
-            .map(|s| s.fingerprints.clone())
+            .map(|e| e.fingerprints.clone())
             .unwrap_or_default()
     }
 
     pub(crate) fn record_error(&self, source: &str, errors: Vec<String>) {
         let mut m = self.map();
-        let s = m
+        let e = m
             .entry(source.to_string())
-            .or_insert_with(|| SyncStatus::new(source));
-        s.state = SyncState::Error;
+            .or_insert_with(|| Entry::new(source));
+        e.status.state = SyncState::Error;
         let first = errors.first().cloned().unwrap_or_default();
         let n = errors.len();
-        s.event(format!(
+        e.event(format!(
             "sync of {source} failed ({n} error{}; nothing applied): {first}",
             if n == 1 { "" } else { "s" }
         ));
-        s.errors = errors;
+        e.status.errors = errors;
     }
 
     pub(crate) fn record_success(&self, snapshot: &Snapshot, report: &SyncReport) {
         let mut m = self.map();
-        let s = m
+        let entry = m
             .entry(snapshot.source.clone())
-            .or_insert_with(|| SyncStatus::new(&snapshot.source));
+            .or_insert_with(|| Entry::new(&snapshot.source));
+        let s = &mut entry.status;
         s.state = SyncState::Synced;
         s.errors.clear();
         s.revision = Some(report.revision.clone());
@@ -190,9 +150,9 @@ impl StatusBoard {
         let mut counts = Counts::default();
         for a in &report.applied {
             match a.action {
-                "created" => counts.created += 1,
-                "configured" => counts.configured += 1,
-                _ => counts.unchanged += 1,
+                ApplyAction::Created => counts.created += 1,
+                ApplyAction::Configured => counts.configured += 1,
+                ApplyAction::Unchanged => counts.unchanged += 1,
             }
         }
         s.applied = counts.clone();
@@ -218,9 +178,9 @@ impl StatusBoard {
                 s.pruned.len(),
                 s.drift.len()
             );
-            s.event(message);
+            entry.event(message);
         }
-        s.fingerprints = snapshot
+        entry.fingerprints = snapshot
             .objects
             .iter()
             .map(|o| (o.key(), fingerprint(o)))

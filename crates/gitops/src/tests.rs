@@ -160,7 +160,10 @@ fn sync_applies_prunes_and_keeps_hand_applied_objects() {
     )
     .unwrap();
     assert_eq!(
-        rep.applied.iter().filter(|a| a.action == "created").count(),
+        rep.applied
+            .iter()
+            .filter(|a| a.action == ApplyAction::Created)
+            .count(),
         4
     );
     fs::remove_file(r.join("old.yaml")).unwrap();

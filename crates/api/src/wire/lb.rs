@@ -68,37 +68,5 @@ pub struct TargetStatus {
     pub rate_per_sec: f64,
 }
 
-/// Health of a target (ALB's target states): `{"state": "initial"|"healthy"|"draining"}` or
-/// `{"state": "unhealthy", "reason": "..."}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", content = "reason", rename_all = "lowercase")]
-pub enum TargetHealth {
-    /// Registered, not yet through the healthy threshold.
-    Initial,
-    /// Passing its checks.
-    Healthy,
-    /// Failed the unhealthy threshold in a row; the reason of the last failure.
-    Unhealthy(String),
-    /// Deregistered: no new requests; the ones in flight finish.
-    Draining,
-}
-
-impl TargetHealth {
-    /// `initial`, `healthy`, `unhealthy` or `draining`.
-    pub fn state(&self) -> &'static str {
-        match self {
-            TargetHealth::Initial => "initial",
-            TargetHealth::Healthy => "healthy",
-            TargetHealth::Unhealthy(_) => "unhealthy",
-            TargetHealth::Draining => "draining",
-        }
-    }
-
-    /// The reason the answer carries (only an unhealthy target has one).
-    pub fn reason(&self) -> Option<&str> {
-        match self {
-            TargetHealth::Unhealthy(reason) => Some(reason),
-            _ => None,
-        }
-    }
-}
+/// Health of a target: the one type the balancer, the controllers and the API share.
+pub use crate::balancer::TargetHealth;

@@ -3,9 +3,7 @@
 
 use super::{AppState, blocking};
 use crate::error::ApiError;
-use api::wire::{
-    CertificateStatus, ListenerStatus, LoadBalancerStatus, TargetHealth, TargetStatus,
-};
+use api::wire::LoadBalancerStatus;
 use api::{Kind, ObjectKey};
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
@@ -51,50 +49,5 @@ pub(crate) async fn status(
         .into_iter()
         .find(|s| s.name == name && s.cluster == cluster);
     // `null` while the balancer serves nothing for it yet.
-    Ok(Json(found.map(status_body)))
-}
-
-/// The balancer's view of one load balancer, as the API answers it.
-fn status_body(s: lb::LbStatus) -> LoadBalancerStatus {
-    LoadBalancerStatus {
-        name: s.name,
-        cluster: s.cluster,
-        listeners: s
-            .listeners
-            .into_iter()
-            .map(|l| ListenerStatus {
-                port: l.port,
-                protocol: l.protocol,
-                address: l.address,
-                bound: l.bound,
-                error: l.error,
-                certificates: l
-                    .certificates
-                    .into_iter()
-                    .map(|c| CertificateStatus {
-                        name: c.name,
-                        not_after: c.not_after,
-                    })
-                    .collect(),
-            })
-            .collect(),
-        targets: s
-            .targets
-            .into_iter()
-            .map(|t| TargetStatus {
-                service: t.service,
-                task_id: t.task_id,
-                addr: t.addr,
-                health: match t.health {
-                    lb::TargetHealth::Initial => TargetHealth::Initial,
-                    lb::TargetHealth::Healthy => TargetHealth::Healthy,
-                    lb::TargetHealth::Unhealthy(reason) => TargetHealth::Unhealthy(reason),
-                    lb::TargetHealth::Draining => TargetHealth::Draining,
-                },
-                requests: t.requests,
-                in_flight: t.in_flight,
-                rate_per_sec: t.rate_per_sec,
-            })
-            .collect(),
-    }
+    Ok(Json(found))
 }

@@ -10,7 +10,7 @@ use axum::extract::rejection::JsonRejection;
 use store::StoreError;
 
 pub(crate) async fn list(State(state): State<AppState>) -> Json<SyncList> {
-    let items = state.syncs.list().into_iter().map(status_body).collect();
+    let items = state.syncs.list();
     Json(SyncList { items })
 }
 
@@ -53,17 +53,7 @@ fn report_body(report: gitops::SyncReport) -> SyncResponse {
         source: report.source,
         revision: report.revision,
         dry_run: report.dry_run,
-        applied: report
-            .applied
-            .into_iter()
-            .map(|a| wire::ApplyResult {
-                kind: a.kind,
-                name: a.name,
-                cluster: a.cluster,
-                action: action(a.action),
-                revision: a.revision,
-            })
-            .collect(),
+        applied: report.applied,
         pruned: report
             .pruned
             .into_iter()
@@ -73,46 +63,5 @@ fn report_body(report: gitops::SyncReport) -> SyncResponse {
         drift: report.drift,
         warnings: report.warnings,
         errors: Vec::new(),
-    }
-}
-
-/// GitOps names the action by its word (`created`...); the words are [`wire::ApplyAction`]'s.
-fn action(word: &str) -> wire::ApplyAction {
-    match word {
-        "created" => wire::ApplyAction::Created,
-        "unchanged" => wire::ApplyAction::Unchanged,
-        _ => wire::ApplyAction::Configured,
-    }
-}
-
-/// One source's status, as the API answers it.
-fn status_body(s: gitops::SyncStatus) -> wire::SyncStatus {
-    wire::SyncStatus {
-        source: s.source,
-        revision: s.revision,
-        last_applied_at: s.last_applied_at,
-        state: match s.state {
-            gitops::SyncState::Synced => wire::SyncState::Synced,
-            gitops::SyncState::OutOfSync => wire::SyncState::OutOfSync,
-            gitops::SyncState::Error => wire::SyncState::Error,
-        },
-        errors: s.errors,
-        objects: s.objects,
-        applied: wire::SyncCounts {
-            created: s.applied.created,
-            configured: s.applied.configured,
-            unchanged: s.applied.unchanged,
-        },
-        pruned: s.pruned,
-        drift: s.drift,
-        warnings: s.warnings,
-        events: s
-            .events
-            .into_iter()
-            .map(|e| wire::SyncEvent {
-                at: e.at,
-                message: e.message,
-            })
-            .collect(),
     }
 }
