@@ -19,7 +19,9 @@ use std::sync::Arc;
 /// Injected, so tests use a FakeRuntime and a fixed time.
 #[derive(Clone)]
 pub struct Context {
-    pub store: Arc<dyn store::Store>,
+    /// The store, reached through its blocking pool: a reconcile never flushes to disk on
+    /// the tokio workers that the built-in proxy shares.
+    pub store: store::AsyncStore,
     pub runtime: Arc<dyn runtime::ContainerRuntime>,
     pub now: Arc<dyn Fn() -> time::OffsetDateTime + Send + Sync>,
     /// This server's id: every container it creates carries it (`ecsctl.instance`), and it
@@ -70,7 +72,7 @@ impl Context {
         instance: impl Into<String>,
     ) -> Self {
         Context {
-            store,
+            store: store::AsyncStore::new(store),
             runtime,
             now: Arc::new(time::OffsetDateTime::now_utc),
             instance: instance.into(),

@@ -1,17 +1,23 @@
 //! What feeds a controller's queue: the store's watch (with a full pass whenever the watch
 //! (re)starts, so nothing that changed in between is missed) and a periodic resync.
+//!
+//! The feed functions ([`MapEvent`], [`ListAll`]) are synchronous and may read the store
+//! (the service controller's ledger looks up task definitions): they run on the blocking
+//! pool, where they reach the store through [`store::AsyncStore::blocking`].
 
 use crate::Context;
 use crate::invalid::ReconcileError;
 use api::ObjectKey;
 use reconcile::QueueHandle;
+use std::sync::Arc;
 use std::time::Duration;
 use store::WatchEvent;
 use tracing::warn;
 
-/// Keys a watch event should reconcile.
+/// Keys a watch event should reconcile. Runs on the blocking pool.
 pub type MapEvent = fn(&Context, &WatchEvent) -> Vec<ObjectKey>;
-/// Every key worth a look (for resyncs and after a watch restarts).
+/// Every key worth a look (for resyncs and after a watch restarts). Runs on the blocking
+/// pool.
 pub type ListAll = fn(&Context) -> Vec<ObjectKey>;
 
 /// Follows the store, re-listing everything whenever the watch starts over. `map` and `all`
@@ -19,12 +25,13 @@ pub type ListAll = fn(&Context) -> Vec<ObjectKey>;
 /// keys an event reaches) passes closures.
 pub async fn watch_store<M, A>(ctx: Context, queue: QueueHandle<ObjectKey>, map: M, all: A)
 where
-    M: Fn(&Context, &WatchEvent) -> Vec<ObjectKey> + Send,
-    A: Fn(&Context) -> Vec<ObjectKey> + Send,
+    M: Fn(&Context, &WatchEvent) -> Vec<ObjectKey> + Send + Sync + 'static,
+    A: Fn(&Context) -> Vec<ObjectKey> + Send + Sync + 'static,
 {
+    let (map, all) = (Arc::new(map), Arc::new(all));
     loop {
         let from = ctx.store.revision();
-        let mut watch = match ctx.store.watch(from) {
+        let mut watch = match ctx.store.watch(from).await {
             Ok(w) => w,
             Err(e) => {
                 warn!(error = %e, "cannot watch the store; retrying");
@@ -32,10 +39,14 @@ where
                 continue;
             }
         };
-        all(&ctx).into_iter().for_each(|k| queue.add(k));
+        enqueue_all(&ctx, &queue, &all).await;
         while let Some(ev) = watch.next().await {
             match ev {
-                Ok(ev) => map(&ctx, &ev).into_iter().for_each(|k| queue.add(k)),
+                Ok(ev) => {
+                    let (c, map) = (ctx.clone(), Arc::clone(&map));
+                    let keys = on_blocking_pool(move || map(&c, &ev)).await;
+                    keys.into_iter().for_each(|k| queue.add(k));
+                }
                 Err(e) => {
                     warn!(error = %e, "store watch ended; re-listing");
                     break;
@@ -48,18 +59,54 @@ where
 /// Every `period`, every key.
 pub async fn resync<A>(ctx: Context, queue: QueueHandle<ObjectKey>, period: Duration, all: A)
 where
-    A: Fn(&Context) -> Vec<ObjectKey> + Send,
+    A: Fn(&Context) -> Vec<ObjectKey> + Send + Sync + 'static,
 {
+    let all = Arc::new(all);
     let mut tick = tokio::time::interval(period);
     loop {
         tick.tick().await;
-        all(&ctx).into_iter().for_each(|k| queue.add(k));
+        enqueue_all(&ctx, &queue, &all).await;
     }
 }
 
-/// Keys of every object of a kind.
+/// Runs `all` on the blocking pool and enqueues what it returns.
+async fn enqueue_all<A>(ctx: &Context, queue: &QueueHandle<ObjectKey>, all: &Arc<A>)
+where
+    A: Fn(&Context) -> Vec<ObjectKey> + Send + Sync + 'static,
+{
+    let (c, all) = (ctx.clone(), Arc::clone(all));
+    let keys = on_blocking_pool(move || all(&c)).await;
+    keys.into_iter().for_each(|k| queue.add(k));
+}
+
+/// Runs a feed function on the blocking pool. A panic resumes here; a call cancelled by
+/// the runtime shutting down yields no keys.
+async fn on_blocking_pool<F>(f: F) -> Vec<ObjectKey>
+where
+    F: FnOnce() -> Vec<ObjectKey> + Send + 'static,
+{
+    match tokio::task::spawn_blocking(f).await {
+        Ok(keys) => keys,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Keys of every object of a kind. Blocks on the store: for feed functions, which run on the
+/// blocking pool.
 pub fn keys_of(ctx: &Context, kind: api::Kind) -> Vec<ObjectKey> {
-    match ctx.store.list(&store::ListQuery::new(kind)) {
+    match ctx.store.blocking().list(&store::ListQuery::new(kind)) {
+        Ok(list) => list.items.iter().map(api::Object::key).collect(),
+        Err(e) => {
+            warn!(error = %e, %kind, "cannot list");
+            Vec::new()
+        }
+    }
+}
+
+/// Keys of every object of a kind, listed on the blocking pool: for async code.
+pub async fn list_keys(ctx: &Context, kind: api::Kind) -> Vec<ObjectKey> {
+    match ctx.store.list(&store::ListQuery::new(kind)).await {
         Ok(list) => list.items.iter().map(api::Object::key).collect(),
         Err(e) => {
             warn!(error = %e, %kind, "cannot list");

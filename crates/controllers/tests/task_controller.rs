@@ -23,7 +23,7 @@ fn world() -> World {
     let store = Arc::new(SledStore::open(dir.path().join("store")).unwrap());
     let fake = Arc::new(FakeRuntime::with_images(["img"]));
     let ctx = Context {
-        store: store.clone(),
+        store: store::AsyncStore::new(store.clone()),
         runtime: fake.clone(),
         now: Arc::new(|| time::OffsetDateTime::from_unix_timestamp(1_767_225_600).unwrap()),
         instance: "test".to_string(),
