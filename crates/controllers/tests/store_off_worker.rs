@@ -1,16 +1,18 @@
 //! The controllers reach the store through `store::AsyncStore`: a slow store write (a disk
 //! flush) runs on the blocking pool and does not stall the tokio worker, which the built-in
-//! proxy shares.
+//! proxy shares. And ids come from the context, so a test can predict them.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use api::service::ServiceStatus;
 use api::{Kind, Object, ObjectKey};
 use ecsctl_controllers::Context;
 use ecsctl_controllers::service::reconciler::reconcile_service;
 use runtime::FakeRuntime;
 use serde_json::{Value, json};
+use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 use store::{ApplyResult, ListQuery, ObjectList, SledStore, Store, StoreError, Watch};
 
@@ -107,4 +109,44 @@ async fn a_slow_store_write_does_not_stall_the_worker() {
         ticks >= expected,
         "the worker stalled during store writes: {ticks} ticks in {took:?} (want >= {expected})"
     );
+}
+
+#[tokio::test]
+async fn task_and_deployment_ids_come_from_the_context() {
+    let dir = tempfile::tempdir().unwrap();
+    let sled = Arc::new(SledStore::open(dir.path().join("store")).unwrap());
+    seed(&sled, 2);
+    let mut ctx = Context::new(
+        sled.clone(),
+        Arc::new(FakeRuntime::with_images(["img"])),
+        "test",
+    );
+    let next = Arc::new(AtomicU64::new(0));
+    ctx.new_id = Arc::new(move || {
+        uuid::Uuid::from_u128(u128::from(next.fetch_add(1, Ordering::Relaxed) + 1))
+    });
+
+    reconcile_service(&ctx, &ObjectKey::new(Kind::Service, None, "web"))
+        .await
+        .unwrap();
+
+    let status: ServiceStatus = sled
+        .get(&ObjectKey::new(Kind::Service, None, "web"))
+        .unwrap()
+        .unwrap()
+        .status_as()
+        .unwrap();
+    let ids: Vec<&str> = status.deployments.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(ids, ["ecs-svc/0000000000000000001"]);
+    let tasks: BTreeSet<String> = sled
+        .list(&ListQuery::new(Kind::Task))
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|t| t.metadata.name)
+        .collect();
+    let expected: BTreeSet<String> = [3u128, 4]
+        .map(|n| uuid::Uuid::from_u128(n).simple().to_string())
+        .into();
+    assert_eq!(tasks, expected);
 }

@@ -26,6 +26,7 @@ fn world() -> World {
         store: store::AsyncStore::new(store.clone()),
         runtime: fake.clone(),
         now: Arc::new(|| time::OffsetDateTime::from_unix_timestamp(1_767_225_600).unwrap()),
+        new_id: Arc::new(uuid::Uuid::new_v4),
         instance: "test".to_string(),
         keep_stopped_tasks: 10,
         service_backoff_cap: std::time::Duration::from_secs(60),

@@ -80,7 +80,7 @@ pub async fn reconcile_service(ctx: &Context, key: &ObjectKey) -> Result<Next, S
         .iter()
         .map(|t| view(ctx, t, &health_checked))
         .collect();
-    let ids = [new_deployment_id(), new_deployment_id()];
+    let ids = [new_deployment_id(ctx), new_deployment_id(ctx)];
     let force = obj
         .metadata
         .annotations
@@ -276,9 +276,9 @@ fn task_config_token(spec: &ServiceSpec) -> String {
         .unwrap_or_default()
 }
 
-/// ECS-style deployment id: `ecs-svc/` and 19 digits.
-fn new_deployment_id() -> String {
-    let n = uuid::Uuid::new_v4().as_u128() % 10u128.pow(19);
+/// ECS-style deployment id: `ecs-svc/` and 19 digits, from the context's id source.
+fn new_deployment_id(ctx: &Context) -> String {
+    let n = (ctx.new_id)().as_u128() % 10u128.pow(19);
     format!("ecs-svc/{n:019}")
 }
 
@@ -394,7 +394,7 @@ async fn start_tasks(
     };
     let objects: Vec<Object> = (0..count)
         .map(|_| {
-            let id = uuid::Uuid::new_v4().simple().to_string();
+            let id = (ctx.new_id)().simple().to_string();
             let mut o = Object::with_spec(Kind::Task, id, &spec)?;
             o.metadata.cluster = Some(cluster.to_string());
             o.metadata
