@@ -1,23 +1,20 @@
 //! What feeds a controller's queue: the store's watch (with a full pass whenever the watch
 //! (re)starts, so nothing that changed in between is missed) and a periodic resync.
 //!
-//! The feed functions ([`MapEvent`], [`ListAll`]) are synchronous and may read the store
-//! (the service controller's ledger looks up task definitions): they run on the blocking
-//! pool, where they reach the store through [`store::AsyncStore::blocking`].
+//! The feed functions ([`MapEvent`], [`ListAll`]) are synchronous and only read the store
+//! (through [`store::AsyncStore::blocking`]), in place like every read: they never write.
 
 use crate::Context;
 use crate::invalid::ReconcileError;
 use api::ObjectKey;
 use reconcile::QueueHandle;
-use std::sync::Arc;
 use std::time::Duration;
 use store::WatchEvent;
 use tracing::warn;
 
-/// Keys a watch event should reconcile. Runs on the blocking pool.
+/// Keys a watch event should reconcile. Reads the store at most.
 pub type MapEvent = fn(&Context, &WatchEvent) -> Vec<ObjectKey>;
-/// Every key worth a look (for resyncs and after a watch restarts). Runs on the blocking
-/// pool.
+/// Every key worth a look (for resyncs and after a watch restarts). Reads the store at most.
 pub type ListAll = fn(&Context) -> Vec<ObjectKey>;
 
 /// Follows the store, re-listing everything whenever the watch starts over. `map` and `all`
@@ -25,10 +22,9 @@ pub type ListAll = fn(&Context) -> Vec<ObjectKey>;
 /// keys an event reaches) passes closures.
 pub async fn watch_store<M, A>(ctx: Context, queue: QueueHandle<ObjectKey>, map: M, all: A)
 where
-    M: Fn(&Context, &WatchEvent) -> Vec<ObjectKey> + Send + Sync + 'static,
-    A: Fn(&Context) -> Vec<ObjectKey> + Send + Sync + 'static,
+    M: Fn(&Context, &WatchEvent) -> Vec<ObjectKey> + Send,
+    A: Fn(&Context) -> Vec<ObjectKey> + Send,
 {
-    let (map, all) = (Arc::new(map), Arc::new(all));
     loop {
         let from = ctx.store.revision();
         let mut watch = match ctx.store.watch(from).await {
@@ -39,14 +35,10 @@ where
                 continue;
             }
         };
-        enqueue_all(&ctx, &queue, &all).await;
+        all(&ctx).into_iter().for_each(|k| queue.add(k));
         while let Some(ev) = watch.next().await {
             match ev {
-                Ok(ev) => {
-                    let (c, map) = (ctx.clone(), Arc::clone(&map));
-                    let keys = on_blocking_pool(move || map(&c, &ev)).await;
-                    keys.into_iter().for_each(|k| queue.add(k));
-                }
+                Ok(ev) => map(&ctx, &ev).into_iter().for_each(|k| queue.add(k)),
                 Err(e) => {
                     warn!(error = %e, "store watch ended; re-listing");
                     break;
@@ -59,41 +51,16 @@ where
 /// Every `period`, every key.
 pub async fn resync<A>(ctx: Context, queue: QueueHandle<ObjectKey>, period: Duration, all: A)
 where
-    A: Fn(&Context) -> Vec<ObjectKey> + Send + Sync + 'static,
+    A: Fn(&Context) -> Vec<ObjectKey> + Send,
 {
-    let all = Arc::new(all);
     let mut tick = tokio::time::interval(period);
     loop {
         tick.tick().await;
-        enqueue_all(&ctx, &queue, &all).await;
+        all(&ctx).into_iter().for_each(|k| queue.add(k));
     }
 }
 
-/// Runs `all` on the blocking pool and enqueues what it returns.
-async fn enqueue_all<A>(ctx: &Context, queue: &QueueHandle<ObjectKey>, all: &Arc<A>)
-where
-    A: Fn(&Context) -> Vec<ObjectKey> + Send + Sync + 'static,
-{
-    let (c, all) = (ctx.clone(), Arc::clone(all));
-    let keys = on_blocking_pool(move || all(&c)).await;
-    keys.into_iter().for_each(|k| queue.add(k));
-}
-
-/// Runs a feed function on the blocking pool. A panic resumes here; a call cancelled by
-/// the runtime shutting down yields no keys.
-async fn on_blocking_pool<F>(f: F) -> Vec<ObjectKey>
-where
-    F: FnOnce() -> Vec<ObjectKey> + Send + 'static,
-{
-    match tokio::task::spawn_blocking(f).await {
-        Ok(keys) => keys,
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Err(_) => Vec::new(),
-    }
-}
-
-/// Keys of every object of a kind. Blocks on the store: for feed functions, which run on the
-/// blocking pool.
+/// Keys of every object of a kind (for the synchronous feed functions).
 pub fn keys_of(ctx: &Context, kind: api::Kind) -> Vec<ObjectKey> {
     match ctx.store.blocking().list(&store::ListQuery::new(kind)) {
         Ok(list) => list.items.iter().map(api::Object::key).collect(),
@@ -104,7 +71,7 @@ pub fn keys_of(ctx: &Context, kind: api::Kind) -> Vec<ObjectKey> {
     }
 }
 
-/// Keys of every object of a kind, listed on the blocking pool: for async code.
+/// Keys of every object of a kind: [`keys_of`] for async code.
 pub async fn list_keys(ctx: &Context, kind: api::Kind) -> Vec<ObjectKey> {
     match ctx.store.list(&store::ListQuery::new(kind)).await {
         Ok(list) => list.items.iter().map(api::Object::key).collect(),

@@ -3,8 +3,13 @@
 //! Store calls are synchronous and a write flushes to disk before it returns. Made directly
 //! on a tokio worker, that flush stalls every other task the worker runs: the controllers
 //! share their runtime with the built-in load-balancer proxy, so a slow disk would show as
-//! proxy latency. Every method here runs its call on tokio's blocking pool instead, so async
-//! code has one way to reach the store and no way to block a worker by accident.
+//! proxy latency. Every write here runs on tokio's blocking pool instead.
+//!
+//! Reads (`get`, `list`, `secret_value`) run in place: sled serves them from its in-memory
+//! cache, and a hop to the blocking pool costs more than the read itself (measured: with
+//! reads on the pool, a steady-state pass of the scale bench over 11,000 objects took 1.6 to
+//! 2.9 s instead of 0.45 s). They are async all the same, so that a backend whose reads do
+//! wait (etcd) changes nothing for callers.
 
 use std::sync::Arc;
 
@@ -13,7 +18,7 @@ use serde::Serialize;
 
 use crate::{ApplyResult, ListQuery, ObjectList, Store, StoreError, Watch};
 
-/// A [`Store`] whose calls run on tokio's blocking pool. Cheap to clone (one `Arc`).
+/// A [`Store`] whose writes run on tokio's blocking pool. Cheap to clone (one `Arc`).
 #[derive(Clone)]
 pub struct AsyncStore {
     inner: Arc<dyn Store>,
@@ -25,8 +30,9 @@ impl AsyncStore {
         AsyncStore { inner }
     }
 
-    /// The synchronous store, for code that already runs on a blocking thread (inside
-    /// [`AsyncStore::run`] or `spawn_blocking`). Calling it from async code blocks a worker.
+    /// The synchronous store: for code that already runs on a blocking thread (inside
+    /// [`AsyncStore::run`] or `spawn_blocking`), and for reads from synchronous code. Its
+    /// writes, called from async code, block a worker.
     pub fn blocking(&self) -> &Arc<dyn Store> {
         &self.inner
     }
@@ -49,16 +55,14 @@ impl AsyncStore {
         }
     }
 
-    /// [`Store::get`] on the blocking pool.
+    /// [`Store::get`], in place (a read: see the module's comment).
     pub async fn get(&self, key: &ObjectKey) -> Result<Option<Object>, StoreError> {
-        let key = key.clone();
-        self.run(move |s| s.get(&key)).await
+        self.inner.get(key)
     }
 
-    /// [`Store::list`] on the blocking pool.
+    /// [`Store::list`], in place (a read).
     pub async fn list(&self, query: &ListQuery) -> Result<ObjectList, StoreError> {
-        let query = query.clone();
-        self.run(move |s| s.list(&query)).await
+        self.inner.list(query)
     }
 
     /// [`Store::apply`] on the blocking pool.
@@ -117,10 +121,9 @@ impl AsyncStore {
         self.inner.revision()
     }
 
-    /// [`Store::secret_value`] on the blocking pool.
+    /// [`Store::secret_value`], in place (a read).
     pub async fn secret_value(&self, key: &ObjectKey) -> Result<Option<String>, StoreError> {
-        let key = key.clone();
-        self.run(move |s| s.secret_value(&key)).await
+        self.inner.secret_value(key)
     }
 }
 

@@ -6,8 +6,8 @@
 //! keeps immutable TaskDefinition revisions, and records every write in a bounded event log
 //! that [`Store::watch`] replays before it streams live events.
 //!
-//! Async code reaches the store through [`AsyncStore`], which runs each call on tokio's
-//! blocking pool (writes flush to disk).
+//! Async code reaches the store through [`AsyncStore`], which runs writes (they flush to
+//! disk) on tokio's blocking pool.
 //!
 //! Only this crate names sled; everything it exposes is backend-neutral.
 #![forbid(unsafe_code)]

@@ -12,7 +12,6 @@ use api::{Kind, Object, ObjectKey};
 use reconcile::Action as Next;
 use runtime::labels;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 use store::ListQuery;
 use time::OffsetDateTime;
@@ -305,30 +304,26 @@ fn task_definition_of(t: &Object) -> String {
 }
 
 /// Whether each task definition the tasks run has an essential container with a health
-/// check, read in one trip to the blocking pool.
+/// check.
 async fn health_checked(ctx: &Context, tasks: &[Object]) -> BTreeMap<String, bool> {
     let tds: BTreeSet<String> = tasks.iter().map(task_definition_of).collect();
-    ctx.store
-        .run(move |s| {
-            Ok(tds
-                .into_iter()
-                .map(|td| {
-                    let checked = s
-                        .get(&ObjectKey::new(Kind::TaskDefinition, None, &td))
-                        .ok()
-                        .flatten()
-                        .and_then(|o| o.spec_as::<TaskDefinitionSpec>().ok())
-                        .is_some_and(|s| {
-                            s.container_definitions
-                                .iter()
-                                .any(|c| c.is_essential() && c.health_check.is_some())
-                        });
-                    (td, checked)
-                })
-                .collect())
-        })
-        .await
-        .unwrap_or_default()
+    let mut checked = BTreeMap::new();
+    for td in tds {
+        let has_check = ctx
+            .store
+            .get(&ObjectKey::new(Kind::TaskDefinition, None, &td))
+            .await
+            .ok()
+            .flatten()
+            .and_then(|o| o.spec_as::<TaskDefinitionSpec>().ok())
+            .is_some_and(|s| {
+                s.container_definitions
+                    .iter()
+                    .any(|c| c.is_essential() && c.health_check.is_some())
+            });
+        checked.insert(td, has_check);
+    }
+    checked
 }
 
 fn view(ctx: &Context, t: &Object, health_checked: &BTreeMap<String, bool>) -> TaskView {
@@ -412,18 +407,11 @@ async fn start_tasks(
         })?;
     let names: Vec<String> = objects.iter().map(|o| o.metadata.name.clone()).collect();
     ctx.store.apply_all(objects.clone(), false).await?;
-    // Counted at once, before the watch reports them: the next placement sees them. On the
-    // blocking pool: the ledger may read a task definition.
-    let ledger = Arc::clone(&ctx.ledger);
-    ctx.store
-        .run(move |s| {
-            let mut ledger = ledger.lock().unwrap_or_else(PoisonError::into_inner);
-            for o in &objects {
-                ledger.observe(s, o);
-            }
-            Ok(())
-        })
-        .await?;
+    // Counted at once, before the watch reports them: the next placement sees them.
+    let mut ledger = ctx.ledger();
+    for o in &objects {
+        ledger.observe(ctx.store.blocking().as_ref(), o);
+    }
     info!(service = %service.metadata.name, deployment, count, "started tasks");
     Ok(names)
 }
