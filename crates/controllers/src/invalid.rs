@@ -69,7 +69,7 @@ pub(crate) fn error_policy<E: ReconcileError>(
 /// Records `reason` as the newest event of the object's status (unless it is already the
 /// newest), on a blocking thread: the write flushes to disk.
 fn record(ctx: &Context, controller: &'static str, key: &ObjectKey, reason: &str) {
-    let (store, key, now) = (ctx.store.clone(), key.clone(), (ctx.now)());
+    let (store, key, now) = (ctx.store.blocking().clone(), key.clone(), (ctx.now)());
     let message = format!(
         "({} {}) cannot be reconciled: {reason}. Nothing is retried until the object changes.",
         key.kind.as_str().to_ascii_lowercase(),

@@ -15,13 +15,17 @@ pub use api::balancer::TargetHealth;
 use std::fmt;
 use std::sync::Arc;
 
-/// What every controller works with: the store, the container runtime and a clock.
-/// Injected, so tests use a FakeRuntime and a fixed time.
+/// What every controller works with: the store, the container runtime, a clock and an id
+/// source. Injected, so tests use a FakeRuntime, a fixed time and predictable ids.
 #[derive(Clone)]
 pub struct Context {
-    pub store: Arc<dyn store::Store>,
+    /// The store, reached through its blocking pool: a reconcile never flushes to disk on
+    /// the tokio workers that the built-in proxy shares.
+    pub store: store::AsyncStore,
     pub runtime: Arc<dyn runtime::ContainerRuntime>,
     pub now: Arc<dyn Fn() -> time::OffsetDateTime + Send + Sync>,
+    /// New ids (task names, deployment ids): random by default, fixed in tests.
+    pub new_id: Arc<dyn Fn() -> uuid::Uuid + Send + Sync>,
     /// This server's id: every container it creates carries it (`ecsctl.instance`), and it
     /// only ever looks at containers that do.
     pub instance: String,
@@ -63,16 +67,17 @@ impl Traffic for NoTraffic {
 }
 
 impl Context {
-    /// A context on the real clock.
+    /// A context on the real clock, with random ids.
     pub fn new(
         store: Arc<dyn store::Store>,
         runtime: Arc<dyn runtime::ContainerRuntime>,
         instance: impl Into<String>,
     ) -> Self {
         Context {
-            store,
+            store: store::AsyncStore::new(store),
             runtime,
             now: Arc::new(time::OffsetDateTime::now_utc),
+            new_id: Arc::new(uuid::Uuid::new_v4),
             instance: instance.into(),
             keep_stopped_tasks: task::retention::DEFAULT_KEEP_STOPPED,
             service_backoff_cap: service::ECS_BACKOFF_CAP,

@@ -1,5 +1,8 @@
 //! What feeds a controller's queue: the store's watch (with a full pass whenever the watch
 //! (re)starts, so nothing that changed in between is missed) and a periodic resync.
+//!
+//! The feed functions ([`MapEvent`], [`ListAll`]) are synchronous and only read the store
+//! (through [`store::AsyncStore::blocking`]), in place like every read: they never write.
 
 use crate::Context;
 use crate::invalid::ReconcileError;
@@ -9,9 +12,9 @@ use std::time::Duration;
 use store::WatchEvent;
 use tracing::warn;
 
-/// Keys a watch event should reconcile.
+/// Keys a watch event should reconcile. Reads the store at most.
 pub type MapEvent = fn(&Context, &WatchEvent) -> Vec<ObjectKey>;
-/// Every key worth a look (for resyncs and after a watch restarts).
+/// Every key worth a look (for resyncs and after a watch restarts). Reads the store at most.
 pub type ListAll = fn(&Context) -> Vec<ObjectKey>;
 
 /// Follows the store, re-listing everything whenever the watch starts over. `map` and `all`
@@ -24,7 +27,7 @@ where
 {
     loop {
         let from = ctx.store.revision();
-        let mut watch = match ctx.store.watch(from) {
+        let mut watch = match ctx.store.watch(from).await {
             Ok(w) => w,
             Err(e) => {
                 warn!(error = %e, "cannot watch the store; retrying");
@@ -57,9 +60,20 @@ where
     }
 }
 
-/// Keys of every object of a kind.
+/// Keys of every object of a kind (for the synchronous feed functions).
 pub fn keys_of(ctx: &Context, kind: api::Kind) -> Vec<ObjectKey> {
-    match ctx.store.list(&store::ListQuery::new(kind)) {
+    match ctx.store.blocking().list(&store::ListQuery::new(kind)) {
+        Ok(list) => list.items.iter().map(api::Object::key).collect(),
+        Err(e) => {
+            warn!(error = %e, %kind, "cannot list");
+            Vec::new()
+        }
+    }
+}
+
+/// Keys of every object of a kind: [`keys_of`] for async code.
+pub async fn list_keys(ctx: &Context, kind: api::Kind) -> Vec<ObjectKey> {
+    match ctx.store.list(&store::ListQuery::new(kind)).await {
         Ok(list) => list.items.iter().map(api::Object::key).collect(),
         Err(e) => {
             warn!(error = %e, %kind, "cannot list");

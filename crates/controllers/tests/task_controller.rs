@@ -23,9 +23,10 @@ fn world() -> World {
     let store = Arc::new(SledStore::open(dir.path().join("store")).unwrap());
     let fake = Arc::new(FakeRuntime::with_images(["img"]));
     let ctx = Context {
-        store: store.clone(),
+        store: store::AsyncStore::new(store.clone()),
         runtime: fake.clone(),
         now: Arc::new(|| time::OffsetDateTime::from_unix_timestamp(1_767_225_600).unwrap()),
+        new_id: Arc::new(uuid::Uuid::new_v4),
         instance: "test".to_string(),
         keep_stopped_tasks: 10,
         service_backoff_cap: std::time::Duration::from_secs(60),

@@ -6,9 +6,13 @@
 //! keeps immutable TaskDefinition revisions, and records every write in a bounded event log
 //! that [`Store::watch`] replays before it streams live events.
 //!
+//! Async code reaches the store through [`AsyncStore`], which runs writes (they flush to
+//! disk) on tokio's blocking pool.
+//!
 //! Only this crate names sled; everything it exposes is backend-neutral.
 #![forbid(unsafe_code)]
 
+mod async_store;
 mod error;
 mod keys;
 mod plan;
@@ -17,6 +21,7 @@ mod typed;
 mod types;
 mod watch;
 
+pub use async_store::AsyncStore;
 pub use error::StoreError;
 pub use sled_store::{SledStore, StoreOptions};
 pub use typed::StoreExt;

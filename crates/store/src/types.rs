@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 /// The object store every controller, the server and the gitops sync program against.
 ///
 /// Methods are synchronous and may block on disk I/O (every write is flushed before it
-/// returns): async callers should run them on a blocking thread.
+/// returns): async callers go through [`crate::AsyncStore`], which runs writes on tokio's
+/// blocking pool. Reads must not wait on I/O for long (sled serves them from memory): they
+/// are called in place.
 pub trait Store: Send + Sync + 'static {
     /// One object, or `None`. For TaskDefinitions `family` names the latest revision and
     /// `family:N` revision N.
@@ -44,7 +46,8 @@ pub trait Store: Send + Sync + 'static {
     /// log, then live. [`StoreError::Expired`] when the log no longer reaches back that far.
     fn watch(&self, from_revision: u64) -> Result<Watch, StoreError>;
 
-    /// The revision of the last write (0 for an empty store).
+    /// The revision of the last write (0 for an empty store). Must not block: it is called
+    /// in place on async workers (a counter kept in memory).
     fn revision(&self) -> u64;
 
     /// The value held for a Secret applied with `spec.value`: kept apart from the object,

@@ -11,7 +11,6 @@ use api::service::{ScaleRequest, ServiceSpec};
 use api::{Kind, ObjectKey};
 use reconcile::Action;
 use std::time::Duration;
-use store::StoreExt;
 use tracing::info;
 
 /// Why an autoscaler reconcile failed (retried with backoff).
@@ -37,7 +36,7 @@ pub async fn reconcile_autoscaler(
     key: &ObjectKey,
 ) -> Result<Action, AutoscalerError> {
     let period = ctx.metrics.resolution();
-    let Some(obj) = ctx.store.get(key)? else {
+    let Some(obj) = ctx.store.get(key).await? else {
         return Ok(Action::await_change());
     };
     let invalid = |m: String| AutoscalerError::Invalid {
@@ -48,7 +47,7 @@ pub async fn reconcile_autoscaler(
     let status: AutoscalerStatus = obj.status_as().map_err(|e| invalid(e.to_string()))?;
     let cluster = obj.metadata.cluster_or_default().to_string();
     let svc_key = ObjectKey::new(Kind::Service, Some(&cluster), &spec.service);
-    let Some(svc) = ctx.store.get(&svc_key)? else {
+    let Some(svc) = ctx.store.get(&svc_key).await? else {
         return Ok(Action::requeue(period));
     };
     let current = svc
@@ -107,13 +106,13 @@ pub async fn reconcile_autoscaler(
         });
         // The decision first, then the count: the service controller, woken by the count,
         // finds the decision to report.
-        ctx.store.write_status(key, &next, None)?;
+        ctx.store.write_status(key, &next, None).await?;
         let mut svc = svc;
         svc.merge_spec(&ScaleRequest {
             desired_count: outcome.desired,
         })
         .map_err(|e| invalid(e.to_string()))?;
-        match ctx.store.apply(svc) {
+        match ctx.store.apply(svc).await {
             Ok(_) => {}
             Err(store::StoreError::Conflict { .. }) => {
                 return Ok(Action::requeue(Duration::from_millis(100)));
@@ -121,7 +120,7 @@ pub async fn reconcile_autoscaler(
             Err(e) => return Err(e.into()),
         }
     } else if next != status {
-        ctx.store.write_status(key, &next, None)?;
+        ctx.store.write_status(key, &next, None).await?;
     }
     Ok(Action::requeue(period))
 }

@@ -34,7 +34,7 @@ pub async fn reconcile_load_balancer(
     key: &ObjectKey,
 ) -> Result<Action, LoadBalancerError> {
     let cluster = key.cluster.as_deref().unwrap_or(api::DEFAULT_CLUSTER);
-    let spec = match ctx.store.get(key)? {
+    let spec = match ctx.store.get(key).await? {
         Some(obj) => match obj.spec_as::<LoadBalancerSpec>() {
             Ok(spec) => Some(spec),
             Err(e) => {
@@ -57,7 +57,8 @@ pub async fn reconcile_load_balancer(
 
     let services = ctx
         .store
-        .list(&ListQuery::new(Kind::Service).in_cluster(cluster))?
+        .list(&ListQuery::new(Kind::Service).in_cluster(cluster))
+        .await?
         .items;
     let attached = plan::attached(&key.name, cluster, &services);
     let secrets = plan::certificate_secrets(&spec);
@@ -70,7 +71,7 @@ pub async fn reconcile_load_balancer(
         let query = ListQuery::new(Kind::Task)
             .in_cluster(cluster)
             .with_label(labels::SERVICE, svc.metadata.name.clone());
-        tasks.extend(ctx.store.list(&query)?.items);
+        tasks.extend(ctx.store.list(&query).await?.items);
     }
     let mut task_definitions: BTreeMap<String, TaskDefinitionSpec> = BTreeMap::new();
     let mut families = Vec::new();
@@ -84,7 +85,7 @@ pub async fn reconcile_load_balancer(
         }
         families.push(family(&name).to_string());
         let td_key = ObjectKey::new(Kind::TaskDefinition, None, &name);
-        if let Some(td) = ctx.store.get(&td_key)?
+        if let Some(td) = ctx.store.get(&td_key).await?
             && let Ok(td) = td.spec_as::<TaskDefinitionSpec>()
         {
             task_definitions.insert(name, td);
@@ -99,7 +100,7 @@ pub async fn reconcile_load_balancer(
         services: &services,
         tasks: &tasks,
         task_definitions: &task_definitions,
-        certificates: certificates(ctx, &secrets),
+        certificates: certificates(ctx, &secrets).await?,
     });
     if lbs.applied().get(key) != Some(&config) {
         let targets: usize = config.targets.values().map(Vec::len).sum();
@@ -151,15 +152,24 @@ fn reach(
 
 /// The values of the Secrets the HTTPS listeners name, read now: a changed Secret (or file,
 /// or environment variable) reaches the listener at the next reconcile.
-fn certificates(ctx: &Context, secrets: &[String]) -> BTreeMap<String, CertificatePem> {
-    secrets
-        .iter()
-        .map(|name| {
-            let pem = match crate::task::secrets::value(&*ctx.store, &ctx.secrets, name) {
-                Ok(pem) => CertificatePem::Pem(pem),
-                Err(why) => CertificatePem::Unavailable(why),
-            };
-            (name.clone(), pem)
+/// On the blocking pool: a Secret may be a file to read.
+async fn certificates(
+    ctx: &Context,
+    secrets: &[String],
+) -> Result<BTreeMap<String, CertificatePem>, store::StoreError> {
+    let (names, reader) = (secrets.to_vec(), ctx.secrets.clone());
+    ctx.store
+        .run(move |s| {
+            Ok(names
+                .into_iter()
+                .map(|name| {
+                    let pem = match crate::task::secrets::value(s, &reader, &name) {
+                        Ok(pem) => CertificatePem::Pem(pem),
+                        Err(why) => CertificatePem::Unavailable(why),
+                    };
+                    (name, pem)
+                })
+                .collect())
         })
-        .collect()
+        .await
 }

@@ -74,7 +74,7 @@ pub async fn run_sampler_with(
             _ = resync.tick() => s.resync().await,
             _ = record.tick() => {
                 s.read().await;
-                s.record();
+                s.record().await;
                 let now = (s.ctx.now)();
                 for (cluster, service, rate) in rates.rates() {
                     s.metrics.record_requests(&cluster, &service, now, rate);
@@ -252,7 +252,7 @@ impl Sampler {
         }
     }
 
-    fn reservation(&mut self, taskdef: Option<&str>) -> Reservation {
+    async fn reservation(&mut self, taskdef: Option<&str>) -> Reservation {
         let Some(td) = taskdef else {
             return Reservation::default();
         };
@@ -263,6 +263,7 @@ impl Sampler {
             .ctx
             .store
             .get(&ObjectKey::new(Kind::TaskDefinition, None, td))
+            .await
             .ok()
             .flatten()
             .and_then(|o| o.spec_as::<TaskDefinitionSpec>().ok())
@@ -312,7 +313,7 @@ impl Sampler {
     }
 
     /// One record per task whose containers have a new reading since the previous record.
-    fn record(&mut self) {
+    async fn record(&mut self) {
         let now = (self.ctx.now)();
         // (cluster, task) -> (service, taskdef, cores, memory, limit, fresh)
         type Acc = (Option<String>, Option<String>, f64, u64, u64, bool);
@@ -347,7 +348,7 @@ impl Sampler {
             if !fresh {
                 continue;
             }
-            let r = self.reservation(taskdef.as_deref());
+            let r = self.reservation(taskdef.as_deref()).await;
             let cpu = cores * UNITS_PER_CORE / r.cpu_units * 100.0;
             let denom = r.memory_bytes.unwrap_or(limit as f64);
             let memory = if denom > 0.0 {

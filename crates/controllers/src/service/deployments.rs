@@ -15,7 +15,7 @@ pub fn object_name(id: &str) -> String {
 }
 
 /// Makes the service's Deployment objects match its status (`None`: the service is gone).
-pub fn sync(
+pub async fn sync(
     ctx: &Context,
     cluster: &str,
     service: &str,
@@ -27,7 +27,8 @@ pub fn sync(
             &ListQuery::new(Kind::Deployment)
                 .in_cluster(cluster.to_string())
                 .with_label(labels::SERVICE, service),
-        )?
+        )
+        .await?
         .items;
     let wanted = status.map(|s| s.deployments.as_slice()).unwrap_or_default();
     let invalid = |e: serde_json::Error| ServiceError::Invalid {
@@ -53,21 +54,25 @@ pub fn sync(
         let same_spec =
             current.is_some_and(|c| c.spec == o.spec && c.metadata.labels == o.metadata.labels);
         if !same_spec {
-            ctx.store.apply(o.clone())?;
+            ctx.store.apply(o.clone()).await?;
         }
         if current.is_none_or(|c| c.status != o.status) {
-            ctx.store.update_status(&o.key(), o.status.clone(), None)?;
+            ctx.store
+                .update_status(&o.key(), o.status.clone(), None)
+                .await?;
         }
     }
     for e in existing
         .iter()
         .filter(|e| !wanted.iter().any(|d| object_name(&d.id) == e.metadata.name))
     {
-        ctx.store.delete(&ObjectKey::new(
-            Kind::Deployment,
-            Some(cluster),
-            &e.metadata.name,
-        ))?;
+        ctx.store
+            .delete(&ObjectKey::new(
+                Kind::Deployment,
+                Some(cluster),
+                &e.metadata.name,
+            ))
+            .await?;
     }
     Ok(())
 }

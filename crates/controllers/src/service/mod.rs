@@ -43,7 +43,7 @@ async fn reconcile_one(
 
 fn all_services(ctx: &Context) -> Vec<ObjectKey> {
     // Every full pass also recounts what the instance's tasks reserve.
-    ctx.ledger().rebuild(ctx.store.as_ref());
+    ctx.ledger().rebuild(ctx.store.blocking().as_ref());
     keys_of(ctx, Kind::Service)
 }
 
@@ -56,7 +56,7 @@ fn affected(ctx: &Context, ev: &WatchEvent) -> Vec<ObjectKey> {
             let mut ledger = ctx.ledger();
             match ev.event_type {
                 store::WatchEventType::Deleted => ledger.forget(&o.key()),
-                _ => ledger.observe(ctx.store.as_ref(), o),
+                _ => ledger.observe(ctx.store.blocking().as_ref(), o),
             }
             drop(ledger);
             match o.metadata.labels.get(labels::SERVICE) {

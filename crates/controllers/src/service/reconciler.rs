@@ -11,9 +11,9 @@ use api::taskdef::TaskDefinitionSpec;
 use api::{Kind, Object, ObjectKey};
 use reconcile::Action as Next;
 use runtime::labels;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
-use store::{ListQuery, StoreExt};
+use store::ListQuery;
 use time::OffsetDateTime;
 use tracing::{info, warn};
 
@@ -44,14 +44,15 @@ pub async fn reconcile_service(ctx: &Context, key: &ObjectKey) -> Result<Next, S
             &ListQuery::new(Kind::Task)
                 .in_cluster(cluster.clone())
                 .with_label(labels::SERVICE, key.name.clone()),
-        )?
+        )
+        .await?
         .items;
-    let Some(obj) = ctx.store.get(key)? else {
+    let Some(obj) = ctx.store.get(key).await? else {
         // Deleting a service drains it: its tasks are asked to stop.
         for t in tasks.iter().filter(|t| is_running(t)) {
-            stop_task(ctx, t, "Service deleted")?;
+            stop_task(ctx, t, "Service deleted").await?;
         }
-        super::deployments::sync(ctx, &cluster, &key.name, None)?;
+        super::deployments::sync(ctx, &cluster, &key.name, None).await?;
         return Ok(Next::await_change());
     };
     let invalid = |m: String| ServiceError::Invalid {
@@ -61,7 +62,7 @@ pub async fn reconcile_service(ctx: &Context, key: &ObjectKey) -> Result<Next, S
     let spec: ServiceSpec = obj.spec_as().map_err(|e| invalid(e.to_string()))?;
     let status: ServiceStatus = obj.status_as().map_err(|e| invalid(e.to_string()))?;
     let now = (ctx.now)();
-    let Some(td) = resolve(ctx, &spec.task_definition)? else {
+    let Some(td) = resolve(ctx, &spec.task_definition).await? else {
         let mut st = status.clone();
         let msg = format!(
             "(service {}) failed to launch a task: task definition {} does not exist.",
@@ -69,16 +70,16 @@ pub async fn reconcile_service(ctx: &Context, key: &ObjectKey) -> Result<Next, S
         );
         if st.events.first().is_none_or(|e| e.message != msg) {
             push_event(&mut st, now, msg);
-            ctx.store.write_status(key, &st, None)?;
+            ctx.store.write_status(key, &st, None).await?;
         }
         return Ok(Next::requeue(Duration::from_secs(5)));
     };
-    let mut health_checked: BTreeMap<String, bool> = BTreeMap::new();
+    let health_checked = health_checked(ctx, &tasks).await;
     let views: Vec<TaskView> = tasks
         .iter()
-        .map(|t| view(ctx, t, &mut health_checked))
+        .map(|t| view(ctx, t, &health_checked))
         .collect();
-    let ids = [new_deployment_id(), new_deployment_id()];
+    let ids = [new_deployment_id(ctx), new_deployment_id(ctx)];
     let force = obj
         .metadata
         .annotations
@@ -108,7 +109,7 @@ pub async fn reconcile_service(ctx: &Context, key: &ObjectKey) -> Result<Next, S
         ..
     }) = p.actions.iter().find(|a| matches!(a, Action::Start { .. }))
     {
-        let (fit, why) = placement(ctx, &cluster, task_definition, *count)?;
+        let (fit, why) = placement(ctx, &cluster, task_definition, *count).await?;
         if let Some(why) = why {
             p = plan(&Inputs {
                 placement: Some((fit, why)),
@@ -117,12 +118,12 @@ pub async fn reconcile_service(ctx: &Context, key: &ObjectKey) -> Result<Next, S
         }
     }
     let mut st = p.status;
-    report_autoscaling(ctx, &cluster, &key.name, &mut st, now)?;
+    report_autoscaling(ctx, &cluster, &key.name, &mut st, now).await?;
     for action in &p.actions {
         match action {
             Action::Stop { task, reason } => {
                 if let Some(t) = tasks.iter().find(|t| t.metadata.name == *task) {
-                    stop_task(ctx, t, reason)?;
+                    stop_task(ctx, t, reason).await?;
                 }
             }
             Action::Start {
@@ -131,7 +132,7 @@ pub async fn reconcile_service(ctx: &Context, key: &ObjectKey) -> Result<Next, S
                 count,
             } => {
                 let started =
-                    start_tasks(ctx, &obj, &cluster, deployment, task_definition, *count)?;
+                    start_tasks(ctx, &obj, &cluster, deployment, task_definition, *count).await?;
                 let names: Vec<String> = started.iter().map(|id| format!("(task {id})")).collect();
                 push_event(
                     &mut st,
@@ -147,10 +148,10 @@ pub async fn reconcile_service(ctx: &Context, key: &ObjectKey) -> Result<Next, S
         }
     }
     if st != status {
-        ctx.store.write_status(key, &st, None)?;
+        ctx.store.write_status(key, &st, None).await?;
     }
     if st.deployments != status.deployments {
-        super::deployments::sync(ctx, &cluster, &key.name, Some(&st))?;
+        super::deployments::sync(ctx, &cluster, &key.name, Some(&st)).await?;
     }
     Ok(match p.requeue_after {
         Some(d) => Next::requeue(d),
@@ -173,27 +174,27 @@ fn push_event(st: &mut ServiceStatus, now: OffsetDateTime, message: String) {
 
 /// How many of `count` tasks of `task_definition` fit on the container instance, and why not
 /// all. The instance is this machine (or the Cluster's declared capacity for its tasks).
-fn placement(
+async fn placement(
     ctx: &Context,
     cluster: &str,
     task_definition: &str,
     count: u32,
 ) -> Result<(u32, Option<String>), ServiceError> {
     use super::placement::{Capacity, need, placeable};
-    let td_spec = |name: &str| -> Option<TaskDefinitionSpec> {
-        ctx.store
-            .get(&ObjectKey::new(Kind::TaskDefinition, None, name))
-            .ok()
-            .flatten()?
-            .spec_as()
-            .ok()
-    };
-    let Some(td) = td_spec(task_definition) else {
+    let td: Option<TaskDefinitionSpec> = ctx
+        .store
+        .get(&ObjectKey::new(Kind::TaskDefinition, None, task_definition))
+        .await
+        .ok()
+        .flatten()
+        .and_then(|o| o.spec_as().ok());
+    let Some(td) = td else {
         return Ok((count, None));
     };
     let declared = ctx
         .store
-        .get(&ObjectKey::new(Kind::Cluster, None, cluster))?
+        .get(&ObjectKey::new(Kind::Cluster, None, cluster))
+        .await?
         .and_then(|c| c.spec_as::<api::cluster::ClusterSpec>().ok())
         .and_then(|s| s.capacity);
     let local = Capacity::local();
@@ -209,7 +210,7 @@ fn placement(
 }
 
 /// An Autoscaler's latest decision about this service becomes a service event, once.
-fn report_autoscaling(
+async fn report_autoscaling(
     ctx: &Context,
     cluster: &str,
     service: &str,
@@ -218,7 +219,8 @@ fn report_autoscaling(
 ) -> Result<(), ServiceError> {
     let scalers = ctx
         .store
-        .list(&ListQuery::new(Kind::Autoscaler).in_cluster(cluster.to_string()))?
+        .list(&ListQuery::new(Kind::Autoscaler).in_cluster(cluster.to_string()))
+        .await?
         .items;
     for a in scalers {
         // An Autoscaler this release cannot read is its own controller's to report.
@@ -252,14 +254,14 @@ fn report_autoscaling(
 }
 
 /// `family` -> `family:N` of the latest revision; `family:N` -> itself if it exists.
-fn resolve(ctx: &Context, reference: &str) -> Result<Option<String>, ServiceError> {
+async fn resolve(ctx: &Context, reference: &str) -> Result<Option<String>, ServiceError> {
     Ok(ctx
         .store
-        .get(&ObjectKey::new(Kind::TaskDefinition, None, reference))?
+        .get(&ObjectKey::new(Kind::TaskDefinition, None, reference))
+        .await?
         .map(|o| o.display_name()))
 }
 
-/// ECS-style deployment id: `ecs-svc/` and 19 digits.
 /// Tasks get their Service Connect names when they start, so (as in ECS) a change of
 /// serviceConnectConfiguration needs a new deployment: its fingerprint ("" without one).
 fn task_config_token(spec: &ServiceSpec) -> String {
@@ -273,8 +275,9 @@ fn task_config_token(spec: &ServiceSpec) -> String {
         .unwrap_or_default()
 }
 
-fn new_deployment_id() -> String {
-    let n = uuid::Uuid::new_v4().as_u128() % 10u128.pow(19);
+/// ECS-style deployment id: `ecs-svc/` and 19 digits, from the context's id source.
+fn new_deployment_id(ctx: &Context) -> String {
+    let n = (ctx.new_id)().as_u128() % 10u128.pow(19);
     format!("ecs-svc/{n:019}")
 }
 
@@ -289,19 +292,27 @@ fn is_running(t: &Object) -> bool {
 }
 
 /// What the planner needs to know of a task.
-fn view(ctx: &Context, t: &Object, health_checked: &mut BTreeMap<String, bool>) -> TaskView {
-    let spec: Option<TaskSpec> = t.spec_as().ok();
-    let status: TaskStatus = t.status_as().unwrap_or_default();
-    let td = if status.task_definition.is_empty() {
-        spec.as_ref()
-            .map(|s| s.task_definition.clone())
-            .unwrap_or_default()
-    } else {
-        status.task_definition.clone()
-    };
-    let checked = *health_checked.entry(td.clone()).or_insert_with(|| {
-        ctx.store
+/// The revision a task runs once resolved, else what its spec names.
+fn task_definition_of(t: &Object) -> String {
+    match t.status_as::<TaskStatus>() {
+        Ok(st) if !st.task_definition.is_empty() => st.task_definition,
+        _ => t
+            .spec_as::<TaskSpec>()
+            .map(|s| s.task_definition)
+            .unwrap_or_default(),
+    }
+}
+
+/// Whether each task definition the tasks run has an essential container with a health
+/// check.
+async fn health_checked(ctx: &Context, tasks: &[Object]) -> BTreeMap<String, bool> {
+    let tds: BTreeSet<String> = tasks.iter().map(task_definition_of).collect();
+    let mut checked = BTreeMap::new();
+    for td in tds {
+        let has_check = ctx
+            .store
             .get(&ObjectKey::new(Kind::TaskDefinition, None, &td))
+            .await
             .ok()
             .flatten()
             .and_then(|o| o.spec_as::<TaskDefinitionSpec>().ok())
@@ -309,8 +320,17 @@ fn view(ctx: &Context, t: &Object, health_checked: &mut BTreeMap<String, bool>) 
                 s.container_definitions
                     .iter()
                     .any(|c| c.is_essential() && c.health_check.is_some())
-            })
-    });
+            });
+        checked.insert(td, has_check);
+    }
+    checked
+}
+
+fn view(ctx: &Context, t: &Object, health_checked: &BTreeMap<String, bool>) -> TaskView {
+    let spec: Option<TaskSpec> = t.spec_as().ok();
+    let status: TaskStatus = t.status_as().unwrap_or_default();
+    let td = task_definition_of(t);
+    let checked = health_checked.get(&td).copied().unwrap_or(false);
     let stopping =
         spec.as_ref().is_some_and(TaskSpec::stop_requested) || status.desired_status.is_stopped();
     let running = status.last_status.is_running();
@@ -348,7 +368,7 @@ fn view(ctx: &Context, t: &Object, health_checked: &mut BTreeMap<String, bool>) 
 }
 
 /// Creates `count` Task objects for the deployment, in one atomic write.
-fn start_tasks(
+async fn start_tasks(
     ctx: &Context,
     service: &Object,
     cluster: &str,
@@ -369,7 +389,7 @@ fn start_tasks(
     };
     let objects: Vec<Object> = (0..count)
         .map(|_| {
-            let id = uuid::Uuid::new_v4().simple().to_string();
+            let id = (ctx.new_id)().simple().to_string();
             let mut o = Object::with_spec(Kind::Task, id, &spec)?;
             o.metadata.cluster = Some(cluster.to_string());
             o.metadata
@@ -386,18 +406,18 @@ fn start_tasks(
             message: e.to_string(),
         })?;
     let names: Vec<String> = objects.iter().map(|o| o.metadata.name.clone()).collect();
-    ctx.store.apply_all(objects.clone(), false)?;
+    ctx.store.apply_all(objects.clone(), false).await?;
     // Counted at once, before the watch reports them: the next placement sees them.
     let mut ledger = ctx.ledger();
     for o in &objects {
-        ledger.observe(ctx.store.as_ref(), o);
+        ledger.observe(ctx.store.blocking().as_ref(), o);
     }
     info!(service = %service.metadata.name, deployment, count, "started tasks");
     Ok(names)
 }
 
 /// Asks a task to stop (the task controller drains and stops it).
-fn stop_task(ctx: &Context, task: &Object, reason: &str) -> Result<(), ServiceError> {
+async fn stop_task(ctx: &Context, task: &Object, reason: &str) -> Result<(), ServiceError> {
     let mut o = task.clone();
     o.merge_spec(&StopRequest::new(
         StopCode::ServiceSchedulerInitiated,
@@ -407,7 +427,7 @@ fn stop_task(ctx: &Context, task: &Object, reason: &str) -> Result<(), ServiceEr
         service: task.metadata.name.clone(),
         message: e.to_string(),
     })?;
-    match ctx.store.apply(o) {
+    match ctx.store.apply(o).await {
         Ok(_) => Ok(()),
         Err(store::StoreError::Conflict { .. }) => {
             warn!(task = %task.metadata.name, "task changed while stopping it; will retry");

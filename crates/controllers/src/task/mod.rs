@@ -14,7 +14,7 @@ pub mod secrets;
 pub mod service_connect;
 
 use crate::Context;
-use crate::sources::{keys_of, watch_store};
+use crate::sources::{keys_of, list_keys, watch_store};
 use ::reconcile::{Controller, QueueConfig, QueueHandle};
 use api::{Kind, ObjectKey};
 use futures::StreamExt;
@@ -123,17 +123,17 @@ async fn resync(ctx: Context, queue: QueueHandle<ObjectKey>) {
     loop {
         tick.tick().await;
         enqueue_all(&ctx, &queue).await;
-        forget_old_stopped_tasks(&ctx);
+        forget_old_stopped_tasks(&ctx).await;
     }
 }
 
 /// Deletes the stopped tasks beyond the retention bound; their containers go with them.
-fn forget_old_stopped_tasks(ctx: &Context) {
-    let Ok(list) = ctx.store.list(&store::ListQuery::new(Kind::Task)) else {
+async fn forget_old_stopped_tasks(ctx: &Context) {
+    let Ok(list) = ctx.store.list(&store::ListQuery::new(Kind::Task)).await else {
         return;
     };
     for key in retention::expired(&list.items, ctx.keep_stopped_tasks) {
-        match ctx.store.delete(&key) {
+        match ctx.store.delete(&key).await {
             Ok(_) => info!(task = %key.name, "forgot a stopped task (retention bound)"),
             Err(e) => warn!(task = %key.name, error = %e, "cannot delete a stopped task"),
         }
@@ -141,7 +141,10 @@ fn forget_old_stopped_tasks(ctx: &Context) {
 }
 
 async fn enqueue_all(ctx: &Context, queue: &QueueHandle<ObjectKey>) {
-    all_tasks(ctx).into_iter().for_each(|k| queue.add(k));
+    list_keys(ctx, Kind::Task)
+        .await
+        .into_iter()
+        .for_each(|k| queue.add(k));
     // Containers whose task object is gone are orphans: their task key cleans them up.
     match ctx.runtime.list(&ctx.owned(&[]), true).await {
         Ok(found) => {

@@ -14,7 +14,6 @@ use reconcile::Action;
 use runtime::{ContainerId, ContainerInfo, ContainerState, HealthStatus, RuntimeError, labels};
 use std::collections::BTreeMap;
 use std::time::Duration;
-use store::StoreExt;
 use tracing::{debug, info, warn};
 
 /// Plan/execute rounds per reconcile before the status is written and the key requeued.
@@ -43,7 +42,7 @@ struct Observation {
 
 /// Reconciles one Task object.
 pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, TaskError> {
-    let Some(obj) = ctx.store.get(key)? else {
+    let Some(obj) = ctx.store.get(key).await? else {
         remove_orphans(ctx, &key.name).await?;
         return Ok(Action::await_change());
     };
@@ -60,7 +59,8 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
     };
     let td_obj = ctx
         .store
-        .get(&ObjectKey::new(Kind::TaskDefinition, None, &td_ref))?;
+        .get(&ObjectKey::new(Kind::TaskDefinition, None, &td_ref))
+        .await?;
     let Some(td_obj) = td_obj else {
         return fail_without_definition(ctx, &obj, stored, &td_ref).await;
     };
@@ -68,7 +68,7 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
     let taskdef = td_obj.display_name();
     let cluster = obj.metadata.cluster_or_default().to_string();
     let service = obj.metadata.labels.get(labels::SERVICE).cloned();
-    let aliases = service_connect_aliases(ctx, &cluster, service.as_deref(), &td, &taskdef)?;
+    let aliases = service_connect_aliases(ctx, &cluster, service.as_deref(), &td, &taskdef).await?;
     let id = TaskIdentity {
         task_id: &key.name,
         cluster: &cluster,
@@ -99,8 +99,9 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
     {
         // The workload policy and the service's names are checked once, before anything of
         // the task exists.
-        let refused = admission::workload::check(&td, &cluster, &cluster_policy(ctx, &cluster)?)
-            .and(aliases.as_ref().map(|_| ()).map_err(Clone::clone));
+        let refused =
+            admission::workload::check(&td, &cluster, &cluster_policy(ctx, &cluster).await?)
+                .and(aliases.as_ref().map(|_| ()).map_err(Clone::clone));
         if let Err(reason) = refused {
             warn!(task = %key.name, %reason, "task refused");
             status.desired_status = DesiredStatus::Stopped;
@@ -134,7 +135,7 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
         // Record progress before a stop: it may take its whole grace period, and users (and
         // the service controller) should see STOPPING meanwhile. Creates and starts are quick.
         if p.steps.iter().any(|s| matches!(s, Step::Stop { .. })) {
-            record(ctx, key, &status, &mut written)?;
+            record(ctx, key, &status, &mut written).await?;
         }
         debug!(task = %key.name, steps = ?p.steps, phase = status.last_status.as_str(), "executing");
         if let Err((code, reason)) = execute(ctx, &id, &td, &spec, &seen, &p.steps).await {
@@ -160,7 +161,7 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
         }
         last = Some(p);
     }
-    record(ctx, key, &status, &mut written)?;
+    record(ctx, key, &status, &mut written).await?;
     Ok(match last.and_then(|p| p.requeue_after) {
         Some(d) => Action::requeue(d),
         None => Action::await_change(),
@@ -168,9 +169,12 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
 }
 
 /// The policy of a cluster (the default, everything dangerous refused, when it has none).
-fn cluster_policy(ctx: &Context, cluster: &str) -> Result<api::cluster::ClusterPolicy, TaskError> {
+async fn cluster_policy(
+    ctx: &Context,
+    cluster: &str,
+) -> Result<api::cluster::ClusterPolicy, TaskError> {
     let key = ObjectKey::new(Kind::Cluster, None, cluster);
-    let spec = match ctx.store.get(&key)? {
+    let spec = match ctx.store.get(&key).await? {
         Some(o) => o.spec_as::<api::cluster::ClusterSpec>().unwrap_or_default(),
         None => api::cluster::ClusterSpec::default(),
     };
@@ -178,7 +182,7 @@ fn cluster_policy(ctx: &Context, cluster: &str) -> Result<api::cluster::ClusterP
 }
 
 /// Writes the status if it differs from what was last written.
-fn record(
+async fn record(
     ctx: &Context,
     key: &ObjectKey,
     status: &TaskStatus,
@@ -190,7 +194,7 @@ fn record(
     if status.last_status != written.last_status {
         info!(task = %key.name, from = written.last_status.as_str(), to = status.last_status.as_str(), "task status");
     }
-    ctx.store.write_status(key, status, None)?;
+    ctx.store.write_status(key, status, None).await?;
     *written = status.clone();
     Ok(())
 }
@@ -282,7 +286,7 @@ fn observed(info: &ContainerInfo) -> Observed {
 
 /// The Service Connect names of a service's task (none for a standalone task), or why they
 /// cannot be given.
-fn service_connect_aliases(
+async fn service_connect_aliases(
     ctx: &Context,
     cluster: &str,
     service: Option<&str>,
@@ -294,7 +298,8 @@ fn service_connect_aliases(
     };
     let Some(svc) = ctx
         .store
-        .get(&ObjectKey::new(Kind::Service, Some(cluster), service))?
+        .get(&ObjectKey::new(Kind::Service, Some(cluster), service))
+        .await?
     else {
         return Ok(Ok(Vec::new()));
     };
@@ -330,7 +335,7 @@ async fn execute(
                 let secret_env = if def.secrets.is_empty() {
                     Vec::new()
                 } else {
-                    let store = ctx.store.clone();
+                    let store = ctx.store.blocking().clone();
                     let secrets = ctx.secrets.clone();
                     let (container, refs) = (name.clone(), def.secrets.clone());
                     tokio::task::spawn_blocking(move || {
@@ -456,7 +461,7 @@ async fn fail_without_definition(
         status.stopped_at = Some(rfc3339((ctx.now)()));
     }
     if status != before {
-        ctx.store.write_status(&obj.key(), &status, None)?;
+        ctx.store.write_status(&obj.key(), &status, None).await?;
     }
     Ok(Action::await_change())
 }
