@@ -215,3 +215,56 @@ fn svc_named(name: &str, count: u64) -> Value {
     s["metadata"]["name"] = json!(name);
     s
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashing_revision_trips_the_circuit_breaker_and_rolls_back() {
+    let fake = FakeRuntime::with_images(["busybox"]);
+    let server = Server::start_with({
+        let fake = fake.clone();
+        move |c| {
+            c.runtime = Some(std::sync::Arc::new(fake));
+            c.service_backoff_cap = Some(std::time::Duration::from_millis(50));
+        }
+    })
+    .await;
+    let mut service = svc("web", 2);
+    service["spec"]["deploymentConfiguration"] =
+        json!({"deploymentCircuitBreaker": {"enable": true, "rollback": true}});
+    let (status, body) = server.apply(vec![td("1"), service]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // The breaker rolls back to the last COMPLETED deployment (as ECS): wait for it.
+    server
+        .wait_for("/v1/objects/services/web", "web:1 completed", |v| {
+            v["status"]["deployments"][0]["rolloutState"] == "COMPLETED"
+        })
+        .await;
+
+    // Every container started from now on exits at once with 1.
+    fake.set_default_behavior(runtime::FakeBehavior {
+        exit_after: Some((std::time::Duration::ZERO, 1)),
+        ..Default::default()
+    });
+    server.apply(vec![td("2")]).await;
+    let rolled_back = server
+        .wait_for("/v1/objects/services/web", "rolled back", |v| {
+            let deployments = v["status"]["deployments"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            deployments
+                .iter()
+                .any(|d| d["taskDefinition"] == "web:2" && d["rolloutState"] == "FAILED")
+                && deployments
+                    .iter()
+                    .any(|d| d["status"] == "PRIMARY" && d["taskDefinition"] == "web:1")
+        })
+        .await;
+    assert!(
+        rolled_back["status"]["deployments"]
+            .to_string()
+            .contains("ECS deployment circuit breaker"),
+        "{rolled_back:#}"
+    );
+    assert_eq!(running(&fake, "web"), ["web:1"; 2], "the old tasks survive");
+    server.stop().await;
+}
