@@ -268,3 +268,63 @@ async fn a_crashing_revision_trips_the_circuit_breaker_and_rolls_back() {
     assert_eq!(running(&fake, "web"), ["web:1"; 2], "the old tasks survive");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolling_update_keeps_ecs_bounds() {
+    let fake = FakeRuntime::with_images(["busybox"]);
+    let server = Server::start_on(&fake).await;
+    let mut service = svc("web", 4);
+    service["spec"]["deploymentConfiguration"] =
+        json!({"minimumHealthyPercent": 50, "maximumPercent": 100});
+    server.apply(vec![td("1"), service]).await;
+    wait_until("4 run", || running(&fake, "web") == ["web:1"; 4]).await;
+
+    server.apply(vec![td("2")]).await;
+    // Sampled all along the rollout: never more than 4 (100%), never fewer than 2 (50%).
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let now = running(&fake, "web");
+        assert!((2..=4).contains(&now.len()), "out of bounds: {now:?}");
+        if now == ["web:2"; 4] {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not rolled: {now:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watched_directory_runs_and_prunes_its_service() {
+    let fake = FakeRuntime::with_images(["busybox"]);
+    let watched = tempfile::tempdir().unwrap();
+    let dir = watched.path().canonicalize().unwrap();
+    std::fs::write(
+        dir.join("web.yaml"),
+        "apiVersion: ecs/v1\nkind: TaskDefinition\nmetadata: {name: web}\nspec:\n  containerDefinitions:\n    - {name: app, image: busybox, memory: 32, stopTimeout: 1}\n---\napiVersion: ecs/v1\nkind: Service\nmetadata: {name: web}\nspec: {taskDefinition: web, desiredCount: 2}\n",
+    )
+    .unwrap();
+    let server = Server::start_with({
+        let (fake, dir) = (fake.clone(), dir.clone());
+        move |c| {
+            c.runtime = Some(std::sync::Arc::new(fake));
+            c.watch = vec![dir];
+            c.sync.debounce = std::time::Duration::from_millis(50);
+        }
+    })
+    .await;
+    wait_until("synced and running", || running(&fake, "web").len() == 2).await;
+    std::fs::remove_file(dir.join("web.yaml")).unwrap();
+    wait_until("pruned: its containers stop", || {
+        running(&fake, "web").is_empty()
+    })
+    .await;
+    let (status, _) = server
+        .call(Method::GET, "/v1/objects/services/web", None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    server.stop().await;
+}
