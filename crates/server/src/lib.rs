@@ -249,7 +249,7 @@ pub async fn run(
         Listen::Unix(_) => None,
     };
     let app = http::router(http::AppState {
-        store,
+        store: store::AsyncStore::new(store),
         shutdown: stop_rx,
         token: token.map(Arc::from),
         runtime: task_runtime,

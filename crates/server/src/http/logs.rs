@@ -263,7 +263,7 @@ mod tests {
 
         fn state(&self, with_runtime: bool) -> AppState {
             AppState {
-                store: self.store.clone(),
+                store: store::AsyncStore::new(self.store.clone()),
                 shutdown: self.shutdown.clone(),
                 token: None,
                 syncs: gitops::StatusBoard::default(),

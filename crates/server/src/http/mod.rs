@@ -1,8 +1,9 @@
 //! The HTTP API: routes, shared state, and the middleware every request passes through
 //! (a tracing span with method, path, status and latency; bearer-token auth on TCP).
 //!
-//! Store calls are synchronous and every write waits for a disk flush, so handlers run
-//! them on tokio's blocking pool ([`blocking`]) rather than on the async workers.
+//! Store writes wait for a disk flush, so handlers reach the store through
+//! `store::AsyncStore` (the controllers' wrapper too), via [`blocking`], never on the async
+//! workers.
 
 mod apply;
 mod loadbalancers;
@@ -24,10 +25,11 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
+use futures::FutureExt;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Instant;
-use store::{Store, StoreError};
+use store::{AsyncStore, Store, StoreError};
 use tracing::Instrument;
 
 /// Largest request body accepted (413 above it).
@@ -36,7 +38,8 @@ pub(crate) const MAX_BODY: usize = 16 * 1024 * 1024;
 /// What every handler can reach.
 #[derive(Clone)]
 pub(crate) struct AppState {
-    pub store: Arc<dyn Store>,
+    /// The store, reached off the tokio workers (its writes flush to disk).
+    pub store: AsyncStore,
     /// Becomes `true` when the server starts shutting down; open watches end then.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// The bearer token every request must carry (TCP only).
@@ -199,18 +202,21 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Runs a store call on the blocking pool.
+/// Runs store calls (several in one trip when they belong together) through the
+/// `AsyncStore`.
 pub(crate) async fn blocking<T: Send + 'static>(
-    store: &Arc<dyn Store>,
+    store: &AsyncStore,
     f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let store = store.clone();
-    tokio::task::spawn_blocking(move || f(store.as_ref()))
+    // The controllers' wrapper; a panic in the call answers 500 instead of dropping the
+    // connection.
+    std::panic::AssertUnwindSafe(store.run(f))
+        .catch_unwind()
         .await
-        .map_err(|e| {
+        .map_err(|_| {
             ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                format!("the store call failed: {e}"),
+                "the store call failed (it panicked; see the server's log)",
             )
         })?
         .map_err(ApiError::from)
