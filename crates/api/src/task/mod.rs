@@ -68,6 +68,21 @@ pub struct ContainerOverride {
 }
 
 impl TaskSpec {
+    /// A task of `task_definition` to run, started by `started_by` (a deployment id, a user),
+    /// nothing else set.
+    pub fn new(task_definition: &str, started_by: Option<String>) -> Self {
+        TaskSpec {
+            task_definition: task_definition.to_string(),
+            count: None,
+            desired_status: None,
+            stop_code: None,
+            stopped_reason: None,
+            overrides: None,
+            started_by,
+            group: None,
+        }
+    }
+
     /// Someone (a user or the service scheduler) asked the task to stop.
     pub fn stop_requested(&self) -> bool {
         self.desired_status.is_some_and(DesiredStatus::is_stopped)

@@ -378,14 +378,8 @@ async fn start_tasks(
 ) -> Result<Vec<String>, ServiceError> {
     let number = deployment.trim_start_matches("ecs-svc/");
     let spec = TaskSpec {
-        task_definition: task_definition.to_string(),
-        count: None,
-        desired_status: None,
-        stop_code: None,
-        stopped_reason: None,
-        overrides: None,
-        started_by: Some(deployment.to_string()),
         group: Some(format!("service:{}", service.metadata.name)),
+        ..TaskSpec::new(task_definition, Some(deployment.to_string()))
     };
     let objects: Vec<Object> = (0..count)
         .map(|_| {

@@ -132,16 +132,7 @@ fn task_object(
     task_definition: &str,
     started_by: Option<&str>,
 ) -> Result<Object, serde_json::Error> {
-    let spec = TaskSpec {
-        task_definition: task_definition.to_string(),
-        count: None,
-        desired_status: None,
-        stop_code: None,
-        stopped_reason: None,
-        overrides: None,
-        started_by: started_by.map(str::to_string),
-        group: None,
-    };
+    let spec = TaskSpec::new(task_definition, started_by.map(str::to_string));
     let mut task = Object::with_spec(Kind::Task, id, &spec)?;
     task.metadata.cluster = cluster.map(str::to_string);
     Ok(task)
