@@ -66,6 +66,14 @@ pub(crate) fn error_policy<E: ReconcileError>(
     }
 }
 
+impl ReconcileError for crate::loadbalancer::reconciler::LoadBalancerError {
+    /// A configuration the balancer cannot apply is shown in `describe lb` by the reconciler
+    /// itself, which then waits for a change; what reaches here may pass on a retry.
+    fn invalid(&self) -> Option<&str> {
+        None
+    }
+}
+
 /// Records `reason` as the newest event of the object's status (unless it is already the
 /// newest), on a blocking thread: the write flushes to disk.
 fn record(ctx: &Context, controller: &'static str, key: &ObjectKey, reason: &str) {

@@ -109,16 +109,17 @@ pub async fn run(
         tokio::spawn(watch_store(ctx.clone(), handle.clone(), map, all.clone())),
         tokio::spawn(resync(ctx.clone(), handle, RESYNC, all)),
     ];
+    let policy_ctx = ctx.clone();
     let result = controller
         .run(
             move |key: ObjectKey| {
                 let (ctx, shared) = (ctx.clone(), Arc::clone(&shared));
                 async move { reconciler::reconcile_load_balancer(&ctx, &shared, &key).await }
             },
-            |key: &ObjectKey, err: &reconciler::LoadBalancerError, attempts: u32| {
-                warn!(controller = "loadbalancer", key = %key.name, attempts, error = %err, "reconcile failed; retrying");
-                reconcile::Action::backoff()
-            },
+            crate::invalid::error_policy::<reconciler::LoadBalancerError>(
+                policy_ctx,
+                "loadbalancer",
+            ),
             CONCURRENCY,
             shutdown,
         )
