@@ -99,8 +99,7 @@ impl AsyncStore {
         status: &T,
         expected_resource_version: Option<u64>,
     ) -> Result<Object, StoreError> {
-        let value = serde_json::to_value(status)
-            .map_err(|e| StoreError::Invalid(format!("status of {key}: {e}")))?;
+        let value = crate::typed::status_value(key, status)?;
         self.update_status(key, value, expected_resource_version)
             .await
     }

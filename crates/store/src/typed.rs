@@ -24,8 +24,14 @@ impl<S: Store + ?Sized> StoreExt for S {
         status: &T,
         expected_resource_version: Option<u64>,
     ) -> Result<Object, StoreError> {
-        let value = serde_json::to_value(status)
-            .map_err(|e| StoreError::Invalid(format!("status of {key}: {e}")))?;
-        self.update_status(key, value, expected_resource_version)
+        self.update_status(key, status_value(key, status)?, expected_resource_version)
     }
+}
+
+/// The JSON of a typed status, or why it has none.
+pub(crate) fn status_value<T: Serialize>(
+    key: &ObjectKey,
+    status: &T,
+) -> Result<serde_json::Value, StoreError> {
+    serde_json::to_value(status).map_err(|e| StoreError::Invalid(format!("status of {key}: {e}")))
 }
