@@ -4,11 +4,13 @@
 //!
 //! An apply passes, in order (a stage that refuses stops the chain; every problem of that
 //! stage is reported, and nothing is written):
+//! 0. The number of objects ([`bounds::check_count`]), before any is looked at.
 //! 1. [`Rule::SystemOwnedKind`], [`Rule::Duplicate`], [`Rule::Validation`]: each object on its
 //!    own ([`validate_objects`]: pure, no store).
-//! 2. [`Rule::ClusterPolicy`] (what a task definition may do in its cluster) and
+//! 2. [`Rule::ClusterPolicy`] (what a task definition may do in its cluster),
 //!    [`Rule::SecretSources`] (where a Secret may take its value from, as the server's operator
-//!    allows): the objects against each other and the store.
+//!    allows), [`Rule::ResourceBounds`] and [`Rule::SizeBounds`] (memory within the machine,
+//!    caps on tasks, sizes): the objects against each other and the store.
 //! 3. Field ownership, which refuses nothing: a Service's desiredCount owned by an Autoscaler
 //!    keeps its live value, with a warning.
 //!
@@ -16,6 +18,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod bounds;
 mod ownership;
 mod protected;
 pub mod secrets;
@@ -46,6 +49,13 @@ pub enum Rule {
     SecretSources,
     /// Objects that must always exist (the default cluster).
     ProtectedObject,
+    /// What a write may ask of the machine: memory within the machine's, `/dev/shm` and
+    /// tmpfs within a container's limit, caps on desiredCount and tasks per cluster, a
+    /// Cluster's capacity within the machine.
+    ResourceBounds,
+    /// How big a write may be: objects per apply, a task definition's 64 KiB, environment
+    /// variables, a task's overrides.
+    SizeBounds,
 }
 
 impl Rule {
@@ -58,6 +68,8 @@ impl Rule {
             Rule::ClusterPolicy => "cluster-policy",
             Rule::SecretSources => "secret-sources",
             Rule::ProtectedObject => "protected-object",
+            Rule::ResourceBounds => "resource-bounds",
+            Rule::SizeBounds => "size-bounds",
         }
     }
 }
@@ -119,7 +131,15 @@ impl Refusal {
         rules.dedup();
         let headline = if problems
             .iter()
-            .all(|p| matches!(p.rule, Rule::ClusterPolicy | Rule::SecretSources))
+            .all(|p| {
+                matches!(
+                    p.rule,
+                    Rule::ClusterPolicy
+                        | Rule::SecretSources
+                        | Rule::ResourceBounds
+                        | Rule::SizeBounds
+                )
+            })
         {
             format!(
                 "refused by the server's policy ({}); nothing was applied",
@@ -165,12 +185,27 @@ pub struct Admitted {
 #[derive(Debug, Clone, Default)]
 pub struct Admission {
     secret_sources: SecretSources,
+    limits: bounds::Limits,
 }
 
 impl Admission {
     /// A chain that lets Secrets read only what `secret_sources` allows.
     pub fn new(secret_sources: SecretSources) -> Self {
-        Admission { secret_sources }
+        Admission {
+            secret_sources,
+            limits: bounds::Limits::default(),
+        }
+    }
+
+    /// The same chain with the operator's bounds (the machine, objects per apply).
+    pub fn with_limits(mut self, limits: bounds::Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The operator's bounds.
+    pub fn limits(&self) -> &bounds::Limits {
+        &self.limits
     }
 
     /// Where Secrets may take their values from.
@@ -185,9 +220,13 @@ impl Admission {
         store: &dyn Store,
         objects: Vec<Object>,
     ) -> Result<Admitted, Refusal> {
+        if let Some(problem) = bounds::check_count(&objects, &self.limits) {
+            return Err(Refusal::from_problems(vec![problem]));
+        }
         let warnings = validate_objects(&objects).map_err(Refusal::from_problems)?;
         let mut problems = workload::check_objects(store, &objects)?;
         problems.extend(self.secret_sources.check_objects(&objects));
+        problems.extend(bounds::check_objects(store, &objects, &self.limits)?);
         if !problems.is_empty() {
             return Err(Refusal::from_problems(problems));
         }

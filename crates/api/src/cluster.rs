@@ -30,6 +30,47 @@ pub struct ClusterPolicy {
     /// Host paths (prefixes) that host volumes may bind-mount.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub host_path_allowlist: Vec<String>,
+    /// Most processes (and threads) one container may run (Docker `--pids-limit`); default
+    /// [`DEFAULT_PIDS_LIMIT`]. A fork bomb stops there instead of exhausting the host's pids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 16, max = 4194304))]
+    pub pids_limit: Option<u32>,
+    /// Most tasks one Service may want (`desiredCount`) and one apply may start in this
+    /// cluster (`run-task --count`); default [`DEFAULT_MAX_DESIRED_COUNT`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_desired_count: Option<u32>,
+    /// Most tasks the cluster may hold: the Services' desiredCounts and the standalone tasks
+    /// that are not stopped; default [`DEFAULT_MAX_TASKS`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tasks: Option<u32>,
+}
+
+/// Default pids limit per container: far above what a service's processes and threads need
+/// (a JVM or a pool of workers runs a few hundred), far below the kernel's default
+/// `pid_max` (32,768 or 4,194,304), so one container cannot take every pid of the host.
+pub const DEFAULT_PIDS_LIMIT: u32 = 1024;
+/// Default cap on a Service's desiredCount (and on the tasks one apply starts): ECS's own
+/// quota on tasks per service is 5,000 across a fleet; one machine needs far fewer.
+pub const DEFAULT_MAX_DESIRED_COUNT: u32 = 1000;
+/// Default cap on the tasks of one cluster (ECS's default quota is 5,000 per service and
+/// thousands of instances per cluster; one local machine holds far fewer).
+pub const DEFAULT_MAX_TASKS: u32 = 2000;
+
+impl ClusterPolicy {
+    /// The pids limit of each container.
+    pub fn pids_limit(&self) -> u32 {
+        self.pids_limit.unwrap_or(DEFAULT_PIDS_LIMIT)
+    }
+
+    /// The cap on one Service's desiredCount.
+    pub fn max_desired_count(&self) -> u32 {
+        self.max_desired_count.unwrap_or(DEFAULT_MAX_DESIRED_COUNT)
+    }
+
+    /// The cap on the tasks of the cluster.
+    pub fn max_tasks(&self) -> u32 {
+        self.max_tasks.unwrap_or(DEFAULT_MAX_TASKS)
+    }
 }
 
 /// Capacity of the local container instance offered to the cluster.

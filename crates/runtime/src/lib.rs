@@ -40,7 +40,7 @@ pub use fake::{Call, FakeBehavior, FakeRuntime, FakeVolume, Op, SignalReaction};
 pub use runtime::{BoxStream, ContainerRuntime};
 pub use types::observed::{
     ContainerInfo, ContainerState, ContainerSummary, EventAction, ExecOutput, HealthStatus,
-    LogLine, LogStream, PortBinding, RuntimeEvent, Stats, VersionInfo,
+    LogLine, LogStream, MachineInfo, PortBinding, RuntimeEvent, Stats, VersionInfo,
 };
 pub use types::spec::{
     ContainerId, ContainerSpec, HealthSpec, LogSpec, MountSource, MountSpec, NetworkAttach,

@@ -10,7 +10,8 @@ use futures::{Stream, StreamExt, stream};
 
 use crate::error::Result;
 use crate::types::observed::{
-    ContainerInfo, ContainerSummary, ExecOutput, LogLine, RuntimeEvent, Stats, VersionInfo,
+    ContainerInfo, ContainerSummary, ExecOutput, LogLine, MachineInfo, RuntimeEvent, Stats,
+    VersionInfo,
 };
 use crate::types::spec::{ContainerId, ContainerSpec, NetworkId};
 
@@ -27,6 +28,10 @@ pub type BoxStream<T> = Pin<Box<dyn Stream<Item = T> + Send + 'static>>;
 pub trait ContainerRuntime: Send + Sync + fmt::Debug {
     /// Checks that the engine answers and says which version it runs.
     async fn ping(&self) -> Result<VersionInfo>;
+
+    /// The CPUs and memory of the engine's host: no container may be given more memory,
+    /// nor a Cluster declare more capacity.
+    async fn machine(&self) -> Result<MachineInfo>;
 
     /// Whether the image is present locally (nothing is ever pulled).
     async fn image_exists(&self, image: &str) -> Result<bool>;

@@ -81,6 +81,7 @@ pub(super) fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
         }),
         dns: non_empty(&spec.dns),
         shm_size: spec.shm_size,
+        pids_limit: spec.pids_limit,
         sysctls: (!spec.sysctls.is_empty()).then(|| to_hash(&spec.sysctls)),
         security_opt: non_empty(&spec.security_opt),
         log_config: Some(HostConfigLogConfig {

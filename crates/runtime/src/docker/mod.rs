@@ -27,7 +27,7 @@ use self::errors::Subject;
 use crate::error::{Result, RuntimeError};
 use crate::runtime::{BoxStream, ContainerRuntime};
 use crate::types::observed::{
-    ContainerInfo, ContainerSummary, ExecOutput, LogLine, RuntimeEvent, Stats, VersionInfo,
+    ContainerInfo, ContainerSummary, ExecOutput, LogLine, MachineInfo, RuntimeEvent, Stats, VersionInfo,
 };
 use crate::types::spec::{ContainerId, ContainerSpec, NetworkId};
 
@@ -194,6 +194,23 @@ impl ContainerRuntime for DockerRuntime {
             os: v.os.unwrap_or_default(),
             arch: v.arch.unwrap_or_default(),
         })
+    }
+
+    async fn machine(&self) -> Result<MachineInfo> {
+        let info = self
+            .call(Subject::Engine, Duration::ZERO, |d| async move { d.info().await })
+            .await?;
+        let positive = |v: Option<i64>| v.and_then(|n| u64::try_from(n).ok()).filter(|n| *n > 0);
+        match (positive(info.ncpu), positive(info.mem_total)) {
+            (Some(cpus), Some(memory_bytes)) => Ok(MachineInfo {
+                cpus: u32::try_from(cpus).unwrap_or(u32::MAX),
+                memory_bytes,
+            }),
+            _ => Err(RuntimeError::Other(
+                "the engine did not report its CPUs and memory (docker info: NCPU, MemTotal)"
+                    .to_owned(),
+            )),
+        }
     }
 
     async fn image_exists(&self, image: &str) -> Result<bool> {

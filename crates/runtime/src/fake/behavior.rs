@@ -9,6 +9,8 @@ use crate::types::observed::{ExecOutput, HealthStatus, LogStream};
 pub enum Op {
     /// `ping`
     Ping,
+    /// `machine`
+    Machine,
     /// `image_exists`
     ImageExists,
     /// `import_image`
@@ -52,6 +54,7 @@ impl Op {
         !matches!(
             self,
             Self::Ping
+                | Self::Machine
                 | Self::ImageExists
                 | Self::Inspect
                 | Self::List

@@ -14,8 +14,8 @@ use super::state::{FakeVolume, Msg, health_delay};
 use crate::error::{Result, RuntimeError};
 use crate::runtime::{BoxStream, ContainerRuntime, end_after_error};
 use crate::types::observed::{
-    ContainerInfo, ContainerSummary, EventAction, ExecOutput, LogLine, RuntimeEvent, Stats,
-    VersionInfo,
+    ContainerInfo, ContainerSummary, EventAction, ExecOutput, LogLine, MachineInfo, RuntimeEvent,
+    Stats, VersionInfo,
 };
 use crate::types::spec::{ContainerId, ContainerSpec, NetworkId};
 
@@ -95,6 +95,12 @@ impl ContainerRuntime for FakeRuntime {
             os: "linux".to_owned(),
             arch: "amd64".to_owned(),
         })
+    }
+
+    async fn machine(&self) -> Result<MachineInfo> {
+        let mut s = self.state();
+        s.begin(Op::Machine, "")?;
+        Ok(s.machine)
     }
 
     async fn image_exists(&self, image: &str) -> Result<bool> {

@@ -21,7 +21,7 @@ pub use self::state::FakeVolume;
 use self::state::{Msg, State};
 use crate::error::{Result, RuntimeError};
 use crate::types::observed::{
-    ContainerInfo, HealthStatus, LogLine, LogStream, RuntimeEvent, Stats,
+    ContainerInfo, HealthStatus, LogLine, LogStream, MachineInfo, RuntimeEvent, Stats,
 };
 use crate::types::spec::{ContainerId, ContainerSpec};
 
@@ -105,6 +105,11 @@ impl FakeRuntime {
             .entry(op)
             .or_default()
             .push_back(error);
+    }
+
+    /// Sets what `machine` reports (default: 64 CPUs and 256 GiB).
+    pub fn set_machine(&self, machine: MachineInfo) {
+        self.state().machine = machine;
     }
 
     /// Takes the engine down (every call fails with `Unavailable`, event streams end with

@@ -10,6 +10,7 @@ use tokio::sync::{broadcast, watch};
 use super::behavior::{Call, FakeBehavior, Op};
 use crate::error::{Result, RuntimeError};
 use crate::types::observed::{
+    MachineInfo,
     ContainerInfo, ContainerState, ContainerSummary, EventAction, HealthStatus, LogLine,
     PortBinding, RuntimeEvent, Stats,
 };
@@ -119,6 +120,8 @@ pub(super) struct State {
     pub calls: Vec<Call>,
     pub event_log: Vec<RuntimeEvent>,
     pub unavailable: bool,
+    /// What `machine` reports.
+    pub machine: MachineInfo,
     pub next_id: u64,
     pub next_port: u16,
     pub next_subnet: u32,
@@ -146,6 +149,10 @@ impl State {
             calls: Vec::new(),
             event_log: Vec::new(),
             unavailable: false,
+            machine: MachineInfo {
+                cpus: 64,
+                memory_bytes: 256 << 30,
+            },
             next_id: 0,
             next_port: FIRST_EPHEMERAL_PORT,
             next_subnet: 17,

@@ -229,6 +229,16 @@ pub struct ExecOutput {
     pub stderr: String,
 }
 
+/// What the engine's host has, as `docker info` reports it: the ceiling of every memory
+/// limit and of a Cluster's declared capacity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MachineInfo {
+    /// CPUs the engine's host has.
+    pub cpus: u32,
+    /// Memory the engine's host has, in bytes.
+    pub memory_bytes: u64,
+}
+
 /// The engine's version, from `ping`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VersionInfo {

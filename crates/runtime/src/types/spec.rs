@@ -130,6 +130,8 @@ pub struct ContainerSpec {
     pub open_stdin: bool,
     /// Size of `/dev/shm`.
     pub shm_size: Option<i64>,
+    /// Most processes and threads the container may run (Docker `--pids-limit`).
+    pub pids_limit: Option<i64>,
     /// Namespaced kernel parameters.
     pub sysctls: BTreeMap<String, String>,
     /// Security options (`no-new-privileges`, seccomp/apparmor profiles...).
