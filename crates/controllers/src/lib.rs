@@ -6,6 +6,7 @@ pub mod autoscaler;
 pub mod invalid;
 pub mod loadbalancer;
 pub mod metrics;
+pub mod revisions;
 pub mod service;
 pub mod sources;
 pub mod task;

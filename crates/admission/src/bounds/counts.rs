@@ -1,7 +1,7 @@
 //! Caps on how many tasks a write may ask for: one Service's desiredCount and one apply's
 //! standalone tasks at most the cluster's `maxDesiredCount`, and every task of a cluster
 //! (the Services' desiredCounts and the standalone tasks not stopped) at most its
-//! `maxTasks`. The Cluster (and so its caps) may come in the same write.
+//! `maxTasks`. An Autoscaler's maxCapacity is a desiredCount to be: capped the same. The Cluster (and so its caps) may come in the same write.
 
 use crate::{Problem, Rule};
 use api::cluster::{ClusterPolicy, ClusterSpec};
@@ -58,7 +58,7 @@ pub(super) fn check(store: &dyn Store, objects: &[Object]) -> Result<Vec<Problem
     let mut problems = Vec::new();
     let clusters: BTreeSet<&str> = objects
         .iter()
-        .filter(|o| matches!(o.kind, Kind::Service | Kind::Task))
+        .filter(|o| matches!(o.kind, Kind::Service | Kind::Task | Kind::Autoscaler))
         .map(|o| o.metadata.cluster_or_default())
         .collect();
     for cluster in clusters {
@@ -78,6 +78,19 @@ pub(super) fn check(store: &dyn Store, objects: &[Object]) -> Result<Vec<Problem
                     s,
                     format!(
                         "spec.desiredCount: {n} tasks is more than cluster {cluster} allows per service ({}; an admin raises it with the Cluster's spec.policy.maxDesiredCount)",
+                        policy.max_desired_count()
+                    ),
+                ));
+            }
+        }
+        for a in objects.iter().filter(ours).filter(|o| o.kind == Kind::Autoscaler) {
+            let max = a.spec.get("maxCapacity").and_then(|v| v.as_u64()).unwrap_or(0);
+            if max > u64::from(policy.max_desired_count()) {
+                refused = true;
+                problems.push(problem(
+                    a,
+                    format!(
+                        "spec.maxCapacity: {max} tasks is more than cluster {cluster} allows per service ({}; an admin raises it with the Cluster's spec.policy.maxDesiredCount)",
                         policy.max_desired_count()
                     ),
                 ));

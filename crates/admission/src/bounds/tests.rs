@@ -46,6 +46,10 @@ fn desired_count_is_capped_by_the_cluster() {
         "{m:?}"
     );
     assert_eq!(messages(&store, &[svc("web", 1000)]), Vec::<String>::new());
+    let scaler = object(json!({"apiVersion": "ecs/v1", "kind": "Autoscaler", "metadata": {"name": "a"},
+        "spec": {"service": "web", "minCapacity": 1, "maxCapacity": 5000}}));
+    let m = messages(&store, &[scaler]);
+    assert!(m.len() == 1 && m[0].contains("spec.maxCapacity: 5000"), "{m:?}");
     let raised = [cluster(json!({"maxDesiredCount": 100_000, "maxTasks": 100_000})), svc("web", 100_000)];
     assert_eq!(messages(&store, &raised), Vec::<String>::new());
 }

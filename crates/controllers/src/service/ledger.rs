@@ -2,12 +2,16 @@
 //! does not read every task in the store. Fed by the service controller's watch (and rebuilt
 //! on every full pass), and told at once about the tasks the controller itself starts, so
 //! two services placing at the same moment cannot both take the last free memory.
+//!
+//! A standalone task (run-task, kind Task) is counted once the task controller placed it
+//! ([`Ledger::place`]) or once it left PROVISIONING, so that two standalone tasks waiting to
+//! be placed do not each see the other and both give up.
 
 use super::placement::{Need, need};
 use api::task::{TaskSpec, TaskStatus};
 use api::taskdef::TaskDefinitionSpec;
 use api::{Kind, Object, ObjectKey};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use store::{ListQuery, Store};
 
 /// Reservations of the tasks that are not STOPPED, by task key.
@@ -15,6 +19,8 @@ use store::{ListQuery, Store};
 pub struct Ledger {
     tasks: HashMap<ObjectKey, (String, Need)>,
     needs: HashMap<String, Option<Need>>,
+    /// Standalone tasks placed while still PROVISIONING.
+    placed: HashSet<ObjectKey>,
 }
 
 impl Ledger {
@@ -37,6 +43,13 @@ impl Ledger {
         let key = task.key();
         let status = task.status_as::<TaskStatus>().ok();
         let stopped = status.as_ref().is_some_and(|s| s.last_status.is_terminal());
+        let provisioning = status
+            .as_ref()
+            .is_none_or(|s| s.last_status == api::task::TaskPhase::Provisioning);
+        let standalone = !task.metadata.labels.contains_key(runtime::labels::SERVICE);
+        if standalone && provisioning && !stopped && !self.placed.contains(&key) {
+            return; // not placed yet: the task controller places it
+        }
         // The revision the task runs once resolved, else what its spec names.
         let td = status
             .map(|s| s.task_definition)
@@ -51,6 +64,7 @@ impl Ledger {
             }
             _ => {
                 self.tasks.remove(&key);
+                self.placed.remove(&key);
             }
         }
     }
@@ -58,6 +72,33 @@ impl Ledger {
     /// Forgets a deleted task.
     pub fn forget(&mut self, key: &ObjectKey) {
         self.tasks.remove(key);
+        self.placed.remove(key);
+    }
+
+    /// Places a standalone task: counts it if it fits next to what is placed (in its
+    /// cluster when the cluster declares its capacity, else on the whole instance), or says
+    /// why not. Placing a placed task again changes nothing.
+    pub fn place(
+        &mut self,
+        key: &ObjectKey,
+        cluster: &str,
+        capacity: super::placement::Capacity,
+        per_cluster: bool,
+        task_need: &Need,
+    ) -> Result<(), String> {
+        if self.placed.contains(key) || self.tasks.contains_key(key) {
+            return Ok(());
+        }
+        let used = self.used(per_cluster.then_some(cluster));
+        match super::placement::placeable(capacity, &used, task_need, 1) {
+            (1.., _) => {
+                self.placed.insert(key.clone());
+                self.tasks
+                    .insert(key.clone(), (cluster.to_string(), task_need.clone()));
+                Ok(())
+            }
+            (_, why) => Err(why.unwrap_or_else(|| "no room on the container instance".into())),
+        }
     }
 
     /// Rebuilds from every task in the store.
@@ -66,6 +107,8 @@ impl Ledger {
             return;
         };
         self.tasks.clear();
+        let live: HashSet<ObjectKey> = list.items.iter().map(Object::key).collect();
+        self.placed.retain(|k| live.contains(k));
         for t in &list.items {
             self.observe(store, t);
         }

@@ -22,6 +22,10 @@ use time::OffsetDateTime;
 pub const MAX_EVENTS: usize = 100;
 /// Deployments kept in a service's status (the newest; `rollout history` reads them).
 pub const MAX_DEPLOYMENTS: usize = 10;
+/// Most tasks one pass starts; the next pass (a second later, or at the next task event)
+/// starts more. ECS launches a service's tasks at a bounded rate too (its RunTask starts at
+/// most 10 per call), and a store write of 100,000 tasks at once would stall every reader.
+pub const MAX_STARTS_PER_PASS: u32 = 10;
 /// How soon to look again while a rollout is in progress.
 pub const POLL: Duration = Duration::from_secs(1);
 
@@ -244,7 +248,10 @@ pub fn plan(inp: &Inputs<'_>) -> Plan {
     let mut starts = if throttled {
         0
     } else {
-        desired.saturating_sub(primary_active).min(room)
+        desired
+            .saturating_sub(primary_active)
+            .min(room)
+            .min(MAX_STARTS_PER_PASS)
     };
     let unplaced = match &inp.placement {
         Some((fit, why)) if starts > *fit => {

@@ -180,7 +180,7 @@ async fn placement(
     task_definition: &str,
     count: u32,
 ) -> Result<(u32, Option<String>), ServiceError> {
-    use super::placement::{Capacity, need, placeable};
+    use super::placement::{need, placeable};
     let td: Option<TaskDefinitionSpec> = ctx
         .store
         .get(&ObjectKey::new(Kind::TaskDefinition, None, task_definition))
@@ -191,6 +191,18 @@ async fn placement(
     let Some(td) = td else {
         return Ok((count, None));
     };
+    let (capacity, declared) = instance_capacity(ctx, cluster).await?;
+    let used = ctx.ledger().used(declared.then_some(cluster));
+    Ok(placeable(capacity, &used, &need(&td), count))
+}
+
+/// The capacity tasks of `cluster` are placed on: the Cluster's declared capacity (then
+/// `true`: its tasks are counted apart), else this machine.
+pub(crate) async fn instance_capacity(
+    ctx: &Context,
+    cluster: &str,
+) -> Result<(super::placement::Capacity, bool), store::StoreError> {
+    use super::placement::Capacity;
     let declared = ctx
         .store
         .get(&ObjectKey::new(Kind::Cluster, None, cluster))
@@ -198,15 +210,16 @@ async fn placement(
         .and_then(|c| c.spec_as::<api::cluster::ClusterSpec>().ok())
         .and_then(|s| s.capacity);
     let local = Capacity::local();
-    let capacity = match &declared {
-        Some(c) => Capacity {
-            cpu: c.cpu.map_or(local.cpu, |v| u64::from(v.0)),
-            memory: c.memory.map_or(local.memory, |v| u64::from(v.0)),
-        },
-        None => local,
-    };
-    let used = ctx.ledger().used(declared.is_some().then_some(cluster));
-    Ok(placeable(capacity, &used, &need(&td), count))
+    Ok(match &declared {
+        Some(c) => (
+            Capacity {
+                cpu: c.cpu.map_or(local.cpu, |v| u64::from(v.0)),
+                memory: c.memory.map_or(local.memory, |v| u64::from(v.0)),
+            },
+            true,
+        ),
+        None => (local, false),
+    })
 }
 
 /// An Autoscaler's latest decision about this service becomes a service event, once.

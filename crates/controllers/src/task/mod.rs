@@ -5,6 +5,7 @@
 //! events (a container started, died, changed health: noticed at once, not by polling), and
 //! a periodic resync that also adopts containers after a restart and cleans up orphans.
 
+pub mod bounds;
 pub mod containers;
 pub mod pause;
 pub mod plan;

@@ -108,6 +108,18 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
             status.stop_code = Some(StopCode::TaskFailedToStart);
             status.stopped_reason = Some(reason);
         }
+        if status.desired_status == DesiredStatus::Running {
+            let standalone = service.is_none();
+            let overrides = spec.overrides.as_ref();
+            let bounded =
+                super::bounds::admit(ctx, key, &cluster, &td, overrides, standalone).await;
+            if let Err(reason) = bounded {
+                warn!(task = %key.name, %reason, "task refused");
+                status.desired_status = DesiredStatus::Stopped;
+                status.stop_code = Some(StopCode::TaskFailedToStart);
+                status.stopped_reason = Some(reason);
+            }
+        }
     }
     let mut written = stored;
     let mut last: Option<Plan> = None;
@@ -347,6 +359,8 @@ async fn execute(
                 };
                 let netns = seen.netns.as_ref().map(|(nid, _, _)| nid);
                 let mut cs = container_spec(id, td, def, netns, spec.overrides.as_ref());
+                let policy = cluster_policy(ctx, id.cluster).await.unwrap_or_default();
+                super::bounds::limit(&mut cs, &policy, super::bounds::machine(ctx).await);
                 cs.env
                     .retain(|(k, _)| !secret_env.iter().any(|(s, _)| s == k));
                 cs.env.extend(secret_env);

@@ -484,3 +484,21 @@ fn load_balancer_registrations_and_drains_are_events() {
         "said once"
     );
 }
+
+#[test]
+fn tasks_start_in_bounded_batches() {
+    let mut s = Sim::new(spec(35, 100, 200, true));
+    let first = s.step();
+    let started: Vec<u32> = first
+        .actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Start { count, .. } => Some(*count),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(started, [MAX_STARTS_PER_PASS]);
+    assert_eq!(first.requeue_after, Some(POLL), "the next batch follows");
+    assert!(s.run_until_steady(20));
+    assert_eq!(s.status.running_count, 35);
+}
