@@ -96,6 +96,11 @@ pub struct ServerConfig {
     pub watch: Vec<PathBuf>,
     /// How watched directories are synced (debounce, periodic resync, pruning).
     pub sync: gitops::SyncOptions,
+    /// The most objects one apply (or one sync) may carry (None: 1,000).
+    pub max_objects_per_apply: Option<usize>,
+    /// Older TaskDefinition revisions kept per family besides the latest and those in use
+    /// (None: 10).
+    pub keep_revisions: Option<usize>,
 }
 
 impl ServerConfig {
@@ -113,6 +118,32 @@ impl ServerConfig {
             metrics_interval: None,
             watch: Vec::new(),
             sync: gitops::SyncOptions::default(),
+            max_objects_per_apply: None,
+            keep_revisions: None,
+        }
+    }
+
+    /// The admission chain's bounds: objects per apply, and the machine when the runtime
+    /// says what it has (at start; if the engine is down then, tasks are checked at start).
+    async fn limits(&self) -> admission::bounds::Limits {
+        let machine = match &self.runtime {
+            Some(r) => match r.machine().await {
+                Ok(m) => Some(admission::bounds::Machine {
+                    cpus: m.cpus,
+                    memory_mib: m.memory_bytes >> 20,
+                }),
+                Err(e) => {
+                    tracing::warn!(error = %e, "the container engine did not say what its machine has; memory is checked when tasks start");
+                    None
+                }
+            },
+            None => None,
+        };
+        admission::bounds::Limits {
+            machine,
+            max_objects_per_apply: self
+                .max_objects_per_apply
+                .unwrap_or(admission::bounds::DEFAULT_MAX_OBJECTS_PER_APPLY),
         }
     }
 
@@ -169,9 +200,19 @@ pub async fn run(
         private_dir(dir)
             .map_err(|e| ServerError::io(format!("cannot create {}", dir.display()), e))?;
     }
-    let admission = Arc::new(admission::Admission::new(secret_sources.clone()));
+    let admission = Arc::new(
+        admission::Admission::new(secret_sources.clone()).with_limits(config.limits().await),
+    );
+    let keep_revisions = config
+        .keep_revisions
+        .unwrap_or(controllers::revisions::DEFAULT_KEEP_REVISIONS);
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let revision_gc = tokio::spawn(collect_revisions(
+        store::AsyncStore::new(store.clone()),
+        keep_revisions,
+        stopped(stop_rx.clone()),
+    ));
     // Watched directories are synced before any controller acts on the store.
     let syncs = gitops::StatusBoard::default();
     let mut syncers = Vec::new();
@@ -255,6 +296,7 @@ pub async fn run(
         runtime: task_runtime,
         syncs,
         admission,
+        keep_revisions,
     });
     // Flip the flag that ends watch streams as soon as shutdown starts: graceful shutdown
     // waits for every response to finish, and a watch never would on its own.
@@ -300,12 +342,38 @@ pub async fn run(
     for s in syncers {
         let _ = s.await;
     }
+    let _ = revision_gc.await;
     if let Some(c) = controllers {
         // In-flight reconciles are abandoned; containers keep running and are adopted next start.
         c.await;
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// How often unused TaskDefinition revisions are collected besides after each HTTP apply
+/// (GitOps syncs register revisions too).
+const REVISION_GC_INTERVAL: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Collects unused TaskDefinition revisions every [`REVISION_GC_INTERVAL`] until shutdown.
+async fn collect_revisions(
+    store: store::AsyncStore,
+    keep: usize,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => return,
+            () = tokio::time::sleep(REVISION_GC_INTERVAL) => {}
+        }
+        let collected = store
+            .run(move |s| controllers::revisions::collect(s, keep))
+            .await;
+        if let Err(e) = collected {
+            tracing::warn!(error = %e, "collecting unused task definition revisions failed");
+        }
+    }
 }
 
 /// Completes once shutdown is signalled.

@@ -74,6 +74,13 @@ pub struct Args {
     /// With --watch: how often the directories are re-applied without a change (drift repair)
     #[arg(long, value_name = "DURATION", value_parser = super::parse_duration, default_value = "5m")]
     pub resync_interval: std::time::Duration,
+    /// The most objects one apply (or one sync of a directory) may carry [default: 1000]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_objects_per_apply: Option<u32>,
+    /// Older task definition revisions kept per family, besides the latest and those a
+    /// Service or Task uses; the rest are deleted [default: 10]
+    #[arg(long, value_name = "N")]
+    pub keep_revisions: Option<usize>,
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> Result<()> {
@@ -168,6 +175,8 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<()> {
             prune: !args.no_prune,
             ..Default::default()
         },
+        max_objects_per_apply: args.max_objects_per_apply.map(|n| n as usize),
+        keep_revisions: args.keep_revisions,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

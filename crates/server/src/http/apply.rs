@@ -31,6 +31,7 @@ pub(crate) async fn apply(
     let objects = decode(&body)?;
     let count = objects.len();
     let admission = state.admission.clone();
+    let keep_revisions = state.keep_revisions;
     let (results, warnings) = blocking(&state.store, move |s: &dyn Store| {
         let admitted = match admission.admit_apply(s, objects) {
             Ok(admitted) => admitted,
@@ -38,7 +39,18 @@ pub(crate) async fn apply(
         };
         let mut warnings = admitted.warnings;
         warnings.extend(admitted.ownership_warnings);
-        Ok(Ok((s.apply_all(admitted.objects, dry_run)?, warnings)))
+        let registers = admitted
+            .objects
+            .iter()
+            .any(|o| o.kind == api::Kind::TaskDefinition);
+        let results = s.apply_all(admitted.objects, dry_run)?;
+        if registers
+            && !dry_run
+            && let Err(e) = controllers::revisions::collect(s, keep_revisions)
+        {
+            tracing::warn!(error = %e, "collecting unused task definition revisions failed");
+        }
+        Ok(Ok((results, warnings)))
     })
     .await?
     .map_err(ApiError::from)?;

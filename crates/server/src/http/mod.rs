@@ -51,6 +51,8 @@ pub(crate) struct AppState {
     pub syncs: gitops::StatusBoard,
     /// The rules every write passes (apply, delete, sync).
     pub admission: Arc<admission::Admission>,
+    /// Older TaskDefinition revisions kept per family (collected after each apply).
+    pub keep_revisions: usize,
 }
 
 /// The container runtime and this server's id (`ecsctl.instance`): the containers a request
