@@ -129,18 +129,12 @@ impl Refusal {
         let mut rules: Vec<&str> = problems.iter().map(|p| p.rule.as_str()).collect();
         rules.sort_unstable();
         rules.dedup();
-        let headline = if problems
-            .iter()
-            .all(|p| {
-                matches!(
-                    p.rule,
-                    Rule::ClusterPolicy
-                        | Rule::SecretSources
-                        | Rule::ResourceBounds
-                        | Rule::SizeBounds
-                )
-            })
-        {
+        let headline = if problems.iter().all(|p| {
+            matches!(
+                p.rule,
+                Rule::ClusterPolicy | Rule::SecretSources | Rule::ResourceBounds | Rule::SizeBounds
+            )
+        }) {
             format!(
                 "refused by the server's policy ({}); nothing was applied",
                 rules.join(", ")

@@ -63,9 +63,9 @@ pub fn collect(store: &dyn Store, keep: usize) -> Result<Vec<String>, StoreError
         .filter_map(|o| Some((o.metadata.name.clone(), o.metadata.revision?)))
         .collect();
     let families: BTreeSet<&str> = revisions.iter().map(|(f, _)| f.as_str()).collect();
-    let crowded = families.iter().any(|f| {
-        revisions.iter().filter(|(x, _)| x == f).count() > keep + 1
-    });
+    let crowded = families
+        .iter()
+        .any(|f| revisions.iter().filter(|(x, _)| x == f).count() > keep + 1);
     if !crowded {
         return Ok(Vec::new());
     }
@@ -101,7 +101,10 @@ mod tests {
             .collect();
         let in_use = BTreeSet::from(["web:1".to_string()]);
         assert_eq!(plan(&revisions, &in_use, 2), ["web:3", "web:2"]);
-        assert_eq!(plan(&revisions, &BTreeSet::new(), 0), ["web:5", "web:4", "web:3", "web:2", "web:1"]);
+        assert_eq!(
+            plan(&revisions, &BTreeSet::new(), 0),
+            ["web:5", "web:4", "web:3", "web:2", "web:1"]
+        );
         assert!(plan(&revisions, &BTreeSet::new(), 5).is_empty());
     }
 
@@ -113,6 +116,10 @@ mod tests {
         assert_eq!(references(&svc), ["web:4", "web:1", "web:2", "web:3"]);
         let mut task = Object::new(Kind::Task, "t", json!({"taskDefinition": "web"}));
         task.status = json!({"taskDefinition": "web:7"});
-        assert_eq!(references(&task), ["web:7"], "a family alone names the latest, always kept");
+        assert_eq!(
+            references(&task),
+            ["web:7"],
+            "a family alone names the latest, always kept"
+        );
     }
 }

@@ -43,7 +43,11 @@ fn refusal(body: &Value) -> String {
         .as_array()
         .map(|d| d.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    format!("{} | {}", body["error"].as_str().unwrap_or(""), details.join(" | "))
+    format!(
+        "{} | {}",
+        body["error"].as_str().unwrap_or(""),
+        details.join(" | ")
+    )
 }
 
 async fn missing(server: &Server, path: &str) {
@@ -55,7 +59,10 @@ async fn missing(server: &Server, path: &str) {
 async fn oversized_and_oversubscribed_applies_are_refused_and_write_nothing() {
     let fake = FakeRuntime::with_images(["busybox"]);
     let server = start(&fake, 10).await;
-    let small = taskdef("web", json!([{"name": "app", "image": "busybox", "memory": 64}]));
+    let small = taskdef(
+        "web",
+        json!([{"name": "app", "image": "busybox", "memory": 64}]),
+    );
 
     // 100,000 desired tasks.
     let (status, body) = server.apply(vec![small.clone(), svc("web", 100_000)]).await;
@@ -70,7 +77,10 @@ async fn oversized_and_oversubscribed_applies_are_refused_and_write_nothing() {
 
     // 10 MB of environment.
     let env = json!([{"name": "BIG", "value": "x".repeat(10 << 20)}]);
-    let big = taskdef("big", json!([{"name": "app", "image": "busybox", "memory": 64, "environment": env}]));
+    let big = taskdef(
+        "big",
+        json!([{"name": "app", "image": "busybox", "memory": 64, "environment": env}]),
+    );
     let (status, body) = server.apply(vec![big]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     let text = refusal(&body);
@@ -81,7 +91,10 @@ async fn oversized_and_oversubscribed_applies_are_refused_and_write_nothing() {
     missing(&server, "/v1/objects/taskdefinitions/big").await;
 
     // 4 TiB of memory, on an 8 GiB machine.
-    let huge = taskdef("huge", json!([{"name": "app", "image": "busybox", "memory": "4096 GiB"}]));
+    let huge = taskdef(
+        "huge",
+        json!([{"name": "app", "image": "busybox", "memory": "4096 GiB"}]),
+    );
     let (status, body) = server.apply(vec![huge]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     let text = refusal(&body);
@@ -95,7 +108,10 @@ async fn oversized_and_oversubscribed_applies_are_refused_and_write_nothing() {
     let bare = taskdef("bare", json!([{"name": "app", "image": "busybox"}]));
     let (status, body) = server.apply(vec![bare]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert!(refusal(&body).contains("memory or memoryReservation"), "{body}");
+    assert!(
+        refusal(&body).contains("memory or memoryReservation"),
+        "{body}"
+    );
     missing(&server, "/v1/objects/taskdefinitions/bare").await;
 
     // 1,001 objects in one apply.
@@ -167,7 +183,10 @@ async fn every_container_gets_memory_and_pids_limits() {
             v["status"]["lastStatus"] == "RUNNING"
         })
         .await;
-    assert_eq!(fake.spec_of("ecsctl-two-app").unwrap().pids_limit, Some(300));
+    assert_eq!(
+        fake.spec_of("ecsctl-two-app").unwrap().pids_limit,
+        Some(300)
+    );
     server.stop().await;
 }
 
@@ -175,9 +194,16 @@ async fn every_container_gets_memory_and_pids_limits() {
 async fn memory_above_a_smaller_machine_is_refused_at_start() {
     let fake = FakeRuntime::with_images(["busybox"]);
     let server = start(&fake, 10).await;
-    let td = taskdef("web", json!([{"name": "app", "image": "busybox", "memory": 4096}]));
+    let td = taskdef(
+        "web",
+        json!([{"name": "app", "image": "busybox", "memory": 4096}]),
+    );
     let (status, body) = server.apply(vec![td, task("t", "web")]).await;
-    assert_eq!(status, StatusCode::OK, "fits the machine known at apply: {body}");
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "fits the machine known at apply: {body}"
+    );
     // The machine the engine reports at start is smaller than the one known at apply (an
     // engine moved, or down when the server started): the task is refused then.
     fake.set_machine(MachineInfo {
@@ -197,7 +223,10 @@ async fn memory_above_a_smaller_machine_is_refused_at_start() {
         reason.contains("spec.containerDefinitions[0].memory") && reason.contains("1024 MiB"),
         "{reason}"
     );
-    assert!(fake.spec_of("ecsctl-u-app").is_none(), "no container was made");
+    assert!(
+        fake.spec_of("ecsctl-u-app").is_none(),
+        "no container was made"
+    );
     server.stop().await;
 }
 
@@ -207,7 +236,10 @@ async fn standalone_tasks_are_placed_through_the_ledger() {
     let server = start(&fake, 10).await;
     let cluster = json!({"apiVersion": "ecs/v1", "kind": "Cluster", "metadata": {"name": "default"},
         "spec": {"capacity": {"memory": 100}}});
-    let td = taskdef("web", json!([{"name": "app", "image": "busybox", "memory": 64}]));
+    let td = taskdef(
+        "web",
+        json!([{"name": "app", "image": "busybox", "memory": 64}]),
+    );
     let (status, body) = server
         .apply(vec![cluster, td, task("a", "web"), task("b", "web")])
         .await;
@@ -265,6 +297,10 @@ async fn revision_gc_keeps_the_latest_the_newest_and_what_is_used() {
         .filter_map(|o| o["metadata"]["revision"].as_u64())
         .collect();
     kept.sort_unstable();
-    assert_eq!(kept, [1, 4, 5], "web:1 is used, web:4 is the newest older one, web:5 the latest");
+    assert_eq!(
+        kept,
+        [1, 4, 5],
+        "web:1 is used, web:4 is the newest older one, web:5 the latest"
+    );
     server.stop().await;
 }

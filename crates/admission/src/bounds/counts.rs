@@ -70,7 +70,11 @@ pub(super) fn check(store: &dyn Store, objects: &[Object]) -> Result<Vec<Problem
             message,
         };
         let mut refused = false;
-        for s in objects.iter().filter(ours).filter(|o| o.kind == Kind::Service) {
+        for s in objects
+            .iter()
+            .filter(ours)
+            .filter(|o| o.kind == Kind::Service)
+        {
             let n = desired_count(s);
             if n > u64::from(policy.max_desired_count()) {
                 refused = true;
@@ -83,8 +87,16 @@ pub(super) fn check(store: &dyn Store, objects: &[Object]) -> Result<Vec<Problem
                 ));
             }
         }
-        for a in objects.iter().filter(ours).filter(|o| o.kind == Kind::Autoscaler) {
-            let max = a.spec.get("maxCapacity").and_then(|v| v.as_u64()).unwrap_or(0);
+        for a in objects
+            .iter()
+            .filter(ours)
+            .filter(|o| o.kind == Kind::Autoscaler)
+        {
+            let max = a
+                .spec
+                .get("maxCapacity")
+                .and_then(|v| v.as_u64())
+                .unwrap_or(0);
             if max > u64::from(policy.max_desired_count()) {
                 refused = true;
                 problems.push(problem(

@@ -52,7 +52,10 @@ pub fn check(
         let limit = hard_limit_mib(td, c, overrides).map(u64::from);
         for (field, v) in [
             ("memory", c.memory.map(|m| u64::from(m.0))),
-            ("memoryReservation", c.memory_reservation.map(|m| u64::from(m.0))),
+            (
+                "memoryReservation",
+                c.memory_reservation.map(|m| u64::from(m.0)),
+            ),
         ] {
             if let Some(v) = v
                 && let Some(machine) = above_machine(v)
@@ -73,7 +76,12 @@ pub fn check(
                 ),
             ));
         }
-        for (j, t) in lp.map(|l| l.tmpfs.as_slice()).unwrap_or_default().iter().enumerate() {
+        for (j, t) in lp
+            .map(|l| l.tmpfs.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
             if u64::from(t.size) > ceiling {
                 out.push((
                     format!("{p}.linuxParameters.tmpfs[{j}].size"),
@@ -122,8 +130,13 @@ mod tests {
             .map(|c| hard_limit_mib(&t, c, None))
             .collect();
         assert_eq!(limits, [Some(128), Some(512), Some(512)]);
-        let bare = td(json!({"containerDefinitions": [{"name": "a", "image": "x", "memoryReservation": 64}]}));
-        assert_eq!(hard_limit_mib(&bare, &bare.container_definitions[0], None), None);
+        let bare = td(
+            json!({"containerDefinitions": [{"name": "a", "image": "x", "memoryReservation": 64}]}),
+        );
+        assert_eq!(
+            hard_limit_mib(&bare, &bare.container_definitions[0], None),
+            None
+        );
         let over: TaskOverride = serde_json::from_value(json!({"memory": 300,
             "containerOverrides": [{"name": "own", "memory": 200}]}))
         .unwrap();
@@ -137,23 +150,32 @@ mod tests {
 
     #[test]
     fn memory_above_the_machine_is_refused() {
-        let t = td(json!({"containerDefinitions": [{"name": "a", "image": "x", "memory": "4096 GiB"}]}));
+        let t = td(
+            json!({"containerDefinitions": [{"name": "a", "image": "x", "memory": "4096 GiB"}]}),
+        );
         let found = check(&t, None, Some(MACHINE));
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].0, "spec.containerDefinitions[0].memory");
         assert!(found[0].1.contains("4194304 MiB") && found[0].1.contains("8192 MiB"));
-        assert!(check(&t, None, None).is_empty(), "unknown machine: checked at start");
-        let task = td(json!({"memory": 9000, "containerDefinitions": [{"name": "a", "image": "x"}]}));
+        assert!(
+            check(&t, None, None).is_empty(),
+            "unknown machine: checked at start"
+        );
+        let task =
+            td(json!({"memory": 9000, "containerDefinitions": [{"name": "a", "image": "x"}]}));
         assert_eq!(check(&task, None, Some(MACHINE))[0].0, "spec.memory");
-        let fits = td(json!({"memory": 8192, "containerDefinitions": [{"name": "a", "image": "x"}]}));
+        let fits =
+            td(json!({"memory": 8192, "containerDefinitions": [{"name": "a", "image": "x"}]}));
         assert!(check(&fits, None, Some(MACHINE)).is_empty());
     }
 
     #[test]
     fn shm_and_tmpfs_stay_within_the_limit() {
-        let t = td(json!({"containerDefinitions": [{"name": "a", "image": "x", "memory": 256,
+        let t = td(
+            json!({"containerDefinitions": [{"name": "a", "image": "x", "memory": 256,
             "linuxParameters": {"sharedMemorySize": 512, "tmpfs": [
-                {"containerPath": "/t", "size": 256}, {"containerPath": "/u", "size": 257}]}}]}));
+                {"containerPath": "/t", "size": 256}, {"containerPath": "/u", "size": 257}]}}]}),
+        );
         let fields: Vec<_> = check(&t, None, None).into_iter().map(|(f, _)| f).collect();
         assert_eq!(
             fields,
@@ -162,9 +184,19 @@ mod tests {
                 "spec.containerDefinitions[0].linuxParameters.tmpfs[1].size"
             ]
         );
-        let soft = td(json!({"containerDefinitions": [{"name": "a", "image": "x", "memoryReservation": 8,
-            "linuxParameters": {"sharedMemorySize": 9000}}]}));
-        assert_eq!(check(&soft, None, None), vec![], "no limit, no machine: nothing to compare");
-        assert_eq!(check(&soft, None, Some(MACHINE)).len(), 1, "the machine is the ceiling");
+        let soft = td(
+            json!({"containerDefinitions": [{"name": "a", "image": "x", "memoryReservation": 8,
+            "linuxParameters": {"sharedMemorySize": 9000}}]}),
+        );
+        assert_eq!(
+            check(&soft, None, None),
+            vec![],
+            "no limit, no machine: nothing to compare"
+        );
+        assert_eq!(
+            check(&soft, None, Some(MACHINE)).len(),
+            1,
+            "the machine is the ceiling"
+        );
     }
 }

@@ -120,7 +120,10 @@ mod tests {
         let big = "v".repeat(MAX_TASK_DEFINITION_BYTES);
         let found = check(&taskdef(json!([{"name": "A", "value": big}])));
         let fields: Vec<_> = found.iter().map(|(f, _)| f.as_str()).collect();
-        assert_eq!(fields, ["spec", "spec.containerDefinitions[0].environment[0]"]);
+        assert_eq!(
+            fields,
+            ["spec", "spec.containerDefinitions[0].environment[0]"]
+        );
         assert!(found[0].1.contains("64 KiB"), "{}", found[0].1);
         let fits = "v".repeat(MAX_ENV_VAR_BYTES - 1);
         assert_eq!(

@@ -13,18 +13,24 @@ fn store() -> (tempfile::TempDir, SledStore) {
 }
 
 fn svc(name: &str, count: u64) -> Object {
-    object(json!({"apiVersion": "ecs/v1", "kind": "Service", "metadata": {"name": name},
-        "spec": {"taskDefinition": "web", "desiredCount": count}}))
+    object(
+        json!({"apiVersion": "ecs/v1", "kind": "Service", "metadata": {"name": name},
+        "spec": {"taskDefinition": "web", "desiredCount": count}}),
+    )
 }
 
 fn task(name: &str) -> Object {
-    object(json!({"apiVersion": "ecs/v1", "kind": "Task", "metadata": {"name": name},
-        "spec": {"taskDefinition": "web"}}))
+    object(
+        json!({"apiVersion": "ecs/v1", "kind": "Task", "metadata": {"name": name},
+        "spec": {"taskDefinition": "web"}}),
+    )
 }
 
 fn cluster(policy: serde_json::Value) -> Object {
-    object(json!({"apiVersion": "ecs/v1", "kind": "Cluster", "metadata": {"name": "default"},
-        "spec": {"policy": policy}}))
+    object(
+        json!({"apiVersion": "ecs/v1", "kind": "Cluster", "metadata": {"name": "default"},
+        "spec": {"policy": policy}}),
+    )
 }
 
 fn messages(store: &SledStore, objects: &[Object]) -> Vec<String> {
@@ -46,11 +52,19 @@ fn desired_count_is_capped_by_the_cluster() {
         "{m:?}"
     );
     assert_eq!(messages(&store, &[svc("web", 1000)]), Vec::<String>::new());
-    let scaler = object(json!({"apiVersion": "ecs/v1", "kind": "Autoscaler", "metadata": {"name": "a"},
-        "spec": {"service": "web", "minCapacity": 1, "maxCapacity": 5000}}));
+    let scaler = object(
+        json!({"apiVersion": "ecs/v1", "kind": "Autoscaler", "metadata": {"name": "a"},
+        "spec": {"service": "web", "minCapacity": 1, "maxCapacity": 5000}}),
+    );
     let m = messages(&store, &[scaler]);
-    assert!(m.len() == 1 && m[0].contains("spec.maxCapacity: 5000"), "{m:?}");
-    let raised = [cluster(json!({"maxDesiredCount": 100_000, "maxTasks": 100_000})), svc("web", 100_000)];
+    assert!(
+        m.len() == 1 && m[0].contains("spec.maxCapacity: 5000"),
+        "{m:?}"
+    );
+    let raised = [
+        cluster(json!({"maxDesiredCount": 100_000, "maxTasks": 100_000})),
+        svc("web", 100_000),
+    ];
     assert_eq!(messages(&store, &raised), Vec::<String>::new());
 }
 
@@ -62,8 +76,15 @@ fn tasks_per_cluster_count_services_and_standalone_tasks() {
     store.apply(task("t1")).unwrap();
     let m = messages(&store, &[svc("b", 4)]);
     assert_eq!(m.len(), 1, "6 + 1 + 4 > 10: {m:?}");
-    assert!(m[0].contains("11 tasks") && m[0].contains("spec.policy.maxTasks"), "{m:?}");
-    assert_eq!(messages(&store, &[svc("b", 3)]), Vec::<String>::new(), "exactly 10");
+    assert!(
+        m[0].contains("11 tasks") && m[0].contains("spec.policy.maxTasks"),
+        "{m:?}"
+    );
+    assert_eq!(
+        messages(&store, &[svc("b", 3)]),
+        Vec::<String>::new(),
+        "exactly 10"
+    );
     assert_eq!(
         messages(&store, &[svc("a", 2), svc("b", 7)]),
         Vec::<String>::new(),
@@ -94,7 +115,11 @@ fn objects_per_apply_are_capped() {
     };
     let p = check_count(&objects, &limits).unwrap();
     assert_eq!(p.object.name, "n2");
-    assert!(p.message.contains("--max-objects-per-apply"), "{}", p.message);
+    assert!(
+        p.message.contains("--max-objects-per-apply"),
+        "{}",
+        p.message
+    );
     assert!(check_count(&objects[..2], &limits).is_none());
 }
 
@@ -111,9 +136,18 @@ fn a_cluster_offers_only_what_exists() {
         .map(|(f, _)| f)
         .collect();
     assert_eq!(fields, ["spec.capacity.cpu", "spec.capacity.memory"]);
-    assert!(check_cluster(&spec(json!({"capacity": {"cpu": 2048, "memory": 4096}})), machine).is_empty());
+    assert!(
+        check_cluster(
+            &spec(json!({"capacity": {"cpu": 2048, "memory": 4096}})),
+            machine
+        )
+        .is_empty()
+    );
     assert!(check_cluster(&too_much, None).is_empty(), "unknown machine");
-    assert_eq!(check_cluster(&spec(json!({"policy": {"pidsLimit": 4}})), None).len(), 1);
+    assert_eq!(
+        check_cluster(&spec(json!({"policy": {"pidsLimit": 4}})), None).len(),
+        1
+    );
 }
 
 #[test]
@@ -126,13 +160,21 @@ fn the_chain_refuses_oversized_and_oversubscribed_writes() {
         }),
         max_objects_per_apply: 10,
     });
-    let huge = object(json!({"apiVersion": "ecs/v1", "kind": "TaskDefinition", "metadata": {"name": "web"},
-        "spec": {"containerDefinitions": [{"name": "a", "image": "x", "memory": "4096 GiB"}]}}));
+    let huge = object(
+        json!({"apiVersion": "ecs/v1", "kind": "TaskDefinition", "metadata": {"name": "web"},
+        "spec": {"containerDefinitions": [{"name": "a", "image": "x", "memory": "4096 GiB"}]}}),
+    );
     let r = chain.admit_apply(&store, vec![huge]).unwrap_err();
     assert_eq!(r.problems()[0].rule, Rule::ResourceBounds);
     assert!(r.to_string().contains("resource-bounds"), "{r}");
     let many: Vec<Object> = (0..11).map(|i| task(&format!("n{i}"))).collect();
     let r = chain.admit_apply(&store, many).unwrap_err();
     assert_eq!(r.problems()[0].rule, Rule::SizeBounds);
-    assert!(store.list(&store::ListQuery::new(Kind::Task)).unwrap().items.is_empty());
+    assert!(
+        store
+            .list(&store::ListQuery::new(Kind::Task))
+            .unwrap()
+            .items
+            .is_empty()
+    );
 }

@@ -110,7 +110,10 @@ mod tests {
             ..ClusterPolicy::default()
         };
         limit(&mut own, &policy, Some(machine));
-        assert_eq!((own.pids_limit, own.memory_bytes), (Some(64), Some(64 << 20)));
+        assert_eq!(
+            (own.pids_limit, own.memory_bytes),
+            (Some(64), Some(64 << 20))
+        );
     }
 
     #[test]

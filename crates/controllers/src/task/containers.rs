@@ -132,8 +132,8 @@ pub fn container_spec(
         (NetworkMode::None, _) => NetworkAttach::None,
     };
     let cpu = over.and_then(|o| o.cpu).or(c.cpu).map(|u| u64::from(u.0));
-    let memory = admission::bounds::memory::hard_limit_mib(td, c, overrides)
-        .map(|m| i64::from(m) * MIB);
+    let memory =
+        admission::bounds::memory::hard_limit_mib(td, c, overrides).map(|m| i64::from(m) * MIB);
     let lp = c.linux_parameters.as_ref();
     let mut mounts = mounts_of(id.task_id, td, c);
     for t in lp.map(|l| l.tmpfs.as_slice()).unwrap_or_default() {

@@ -30,7 +30,12 @@ fn refused(s: &Server, o: &Output, needles: &[&str], object: (&str, &str)) {
         assert!(err.contains(n), "{n:?} not in:\n{err}");
     }
     let got = s.run(&["get", object.0, object.1]);
-    assert_ne!(got.status.code(), Some(0), "{object:?} was written: {}", stdout(&got));
+    assert_ne!(
+        got.status.code(),
+        Some(0),
+        "{object:?} was written: {}",
+        stdout(&got)
+    );
 }
 
 fn taskdef(name: &str, container: &str) -> String {
@@ -64,7 +69,10 @@ fn a_task_definition_without_memory_is_refused() {
     refused(
         &s,
         &o,
-        &["memory or memoryReservation", "spec.containerDefinitions[0]"],
+        &[
+            "memory or memoryReservation",
+            "spec.containerDefinitions[0]",
+        ],
         ("taskdefinition", "bare"),
     );
 }
@@ -73,7 +81,10 @@ fn a_task_definition_without_memory_is_refused() {
 fn a_hundred_thousand_desired_tasks_are_refused_until_an_admin_raises_the_cap() {
     let s = Server::start();
     let svc = "apiVersion: ecs/v1\nkind: Service\nmetadata: {name: flood}\nspec: {taskDefinition: flood, desiredCount: 100000}\n";
-    let path = s.write("flood.yaml", &(taskdef("flood", "memory: 8") + "---\n" + svc));
+    let path = s.write(
+        "flood.yaml",
+        &(taskdef("flood", "memory: 8") + "---\n" + svc),
+    );
     let o = apply_as_attacker(&s, &path, &[]);
     refused(
         &s,
@@ -102,13 +113,22 @@ fn post_apply_as_attacker(s: &Server, body: &[u8]) -> (u16, String) {
     let o = std::process::Command::new("curl")
         .args(["-sS", "--unix-socket"])
         .arg(&socket)
-        .args(["-H", "content-type: application/json", "-w", "\n%{http_code}", "--data-binary"])
+        .args([
+            "-H",
+            "content-type: application/json",
+            "-w",
+            "\n%{http_code}",
+            "--data-binary",
+        ])
         .arg(format!("@{}", file.display()))
         .arg("http://localhost/v1/apply")
         .output()
         .expect("run curl");
     let text = stdout(&o);
-    let (answer, code) = text.trim_end().rsplit_once('\n').unwrap_or(("", text.trim()));
+    let (answer, code) = text
+        .trim_end()
+        .rsplit_once('\n')
+        .unwrap_or(("", text.trim()));
     (code.parse().unwrap_or(0), answer.to_string())
 }
 
@@ -133,7 +153,10 @@ fn ten_megabytes_of_environment_are_refused() {
         "{}",
         head(&answer)
     );
-    assert!(answer.len() < 10_000, "the refusal does not echo the value back");
+    assert!(
+        answer.len() < 10_000,
+        "the refusal does not echo the value back"
+    );
     // Through the CLI, under its own 8 MiB file limit: the server refuses.
     let value = "x".repeat(7 << 20);
     let container = format!("memory: 16, environment: [{{name: BIG, value: '{value}'}}]");
@@ -141,7 +164,11 @@ fn ten_megabytes_of_environment_are_refused() {
     let o = apply_as_attacker(&s, &path, &[]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "not refused: {}", head(&err));
-    assert!(err.contains("size-bounds") && err.contains("64 KiB"), "{}", head(&err));
+    assert!(
+        err.contains("size-bounds") && err.contains("64 KiB"),
+        "{}",
+        head(&err)
+    );
     let got = s.run(&["get", "taskdefinition", "env"]);
     assert_ne!(got.status.code(), Some(0), "written: {}", stdout(&got));
 }
@@ -154,7 +181,9 @@ fn a_running_container_has_memory_and_pids_limits() {
     let o = s.run(&["run-task", "--task-definition", "limited"]);
     expect_code(&o, 0);
     let id = stdout(&o).trim().to_string();
-    s.wait_task(&id, Duration::from_secs(60), |t| t["lastStatus"] == "RUNNING");
+    s.wait_task(&id, Duration::from_secs(60), |t| {
+        t["lastStatus"] == "RUNNING"
+    });
     let inspect = |container: &str| -> (i64, i64) {
         let name = format!("ecsctl-{id}-{container}");
         let o = docker(&[
@@ -164,7 +193,9 @@ fn a_running_container_has_memory_and_pids_limits() {
             &name,
         ]);
         let text = stdout(&o);
-        let mut parts = text.split_whitespace().map(|p| p.parse::<i64>().unwrap_or(-1));
+        let mut parts = text
+            .split_whitespace()
+            .map(|p| p.parse::<i64>().unwrap_or(-1));
         (parts.next().unwrap_or(-1), parts.next().unwrap_or(-1))
     };
     assert_eq!(inspect("app"), (48 << 20, 1024));

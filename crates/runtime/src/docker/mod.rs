@@ -27,7 +27,8 @@ use self::errors::Subject;
 use crate::error::{Result, RuntimeError};
 use crate::runtime::{BoxStream, ContainerRuntime};
 use crate::types::observed::{
-    ContainerInfo, ContainerSummary, ExecOutput, LogLine, MachineInfo, RuntimeEvent, Stats, VersionInfo,
+    ContainerInfo, ContainerSummary, ExecOutput, LogLine, MachineInfo, RuntimeEvent, Stats,
+    VersionInfo,
 };
 use crate::types::spec::{ContainerId, ContainerSpec, NetworkId};
 
@@ -198,7 +199,9 @@ impl ContainerRuntime for DockerRuntime {
 
     async fn machine(&self) -> Result<MachineInfo> {
         let info = self
-            .call(Subject::Engine, Duration::ZERO, |d| async move { d.info().await })
+            .call(Subject::Engine, Duration::ZERO, |d| async move {
+                d.info().await
+            })
             .await?;
         let positive = |v: Option<i64>| v.and_then(|n| u64::try_from(n).ok()).filter(|n| *n > 0);
         match (positive(info.ncpu), positive(info.mem_total)) {

@@ -10,9 +10,8 @@ use tokio::sync::{broadcast, watch};
 use super::behavior::{Call, FakeBehavior, Op};
 use crate::error::{Result, RuntimeError};
 use crate::types::observed::{
-    MachineInfo,
     ContainerInfo, ContainerState, ContainerSummary, EventAction, HealthStatus, LogLine,
-    PortBinding, RuntimeEvent, Stats,
+    MachineInfo, PortBinding, RuntimeEvent, Stats,
 };
 use crate::types::spec::{ContainerId, ContainerSpec, MountSource, NetworkAttach};
 
