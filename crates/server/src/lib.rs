@@ -208,9 +208,11 @@ pub async fn run(
         .unwrap_or(controllers::revisions::DEFAULT_KEEP_REVISIONS);
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let registered = Arc::new(tokio::sync::Notify::new());
     let revision_gc = tokio::spawn(collect_revisions(
         store::AsyncStore::new(store.clone()),
         keep_revisions,
+        registered.clone(),
         stopped(stop_rx.clone()),
     ));
     // Watched directories are synced before any controller acts on the store.
@@ -296,7 +298,7 @@ pub async fn run(
         runtime: task_runtime,
         syncs,
         admission,
-        keep_revisions,
+        registered,
     });
     // Flip the flag that ends watch streams as soon as shutdown starts: graceful shutdown
     // waits for every response to finish, and a watch never would on its own.
@@ -351,21 +353,34 @@ pub async fn run(
     Ok(())
 }
 
-/// How often unused TaskDefinition revisions are collected besides after each HTTP apply
-/// (GitOps syncs register revisions too).
+/// How often unused TaskDefinition revisions are collected when nothing is registered
+/// (GitOps syncs register revisions without telling).
 const REVISION_GC_INTERVAL: std::time::Duration = std::time::Duration::from_secs(300);
+/// Quiet time after an apply registers a revision before revisions are collected: a burst of
+/// applies (a benchmark, a CI loop) is not slowed by deletes between its writes.
+const REVISION_GC_DEBOUNCE: std::time::Duration = std::time::Duration::from_millis(500);
 
-/// Collects unused TaskDefinition revisions every [`REVISION_GC_INTERVAL`] until shutdown.
+/// Collects unused TaskDefinition revisions once applies that register revisions
+/// (`registered`) pause, and every [`REVISION_GC_INTERVAL`], until shutdown.
 async fn collect_revisions(
     store: store::AsyncStore,
     keep: usize,
+    registered: Arc<tokio::sync::Notify>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {
             () = &mut shutdown => return,
+            () = registered.notified() => {}
             () = tokio::time::sleep(REVISION_GC_INTERVAL) => {}
+        }
+        loop {
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = registered.notified() => continue,
+                () = tokio::time::sleep(REVISION_GC_DEBOUNCE) => break,
+            }
         }
         let collected = store
             .run(move |s| controllers::revisions::collect(s, keep))

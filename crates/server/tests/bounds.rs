@@ -287,16 +287,23 @@ async fn revision_gc_keeps_the_latest_the_newest_and_what_is_used() {
         let (status, body) = server.apply(vec![revision(n)]).await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
-    let (_, list) = server
-        .call(Method::GET, "/v1/objects/taskdefinitions", None)
+    let revisions = |list: &Value| -> Vec<u64> {
+        let mut kept: Vec<u64> = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|o| o["metadata"]["revision"].as_u64())
+            .collect();
+        kept.sort_unstable();
+        kept
+    };
+    // Collected once the applies pause.
+    let list = server
+        .wait_for("/v1/objects/taskdefinitions", "collected", |v| {
+            revisions(v).len() <= 3
+        })
         .await;
-    let mut kept: Vec<u64> = list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|o| o["metadata"]["revision"].as_u64())
-        .collect();
-    kept.sort_unstable();
+    let kept = revisions(&list);
     assert_eq!(
         kept,
         [1, 4, 5],

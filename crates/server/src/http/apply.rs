@@ -31,7 +31,7 @@ pub(crate) async fn apply(
     let objects = decode(&body)?;
     let count = objects.len();
     let admission = state.admission.clone();
-    let keep_revisions = state.keep_revisions;
+    let registered = state.registered.clone();
     let (results, warnings) = blocking(&state.store, move |s: &dyn Store| {
         let admitted = match admission.admit_apply(s, objects) {
             Ok(admitted) => admitted,
@@ -44,11 +44,8 @@ pub(crate) async fn apply(
             .iter()
             .any(|o| o.kind == api::Kind::TaskDefinition);
         let results = s.apply_all(admitted.objects, dry_run)?;
-        if registers
-            && !dry_run
-            && let Err(e) = controllers::revisions::collect(s, keep_revisions)
-        {
-            tracing::warn!(error = %e, "collecting unused task definition revisions failed");
+        if registers && !dry_run {
+            registered.notify_one();
         }
         Ok(Ok((results, warnings)))
     })

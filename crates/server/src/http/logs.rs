@@ -268,7 +268,7 @@ mod tests {
                 token: None,
                 syncs: gitops::StatusBoard::default(),
                 admission: Arc::default(),
-                keep_revisions: controllers::revisions::DEFAULT_KEEP_REVISIONS,
+                registered: Arc::default(),
                 runtime: with_runtime.then(|| TaskRuntime {
                     balancer: lb::LbManager::new(),
                     runtime: Arc::new(self.fake.clone()),

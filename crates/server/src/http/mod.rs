@@ -51,8 +51,9 @@ pub(crate) struct AppState {
     pub syncs: gitops::StatusBoard,
     /// The rules every write passes (apply, delete, sync).
     pub admission: Arc<admission::Admission>,
-    /// Older TaskDefinition revisions kept per family (collected after each apply).
-    pub keep_revisions: usize,
+    /// Told when an apply registers TaskDefinition revisions: unused ones are collected
+    /// once applies pause.
+    pub registered: Arc<tokio::sync::Notify>,
 }
 
 /// The container runtime and this server's id (`ecsctl.instance`): the containers a request
