@@ -6,6 +6,9 @@ pub async fn ping_answers(h: &dyn Harness) {
     let v = h.rt().ping().await.expect("ping");
     assert!(!v.api_version.is_empty(), "{v:?}");
     assert!(h.rt().image_exists(h.image()).await.expect("image_exists"));
+    // What every memory limit and a Cluster's capacity are held to.
+    let m = h.rt().machine().await.expect("machine");
+    assert!(m.cpus > 0 && m.memory_bytes >= 64 << 20, "{m:?}");
 }
 
 pub async fn create_start_inspect_running(h: &dyn Harness) {
