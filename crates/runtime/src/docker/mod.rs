@@ -56,7 +56,13 @@ struct Inner {
     /// Serialises `ensure_network`: Docker allows two networks with one name.
     network_lock: tokio::sync::Mutex<()>,
     call_timeout: Duration,
+    /// The last `docker info` answer about the machine, and when: every task start asks,
+    /// and `docker info` gathers much more than CPUs and memory.
+    machine: Mutex<Option<(std::time::Instant, MachineInfo)>>,
 }
+
+/// How long the machine's CPUs and memory are taken as known.
+const MACHINE_TTL: Duration = Duration::from_secs(60);
 
 impl DockerRuntime {
     /// A runtime for `DOCKER_HOST` (or the default socket) that connects on first use.
@@ -86,6 +92,7 @@ impl DockerRuntime {
                 client: Mutex::new(None),
                 network_lock: tokio::sync::Mutex::new(()),
                 call_timeout: timeout,
+                machine: Mutex::new(None),
             }),
         }
     }
@@ -97,6 +104,7 @@ impl DockerRuntime {
                 client: Mutex::new(None),
                 network_lock: tokio::sync::Mutex::new(()),
                 call_timeout: DEFAULT_CALL_TIMEOUT,
+                machine: Mutex::new(None),
             }),
         }
     }
@@ -198,6 +206,16 @@ impl ContainerRuntime for DockerRuntime {
     }
 
     async fn machine(&self) -> Result<MachineInfo> {
+        let cached = *self
+            .inner
+            .machine
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((at, m)) = cached
+            && at.elapsed() < MACHINE_TTL
+        {
+            return Ok(m);
+        }
         let info = self
             .call(Subject::Engine, Duration::ZERO, |d| async move {
                 d.info().await
@@ -205,10 +223,19 @@ impl ContainerRuntime for DockerRuntime {
             .await?;
         let positive = |v: Option<i64>| v.and_then(|n| u64::try_from(n).ok()).filter(|n| *n > 0);
         match (positive(info.ncpu), positive(info.mem_total)) {
-            (Some(cpus), Some(memory_bytes)) => Ok(MachineInfo {
-                cpus: u32::try_from(cpus).unwrap_or(u32::MAX),
-                memory_bytes,
-            }),
+            (Some(cpus), Some(memory_bytes)) => {
+                let m = MachineInfo {
+                    cpus: u32::try_from(cpus).unwrap_or(u32::MAX),
+                    memory_bytes,
+                };
+                *self
+                    .inner
+                    .machine
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                    Some((std::time::Instant::now(), m));
+                Ok(m)
+            }
             _ => Err(RuntimeError::Other(
                 "the engine did not report its CPUs and memory (docker info: NCPU, MemTotal)"
                     .to_owned(),
