@@ -39,12 +39,16 @@ fn desired_count(o: &Object) -> u64 {
 
 /// A standalone task that holds (or will hold) a place: not of a Service, not stopping.
 fn is_standalone_live(o: &Object) -> bool {
-    let of_service = o.metadata.labels.contains_key(runtime_service_label());
+    // The label first: a service's tasks (most of them) are not parsed at all.
+    if o.metadata.labels.contains_key(runtime_service_label()) {
+        return false;
+    }
     let stopping = o.spec_as::<TaskSpec>().is_ok_and(|s| s.stop_requested());
-    let stopped = o
-        .status_as::<TaskStatus>()
-        .is_ok_and(|s| s.last_status.is_terminal());
-    !of_service && !stopping && !stopped
+    let stopped = || {
+        o.status_as::<TaskStatus>()
+            .is_ok_and(|s| s.last_status.is_terminal())
+    };
+    !stopping && !stopped()
 }
 
 /// The label the service controller puts on the tasks it creates (`runtime::labels::SERVICE`;

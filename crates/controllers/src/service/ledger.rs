@@ -123,3 +123,38 @@ impl Ledger {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::placement::Capacity;
+
+    #[test]
+    fn standalone_tasks_are_placed_once_and_only_where_they_fit() {
+        let mut ledger = Ledger::default();
+        let capacity = Capacity {
+            cpu: 1024,
+            memory: 100,
+        };
+        let need = Need {
+            cpu: 0,
+            memory: 64,
+            ports: Default::default(),
+        };
+        let a = ObjectKey::new(Kind::Task, Some("default"), "a");
+        let b = ObjectKey::new(Kind::Task, Some("default"), "b");
+        assert_eq!(ledger.place(&a, "default", capacity, true, &need), Ok(()));
+        assert_eq!(
+            ledger.place(&a, "default", capacity, true, &need),
+            Ok(()),
+            "placing again changes nothing"
+        );
+        let why = ledger
+            .place(&b, "default", capacity, true, &need)
+            .unwrap_err();
+        assert!(why.contains("insufficient memory"), "{why}");
+        assert_eq!(ledger.used(Some("default")).len(), 1);
+        ledger.forget(&a);
+        assert_eq!(ledger.place(&b, "default", capacity, true, &need), Ok(()));
+    }
+}
