@@ -56,16 +56,16 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
                 && !api.details.is_empty()
             {
                 for d in &api.details {
-                    eprintln!("{d}");
+                    eprintln!("{}", api::text::escape(d));
                 }
-                eprintln!("error: {}", api.message);
+                eprintln!("error: {}", api::text::escape(&api.message));
                 return Err(Reported(2).into());
             }
             return Err(e);
         }
     };
     for w in &answer.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", api::text::escape(w));
     }
     let suffix = if args.dry_run { " (dry run)" } else { "" };
     for r in &answer.applied {
@@ -87,7 +87,10 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
         );
     }
     for d in &answer.drift {
-        eprintln!("drift: {d} had been changed by hand; restored");
+        eprintln!(
+            "drift: {} had been changed by hand; restored",
+            api::text::escape(d)
+        );
     }
     Ok(())
 }
