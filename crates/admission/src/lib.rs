@@ -120,8 +120,8 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    /// Refuses a write with these problems (not empty); the headline counts them, or names
-    /// the policy rules when only those refused.
+    /// Refuses a write with these problems (not empty); the headline counts them and names
+    /// the rules (only the rules when all are the server's policy).
     pub fn from_problems(problems: Vec<Problem>) -> Self {
         let objects: std::collections::BTreeSet<&ObjectKey> =
             problems.iter().map(|p| &p.object).collect();
@@ -140,9 +140,10 @@ impl Refusal {
             )
         } else {
             format!(
-                "{} problem(s) in {} object(s); nothing was applied",
+                "{} problem(s) in {} object(s) ({}); nothing was applied",
                 problems.len(),
-                objects.len()
+                objects.len(),
+                rules.join(", ")
             )
         };
         Refusal::Refused { headline, problems }
