@@ -281,3 +281,34 @@ async fn without_a_sync_root_only_watched_directories_sync() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn fields_accepted_but_not_applied_are_warnings_of_the_api() {
+    let server = Server::start().await;
+    let td = json!({
+        "apiVersion": "ecs/v1", "kind": "TaskDefinition", "metadata": {"name": "web"},
+        "spec": {"containerDefinitions": [
+            {"name": "db", "image": "busybox", "memory": 16},
+            {"name": "app", "image": "busybox", "memory": 16, "links": ["db"],
+             "linuxParameters": {"devices": [{"hostPath": "/dev/fuse"}]}}]}
+    });
+    let (status, body) = server.apply(vec![td]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let warnings: Vec<&str> = body["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    for field in ["links", "linuxParameters.devices"] {
+        let expected = format!(
+            "taskdefinition/web: spec.containerDefinitions[1].{field}: accepted but not applied by ecsctl"
+        );
+        assert!(
+            warnings.iter().any(|w| w.starts_with(&expected)),
+            "{expected} not in {warnings:#?}"
+        );
+    }
+    assert_eq!(actions(&body), ["TaskDefinition/web created"]);
+    server.stop().await;
+}

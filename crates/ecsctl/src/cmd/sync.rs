@@ -20,7 +20,9 @@ EXAMPLES:
 Every object applied is annotated with ecsctl.dev/source (the directory) and
 ecsctl.dev/source-file. Pruning deletes only objects carrying this directory as their source:
 never objects applied by hand or from another directory. If any file is invalid nothing is
-applied; the problems are printed as FILE:LINE:COL: ... and the exit code is 2.")]
+applied; the problems are printed as FILE:LINE:COL: ... and the exit code is 2.
+The server syncs only the directories it watches (--watch) and those below its --sync-root;
+any other directory is refused before it is read.")]
 pub struct Args {
     /// The directory (recursive: *.yaml, *.yml, *.json; hidden entries skipped)
     pub dir: PathBuf,
