@@ -110,7 +110,7 @@ fn walk<'a>(
     match v {
         Value::String(s) => {
             if let Some((_, c)) = first_control(s)
-                && !exempt.iter().any(|p| *p == at.as_slice())
+                && !exempt.contains(&at.as_slice())
             {
                 found.push((shown.to_string(), c));
             }

@@ -40,10 +40,17 @@ fn sync_of_etc_is_refused_without_reading_it() {
         "{said}"
     );
     for file in ["passwd", "shadow", "hosts", ".yaml"] {
-        assert!(!said.contains(file), "the answer shows /etc was read: {said}");
+        assert!(
+            !said.contains(file),
+            "the answer shows /etc was read: {said}"
+        );
     }
     let o = as_user(&s, &["get", "syncs"]);
-    assert!(!stdout(&o).contains("/etc"), "nothing recorded: {}", text(&o));
+    assert!(
+        !stdout(&o).contains("/etc"),
+        "nothing recorded: {}",
+        text(&o)
+    );
 
     // The operator's root: a directory below it syncs.
     let mut s = Server::offline();
@@ -124,7 +131,14 @@ fn a_stop_reason_with_escape_sequences_is_refused() {
     let td = s.write("td.yaml", SLEEPER);
     let o = s.run(&["apply", "-f", &td]);
     assert!(o.status.success(), "{}", text(&o));
-    let o = s.run(&["run-task", "--task-definition", "sleeper", "--wait", "--timeout", "30s"]);
+    let o = s.run(&[
+        "run-task",
+        "--task-definition",
+        "sleeper",
+        "--wait",
+        "--timeout",
+        "30s",
+    ]);
     assert!(o.status.success(), "{}", text(&o));
     let id = stdout(&o).trim().to_string();
 
@@ -144,7 +158,11 @@ fn a_stop_reason_with_escape_sequences_is_refused() {
     );
     // Nothing changed: the task runs on.
     let task = s.task(&id);
-    assert_eq!(task["spec"]["desiredStatus"].as_str().unwrap_or("RUNNING"), "RUNNING", "{task}");
+    assert_eq!(
+        task["spec"]["desiredStatus"].as_str().unwrap_or("RUNNING"),
+        "RUNNING",
+        "{task}"
+    );
     let o = s.run(&["describe", "task", &id]);
     assert!(!text(&o).contains('\u{1b}'), "{}", text(&o));
 
@@ -168,9 +186,8 @@ fn a_task_definition_with_links_warns_that_they_are_not_applied() {
         text(&o)
     );
     assert!(
-        stderr(&o).contains(
-            "spec.containerDefinitions[1].links: accepted but not applied by ecsctl"
-        ),
+        stderr(&o)
+            .contains("spec.containerDefinitions[1].links: accepted but not applied by ecsctl"),
         "{}",
         text(&o)
     );
