@@ -14,7 +14,9 @@ mod tls;
 
 pub use error::ServerError;
 pub use http::decode_apply_request;
-pub use serve::{ConnectionLimits, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
+pub use serve::{
+    ConnectionLimits, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_SHUTDOWN_GRACE,
+};
 pub use tls::TlsFiles;
 
 use std::fmt;

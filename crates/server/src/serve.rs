@@ -17,7 +17,9 @@
 //!
 //! Shutdown: the loop stops accepting when the stop flag flips, every connection is asked to
 //! finish the request it is serving and close (open watches and log streams end on the same
-//! flag), and [`serve`] returns once every connection is gone.
+//! flag), and [`serve`] returns once every connection is gone (or after 30 s, abandoning what
+//! is left after [`ConnectionLimits::shutdown_grace`]: a client sending a body slowly cannot
+//! hold shutdown).
 
 use axum::Router;
 use hyper::server::conn::http1;
@@ -36,6 +38,9 @@ pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Open connections per listener by default.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
 
+/// How long shutdown waits for the requests in flight to finish by default.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
 /// Limits on the connections of one API listener.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectionLimits {
@@ -46,6 +51,9 @@ pub struct ConnectionLimits {
     /// Open connections at most; beyond it new connections wait in the kernel's backlog
     /// until one closes.
     pub max_connections: usize,
+    /// How long shutdown waits for the requests in flight; then their connections are
+    /// abandoned (a client sending a body slowly cannot hold the server's exit).
+    pub shutdown_grace: Duration,
 }
 
 impl Default for ConnectionLimits {
@@ -53,6 +61,7 @@ impl Default for ConnectionLimits {
         ConnectionLimits {
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
         }
     }
 }
@@ -113,8 +122,20 @@ pub(crate) async fn serve(
             }
         });
     }
-    // Every connection holds a permit until it closes.
-    let _all = slots.acquire_many(max as u32).await;
+    // Every connection holds a permit until it closes. A client in the middle of sending a
+    // body slowly would keep shutdown waiting forever: past the grace period its connection is
+    // abandoned (the process is about to exit; every acknowledged write is on disk already).
+    let all = slots.acquire_many(u32::try_from(max).unwrap_or(u32::MAX));
+    if tokio::time::timeout(limits.shutdown_grace, all)
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            open = max - slots.available_permits(),
+            grace = ?limits.shutdown_grace,
+            "connections still open after the shutdown grace period; abandoned"
+        );
+    }
 }
 
 /// An accepted connection, before TLS if the listener has it.

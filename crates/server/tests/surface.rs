@@ -144,6 +144,7 @@ async fn at_the_cap_new_connections_wait_for_a_slot_instead_of_failing() {
     let server = TcpServer::start(ConnectionLimits {
         header_read_timeout: Duration::from_millis(500),
         max_connections: 4,
+        ..ConnectionLimits::default()
     })
     .await;
     let mut idle = Vec::new();
@@ -311,4 +312,31 @@ async fn fields_accepted_but_not_applied_are_warnings_of_the_api() {
     }
     assert_eq!(actions(&body), ["TaskDefinition/web created"]);
     server.stop().await;
+}
+
+#[tokio::test]
+async fn a_body_sent_slowly_does_not_hold_shutdown() {
+    let server = TcpServer::start(ConnectionLimits {
+        shutdown_grace: Duration::from_millis(500),
+        ..ConnectionLimits::default()
+    })
+    .await;
+    let mut s = TcpStream::connect(server.addr).await.unwrap();
+    s.write_all(
+        format!(
+            "POST /v1/apply HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"objects\": ["
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let start = Instant::now();
+    server.stop().await;
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "stopped after {:?}",
+        start.elapsed()
+    );
+    drop(s);
 }
