@@ -47,7 +47,7 @@ pub(super) fn check(spec: &TaskDefinitionSpec, r: &mut Report) {
         if !c.links.is_empty() {
             warn(
                 format!("{p}.links"),
-                "containers of a task reach each other by name on its network, or on localhost in awsvpc mode",
+                "no Docker link is made: the containers of an awsvpc task reach each other on localhost, and services reach each other by name on the cluster network",
             );
         }
         if let Some(l) = &c.log_configuration {
