@@ -7,7 +7,7 @@ mod support;
 
 use ecsctl_server::{ConnectionLimits, Listen, ServerConfig};
 use hyper::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use support::*;
@@ -339,4 +339,54 @@ async fn a_body_sent_slowly_does_not_hold_shutdown() {
         start.elapsed()
     );
     drop(s);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_privileged_host_port_in_a_later_revision_is_refused_at_task_start() {
+    let fake = runtime::FakeRuntime::with_images(["busybox"]);
+    let server = Server::start_on(&fake).await;
+    let web = |ports: Value| {
+        json!({"apiVersion": "ecs/v1", "kind": "TaskDefinition", "metadata": {"name": "web"},
+            "spec": {"containerDefinitions": [{"name": "app", "image": "busybox", "memory": 16,
+                "portMappings": ports}]}})
+    };
+    let (status, body) = server
+        .apply(vec![web(json!([{"containerPort": 8080}])), svc("web", 1)])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // A new revision alone (task definitions are account-wide: no cluster's policy applies to
+    // them) that the service follows without being applied again.
+    let (status, body) = server
+        .apply(vec![web(json!([{"containerPort": 80, "hostPort": 80}]))])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let tasks = server
+        .wait_for("/v1/objects/tasks", "web:2's task refused", |v| {
+            v["items"].as_array().is_some_and(|items| {
+                items.iter().any(|t| {
+                    t["status"]["taskDefinition"] == "web:2"
+                        && t["status"]["stopCode"] == "TaskFailedToStart"
+                })
+            })
+        })
+        .await;
+    let refused = tasks["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["status"]["taskDefinition"] == "web:2")
+        .unwrap();
+    let reason = refused["status"]["stoppedReason"].as_str().unwrap();
+    assert!(
+        reason.contains("hostPort 80") && reason.contains("spec.policy.allowPrivilegedPorts"),
+        "{reason}"
+    );
+    assert!(
+        !fake
+            .containers()
+            .iter()
+            .any(|c| c.labels.get("ecsctl.taskdef").map(String::as_str) == Some("web:2")),
+        "no container of web:2 was made"
+    );
+    server.stop().await;
 }
