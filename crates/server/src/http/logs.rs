@@ -268,6 +268,7 @@ mod tests {
                 token: None,
                 syncs: gitops::StatusBoard::default(),
                 admission: Arc::default(),
+                sync_roots: Arc::default(),
                 runtime: with_runtime.then(|| TaskRuntime {
                     balancer: lb::LbManager::new(),
                     runtime: Arc::new(self.fake.clone()),
