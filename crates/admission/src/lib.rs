@@ -5,9 +5,10 @@
 //! An apply passes, in order (a stage that refuses stops the chain; every problem of that
 //! stage is reported, and nothing is written):
 //! 0. The number of objects ([`bounds::check_count`]), before any is looked at.
-//! 1. [`Rule::SystemOwnedKind`], [`Rule::Duplicate`], [`Rule::Validation`]: each object on its
-//!    own ([`validate_objects`]: pure, no store).
+//! 1. [`Rule::SystemOwnedKind`], [`Rule::Duplicate`], [`Rule::Validation`],
+//!    [`Rule::TerminalSafeText`]: each object on its own ([`validate_objects`]: pure, no store).
 //! 2. [`Rule::ClusterPolicy`] (what a task definition may do in its cluster),
+//!    [`Rule::ListenerPolicy`] (ports and addresses a cluster's workloads may open),
 //!    [`Rule::SecretSources`] (where a Secret may take its value from, as the server's operator
 //!    allows), [`Rule::ResourceBounds`] and [`Rule::SizeBounds`] (memory within the machine,
 //!    caps on tasks, sizes): the objects against each other and the store.
@@ -19,9 +20,11 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod bounds;
+pub mod listeners;
 mod ownership;
 mod protected;
 pub mod secrets;
+pub mod text;
 mod validation;
 pub mod workload;
 
@@ -56,6 +59,12 @@ pub enum Rule {
     /// How big a write may be: objects per apply, a task definition's 64 KiB, environment
     /// variables, a task's overrides.
     SizeBounds,
+    /// What a cluster's workloads may open on the host: LoadBalancer listeners and task
+    /// host ports below 1024, listeners beyond loopback (`allowPrivilegedPorts`,
+    /// `allowPublicListeners`).
+    ListenerPolicy,
+    /// Text that ecsctl prints holds no control characters (ESC sequences and the like).
+    TerminalSafeText,
 }
 
 impl Rule {
@@ -70,6 +79,8 @@ impl Rule {
             Rule::ProtectedObject => "protected-object",
             Rule::ResourceBounds => "resource-bounds",
             Rule::SizeBounds => "size-bounds",
+            Rule::ListenerPolicy => "listener-policy",
+            Rule::TerminalSafeText => "terminal-safe-text",
         }
     }
 }
@@ -121,8 +132,8 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    /// Refuses a write with these problems (not empty); the headline counts them, or names
-    /// the policy rules when only those refused.
+    /// Refuses a write with these problems (not empty); the headline counts them and names
+    /// the rules (only the rules when all are the server's policy).
     pub fn from_problems(problems: Vec<Problem>) -> Self {
         let objects: std::collections::BTreeSet<&ObjectKey> =
             problems.iter().map(|p| &p.object).collect();
@@ -132,7 +143,11 @@ impl Refusal {
         let headline = if problems.iter().all(|p| {
             matches!(
                 p.rule,
-                Rule::ClusterPolicy | Rule::SecretSources | Rule::ResourceBounds | Rule::SizeBounds
+                Rule::ClusterPolicy
+                    | Rule::SecretSources
+                    | Rule::ListenerPolicy
+                    | Rule::ResourceBounds
+                    | Rule::SizeBounds
             )
         }) {
             format!(
@@ -141,9 +156,10 @@ impl Refusal {
             )
         } else {
             format!(
-                "{} problem(s) in {} object(s); nothing was applied",
+                "{} problem(s) in {} object(s) ({}); nothing was applied",
                 problems.len(),
-                objects.len()
+                objects.len(),
+                rules.join(", ")
             )
         };
         Refusal::Refused { headline, problems }
@@ -219,6 +235,7 @@ impl Admission {
         }
         let warnings = validate_objects(&objects).map_err(Refusal::from_problems)?;
         let mut problems = workload::check_objects(store, &objects)?;
+        problems.extend(listeners::check_objects(store, &objects)?);
         problems.extend(self.secret_sources.check_objects(&objects));
         problems.extend(bounds::check_objects(store, &objects, &self.limits)?);
         if !problems.is_empty() {

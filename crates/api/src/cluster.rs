@@ -43,6 +43,14 @@ pub struct ClusterPolicy {
     /// that are not stopped; default [`DEFAULT_MAX_TASKS`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_tasks: Option<u32>,
+    /// Allow LoadBalancer listeners and bridge-mode `hostPort`s below 1024 (ports the host's
+    /// own services expect: the server runs as root and could take them).
+    #[serde(default)]
+    pub allow_privileged_ports: bool,
+    /// Allow LoadBalancer listeners on addresses other than loopback (reachable from other
+    /// machines).
+    #[serde(default)]
+    pub allow_public_listeners: bool,
 }
 
 /// Default pids limit per container: far above what a service's processes and threads need

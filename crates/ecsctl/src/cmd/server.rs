@@ -19,6 +19,7 @@ EXAMPLES:
   RUST_LOG=debug ecsctl server                     # more logs (stderr)
   ecsctl server --dev                              # short waits for local iteration (see below)
   ecsctl server --watch ./deploy                   # keep the store in sync with a directory
+  ecsctl server --sync-root /srv/deploy            # `ecsctl sync` may sync below /srv/deploy
   ecsctl server --secret-files-dir /etc/ecsctl/secrets --secret-env-prefix APP_
 
 The data directory is --data-dir, else $ECSCTL_HOME, else ~/.local/share/ecsctl.
@@ -28,6 +29,10 @@ crosses a network in clear text.
 Secrets read only what the operator allows: fromFile paths inside --secret-files-dir
 (DATA_DIR/secrets by default), fromEnv variables starting with --secret-env-prefix (none by
 default), since the server reads them as its own user for whoever may apply a Secret.
+`ecsctl sync DIR` syncs only the watched directories and those below --sync-root (none by
+default), since the server reads what it syncs as its own user.
+Every listener closes a connection that sends no request headers within 10 s and holds at most
+256 connections at once (more wait until one closes).
 SIGINT or SIGTERM stops the server gracefully; running containers stay and are adopted when it
 starts again. A service whose tasks keep failing to start waits up to --task-start-backoff-cap
 between attempts: ECS's 27 minutes by default, 30 seconds with --dev.")]
@@ -60,6 +65,10 @@ pub struct Args {
     /// before the controllers start, then on every change, with pruning of what it owned
     #[arg(long = "watch", value_name = "DIR")]
     pub watch: Vec<PathBuf>,
+    /// `ecsctl sync DIR` may sync directories at or below this one (repeatable), besides the
+    /// watched ones [default: none: only the watched directories]
+    #[arg(long = "sync-root", value_name = "DIR")]
+    pub sync_root: Vec<PathBuf>,
     /// With --watch: never delete objects whose documents left the directory
     #[arg(long)]
     pub no_prune: bool,
@@ -177,6 +186,8 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<()> {
         },
         max_objects_per_apply: args.max_objects_per_apply.map(|n| n as usize),
         keep_revisions: args.keep_revisions,
+        connections: server::ConnectionLimits::default(),
+        sync_roots: args.sync_root,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

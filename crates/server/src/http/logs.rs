@@ -269,6 +269,7 @@ mod tests {
                 syncs: gitops::StatusBoard::default(),
                 admission: Arc::default(),
                 registered: Arc::default(),
+                sync_roots: Arc::default(),
                 runtime: with_runtime.then(|| TaskRuntime {
                     balancer: lb::LbManager::new(),
                     runtime: Arc::new(self.fake.clone()),

@@ -54,6 +54,8 @@ pub(crate) struct AppState {
     /// Told when an apply registers TaskDefinition revisions: unused ones are collected
     /// once applies pause.
     pub registered: Arc<tokio::sync::Notify>,
+    /// The directories `POST /v1/sync` may sync (watched ones, and below `--sync-root`).
+    pub sync_roots: Arc<gitops::SyncRoots>,
 }
 
 /// The container runtime and this server's id (`ecsctl.instance`): the containers a request
@@ -166,7 +168,8 @@ async fn trace(req: Request, next: Next) -> Response {
     response
 }
 
-/// With a token configured, every request needs `Authorization: Bearer TOKEN`.
+/// With a token configured, every request needs `Authorization: Bearer TOKEN`; a 401 closes
+/// the connection.
 async fn auth(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -192,6 +195,12 @@ async fn auth(
         response.headers_mut().insert(
             header::WWW_AUTHENTICATE,
             header::HeaderValue::from_static("Bearer"),
+        );
+        // Close after answering: a client without the token must not keep the connection
+        // (and the server's descriptor) for another try.
+        response.headers_mut().insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
         );
         response
     }
