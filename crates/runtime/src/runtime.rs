@@ -124,8 +124,10 @@ pub trait ContainerRuntime: Send + Sync + fmt::Debug {
     async fn inspect_volume(&self, name: &str) -> Result<VolumeInfo>;
 
     /// The volumes carrying every label in `label_filter` (exact values).
-    async fn list_volumes(&self, label_filter: &BTreeMap<String, String>)
-    -> Result<Vec<VolumeInfo>>;
+    async fn list_volumes(
+        &self,
+        label_filter: &BTreeMap<String, String>,
+    ) -> Result<Vec<VolumeInfo>>;
 }
 
 /// Passes items through up to and including the first error, then ends without polling
