@@ -37,7 +37,10 @@ async fn status(server: &Server, cluster: &str, name: &str, what: &str) -> Value
     let path = format!("/v1/objects/tasks/{name}?cluster={cluster}");
     server
         .wait_for(&path, what, |v| {
-            matches!(v["status"]["lastStatus"].as_str(), Some("RUNNING" | "STOPPED"))
+            matches!(
+                v["status"]["lastStatus"].as_str(),
+                Some("RUNNING" | "STOPPED")
+            )
         })
         .await["status"]
         .clone()
@@ -91,16 +94,17 @@ async fn host_paths_are_resolved_and_the_real_path_is_bound() {
     ] {
         assert!(reason.contains(part), "{part:?} not in {reason}");
     }
-    assert!(fake.spec_of("ecsctl-link-app").is_none(), "nothing was made");
+    assert!(
+        fake.spec_of("ecsctl-link-app").is_none(),
+        "nothing was made"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn volumes_are_per_cluster_and_only_ecsctl_s() {
     let fake = FakeRuntime::with_images(["busybox"]);
     let server = Server::start_on(&fake).await;
-    let shared = |auto: bool| {
-        json!([{"name": "v", "dockerVolumeConfiguration": {"scope": "shared", "autoprovision": auto}}])
-    };
+    let shared = |auto: bool| json!([{"name": "v", "dockerVolumeConfiguration": {"scope": "shared", "autoprovision": auto}}]);
     let mut objects = vec![
         cluster("a", json!({})),
         cluster("b", json!({})),
@@ -144,7 +148,10 @@ async fn volumes_are_per_cluster_and_only_ecsctl_s() {
     // autoprovision false: only an ecsctl volume that exists. Cluster a's does.
     let (code, body) = server.apply(vec![task("a2", "a", "existing")]).await;
     assert_eq!(code, StatusCode::OK, "{body}");
-    assert_eq!(status(&server, "a", "a2", "a2").await["lastStatus"], "RUNNING");
+    assert_eq!(
+        status(&server, "a", "a2", "a2").await["lastStatus"],
+        "RUNNING"
+    );
     // A volume under the name that ecsctl did not make (no labels) is never mounted.
     let foreign = va.replace(".a.", ".c.");
     fake.create_volume(&foreign, &BTreeMap::new(), &BTreeMap::new())
@@ -178,7 +185,10 @@ async fn volumes_are_per_cluster_and_only_ecsctl_s() {
     assert!(code.is_success(), "{code}");
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
     while fake.volumes().contains_key(&vs) {
-        assert!(tokio::time::Instant::now() < deadline, "{vs} was not removed");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{vs} was not removed"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert!(fake.volumes().contains_key(&va));
@@ -191,10 +201,17 @@ async fn security_options_need_allow_privileged_at_apply_and_at_start() {
     let seccomp = json!({"dockerSecurityOptions": ["seccomp=unconfined"]});
     let td = taskdef("sec", json!([{"name": "v"}]), seccomp);
     let (code, body) = server
-        .apply(vec![cluster("p", json!({})), td.clone(), task("t0", "p", "sec")])
+        .apply(vec![
+            cluster("p", json!({})),
+            td.clone(),
+            task("t0", "p", "sec"),
+        ])
         .await;
     assert_eq!(code, StatusCode::BAD_REQUEST, "{body}");
-    assert!(body.to_string().contains("spec.policy.allowPrivileged"), "{body}");
+    assert!(
+        body.to_string().contains("spec.policy.allowPrivileged"),
+        "{body}"
+    );
 
     let open = cluster("p", json!({"allowPrivileged": true}));
     let service = json!({"apiVersion": "ecs/v1", "kind": "Service",
@@ -211,7 +228,10 @@ async fn security_options_need_allow_privileged_at_apply_and_at_start() {
         if let Some(c) = running() {
             break c;
         }
-        assert!(tokio::time::Instant::now() < deadline, "the service's task did not run");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the service's task did not run"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     };
     assert_eq!(
@@ -227,7 +247,9 @@ async fn security_options_need_allow_privileged_at_apply_and_at_start() {
     let tasks = server
         .wait_for("/v1/objects/tasks?cluster=p", "a refused task", |v| {
             v["items"].as_array().is_some_and(|items| {
-                items.iter().any(|t| t["status"]["stopCode"] == "TaskFailedToStart")
+                items
+                    .iter()
+                    .any(|t| t["status"]["stopCode"] == "TaskFailedToStart")
             })
         })
         .await;
