@@ -221,7 +221,7 @@ async fn security_options_need_allow_privileged_at_apply_and_at_start() {
     let running = || {
         fake.containers()
             .into_iter()
-            .find(|c| c.state == ContainerState::Running && c.labels.get(labels::SERVICE).is_some())
+            .find(|c| c.state == ContainerState::Running && c.labels.contains_key(labels::SERVICE))
     };
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
     let first = loop {
