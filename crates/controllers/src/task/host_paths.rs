@@ -146,3 +146,50 @@ pub async fn prepare_mounts(
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolution_follows_links_and_tells_what_the_file_is() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().canonicalize().unwrap();
+        std::fs::create_dir(root.join("dir")).unwrap();
+        std::os::unix::fs::symlink(root.join("dir"), root.join("link")).unwrap();
+        std::os::unix::fs::symlink("/dev/null", root.join("null")).unwrap();
+        let _listener = std::os::unix::net::UnixListener::bind(root.join("s.sock")).unwrap();
+        std::os::unix::fs::symlink(root.join("s.sock"), root.join("innocent")).unwrap();
+
+        let at = |p: &str| resolve("v", &root.join(p).display().to_string()).unwrap();
+        assert_eq!(
+            (at("link").real, at("link").kind),
+            (root.join("dir"), HostFileKind::Directory)
+        );
+        assert_eq!(at("null").real, Path::new("/dev/null"));
+        assert_eq!(at("null").kind, HostFileKind::CharDevice);
+        assert_eq!(at("innocent").kind, HostFileKind::Socket);
+        let e = resolve("v", &root.join("missing").display().to_string()).unwrap_err();
+        assert!(
+            e.contains("volume v") && e.contains("cannot be resolved"),
+            "{e}"
+        );
+
+        let facts = facts(&ClusterPolicy {
+            host_path_allowlist: vec![root.join("link").display().to_string()],
+            ..ClusterPolicy::default()
+        });
+        assert_eq!(
+            facts.allowlist,
+            [root.join("dir")],
+            "entries are resolved too"
+        );
+        assert!(
+            facts
+                .engine_locations
+                .iter()
+                .any(|l| l == Path::new("/var/run/docker.sock"))
+        );
+    }
+}
