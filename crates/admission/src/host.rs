@@ -54,6 +54,10 @@ pub struct HostFacts {
     /// The engine sockets and state directories, as written and resolved
     /// (`/var/run/docker.sock` and `/run/docker.sock`).
     pub engine_locations: Vec<PathBuf>,
+    /// The server's own files (data directory with the store and Secrets, its API socket,
+    /// secret files, watched directories), as written and resolved: never bound, nor a
+    /// directory holding one.
+    pub protected: Vec<PathBuf>,
 }
 
 /// Whether `p` is one of `dirs` or lies inside one (segment by segment).
@@ -90,6 +94,14 @@ pub fn check_resolved(
         format!("{} (resolved to {})", r.requested, real.display())
     };
     let allowlisted = allowlisted(real, facts.allowlist.iter().map(PathBuf::as_path));
+    if let Some(own) =
+        hostpath::engine_location_in(real, facts.protected.iter().map(PathBuf::as_path))
+    {
+        return Err(format!(
+            "refused by the policy of cluster {cluster}: volume {volume} mounts host path {shown}, which holds or lies in {}, the ecsctl server's own data (its store, Secrets or API socket): never allowed",
+            own.display()
+        ));
+    }
     match r.kind {
         HostFileKind::Socket => {
             if !policy.allow_docker_socket {
@@ -160,6 +172,7 @@ mod tests {
         HostFacts {
             allowlist: vec!["/srv/shared".into()],
             engine_locations: vec!["/run/docker.sock".into(), "/var/run/docker.sock".into()],
+            protected: Vec::new(),
         }
     }
 
@@ -234,9 +247,16 @@ mod tests {
         let facts = HostFacts {
             allowlist: vec!["/".into()],
             engine_locations: vec!["/srv/engine/docker.sock".into()],
+            protected: vec!["/srv/ecsctl".into()],
         };
         let open = policy(|p| p.allow_docker_socket = true);
-        for real in ["/srv/engine", "/run", "/var/lib/docker/volumes/x/_data"] {
+        for real in [
+            "/srv/engine",
+            "/run",
+            "/var/lib/docker/volumes/x/_data",
+            "/srv",
+            "/srv/ecsctl/store",
+        ] {
             let r = resolved("/srv/x", real, HostFileKind::Directory);
             assert!(check_resolved(&r, "c", &open, &facts).is_err(), "{real}");
         }

@@ -64,7 +64,7 @@ impl SecretSources {
             ));
         };
         let p = Path::new(path);
-        if !api::hostpath::is_normal_path(p) || p == Path::new("/") {
+        if !api::hostpath::is_normal_path(p) {
             return Err(format!(
                 "fromFile {path:?} must be an absolute path without '..', '.' or empty segments"
             ));

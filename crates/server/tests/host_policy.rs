@@ -265,3 +265,32 @@ async fn security_options_need_allow_privileged_at_apply_and_at_start() {
         "{reason}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_s_own_data_is_never_bound() {
+    let fake = FakeRuntime::with_images(["busybox"]);
+    let server = Server::start_on(&fake).await;
+    let data = server.data_dir.canonicalize().unwrap();
+    let parent = data.parent().unwrap().display().to_string();
+    let host = |p: String| json!([{"name": "v", "host": {"sourcePath": p}}]);
+    let (code, body) = server
+        .apply(vec![
+            cluster("own", json!({"hostPathAllowlist": [parent.clone()]})),
+            taskdef(
+                "store",
+                host(format!("{}/store", data.display())),
+                json!({}),
+            ),
+            task("store", "own", "store"),
+            taskdef("around", host(parent.clone()), json!({})),
+            task("around", "own", "around"),
+        ])
+        .await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    for name in ["store", "around"] {
+        let s = status(&server, "own", name, name).await;
+        assert_eq!(s["stopCode"], "TaskFailedToStart", "{s}");
+        let reason = s["stoppedReason"].as_str().unwrap();
+        assert!(reason.contains("server's own data"), "{reason}");
+    }
+}

@@ -44,25 +44,29 @@ pub fn resolve(volume: &str, requested: &str) -> Result<ResolvedHostPath, String
     })
 }
 
-/// The allowlist and the engine locations, resolved as the volume's path is (an entry that
-/// does not exist stays as written).
-pub fn facts(policy: &ClusterPolicy) -> HostFacts {
+/// The allowlist, the engine locations and the server's own paths, resolved as the volume's
+/// path is (an entry that does not exist stays as written).
+pub fn facts(policy: &ClusterPolicy, protected: &[PathBuf]) -> HostFacts {
     let real = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
-    let mut engine_locations: Vec<PathBuf> = Vec::new();
-    for p in hostpath::engine_locations() {
-        engine_locations.push(p.to_path_buf());
-        let r = real(p);
-        if r != p {
-            engine_locations.push(r);
+    let both = |paths: &mut dyn Iterator<Item = &Path>| {
+        let mut out: Vec<PathBuf> = Vec::new();
+        for p in paths {
+            out.push(p.to_path_buf());
+            let r = real(p);
+            if r != p {
+                out.push(r);
+            }
         }
-    }
+        out
+    };
     HostFacts {
         allowlist: policy
             .host_path_allowlist
             .iter()
             .map(|a| real(Path::new(a)))
             .collect(),
-        engine_locations,
+        engine_locations: both(&mut hostpath::engine_locations()),
+        protected: both(&mut protected.iter().map(PathBuf::as_path)),
     }
 }
 
@@ -100,8 +104,9 @@ pub async fn prepare_mounts(
     if !binds.is_empty() {
         let policy = policy.clone();
         let cluster = id.cluster.to_string();
+        let protected = ctx.protected_host_paths.clone();
         let resolved = tokio::task::spawn_blocking(move || {
-            let facts = facts(&policy);
+            let facts = facts(&policy, &protected);
             binds
                 .into_iter()
                 .map(|(i, volume, requested)| {
@@ -176,10 +181,14 @@ mod tests {
             "{e}"
         );
 
-        let facts = facts(&ClusterPolicy {
-            host_path_allowlist: vec![root.join("link").display().to_string()],
-            ..ClusterPolicy::default()
-        });
+        let facts = facts(
+            &ClusterPolicy {
+                host_path_allowlist: vec![root.join("link").display().to_string()],
+                ..ClusterPolicy::default()
+            },
+            &[root.join("link")],
+        );
+        assert_eq!(facts.protected, [root.join("link"), root.join("dir")]);
         assert_eq!(
             facts.allowlist,
             [root.join("dir")],
