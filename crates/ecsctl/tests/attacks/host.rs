@@ -142,8 +142,11 @@ fn a_symlink_planted_by_one_task_does_not_lead_the_next_out() {
         &cluster("planted", &format!("{{hostPathAllowlist: [{shared}]}}")),
     ));
     // A first task may write in the allowlisted directory: it plants links out of it.
-    let plant =
-        "ln -s /etc /v/etc && ln -s /var/run/docker.sock /v/engine && ln -s /dev/null /v/null";
+    // Into the server's store too: the attacker can guess where the data directory is.
+    let home = s.home().canonicalize().expect("home").display().to_string();
+    let plant = format!(
+        "ln -s /etc /v/etc && ln -s /var/run/docker.sock /v/engine && ln -s /dev/null /v/null && ln -s {home}/store /v/store"
+    );
     ok(&attacker(
         &s,
         &task(
@@ -151,7 +154,7 @@ fn a_symlink_planted_by_one_task_does_not_lead_the_next_out() {
             "planted",
             &format!("host: {{sourcePath: {shared}}}"),
             "",
-            plant,
+            &plant,
         ),
     ));
     let first = stopped(&s, "planted", "plant");
@@ -166,6 +169,7 @@ fn a_symlink_planted_by_one_task_does_not_lead_the_next_out() {
         ("etc", "resolved to /etc"),
         ("engine", "allowDockerSocket"),
         ("null", "allowDevices"),
+        ("store", "server's own data"),
     ] {
         let name = format!("use-{link}");
         let o = attacker(
