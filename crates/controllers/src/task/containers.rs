@@ -372,7 +372,7 @@ mod tests {
         assert!(app.ports.is_empty());
         assert_eq!(
             app.mounts[0].source,
-            MountSource::Volume("ecsctl-abc.www".into())
+            MountSource::Volume("ecsctl-i1.default.abc.www".into())
         );
         let side = container_spec(&ID, &td, &td.container_definitions[1], Some(&ns), None);
         assert_eq!((side.mounts.len(), side.mounts[0].read_only), (1, true));

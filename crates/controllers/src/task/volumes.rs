@@ -3,11 +3,11 @@
 //! that ecsctl did not make.
 //!
 //! - Task-scoped volumes (`dockerVolumeConfiguration` with scope task, `host: {}`, or no
-//!   configuration): `ecsctl-<task>.<volume>`, labelled with the task; removed when the
-//!   task's containers are (`reconciler::remove_orphans`).
-//! - Shared volumes (scope shared) and the local stand-ins of EFS file systems:
-//!   `ecsctl-<instance>.<cluster>.<volume>` (`.efs.<fileSystemId>` for EFS), labelled with the
-//!   server and the cluster. A cluster's `data` is never another cluster's `data`.
+//!   configuration): `ecsctl-<instance>.<cluster>.<task>.<volume>`, labelled with the task
+//!   too; removed with the task's containers (`reconciler::remove_orphans`).
+//! - Shared volumes (scope shared): `ecsctl-<instance>.<cluster>.<volume>`; the local
+//!   stand-ins of EFS file systems: `ecsctl-efs-<instance>.<cluster>.<id>`. Labelled with
+//!   the server and the cluster: a cluster's `data` is never another cluster's `data`.
 //!
 //! `.` separates the parts because ECS names (clusters, volumes, tasks) cannot contain it, so
 //! two different owners never spell the same name. A name longer than Docker allows is
@@ -60,12 +60,14 @@ pub fn docker_volume(id: &TaskIdentity<'_>, v: &Volume) -> Option<DockerVolume> 
         (labels::CLUSTER.to_string(), id.cluster.to_string()),
     ]);
     if let Some(efs) = &v.efs_volume_configuration {
-        let key = format!("efs.{}", efs.file_system_id);
         let mut labels = base;
-        labels.insert(labels::VOLUME.to_string(), key.clone());
+        labels.insert(
+            labels::VOLUME.to_string(),
+            format!("efs:{}", efs.file_system_id),
+        );
         return Some(DockerVolume {
             volume: v.name.clone(),
-            name: shared_volume_name(id.instance, id.cluster, &key),
+            name: efs_volume_name(id.instance, id.cluster, &efs.file_system_id),
             labels,
             shared: true,
             autoprovision: true,
@@ -86,7 +88,7 @@ pub fn docker_volume(id: &TaskIdentity<'_>, v: &Volume) -> Option<DockerVolume> 
             labels.insert(labels::TASK.to_string(), id.task_id.to_string());
             Some(DockerVolume {
                 volume: v.name.clone(),
-                name: task_volume_name(id.task_id, &v.name),
+                name: task_volume_name(id.instance, id.cluster, id.task_id, &v.name),
                 labels,
                 shared: false,
                 autoprovision: true,
@@ -103,9 +105,23 @@ pub fn shared_volume_name(instance: &str, cluster: &str, volume: &str) -> String
     )
 }
 
-/// Docker name of a task's own volume.
-pub fn task_volume_name(task_id: &str, volume: &str) -> String {
-    bounded(format!("ecsctl-{task_id}.{volume}"), &[task_id, volume])
+/// Docker name of the local stand-in of an EFS file system in a cluster (its own prefix: a
+/// volume may be called `efs`).
+pub fn efs_volume_name(instance: &str, cluster: &str, file_system_id: &str) -> String {
+    bounded(
+        format!("ecsctl-efs-{instance}.{cluster}.{file_system_id}"),
+        &["efs", instance, cluster, file_system_id],
+    )
+}
+
+/// Docker name of a task's own volume: three dots where a shared volume's name has two, so
+/// the two kinds never meet; task names are chosen by users, so the server and the cluster
+/// are in it too.
+pub fn task_volume_name(instance: &str, cluster: &str, task_id: &str, volume: &str) -> String {
+    bounded(
+        format!("ecsctl-{instance}.{cluster}.{task_id}.{volume}"),
+        &[instance, cluster, task_id, volume],
+    )
 }
 
 /// `name`, or a stable hash of its parts when Docker could not store it (too long, or a
@@ -206,14 +222,14 @@ mod tests {
 
         let own = vol(json!({"name": "scratch"}));
         let t = docker_volume(&id("t1", "a"), &own).unwrap();
-        assert_eq!(t.name, "ecsctl-t1.scratch");
+        assert_eq!(t.name, "ecsctl-i1.a.t1.scratch");
         assert_eq!(t.labels[labels::TASK], "t1");
         assert!(!t.shared && t.autoprovision);
 
         let efs = vol(json!({"name": "fs", "efsVolumeConfiguration": {"fileSystemId": "fs-1"}}));
         assert_eq!(
             docker_volume(&id("t1", "a"), &efs).unwrap().name,
-            "ecsctl-i1.a.efs.fs-1"
+            "ecsctl-efs-i1.a.fs-1"
         );
         let bind = vol(json!({"name": "h", "host": {"sourcePath": "/srv"}}));
         assert_eq!(docker_volume(&id("t1", "a"), &bind), None);

@@ -331,3 +331,31 @@ fn another_cluster_s_volume_and_a_foreign_volume_are_not_mountable() {
         "{st}"
     );
 }
+
+#[test]
+fn a_task_s_own_volume_goes_with_the_task() {
+    let s = Server::start();
+    ok(&attacker(
+        &s,
+        &task("scratch", "default", "host: {}", "", "echo x > /v/x"),
+    ));
+    stopped(&s, "default", "scratch");
+    let volume = &format!("ecsctl-{}.default.scratch.v", s.instance());
+    let o = docker(&["volume", "inspect", "-f", "{{json .Labels}}", volume]);
+    assert!(o.status.success(), "the task's volume exists: {o:?}");
+    let labels: Value = serde_json::from_slice(&o.stdout).expect("labels");
+    assert_eq!(labels["ecsctl.task"], "scratch");
+    assert_eq!(labels["ecsctl.instance"], s.instance().as_str());
+
+    let o = s.run(&["delete", "task", "scratch"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while docker(&["volume", "inspect", volume]).status.success() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{volume} outlived its task\n{}",
+            s.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
