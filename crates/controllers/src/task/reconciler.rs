@@ -43,7 +43,14 @@ struct Observation {
 /// Reconciles one Task object.
 pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, TaskError> {
     let Some(obj) = ctx.store.get(key).await? else {
-        remove_orphans(ctx, &key.name).await?;
+        remove_orphans(
+            ctx,
+            key.cluster
+                .as_deref()
+                .unwrap_or(api::object::DEFAULT_CLUSTER),
+            &key.name,
+        )
+        .await?;
         return Ok(Action::await_change());
     };
     let invalid = |m: String| TaskError::Invalid {
@@ -459,7 +466,7 @@ async fn fail_without_definition(
     mut status: TaskStatus,
     td_ref: &str,
 ) -> Result<Action, TaskError> {
-    remove_orphans(ctx, &obj.metadata.name).await?;
+    remove_orphans(ctx, obj.metadata.cluster_or_default(), &obj.metadata.name).await?;
     let before = status.clone();
     status.desired_status = DesiredStatus::Stopped;
     status.last_status = api::task::TaskPhase::Stopped;
@@ -477,7 +484,7 @@ async fn fail_without_definition(
 }
 
 /// Stops and removes the containers of a task that no longer exists, then its own volumes.
-pub async fn remove_orphans(ctx: &Context, task: &str) -> Result<(), TaskError> {
+pub async fn remove_orphans(ctx: &Context, cluster: &str, task: &str) -> Result<(), TaskError> {
     let found = ctx
         .runtime
         .list(&ctx.owned(&[(labels::TASK, task)]), true)
@@ -501,14 +508,19 @@ pub async fn remove_orphans(ctx: &Context, task: &str) -> Result<(), TaskError> 
             ignore_missing(ctx.runtime.remove(&s.id, true).await)?;
         }
     }
-    // Task-scoped volumes go with their task (shared ones carry no task label).
-    for v in ctx
-        .runtime
-        .list_volumes(&ctx.owned(&[(labels::TASK, task)]))
-        .await?
-    {
+    // Task-scoped volumes go with their task (shared ones carry no task label; a task of
+    // the same name in another cluster keeps its own).
+    let own = ctx.owned(&[(labels::CLUSTER, cluster), (labels::TASK, task)]);
+    for v in ctx.runtime.list_volumes(&own).await? {
         info!(task, volume = %v.name, "removing a volume of a deleted task");
-        ignore_missing(ctx.runtime.remove_volume(&v.name).await)?;
+        match ctx.runtime.remove_volume(&v.name).await {
+            Ok(()) | Err(RuntimeError::NotFound(_)) => {}
+            // Still mounted by something ecsctl does not know of: left, and said so.
+            Err(RuntimeError::Conflict(e)) => {
+                warn!(task, volume = %v.name, error = %e, "volume kept")
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
     Ok(())
 }
