@@ -165,7 +165,13 @@ fn check_written_path(
             "allowDevices",
         );
     }
-    if !crate::host::allowlisted(p, policy.host_path_allowlist.iter().map(Path::new)) {
+    // An entry validation refuses today (stored before the rule) allows nothing.
+    let entries = policy
+        .host_path_allowlist
+        .iter()
+        .filter(|a| hostpath::allowlist_entry_problem(a).is_none())
+        .map(Path::new);
+    if !crate::host::allowlisted(p, entries) {
         return refuse(
             cluster,
             &format!("volume {volume} mounts host path {path}"),
@@ -262,6 +268,16 @@ mod tests {
             check(&outside, "default", &open).is_err(),
             "/srv/database is not under /srv/data"
         );
+        // A Cluster stored before the allowlist rule, allowing `/`, allows nothing.
+        let legacy = ClusterPolicy {
+            host_path_allowlist: vec!["/".into()],
+            ..ClusterPolicy::default()
+        };
+        let etc = td(
+            json!({"volumes": [{"name": "d", "host": {"sourcePath": "/etc"}}],
+            "containerDefinitions": [{"name": "a", "image": "x", "memory": 8}]}),
+        );
+        assert!(check(&etc, "default", &legacy).is_err());
         // Spellings of another path, and paths that hold the engine, pass no policy.
         for path in [
             "/srv/data/../../etc",

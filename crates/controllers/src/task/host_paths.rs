@@ -59,13 +59,21 @@ pub fn facts(policy: &ClusterPolicy, protected: &[PathBuf]) -> HostFacts {
         }
         out
     };
+    let engine_locations = both(&mut hostpath::engine_locations());
+    // An entry that validation would refuse today (a Cluster stored before the rule, or a
+    // link that leads to `/`) allows nothing.
+    let allowlist = policy
+        .host_path_allowlist
+        .iter()
+        .filter(|a| hostpath::allowlist_entry_problem(a).is_none())
+        .map(|a| real(Path::new(a)))
+        .filter(|r| {
+            hostpath::engine_location_in(r, engine_locations.iter().map(PathBuf::as_path)).is_none()
+        })
+        .collect();
     HostFacts {
-        allowlist: policy
-            .host_path_allowlist
-            .iter()
-            .map(|a| real(Path::new(a)))
-            .collect(),
-        engine_locations: both(&mut hostpath::engine_locations()),
+        allowlist,
+        engine_locations,
         protected: both(&mut protected.iter().map(PathBuf::as_path)),
     }
 }
@@ -181,9 +189,14 @@ mod tests {
             "{e}"
         );
 
+        std::os::unix::fs::symlink("/", root.join("to-root")).unwrap();
         let facts = facts(
             &ClusterPolicy {
-                host_path_allowlist: vec![root.join("link").display().to_string()],
+                host_path_allowlist: vec![
+                    root.join("link").display().to_string(),
+                    "/".to_string(),
+                    root.join("to-root").display().to_string(),
+                ],
                 ..ClusterPolicy::default()
             },
             &[root.join("link")],
