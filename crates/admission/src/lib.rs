@@ -18,6 +18,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod listeners;
+pub mod host;
 mod ownership;
 mod protected;
 pub mod secrets;
@@ -41,8 +42,8 @@ pub enum Rule {
     Duplicate,
     /// The api crate's validation of each spec.
     Validation,
-    /// The cluster's workload policy (privileged, host namespaces, host paths, the Docker
-    /// socket, capabilities).
+    /// The cluster's workload policy (privileged, host namespaces, host paths, engine
+    /// sockets, devices, capabilities, security options).
     ClusterPolicy,
     /// Secret files and variables the server's operator allows (`--secret-files-dir`,
     /// `--secret-env-prefix`).

@@ -217,6 +217,16 @@ pub async fn run(
         }
         let balancer = lb::LbManager::new();
         let mut ctx = controllers::Context::new(store.clone(), runtime, instance);
+        // What no task may bind: the store (with Secret values), the API socket, secret
+        // files and the manifests of watched directories.
+        ctx.protected_host_paths = std::iter::once(config.data_dir.clone())
+            .chain(secret_sources.files_dir.clone())
+            .chain(match &config.listen {
+                Listen::Unix(path) => Some(path.clone()),
+                Listen::Tcp { .. } => None,
+            })
+            .chain(config.watch.iter().cloned())
+            .collect();
         ctx.secrets = controllers::task::secrets::SecretReader::new(secret_sources);
         if let Some(cap) = config.service_backoff_cap {
             ctx.service_backoff_cap = cap;

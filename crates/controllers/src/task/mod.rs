@@ -6,12 +6,14 @@
 //! a periodic resync that also adopts containers after a restart and cleans up orphans.
 
 pub mod containers;
+pub mod host_paths;
 pub mod pause;
 pub mod plan;
 pub mod reconciler;
 pub mod retention;
 pub mod secrets;
 pub mod service_connect;
+pub mod volumes;
 
 use crate::Context;
 use crate::sources::{keys_of, list_keys, watch_store};

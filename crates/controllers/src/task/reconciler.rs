@@ -43,7 +43,14 @@ struct Observation {
 /// Reconciles one Task object.
 pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, TaskError> {
     let Some(obj) = ctx.store.get(key).await? else {
-        remove_orphans(ctx, &key.name).await?;
+        remove_orphans(
+            ctx,
+            key.cluster
+                .as_deref()
+                .unwrap_or(api::object::DEFAULT_CLUSTER),
+            &key.name,
+        )
+        .await?;
         return Ok(Action::await_change());
     };
     let invalid = |m: String| TaskError::Invalid {
@@ -360,6 +367,16 @@ async fn execute(
                 };
                 let netns = seen.netns.as_ref().map(|(nid, _, _)| nid);
                 let mut cs = container_spec(id, td, def, netns, spec.overrides.as_ref());
+                // The policy again, on what the host holds now: the cluster's policy may
+                // have changed, and a path may lead elsewhere than it did at apply.
+                let policy = cluster_policy(ctx, id.cluster)
+                    .await
+                    .map_err(|e| failed(e.to_string()))?;
+                super::host_paths::prepare_mounts(ctx, id, td, &policy, &mut cs)
+                    .await
+                    .map_err(|e| {
+                        failed(format!("CannotCreateContainerError: container {name}: {e}"))
+                    })?;
                 cs.env
                     .retain(|(k, _)| !secret_env.iter().any(|(s, _)| s == k));
                 cs.env.extend(secret_env);
@@ -462,7 +479,7 @@ async fn fail_without_definition(
     mut status: TaskStatus,
     td_ref: &str,
 ) -> Result<Action, TaskError> {
-    remove_orphans(ctx, &obj.metadata.name).await?;
+    remove_orphans(ctx, obj.metadata.cluster_or_default(), &obj.metadata.name).await?;
     let before = status.clone();
     status.desired_status = DesiredStatus::Stopped;
     status.last_status = api::task::TaskPhase::Stopped;
@@ -479,31 +496,44 @@ async fn fail_without_definition(
     Ok(Action::await_change())
 }
 
-/// Stops and removes the containers of a task that no longer exists.
-pub async fn remove_orphans(ctx: &Context, task: &str) -> Result<(), TaskError> {
+/// Stops and removes the containers of a task that no longer exists, then its own volumes.
+pub async fn remove_orphans(ctx: &Context, cluster: &str, task: &str) -> Result<(), TaskError> {
     let found = ctx
         .runtime
         .list(&ctx.owned(&[(labels::TASK, task)]), true)
         .await?;
-    if found.is_empty() {
-        return Ok(());
+    if !found.is_empty() {
+        info!(
+            task,
+            containers = found.len(),
+            "removing the containers of a deleted task"
+        );
+        // Workload containers first, then the namespace holder.
+        let (netns, work): (Vec<_>, Vec<_>) = found
+            .into_iter()
+            .partition(|s| s.labels.contains_key(runtime::labels::NETNS));
+        futures::future::join_all(
+            work.iter()
+                .map(|s| stop(ctx, s.id.clone(), ORPHAN_STOP_TIMEOUT)),
+        )
+        .await;
+        for s in work.iter().chain(netns.iter()) {
+            ignore_missing(ctx.runtime.remove(&s.id, true).await)?;
+        }
     }
-    info!(
-        task,
-        containers = found.len(),
-        "removing the containers of a deleted task"
-    );
-    // Workload containers first, then the namespace holder.
-    let (netns, work): (Vec<_>, Vec<_>) = found
-        .into_iter()
-        .partition(|s| s.labels.contains_key(runtime::labels::NETNS));
-    futures::future::join_all(
-        work.iter()
-            .map(|s| stop(ctx, s.id.clone(), ORPHAN_STOP_TIMEOUT)),
-    )
-    .await;
-    for s in work.iter().chain(netns.iter()) {
-        ignore_missing(ctx.runtime.remove(&s.id, true).await)?;
+    // Task-scoped volumes go with their task (shared ones carry no task label; a task of
+    // the same name in another cluster keeps its own).
+    let own = ctx.owned(&[(labels::CLUSTER, cluster), (labels::TASK, task)]);
+    for v in ctx.runtime.list_volumes(&own).await? {
+        info!(task, volume = %v.name, "removing a volume of a deleted task");
+        match ctx.runtime.remove_volume(&v.name).await {
+            Ok(()) | Err(RuntimeError::NotFound(_)) => {}
+            // Still mounted by something ecsctl does not know of: left, and said so.
+            Err(RuntimeError::Conflict(e)) => {
+                warn!(task, volume = %v.name, error = %e, "volume kept")
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
     Ok(())
 }

@@ -43,6 +43,10 @@ pub enum Op {
     CreateVolume,
     /// `remove_volume`
     RemoveVolume,
+    /// `inspect_volume`
+    InspectVolume,
+    /// `list_volumes`
+    ListVolumes,
 }
 
 impl Op {
@@ -52,6 +56,8 @@ impl Op {
         !matches!(
             self,
             Self::Ping
+                | Self::InspectVolume
+                | Self::ListVolumes
                 | Self::ImageExists
                 | Self::Inspect
                 | Self::List
