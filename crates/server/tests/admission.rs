@@ -42,6 +42,8 @@ const REFUSED: &[(&str, &str, &str)] = &[
         "terminal-safe-text",
         "spec.startedBy contains the control character U+001B (ESC)",
         "apiVersion: ecs/v1\nkind: Task\nmetadata: {name: t1}\nspec: {taskDefinition: web, startedBy: \"ci\\e]0;owned\\a\"}\n",
+    ),
+    (
         "cluster-policy",
         "sets dockerSecurityOptions",
         "apiVersion: ecs/v1\nkind: TaskDefinition\nmetadata: {name: unconfined}\nspec:\n  containerDefinitions:\n    - {name: app, image: busybox, memory: 32, dockerSecurityOptions: [seccomp=unconfined]}\n---\napiVersion: ecs/v1\nkind: Task\nmetadata: {name: unconfined}\nspec: {taskDefinition: unconfined}\n",
