@@ -338,8 +338,15 @@ async fn execute(
                     let store = ctx.store.blocking().clone();
                     let secrets = ctx.secrets.clone();
                     let (container, refs) = (name.clone(), def.secrets.clone());
+                    let cluster = id.cluster.to_string();
                     tokio::task::spawn_blocking(move || {
-                        super::secrets::resolve(store.as_ref(), &secrets, &container, &refs)
+                        super::secrets::resolve(
+                            store.as_ref(),
+                            &secrets,
+                            &cluster,
+                            &container,
+                            &refs,
+                        )
                     })
                     .await
                     .map_err(|e| failed(format!("ResourceInitializationError: {e}")))?
