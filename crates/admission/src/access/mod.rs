@@ -383,6 +383,22 @@ fn role_permits(role: Role, verb: Verb, kind: Kind) -> Result<(), (AccessRule, S
     }
 }
 
+/// Whether `who` may list objects of `kind`: in `cluster` when the request names one (for a
+/// clustered kind), else anywhere it may read them; the caller then keeps only the items
+/// [`Identity::may_read`] allows.
+pub fn authorize_list(who: &Identity, kind: Kind, cluster: Option<&str>) -> Result<(), Forbidden> {
+    match cluster {
+        Some(c) if kind.is_clustered() => authorize(who, &Action::on(Verb::Read, kind, Some(c), "")),
+        _ => role_permits(who.role, Verb::Read, kind).map_err(|(rule, how_to_allow)| Forbidden {
+            role: who.role,
+            clusters: who.clusters.clone(),
+            what: format!("read {}", kind.plural()),
+            rule,
+            how_to_allow,
+        }),
+    }
+}
+
 /// Whether `who` may write every one of `objects` (one apply): the first object refused, if
 /// any; the apply then writes nothing.
 pub fn authorize_apply(who: &Identity, objects: &[Object]) -> Result<(), Forbidden> {

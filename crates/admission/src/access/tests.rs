@@ -207,3 +207,16 @@ fn the_token_file_token_is_one_more_admin() {
     let e = clash.with_admin(T1, "--token-file").unwrap_err();
     assert!(e.to_string().contains("also the token of t:1"), "{e}");
 }
+
+#[test]
+fn lists_check_the_kind_and_the_named_cluster() {
+    let agent = identity(Role::Agent, &["shop"]);
+    assert!(authorize_list(&agent, Kind::Task, None).is_ok());
+    assert!(authorize_list(&agent, Kind::Task, Some("shop")).is_ok());
+    assert_eq!(authorize_list(&agent, Kind::Task, Some("default")).unwrap_err().rule, AccessRule::ClusterScope);
+    let f = authorize_list(&agent, Kind::Secret, None).unwrap_err();
+    assert_eq!(f.rule, AccessRule::RolePermissions);
+    assert!(f.to_string().contains("may not read secrets"), "{f}");
+    // A cluster named for an account-wide kind changes nothing.
+    assert!(authorize_list(&agent, Kind::TaskDefinition, Some("default")).is_ok());
+}
