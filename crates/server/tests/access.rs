@@ -445,3 +445,37 @@ async fn logs_and_secrets_stay_in_their_cluster() {
     assert!(body.to_string().contains("from default"), "{body}");
     server.stop().await;
 }
+
+/// Task names are the user's, unique only within a cluster: a deployer's task named like
+/// another cluster's never takes over, stops or removes that task's containers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_named_like_another_clusters_task_leaves_it_alone() {
+    let fake = FakeRuntime::with_images(["busybox"]);
+    let server = Tcp::start(Some(&fake)).await;
+    let task = |cluster: &str| object("Task", Some(cluster), "t", json!({"taskDefinition": "web"}));
+    let (status, body) = server
+        .apply(ADMIN, vec![object("Cluster", None, "shop", json!({})), td("web"), task("default")])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let running = || {
+        fake.containers()
+            .into_iter()
+            .filter(|c| c.state == ContainerState::Running && c.labels[labels::CLUSTER] == "default")
+            .count()
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while running() == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "default's task did not start");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (status, body) = server.apply(DEPLOYER, vec![task("shop")]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = server.call(DEPLOYER, Method::DELETE, "/v1/objects/tasks/t?cluster=shop", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(running(), 1, "default's container still runs");
+    let (_, t) = server.get(ADMIN, "/v1/objects/tasks/t?cluster=default").await;
+    assert_eq!(t["status"]["lastStatus"], "RUNNING", "{t}");
+    assert_eq!(t["status"]["desiredStatus"], "RUNNING", "{t}");
+    server.stop().await;
+}
