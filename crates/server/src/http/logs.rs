@@ -275,7 +275,7 @@ mod tests {
             AppState {
                 store: store::AsyncStore::new(self.store.clone()),
                 shutdown: self.shutdown.clone(),
-                token: None,
+                identities: None,
                 syncs: gitops::StatusBoard::default(),
                 admission: Arc::default(),
                 runtime: with_runtime.then(|| TaskRuntime {
