@@ -76,8 +76,12 @@ impl Identities {
                 // Reading a file: off the async workers.
                 match tokio::task::spawn_blocking(move || this.reload()).await {
                     Ok(Ok(n)) => tracing::info!(identities = n, "SIGHUP: reloaded the tokens file"),
-                    Ok(Err(e)) => tracing::error!(error = %e, "SIGHUP: the tokens file was not reloaded; the identities in use stay"),
-                    Err(e) => tracing::error!(error = %e, "SIGHUP: reloading the tokens file failed"),
+                    Ok(Err(e)) => {
+                        tracing::error!(error = %e, "SIGHUP: the tokens file was not reloaded; the identities in use stay")
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "SIGHUP: reloading the tokens file failed")
+                    }
                 }
             }
         }))
@@ -101,7 +105,10 @@ fn read(file: Option<&Path>, admin_token: Option<&str>) -> Result<Tokens, Server
                 "--tokens {}: the file names no identity (lines TOKEN ROLE [CLUSTER[,CLUSTER...]|*]), so nobody could use the TCP listener",
                 path.display()
             ),
-            None => "TCP listening needs a bearer token (--token-file) or identities (--tokens FILE)".to_string(),
+            None => {
+                "TCP listening needs a bearer token (--token-file) or identities (--tokens FILE)"
+                    .to_string()
+            }
         }));
     }
     Ok(tokens)
@@ -147,8 +154,13 @@ mod tests {
     fn a_readable_file_is_refused_naming_the_mode_and_the_fix() {
         let dir = tempfile::tempdir().unwrap();
         let path = write(dir.path(), "0123456789abcdef0123 admin\n", 0o644);
-        let e = Identities::load(Some(path.clone()), None).unwrap_err().to_string();
-        assert!(e.contains("mode 0644") && e.contains(&format!("chmod 600 {}", path.display())), "{e}");
+        let e = Identities::load(Some(path.clone()), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("mode 0644") && e.contains(&format!("chmod 600 {}", path.display())),
+            "{e}"
+        );
         let path = write(dir.path(), "0123456789abcdef0123 admin\n", 0o640);
         assert!(Identities::load(Some(path), None).is_err());
     }
@@ -157,8 +169,16 @@ mod tests {
     fn a_bad_line_names_the_file_and_the_line() {
         let dir = tempfile::tempdir().unwrap();
         let path = write(dir.path(), "# x\n0123456789abcdef0123 boss\n", 0o600);
-        let e = Identities::load(Some(path.clone()), None).unwrap_err().to_string();
-        assert!(e.starts_with(&format!("--tokens {}: line 2: unknown role", path.display())), "{e}");
+        let e = Identities::load(Some(path.clone()), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(&format!(
+                "--tokens {}: line 2: unknown role",
+                path.display()
+            )),
+            "{e}"
+        );
     }
 
     #[test]
@@ -166,17 +186,32 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = write(dir.path(), "0123456789abcdef0123 deployer shop\n", 0o600);
         let ids = Identities::load(Some(path.clone()), Some("admin-token-0123456".into())).unwrap();
-        assert_eq!(ids.identify(b"0123456789abcdef0123").unwrap().role, Role::Deployer);
-        assert_eq!(ids.identify(b"admin-token-0123456").unwrap().role, Role::Admin);
+        assert_eq!(
+            ids.identify(b"0123456789abcdef0123").unwrap().role,
+            Role::Deployer
+        );
+        assert_eq!(
+            ids.identify(b"admin-token-0123456").unwrap().role,
+            Role::Admin
+        );
         write(dir.path(), "fedcba9876543210fedc viewer *\n", 0o600);
         assert_eq!(ids.reload().unwrap(), 2);
         assert!(ids.identify(b"0123456789abcdef0123").is_none());
-        assert_eq!(ids.identify(b"fedcba9876543210fedc").unwrap().role, Role::Viewer);
+        assert_eq!(
+            ids.identify(b"fedcba9876543210fedc").unwrap().role,
+            Role::Viewer
+        );
         write(dir.path(), "fedcba9876543210fedc nobody *\n", 0o600);
         assert!(ids.reload().is_err());
-        assert_eq!(ids.identify(b"fedcba9876543210fedc").unwrap().role, Role::Viewer);
+        assert_eq!(
+            ids.identify(b"fedcba9876543210fedc").unwrap().role,
+            Role::Viewer
+        );
         write(dir.path(), "fedcba9876543210fedc viewer *\n", 0o644);
-        assert!(ids.reload().is_err(), "a file made readable is refused on reload too");
+        assert!(
+            ids.reload().is_err(),
+            "a file made readable is refused on reload too"
+        );
         assert!(ids.identify(b"fedcba9876543210fedc").is_some());
     }
 

@@ -90,13 +90,21 @@ impl Tcp {
         panic!("the server did not start");
     }
 
-    async fn send(&self, token: &str, method: Method, path: &str, body: Option<Value>) -> hyper::Response<hyper::body::Incoming> {
+    async fn send(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> hyper::Response<hyper::body::Incoming> {
         let stream = tokio::net::TcpStream::connect(self.addr).await.unwrap();
         let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .unwrap();
         tokio::spawn(conn);
-        let body = body.map(|b| serde_json::to_vec(&b).unwrap()).unwrap_or_default();
+        let body = body
+            .map(|b| serde_json::to_vec(&b).unwrap())
+            .unwrap_or_default();
         let req = Request::builder()
             .method(method)
             .uri(path)
@@ -108,7 +116,13 @@ impl Tcp {
         sender.send_request(req).await.unwrap()
     }
 
-    async fn call(&self, token: &str, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    async fn call(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let resp = self.send(token, method, path, body).await;
         let status = resp.status();
         let bytes = resp.into_body().collect().await.unwrap().to_bytes();
@@ -124,7 +138,13 @@ impl Tcp {
     }
 
     async fn apply(&self, token: &str, objects: Vec<Value>) -> (StatusCode, Value) {
-        self.call(token, Method::POST, "/v1/apply", Some(json!({ "objects": objects }))).await
+        self.call(
+            token,
+            Method::POST,
+            "/v1/apply",
+            Some(json!({ "objects": objects })),
+        )
+        .await
     }
 
     /// The names (`cluster/name`) a list answers.
@@ -172,14 +192,22 @@ fn td(name: &str) -> Value {
 }
 
 fn service(cluster: &str, name: &str) -> Value {
-    object("Service", Some(cluster), name, json!({"taskDefinition": "web", "desiredCount": 1}))
+    object(
+        "Service",
+        Some(cluster),
+        name,
+        json!({"taskDefinition": "web", "desiredCount": 1}),
+    )
 }
 
 /// The 403's message, checked to name the role and the rule.
 fn forbidden(status: StatusCode, body: &Value, role: &str, rule: &str) -> String {
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     let e = body["error"].as_str().unwrap().to_string();
-    assert!(e.starts_with(&format!("forbidden: role {role} (clusters: shop) may not ")), "{e}");
+    assert!(
+        e.starts_with(&format!("forbidden: role {role} (clusters: shop) may not ")),
+        "{e}"
+    );
     assert!(e.contains(&format!("(rule: {rule})")), "{e}");
     assert!(!e.contains('\n'), "one line: {e}");
     e
@@ -190,28 +218,72 @@ async fn a_deployer_writes_only_in_its_clusters_and_never_clusters_or_syncs() {
     let server = Tcp::start(None).await;
     let shop = object("Cluster", None, "shop", json!({}));
     let (status, body) = server
-        .apply(ADMIN, vec![shop, td("web"), service("default", "web"), object("Secret", None, "db", json!({"value": "default-s3cret"}))])
+        .apply(
+            ADMIN,
+            vec![
+                shop,
+                td("web"),
+                service("default", "web"),
+                object("Secret", None, "db", json!({"value": "default-s3cret"})),
+            ],
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
     // Task definitions are the account's; services of shop are the deployer's.
-    let (status, body) = server.apply(DEPLOYER, vec![td("web"), service("shop", "web"), object("Secret", Some("shop"), "db", json!({"value": "shop-s3cret"}))]).await;
+    let (status, body) = server
+        .apply(
+            DEPLOYER,
+            vec![
+                td("web"),
+                service("shop", "web"),
+                object(
+                    "Secret",
+                    Some("shop"),
+                    "db",
+                    json!({"value": "shop-s3cret"}),
+                ),
+            ],
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
     // One object outside shop refuses the whole apply: nothing is written.
-    let (status, body) = server.apply(DEPLOYER, vec![service("shop", "api"), service("default", "api")]).await;
+    let (status, body) = server
+        .apply(
+            DEPLOYER,
+            vec![service("shop", "api"), service("default", "api")],
+        )
+        .await;
     let e = forbidden(status, &body, "deployer", "cluster-scope");
-    assert!(e.contains("may not write services in cluster default"), "{e}");
-    let (status, _) = server.get(ADMIN, "/v1/objects/services/api?cluster=shop").await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "nothing of the refused apply was written");
+    assert!(
+        e.contains("may not write services in cluster default"),
+        "{e}"
+    );
+    let (status, _) = server
+        .get(ADMIN, "/v1/objects/services/api?cluster=shop")
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "nothing of the refused apply was written"
+    );
     // A Service without a cluster is the default cluster's.
     let mut no_cluster = service("shop", "api");
-    no_cluster["metadata"].as_object_mut().unwrap().remove("cluster");
+    no_cluster["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("cluster");
     let (status, body) = server.apply(DEPLOYER, vec![no_cluster]).await;
     forbidden(status, &body, "deployer", "cluster-scope");
 
     // Clusters (their policy) are an admin's, even the deployer's own.
-    let open = object("Cluster", None, "shop", json!({"policy": {"allowPrivileged": true}}));
+    let open = object(
+        "Cluster",
+        None,
+        "shop",
+        json!({"policy": {"allowPrivileged": true}}),
+    );
     let (status, body) = server.apply(DEPLOYER, vec![open.clone()]).await;
     let e = forbidden(status, &body, "deployer", "admin-only");
     assert!(e.contains("may not write cluster shop"), "{e}");
@@ -225,23 +297,52 @@ async fn a_deployer_writes_only_in_its_clusters_and_never_clusters_or_syncs() {
         "/v1/objects/clusters/shop",
     ] {
         let (status, body) = server.call(DEPLOYER, Method::DELETE, path, None).await;
-        forbidden(status, &body, "deployer", if path.contains("clusters") { "admin-only" } else { "cluster-scope" });
+        forbidden(
+            status,
+            &body,
+            "deployer",
+            if path.contains("clusters") {
+                "admin-only"
+            } else {
+                "cluster-scope"
+            },
+        );
     }
-    assert_eq!(server.names(ADMIN, "/v1/objects/services").await, ["default/web", "shop/web"]);
+    assert_eq!(
+        server.names(ADMIN, "/v1/objects/services").await,
+        ["default/web", "shop/web"]
+    );
 
     // No directory syncs, whatever the directory.
     let (status, body) = server
-        .call(DEPLOYER, Method::POST, "/v1/sync", Some(json!({"dir": "/etc"})))
+        .call(
+            DEPLOYER,
+            Method::POST,
+            "/v1/sync",
+            Some(json!({"dir": "/etc"})),
+        )
         .await;
     forbidden(status, &body, "deployer", "admin-only");
     let (status, body) = server.get(DEPLOYER, "/v1/syncs").await;
     forbidden(status, &body, "deployer", "cluster-scope");
 
     // Reads: lists hold shop's objects only; a get or list of default is refused.
-    assert_eq!(server.names(DEPLOYER, "/v1/objects/services").await, ["shop/web"]);
-    assert_eq!(server.names(DEPLOYER, "/v1/objects/secrets").await, ["shop/db"]);
-    assert_eq!(server.names(DEPLOYER, "/v1/objects/clusters").await, ["-/shop"]);
-    assert_eq!(server.names(DEPLOYER, "/v1/objects/taskdefinitions").await, ["-/web"]);
+    assert_eq!(
+        server.names(DEPLOYER, "/v1/objects/services").await,
+        ["shop/web"]
+    );
+    assert_eq!(
+        server.names(DEPLOYER, "/v1/objects/secrets").await,
+        ["shop/db"]
+    );
+    assert_eq!(
+        server.names(DEPLOYER, "/v1/objects/clusters").await,
+        ["-/shop"]
+    );
+    assert_eq!(
+        server.names(DEPLOYER, "/v1/objects/taskdefinitions").await,
+        ["-/web"]
+    );
     for path in [
         "/v1/objects/services?cluster=default",
         "/v1/objects/services/web?cluster=default",
@@ -252,12 +353,16 @@ async fn a_deployer_writes_only_in_its_clusters_and_never_clusters_or_syncs() {
         let (status, body) = server.get(DEPLOYER, path).await;
         forbidden(status, &body, "deployer", "cluster-scope");
     }
-    let (status, body) = server.get(DEPLOYER, "/v1/objects/services/web?cluster=shop").await;
+    let (status, body) = server
+        .get(DEPLOYER, "/v1/objects/services/web?cluster=shop")
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
     // Secret values are never answered, to anyone.
     for token in [ADMIN, DEPLOYER, VIEWER] {
-        let (status, body) = server.get(token, "/v1/objects/secrets/db?cluster=shop").await;
+        let (status, body) = server
+            .get(token, "/v1/objects/secrets/db?cluster=shop")
+            .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert!(!body.to_string().contains("s3cret"), "{body}");
     }
@@ -278,21 +383,50 @@ async fn a_viewer_reads_its_clusters_and_writes_nothing_an_agent_reads_tasks() {
     let server = Tcp::start(None).await;
     let shop = object("Cluster", None, "shop", json!({}));
     let (status, body) = server
-        .apply(ADMIN, vec![shop, td("web"), service("default", "web"), service("shop", "web"), object("Secret", Some("shop"), "db", json!({"value": "x"}))])
+        .apply(
+            ADMIN,
+            vec![
+                shop,
+                td("web"),
+                service("default", "web"),
+                service("shop", "web"),
+                object("Secret", Some("shop"), "db", json!({"value": "x"})),
+            ],
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    for objects in [vec![service("shop", "web")], vec![td("web")], vec![object("Secret", Some("shop"), "db", json!({"value": "y"}))]] {
+    for objects in [
+        vec![service("shop", "web")],
+        vec![td("web")],
+        vec![object("Secret", Some("shop"), "db", json!({"value": "y"}))],
+    ] {
         let (status, body) = server.apply(VIEWER, objects).await;
         forbidden(status, &body, "viewer", "role-permissions");
     }
-    let (status, body) = server.call(VIEWER, Method::DELETE, "/v1/objects/services/web?cluster=shop", None).await;
+    let (status, body) = server
+        .call(
+            VIEWER,
+            Method::DELETE,
+            "/v1/objects/services/web?cluster=shop",
+            None,
+        )
+        .await;
     forbidden(status, &body, "viewer", "role-permissions");
-    assert_eq!(server.names(VIEWER, "/v1/objects/services").await, ["shop/web"]);
+    assert_eq!(
+        server.names(VIEWER, "/v1/objects/services").await,
+        ["shop/web"]
+    );
     let (status, body) = server.get(VIEWER, "/v1/tasks/any/logs?cluster=shop").await;
     forbidden(status, &body, "viewer", "role-permissions");
 
-    assert_eq!(server.names(AGENT, "/v1/objects/services").await, ["shop/web"]);
-    assert_eq!(server.names(AGENT, "/v1/objects/taskdefinitions").await, ["-/web"]);
+    assert_eq!(
+        server.names(AGENT, "/v1/objects/services").await,
+        ["shop/web"]
+    );
+    assert_eq!(
+        server.names(AGENT, "/v1/objects/taskdefinitions").await,
+        ["-/web"]
+    );
     let (status, body) = server.get(AGENT, "/v1/objects/secrets").await;
     forbidden(status, &body, "agent", "role-permissions");
     let (status, body) = server.apply(AGENT, vec![service("shop", "web")]).await;
@@ -301,15 +435,24 @@ async fn a_viewer_reads_its_clusters_and_writes_nothing_an_agent_reads_tasks() {
 }
 
 /// Reads lines of a watch until `done` holds for the events seen (10 s at most).
-async fn watch_until(server: &Tcp, token: &str, from: u64, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
-    let resp = server.send(token, Method::GET, &format!("/v1/watch?from={from}"), None).await;
+async fn watch_until(
+    server: &Tcp,
+    token: &str,
+    from: u64,
+    done: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    let resp = server
+        .send(token, Method::GET, &format!("/v1/watch?from={from}"), None)
+        .await;
     assert_eq!(resp.status(), StatusCode::OK);
     let mut body = resp.into_body();
     let mut events = Vec::new();
     let mut buf = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while !done(&events) {
-        let frame = tokio::time::timeout_at(deadline, body.frame()).await.expect("watch events in time");
+        let frame = tokio::time::timeout_at(deadline, body.frame())
+            .await
+            .expect("watch events in time");
         let Some(frame) = frame else { break };
         if let Ok(data) = frame.unwrap().into_data() {
             buf.extend_from_slice(&data);
@@ -328,19 +471,46 @@ async fn a_watch_sends_only_events_of_the_identitys_clusters() {
     let (_, health) = server.get(ADMIN, "/v1/health").await;
     let from = health["revision"].as_u64().unwrap();
     let (status, body) = server
-        .apply(ADMIN, vec![object("Cluster", None, "shop", json!({})), td("web"), service("default", "web"), service("default", "api"), object("Secret", None, "db", json!({"value": "x"}))])
+        .apply(
+            ADMIN,
+            vec![
+                object("Cluster", None, "shop", json!({})),
+                td("web"),
+                service("default", "web"),
+                service("default", "api"),
+                object("Secret", None, "db", json!({"value": "x"})),
+            ],
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     // The last write, in shop: once the deployer sees it, every earlier event went by.
     let (status, body) = server.apply(ADMIN, vec![service("shop", "last")]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let seen = |events: &[Value]| events.iter().any(|e| e["object"]["metadata"]["name"] == "last");
+    let seen = |events: &[Value]| {
+        events
+            .iter()
+            .any(|e| e["object"]["metadata"]["name"] == "last")
+    };
     let events = watch_until(&server, DEPLOYER, from, seen).await;
     let names: Vec<String> = events
         .iter()
-        .map(|e| format!("{}/{}/{}", e["object"]["kind"].as_str().unwrap(), e["object"]["metadata"]["cluster"].as_str().unwrap_or("-"), e["object"]["metadata"]["name"].as_str().unwrap()))
+        .map(|e| {
+            format!(
+                "{}/{}/{}",
+                e["object"]["kind"].as_str().unwrap(),
+                e["object"]["metadata"]["cluster"].as_str().unwrap_or("-"),
+                e["object"]["metadata"]["name"].as_str().unwrap()
+            )
+        })
         .collect();
-    assert_eq!(names, ["Cluster/-/shop", "TaskDefinition/-/web", "Service/shop/last"]);
+    assert_eq!(
+        names,
+        [
+            "Cluster/-/shop",
+            "TaskDefinition/-/web",
+            "Service/shop/last"
+        ]
+    );
     // The admin sees everything.
     let all = watch_until(&server, ADMIN, from, seen).await;
     assert_eq!(all.len(), 6, "{all:?}");
@@ -353,20 +523,36 @@ async fn a_tokens_file_others_can_read_is_refused() {
     let tokens = dir.path().join("tokens");
     write_tokens(&tokens, &tokens_text());
     std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o644)).unwrap();
-    match ecsctl_server::run(config(dir.path(), &tokens, free_addr()), std::future::pending()).await {
+    match ecsctl_server::run(
+        config(dir.path(), &tokens, free_addr()),
+        std::future::pending(),
+    )
+    .await
+    {
         Err(ServerError::Config(m)) => {
             assert!(m.contains("mode 0644") && m.contains("chmod 600"), "{m}")
         }
         other => panic!("expected a refusal, got {other:?}"),
     }
     write_tokens(&tokens, "short admin\n");
-    match ecsctl_server::run(config(dir.path(), &tokens, free_addr()), std::future::pending()).await {
+    match ecsctl_server::run(
+        config(dir.path(), &tokens, free_addr()),
+        std::future::pending(),
+    )
+    .await
+    {
         Err(ServerError::Config(m)) => {
-            assert!(m.contains(&format!("--tokens {}: line 1:", tokens.display())), "{m}")
+            assert!(
+                m.contains(&format!("--tokens {}: line 1:", tokens.display())),
+                "{m}"
+            )
         }
         other => panic!("expected a refusal, got {other:?}"),
     }
-    assert!(!dir.path().join("data/store").exists(), "refused before the store was opened");
+    assert!(
+        !dir.path().join("data/store").exists(),
+        "refused before the store was opened"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -374,7 +560,10 @@ async fn sighup_swaps_the_identities_and_a_bad_file_keeps_them() {
     let server = Tcp::start(None).await;
     assert_eq!(server.get(VIEWER, "/v1/health").await.0, StatusCode::OK);
     let newcomer = "newcomer-token-000000001";
-    write_tokens(&server.tokens, &format!("{ADMIN} admin\n{newcomer} viewer *\n"));
+    write_tokens(
+        &server.tokens,
+        &format!("{ADMIN} admin\n{newcomer} viewer *\n"),
+    );
     let hup = || {
         let ok = std::process::Command::new("kill")
             .args(["-HUP", &std::process::id().to_string()])
@@ -386,10 +575,16 @@ async fn sighup_swaps_the_identities_and_a_bad_file_keeps_them() {
     hup();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while server.get(newcomer, "/v1/health").await.0 != StatusCode::OK {
-        assert!(tokio::time::Instant::now() < deadline, "the reload did not happen");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the reload did not happen"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(server.get(VIEWER, "/v1/health").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        server.get(VIEWER, "/v1/health").await.0,
+        StatusCode::UNAUTHORIZED
+    );
     // A broken file is not taken: the identities in use stay.
     write_tokens(&server.tokens, &format!("{ADMIN} root\n"));
     hup();
@@ -403,10 +598,26 @@ async fn logs_and_secrets_stay_in_their_cluster() {
     let fake = FakeRuntime::with_images(["busybox"]);
     let server = Tcp::start(Some(&fake)).await;
     let mut with_secret = td("web");
-    with_secret["spec"]["containerDefinitions"][0]["secrets"] = json!([{"name": "DB", "valueFrom": "db"}]);
-    let task = |cluster: &str, name: &str| object("Task", Some(cluster), name, json!({"taskDefinition": "web"}));
+    with_secret["spec"]["containerDefinitions"][0]["secrets"] =
+        json!([{"name": "DB", "valueFrom": "db"}]);
+    let task = |cluster: &str, name: &str| {
+        object(
+            "Task",
+            Some(cluster),
+            name,
+            json!({"taskDefinition": "web"}),
+        )
+    };
     let (status, body) = server
-        .apply(ADMIN, vec![object("Cluster", None, "shop", json!({})), with_secret, object("Secret", None, "db", json!({"value": "default-s3cret"})), task("default", "t-default")])
+        .apply(
+            ADMIN,
+            vec![
+                object("Cluster", None, "shop", json!({})),
+                with_secret,
+                object("Secret", None, "db", json!({"value": "default-s3cret"})),
+                task("default", "t-default"),
+            ],
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     // The deployer's task in shop names default's Secret: it cannot start.
@@ -415,32 +626,62 @@ async fn logs_and_secrets_stay_in_their_cluster() {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     let stopped = loop {
         let (_, list) = server.get(DEPLOYER, "/v1/objects/tasks?cluster=shop").await;
-        if let Some(t) = list["items"].as_array().unwrap().iter().find(|t| t["status"]["lastStatus"] == "STOPPED") {
+        if let Some(t) = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["status"]["lastStatus"] == "STOPPED")
+        {
             break t.clone();
         }
-        assert!(tokio::time::Instant::now() < deadline, "shop's task did not stop: {list}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "shop's task did not stop: {list}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert_eq!(stopped["status"]["stopCode"], "TaskFailedToStart");
     let reason = stopped["status"]["stoppedReason"].as_str().unwrap();
-    assert!(reason.starts_with("ResourceInitializationError") && reason.contains("does not exist in cluster shop"), "{reason}");
+    assert!(
+        reason.starts_with("ResourceInitializationError")
+            && reason.contains("does not exist in cluster shop"),
+        "{reason}"
+    );
 
     // default's task got its own cluster's Secret.
     let container = loop {
-        if let Some(c) = fake.containers().into_iter().find(|c| c.state == ContainerState::Running) {
+        if let Some(c) = fake
+            .containers()
+            .into_iter()
+            .find(|c| c.state == ContainerState::Running)
+        {
             break c;
         }
-        assert!(tokio::time::Instant::now() < deadline, "default's task did not start");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "default's task did not start"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert_eq!(container.labels[labels::CLUSTER], "default");
     let spec = fake.spec_of(&container.id.0).unwrap();
-    assert!(spec.env.iter().any(|(k, v)| k == "DB" && v == "default-s3cret"), "{:?}", spec.env.len());
-    fake.push_log(&container.id, runtime::LogStream::Stdout, "from default\n").unwrap();
+    assert!(
+        spec.env
+            .iter()
+            .any(|(k, v)| k == "DB" && v == "default-s3cret"),
+        "{:?}",
+        spec.env.len()
+    );
+    fake.push_log(&container.id, runtime::LogStream::Stdout, "from default\n")
+        .unwrap();
     let id = &container.labels[labels::TASK];
-    let (status, body) = server.get(DEPLOYER, &format!("/v1/tasks/{id}/logs?cluster=default")).await;
+    let (status, body) = server
+        .get(DEPLOYER, &format!("/v1/tasks/{id}/logs?cluster=default"))
+        .await;
     forbidden(status, &body, "deployer", "cluster-scope");
-    let (status, body) = server.get(ADMIN, &format!("/v1/tasks/{id}/logs?cluster=default")).await;
+    let (status, body) = server
+        .get(ADMIN, &format!("/v1/tasks/{id}/logs?cluster=default"))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body.to_string().contains("from default"), "{body}");
     server.stop().await;
@@ -454,27 +695,48 @@ async fn a_task_named_like_another_clusters_task_leaves_it_alone() {
     let server = Tcp::start(Some(&fake)).await;
     let task = |cluster: &str| object("Task", Some(cluster), "t", json!({"taskDefinition": "web"}));
     let (status, body) = server
-        .apply(ADMIN, vec![object("Cluster", None, "shop", json!({})), td("web"), task("default")])
+        .apply(
+            ADMIN,
+            vec![
+                object("Cluster", None, "shop", json!({})),
+                td("web"),
+                task("default"),
+            ],
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let running = || {
         fake.containers()
             .into_iter()
-            .filter(|c| c.state == ContainerState::Running && c.labels[labels::CLUSTER] == "default")
+            .filter(|c| {
+                c.state == ContainerState::Running && c.labels[labels::CLUSTER] == "default"
+            })
             .count()
     };
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while running() == 0 {
-        assert!(tokio::time::Instant::now() < deadline, "default's task did not start");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "default's task did not start"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let (status, body) = server.apply(DEPLOYER, vec![task("shop")]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, body) = server.call(DEPLOYER, Method::DELETE, "/v1/objects/tasks/t?cluster=shop", None).await;
+    let (status, body) = server
+        .call(
+            DEPLOYER,
+            Method::DELETE,
+            "/v1/objects/tasks/t?cluster=shop",
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(running(), 1, "default's container still runs");
-    let (_, t) = server.get(ADMIN, "/v1/objects/tasks/t?cluster=default").await;
+    let (_, t) = server
+        .get(ADMIN, "/v1/objects/tasks/t?cluster=default")
+        .await;
     assert_eq!(t["status"]["lastStatus"], "RUNNING", "{t}");
     assert_eq!(t["status"]["desiredStatus"], "RUNNING", "{t}");
     server.stop().await;

@@ -176,7 +176,12 @@ pub enum Action {
 impl Action {
     /// `verb` on `obj`.
     pub fn object(verb: Verb, obj: &Object) -> Self {
-        Action::on(verb, obj.kind, obj.metadata.cluster.as_deref(), &obj.metadata.name)
+        Action::on(
+            verb,
+            obj.kind,
+            obj.metadata.cluster.as_deref(),
+            &obj.metadata.name,
+        )
     }
 
     /// `verb` on the object `key` names.
@@ -388,7 +393,9 @@ fn role_permits(role: Role, verb: Verb, kind: Kind) -> Result<(), (AccessRule, S
 /// [`Identity::may_read`] allows.
 pub fn authorize_list(who: &Identity, kind: Kind, cluster: Option<&str>) -> Result<(), Forbidden> {
     match cluster {
-        Some(c) if kind.is_clustered() => authorize(who, &Action::on(Verb::Read, kind, Some(c), "")),
+        Some(c) if kind.is_clustered() => {
+            authorize(who, &Action::on(Verb::Read, kind, Some(c), ""))
+        }
         _ => role_permits(who.role, Verb::Read, kind).map_err(|(rule, how_to_allow)| Forbidden {
             role: who.role,
             clusters: who.clusters.clone(),

@@ -48,11 +48,19 @@ fn every_role_kind_and_verb_in_and_out_of_scope() {
                     );
                     if let Err(f) = got {
                         let text = f.to_string();
-                        assert!(text.starts_with(&format!("forbidden: role {role} (clusters: shop) may not ")), "{text}");
+                        assert!(
+                            text.starts_with(&format!(
+                                "forbidden: role {role} (clusters: shop) may not "
+                            )),
+                            "{text}"
+                        );
                         assert!(text.contains("(rule: "), "{text}");
                         if !inside && expected(role, verb, kind) {
                             assert_eq!(f.rule, AccessRule::ClusterScope, "{text}");
-                            assert!(text.contains("add default to this token's clusters"), "{text}");
+                            assert!(
+                                text.contains("add default to this token's clusters"),
+                                "{text}"
+                            );
                         }
                     }
                     checked += 1;
@@ -81,17 +89,39 @@ fn the_refusal_names_role_clusters_action_and_rule() {
     let cluster = Action::on(Verb::Write, Kind::Cluster, None, "shop");
     let f = authorize(&who, &cluster).unwrap_err();
     assert_eq!(f.rule, AccessRule::AdminOnly);
-    assert!(f.to_string().contains("may not write cluster shop (rule: admin-only)"), "{f}");
+    assert!(
+        f.to_string()
+            .contains("may not write cluster shop (rule: admin-only)"),
+        "{f}"
+    );
 }
 
 #[test]
 fn task_definitions_are_account_wide_and_clusters_are_scoped_by_their_name() {
     let who = identity(Role::Deployer, &["shop"]);
     // A TaskDefinition has no cluster: whatever the request says, it is the account's.
-    assert!(authorize(&who, &Action::on(Verb::Write, Kind::TaskDefinition, Some("default"), "web")).is_ok());
+    assert!(
+        authorize(
+            &who,
+            &Action::on(Verb::Write, Kind::TaskDefinition, Some("default"), "web")
+        )
+        .is_ok()
+    );
     let viewer = identity(Role::Viewer, &["shop"]);
-    assert!(authorize(&viewer, &Action::on(Verb::Read, Kind::Cluster, None, "shop")).is_ok());
-    assert!(authorize(&viewer, &Action::on(Verb::Read, Kind::Cluster, None, "default")).is_err());
+    assert!(
+        authorize(
+            &viewer,
+            &Action::on(Verb::Read, Kind::Cluster, None, "shop")
+        )
+        .is_ok()
+    );
+    assert!(
+        authorize(
+            &viewer,
+            &Action::on(Verb::Read, Kind::Cluster, None, "default")
+        )
+        .is_err()
+    );
 }
 
 #[test]
@@ -106,20 +136,37 @@ fn logs_sync_and_health() {
     let deployer = identity(Role::Deployer, &["shop"]);
     let viewer = identity(Role::Viewer, &["shop"]);
     let agent = identity(Role::Agent, &["shop"]);
-    let all_viewer = Identity { clusters: Scope::All, ..viewer.clone() };
-    let logs = |c: &str| Action::Logs { cluster: c.to_string() };
+    let all_viewer = Identity {
+        clusters: Scope::All,
+        ..viewer.clone()
+    };
+    let logs = |c: &str| Action::Logs {
+        cluster: c.to_string(),
+    };
     assert!(authorize(&deployer, &logs("shop")).is_ok());
-    assert_eq!(authorize(&deployer, &logs("default")).unwrap_err().rule, AccessRule::ClusterScope);
-    assert_eq!(authorize(&viewer, &logs("shop")).unwrap_err().rule, AccessRule::RolePermissions);
+    assert_eq!(
+        authorize(&deployer, &logs("default")).unwrap_err().rule,
+        AccessRule::ClusterScope
+    );
+    assert_eq!(
+        authorize(&viewer, &logs("shop")).unwrap_err().rule,
+        AccessRule::RolePermissions
+    );
     assert!(authorize(&agent, &logs("shop")).is_err());
     for who in [&deployer, &viewer, &agent, &all_viewer] {
-        assert_eq!(authorize(who, &Action::Sync).unwrap_err().rule, AccessRule::AdminOnly);
+        assert_eq!(
+            authorize(who, &Action::Sync).unwrap_err().rule,
+            AccessRule::AdminOnly
+        );
         assert!(authorize(who, &Action::Health).is_ok());
     }
     assert!(authorize(&Identity::server(), &Action::Sync).is_ok());
     assert!(authorize(&viewer, &Action::SyncStatus).is_err());
     assert!(authorize(&all_viewer, &Action::SyncStatus).is_ok());
-    let all_agent = Identity { clusters: Scope::All, ..agent };
+    let all_agent = Identity {
+        clusters: Scope::All,
+        ..agent
+    };
     assert!(authorize(&all_agent, &Action::SyncStatus).is_err());
 }
 
@@ -128,8 +175,10 @@ fn object(kind: &str, cluster: Option<&str>, name: &str) -> Object {
     if let Some(c) = cluster {
         meta["cluster"] = json!(c);
     }
-    serde_json::from_value(json!({"apiVersion": "ecs/v1", "kind": kind, "metadata": meta, "spec": {}}))
-        .unwrap()
+    serde_json::from_value(
+        json!({"apiVersion": "ecs/v1", "kind": kind, "metadata": meta, "spec": {}}),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -162,12 +211,18 @@ fn a_tokens_file_parses_into_identities() {
     let tokens = Tokens::parse(&text, "tokens").unwrap();
     assert_eq!(tokens.len(), 5);
     let admin = tokens.identify(T1.as_bytes()).unwrap();
-    assert_eq!((admin.role, &admin.clusters, admin.name.as_str()), (Role::Admin, &Scope::All, "tokens:3"));
+    assert_eq!(
+        (admin.role, &admin.clusters, admin.name.as_str()),
+        (Role::Admin, &Scope::All, "tokens:3")
+    );
     let d = tokens.identify(T2.as_bytes()).unwrap();
     assert_eq!(d.role, Role::Deployer);
     assert_eq!(d.clusters.to_string(), "shop,shop_2");
     assert_eq!(d.name, "tokens:4");
-    assert_eq!(tokens.identify(b"AAAAAAAAAAAAAAAAAAAA").unwrap().clusters, Scope::All);
+    assert_eq!(
+        tokens.identify(b"AAAAAAAAAAAAAAAAAAAA").unwrap().clusters,
+        Scope::All
+    );
     assert!(tokens.identify(b"nope").is_none());
     assert!(tokens.identify(b"").is_none());
     // A prefix or an extension of a token is not the token.
@@ -181,20 +236,39 @@ fn a_tokens_file_parses_into_identities() {
 fn a_bad_tokens_file_names_the_line_and_the_problem() {
     let cases = [
         (format!("{T1}\n"), 1, "found only a token"),
-        (format!("# c\n{T1} root\n"), 2, "unknown role \"root\": expected one of admin, deployer, viewer, agent"),
-        (format!("{T1} deployer\n"), 1, "role deployer needs its clusters"),
-        (format!("{T1} admin shop\n"), 1, "an admin acts on every cluster"),
+        (
+            format!("# c\n{T1} root\n"),
+            2,
+            "unknown role \"root\": expected one of admin, deployer, viewer, agent",
+        ),
+        (
+            format!("{T1} deployer\n"),
+            1,
+            "role deployer needs its clusters",
+        ),
+        (
+            format!("{T1} admin shop\n"),
+            1,
+            "an admin acts on every cluster",
+        ),
         (format!("{T1} viewer shop,,web\n"), 1, "empty cluster name"),
         (format!("{T1} viewer shop/x\n"), 1, "is not a cluster name"),
         (format!("{T1} viewer shop, web\n"), 1, "found 4 fields"),
         ("short admin\n".to_string(), 1, "use at least 16"),
-        (format!("{T1} admin\n\n{T1} viewer *\n"), 3, "the same token as line 1"),
+        (
+            format!("{T1} admin\n\n{T1} viewer *\n"),
+            3,
+            "the same token as line 1",
+        ),
     ];
     for (text, line, words) in cases {
         let e = Tokens::parse(&text, "t").unwrap_err();
         assert_eq!(e.line, line, "{text:?}: {e}");
         assert!(e.to_string().contains(words), "{text:?}: {e}");
-        assert!(!e.to_string().contains(T1), "an error never shows a token: {e}");
+        assert!(
+            !e.to_string().contains(T1),
+            "an error never shows a token: {e}"
+        );
     }
 }
 
@@ -213,7 +287,12 @@ fn lists_check_the_kind_and_the_named_cluster() {
     let agent = identity(Role::Agent, &["shop"]);
     assert!(authorize_list(&agent, Kind::Task, None).is_ok());
     assert!(authorize_list(&agent, Kind::Task, Some("shop")).is_ok());
-    assert_eq!(authorize_list(&agent, Kind::Task, Some("default")).unwrap_err().rule, AccessRule::ClusterScope);
+    assert_eq!(
+        authorize_list(&agent, Kind::Task, Some("default"))
+            .unwrap_err()
+            .rule,
+        AccessRule::ClusterScope
+    );
     let f = authorize_list(&agent, Kind::Secret, None).unwrap_err();
     assert_eq!(f.rule, AccessRule::RolePermissions);
     assert!(f.to_string().contains("may not read secrets"), "{f}");

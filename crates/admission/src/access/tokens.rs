@@ -111,7 +111,8 @@ impl Tokens {
                 ),
             });
         }
-        self.entries.push((token.to_string(), Identity::admin(name)));
+        self.entries
+            .push((token.to_string(), Identity::admin(name)));
         Ok(self)
     }
 

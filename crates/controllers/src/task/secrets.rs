@@ -175,7 +175,11 @@ mod tests {
         let env = reader(Arc::new(|k: &str| {
             (k == "SERVER_TOKEN").then(|| "from-the-env".to_string())
         }));
-        let got = resolve(&store, &env, "default", "app",
+        let got = resolve(
+            &store,
+            &env,
+            "default",
+            "app",
             &[
                 secret_ref(
                     "DB",
@@ -196,15 +200,36 @@ mod tests {
         );
 
         let no_env = reader(Arc::new(|_: &str| None));
-        let e = resolve(&store, &no_env, "default", "app", &[secret_ref("T", "token")]).unwrap_err();
+        let e = resolve(
+            &store,
+            &no_env,
+            "default",
+            "app",
+            &[secret_ref("T", "token")],
+        )
+        .unwrap_err();
         assert!(
             e.starts_with("ResourceInitializationError") && e.contains("SERVER_TOKEN is not set"),
             "{e}"
         );
-        let e = resolve(&store, &no_env, "default", "app", &[secret_ref("X", "missing")]).unwrap_err();
+        let e = resolve(
+            &store,
+            &no_env,
+            "default",
+            "app",
+            &[secret_ref("X", "missing")],
+        )
+        .unwrap_err();
         assert!(e.contains("Secret missing does not exist"), "{e}");
         std::fs::remove_file(&file).unwrap();
-        let e = resolve(&store, &no_env, "default", "app", &[secret_ref("K", "api-key")]).unwrap_err();
+        let e = resolve(
+            &store,
+            &no_env,
+            "default",
+            "app",
+            &[secret_ref("K", "api-key")],
+        )
+        .unwrap_err();
         assert!(e.contains("file ") && e.contains("api-key"), "{e}");
 
         // What the operator does not allow is not read, even if it was stored.
@@ -216,7 +241,14 @@ mod tests {
         }
         let everything = reader(Arc::new(|_: &str| Some("leaked".to_string())));
         for name in ["shadow", "home"] {
-            let e = resolve(&store, &everything, "default", "app", &[secret_ref("S", name)]).unwrap_err();
+            let e = resolve(
+                &store,
+                &everything,
+                "default",
+                "app",
+                &[secret_ref("S", name)],
+            )
+            .unwrap_err();
             assert!(e.contains("refused") && !e.contains("leaked"), "{e}");
         }
     }
@@ -229,13 +261,21 @@ mod tests {
         shop.metadata.cluster = Some("shop".into());
         store.apply(shop).unwrap();
         store
-            .apply(Object::new(Kind::Secret, "admin-key", json!({"value": "default-value"})))
+            .apply(Object::new(
+                Kind::Secret,
+                "admin-key",
+                json!({"value": "default-value"}),
+            ))
             .unwrap();
         let reader = SecretReader::new(SecretSources::default());
         let refs = |from: &str| [secret_ref("V", from)];
         let got = resolve(&store, &reader, "shop", "app", &refs("db")).unwrap();
         assert_eq!(got[0].1, "shop-value");
-        for (cluster, from) in [("shop", "admin-key"), ("default", "db"), ("shop", "arn:aws:secretsmanager:r:1:secret:admin-key")] {
+        for (cluster, from) in [
+            ("shop", "admin-key"),
+            ("default", "db"),
+            ("shop", "arn:aws:secretsmanager:r:1:secret:admin-key"),
+        ] {
             let e = resolve(&store, &reader, cluster, "app", &refs(from)).unwrap_err();
             assert!(
                 e.starts_with("ResourceInitializationError")

@@ -5,13 +5,13 @@
 
 use super::{AppState, MAX_BODY, blocking, query};
 use crate::error::ApiError;
+use admission::access::Identity;
 use api::Object;
 use api::wire::{ApplyRequest, ApplyResponse};
+use axum::Extension;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
-use admission::access::Identity;
-use axum::Extension;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;

@@ -3,9 +3,9 @@
 
 use super::{AppState, blocking};
 use crate::error::ApiError;
+use admission::access::{self, Action, Identity, Verb};
 use api::wire::LoadBalancerStatus;
 use api::{Kind, ObjectKey};
-use admission::access::{self, Action, Identity, Verb};
 use axum::Extension;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};

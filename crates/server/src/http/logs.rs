@@ -12,10 +12,10 @@
 
 use super::{AppState, TaskRuntime, blocking, query};
 use crate::error::ApiError;
+use admission::access::{self, Action, Identity};
 use api::task::TaskStatus;
 use api::wire;
 use api::{Kind, Object, ObjectKey};
-use admission::access::{self, Action, Identity};
 use axum::Extension;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::{PathRejection, QueryRejection};

@@ -4,8 +4,8 @@
 
 use super::AppState;
 use crate::error::ApiError;
-use api::wire::{MetricsList, ServiceMetricValues, ServiceMetrics, TaskMetrics};
 use admission::access::{self, Action, Identity, Verb};
+use api::wire::{MetricsList, ServiceMetricValues, ServiceMetrics, TaskMetrics};
 use axum::Extension;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};

@@ -6,13 +6,13 @@
 
 use super::{AppState, blocking, query};
 use crate::error::ApiError;
+use admission::access::{self, Action, Identity, Verb};
 use api::wire::{DeleteResponse, ObjectRef};
 use api::{Kind, Object, ObjectKey};
-use admission::access::{self, Action, Identity, Verb};
-use axum::{Extension, Json};
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::{Extension, Json};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use store::{ListQuery, Store, StoreError};

@@ -3,11 +3,11 @@
 
 use super::{AppState, blocking};
 use crate::error::ApiError;
-use api::wire::{self, SyncList, SyncResponse};
 use admission::access::{self, Action, Identity};
-use axum::{Extension, Json};
+use api::wire::{self, SyncList, SyncResponse};
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
+use axum::{Extension, Json};
 use store::StoreError;
 
 /// Every directory's status (they span clusters: admins, and identities of every cluster).

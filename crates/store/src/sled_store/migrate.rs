@@ -28,7 +28,11 @@ pub(super) fn secrets_into_clusters(trees: &Trees) -> Result<(), StoreError> {
             continue;
         };
         let new_key = format!("{prefix}{DEFAULT_CLUSTER}/{name}");
-        if trees.objects.contains_key(new_key.as_bytes()).map_err(backend)? {
+        if trees
+            .objects
+            .contains_key(new_key.as_bytes())
+            .map_err(backend)?
+        {
             // Cannot happen through the API (no server wrote both layouts); keep both
             // rather than lose either, and say so.
             tracing::warn!(old = %old_key, new = %new_key, "a Secret exists in both layouts; the old one is left as it is");

@@ -173,7 +173,10 @@ fn secrets_stored_without_a_cluster_move_into_the_default_cluster() {
     let store = SledStore::open(dir.path()).unwrap();
     let key = ObjectKey::new(Kind::Secret, None, "db");
     assert_eq!(key.cluster.as_deref(), Some("default"));
-    let moved = store.get(&key).unwrap().expect("the Secret is in the default cluster");
+    let moved = store
+        .get(&key)
+        .unwrap()
+        .expect("the Secret is in the default cluster");
     assert_eq!(moved.metadata.cluster.as_deref(), Some("default"));
     assert_eq!(moved.metadata.resource_version, Some(7));
     assert_eq!(store.secret_value(&key).unwrap().as_deref(), Some("s3cret"));
