@@ -72,6 +72,7 @@ impl Tcp {
         let mut config = config(dir.path(), &tokens, addr);
         if let Some(fake) = fake {
             config.runtime = Some(std::sync::Arc::new(fake.clone()));
+            config.metrics_interval = Some(Duration::from_millis(200));
         }
         let (stop, task) = support::spawn_config(config);
         let server = Tcp {
@@ -684,6 +685,43 @@ async fn logs_and_secrets_stay_in_their_cluster() {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body.to_string().contains("from default"), "{body}");
+    // Measurements are read like the objects: default's task is the admin's to see.
+    let (status, body) = server
+        .get(DEPLOYER, "/v1/metrics/tasks?cluster=default")
+        .await;
+    forbidden(status, &body, "deployer", "cluster-scope");
+    let clusters = |body: Value| -> Vec<String> {
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["cluster"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let start = time::OffsetDateTime::now_utc();
+    for n in 0i64.. {
+        // A reading with more CPU each time: the sampler needs two to measure.
+        let stats = runtime::Stats {
+            cpu_total_ns: n as u64 * 1_000_000_000,
+            memory_bytes: 1 << 20,
+            memory_limit_bytes: 64 << 20,
+            at: start + time::Duration::seconds(n),
+        };
+        fake.set_stats(&container.id, stats).unwrap();
+        let (status, body) = server.get(ADMIN, "/v1/metrics/tasks").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        if clusters(body).iter().any(|c| c == "default") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "default's task was never measured"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (status, body) = server.get(DEPLOYER, "/v1/metrics/tasks").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(clusters(body).iter().all(|c| c == "shop"));
     server.stop().await;
 }
 
