@@ -761,6 +761,23 @@ async fn a_task_named_like_another_clusters_task_leaves_it_alone() {
     }
     let (status, body) = server.apply(DEPLOYER, vec![task("shop")]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    // Its containers' names are taken by default's task: it fails to start, and touches
+    // nothing of default's.
+    loop {
+        let (_, t) = server
+            .get(DEPLOYER, "/v1/objects/tasks/t?cluster=shop")
+            .await;
+        if t["status"]["lastStatus"] == "STOPPED" {
+            assert_eq!(t["status"]["stopCode"], "TaskFailedToStart", "{t}");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "shop's task did not stop: {t}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(running(), 1, "default's container still runs");
     let (status, body) = server
         .call(
             DEPLOYER,
