@@ -4,9 +4,10 @@
 //!
 //! An apply passes, in order (a stage that refuses stops the chain; every problem of that
 //! stage is reported, and nothing is written):
-//! 1. [`Rule::SystemOwnedKind`], [`Rule::Duplicate`], [`Rule::Validation`]: each object on its
-//!    own ([`validate_objects`]: pure, no store).
-//! 2. [`Rule::ClusterPolicy`] (what a task definition may do in its cluster) and
+//! 1. [`Rule::SystemOwnedKind`], [`Rule::Duplicate`], [`Rule::Validation`],
+//!    [`Rule::TerminalSafeText`]: each object on its own ([`validate_objects`]: pure, no store).
+//! 2. [`Rule::ClusterPolicy`] (what a task definition may do in its cluster),
+//!    [`Rule::ListenerPolicy`] (ports and addresses a cluster's workloads may open) and
 //!    [`Rule::SecretSources`] (where a Secret may take its value from, as the server's operator
 //!    allows): the objects against each other and the store.
 //! 3. Field ownership, which refuses nothing: a Service's desiredCount owned by an Autoscaler
@@ -22,9 +23,11 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod access;
+pub mod listeners;
 mod ownership;
 mod protected;
 pub mod secrets;
+pub mod text;
 mod validation;
 pub mod workload;
 
@@ -52,6 +55,12 @@ pub enum Rule {
     SecretSources,
     /// Objects that must always exist (the default cluster).
     ProtectedObject,
+    /// What a cluster's workloads may open on the host: LoadBalancer listeners and task
+    /// host ports below 1024, listeners beyond loopback (`allowPrivilegedPorts`,
+    /// `allowPublicListeners`).
+    ListenerPolicy,
+    /// Text that ecsctl prints holds no control characters (ESC sequences and the like).
+    TerminalSafeText,
 }
 
 impl Rule {
@@ -64,6 +73,8 @@ impl Rule {
             Rule::ClusterPolicy => "cluster-policy",
             Rule::SecretSources => "secret-sources",
             Rule::ProtectedObject => "protected-object",
+            Rule::ListenerPolicy => "listener-policy",
+            Rule::TerminalSafeText => "terminal-safe-text",
         }
     }
 }
@@ -115,27 +126,30 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    /// Refuses a write with these problems (not empty); the headline counts them, or names
-    /// the policy rules when only those refused.
+    /// Refuses a write with these problems (not empty); the headline counts them and names
+    /// the rules (only the rules when all are the server's policy).
     pub fn from_problems(problems: Vec<Problem>) -> Self {
         let objects: std::collections::BTreeSet<&ObjectKey> =
             problems.iter().map(|p| &p.object).collect();
         let mut rules: Vec<&str> = problems.iter().map(|p| p.rule.as_str()).collect();
         rules.sort_unstable();
         rules.dedup();
-        let headline = if problems
-            .iter()
-            .all(|p| matches!(p.rule, Rule::ClusterPolicy | Rule::SecretSources))
-        {
+        let headline = if problems.iter().all(|p| {
+            matches!(
+                p.rule,
+                Rule::ClusterPolicy | Rule::SecretSources | Rule::ListenerPolicy
+            )
+        }) {
             format!(
                 "refused by the server's policy ({}); nothing was applied",
                 rules.join(", ")
             )
         } else {
             format!(
-                "{} problem(s) in {} object(s); nothing was applied",
+                "{} problem(s) in {} object(s) ({}); nothing was applied",
                 problems.len(),
-                objects.len()
+                objects.len(),
+                rules.join(", ")
             )
         };
         Refusal::Refused { headline, problems }
@@ -193,6 +207,7 @@ impl Admission {
     ) -> Result<Admitted, Refusal> {
         let warnings = validate_objects(&objects).map_err(Refusal::from_problems)?;
         let mut problems = workload::check_objects(store, &objects)?;
+        problems.extend(listeners::check_objects(store, &objects)?);
         problems.extend(self.secret_sources.check_objects(&objects));
         if !problems.is_empty() {
             return Err(Refusal::from_problems(problems));

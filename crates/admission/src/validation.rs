@@ -5,8 +5,8 @@ use crate::{Problem, Rule, kind_word};
 use api::Object;
 use std::collections::BTreeSet;
 
-/// Refuses system-owned kinds and objects given twice, and runs the api crate's validation
-/// on each object. Returns the warnings (`kind/name: ...`), or every problem found.
+/// Refuses system-owned kinds, objects given twice and control characters in printed text
+/// (`text`), and runs the api crate's validation on each object. Returns the warnings (`kind/name: ...`), or every problem found.
 pub fn validate_objects(objects: &[Object]) -> Result<Vec<String>, Vec<Problem>> {
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
@@ -33,6 +33,7 @@ pub fn validate_objects(objects: &[Object]) -> Result<Vec<String>, Vec<Problem>>
                 "appears more than once in this apply".to_string(),
             ));
         }
+        problems.extend(crate::text::check_object(obj));
         match api::validate::validate_object(obj) {
             Ok(w) => {
                 let who = format!("{}/{}", kind_word(obj.kind), obj.metadata.name);

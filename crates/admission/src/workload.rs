@@ -141,6 +141,7 @@ mod tests {
             allow_host_network: true,
             allow_docker_socket: true,
             host_path_allowlist: vec!["/srv/data".into()],
+            ..ClusterPolicy::default()
         };
         let closed = ClusterPolicy::default();
         let cases = [

@@ -30,6 +30,14 @@ pub struct ClusterPolicy {
     /// Host paths (prefixes) that host volumes may bind-mount.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub host_path_allowlist: Vec<String>,
+    /// Allow LoadBalancer listeners and bridge-mode `hostPort`s below 1024 (ports the host's
+    /// own services expect: the server runs as root and could take them).
+    #[serde(default)]
+    pub allow_privileged_ports: bool,
+    /// Allow LoadBalancer listeners on addresses other than loopback (reachable from other
+    /// machines).
+    #[serde(default)]
+    pub allow_public_listeners: bool,
 }
 
 /// Capacity of the local container instance offered to the cluster.

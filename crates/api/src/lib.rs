@@ -28,6 +28,7 @@ pub mod secret;
 pub mod service;
 pub mod task;
 pub mod taskdef;
+pub mod text;
 pub mod units;
 pub mod validate;
 pub mod wire;

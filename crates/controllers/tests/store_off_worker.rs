@@ -71,9 +71,20 @@ fn seed(store: &SledStore, desired: u32) {
 }
 
 // One worker thread: if a reconcile blocked it on a store write, the ticker spawned beside it
-// could not run until the write returned.
+// could not run until the write returned. On a current-thread runtime the writes go to the
+// blocking pool; on a multi-thread one they run in place and tokio moves the worker's other
+// tasks (the ticker) to another thread meanwhile: both must keep the ticker going.
 #[tokio::test(flavor = "current_thread")]
 async fn a_slow_store_write_does_not_stall_the_worker() {
+    reconcile_beside_a_ticker().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_slow_store_write_does_not_stall_the_only_worker_of_a_multi_thread_runtime() {
+    reconcile_beside_a_ticker().await;
+}
+
+async fn reconcile_beside_a_ticker() {
     let dir = tempfile::tempdir().unwrap();
     let sled = SledStore::open(dir.path().join("store")).unwrap();
     seed(&sled, 2);

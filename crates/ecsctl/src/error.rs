@@ -67,12 +67,16 @@ pub fn report(err: &anyhow::Error, is_diff: bool) -> u8 {
     if let Some(Reported(code)) = err.downcast_ref::<Reported>() {
         return *code;
     }
-    eprintln!("error: {err:#}");
+    // Errors quote the server and what users wrote: shown, never obeyed by the terminal.
+    eprintln!(
+        "error: {}",
+        api::text::escape_keep_lines(&format!("{err:#}"))
+    );
     let code = if err.downcast_ref::<UsageError>().is_some() {
         2
     } else if let Some(api) = err.downcast_ref::<ApiError>() {
         for d in &api.details {
-            eprintln!("  {d}");
+            eprintln!("  {}", api::text::escape(d));
         }
         // The server refused the input itself: that is an input error, like a local one.
         if api.status == 400 || api.status == 413 {

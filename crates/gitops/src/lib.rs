@@ -11,11 +11,13 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod plan;
+mod roots;
 mod scan;
 mod status;
 mod syncer;
 
 pub use plan::{SyncPlan, owned_by, plan_sync};
+pub use roots::{RootError, SyncRoots, normalize};
 pub use scan::{MAX_FILE_BYTES, Snapshot, scan, source_name};
 pub use status::{StatusBoard, SyncState, SyncStatus};
 pub use syncer::{SyncOptions, Syncer};

@@ -252,7 +252,7 @@ fn is_symlink(p: &Path) -> bool {
 }
 
 /// An I/O error in words, without Rust's `(os error N)` suffix.
-fn io_reason(e: &std::io::Error) -> String {
+pub(crate) fn io_reason(e: &std::io::Error) -> String {
     let s = e.to_string();
     let s = match s.find(" (os error") {
         Some(i) => s[..i].to_string(),

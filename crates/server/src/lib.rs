@@ -11,10 +11,14 @@ mod balancing;
 mod error;
 mod http;
 mod listener;
+mod serve;
 mod tls;
 
 pub use error::ServerError;
 pub use http::decode_apply_request;
+pub use serve::{
+    ConnectionLimits, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_SHUTDOWN_GRACE,
+};
 pub use tls::TlsFiles;
 
 use std::fmt;
@@ -102,6 +106,11 @@ pub struct ServerConfig {
     /// The identities TCP clients may be (`--tokens FILE`: `TOKEN ROLE [CLUSTERS|*]` lines,
     /// mode 0600), read at start and on SIGHUP. The unix socket's clients are admins.
     pub tokens: Option<PathBuf>,
+    /// Directories below which `POST /v1/sync` (`ecsctl sync DIR`) may sync, besides the
+    /// watched ones (`--sync-root`; none by default). Resolved (symlinks followed) at start.
+    pub sync_roots: Vec<PathBuf>,
+    /// Limits on the API listener's connections (header read timeout, open connections).
+    pub connections: ConnectionLimits,
 }
 
 impl ServerConfig {
@@ -120,6 +129,8 @@ impl ServerConfig {
             watch: Vec::new(),
             sync: gitops::SyncOptions::default(),
             tokens: None,
+            connections: ConnectionLimits::default(),
+            sync_roots: Vec::new(),
         }
     }
 
@@ -176,6 +187,7 @@ pub async fn run(
     if let Listen::Unix(path) = &config.listen {
         listener::check_not_running(path).await?;
     }
+    let sync_roots = Arc::new(sync_roots(&config)?);
     let store = open_store(config.data_dir.clone()).await?;
     let secret_sources = config.secret_sources();
     if config.secret_files_dir.is_none()
@@ -265,11 +277,12 @@ pub async fn run(
     };
     let app = http::router(http::AppState {
         store: store::AsyncStore::new(store),
-        shutdown: stop_rx,
+        shutdown: stop_rx.clone(),
         identities,
         runtime: task_runtime,
         syncs,
         admission,
+        sync_roots,
     });
     // Flip the flag that ends watch streams as soon as shutdown starts: graceful shutdown
     // waits for every response to finish, and a watch never would on its own.
@@ -279,14 +292,14 @@ pub async fn run(
         let _ = stop_tx.send(true);
     };
 
+    // The accept loop watches the stop flag; the signal only has to flip it.
+    tokio::spawn(signal);
+    let limits = config.connections;
     match &config.listen {
         Listen::Unix(path) => {
             let (listener, _socket) = listener::bind_unix(path).await?;
             tracing::info!(listen = %config.listen, data_dir = %config.data_dir.display(), "serving");
-            axum::serve(listener, app)
-                .with_graceful_shutdown(signal)
-                .await
-                .map_err(|e| ServerError::io(format!("serving on {}", config.listen), e))?;
+            serve::serve(serve::Acceptor::Unix(listener), app, limits, stop_rx).await;
             // `_socket` removes the socket file when it drops here.
         }
         Listen::Tcp { addr, .. } => {
@@ -294,22 +307,11 @@ pub async fn run(
                 .await
                 .map_err(|e| ServerError::io(format!("cannot listen on {}", config.listen), e))?;
             tracing::info!(listen = %config.listen, data_dir = %config.data_dir.display(), "serving");
-            let served = match tls_config {
-                Some(tls) => {
-                    let listener = tls::TlsListener::new(listener, tls).map_err(|e| {
-                        ServerError::io(format!("cannot listen on {}", config.listen), e)
-                    })?;
-                    axum::serve(listener, app)
-                        .with_graceful_shutdown(signal)
-                        .await
-                }
-                None => {
-                    axum::serve(listener, app)
-                        .with_graceful_shutdown(signal)
-                        .await
-                }
+            let acceptor = match tls_config {
+                Some(tls) => serve::Acceptor::Tls(listener, tokio_rustls::TlsAcceptor::from(tls)),
+                None => serve::Acceptor::Tcp(listener),
             };
-            served.map_err(|e| ServerError::io(format!("serving on {}", config.listen), e))?;
+            serve::serve(acceptor, app, limits, stop_rx).await;
         }
     }
     for s in syncers {
@@ -324,6 +326,29 @@ pub async fn run(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// What `POST /v1/sync` may sync: the watched directories, and below the sync roots (which
+/// must exist: a typo would otherwise refuse every sync with a puzzling message).
+fn sync_roots(config: &ServerConfig) -> Result<gitops::SyncRoots, ServerError> {
+    let mut roots = Vec::new();
+    for r in &config.sync_roots {
+        let resolved = std::fs::canonicalize(r)
+            .map_err(|e| ServerError::io(format!("--sync-root {}", r.display()), e))?;
+        if !resolved.is_dir() {
+            return Err(ServerError::Config(format!(
+                "--sync-root {}: not a directory",
+                r.display()
+            )));
+        }
+        roots.push(resolved);
+    }
+    let watched = config
+        .watch
+        .iter()
+        .map(|d| std::fs::canonicalize(d).unwrap_or_else(|_| d.clone()))
+        .collect();
+    Ok(gitops::SyncRoots::new(watched, roots))
 }
 
 /// Completes once shutdown is signalled.

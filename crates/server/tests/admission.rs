@@ -24,6 +24,26 @@ const REFUSED: &[(&str, &str, &str)] = &[
         "apiVersion: ecs/v1\nkind: TaskDefinition\nmetadata: {name: etc}\nspec:\n  volumes: [{name: etc, host: {sourcePath: /etc}}]\n  containerDefinitions:\n    - {name: app, image: busybox, memory: 32}\n---\napiVersion: ecs/v1\nkind: Task\nmetadata: {name: etc}\nspec: {taskDefinition: etc}\n",
     ),
     (
+        "listener-policy",
+        "spec.policy.allowPrivilegedPorts",
+        "apiVersion: ecs/v1\nkind: LoadBalancer\nmetadata: {name: web}\nspec:\n  listeners: [{port: 80, protocol: HTTP, defaultService: web}]\n",
+    ),
+    (
+        "listener-policy",
+        "spec.policy.allowPublicListeners",
+        "apiVersion: ecs/v1\nkind: LoadBalancer\nmetadata: {name: web}\nspec:\n  listeners: [{port: 8080, protocol: TCP, address: 0.0.0.0, defaultService: web}]\n",
+    ),
+    (
+        "listener-policy",
+        "hostPort 22 (container app)",
+        "apiVersion: ecs/v1\nkind: TaskDefinition\nmetadata: {name: ssh}\nspec:\n  containerDefinitions:\n    - {name: app, image: busybox, memory: 32, portMappings: [{containerPort: 22, hostPort: 22}]}\n---\napiVersion: ecs/v1\nkind: Service\nmetadata: {name: ssh}\nspec: {taskDefinition: ssh, desiredCount: 1}\n",
+    ),
+    (
+        "terminal-safe-text",
+        "spec.startedBy contains the control character U+001B (ESC)",
+        "apiVersion: ecs/v1\nkind: Task\nmetadata: {name: t1}\nspec: {taskDefinition: web, startedBy: \"ci\\e]0;owned\\a\"}\n",
+    ),
+    (
         "secret-sources",
         "--secret-files-dir",
         "apiVersion: ecs/v1\nkind: Secret\nmetadata: {name: shadow}\nspec: {fromFile: /etc/shadow}\n",

@@ -7,7 +7,7 @@
 //! that [`Store::watch`] replays before it streams live events.
 //!
 //! Async code reaches the store through [`AsyncStore`], which runs writes (they flush to
-//! disk) on tokio's blocking pool.
+//! disk) without holding up the other tasks of a tokio worker.
 //!
 //! Only this crate names sled; everything it exposes is backend-neutral.
 #![forbid(unsafe_code)]

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 /// The object store every controller, the server and the gitops sync program against.
 ///
 /// Methods are synchronous and may block on disk I/O (every write is flushed before it
-/// returns): async callers go through [`crate::AsyncStore`], which runs writes on tokio's
-/// blocking pool. Reads must not wait on I/O for long (sled serves them from memory): they
+/// returns): async callers go through [`crate::AsyncStore`], which runs writes off the
+/// async workers. Reads must not wait on I/O for long (sled serves them from memory): they
 /// are called in place.
 pub trait Store: Send + Sync + 'static {
     /// One object, or `None`. For TaskDefinitions `family` names the latest revision and

@@ -1,6 +1,8 @@
 //! Validation of objects: the typed decode of each kind's spec, then the ECS rules that the
 //! types alone cannot say. Every problem found is reported, not just the first.
 
+mod ignored;
+pub use ignored::NOT_APPLIED;
 mod other;
 mod service;
 mod taskdef;
@@ -63,6 +65,7 @@ pub fn check(obj: &Object) -> Report {
                     );
                 }
                 taskdef::check(&spec, &mut r);
+                ignored::check(&spec, &mut r);
             }
         }
         Kind::Service => {

@@ -103,6 +103,19 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
         let refused =
             admission::workload::check(&td, &cluster, &cluster_policy(ctx, &cluster).await?)
                 .and(aliases.as_ref().map(|_| ()).map_err(Clone::clone));
+        // Host ports below 1024 too: a family's newer revision reaches a service's tasks
+        // without an apply of the service, so the check at apply alone would not hold.
+        let refused = match refused {
+            Ok(()) => admission::listeners::check_host_ports(
+                &td,
+                &cluster,
+                &cluster_policy(ctx, &cluster).await?,
+            )
+            .into_iter()
+            .next()
+            .map_or(Ok(()), Err),
+            refused => refused,
+        };
         if let Err(reason) = refused {
             warn!(task = %key.name, %reason, "task refused");
             status.desired_status = DesiredStatus::Stopped;

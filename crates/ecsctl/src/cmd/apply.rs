@@ -71,7 +71,7 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
         .collect();
     for w in &answer.warnings {
         if !local.iter().any(|m| w.ends_with(m)) {
-            eprintln!("warning: {w}");
+            eprintln!("warning: {}", api::text::escape(w));
         }
     }
     let suffix = if args.dry_run { " (dry run)" } else { "" };

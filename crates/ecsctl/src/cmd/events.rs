@@ -105,7 +105,10 @@ fn cells(r: &Row, with_cluster: bool, now: OffsetDateTime) -> Vec<String> {
         v.push(r.cluster.clone());
     }
     v.extend([age, r.object.clone(), r.message.clone()]);
-    v
+    // Messages quote what users wrote (reasons, names): shown, never obeyed by the terminal.
+    v.into_iter()
+        .map(|c| api::text::escape(&c).into_owned())
+        .collect()
 }
 
 fn headers(with_cluster: bool) -> Vec<&'static str> {

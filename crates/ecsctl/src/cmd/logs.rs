@@ -47,7 +47,7 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
             let mut err = std::io::stderr().lock();
             let _ = writeln!(err, "{text}");
         } else {
-            outln!("{text}");
+            crate::output::emit_raw(&format!("{text}\n"));
         }
     }
     Ok(())
@@ -70,15 +70,22 @@ fn logs_path(args: &Args) -> String {
     path
 }
 
-/// `[container] TIMESTAMP text`, the parts asked for.
+/// `[container] TIMESTAMP text`, the parts asked for. The container's name and the timestamp
+/// are escaped (they are ecsctl's header); the text is the container's own output, printed as
+/// it is, as `docker logs` does.
 fn format_line(line: &LogLine, prefix: bool, timestamps: bool) -> String {
+    use api::text::escape;
     let mut out = String::new();
     if prefix {
-        out.push_str(&format!("[{}] ", line.container));
+        out.push_str(&format!("[{}] ", escape(&line.container)));
     }
     if timestamps {
         let ts = line.timestamp.as_deref().unwrap_or("");
-        out.push_str(if ts.is_empty() { "-" } else { ts });
+        out.push_str(&if ts.is_empty() {
+            "-".into()
+        } else {
+            escape(ts)
+        });
         out.push(' ');
     }
     out.push_str(&line.text);
@@ -106,6 +113,14 @@ mod tests {
         let no_time =
             line(json!({"container": "web", "stream": "stdout", "text": "x", "timestamp": null}));
         assert_eq!(format_line(&no_time, false, true), "- x");
+        let hostile = line(
+            json!({"container": "we\u{1b}[2Jb", "stream": "stdout", "text": "raw\u{1b}[1m", "timestamp": null}),
+        );
+        assert_eq!(
+            format_line(&hostile, true, false),
+            "[we\\u{1b}[2Jb] raw\u{1b}[1m",
+            "the header is escaped, the container's output is not"
+        );
     }
 
     #[test]

@@ -231,7 +231,7 @@ pub(super) async fn wait_for(
                 Verdict::Waiting => still.push(id),
                 Verdict::Done => {}
                 Verdict::Failed(why) => {
-                    eprintln!("task {id} stopped: {why}");
+                    eprintln!("task {id} stopped: {}", api::text::escape(&why));
                     failed = true;
                 }
             }

@@ -19,6 +19,7 @@ EXAMPLES:
   RUST_LOG=debug ecsctl server                     # more logs (stderr)
   ecsctl server --dev                              # short waits for local iteration (see below)
   ecsctl server --watch ./deploy                   # keep the store in sync with a directory
+  ecsctl server --sync-root /srv/deploy            # `ecsctl sync` may sync below /srv/deploy
   ecsctl server --secret-files-dir /etc/ecsctl/secrets --secret-env-prefix APP_
   ecsctl server --listen tcp://127.0.0.1:7070 --tokens /etc/ecsctl/tokens   # identities with roles
 
@@ -30,6 +31,10 @@ crosses a network in clear text.
 Secrets read only what the operator allows: fromFile paths inside --secret-files-dir
 (DATA_DIR/secrets by default), fromEnv variables starting with --secret-env-prefix (none by
 default), since the server reads them as its own user for whoever may apply a Secret.
+`ecsctl sync DIR` syncs only the watched directories and those below --sync-root (none by
+default), since the server reads what it syncs as its own user.
+Every listener closes a connection that sends no request headers within 10 s and holds at most
+256 connections at once (more wait until one closes).
 --tokens FILE (mode 0600, or the server refuses it) gives each TCP client an identity, one line
 each, `TOKEN ROLE [CLUSTER[,CLUSTER...]|*]`; blank lines and # comments are skipped:
   # token (16+ printable characters)   role      clusters
@@ -75,6 +80,10 @@ pub struct Args {
     /// before the controllers start, then on every change, with pruning of what it owned
     #[arg(long = "watch", value_name = "DIR")]
     pub watch: Vec<PathBuf>,
+    /// `ecsctl sync DIR` may sync directories at or below this one (repeatable), besides the
+    /// watched ones [default: none: only the watched directories]
+    #[arg(long = "sync-root", value_name = "DIR")]
+    pub sync_root: Vec<PathBuf>,
     /// With --watch: never delete objects whose documents left the directory
     #[arg(long)]
     pub no_prune: bool,
@@ -189,6 +198,8 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<()> {
             prune: !args.no_prune,
             ..Default::default()
         },
+        connections: server::ConnectionLimits::default(),
+        sync_roots: args.sync_root,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

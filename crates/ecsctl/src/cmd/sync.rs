@@ -20,7 +20,9 @@ EXAMPLES:
 Every object applied is annotated with ecsctl.dev/source (the directory) and
 ecsctl.dev/source-file. Pruning deletes only objects carrying this directory as their source:
 never objects applied by hand or from another directory. If any file is invalid nothing is
-applied; the problems are printed as FILE:LINE:COL: ... and the exit code is 2.")]
+applied; the problems are printed as FILE:LINE:COL: ... and the exit code is 2.
+The server syncs only the directories it watches (--watch) and those below its --sync-root;
+any other directory is refused before it is read.")]
 pub struct Args {
     /// The directory (recursive: *.yaml, *.yml, *.json; hidden entries skipped)
     pub dir: PathBuf,
@@ -56,16 +58,16 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
                 && !api.details.is_empty()
             {
                 for d in &api.details {
-                    eprintln!("{d}");
+                    eprintln!("{}", api::text::escape(d));
                 }
-                eprintln!("error: {}", api.message);
+                eprintln!("error: {}", api::text::escape(&api.message));
                 return Err(Reported(2).into());
             }
             return Err(e);
         }
     };
     for w in &answer.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", api::text::escape(w));
     }
     let suffix = if args.dry_run { " (dry run)" } else { "" };
     for r in &answer.applied {
@@ -87,7 +89,10 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
         );
     }
     for d in &answer.drift {
-        eprintln!("drift: {d} had been changed by hand; restored");
+        eprintln!(
+            "drift: {} had been changed by hand; restored",
+            api::text::escape(d)
+        );
     }
     Ok(())
 }

@@ -10,10 +10,11 @@ pub fn text(v: &Value, ptr: &str) -> Option<String> {
     scalar(v.pointer(ptr)?)
 }
 
-/// A scalar as text.
+/// A scalar as text; control characters in a string are escaped (`\u{1b}`), since what the
+/// server sends may quote what a user wrote.
 pub fn scalar(v: &Value) -> Option<String> {
     match v {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::String(s) if !s.is_empty() => Some(api::text::escape(s).into_owned()),
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
         _ => None,

@@ -22,9 +22,18 @@ pub enum Format {
     Json,
 }
 
-/// Writes to stdout. A closed pipe ends the program quietly (as `head` expects); any other
-/// write error ends it with one line.
+/// Writes to stdout, with every control character but newlines and tabs escaped
+/// (`api::text::escape_keep_lines`): the last line of defence for text that came from the
+/// server (tables and describe escape their cells already; JSON escapes in its own syntax).
+/// A closed pipe ends the program quietly (as `head` expects); any other write error ends it
+/// with one line.
 pub fn emit(text: &str) {
+    emit_raw(&api::text::escape_keep_lines(text));
+}
+
+/// Writes to stdout as it is: only for a container's own output (`ecsctl logs`), which is the
+/// container's to shape, as `docker logs` prints it.
+pub fn emit_raw(text: &str) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
@@ -39,11 +48,21 @@ pub fn emit(text: &str) {
     }
 }
 
-/// Pretty JSON with a trailing newline.
+/// Pretty JSON with a trailing newline. serde_json escapes C0 controls; DEL, C1 controls
+/// and the bidirectional overrides are escaped here as `\uXXXX`, still valid JSON (they can
+/// only be inside strings: outside them, pretty JSON has spaces and newlines alone).
 pub fn json(v: &Value) -> Result<String> {
-    let mut s = serde_json::to_string_pretty(v)?;
-    s.push('\n');
-    Ok(s)
+    let s = serde_json::to_string_pretty(v)?;
+    let mut out = String::with_capacity(s.len() + 1);
+    for c in s.chars() {
+        if c != '\n' && api::text::is_control(c) {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('\n');
+    Ok(out)
 }
 
 /// One YAML document.
@@ -98,6 +117,26 @@ mod tests {
         );
         assert_eq!(ref_name("Service", "web", Some(7)), "service/web");
         assert_eq!(ref_name("Cluster", "default", None), "cluster/default");
+    }
+
+    #[test]
+    fn json_and_yaml_escape_control_characters() {
+        let v = json!({"reason": "a\u{1b}[2J\u{7f}\u{9b}\u{202e}\nb"});
+        let j = json(&v).unwrap();
+        assert_eq!(
+            serde_json::from_str::<Value>(&j).unwrap(),
+            v,
+            "still valid JSON, same value: {j}"
+        );
+        assert!(
+            j.trim_end()
+                .chars()
+                .all(|c| c == '\n' || !api::text::is_control(c)),
+            "{j:?}"
+        );
+        // The YAML emitter escapes C0 and C1 controls in double quotes itself.
+        let y = yaml(&v).unwrap();
+        assert!(!y.contains('\u{1b}') && !y.contains('\u{9b}'), "{y:?}");
     }
 
     #[test]

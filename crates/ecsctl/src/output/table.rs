@@ -20,8 +20,17 @@ impl Table {
         }
     }
 
-    /// Adds a row; missing cells are blank, extra cells are dropped.
-    pub fn push(&mut self, mut row: Vec<String>) {
+    /// Adds a row; missing cells are blank, extra cells are dropped. Control characters in a
+    /// cell are escaped (`\u{1b}`, `\n`): a cell is one line of text, never a command to the
+    /// terminal or a forged row.
+    pub fn push(&mut self, row: Vec<String>) {
+        let mut row: Vec<String> = row
+            .into_iter()
+            .map(|c| match api::text::escape(&c) {
+                std::borrow::Cow::Borrowed(_) => c,
+                std::borrow::Cow::Owned(e) => e,
+            })
+            .collect();
         row.resize(self.headers.len(), String::new());
         self.rows.push(row);
     }
@@ -65,6 +74,19 @@ mod tests {
             "NAME           DESIRED   AGE\n\
              web            2         5m\n\
              checkout-api   10        3d4h\n"
+        );
+    }
+
+    #[test]
+    fn control_characters_in_cells_are_shown_not_obeyed() {
+        let mut t = Table::new(&["name", "reason"]);
+        t.push(vec![
+            "t1".into(),
+            "bye\u{1b}]0;owned\u{7}\nt2   forged".into(),
+        ]);
+        assert_eq!(
+            t.render(),
+            "NAME   REASON\nt1     bye\\u{1b}]0;owned\\u{7}\\nt2   forged\n"
         );
     }
 

@@ -1,6 +1,6 @@
-//! Issue 14's attack suite: the real binary on real Docker, each class of attack tried as a
-//! hostile API user (a `deployer`) and shown refused with a clear message, and the same
-//! request passing as an `admin` where it should. One module per area.
+//! Attacks on the server as a hostile API user would try them (issue 14), through the real
+//! binary on real Docker: each class of attack refused with a message naming the rule, and the
+//! same request succeeding where the policy (or an admin) allows it. One module per area.
 #![cfg(feature = "docker-tests")]
 #![allow(clippy::unwrap_used)]
 
@@ -8,3 +8,4 @@
 mod support;
 
 mod roles;
+mod surface;

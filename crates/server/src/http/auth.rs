@@ -43,5 +43,11 @@ fn unauthorized() -> Response {
         header::WWW_AUTHENTICATE,
         header::HeaderValue::from_static("Bearer"),
     );
+    // Close after answering: a client without a known token must not keep the connection
+    // (and the server's descriptor) for another try.
+    response.headers_mut().insert(
+        header::CONNECTION,
+        header::HeaderValue::from_static("close"),
+    );
     response
 }

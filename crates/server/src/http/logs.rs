@@ -278,6 +278,7 @@ mod tests {
                 identities: None,
                 syncs: gitops::StatusBoard::default(),
                 admission: Arc::default(),
+                sync_roots: Arc::default(),
                 runtime: with_runtime.then(|| TaskRuntime {
                     balancer: lb::LbManager::new(),
                     runtime: Arc::new(self.fake.clone()),

@@ -54,6 +54,8 @@ pub(crate) struct AppState {
     pub syncs: gitops::StatusBoard,
     /// The rules every write passes (apply, delete, sync).
     pub admission: Arc<admission::Admission>,
+    /// The directories `POST /v1/sync` may sync (watched ones, and below `--sync-root`).
+    pub sync_roots: Arc<gitops::SyncRoots>,
 }
 
 /// The container runtime and this server's id (`ecsctl.instance`): the containers a request

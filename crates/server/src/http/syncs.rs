@@ -1,5 +1,6 @@
 //! Directory sync (GitOps): `GET /v1/syncs` (status per source) and `POST /v1/sync` (one
-//! sync of a directory now; what `ecsctl sync DIR` calls).
+//! sync of a directory now; what `ecsctl sync DIR` calls): only a watched directory or one
+//! below a sync root (`gitops::SyncRoots`), checked before anything is read.
 
 use super::{AppState, blocking};
 use crate::error::ApiError;
@@ -30,19 +31,19 @@ pub(crate) async fn sync(
     access::authorize(&who, &Action::Sync)?;
     let Json(body) = body
         .map_err(|e| ApiError::bad_request(format!("invalid sync request: {}", e.body_text())))?;
-    if !body.dir.is_absolute() {
-        return Err(ApiError::bad_request(format!(
-            "dir must be an absolute path, got {}",
-            body.dir.display()
-        )));
-    }
+    // Before anything is read: only watched directories and those below --sync-root.
+    let dir = state.sync_roots.check(&body.dir).map_err(|e| match e {
+        gitops::RootError::Refused { .. } => {
+            ApiError::new(axum::http::StatusCode::FORBIDDEN, e.to_string())
+        }
+        gitops::RootError::Invalid { .. } => ApiError::bad_request(e.to_string()),
+    })?;
     let req = gitops::SyncRequest {
         dry_run: body.dry_run,
         prune: body.prune,
     };
     let board = state.syncs.clone();
     let admission = state.admission.clone();
-    let dir = body.dir;
     let outcome = blocking(&state.store, move |s| {
         Ok(gitops::sync_once(s, &admission, &dir, req, Some(&board)))
     })

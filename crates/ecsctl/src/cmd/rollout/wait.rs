@@ -210,7 +210,10 @@ pub async fn wait_rollout(
             Err(e) if e.downcast_ref::<ApiError>().is_some() => return Err(e),
             Err(e) => {
                 if !unreachable {
-                    eprintln!("warning: {e:#}; retrying");
+                    eprintln!(
+                        "warning: {}; retrying",
+                        api::text::escape(&format!("{e:#}"))
+                    );
                     unreachable = true;
                 }
             }

@@ -21,8 +21,14 @@ struct Block {
 }
 
 impl Block {
+    /// A row; control characters in the value are escaped (one line, shown not obeyed).
     fn kv(&mut self, key: &str, value: impl Into<String>) -> &mut Self {
-        self.rows.push((key.to_string(), value.into()));
+        let value = value.into();
+        let value = match api::text::escape(&value) {
+            std::borrow::Cow::Borrowed(_) => value,
+            std::borrow::Cow::Owned(e) => e,
+        };
+        self.rows.push((key.to_string(), value));
         self
     }
 
