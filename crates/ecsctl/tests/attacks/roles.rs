@@ -79,6 +79,11 @@ fn a_deployer_cannot_write_another_cluster_or_a_cluster_policy() {
     let shop = s.get_json(As::Admin, &["cluster", "shop"]);
     assert_eq!(shop["spec"]["policy"]["allowPrivileged"], true, "{shop}");
 
+    // No directory syncs for a deployer (they act as the server itself, an admin).
+    let dir = s.server.path().join("manifests").display().to_string();
+    let err = refused(&s.run_as(As::Deployer, &["sync", &dir]), "admin-only");
+    assert!(err.contains("may not sync a directory"), "{err}");
+
     // A viewer writes nothing, not even in its own cluster.
     let o = s.apply_as(As::Viewer, "viewer", &service("shop"));
     expect_code(&o, 1);
