@@ -42,15 +42,9 @@ struct Observation {
 
 /// Reconciles one Task object.
 pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, TaskError> {
+    let cluster = key.cluster.as_deref().unwrap_or(api::DEFAULT_CLUSTER);
     let Some(obj) = ctx.store.get(key).await? else {
-        remove_orphans(
-            ctx,
-            key.cluster
-                .as_deref()
-                .unwrap_or(api::object::DEFAULT_CLUSTER),
-            &key.name,
-        )
-        .await?;
+        remove_orphans(ctx, cluster, &key.name).await?;
         return Ok(Action::await_change());
     };
     let invalid = |m: String| TaskError::Invalid {
@@ -132,7 +126,7 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
     let mut written = stored;
     let mut last: Option<Plan> = None;
     for _ in 0..MAX_ROUNDS {
-        let seen = observe(ctx, &key.name, &td).await?;
+        let seen = observe(ctx, &cluster, &key.name, &td).await?;
         let now = rfc3339((ctx.now)());
         let p = plan(&Inputs {
             task_id: &key.name,
@@ -219,13 +213,16 @@ async fn record(
     Ok(())
 }
 
-/// Reads the task's containers (by label) and how they are doing.
+/// Reads the task's containers (by label) and how they are doing. Task names are chosen by
+/// users and unique only within a cluster: the cluster label keeps one cluster's task from
+/// seeing (and stopping) another's containers.
 async fn observe(
     ctx: &Context,
+    cluster: &str,
     task: &str,
     td: &TaskDefinitionSpec,
 ) -> Result<Observation, TaskError> {
-    let filter = ctx.owned(&[(labels::TASK, task)]);
+    let filter = ctx.owned(&[(labels::TASK, task), (labels::CLUSTER, cluster)]);
     let mut seen = Observation::default();
     for s in ctx.runtime.list(&filter, true).await? {
         let info = match ctx.runtime.inspect(&s.id).await {
@@ -358,8 +355,15 @@ async fn execute(
                     let store = ctx.store.blocking().clone();
                     let secrets = ctx.secrets.clone();
                     let (container, refs) = (name.clone(), def.secrets.clone());
+                    let cluster = id.cluster.to_string();
                     tokio::task::spawn_blocking(move || {
-                        super::secrets::resolve(store.as_ref(), &secrets, &container, &refs)
+                        super::secrets::resolve(
+                            store.as_ref(),
+                            &secrets,
+                            &cluster,
+                            &container,
+                            &refs,
+                        )
                     })
                     .await
                     .map_err(|e| failed(format!("ResourceInitializationError: {e}")))?
@@ -496,11 +500,15 @@ async fn fail_without_definition(
     Ok(Action::await_change())
 }
 
-/// Stops and removes the containers of a task that no longer exists, then its own volumes.
+/// Stops and removes the containers of a task of `cluster` that no longer exists (never
+/// those of another cluster's task of the same name), then its own volumes.
 pub async fn remove_orphans(ctx: &Context, cluster: &str, task: &str) -> Result<(), TaskError> {
     let found = ctx
         .runtime
-        .list(&ctx.owned(&[(labels::TASK, task)]), true)
+        .list(
+            &ctx.owned(&[(labels::TASK, task), (labels::CLUSTER, cluster)]),
+            true,
+        )
         .await?;
     if !found.is_empty() {
         info!(

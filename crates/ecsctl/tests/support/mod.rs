@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod roles;
 pub mod services;
 
 use std::fs;
