@@ -16,10 +16,17 @@
 //!    keeps its live value, with a warning.
 //!
 //! A delete passes [`Rule::SystemOwnedKind`] and [`Rule::ProtectedObject`].
+//!
+//! In front of both, [`access`] decides whether the identity that asks may write those
+//! objects at all (its role and its clusters): [`Admission::admit_apply_as`] and
+//! [`Admission::admit_delete_as`], which every API writer calls. GitOps syncs act as the
+//! server itself (an admin) and call [`Admission::admit_apply`] directly.
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod access;
 pub mod bounds;
+pub mod host;
 pub mod listeners;
 mod ownership;
 mod protected;
@@ -44,8 +51,8 @@ pub enum Rule {
     Duplicate,
     /// The api crate's validation of each spec.
     Validation,
-    /// The cluster's workload policy (privileged, host namespaces, host paths, the Docker
-    /// socket, capabilities).
+    /// The cluster's workload policy (privileged, host namespaces, host paths, engine
+    /// sockets, devices, capabilities, security options).
     ClusterPolicy,
     /// Secret files and variables the server's operator allows (`--secret-files-dir`,
     /// `--secret-env-prefix`).
@@ -259,6 +266,38 @@ impl Admission {
                 problems: vec![problem],
             }),
         }
+    }
+}
+
+/// Why a request by an identity was not admitted: its role may not (HTTP 403), or the
+/// chain refused the objects (HTTP 400). Nothing was written either way.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Denied {
+    /// The identity may not make this write.
+    #[error(transparent)]
+    Forbidden(#[from] access::Forbidden),
+    /// The chain's rules refused it.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+}
+
+impl Admission {
+    /// [`Admission::admit_apply`] for a request made by `who`: every object must be one
+    /// `who` may write (one that is not refuses the whole write) before the rules run.
+    pub fn admit_apply_as(
+        &self,
+        who: &access::Identity,
+        store: &dyn Store,
+        objects: Vec<Object>,
+    ) -> Result<Admitted, Denied> {
+        access::authorize_apply(who, &objects)?;
+        Ok(self.admit_apply(store, objects)?)
+    }
+
+    /// [`Admission::admit_delete`] for a request made by `who`.
+    pub fn admit_delete_as(&self, who: &access::Identity, key: &ObjectKey) -> Result<(), Denied> {
+        access::authorize(who, &access::Action::key(access::Verb::Delete, key))?;
+        Ok(self.admit_delete(key)?)
     }
 }
 

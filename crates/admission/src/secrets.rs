@@ -12,7 +12,7 @@
 use crate::{Problem, Rule};
 use api::secret::SecretSpec;
 use api::{Kind, Object};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 /// The files and variables Secrets may read, as the server's operator allows. The default
 /// allows nothing.
@@ -64,7 +64,7 @@ impl SecretSources {
             ));
         };
         let p = Path::new(path);
-        if !is_normal_absolute(p) {
+        if !api::hostpath::is_normal_path(p) {
             return Err(format!(
                 "fromFile {path:?} must be an absolute path without '..', '.' or empty segments"
             ));
@@ -110,17 +110,6 @@ impl SecretSources {
             ))
         }
     }
-}
-
-/// Absolute, with only normal segments (`/a/b`, not `/a/../b`, `/a/./b` or `/a//b`).
-fn is_normal_absolute(p: &Path) -> bool {
-    let s = p.to_string_lossy();
-    p.is_absolute()
-        && !s.contains("//")
-        && s.split('/').skip(1).all(|seg| !matches!(seg, "." | ".."))
-        && p.components()
-            .skip(1)
-            .all(|c| matches!(c, Component::Normal(_)))
 }
 
 /// `p` is inside `dir` (never `dir` itself).

@@ -5,9 +5,11 @@
 //! ([`check`]), since a Cluster's policy may have tightened since.
 
 use crate::{Problem, Rule};
+use api::hostpath;
 use api::kinds::{ClusterPolicy, ClusterSpec};
 use api::taskdef::{IpcMode, NetworkMode, PidMode, TaskDefinitionSpec};
 use api::{Kind, Object, ObjectKey};
+use std::path::Path;
 use store::{Store, StoreError};
 
 /// Checks every Service and Task of one write against its cluster's policy: the task
@@ -54,34 +56,30 @@ pub fn check_objects(store: &dyn Store, objects: &[Object]) -> Result<Vec<Proble
     Ok(problems)
 }
 
-/// Host paths of the Docker socket: mounting one hands over the whole engine.
-const DOCKER_SOCKETS: &[&str] = &[
-    "/var/run/docker.sock",
-    "/run/docker.sock",
-    "/var/run",
-    "/run",
-];
+/// `dockerSecurityOptions` that only take privileges away: everything else (a seccomp,
+/// AppArmor or SELinux profile, `systempaths=unconfined`) can loosen the container's
+/// confinement and needs `allowPrivileged`.
+const HARMLESS_SECURITY_OPTIONS: &[&str] = &["no-new-privileges", "no-new-privileges:true"];
 
 /// Checks a task definition against a cluster's policy; the error names the rule to change.
+/// Host paths are judged as written here; the task controller judges them again once
+/// resolved on the host ([`crate::host::check_resolved`]), and binds what it resolved.
 pub fn check(td: &TaskDefinitionSpec, cluster: &str, policy: &ClusterPolicy) -> Result<(), String> {
-    let refuse = |what: String, rule: &str| {
-        Err(format!(
-            "refused by the policy of cluster {cluster}: {what} (allow it with spec.policy.{rule})"
-        ))
-    };
     let host_ns = td.network_mode() == NetworkMode::Host
         || td.pid_mode == Some(PidMode::Host)
         || td.ipc_mode == Some(IpcMode::Host);
     if host_ns && !policy.allow_host_network {
         return refuse(
-            "the task uses the host's network, pid or ipc namespace".into(),
+            cluster,
+            "the task uses the host's network, pid or ipc namespace",
             "allowHostNetwork",
         );
     }
     for c in &td.container_definitions {
         if c.privileged == Some(true) && !policy.allow_privileged {
             return refuse(
-                format!("container {} is privileged", c.name),
+                cluster,
+                &format!("container {} is privileged", c.name),
                 "allowPrivileged",
             );
         }
@@ -94,33 +92,91 @@ pub fn check(td: &TaskDefinitionSpec, cluster: &str, policy: &ClusterPolicy) -> 
             && !policy.allow_privileged
         {
             return refuse(
-                format!("container {} adds capability {cap}", c.name),
+                cluster,
+                &format!("container {} adds capability {cap}", c.name),
+                "allowPrivileged",
+            );
+        }
+        if let Some(opt) = c
+            .docker_security_options
+            .iter()
+            .find(|o| !HARMLESS_SECURITY_OPTIONS.contains(&o.as_str()))
+            && !policy.allow_privileged
+        {
+            return refuse(
+                cluster,
+                &format!(
+                    "container {} sets dockerSecurityOptions {opt:?} (only no-new-privileges passes without it)",
+                    c.name
+                ),
                 "allowPrivileged",
             );
         }
     }
     for v in &td.volumes {
-        let Some(path) = v.host.as_ref().and_then(|h| h.source_path.as_deref()) else {
-            continue;
-        };
-        let path = path.trim_end_matches('/');
-        if DOCKER_SOCKETS.contains(&path) && !policy.allow_docker_socket {
-            return refuse(
-                format!("volume {} mounts the Docker socket ({path})", v.name),
+        if let Some(path) = v.host.as_ref().and_then(|h| h.source_path.as_deref()) {
+            check_written_path(&v.name, path, cluster, policy)?;
+        }
+    }
+    Ok(())
+}
+
+/// A refusal naming the policy field that would allow it.
+pub(crate) fn refuse(cluster: &str, what: &str, rule: &str) -> Result<(), String> {
+    Err(format!(
+        "refused by the policy of cluster {cluster}: {what} (allow it with spec.policy.{rule})"
+    ))
+}
+
+/// A host volume's path as written: normal, not an engine's socket or state (unless the
+/// socket is allowed), not a device (unless allowed), and inside the allowlist.
+fn check_written_path(
+    volume: &str,
+    path: &str,
+    cluster: &str,
+    policy: &ClusterPolicy,
+) -> Result<(), String> {
+    if let Some(why) = hostpath::not_normal(path) {
+        return Err(format!(
+            "refused by the policy of cluster {cluster}: volume {volume}: host path {path:?} {why}"
+        ));
+    }
+    let p = Path::new(path);
+    if hostpath::is_engine_socket(p) {
+        return if policy.allow_docker_socket {
+            Ok(())
+        } else {
+            refuse(
+                cluster,
+                &format!("volume {volume} mounts a container engine's socket ({path})"),
                 "allowDockerSocket",
-            );
-        }
-        let allowed = policy.host_path_allowlist.iter().any(|a| {
-            path == a.trim_end_matches('/')
-                || path.starts_with(&format!("{}/", a.trim_end_matches('/')))
-        });
-        let socket_allowed = DOCKER_SOCKETS.contains(&path) && policy.allow_docker_socket;
-        if !(allowed || socket_allowed) {
-            return refuse(
-                format!("volume {} mounts host path {path}", v.name),
-                "hostPathAllowlist",
-            );
-        }
+            )
+        };
+    }
+    if let Some(loc) = hostpath::engine_location_in(p, hostpath::engine_locations()) {
+        return Err(crate::host::engine_location_refusal(
+            cluster, volume, path, loc,
+        ));
+    }
+    if hostpath::is_under_dev(p) && !policy.allow_devices {
+        return refuse(
+            cluster,
+            &format!("volume {volume} mounts host path {path}, a device"),
+            "allowDevices",
+        );
+    }
+    // An entry validation refuses today (stored before the rule) allows nothing.
+    let entries = policy
+        .host_path_allowlist
+        .iter()
+        .filter(|a| hostpath::allowlist_entry_problem(a).is_none())
+        .map(Path::new);
+    if !crate::host::allowlisted(p, entries) {
+        return refuse(
+            cluster,
+            &format!("volume {volume} mounts host path {path}"),
+            "hostPathAllowlist",
+        );
     }
     Ok(())
 }
@@ -140,7 +196,8 @@ mod tests {
             allow_privileged: true,
             allow_host_network: true,
             allow_docker_socket: true,
-            host_path_allowlist: vec!["/srv/data".into()],
+            allow_devices: true,
+            host_path_allowlist: vec!["/srv/data".into(), "/dev/sda".into()],
             ..ClusterPolicy::default()
         };
         let closed = ClusterPolicy::default();
@@ -163,6 +220,26 @@ mod tests {
                 "allowPrivileged",
             ),
             (
+                json!({"containerDefinitions": [{"name": "a", "image": "x", "memory": 8,
+                "dockerSecurityOptions": ["no-new-privileges", "seccomp=unconfined"]}]}),
+                "allowPrivileged",
+            ),
+            (
+                json!({"containerDefinitions": [{"name": "a", "image": "x", "memory": 8,
+                "dockerSecurityOptions": ["apparmor=unconfined"]}]}),
+                "allowPrivileged",
+            ),
+            (
+                json!({"volumes": [{"name": "d", "host": {"sourcePath": "/run/containerd/containerd.sock"}}],
+                "containerDefinitions": [{"name": "a", "image": "x", "memory": 8}]}),
+                "allowDockerSocket",
+            ),
+            (
+                json!({"volumes": [{"name": "d", "host": {"sourcePath": "/dev/sda"}}],
+                "containerDefinitions": [{"name": "a", "image": "x", "memory": 8}]}),
+                "allowDevices",
+            ),
+            (
                 json!({"volumes": [{"name": "d", "host": {"sourcePath": "/var/run/docker.sock"}}],
                 "containerDefinitions": [{"name": "a", "image": "x", "memory": 8}]}),
                 "allowDockerSocket",
@@ -180,7 +257,8 @@ mod tests {
             assert_eq!(check(&t, "default", &open), Ok(()));
         }
         let fine = td(
-            json!({"volumes": [{"name": "v"}], "containerDefinitions": [{"name": "a", "image": "x", "memory": 8}]}),
+            json!({"volumes": [{"name": "v"}], "containerDefinitions": [{"name": "a", "image": "x", "memory": 8,
+            "dockerSecurityOptions": ["no-new-privileges", "no-new-privileges:true"]}]}),
         );
         assert_eq!(check(&fine, "default", &closed), Ok(()));
         let outside = td(
@@ -191,5 +269,31 @@ mod tests {
             check(&outside, "default", &open).is_err(),
             "/srv/database is not under /srv/data"
         );
+        // A Cluster stored before the allowlist rule, allowing `/`, allows nothing.
+        let legacy = ClusterPolicy {
+            host_path_allowlist: vec!["/".into()],
+            ..ClusterPolicy::default()
+        };
+        let etc = td(
+            json!({"volumes": [{"name": "d", "host": {"sourcePath": "/etc"}}],
+            "containerDefinitions": [{"name": "a", "image": "x", "memory": 8}]}),
+        );
+        assert!(check(&etc, "default", &legacy).is_err());
+        // Spellings of another path, and paths that hold the engine, pass no policy.
+        for path in [
+            "/srv/data/../../etc",
+            "/srv/data//x",
+            "/srv/data/./x",
+            "/run",
+            "/var",
+            "/",
+        ] {
+            let t = td(
+                json!({"volumes": [{"name": "d", "host": {"sourcePath": path}}],
+                "containerDefinitions": [{"name": "a", "image": "x", "memory": 8}]}),
+            );
+            let e = check(&t, "default", &open).unwrap_err();
+            assert!(e.contains("volume d"), "{path}: {e}");
+        }
     }
 }

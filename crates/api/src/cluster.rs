@@ -18,16 +18,25 @@ pub struct ClusterSpec {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClusterPolicy {
-    /// Allow `privileged: true` containers.
+    /// Allow `privileged: true` containers, added capabilities, and
+    /// `dockerSecurityOptions` other than `no-new-privileges` (seccomp, AppArmor and SELinux
+    /// profiles, `systempaths=unconfined`).
     #[serde(default)]
     pub allow_privileged: bool,
     /// Allow networkMode host (and pidMode/ipcMode host).
     #[serde(default)]
     pub allow_host_network: bool,
-    /// Allow mounting the Docker socket into containers.
+    /// Allow mounting a container engine's socket (Docker's, containerd's... or any Unix
+    /// socket, since a socket cannot be told apart by its name) into containers.
     #[serde(default)]
     pub allow_docker_socket: bool,
-    /// Host paths (prefixes) that host volumes may bind-mount.
+    /// Allow bind-mounting character and block devices (host paths that resolve to one).
+    #[serde(default)]
+    pub allow_devices: bool,
+    /// Directories (normal absolute paths) that host volumes may bind-mount, themselves or
+    /// what lies inside them, judged on the real path once symlinks are resolved. An entry
+    /// that holds or lies in a container engine's socket or state (`/`, `/run`, `/var`,
+    /// `/var/lib/docker`) is refused.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub host_path_allowlist: Vec<String>,
     /// Most processes (and threads) one container may run (Docker `--pids-limit`); default

@@ -98,10 +98,12 @@ impl Kind {
         }
     }
 
-    /// Whether objects of this kind live inside a cluster. Clusters, task definitions and
-    /// secrets (Secrets Manager, SSM parameters) are account-wide in ECS, and so they are here.
+    /// Whether objects of this kind live inside a cluster. Clusters and task definitions are
+    /// account-wide, as in ECS. Secrets are not (unlike Secrets Manager's): each belongs to a
+    /// cluster, so that whoever deploys to one cluster cannot have a task read another
+    /// cluster's Secrets, and a task injects only Secrets of its own cluster.
     pub fn is_clustered(self) -> bool {
-        !matches!(self, Kind::Cluster | Kind::TaskDefinition | Kind::Secret)
+        !matches!(self, Kind::Cluster | Kind::TaskDefinition)
     }
 
     /// Whether every applied change of the spec makes a new immutable revision (`family:N`).

@@ -10,6 +10,7 @@ pub use kind::Kind;
 pub use object::{API_VERSION, DEFAULT_CLUSTER, Object, ObjectKey, ObjectMeta};
 pub mod diag;
 pub mod hash;
+pub mod hostpath;
 pub mod source;
 pub mod state;
 

@@ -42,6 +42,9 @@ pub struct Context {
     pub metrics: metrics::Metrics,
     /// Where Secret values are read from, as far as the server's operator allows.
     pub secrets: task::secrets::SecretReader,
+    /// The server's own paths (data directory, API socket, secret files, watched
+    /// directories): no task may bind one, nor a directory holding one.
+    pub protected_host_paths: Vec<std::path::PathBuf>,
 }
 
 /// The load balancers, as controllers need them: a task counts as healthy only when its
@@ -89,6 +92,7 @@ impl Context {
                 std::time::Duration::from_secs(3600),
             ),
             secrets: task::secrets::SecretReader::new(admission::SecretSources::default()),
+            protected_host_paths: Vec::new(),
         }
     }
 

@@ -40,6 +40,7 @@ fn world() -> World {
             sources: Default::default(),
             env: Arc::new(|_: &str| None),
         },
+        protected_host_paths: Vec::new(),
     };
     World {
         _dir: dir,

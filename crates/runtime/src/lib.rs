@@ -40,7 +40,7 @@ pub use fake::{Call, FakeBehavior, FakeRuntime, FakeVolume, Op, SignalReaction};
 pub use runtime::{BoxStream, ContainerRuntime};
 pub use types::observed::{
     ContainerInfo, ContainerState, ContainerSummary, EventAction, ExecOutput, HealthStatus,
-    LogLine, LogStream, MachineInfo, PortBinding, RuntimeEvent, Stats, VersionInfo,
+    LogLine, LogStream, MachineInfo, PortBinding, RuntimeEvent, Stats, VersionInfo, VolumeInfo,
 };
 pub use types::spec::{
     ContainerId, ContainerSpec, HealthSpec, LogSpec, MountSource, MountSpec, NetworkAttach,
@@ -69,4 +69,7 @@ pub mod labels {
     /// `true` on the container that holds an awsvpc task's network namespace (the pause
     /// container): not one of the task's own containers.
     pub const NETNS: &str = "ecsctl.netns";
+    /// On the Docker volumes ecsctl makes: the task definition's name of the volume (the
+    /// Docker name is namespaced by server and cluster, or by task).
+    pub const VOLUME: &str = "ecsctl.volume";
 }

@@ -11,7 +11,7 @@ use futures::{Stream, StreamExt, stream};
 use crate::error::Result;
 use crate::types::observed::{
     ContainerInfo, ContainerSummary, ExecOutput, LogLine, MachineInfo, RuntimeEvent, Stats,
-    VersionInfo,
+    VersionInfo, VolumeInfo,
 };
 use crate::types::spec::{ContainerId, ContainerSpec, NetworkId};
 
@@ -123,6 +123,15 @@ pub trait ContainerRuntime: Send + Sync + fmt::Debug {
     /// Removes a volume. [`crate::RuntimeError::NotFound`] when unknown,
     /// [`crate::RuntimeError::Conflict`] while a container uses it.
     async fn remove_volume(&self, name: &str) -> Result<()>;
+
+    /// One volume's name and labels; [`crate::RuntimeError::NotFound`] when there is none.
+    async fn inspect_volume(&self, name: &str) -> Result<VolumeInfo>;
+
+    /// The volumes carrying every label in `label_filter` (exact values).
+    async fn list_volumes(
+        &self,
+        label_filter: &BTreeMap<String, String>,
+    ) -> Result<Vec<VolumeInfo>>;
 }
 
 /// Passes items through up to and including the first error, then ends without polling

@@ -83,6 +83,22 @@ impl From<admission::Refusal> for ApiError {
     }
 }
 
+impl From<admission::access::Forbidden> for ApiError {
+    /// 403 naming the role, its clusters, what was asked, the rule and how to allow it.
+    fn from(f: admission::access::Forbidden) -> Self {
+        ApiError::new(StatusCode::FORBIDDEN, f.to_string())
+    }
+}
+
+impl From<admission::Denied> for ApiError {
+    fn from(d: admission::Denied) -> Self {
+        match d {
+            admission::Denied::Forbidden(f) => f.into(),
+            admission::Denied::Refused(r) => r.into(),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         let status = match &e {

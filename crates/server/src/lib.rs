@@ -1,10 +1,12 @@
 //! ecsctl's API server: the HTTP/1.1 JSON API of `docs/ARCHITECTURE.md` on a unix
-//! socket (or on TCP behind a bearer token), in front of the object store.
+//! socket (or on TCP behind bearer tokens that name identities with roles), in front of the
+//! object store.
 //!
 //! [`run`] opens the store in `DATA_DIR/store`, makes sure the `default` Cluster exists,
 //! binds the listener and serves until the `shutdown` future completes.
 #![forbid(unsafe_code)]
 
+mod access;
 mod balancing;
 mod error;
 mod http;
@@ -31,12 +33,13 @@ use store::{SledStore, Store};
 pub enum Listen {
     /// A unix socket at this path, mode 0600.
     Unix(PathBuf),
-    /// TCP; every request must carry `Authorization: Bearer <token>`. The token must not be
-    /// empty: no token, no TCP.
+    /// TCP; every request must carry `Authorization: Bearer <token>`, a token of
+    /// [`ServerConfig::tokens`] or this one: no token, no TCP.
     Tcp {
         /// Address to bind.
         addr: SocketAddr,
-        /// The bearer token clients must send.
+        /// A bearer token that makes its bearer an admin (`--token-file`); empty when the
+        /// identities come from [`ServerConfig::tokens`] alone.
         token: String,
         /// Serve TLS with this certificate and key. Required unless `addr` is a loopback
         /// address: a token sent in clear text beyond this machine could be read on the way.
@@ -105,6 +108,9 @@ pub struct ServerConfig {
     /// Older TaskDefinition revisions kept per family besides the latest and those in use
     /// (None: 10).
     pub keep_revisions: Option<usize>,
+    /// The identities TCP clients may be (`--tokens FILE`: `TOKEN ROLE [CLUSTERS|*]` lines,
+    /// mode 0600), read at start and on SIGHUP. The unix socket's clients are admins.
+    pub tokens: Option<PathBuf>,
     /// Directories below which `POST /v1/sync` (`ecsctl sync DIR`) may sync, besides the
     /// watched ones (`--sync-root`; none by default). Resolved (symlinks followed) at start.
     pub sync_roots: Vec<PathBuf>,
@@ -129,6 +135,7 @@ impl ServerConfig {
             sync: gitops::SyncOptions::default(),
             max_objects_per_apply: None,
             keep_revisions: None,
+            tokens: None,
             connections: ConnectionLimits::default(),
             sync_roots: Vec::new(),
         }
@@ -178,13 +185,21 @@ pub async fn run(
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    if let Listen::Tcp { token, .. } = &config.listen
-        && token.is_empty()
-    {
-        return Err(ServerError::Config(
-            "TCP listening needs a non-empty bearer token".to_string(),
-        ));
-    }
+    // Who may connect, read before anything else: a bad tokens file stops the server here.
+    let identities = match &config.listen {
+        Listen::Tcp { token, .. } => Some(Arc::new(access::Identities::load(
+            config.tokens.clone(),
+            Some(token.clone()).filter(|t| !t.is_empty()),
+        )?)),
+        Listen::Unix(_) => {
+            if let Some(file) = &config.tokens {
+                // Checked all the same, so that a broken file is found now.
+                access::read_file(file)?;
+                tracing::warn!(tokens = %file.display(), "--tokens applies to TCP listeners; the unix socket's clients are its owner, an admin");
+            }
+            None
+        }
+    };
     if let Listen::Tcp {
         addr, tls: None, ..
     } = &config.listen
@@ -260,6 +275,16 @@ pub async fn run(
         }
         let balancer = lb::LbManager::new();
         let mut ctx = controllers::Context::new(store.clone(), runtime, instance);
+        // What no task may bind: the store (with Secret values), the API socket, secret
+        // files and the manifests of watched directories.
+        ctx.protected_host_paths = std::iter::once(config.data_dir.clone())
+            .chain(secret_sources.files_dir.clone())
+            .chain(match &config.listen {
+                Listen::Unix(path) => Some(path.clone()),
+                Listen::Tcp { .. } => None,
+            })
+            .chain(config.watch.iter().cloned())
+            .collect();
         ctx.secrets = controllers::task::secrets::SecretReader::new(secret_sources);
         if let Some(cap) = config.service_backoff_cap {
             ctx.service_backoff_cap = cap;
@@ -299,14 +324,14 @@ pub async fn run(
     } else {
         None
     };
-    let token = match &config.listen {
-        Listen::Tcp { token, .. } => Some(token.clone()),
-        Listen::Unix(_) => None,
+    let reloader = match (&identities, &config.tokens) {
+        (Some(ids), Some(_)) => Some(ids.clone().reload_on_sighup(stopped(stop_rx.clone()))?),
+        _ => None,
     };
     let app = http::router(http::AppState {
         store: store::AsyncStore::new(store),
         shutdown: stop_rx.clone(),
-        token: token.map(Arc::from),
+        identities,
         runtime: task_runtime,
         syncs,
         admission,
@@ -347,6 +372,9 @@ pub async fn run(
         let _ = s.await;
     }
     let _ = revision_gc.await;
+    if let Some(r) = reloader {
+        let _ = r.await;
+    }
     if let Some(c) = controllers {
         // In-flight reconciles are abandoned; containers keep running and are adopted next start.
         c.await;

@@ -49,6 +49,11 @@ const REFUSED: &[(&str, &str, &str)] = &[
         "apiVersion: ecs/v1\nkind: Task\nmetadata: {name: t1}\nspec: {taskDefinition: web, startedBy: \"ci\\e]0;owned\\a\"}\n",
     ),
     (
+        "cluster-policy",
+        "sets dockerSecurityOptions",
+        "apiVersion: ecs/v1\nkind: TaskDefinition\nmetadata: {name: unconfined}\nspec:\n  containerDefinitions:\n    - {name: app, image: busybox, memory: 32, dockerSecurityOptions: [seccomp=unconfined]}\n---\napiVersion: ecs/v1\nkind: Task\nmetadata: {name: unconfined}\nspec: {taskDefinition: unconfined}\n",
+    ),
+    (
         "secret-sources",
         "--secret-files-dir",
         "apiVersion: ecs/v1\nkind: Secret\nmetadata: {name: shadow}\nspec: {fromFile: /etc/shadow}\n",

@@ -10,11 +10,8 @@ use std::collections::BTreeSet;
 pub(super) fn check_cluster(spec: &ClusterSpec, r: &mut Report) {
     if let Some(p) = &spec.policy {
         for (i, path) in p.host_path_allowlist.iter().enumerate() {
-            if !path.starts_with('/') || path.split('/').any(|s| s == "..") {
-                r.error(
-                    format!("spec.policy.hostPathAllowlist[{i}]"),
-                    format!("{path:?} must be an absolute path without '..'"),
-                );
+            if let Some(problem) = crate::hostpath::allowlist_entry_problem(path) {
+                r.error(format!("spec.policy.hostPathAllowlist[{i}]"), problem);
             }
         }
     }

@@ -345,18 +345,27 @@ fn check_volumes<'a>(spec: &'a TaskDefinitionSpec, r: &mut Report) -> BTreeSet<&
         if kinds.iter().filter(|k| **k).count() > 1 {
             r.error(p.clone(), "set at most one of host, dockerVolumeConfiguration, efsVolumeConfiguration, fsxWindowsFileServerVolumeConfiguration");
         }
-        if let Some(path) = v.host.as_ref().and_then(|h| h.source_path.as_deref()) {
-            if !path.starts_with('/') {
-                r.error(
-                    format!("{p}.host.sourcePath"),
-                    format!("{path:?} must be an absolute path"),
-                );
-            } else if path.split('/').any(|s| s == "..") {
-                r.error(
-                    format!("{p}.host.sourcePath"),
-                    format!("{path:?} must not contain '..'"),
-                );
-            }
+        if v.name.is_empty()
+            || v.name.len() > 255
+            || !v
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            r.error(
+                format!("{p}.name"),
+                format!(
+                    "{:?}: a volume name is 1 to 255 letters, digits, '-' and '_' (as in ECS)",
+                    v.name
+                ),
+            );
+        }
+        if let Some(path) = v.host.as_ref().and_then(|h| h.source_path.as_deref())
+            && let Some(why) = crate::hostpath::not_normal(path)
+        {
+            // Compared as written at apply, resolved on the host at start: a spelling that
+            // means another path (`/srv/data/../../etc`) is refused before either.
+            r.error(format!("{p}.host.sourcePath"), format!("{path:?} {why}"));
         }
         if v.efs_volume_configuration.is_some() {
             r.warn(

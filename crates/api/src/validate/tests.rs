@@ -247,3 +247,31 @@ fn service_connect_is_checked_and_proxy_settings_are_kept_with_a_warning() {
     );
     assert!(e[1].starts_with("spec.serviceConnectConfiguration.services[0].clientAliases[0].dnsName: \"api..internal\" is not a DNS name"), "{e:#?}");
 }
+
+#[test]
+fn host_paths_are_normal_and_volume_names_follow_ecs() {
+    let o = td(json!({
+        "volumes": [
+            {"name": "a", "host": {"sourcePath": "/etc//shadow"}},
+            {"name": "b", "host": {"sourcePath": "/var/run/./docker.sock"}},
+            {"name": "c.d", "host": {"sourcePath": "/srv/data"}},
+            {"name": "e", "host": {"sourcePath": "/srv/data"}}
+        ],
+        "containerDefinitions": [{"name": "x", "image": "x", "memory": 64}]
+    }));
+    let e = errors(&o);
+    let has = |s: &str| e.iter().any(|x| x.contains(s));
+    assert!(has("spec.volumes[0].host.sourcePath"), "{e:#?}");
+    assert!(has("spec.volumes[1].host.sourcePath"), "{e:#?}");
+    assert!(has("spec.volumes[2].name"), "{e:#?}");
+    assert_eq!(e.len(), 3, "{e:#?}");
+
+    let cluster = Object::new(
+        Kind::Cluster,
+        "c",
+        json!({"policy": {"hostPathAllowlist": ["/srv/data", "/var"]}}),
+    );
+    let e = errors(&cluster);
+    assert_eq!(e.len(), 1, "{e:#?}");
+    assert!(e[0].contains("spec.policy.hostPathAllowlist[1]"), "{e:#?}");
+}

@@ -20,7 +20,7 @@ pub struct Reach {
     pub services: BTreeSet<String>,
     /// Task definition families of those services and of their tasks.
     pub families: BTreeSet<String>,
-    /// Secrets its HTTPS listeners name as certificates.
+    /// Secrets (of its own cluster) its HTTPS listeners name as certificates.
     pub secrets: BTreeSet<String>,
 }
 
@@ -88,7 +88,10 @@ impl ReachIndex {
                 None => Vec::new(),
             },
             Kind::TaskDefinition => self.matching(|_, r| r.families.contains(&o.metadata.name)),
-            Kind::Secret => self.matching(|_, r| r.secrets.contains(&o.metadata.name)),
+            // Certificates come from Secrets of the load balancer's own cluster.
+            Kind::Secret => self.matching(|lb, r| {
+                lb.cluster.as_deref() == Some(cluster) && r.secrets.contains(&o.metadata.name)
+            }),
             _ => Vec::new(),
         };
         keys.sort();

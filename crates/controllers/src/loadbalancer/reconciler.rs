@@ -100,7 +100,7 @@ pub async fn reconcile_load_balancer(
         services: &services,
         tasks: &tasks,
         task_definitions: &task_definitions,
-        certificates: certificates(ctx, &secrets).await?,
+        certificates: certificates(ctx, cluster, &secrets).await?,
     });
     if lbs.applied().get(key) != Some(&config) {
         let targets: usize = config.targets.values().map(Vec::len).sum();
@@ -151,19 +151,22 @@ fn reach(
 }
 
 /// The values of the Secrets the HTTPS listeners name, read now: a changed Secret (or file,
-/// or environment variable) reaches the listener at the next reconcile.
+/// or environment variable) reaches the listener at the next reconcile. Only Secrets of the
+/// load balancer's own `cluster`, as for tasks.
 /// On the blocking pool: a Secret may be a file to read.
 async fn certificates(
     ctx: &Context,
+    cluster: &str,
     secrets: &[String],
 ) -> Result<BTreeMap<String, CertificatePem>, store::StoreError> {
     let (names, reader) = (secrets.to_vec(), ctx.secrets.clone());
+    let cluster = cluster.to_string();
     ctx.store
         .run(move |s| {
             Ok(names
                 .into_iter()
                 .map(|name| {
-                    let pem = match crate::task::secrets::value(s, &reader, &name) {
+                    let pem = match crate::task::secrets::value(s, &reader, &cluster, &name) {
                         Ok(pem) => CertificatePem::Pem(pem),
                         Err(why) => CertificatePem::Unavailable(why),
                     };

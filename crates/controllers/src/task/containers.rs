@@ -135,7 +135,7 @@ pub fn container_spec(
     let memory =
         admission::bounds::memory::hard_limit_mib(td, c, overrides).map(|m| i64::from(m) * MIB);
     let lp = c.linux_parameters.as_ref();
-    let mut mounts = mounts_of(id.task_id, td, c);
+    let mut mounts = mounts_of(id, td, c);
     for t in lp.map(|l| l.tmpfs.as_slice()).unwrap_or_default() {
         mounts.push(MountSpec {
             source: MountSource::Tmpfs {
@@ -243,34 +243,33 @@ fn ports(c: &ContainerDefinition, mode: NetworkMode) -> Vec<PortSpec> {
         .collect()
 }
 
-/// Where a task volume lives on the host.
-pub fn volume_source(task_id: &str, v: &Volume) -> MountSource {
-    if let Some(path) = v.host.as_ref().and_then(|h| h.source_path.as_ref()) {
-        return MountSource::Bind(PathBuf::from(path));
-    }
-    if let Some(efs) = &v.efs_volume_configuration {
-        return MountSource::Volume(format!("ecsctl-efs-{}", efs.file_system_id));
-    }
-    let shared = v
-        .docker_volume_configuration
-        .as_ref()
-        .is_some_and(|d| d.scope == Some(api::taskdef::VolumeScope::Shared));
-    if shared {
-        MountSource::Volume(v.name.clone())
-    } else {
-        MountSource::Volume(format!("ecsctl-{task_id}-{}", v.name))
+/// Where a task volume lives on the host: a bind of the path as written (the task controller
+/// binds the resolved path instead, see `host_paths`), or a Docker volume named by `volumes`.
+pub fn volume_source(id: &TaskIdentity<'_>, v: &Volume) -> MountSource {
+    match super::volumes::docker_volume(id, v) {
+        Some(dv) => MountSource::Volume(dv.name),
+        None => MountSource::Bind(PathBuf::from(
+            v.host
+                .as_ref()
+                .and_then(|h| h.source_path.clone())
+                .unwrap_or_default(),
+        )),
     }
 }
 
 /// A container's mount points, and those it takes from other containers (volumesFrom).
-fn mounts_of(task_id: &str, td: &TaskDefinitionSpec, c: &ContainerDefinition) -> Vec<MountSpec> {
+fn mounts_of(
+    id: &TaskIdentity<'_>,
+    td: &TaskDefinitionSpec,
+    c: &ContainerDefinition,
+) -> Vec<MountSpec> {
     let own = |c: &ContainerDefinition, force_ro: bool| -> Vec<MountSpec> {
         c.mount_points
             .iter()
             .filter_map(|m| {
                 let v = td.volumes.iter().find(|v| v.name == m.source_volume)?;
                 Some(MountSpec {
-                    source: volume_source(task_id, v),
+                    source: volume_source(id, v),
                     target: m.container_path.clone(),
                     read_only: force_ro || m.read_only.unwrap_or(false),
                 })
@@ -370,7 +369,7 @@ mod tests {
         assert!(app.ports.is_empty());
         assert_eq!(
             app.mounts[0].source,
-            MountSource::Volume("ecsctl-abc-www".into())
+            MountSource::Volume("ecsctl-i1.default.abc.www".into())
         );
         let side = container_spec(&ID, &td, &td.container_definitions[1], Some(&ns), None);
         assert_eq!((side.mounts.len(), side.mounts[0].read_only), (1, true));

@@ -7,12 +7,14 @@
 
 pub mod bounds;
 pub mod containers;
+pub mod host_paths;
 pub mod pause;
 pub mod plan;
 pub mod reconciler;
 pub mod retention;
 pub mod secrets;
 pub mod service_connect;
+pub mod volumes;
 
 use crate::Context;
 use crate::sources::{keys_of, list_keys, watch_store};

@@ -42,8 +42,9 @@ struct Observation {
 
 /// Reconciles one Task object.
 pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, TaskError> {
+    let cluster = key.cluster.as_deref().unwrap_or(api::DEFAULT_CLUSTER);
     let Some(obj) = ctx.store.get(key).await? else {
-        remove_orphans(ctx, &key.name).await?;
+        remove_orphans(ctx, cluster, &key.name).await?;
         return Ok(Action::await_change());
     };
     let invalid = |m: String| TaskError::Invalid {
@@ -137,7 +138,7 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
     let mut written = stored;
     let mut last: Option<Plan> = None;
     for _ in 0..MAX_ROUNDS {
-        let seen = observe(ctx, &key.name, &td).await?;
+        let seen = observe(ctx, &cluster, &key.name, &td).await?;
         let now = rfc3339((ctx.now)());
         let p = plan(&Inputs {
             task_id: &key.name,
@@ -224,13 +225,16 @@ async fn record(
     Ok(())
 }
 
-/// Reads the task's containers (by label) and how they are doing.
+/// Reads the task's containers (by label) and how they are doing. Task names are chosen by
+/// users and unique only within a cluster: the cluster label keeps one cluster's task from
+/// seeing (and stopping) another's containers.
 async fn observe(
     ctx: &Context,
+    cluster: &str,
     task: &str,
     td: &TaskDefinitionSpec,
 ) -> Result<Observation, TaskError> {
-    let filter = ctx.owned(&[(labels::TASK, task)]);
+    let filter = ctx.owned(&[(labels::TASK, task), (labels::CLUSTER, cluster)]);
     let mut seen = Observation::default();
     for s in ctx.runtime.list(&filter, true).await? {
         let info = match ctx.runtime.inspect(&s.id).await {
@@ -363,8 +367,15 @@ async fn execute(
                     let store = ctx.store.blocking().clone();
                     let secrets = ctx.secrets.clone();
                     let (container, refs) = (name.clone(), def.secrets.clone());
+                    let cluster = id.cluster.to_string();
                     tokio::task::spawn_blocking(move || {
-                        super::secrets::resolve(store.as_ref(), &secrets, &container, &refs)
+                        super::secrets::resolve(
+                            store.as_ref(),
+                            &secrets,
+                            &cluster,
+                            &container,
+                            &refs,
+                        )
                     })
                     .await
                     .map_err(|e| failed(format!("ResourceInitializationError: {e}")))?
@@ -372,7 +383,16 @@ async fn execute(
                 };
                 let netns = seen.netns.as_ref().map(|(nid, _, _)| nid);
                 let mut cs = container_spec(id, td, def, netns, spec.overrides.as_ref());
-                let policy = cluster_policy(ctx, id.cluster).await.unwrap_or_default();
+                // The policy again, on what the host holds now: the cluster's policy may
+                // have changed, and a path may lead elsewhere than it did at apply.
+                let policy = cluster_policy(ctx, id.cluster)
+                    .await
+                    .map_err(|e| failed(e.to_string()))?;
+                super::host_paths::prepare_mounts(ctx, id, td, &policy, &mut cs)
+                    .await
+                    .map_err(|e| {
+                        failed(format!("CannotCreateContainerError: container {name}: {e}"))
+                    })?;
                 super::bounds::limit(&mut cs, &policy, super::bounds::machine(ctx).await);
                 cs.env
                     .retain(|(k, _)| !secret_env.iter().any(|(s, _)| s == k));
@@ -476,7 +496,7 @@ async fn fail_without_definition(
     mut status: TaskStatus,
     td_ref: &str,
 ) -> Result<Action, TaskError> {
-    remove_orphans(ctx, &obj.metadata.name).await?;
+    remove_orphans(ctx, obj.metadata.cluster_or_default(), &obj.metadata.name).await?;
     let before = status.clone();
     status.desired_status = DesiredStatus::Stopped;
     status.last_status = api::task::TaskPhase::Stopped;
@@ -493,31 +513,48 @@ async fn fail_without_definition(
     Ok(Action::await_change())
 }
 
-/// Stops and removes the containers of a task that no longer exists.
-pub async fn remove_orphans(ctx: &Context, task: &str) -> Result<(), TaskError> {
+/// Stops and removes the containers of a task of `cluster` that no longer exists (never
+/// those of another cluster's task of the same name), then its own volumes.
+pub async fn remove_orphans(ctx: &Context, cluster: &str, task: &str) -> Result<(), TaskError> {
     let found = ctx
         .runtime
-        .list(&ctx.owned(&[(labels::TASK, task)]), true)
+        .list(
+            &ctx.owned(&[(labels::TASK, task), (labels::CLUSTER, cluster)]),
+            true,
+        )
         .await?;
-    if found.is_empty() {
-        return Ok(());
+    if !found.is_empty() {
+        info!(
+            task,
+            containers = found.len(),
+            "removing the containers of a deleted task"
+        );
+        // Workload containers first, then the namespace holder.
+        let (netns, work): (Vec<_>, Vec<_>) = found
+            .into_iter()
+            .partition(|s| s.labels.contains_key(runtime::labels::NETNS));
+        futures::future::join_all(
+            work.iter()
+                .map(|s| stop(ctx, s.id.clone(), ORPHAN_STOP_TIMEOUT)),
+        )
+        .await;
+        for s in work.iter().chain(netns.iter()) {
+            ignore_missing(ctx.runtime.remove(&s.id, true).await)?;
+        }
     }
-    info!(
-        task,
-        containers = found.len(),
-        "removing the containers of a deleted task"
-    );
-    // Workload containers first, then the namespace holder.
-    let (netns, work): (Vec<_>, Vec<_>) = found
-        .into_iter()
-        .partition(|s| s.labels.contains_key(runtime::labels::NETNS));
-    futures::future::join_all(
-        work.iter()
-            .map(|s| stop(ctx, s.id.clone(), ORPHAN_STOP_TIMEOUT)),
-    )
-    .await;
-    for s in work.iter().chain(netns.iter()) {
-        ignore_missing(ctx.runtime.remove(&s.id, true).await)?;
+    // Task-scoped volumes go with their task (shared ones carry no task label; a task of
+    // the same name in another cluster keeps its own).
+    let own = ctx.owned(&[(labels::CLUSTER, cluster), (labels::TASK, task)]);
+    for v in ctx.runtime.list_volumes(&own).await? {
+        info!(task, volume = %v.name, "removing a volume of a deleted task");
+        match ctx.runtime.remove_volume(&v.name).await {
+            Ok(()) | Err(RuntimeError::NotFound(_)) => {}
+            // Still mounted by something ecsctl does not know of: left, and said so.
+            Err(RuntimeError::Conflict(e)) => {
+                warn!(task, volume = %v.name, error = %e, "volume kept")
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
     Ok(())
 }

@@ -47,15 +47,18 @@ impl fmt::Debug for SecretReader {
 
 /// The `(name, value)` pairs of one container's secrets, in order, or why one of them
 /// cannot be resolved (as ECS says it: `ResourceInitializationError: ...`).
+/// Only Secrets of the task's own `cluster` are found: a task cannot inject another
+/// cluster's Secret, whatever its `valueFrom` says.
 pub(crate) fn resolve(
     store: &dyn Store,
     secrets: &SecretReader,
+    cluster: &str,
     container: &str,
     refs: &[SecretRef],
 ) -> Result<Vec<(String, String)>, String> {
     refs.iter()
         .map(|r| {
-            resolve_one(store, secrets, r).map(|v| (r.name.clone(), v)).map_err(|why| {
+            resolve_one(store, secrets, cluster, r).map(|v| (r.name.clone(), v)).map_err(|why| {
                 format!(
                     "ResourceInitializationError: unable to retrieve secret {:?} ({}) of container {container}: {why}",
                     r.value_from, r.name
@@ -65,21 +68,33 @@ pub(crate) fn resolve(
         .collect()
 }
 
-fn resolve_one(store: &dyn Store, secrets: &SecretReader, r: &SecretRef) -> Result<String, String> {
+fn resolve_one(
+    store: &dyn Store,
+    secrets: &SecretReader,
+    cluster: &str,
+    r: &SecretRef,
+) -> Result<String, String> {
     let name = api::secret::secret_name(&r.value_from)?;
-    value(store, secrets, &name)
+    value(store, secrets, cluster, &name)
 }
 
-/// The value of the Secret `name` now (held by the store, read from its file or taken from
-/// the server's environment, as far as the operator allows), or why it cannot be had, in
-/// words that never hold a value.
-pub fn value(store: &dyn Store, secrets: &SecretReader, name: &str) -> Result<String, String> {
-    let key = ObjectKey::new(Kind::Secret, None, name);
+/// The value of the Secret `name` of `cluster` now (held by the store, read from its file or
+/// taken from the server's environment, as far as the operator allows), or why it cannot be
+/// had, in words that never hold a value.
+pub fn value(
+    store: &dyn Store,
+    secrets: &SecretReader,
+    cluster: &str,
+    name: &str,
+) -> Result<String, String> {
+    let key = ObjectKey::new(Kind::Secret, Some(cluster), name);
     let obj = store
         .get(&key)
         .map_err(|e| format!("cannot read Secret {name}: {e}"))?
         .ok_or_else(|| {
-            format!("Secret {name} does not exist (`ecsctl apply` a Secret named {name})")
+            format!(
+                "Secret {name} does not exist in cluster {cluster} (a task reads only Secrets of its own cluster: `ecsctl apply` a Secret named {name} with metadata.cluster {cluster})"
+            )
         })?;
     if let Some(path) = obj.spec.get("fromFile").and_then(|v| v.as_str()) {
         let real = secrets
@@ -163,6 +178,7 @@ mod tests {
         let got = resolve(
             &store,
             &env,
+            "default",
             "app",
             &[
                 secret_ref(
@@ -184,15 +200,36 @@ mod tests {
         );
 
         let no_env = reader(Arc::new(|_: &str| None));
-        let e = resolve(&store, &no_env, "app", &[secret_ref("T", "token")]).unwrap_err();
+        let e = resolve(
+            &store,
+            &no_env,
+            "default",
+            "app",
+            &[secret_ref("T", "token")],
+        )
+        .unwrap_err();
         assert!(
             e.starts_with("ResourceInitializationError") && e.contains("SERVER_TOKEN is not set"),
             "{e}"
         );
-        let e = resolve(&store, &no_env, "app", &[secret_ref("X", "missing")]).unwrap_err();
+        let e = resolve(
+            &store,
+            &no_env,
+            "default",
+            "app",
+            &[secret_ref("X", "missing")],
+        )
+        .unwrap_err();
         assert!(e.contains("Secret missing does not exist"), "{e}");
         std::fs::remove_file(&file).unwrap();
-        let e = resolve(&store, &no_env, "app", &[secret_ref("K", "api-key")]).unwrap_err();
+        let e = resolve(
+            &store,
+            &no_env,
+            "default",
+            "app",
+            &[secret_ref("K", "api-key")],
+        )
+        .unwrap_err();
         assert!(e.contains("file ") && e.contains("api-key"), "{e}");
 
         // What the operator does not allow is not read, even if it was stored.
@@ -204,8 +241,48 @@ mod tests {
         }
         let everything = reader(Arc::new(|_: &str| Some("leaked".to_string())));
         for name in ["shadow", "home"] {
-            let e = resolve(&store, &everything, "app", &[secret_ref("S", name)]).unwrap_err();
+            let e = resolve(
+                &store,
+                &everything,
+                "default",
+                "app",
+                &[secret_ref("S", name)],
+            )
+            .unwrap_err();
             assert!(e.contains("refused") && !e.contains("leaked"), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_task_reads_only_secrets_of_its_own_cluster() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path().join("store")).unwrap();
+        let mut shop = Object::new(Kind::Secret, "db", json!({"value": "shop-value"}));
+        shop.metadata.cluster = Some("shop".into());
+        store.apply(shop).unwrap();
+        store
+            .apply(Object::new(
+                Kind::Secret,
+                "admin-key",
+                json!({"value": "default-value"}),
+            ))
+            .unwrap();
+        let reader = SecretReader::new(SecretSources::default());
+        let refs = |from: &str| [secret_ref("V", from)];
+        let got = resolve(&store, &reader, "shop", "app", &refs("db")).unwrap();
+        assert_eq!(got[0].1, "shop-value");
+        for (cluster, from) in [
+            ("shop", "admin-key"),
+            ("default", "db"),
+            ("shop", "arn:aws:secretsmanager:r:1:secret:admin-key"),
+        ] {
+            let e = resolve(&store, &reader, cluster, "app", &refs(from)).unwrap_err();
+            assert!(
+                e.starts_with("ResourceInitializationError")
+                    && e.contains(&format!("does not exist in cluster {cluster}"))
+                    && !e.contains("-value"),
+                "{e}"
+            );
         }
     }
 

@@ -21,9 +21,11 @@ EXAMPLES:
   ecsctl server --watch ./deploy                   # keep the store in sync with a directory
   ecsctl server --sync-root /srv/deploy            # `ecsctl sync` may sync below /srv/deploy
   ecsctl server --secret-files-dir /etc/ecsctl/secrets --secret-env-prefix APP_
+  ecsctl server --listen tcp://127.0.0.1:7070 --tokens /etc/ecsctl/tokens   # identities with roles
 
 The data directory is --data-dir, else $ECSCTL_HOME, else ~/.local/share/ecsctl.
-TCP needs a bearer token (--token-file); without one only the unix socket is served. Beyond a
+TCP needs a bearer token (--token-file, whose bearer is an admin) or identities (--tokens);
+without either only the unix socket is served. Beyond a
 loopback address it also needs TLS (--tls-cert, --tls-key: PEM files), so that the token never
 crosses a network in clear text.
 Secrets read only what the operator allows: fromFile paths inside --secret-files-dir
@@ -33,6 +35,19 @@ default), since the server reads them as its own user for whoever may apply a Se
 default), since the server reads what it syncs as its own user.
 Every listener closes a connection that sends no request headers within 10 s and holds at most
 256 connections at once (more wait until one closes).
+--tokens FILE (mode 0600, or the server refuses it) gives each TCP client an identity, one line
+each, `TOKEN ROLE [CLUSTER[,CLUSTER...]|*]`; blank lines and # comments are skipped:
+  # token (16+ printable characters)   role      clusters
+  3f9c1d0e6b2a47f8a1c5d9e0b7f4a2c6     admin
+  9a8b7c6d5e4f30211203f4e5d6c7b8a9     deployer  shop,shop-staging
+  0f1e2d3c4b5a69788796a5b4c3d2e1f0     viewer    *
+Roles: admin (everything); deployer (task definitions, and services, tasks, autoscalers, load
+balancers, secrets and task logs in its clusters; never clusters or `ecsctl sync`); viewer
+(reads in its clusters, no logs, never a secret's value); agent (reads task definitions, and
+services and tasks in its clusters). Every role but admin must name its clusters (* for all).
+Clients need nothing new: they send their own token with --token-file. A refused request is
+HTTP 403 naming the role and the rule. SIGHUP reads the file again (a bad file keeps the
+identities in use, and the log says why). The unix socket's clients are admins.
 SIGINT or SIGTERM stops the server gracefully; running containers stay and are adopted when it
 starts again. A service whose tasks keep failing to start waits up to --task-start-backoff-cap
 between attempts: ECS's 27 minutes by default, 30 seconds with --dev.")]
@@ -80,6 +95,10 @@ pub struct Args {
     /// [default: none may be read]
     #[arg(long, value_name = "PREFIX")]
     pub secret_env_prefix: Option<String>,
+    /// Identities of TCP clients: lines `TOKEN ROLE [CLUSTER[,CLUSTER...]|*]` (mode 0600;
+    /// reread on SIGHUP; see below)
+    #[arg(long, value_name = "FILE")]
+    pub tokens: Option<PathBuf>,
     /// With --watch: how often the directories are re-applied without a change (drift repair)
     #[arg(long, value_name = "DURATION", value_parser = super::parse_duration, default_value = "5m")]
     pub resync_interval: std::time::Duration,
@@ -102,11 +121,12 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<()> {
         None => ServerAddr::Unix(data_dir.join("ecsctl.sock")),
     };
     let token = match (&listen, global.token_file.as_deref()) {
-        (ServerAddr::Tcp(_) | ServerAddr::Https(_), None) => {
+        (ServerAddr::Tcp(_) | ServerAddr::Https(_), None) if args.tokens.is_none() => {
             return Err(usage(format!(
-                "{listen} needs a bearer token: pass --token-file FILE (no token, no TCP)"
+                "{listen} needs bearer tokens: pass --tokens FILE or --token-file FILE (no token, no TCP)"
             )));
         }
+        (ServerAddr::Tcp(_) | ServerAddr::Https(_), None) => None,
         (ServerAddr::Tcp(_) | ServerAddr::Https(_), Some(f)) => Some(read_token(f)?),
         (ServerAddr::Unix(_), _) => None,
     };
@@ -179,6 +199,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<()> {
         keep_stopped_tasks: args.keep_stopped_tasks,
         metrics_interval: args.metrics_interval,
         watch,
+        tokens: args.tokens,
         sync: gitops::SyncOptions {
             resync: args.resync_interval,
             prune: !args.no_prune,

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod roles;
 pub mod services;
 
 use std::fs;
@@ -378,6 +379,28 @@ impl Drop for Server {
         // Its cluster networks too (one per server): left behind, they would use up Docker's
         // address pools over many runs.
         remove_networks(&format!("label=ecsctl.instance={instance}"));
+        // And the volumes it made (all labelled with it), once no container holds them.
+        remove_volumes(&format!("label=ecsctl.instance={instance}"));
+    }
+}
+
+/// Removes the Docker volumes that match a `docker volume ls` filter.
+pub fn remove_volumes(filter: &str) {
+    let Ok(o) = Command::new("docker")
+        .args(["volume", "ls", "-q", "--filter", filter])
+        .output()
+    else {
+        return;
+    };
+    let names: Vec<String> = String::from_utf8_lossy(&o.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    if !names.is_empty() {
+        let _ = Command::new("docker")
+            .args(["volume", "rm", "-f"])
+            .args(&names)
+            .output();
     }
 }
 

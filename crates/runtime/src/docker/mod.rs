@@ -18,7 +18,7 @@ use bollard::exec::{CreateExecOptions, StartExecResults};
 use bollard::models::{NetworkCreateRequest, VolumeCreateRequest};
 use bollard::query_parameters::{
     CreateContainerOptions, InspectNetworkOptions, KillContainerOptions, ListContainersOptions,
-    RemoveContainerOptions, RemoveVolumeOptions, StopContainerOptions,
+    ListVolumesOptions, RemoveContainerOptions, RemoveVolumeOptions, StopContainerOptions,
 };
 use futures::StreamExt;
 use tracing::debug;
@@ -28,7 +28,7 @@ use crate::error::{Result, RuntimeError};
 use crate::runtime::{BoxStream, ContainerRuntime};
 use crate::types::observed::{
     ContainerInfo, ContainerSummary, ExecOutput, LogLine, MachineInfo, RuntimeEvent, Stats,
-    VersionInfo,
+    VersionInfo, VolumeInfo,
 };
 use crate::types::spec::{ContainerId, ContainerSpec, NetworkId};
 
@@ -519,5 +519,43 @@ impl ContainerRuntime for DockerRuntime {
             d.remove_volume(name, None::<RemoveVolumeOptions>).await
         })
         .await
+    }
+
+    async fn inspect_volume(&self, name: &str) -> Result<VolumeInfo> {
+        let v = self
+            .call(Subject::Volume(name), Duration::ZERO, |d| async move {
+                d.inspect_volume(name).await
+            })
+            .await?;
+        Ok(VolumeInfo {
+            name: v.name,
+            labels: v.labels.into_iter().collect(),
+        })
+    }
+
+    async fn list_volumes(
+        &self,
+        label_filter: &BTreeMap<String, String>,
+    ) -> Result<Vec<VolumeInfo>> {
+        let mut filters = HashMap::new();
+        if !label_filter.is_empty() {
+            filters.insert("label".to_owned(), convert::label_filters(label_filter));
+        }
+        let options = ListVolumesOptions {
+            filters: Some(filters),
+        };
+        let r = self
+            .call(Subject::Engine, Duration::ZERO, |d| async move {
+                d.list_volumes(Some(options)).await
+            })
+            .await?;
+        Ok(r.volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| VolumeInfo {
+                name: v.name,
+                labels: v.labels.into_iter().collect(),
+            })
+            .collect())
     }
 }

@@ -45,6 +45,10 @@ pub enum Op {
     CreateVolume,
     /// `remove_volume`
     RemoveVolume,
+    /// `inspect_volume`
+    InspectVolume,
+    /// `list_volumes`
+    ListVolumes,
 }
 
 impl Op {
@@ -55,6 +59,8 @@ impl Op {
             self,
             Self::Ping
                 | Self::Machine
+                | Self::InspectVolume
+                | Self::ListVolumes
                 | Self::ImageExists
                 | Self::Inspect
                 | Self::List

@@ -15,7 +15,7 @@ use crate::error::{Result, RuntimeError};
 use crate::runtime::{BoxStream, ContainerRuntime, end_after_error};
 use crate::types::observed::{
     ContainerInfo, ContainerSummary, EventAction, ExecOutput, LogLine, MachineInfo, RuntimeEvent,
-    Stats, VersionInfo,
+    Stats, VersionInfo, VolumeInfo,
 };
 use crate::types::spec::{ContainerId, ContainerSpec, NetworkId};
 
@@ -410,6 +410,34 @@ impl ContainerRuntime for FakeRuntime {
         }
         s.volumes.remove(name);
         Ok(())
+    }
+
+    async fn inspect_volume(&self, name: &str) -> Result<VolumeInfo> {
+        let mut s = self.state();
+        s.begin(Op::InspectVolume, name)?;
+        s.volumes
+            .get(name)
+            .map(|v| VolumeInfo {
+                name: name.to_owned(),
+                labels: v.labels.clone(),
+            })
+            .ok_or_else(|| RuntimeError::NotFound(format!("volume {name}")))
+    }
+
+    async fn list_volumes(
+        &self,
+        label_filter: &BTreeMap<String, String>,
+    ) -> Result<Vec<VolumeInfo>> {
+        let mut s = self.state();
+        s.begin(Op::ListVolumes, "")?;
+        Ok(s.volumes
+            .iter()
+            .filter(|(_, v)| matches_labels(&v.labels, label_filter))
+            .map(|(name, v)| VolumeInfo {
+                name: name.clone(),
+                labels: v.labels.clone(),
+            })
+            .collect())
     }
 }
 

@@ -122,6 +122,15 @@ pub struct ContainerInfo {
     pub error: Option<String>,
 }
 
+/// A volume as the engine shows it: enough to tell whose it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumeInfo {
+    /// The volume's name.
+    pub name: String,
+    /// Labels it was created with (none for a volume made implicitly by a container).
+    pub labels: BTreeMap<String, String>,
+}
+
 /// One entry of `list`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContainerSummary {

@@ -138,6 +138,10 @@ pub async fn volumes_are_kept_while_used(h: &dyn Harness) {
         .create_volume(&vol, &run_labels(h), &opts)
         .await
         .expect("create again");
+    let seen = h.rt().inspect_volume(&vol).await.expect("inspect volume");
+    assert_eq!(seen.labels, run_labels(h), "{seen:?}");
+    let listed = h.rt().list_volumes(&run_labels(h)).await.expect("list");
+    assert!(listed.iter().any(|v| v.name == vol), "{listed:?}");
     let spec = ContainerSpec {
         mounts: vec![
             MountSpec {
@@ -162,4 +166,6 @@ pub async fn volumes_are_kept_while_used(h: &dyn Harness) {
     h.rt().remove_volume(&vol).await.expect("remove volume");
     let again = h.rt().remove_volume(&vol).await;
     assert!(matches!(again, Err(RuntimeError::NotFound(_))), "{again:?}");
+    let gone = h.rt().inspect_volume(&vol).await;
+    assert!(matches!(gone, Err(RuntimeError::NotFound(_))), "{gone:?}");
 }

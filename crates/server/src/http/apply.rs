@@ -1,11 +1,14 @@
 //! `POST /v1/apply?dryRun=`: decode, pass every object through the admission chain (the
-//! same one GitOps syncs use), then apply them all in one store transaction. Any refusal
-//! means nothing is written.
+//! same one GitOps syncs use) as the identity that asks, then apply them all in one store
+//! transaction. Any refusal (one object the identity may not write: 403) means nothing is
+//! written.
 
 use super::{AppState, MAX_BODY, blocking, query};
 use crate::error::ApiError;
+use admission::access::Identity;
 use api::Object;
 use api::wire::{ApplyRequest, ApplyResponse};
+use axum::Extension;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
@@ -23,6 +26,7 @@ pub(crate) struct ApplyQuery {
 
 pub(crate) async fn apply(
     State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
     q: Result<Query<ApplyQuery>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<ApplyResponse>, ApiError> {
@@ -33,7 +37,7 @@ pub(crate) async fn apply(
     let admission = state.admission.clone();
     let registered = state.registered.clone();
     let (results, warnings) = blocking(&state.store, move |s: &dyn Store| {
-        let admitted = match admission.admit_apply(s, objects) {
+        let admitted = match admission.admit_apply_as(&who, s, objects) {
             Ok(admitted) => admitted,
             Err(refusal) => return Ok(Err(refusal)),
         };

@@ -3,8 +3,10 @@
 
 use super::{AppState, blocking};
 use crate::error::ApiError;
+use admission::access::{self, Action, Identity, Verb};
 use api::wire::LoadBalancerStatus;
 use api::{Kind, ObjectKey};
+use axum::Extension;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -19,6 +21,7 @@ pub(crate) struct StatusQuery {
 
 pub(crate) async fn status(
     State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
     path: Result<Path<String>, PathRejection>,
     Query(q): Query<StatusQuery>,
 ) -> Result<Json<Option<LoadBalancerStatus>>, ApiError> {
@@ -30,6 +33,7 @@ pub(crate) async fn status(
         q.cluster.as_deref().filter(|c| !c.is_empty()),
         &name,
     );
+    access::authorize(&who, &Action::key(Verb::Read, &key))?;
     let obj = blocking(&state.store, {
         let key = key.clone();
         move |s: &dyn Store| s.get(&key)

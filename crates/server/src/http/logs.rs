@@ -12,9 +12,11 @@
 
 use super::{AppState, TaskRuntime, blocking, query};
 use crate::error::ApiError;
+use admission::access::{self, Action, Identity};
 use api::task::TaskStatus;
 use api::wire;
 use api::{Kind, Object, ObjectKey};
+use axum::Extension;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -42,6 +44,7 @@ pub(crate) struct LogsQuery {
 
 pub(crate) async fn logs(
     State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
     path: Result<Path<String>, PathRejection>,
     q: Result<Query<LogsQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
@@ -54,6 +57,13 @@ pub(crate) async fn logs(
         q.cluster.as_deref().filter(|c| !c.is_empty()),
         &id,
     );
+    // Decided from the request alone, before looking the task up.
+    access::authorize(
+        &who,
+        &Action::Logs {
+            cluster: key.cluster.clone().unwrap_or_default(),
+        },
+    )?;
     let task = blocking(&state.store, {
         let key = key.clone();
         move |s: &dyn Store| s.get(&key)
@@ -265,7 +275,7 @@ mod tests {
             AppState {
                 store: store::AsyncStore::new(self.store.clone()),
                 shutdown: self.shutdown.clone(),
-                token: None,
+                identities: None,
                 syncs: gitops::StatusBoard::default(),
                 admission: Arc::default(),
                 registered: Arc::default(),

@@ -1,9 +1,12 @@
 //! `GET /v1/metrics/{services|tasks}?cluster=C`: the latest measured CPU, memory and request
-//! rates (`ecsctl top`), `{"items": [...]}` in camelCase; every cluster without `cluster`.
+//! rates (`ecsctl top`), `{"items": [...]}` in camelCase; every cluster the identity reads
+//! without `cluster`.
 
 use super::AppState;
 use crate::error::ApiError;
+use admission::access::{self, Action, Identity, Verb};
 use api::wire::{MetricsList, ServiceMetricValues, ServiceMetrics, TaskMetrics};
+use axum::Extension;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -21,6 +24,7 @@ pub(crate) struct MetricsQuery {
 
 pub(crate) async fn list(
     State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
     path: Result<Path<String>, PathRejection>,
     Query(q): Query<MetricsQuery>,
 ) -> Result<axum::response::Response, ApiError> {
@@ -34,7 +38,17 @@ pub(crate) async fn list(
         ));
     };
     let cluster = q.cluster.as_deref().filter(|c| !c.is_empty());
-    let wanted = |c: &str| cluster.is_none_or(|x| x == c);
+    // Services' and tasks' measurements are read like the objects: in the identity's
+    // clusters only.
+    let kind = match which.as_str() {
+        "services" => api::Kind::Service,
+        _ => api::Kind::Task,
+    };
+    access::authorize_list(&who, kind, cluster)?;
+    let wanted = |c: &str| {
+        cluster.is_none_or(|x| x == c)
+            && access::authorize(&who, &Action::on(Verb::Read, kind, Some(c), "")).is_ok()
+    };
     match which.as_str() {
         "services" => {
             let items: Vec<ServiceMetrics> = rt

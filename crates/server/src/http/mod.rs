@@ -1,11 +1,13 @@
 //! The HTTP API: routes, shared state, and the middleware every request passes through
-//! (a tracing span with method, path, status and latency; bearer-token auth on TCP).
+//! (a tracing span with method, path, identity, status and latency; who is asking, in
+//! `auth`).
 //!
 //! Store writes wait for a disk flush, so handlers reach the store through
 //! `store::AsyncStore` (the controllers' wrapper too), via [`blocking`], never on the async
 //! workers.
 
 mod apply;
+mod auth;
 mod loadbalancers;
 mod logs;
 mod metrics;
@@ -21,9 +23,9 @@ use api::wire::{Health, HealthStatus, RuntimeHealth};
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, Query, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::StatusCode;
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Json, Response};
+use axum::response::{Json, Response};
 use axum::routing::{get, post};
 use futures::FutureExt;
 use std::fmt;
@@ -42,8 +44,9 @@ pub(crate) struct AppState {
     pub store: AsyncStore,
     /// Becomes `true` when the server starts shutting down; open watches end then.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
-    /// The bearer token every request must carry (TCP only).
-    pub token: Option<Arc<str>>,
+    /// The identities bearer tokens name (TCP); `None` on the unix socket, whose clients
+    /// are its owner, an admin.
+    pub identities: Option<Arc<crate::access::Identities>>,
     /// The container runtime the controllers drive, when they run (`None` in API-only
     /// servers): task logs are read from it.
     pub runtime: Option<TaskRuntime>,
@@ -73,7 +76,7 @@ pub(crate) struct TaskRuntime {
 impl fmt::Debug for AppState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AppState")
-            .field("auth", &self.token.is_some())
+            .field("auth", &self.identities.is_some())
             .field("runtime", &self.runtime.is_some())
             .finish_non_exhaustive()
     }
@@ -101,7 +104,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(middleware::from_fn_with_state(state.clone(), auth))
+        .layer(middleware::from_fn_with_state(state.clone(), auth::auth))
         .layer(middleware::from_fn(trace))
         .with_state(state)
 }
@@ -150,7 +153,8 @@ async fn method_not_allowed(req: Request) -> ApiError {
 /// One span per request; logs the status and latency when the response is ready (for a
 /// watch: when the stream starts).
 async fn trace(req: Request, next: Next) -> Response {
-    let span = tracing::info_span!("request", method = %req.method(), path = %req.uri().path());
+    let span = tracing::info_span!("request", method = %req.method(), path = %req.uri().path(),
+        identity = tracing::field::Empty);
     let start = Instant::now();
     let response = next.run(req).instrument(span.clone()).await;
     let status = response.status().as_u16();
@@ -166,52 +170,6 @@ async fn trace(req: Request, next: Next) -> Response {
         }
     });
     response
-}
-
-/// With a token configured, every request needs `Authorization: Bearer TOKEN`; a 401 closes
-/// the connection.
-async fn auth(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    req: Request,
-    next: Next,
-) -> Response {
-    let Some(token) = &state.token else {
-        return next.run(req).await;
-    };
-    let sent = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if constant_time_eq(sent.as_bytes(), token.as_bytes()) {
-        next.run(req).await
-    } else {
-        let mut response = ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "missing or wrong bearer token: pass --token-file",
-        )
-        .into_response();
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            header::HeaderValue::from_static("Bearer"),
-        );
-        // Close after answering: a client without the token must not keep the connection
-        // (and the server's descriptor) for another try.
-        response.headers_mut().insert(
-            header::CONNECTION,
-            header::HeaderValue::from_static("close"),
-        );
-        response
-    }
-}
-
-/// Compares in time that depends only on the lengths, not on where the bytes differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Runs store calls (several in one trip when they belong together) through the
@@ -238,17 +196,4 @@ pub(crate) async fn blocking<T: Send + 'static>(
 pub(crate) fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
     q.map(|Query(q)| q)
         .map_err(|e| ApiError::bad_request(format!("invalid query string: {}", e.body_text())))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::constant_time_eq;
-
-    #[test]
-    fn token_comparison() {
-        assert!(constant_time_eq(b"secret", b"secret"));
-        assert!(!constant_time_eq(b"secret", b"secreT"));
-        assert!(!constant_time_eq(b"secret", b"secret2"));
-        assert!(!constant_time_eq(b"", b"x"));
-    }
 }

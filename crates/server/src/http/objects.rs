@@ -1,13 +1,18 @@
-//! `GET /v1/objects/{plural}`, `GET` and `DELETE /v1/objects/{plural}/{name}`.
+//! `GET /v1/objects/{plural}`, `GET` and `DELETE /v1/objects/{plural}/{name}`, each as the
+//! identity that asks: a list holds only what it may read; a get or delete of an object
+//! outside its clusters is 403, decided from the request alone (the kind and the cluster
+//! asked for) before the store is read, so the answer says nothing about whether the object
+//! exists.
 
 use super::{AppState, blocking, query};
 use crate::error::ApiError;
+use admission::access::{self, Action, Identity, Verb};
 use api::wire::{DeleteResponse, ObjectRef};
 use api::{Kind, Object, ObjectKey};
-use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::{Extension, Json};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use store::{ListQuery, Store, StoreError};
@@ -21,6 +26,7 @@ pub(crate) struct ObjectsQuery {
 
 pub(crate) async fn list(
     State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
     path: Result<Path<String>, PathRejection>,
     q: Result<Query<ObjectsQuery>, QueryRejection>,
 ) -> Result<Json<store::ObjectList>, ApiError> {
@@ -28,18 +34,22 @@ pub(crate) async fn list(
     let q = query(q)?;
     let mut list_query = ListQuery::new(kind);
     list_query.cluster = q.cluster.filter(|c| !c.is_empty());
+    access::authorize_list(&who, kind, list_query.cluster.as_deref())?;
     list_query.labels = parse_selector(q.label_selector.as_deref().unwrap_or(""))?;
-    let list = blocking(&state.store, move |s: &dyn Store| s.list(&list_query)).await?;
+    let mut list = blocking(&state.store, move |s: &dyn Store| s.list(&list_query)).await?;
+    list.items.retain(|o| who.may_read(o));
     Ok(Json(list))
 }
 
 pub(crate) async fn get(
     State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
     path: Result<Path<(String, String)>, PathRejection>,
     q: Result<Query<ObjectsQuery>, QueryRejection>,
 ) -> Result<Json<Object>, ApiError> {
     let (plural, name) = path_param(path)?;
     let key = ObjectKey::new(parse_kind(&plural)?, query(q)?.cluster.as_deref(), &name);
+    access::authorize(&who, &Action::key(Verb::Read, &key))?;
     let found = blocking(&state.store, {
         let key = key.clone();
         move |s: &dyn Store| s.get(&key)
@@ -52,13 +62,14 @@ pub(crate) async fn get(
 
 pub(crate) async fn delete(
     State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
     path: Result<Path<(String, String)>, PathRejection>,
     q: Result<Query<ObjectsQuery>, QueryRejection>,
 ) -> Result<Json<DeleteResponse>, ApiError> {
     let (plural, name) = path_param(path)?;
     let kind = parse_kind(&plural)?;
     let key = ObjectKey::new(kind, query(q)?.cluster.as_deref(), &name);
-    state.admission.admit_delete(&key)?;
+    state.admission.admit_delete_as(&who, &key)?;
     let deleted = blocking(&state.store, move |s: &dyn Store| s.delete(&key)).await?;
     tracing::info!(kind = %kind, name, count = deleted.len(), "deleted");
     let deleted = deleted.iter().map(deleted_json).collect();

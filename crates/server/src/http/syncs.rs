@@ -4,21 +4,31 @@
 
 use super::{AppState, blocking};
 use crate::error::ApiError;
+use admission::access::{self, Action, Identity};
 use api::wire::{self, SyncList, SyncResponse};
-use axum::Json;
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
+use axum::{Extension, Json};
 use store::StoreError;
 
-pub(crate) async fn list(State(state): State<AppState>) -> Json<SyncList> {
+/// Every directory's status (they span clusters: admins, and identities of every cluster).
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+) -> Result<Json<SyncList>, ApiError> {
+    access::authorize(&who, &Action::SyncStatus)?;
     let items = state.syncs.list();
-    Json(SyncList { items })
+    Ok(Json(SyncList { items }))
 }
 
+/// One sync now, by an admin only: it acts as the server itself (every cluster, Clusters
+/// included).
 pub(crate) async fn sync(
     State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
     body: Result<Json<wire::SyncRequest>, JsonRejection>,
 ) -> Result<Json<SyncResponse>, ApiError> {
+    access::authorize(&who, &Action::Sync)?;
     let Json(body) = body
         .map_err(|e| ApiError::bad_request(format!("invalid sync request: {}", e.body_text())))?;
     // Before anything is read: only watched directories and those below --sync-root.

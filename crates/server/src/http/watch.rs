@@ -1,10 +1,13 @@
 //! `GET /v1/watch?from=N`: newline-delimited JSON watch events, one per line, until the
 //! client goes away or the server shuts down. Without `from` the watch starts at the
 //! current revision (only new events). An error after the stream started (the watch fell
-//! too far behind) is sent as a last line `{"error": "..."}`.
+//! too far behind) is sent as a last line `{"error": "..."}`. Only events of objects the
+//! identity may read are sent.
 
 use super::{AppState, blocking, query};
 use crate::error::ApiError;
+use admission::access::Identity;
+use axum::Extension;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -23,6 +26,7 @@ pub(crate) struct WatchQuery {
 
 pub(crate) async fn watch(
     State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
     q: Result<Query<WatchQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let from = query(q)?.from;
@@ -31,22 +35,29 @@ pub(crate) async fn watch(
         s.watch(from.unwrap_or_else(|| s.revision()))
     })
     .await?;
-    let lines = stream::unfold(Some((watch, state.shutdown.clone())), next_line);
+    let lines = stream::unfold(Some((watch, state.shutdown.clone(), who)), next_line);
     let body = Body::from_stream(lines);
     Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], body).into_response())
 }
 
-type LineState = Option<(Watch, Receiver<bool>)>;
+type LineState = Option<(Watch, Receiver<bool>, Identity)>;
 
 async fn next_line(state: LineState) -> Option<(Result<Bytes, Infallible>, LineState)> {
-    let (mut watch, mut shutdown) = state?;
-    let item = tokio::select! {
-        // Also fires if the sender is gone, which only happens at shutdown.
-        _ = shutdown.wait_for(|stopping| *stopping) => return None,
-        item = watch.next() => item?,
+    let (mut watch, mut shutdown, who) = state?;
+    let item = loop {
+        let item = tokio::select! {
+            // Also fires if the sender is gone, which only happens at shutdown.
+            _ = shutdown.wait_for(|stopping| *stopping) => return None,
+            item = watch.next() => item?,
+        };
+        match &item {
+            // Skipped: another cluster's object, or a kind the role may not read.
+            Ok(event) if !who.may_read(&event.object) => continue,
+            _ => break item,
+        }
     };
     match item {
-        Ok(event) => Some((Ok(to_line(&event)), Some((watch, shutdown)))),
+        Ok(event) => Some((Ok(to_line(&event)), Some((watch, shutdown, who)))),
         Err(e) => {
             tracing::warn!(error = %e, "watch ended");
             Some((

@@ -2,6 +2,8 @@
 //! over `UnixStream`.
 #![allow(clippy::unwrap_used, dead_code)]
 
+pub mod tcp;
+
 use bytes::Bytes;
 use ecsctl_server::{Listen, ServerConfig, ServerError};
 use http_body_util::{BodyExt, Full};

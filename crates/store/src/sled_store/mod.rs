@@ -10,6 +10,7 @@
 mod commit;
 mod labels;
 mod mark;
+mod migrate;
 mod watch;
 
 #[cfg(test)]
@@ -90,6 +91,7 @@ impl SledStore {
             secrets: db.open_tree("secrets").map_err(backend)?,
         };
         labels::rebuild_if_missing(&trees)?;
+        migrate::secrets_into_clusters(&trees)?;
         let revision = read_counter(&trees.meta, META_REVISION)?;
         let mark = mark::Mark::open(path, revision)?;
         commit::trim_events(&trees.events, revision, options.event_log_capacity)?;
@@ -300,7 +302,10 @@ impl Store for SledStore {
     }
 
     fn secret_value(&self, key: &ObjectKey) -> Result<Option<String>, StoreError> {
-        Reader::secret_value(self, &keys::plain_key(key.kind, None, &key.name))
+        Reader::secret_value(
+            self,
+            &keys::plain_key(key.kind, key.cluster.as_deref(), &key.name),
+        )
     }
 }
 

@@ -1,7 +1,7 @@
 //! Tests that need to reach past the `Store` trait into sled.
 #![allow(clippy::unwrap_used)]
 
-use super::SledStore;
+use super::{SledStore, labels};
 use crate::keys::event_key;
 use crate::{ListQuery, Store, StoreError};
 use api::{Kind, Object, ObjectKey};
@@ -143,4 +143,59 @@ async fn secret_values_are_kept_apart_from_objects_and_events() {
     store.delete(&key).unwrap();
     assert_eq!(store.secret_value(&key).unwrap(), None);
     assert!(store.trees.secrets.is_empty());
+}
+
+/// A data directory written before Secrets belonged to a cluster keeps `Secret/NAME`; the
+/// store moves such Secrets into the default cluster when it opens (object, value and label
+/// index), and a Secret of another cluster with the same name stays apart.
+#[test]
+fn secrets_stored_without_a_cluster_move_into_the_default_cluster() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = SledStore::open(dir.path()).unwrap();
+        // The old layout, as an older server wrote it.
+        let old = json!({"apiVersion": "ecs/v1", "kind": "Secret",
+            "metadata": {"name": "db", "labels": {"team": "shop"}, "resourceVersion": 7},
+            "spec": {}, "status": {"valueBytes": 6}});
+        store
+            .trees
+            .objects
+            .insert("Secret/db", serde_json::to_vec(&old).unwrap())
+            .unwrap();
+        store.trees.secrets.insert("Secret/db", "s3cret").unwrap();
+        store
+            .trees
+            .labels
+            .insert(labels::entry("Secret", ("team", "shop"), "Secret/db"), &[])
+            .unwrap();
+        store.db.flush().unwrap();
+    }
+    let store = SledStore::open(dir.path()).unwrap();
+    let key = ObjectKey::new(Kind::Secret, None, "db");
+    assert_eq!(key.cluster.as_deref(), Some("default"));
+    let moved = store
+        .get(&key)
+        .unwrap()
+        .expect("the Secret is in the default cluster");
+    assert_eq!(moved.metadata.cluster.as_deref(), Some("default"));
+    assert_eq!(moved.metadata.resource_version, Some(7));
+    assert_eq!(store.secret_value(&key).unwrap().as_deref(), Some("s3cret"));
+    assert!(store.trees.objects.get("Secret/db").unwrap().is_none());
+    assert!(store.trees.secrets.get("Secret/db").unwrap().is_none());
+    let by_label = store
+        .list(&crate::ListQuery::new(Kind::Secret).with_label("team", "shop"))
+        .unwrap();
+    assert_eq!(by_label.items.len(), 1, "the label index follows the move");
+    // Another cluster's Secret of the same name is another Secret.
+    let shop = ObjectKey::new(Kind::Secret, Some("shop"), "db");
+    assert_eq!(store.secret_value(&shop).unwrap(), None);
+    let mut other = Object::new(Kind::Secret, "db", json!({"value": "other"}));
+    other.metadata.cluster = Some("shop".to_string());
+    store.apply(other).unwrap();
+    assert_eq!(store.secret_value(&shop).unwrap().as_deref(), Some("other"));
+    assert_eq!(store.secret_value(&key).unwrap().as_deref(), Some("s3cret"));
+    drop(store);
+    // Opening again moves nothing more and loses nothing.
+    let store = SledStore::open(dir.path()).unwrap();
+    assert_eq!(store.secret_value(&key).unwrap().as_deref(), Some("s3cret"));
 }
