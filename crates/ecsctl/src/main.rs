@@ -72,7 +72,7 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    Server(cmd::server::Args),
+    Server(Box<cmd::server::Args>),
     Apply(cmd::apply::Args),
     Get(cmd::get::Args),
     Describe(cmd::describe::Args),
@@ -114,7 +114,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let is_diff = matches!(cli.command, Command::Diff(_));
     let result = match cli.command {
-        Command::Server(args) => cmd::server::run(&cli.global, args),
+        Command::Server(args) => cmd::server::run(&cli.global, *args),
         Command::Validate(args) => cmd::validate::run(args),
         Command::Schema(args) => cmd::schema::run(args),
         Command::Apply(args) => client_command(&cli.global, |c| cmd::apply::run(c, args)),
