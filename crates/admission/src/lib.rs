@@ -23,8 +23,8 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod access;
-pub mod listeners;
 pub mod host;
+pub mod listeners;
 mod ownership;
 mod protected;
 pub mod secrets;
