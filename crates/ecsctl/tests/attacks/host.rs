@@ -2,32 +2,33 @@
 //! next, allowlists that hold the engine's socket, security options, and volumes of another
 //! cluster or not made by ecsctl.
 //!
-//! Every request an attacker makes goes through [`attacker`]; what only an admin may do
-//! (a Cluster's policy) through [`admin`]. Both run as the unix socket's owner for now.
+//! Every request an attacker makes goes through [`attacker`], as a `deployer` of every
+//! cluster (`*`); what only an admin may do (a Cluster's policy) through [`admin`].
 
-use crate::support::{Server, stderr};
+use crate::support::roles::{As, RoleServer};
+use crate::support::stderr;
 use serde_json::Value;
 use std::process::{Command, Output};
 use std::time::Duration;
 
 /// `ecsctl apply -f` of `yaml` as the attacker (a deployer of the cluster).
-fn attacker(s: &Server, yaml: &str) -> Output {
-    apply(s, yaml)
+fn attacker(s: &RoleServer, yaml: &str) -> Output {
+    apply(s, As::Deployer, yaml)
 }
 
 /// `ecsctl apply -f` of `yaml` as an admin.
-fn admin(s: &Server, yaml: &str) -> Output {
-    apply(s, yaml)
+fn admin(s: &RoleServer, yaml: &str) -> Output {
+    apply(s, As::Admin, yaml)
 }
 
-fn apply(s: &Server, yaml: &str) -> Output {
+fn apply(s: &RoleServer, who: As, yaml: &str) -> Output {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);
     let path = s.write(
         &format!("host-{}.yaml", N.fetch_add(1, Ordering::Relaxed)),
         yaml,
     );
-    s.run(&["apply", "-f", &path])
+    s.run_as(who, &["apply", "-f", &path])
 }
 
 fn ok(o: &Output) {
@@ -57,7 +58,7 @@ fn task(name: &str, cluster: &str, volume: &str, extra: &str, command: &str) -> 
 }
 
 /// The task's status once it is STOPPED.
-fn stopped(s: &Server, cluster: &str, name: &str) -> Value {
+fn stopped(s: &RoleServer, cluster: &str, name: &str) -> Value {
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
         let o = s.run(&["get", "task", name, "--cluster", cluster, "-o", "json"]);
@@ -82,7 +83,7 @@ fn docker(args: &[&str]) -> Output {
 
 #[test]
 fn path_spellings_and_engine_holding_allowlists_are_refused_at_apply() {
-    let s = Server::start_without_image();
+    let s = RoleServer::start("*", &[]);
     for path in [
         "/etc//shadow",
         "/tmp/x/../..",
@@ -133,7 +134,7 @@ fn path_spellings_and_engine_holding_allowlists_are_refused_at_apply() {
 
 #[test]
 fn a_symlink_planted_by_one_task_does_not_lead_the_next_out() {
-    let s = Server::start();
+    let s = RoleServer::start("*", &[]);
     let shared = s.path().join("shared");
     std::fs::create_dir(&shared).expect("mkdir");
     let shared = shared.canonicalize().expect("canon").display().to_string();
@@ -199,7 +200,7 @@ fn a_symlink_planted_by_one_task_does_not_lead_the_next_out() {
 
 #[test]
 fn seccomp_unconfined_needs_allow_privileged() {
-    let s = Server::start();
+    let s = RoleServer::start("*", &[]);
     let opts = "      dockerSecurityOptions: [seccomp=unconfined]\n";
     ok(&admin(&s, &cluster("sec", "{}")));
     let o = attacker(&s, &task("unconfined", "sec", "host: {}", opts, "sleep 60"));
@@ -265,7 +266,7 @@ impl Drop for VolumeGuard {
 
 #[test]
 fn another_cluster_s_volume_and_a_foreign_volume_are_not_mountable() {
-    let s = Server::start();
+    let s = RoleServer::start("*", &[]);
     ok(&admin(
         &s,
         &format!("{}---\n{}", cluster("va", "{}"), cluster("vb", "{}")),
@@ -334,7 +335,7 @@ fn another_cluster_s_volume_and_a_foreign_volume_are_not_mountable() {
 
 #[test]
 fn a_task_s_own_volume_goes_with_the_task() {
-    let s = Server::start();
+    let s = RoleServer::start("*", &[]);
     ok(&attacker(
         &s,
         &task("scratch", "default", "host: {}", "", "echo x > /v/x"),

@@ -2,18 +2,25 @@
 //! listeners on privileged ports and public addresses, control characters that would reach a
 //! terminal, and fields accepted but not applied.
 //!
-//! Requests run as the unix socket's owner (admin) through [`as_user`]: the one place to
-//! switch them to another identity.
+//! What a deployer may send goes through [`as_deployer`]. `ecsctl sync` is an admin's (a
+//! deployer is refused it by role), so the sync roots are tried as the unix socket's owner,
+//! the admin, whom they bind too; connections without a token have no identity at all.
 
+use crate::support::roles::{As, RoleServer};
 use crate::support::{Server, stderr, stdout};
 use std::io::Read;
 use std::net::TcpStream;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-/// Runs one client command as the user under attack (today the socket's owner).
+/// Runs one client command as the admin (the unix socket's owner).
 fn as_user(s: &Server, args: &[&str]) -> Output {
     s.run(args)
+}
+
+/// Runs one client command as a deployer of every cluster.
+fn as_deployer(s: &RoleServer, args: &[&str]) -> Output {
+    s.run_as(As::Deployer, args)
 }
 
 fn text(o: &Output) -> String {
@@ -75,9 +82,9 @@ const LISTENER_80: &str = "apiVersion: ecs/v1\nkind: LoadBalancer\nmetadata: {na
 
 #[test]
 fn a_listener_on_port_80_is_refused_until_the_policy_allows_it() {
-    let s = Server::start_without_image();
+    let s = RoleServer::start("*", &[]);
     let lb = s.write("lb.yaml", LISTENER_80);
-    let o = as_user(&s, &["apply", "-f", &lb]);
+    let o = as_deployer(&s, &["apply", "-f", &lb]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(
         text(&o).contains("listener-policy")
@@ -86,7 +93,7 @@ fn a_listener_on_port_80_is_refused_until_the_policy_allows_it() {
         "{}",
         text(&o)
     );
-    let o = as_user(&s, &["get", "lb"]);
+    let o = as_deployer(&s, &["get", "lb"]);
     assert!(!stdout(&o).contains("web"), "nothing written: {}", text(&o));
 
     // A listener on every address (a port the OS picked, so nothing is taken): refused too.
@@ -97,7 +104,7 @@ fn a_listener_on_port_80_is_refused_until_the_policy_allows_it() {
             free_port()
         ),
     );
-    let o = as_user(&s, &["apply", "-f", &public]);
+    let o = as_deployer(&s, &["apply", "-f", &public]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(
         text(&o).contains("spec.policy.allowPublicListeners"),
@@ -114,7 +121,7 @@ fn a_listener_on_port_80_is_refused_until_the_policy_allows_it() {
     let o = s.run(&["apply", "-f", &policy]);
     assert!(o.status.success(), "{}", text(&o));
     for file in [&lb, &public] {
-        let o = as_user(&s, &["apply", "-f", file, "--dry-run"]);
+        let o = as_deployer(&s, &["apply", "-f", file, "--dry-run"]);
         assert!(
             o.status.success() && stdout(&o).contains("created (dry run)"),
             "{}",
@@ -127,7 +134,7 @@ const SLEEPER: &str = "apiVersion: ecs/v1\nkind: TaskDefinition\nmetadata: {name
 
 #[test]
 fn a_stop_reason_with_escape_sequences_is_refused() {
-    let s = Server::start();
+    let s = RoleServer::start("*", &[]);
     let td = s.write("td.yaml", SLEEPER);
     let o = s.run(&["apply", "-f", &td]);
     assert!(o.status.success(), "{}", text(&o));
@@ -144,7 +151,7 @@ fn a_stop_reason_with_escape_sequences_is_refused() {
 
     // Retitle the window, clear the screen, and a C1 CSI for terminals that read it.
     let reason = "done\u{1b}]0;pwned\u{7}\u{1b}[2J\u{9b}31m";
-    let o = as_user(&s, &["stop-task", &id, "--reason", reason]);
+    let o = as_deployer(&s, &["stop-task", &id, "--reason", reason]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let said = text(&o);
     assert!(
@@ -167,18 +174,18 @@ fn a_stop_reason_with_escape_sequences_is_refused() {
     assert!(!text(&o).contains('\u{1b}'), "{}", text(&o));
 
     // A plain reason stops it.
-    let o = as_user(&s, &["stop-task", &id, "--reason", "done", "--wait"]);
+    let o = as_deployer(&s, &["stop-task", &id, "--reason", "done", "--wait"]);
     assert!(o.status.success(), "{}", text(&o));
 }
 
 #[test]
 fn a_task_definition_with_links_warns_that_they_are_not_applied() {
-    let s = Server::start_without_image();
+    let s = RoleServer::start("*", &[]);
     let td = s.write(
         "links.yaml",
         "apiVersion: ecs/v1\nkind: TaskDefinition\nmetadata: {name: web}\nspec:\n  containerDefinitions:\n    - {name: db, image: ecsctl/busybox:local, memory: 32}\n    - {name: app, image: ecsctl/busybox:local, memory: 32, links: [db]}\n",
     );
-    let o = as_user(&s, &["apply", "-f", &td]);
+    let o = as_deployer(&s, &["apply", "-f", &td]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(
         stdout(&o).contains("taskdefinition/web:1 created"),

@@ -51,6 +51,9 @@ pub struct Server {
     env: Vec<(String, String)>,
     /// Extra client arguments of the readiness probe `ecsctl get clusters` (`--server`...).
     ready_args: Vec<String>,
+    /// Environment of every client command (`ECSCTL_SERVER`, `ECSCTL_TOKEN_FILE` of a server
+    /// without a unix socket); a command's own flags win over it.
+    client_env: Vec<(String, String)>,
     /// Clients left running (`logs -f`, `get -w`), killed on drop.
     clients: Mutex<Vec<Child>>,
 }
@@ -99,6 +102,7 @@ impl Server {
             args: Vec::new(),
             env: Vec::new(),
             ready_args: Vec::new(),
+            client_env: Vec::new(),
             clients: Mutex::new(Vec::new()),
         }
     }
@@ -216,8 +220,19 @@ impl Server {
             .env("ECSCTL_HOME", self.home())
             .env_remove("ECSCTL_SERVER")
             .env_remove("ECSCTL_TOKEN_FILE")
+            .envs(self.client_env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null());
         c
+    }
+
+    /// Every client command from now on reaches the server at `server` with the token in
+    /// `token_file` (through the environment: a command's own `--server` and `--token-file`
+    /// still win).
+    pub fn set_client(&mut self, server: &str, token_file: &str) {
+        self.client_env = vec![
+            ("ECSCTL_SERVER".to_string(), server.to_string()),
+            ("ECSCTL_TOKEN_FILE".to_string(), token_file.to_string()),
+        ];
     }
 
     pub fn run(&self, args: &[&str]) -> Output {

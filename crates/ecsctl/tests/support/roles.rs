@@ -74,7 +74,9 @@ impl RoleServer {
         let admin_file = server.path().join(As::Admin.file()).display().to_string();
         let mut args = vec!["--listen", url.as_str(), "--tokens", tokens_arg.as_str()];
         args.extend_from_slice(extra);
-        server.serve(&args, &["--server", &url, "--token-file", &admin_file]);
+        // Every other command of the server's own (`run`, `task`...) is the admin's.
+        server.set_client(&url, &admin_file);
+        server.serve(&args, &[]);
         RoleServer {
             server,
             url,
@@ -104,5 +106,14 @@ impl RoleServer {
         let o = self.run_as(who, &all);
         super::expect_code(&o, 0);
         serde_json::from_str(&stdout(&o)).expect("get -o json")
+    }
+}
+
+/// The server under the roles: its files, log and containers, and `run` (and every helper of
+/// [`Server`]) as the admin.
+impl std::ops::Deref for RoleServer {
+    type Target = Server;
+    fn deref(&self) -> &Server {
+        &self.server
     }
 }
