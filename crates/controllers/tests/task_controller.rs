@@ -107,7 +107,7 @@ async fn runs_a_task_and_then_does_nothing() {
         1,
         "an ephemeral host port is reported"
     );
-    let info = w.fake.container("ecsctl-t1-app").unwrap();
+    let info = w.fake.container("ecsctl-test.default.t1.app").unwrap();
     for (k, v) in [
         ("ecsctl.managed", "true"),
         ("ecsctl.cluster", "default"),
@@ -134,7 +134,7 @@ async fn essential_exit_stops_the_task_with_the_exit_code() {
     w.apply(Kind::TaskDefinition, "web", web_td("img"));
     w.apply(Kind::Task, "t1", json!({"taskDefinition": "web"}));
     w.until("t1", TaskPhase::Running).await;
-    let app = w.fake.container("ecsctl-t1-app").unwrap();
+    let app = w.fake.container("ecsctl-test.default.t1.app").unwrap();
     w.fake.crash(&app.id, 3).unwrap();
     let s = w.until("t1", TaskPhase::Stopped).await;
     assert_eq!(s.stop_code, Some(StopCode::EssentialContainerExited));
@@ -147,7 +147,13 @@ async fn essential_exit_stops_the_task_with_the_exit_code() {
             .exit_code,
         Some(3)
     );
-    assert!(w.fake.container("ecsctl-t1-init").unwrap().state != runtime::ContainerState::Running);
+    assert!(
+        w.fake
+            .container("ecsctl-test.default.t1.init")
+            .unwrap()
+            .state
+            != runtime::ContainerState::Running
+    );
 }
 
 #[tokio::test]
@@ -156,7 +162,7 @@ async fn non_essential_exit_keeps_the_task_running() {
     w.apply(Kind::TaskDefinition, "web", web_td("img"));
     w.apply(Kind::Task, "t1", json!({"taskDefinition": "web"}));
     w.until("t1", TaskPhase::Running).await;
-    let init = w.fake.container("ecsctl-t1-init").unwrap();
+    let init = w.fake.container("ecsctl-test.default.t1.init").unwrap();
     w.fake.crash(&init.id, 1).unwrap();
     w.reconcile("t1").await;
     let s = w.status("t1");
@@ -217,7 +223,7 @@ async fn stop_request_stops_dependents_first_with_user_initiated() {
         .filter(|c| c.op == Op::Stop)
         .map(|c| c.target)
         .collect();
-    let app = w.fake.container("ecsctl-t1-app").unwrap().id.0;
+    let app = w.fake.container("ecsctl-test.default.t1.app").unwrap().id.0;
     assert_eq!(
         stops.first(),
         Some(&app),
@@ -242,7 +248,7 @@ async fn removed_container_is_noticed() {
     w.apply(Kind::TaskDefinition, "web", web_td("img"));
     w.apply(Kind::Task, "t1", json!({"taskDefinition": "web"}));
     w.until("t1", TaskPhase::Running).await;
-    let app = w.fake.container("ecsctl-t1-app").unwrap();
+    let app = w.fake.container("ecsctl-test.default.t1.app").unwrap();
     w.fake.remove_externally(&app.id).unwrap();
     let s = w.until("t1", TaskPhase::Stopped).await;
     assert!(s.stopped_reason.unwrap().contains("removed outside ecsctl"));
@@ -263,7 +269,7 @@ async fn awsvpc_task_gets_a_namespace_holder() {
         w.fake.networks().contains_key("ecsctl-default-test"),
         "one network per server"
     );
-    let ns = w.fake.container("ecsctl-t1.netns").unwrap();
+    let ns = w.fake.container("ecsctl-netns-test.default.t1").unwrap();
     assert_eq!(ns.image, "ecsctl/pause:1");
     let app = s.containers.iter().find(|c| c.name == "app").unwrap();
     assert_eq!(app.network_bindings.len(), 1, "{app:?}");
@@ -332,7 +338,7 @@ async fn secrets_reach_the_environment_and_a_missing_one_stops_the_task() {
     w.apply(Kind::Secret, "db-password", json!({"value": "s3cr3t"}));
     w.apply(Kind::Task, "t2", json!({"taskDefinition": "app"}));
     w.until("t2", TaskPhase::Running).await;
-    let env = w.fake.spec_of("ecsctl-t2-app").unwrap().env;
+    let env = w.fake.spec_of("ecsctl-test.default.t2.app").unwrap().env;
     assert_eq!(
         env,
         [

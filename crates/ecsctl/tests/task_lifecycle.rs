@@ -118,10 +118,14 @@ fn missing_image_fails_fast_and_docker_kill_is_seen_at_once() {
 
     s.apply(&td("sleeper", SLEEPER));
     s.apply(&task("t-kill", "sleeper"));
-    s.wait_task("t-kill", Duration::from_secs(10), |st| {
+    let st = s.wait_task("t-kill", Duration::from_secs(10), |st| {
         st["lastStatus"] == "RUNNING"
     });
-    let killed = docker(&["kill", "ecsctl-t-kill-main"]);
+    let main = st["containers"][0]["runtimeId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let killed = docker(&["kill", &main]);
     assert!(killed.status.success());
     let t0 = Instant::now();
     let st = s.wait_task("t-kill", Duration::from_secs(5), |st| {

@@ -165,10 +165,10 @@ async fn every_container_gets_memory_and_pids_limits() {
             v["status"]["lastStatus"] == "RUNNING"
         })
         .await;
-    let app = fake.spec_of("ecsctl-one-app").unwrap();
+    let app = support::spec_of(&fake, "one", "app").unwrap();
     assert_eq!(app.memory_bytes, Some(64 << 20));
     assert_eq!(app.pids_limit, Some(1024), "the default pids limit");
-    let side = fake.spec_of("ecsctl-one-side").unwrap();
+    let side = support::spec_of(&fake, "one", "side").unwrap();
     assert_eq!(
         side.memory_bytes,
         Some(8 << 30),
@@ -184,7 +184,7 @@ async fn every_container_gets_memory_and_pids_limits() {
         })
         .await;
     assert_eq!(
-        fake.spec_of("ecsctl-two-app").unwrap().pids_limit,
+        support::spec_of(&fake, "two", "app").unwrap().pids_limit,
         Some(300)
     );
     server.stop().await;
@@ -224,7 +224,7 @@ async fn memory_above_a_smaller_machine_is_refused_at_start() {
         "{reason}"
     );
     assert!(
-        fake.spec_of("ecsctl-u-app").is_none(),
+        support::spec_of(&fake, "u", "app").is_none(),
         "no container was made"
     );
     server.stop().await;

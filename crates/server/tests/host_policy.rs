@@ -46,8 +46,10 @@ async fn status(server: &Server, cluster: &str, name: &str, what: &str) -> Value
         .clone()
 }
 
-fn bind_of(fake: &FakeRuntime, container: &str) -> MountSource {
-    fake.spec_of(container).unwrap().mounts[0].source.clone()
+fn bind_of(fake: &FakeRuntime, task: &str, container: &str) -> MountSource {
+    support::spec_of(fake, task, container).unwrap().mounts[0]
+        .source
+        .clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -79,7 +81,7 @@ async fn host_paths_are_resolved_and_the_real_path_is_bound() {
     let ok = status(&server, "a", "ok", "ok runs").await;
     assert_eq!(ok["lastStatus"], "RUNNING", "{ok}");
     assert_eq!(
-        bind_of(&fake, "ecsctl-ok-app"),
+        bind_of(&fake, "ok", "app"),
         MountSource::Bind(allowed.join("data")),
         "the resolved path is bound, not the spelling"
     );
@@ -95,7 +97,7 @@ async fn host_paths_are_resolved_and_the_real_path_is_bound() {
         assert!(reason.contains(part), "{part:?} not in {reason}");
     }
     assert!(
-        fake.spec_of("ecsctl-link-app").is_none(),
+        support::spec_of(&fake, "link", "app").is_none(),
         "nothing was made"
     );
 }
@@ -121,15 +123,11 @@ async fn volumes_are_per_cluster_and_only_ecsctl_s() {
         let s = status(&server, c, t, t).await;
         assert_eq!(s["lastStatus"], "RUNNING", "{s}");
     }
-    let name = |c: &str| match bind_of(&fake, c) {
+    let name = |task: &str| match bind_of(&fake, task, "app") {
         MountSource::Volume(n) => n,
         other => panic!("{other:?}"),
     };
-    let (va, vb, vs) = (
-        name("ecsctl-a1-app"),
-        name("ecsctl-b1-app"),
-        name("ecsctl-s1-app"),
-    );
+    let (va, vb, vs) = (name("a1"), name("b1"), name("s1"));
     assert_ne!(va, vb, "cluster b never mounts cluster a's volume");
     let vols = fake.volumes();
     let a = &vols[&va].labels;

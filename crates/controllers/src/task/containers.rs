@@ -14,6 +14,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::names::{container_name, netns_name};
+
 /// Image of the container that holds an awsvpc task's network namespace (see `pause`).
 pub const PAUSE_IMAGE: &str = "ecsctl/pause:1";
 /// Docker's smallest CPU share count; ECS raises smaller values to it.
@@ -55,16 +57,6 @@ impl TaskIdentity<'_> {
     }
 }
 
-/// Docker name of a task's container.
-pub fn container_name(task_id: &str, container: &str) -> String {
-    format!("ecsctl-{task_id}-{container}")
-}
-
-/// Docker name of a task's network namespace holder ('.' cannot occur in ECS container names).
-pub fn netns_name(task_id: &str) -> String {
-    format!("ecsctl-{task_id}.netns")
-}
-
 /// Docker network of a cluster's awsvpc tasks, one per server (`instance`): service names
 /// are DNS aliases on it, so two servers (or test runs) on one engine must not share it, or
 /// `http://api:8080` could reach the other's `api`.
@@ -100,7 +92,7 @@ pub fn netns_spec(id: &TaskIdentity<'_>, td: &TaskDefinitionSpec) -> ContainerSp
                 .collect(),
         },
         hostname: Some(id.task_id.chars().take(12).collect()),
-        ..ContainerSpec::new(netns_name(id.task_id), PAUSE_IMAGE)
+        ..ContainerSpec::new(netns_name(id), PAUSE_IMAGE)
     }
 }
 
@@ -215,7 +207,7 @@ pub fn container_spec(
             .map(|s| (s.namespace.clone(), s.value.clone()))
             .collect(),
         security_opt: c.docker_security_options.clone(),
-        ..ContainerSpec::new(container_name(id.task_id, &c.name), c.image.clone())
+        ..ContainerSpec::new(container_name(id, &c.name), c.image.clone())
     }
 }
 
@@ -322,7 +314,7 @@ mod tests {
             "stopTimeout": 7
         }]}));
         let s = container_spec(&ID, &td, &td.container_definitions[0], None, None);
-        assert_eq!(s.name, "ecsctl-abc-app");
+        assert_eq!(s.name, "ecsctl-i1.default.abc.app");
         assert_eq!(
             s.labels["ecsctl.task"], "abc",
             "our labels win over dockerLabels"

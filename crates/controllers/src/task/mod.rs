@@ -8,6 +8,7 @@
 pub mod bounds;
 pub mod containers;
 pub mod host_paths;
+pub mod names;
 pub mod pause;
 pub mod plan;
 pub mod reconciler;

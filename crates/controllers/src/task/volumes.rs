@@ -15,13 +15,10 @@
 //! on: the local driver's `o=bind,device=/` would bind any host path past the policy.
 
 use super::containers::TaskIdentity;
-use api::hash::Fnv;
+use super::names::{MAX_NAME, bounded};
 use api::taskdef::{Volume, VolumeScope};
 use runtime::{VolumeInfo, labels};
 use std::collections::BTreeMap;
-
-/// The longest volume name Docker's local driver can store (a directory name).
-const MAX_NAME: usize = 255;
 
 /// A Docker volume a task needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,23 +119,6 @@ pub fn task_volume_name(instance: &str, cluster: &str, task_id: &str, volume: &s
         format!("ecsctl-{instance}.{cluster}.{task_id}.{volume}"),
         &[instance, cluster, task_id, volume],
     )
-}
-
-/// `name`, or a stable hash of its parts when Docker could not store it (too long, or a
-/// character Docker refuses, as an EFS id may hold).
-fn bounded(name: String, parts: &[&str]) -> String {
-    let docker_safe = name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if name.len() <= MAX_NAME && docker_safe {
-        return name;
-    }
-    let mut h = Fnv::new();
-    for p in parts {
-        h.write(p.as_bytes());
-        h.write(&[0]);
-    }
-    format!("ecsctl-h{:016x}", h.finish())
 }
 
 /// Whether the volume found under the name may be mounted: only one ecsctl made for this

@@ -179,7 +179,15 @@ fn a_running_container_has_memory_and_pids_limits() {
     expect_code(&o, 0);
     let id = stdout(&o).trim().to_string();
     let inspect = |container: &str| -> (i64, i64) {
-        let name = format!("ecsctl-{id}-{container}");
+        let found = docker(&[
+            "ps",
+            "-q",
+            "--filter",
+            &format!("label=ecsctl.task={id}"),
+            "--filter",
+            &format!("label=ecsctl.container={container}"),
+        ]);
+        let name = String::from_utf8_lossy(&found.stdout).trim().to_string();
         let o = docker(&[
             "inspect",
             "--format",

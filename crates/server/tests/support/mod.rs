@@ -200,3 +200,22 @@ pub fn actions(answer: &Value) -> Vec<String> {
         })
         .collect()
 }
+
+/// The spec the fake received for container `container` of task `task`, found by its labels
+/// as the controllers find it (names also hold the server's id and the cluster).
+pub fn spec_of(
+    fake: &runtime::FakeRuntime,
+    task: &str,
+    container: &str,
+) -> Option<runtime::ContainerSpec> {
+    let labelled = |c: &runtime::ContainerInfo, key: &str, want: &str| {
+        c.labels.get(key).map(String::as_str) == Some(want)
+    };
+    fake.containers()
+        .into_iter()
+        .find(|c| {
+            labelled(c, runtime::labels::TASK, task)
+                && labelled(c, runtime::labels::CONTAINER, container)
+        })
+        .and_then(|c| fake.spec_of(&c.name))
+}
