@@ -70,7 +70,7 @@ fn index_is_built_for_a_store_that_lacks_it() {
     }
     {
         // Forget the index, as a store written by an older release would be.
-        let db = sled::open(dir.path()).unwrap();
+        let db = raw_open(dir.path());
         db.open_tree("labels").unwrap().clear().unwrap();
         db.open_tree("meta")
             .unwrap()
@@ -80,4 +80,21 @@ fn index_is_built_for_a_store_that_lacks_it() {
     }
     let store = SledStore::open(dir.path()).unwrap();
     assert_eq!(names(&store, "web"), vec!["a", "b"]);
+}
+
+/// The sled database under a store, opened by hand. sled releases a dropped database's lock
+/// from a background thread a moment later (SledStore::open waits for it; so must this, or
+/// the test fails whenever that thread is slow, as on a loaded machine).
+fn raw_open(path: &std::path::Path) -> sled::Db {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match sled::open(path) {
+            Ok(db) => return db,
+            Err(e) if std::time::Instant::now() < deadline => {
+                assert!(e.to_string().contains("could not acquire lock"), "{e}");
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(e) => panic!("cannot open {}: {e}", path.display()),
+        }
+    }
 }

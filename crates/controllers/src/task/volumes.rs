@@ -15,7 +15,7 @@
 //! on: the local driver's `o=bind,device=/` would bind any host path past the policy.
 
 use super::containers::TaskIdentity;
-use super::names::{MAX_NAME, bounded};
+use super::names::bounded;
 use api::taskdef::{Volume, VolumeScope};
 use runtime::{VolumeInfo, labels};
 use std::collections::BTreeMap;
@@ -159,6 +159,7 @@ pub fn decide(dv: &DockerVolume, found: Option<&VolumeInfo>) -> VolumeDecision {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::task::names::MAX_NAME;
     use serde_json::json;
 
     fn id(task: &'static str, cluster: &'static str) -> TaskIdentity<'static> {

@@ -184,6 +184,34 @@ fn hash_map(m: &BTreeMap<String, String>) -> HashMap<String, String> {
     m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
+/// How often, and how far apart, a container SIGKILLed just now is inspected again for
+/// Docker's late OOM flag (at most 200 ms in all).
+const OOM_SETTLE_TRIES: usize = 4;
+const OOM_SETTLE_STEP: Duration = Duration::from_millis(50);
+
+/// Whether the container ended by SIGKILL (exit 137) within the last second, not (yet)
+/// marked as OOM-killed.
+fn just_sigkilled(info: &ContainerInfo) -> bool {
+    info.exit_code == Some(137)
+        && !info.oom_killed
+        && info
+            .finished_at
+            .is_some_and(|t| time::OffsetDateTime::now_utc() - t < time::Duration::seconds(1))
+}
+
+impl DockerRuntime {
+    async fn inspect_once(&self, id: &ContainerId) -> Result<ContainerInfo> {
+        let r = self
+            .call(
+                Subject::Container(id.as_str()),
+                Duration::ZERO,
+                |d| async move { d.inspect_container(id.as_str(), None).await },
+            )
+            .await?;
+        Ok(convert::container_info(r))
+    }
+}
+
 #[async_trait]
 impl ContainerRuntime for DockerRuntime {
     async fn ping(&self) -> Result<VersionInfo> {
@@ -354,14 +382,19 @@ impl ContainerRuntime for DockerRuntime {
     }
 
     async fn inspect(&self, id: &ContainerId) -> Result<ContainerInfo> {
-        let r = self
-            .call(
-                Subject::Container(id.as_str()),
-                Duration::ZERO,
-                |d| async move { d.inspect_container(id.as_str(), None).await },
-            )
-            .await?;
-        Ok(convert::container_info(r))
+        // Docker marks an OOM kill when containerd's OOM event arrives, which on a loaded
+        // machine can be after the exit: for a moment the container shows exit 137 and
+        // OOMKilled false, then true. A container SIGKILLed just now is asked again, briefly,
+        // so that the task says OutOfMemoryError rather than a bare 137.
+        let mut info = self.inspect_once(id).await?;
+        for _ in 0..OOM_SETTLE_TRIES {
+            if !just_sigkilled(&info) {
+                break;
+            }
+            tokio::time::sleep(OOM_SETTLE_STEP).await;
+            info = self.inspect_once(id).await?;
+        }
+        Ok(info)
     }
 
     async fn list(

@@ -58,16 +58,19 @@ pub async fn stop_records_the_exit_code(h: &dyn Harness) {
     let spec = sh(
         h,
         "trap3",
-        "trap 'exit 3' TERM; while true; do sleep 0.1; done",
+        "trap 'exit 3' TERM; echo trapped; while true; do sleep 0.1; done",
     );
     h.program(
         &spec.name,
         FakeBehavior {
             on_term: SignalReaction::Exit(3),
+            output: vec![(LogStream::Stdout, "trapped".into())],
             ..FakeBehavior::default()
         },
     );
     let id = create_and_start(h, &spec).await;
+    // A SIGTERM before the trap is set would be ignored (the shell is PID 1).
+    wait_for_line(h, &id, "trapped", Duration::from_secs(10)).await;
     let began = Instant::now();
     h.rt()
         .stop(&id, Duration::from_secs(10))

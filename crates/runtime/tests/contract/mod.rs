@@ -61,6 +61,26 @@ pub fn sh(h: &dyn Harness, base: &str, script: &str) -> ContainerSpec {
     }
 }
 
+/// Waits until the container has printed the line `line` (a script says it is ready: a
+/// trap is set only once the shell runs, some time after the engine says it started).
+pub async fn wait_for_line(h: &dyn Harness, id: &ContainerId, line: &str, within: Duration) {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let lines: Vec<_> = h.rt().logs(id, false, None).collect().await;
+        if lines
+            .iter()
+            .any(|l| l.as_ref().is_ok_and(|l| l.text.trim_end() == line))
+        {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{id} did not print {line:?} within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Runs until SIGTERM, then exits 0 at once.
 pub const IDLE: &str = "trap 'exit 0' TERM; while true; do sleep 0.1; done";
 
