@@ -25,9 +25,8 @@ EXAMPLES:
 
 The data directory is --data-dir, else $ECSCTL_HOME, else ~/.local/share/ecsctl.
 TCP needs a bearer token (--token-file, whose bearer is an admin) or identities (--tokens);
-without either only the unix socket is served. Beyond a
-loopback address it also needs TLS (--tls-cert, --tls-key: PEM files), so that the token never
-crosses a network in clear text.
+without either only the unix socket is served. Beyond a loopback address it also needs TLS
+(--tls-cert, --tls-key: PEM files), so that the token never crosses a network in clear text.
 Secrets read only what the operator allows: fromFile paths inside --secret-files-dir
 (DATA_DIR/secrets by default), fromEnv variables starting with --secret-env-prefix (none by
 default), since the server reads them as its own user for whoever may apply a Secret.
