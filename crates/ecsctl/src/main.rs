@@ -94,6 +94,7 @@ enum Command {
     },
     Validate(cmd::validate::Args),
     Schema(cmd::schema::Args),
+    AwsEnv(cmd::aws_env::Args),
 }
 
 fn main() -> ExitCode {
@@ -117,6 +118,7 @@ fn main() -> ExitCode {
         Command::Server(args) => cmd::server::run(&cli.global, *args),
         Command::Validate(args) => cmd::validate::run(args),
         Command::Schema(args) => cmd::schema::run(args),
+        Command::AwsEnv(args) => cmd::aws_env::run(args),
         Command::Apply(args) => client_command(&cli.global, |c| cmd::apply::run(c, args)),
         Command::Get(args) => client_command(&cli.global, |c| cmd::get::run(c, args)),
         Command::Describe(args) => client_command(&cli.global, |c| cmd::describe::run(c, args)),

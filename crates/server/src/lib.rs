@@ -8,6 +8,7 @@
 
 mod access;
 mod balancing;
+mod ecs;
 mod error;
 mod http;
 mod listener;
@@ -20,6 +21,8 @@ pub use serve::{
     ConnectionLimits, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_SHUTDOWN_GRACE,
 };
 pub use tls::TlsFiles;
+
+pub use ecsapi;
 
 use std::fmt;
 use std::future::Future;
@@ -75,6 +78,32 @@ impl fmt::Display for Listen {
     }
 }
 
+/// The ECS API listener (`--aws-api`): AWS JSON 1.1 with SigV4-signed requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsApi {
+    /// Address to bind (plain HTTP only on loopback).
+    pub addr: SocketAddr,
+    /// Serve TLS with this certificate and key (required beyond loopback).
+    pub tls: Option<TlsFiles>,
+    /// The access keys (`--aws-credentials FILE`); `None`: the key the server keeps in
+    /// `DATA_DIR/aws-credentials`, made on first start.
+    pub credentials: Option<PathBuf>,
+    /// The account id ARNs carry (`--aws-account-id`).
+    pub account_id: String,
+}
+
+impl AwsApi {
+    /// The ECS API on `addr`, plain HTTP, with the generated key and the default account.
+    pub fn new(addr: SocketAddr) -> Self {
+        AwsApi {
+            addr,
+            tls: None,
+            credentials: None,
+            account_id: ecsapi::DEFAULT_ACCOUNT_ID.to_string(),
+        }
+    }
+}
+
 /// What [`run`] serves, and where.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -114,8 +143,11 @@ pub struct ServerConfig {
     /// Directories below which `POST /v1/sync` (`ecsctl sync DIR`) may sync, besides the
     /// watched ones (`--sync-root`; none by default). Resolved (symlinks followed) at start.
     pub sync_roots: Vec<PathBuf>,
-    /// Limits on the API listener's connections (header read timeout, open connections).
+    /// Limits on the API listener's connections (header read timeout, open connections);
+    /// the ECS API listener has the same.
     pub connections: ConnectionLimits,
+    /// Serve ECS's own API too (`--aws-api`).
+    pub aws_api: Option<AwsApi>,
 }
 
 impl ServerConfig {
@@ -138,6 +170,7 @@ impl ServerConfig {
             tokens: None,
             connections: ConnectionLimits::default(),
             sync_roots: Vec::new(),
+            aws_api: None,
         }
     }
 
@@ -213,6 +246,20 @@ pub async fn run(
     let tls_config = match &config.listen {
         Listen::Tcp { tls: Some(f), .. } => Some(tls::server_config(f)?),
         _ => None,
+    };
+    let aws = match &config.aws_api {
+        None => None,
+        Some(aws) => {
+            if aws.tls.is_none() && !aws.addr.ip().is_loopback() {
+                return Err(ServerError::Config(format!(
+                    "--aws-api tcp://{} is reachable from other machines: serve TLS with --tls-cert FILE --tls-key FILE, or listen on a loopback address (127.0.0.1, [::1])",
+                    aws.addr
+                )));
+            }
+            let tls = aws.tls.as_ref().map(tls::server_config).transpose()?;
+            let keys = ecs::load_keys(aws.credentials.as_deref(), &config.data_dir)?;
+            Some((aws.clone(), tls, Arc::new(keys)))
+        }
     };
     // Refuse early, before touching the store another server may hold.
     if let Listen::Unix(path) = &config.listen {
@@ -328,8 +375,18 @@ pub async fn run(
         (Some(ids), Some(_)) => Some(ids.clone().reload_on_sighup(stopped(stop_rx.clone()))?),
         _ => None,
     };
+    let async_store = store::AsyncStore::new(store);
+    let ecs_app = aws.map(|(aws, tls, keys)| {
+        let app = ecs::router(ecs::EcsState {
+            store: async_store.clone(),
+            admission: admission.clone(),
+            keys,
+            account_id: aws.account_id.clone(),
+        });
+        (aws, tls, app)
+    });
     let app = http::router(http::AppState {
-        store: store::AsyncStore::new(store),
+        store: async_store,
         shutdown: stop_rx.clone(),
         identities,
         runtime: task_runtime,
@@ -349,6 +406,25 @@ pub async fn run(
     // The accept loop watches the stop flag; the signal only has to flip it.
     tokio::spawn(signal);
     let limits = config.connections;
+    let ecs_server = match ecs_app {
+        None => None,
+        Some((aws, tls, app)) => {
+            let listener = tokio::net::TcpListener::bind(aws.addr).await.map_err(|e| {
+                ServerError::io(format!("cannot listen on --aws-api {}", aws.addr), e)
+            })?;
+            tracing::info!(addr = %aws.addr, tls = tls.is_some(), "serving the ECS API");
+            let acceptor = match tls {
+                Some(tls) => serve::Acceptor::Tls(listener, tokio_rustls::TlsAcceptor::from(tls)),
+                None => serve::Acceptor::Tcp(listener),
+            };
+            Some(tokio::spawn(serve::serve(
+                acceptor,
+                app,
+                limits,
+                stop_rx.clone(),
+            )))
+        }
+    };
     match &config.listen {
         Listen::Unix(path) => {
             let (listener, _socket) = listener::bind_unix(path).await?;
@@ -367,6 +443,9 @@ pub async fn run(
             };
             serve::serve(acceptor, app, limits, stop_rx).await;
         }
+    }
+    if let Some(e) = ecs_server {
+        let _ = e.await;
     }
     for s in syncers {
         let _ = s.await;

@@ -1,6 +1,7 @@
 //! One module per command. Each holds its clap arguments (with EXAMPLES) and a `run` function.
 
 pub mod apply;
+pub mod aws_env;
 pub mod delete;
 pub mod describe;
 pub mod diff;

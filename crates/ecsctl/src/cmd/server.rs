@@ -108,6 +108,23 @@ pub struct Args {
     /// Service or Task uses; the rest are deleted [default: 10]
     #[arg(long, value_name = "N")]
     pub keep_revisions: Option<usize>,
+    /// Serve ECS's own API (AWS CLI, boto3, SDKs) here too: `tcp://HOST:PORT` (loopback
+    /// only) or `https://HOST:PORT` (with --tls-cert/--tls-key); requests must be SigV4-signed
+    #[arg(long, value_name = "ADDR")]
+    pub aws_api: Option<String>,
+    /// The access keys the ECS API accepts, in the AWS shared-credentials format (optional
+    /// `ecsctl_role`/`ecsctl_clusters` per profile) [default: a key made in
+    /// DATA_DIR/aws-credentials; `ecsctl aws-env` prints it]
+    #[arg(long, value_name = "FILE", requires = "aws_api")]
+    pub aws_credentials: Option<PathBuf>,
+    /// The account id in the ECS API's ARNs
+    #[arg(
+        long,
+        value_name = "ID",
+        requires = "aws_api",
+        default_value = "000000000000"
+    )]
+    pub aws_account_id: String,
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> Result<()> {
@@ -139,7 +156,12 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<()> {
                 "{listen} needs --tls-cert FILE and --tls-key FILE"
             )));
         }
-        (ServerAddr::Unix(_), Some(_)) => {
+        (ServerAddr::Unix(_), Some(_))
+            if !args
+                .aws_api
+                .as_deref()
+                .is_some_and(|a| a.starts_with("https://")) =>
+        {
             return Err(usage(
                 "--tls-cert and --tls-key apply to a TCP listener (--listen https://HOST:PORT)",
             ));
@@ -155,6 +177,14 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 
+    let aws_api = match args.aws_api.as_deref() {
+        None => None,
+        Some(a) => Some(aws_api(a, &tls, args.aws_credentials, args.aws_account_id)?),
+    };
+    if let Some(aws) = &aws_api {
+        write_endpoint(&data_dir, aws)?;
+    }
+    let tls = tls.filter(|_| !matches!(listen, ServerAddr::Unix(_)));
     let listen = match listen {
         ServerAddr::Unix(path) => server::Listen::Unix(path),
         ServerAddr::Tcp(addr) | ServerAddr::Https(addr) => server::Listen::Tcp {
@@ -208,6 +238,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<()> {
         keep_revisions: args.keep_revisions,
         connections: server::ConnectionLimits::default(),
         sync_roots: args.sync_root,
+        aws_api,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -220,6 +251,51 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<()> {
             e => anyhow::Error::from(e),
         })
     })
+}
+
+/// `--aws-api ADDR` with the TLS files it needs beyond loopback.
+fn aws_api(
+    addr: &str,
+    tls: &Option<server::TlsFiles>,
+    credentials: Option<PathBuf>,
+    account_id: String,
+) -> Result<server::AwsApi> {
+    if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(usage(format!(
+            "--aws-account-id {account_id:?}: an AWS account id is 12 digits"
+        )));
+    }
+    let (addr, tls) = match ServerAddr::parse(addr)? {
+        ServerAddr::Tcp(a) => (resolve(&a)?, None),
+        ServerAddr::Https(a) => match tls {
+            Some(t) => (resolve(&a)?, Some(t.clone())),
+            None => {
+                return Err(usage(format!(
+                    "--aws-api {addr} needs --tls-cert FILE and --tls-key FILE"
+                )));
+            }
+        },
+        ServerAddr::Unix(_) => {
+            return Err(usage(format!(
+                "--aws-api {addr}: expected tcp://HOST:PORT or https://HOST:PORT"
+            )));
+        }
+    };
+    let mut aws = server::AwsApi::new(addr);
+    aws.tls = tls;
+    aws.credentials = credentials;
+    aws.account_id = account_id;
+    Ok(aws)
+}
+
+/// Leaves the ECS API's URL in the data directory, where `ecsctl aws-env` finds it.
+fn write_endpoint(data_dir: &std::path::Path, aws: &server::AwsApi) -> Result<()> {
+    let scheme = if aws.tls.is_some() { "https" } else { "http" };
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let path = data_dir.join(super::aws_env::ENDPOINT_FILE);
+    std::fs::write(&path, format!("{scheme}://{}\n", aws.addr))
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// `host:port` to the address to bind.

@@ -1,0 +1,355 @@
+//! CreateCluster, DescribeClusters, ListClusters and DeleteCluster: ECS clusters are the
+//! Cluster objects `ecsctl get clusters` lists, written through the admission chain with the
+//! caller's identity.
+
+use super::{Caller, EcsState, denied, store_error};
+use admission::access;
+use api::{Kind, Object, ObjectKey};
+use ecsapi::EcsError;
+use ecsapi::arn::{self, Arn};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use store::{ListQuery, Store};
+
+/// ListClusters' page size when `maxResults` is not given, and its largest.
+const MAX_RESULTS: usize = 100;
+
+fn input<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, EcsError> {
+    serde_json::from_value(v).map_err(|e| EcsError::serialization(format!("{e}")))
+}
+
+/// ECS's rule for cluster names.
+fn check_name(name: &str) -> Result<(), EcsError> {
+    let ok = !name.is_empty()
+        && name.len() <= 255
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(EcsError::invalid_parameter(format!(
+            "clusterName {name:?}: up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens are allowed"
+        )))
+    }
+}
+
+/// A cluster as ECS describes it, with its services and tasks counted.
+fn describe_one(
+    s: &dyn Store,
+    caller: &Caller,
+    name: &str,
+    status: &str,
+) -> Result<Value, store::StoreError> {
+    let in_cluster = |kind| {
+        let mut q = ListQuery::new(kind);
+        q.cluster = Some(name.to_string());
+        s.list(&q)
+    };
+    let services = in_cluster(Kind::Service)?.items.len();
+    let tasks = in_cluster(Kind::Task)?.items;
+    let phase = |t: &Object| {
+        t.status
+            .get("lastStatus")
+            .and_then(Value::as_str)
+            .unwrap_or("PROVISIONING")
+            .to_string()
+    };
+    let running = tasks.iter().filter(|t| phase(t) == "RUNNING").count();
+    let pending = tasks
+        .iter()
+        .filter(|t| {
+            !matches!(
+                phase(t).as_str(),
+                "RUNNING" | "STOPPED" | "DEPROVISIONING" | "STOPPING"
+            )
+        })
+        .count();
+    Ok(json!({
+        "clusterArn": Arn::cluster(&caller.region, &caller.account_id, name).to_string(),
+        "clusterName": name,
+        "status": status,
+        "registeredContainerInstancesCount": 0,
+        "runningTasksCount": running,
+        "pendingTasksCount": pending,
+        "activeServicesCount": services,
+        "statistics": [],
+        "tags": [],
+        "settings": [{"name": "containerInsights", "value": "disabled"}],
+        "capacityProviders": [],
+        "defaultCapacityProviderStrategy": [],
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateInput {
+    cluster_name: Option<String>,
+    #[serde(default)]
+    tags: Vec<Value>,
+    #[serde(default)]
+    settings: Vec<Value>,
+    configuration: Option<Value>,
+    #[serde(default)]
+    capacity_providers: Vec<Value>,
+    #[serde(default)]
+    default_capacity_provider_strategy: Vec<Value>,
+    service_connect_defaults: Option<Value>,
+}
+
+/// CreateCluster: makes the Cluster object (an existing cluster is returned as it is, as
+/// ECS does).
+pub(super) async fn create(
+    state: &EcsState,
+    caller: &Caller,
+    body: Value,
+) -> Result<Value, EcsError> {
+    let req: CreateInput = input(body)?;
+    // What ecsctl cannot honour is refused, never dropped silently.
+    let unsupported = [
+        ("tags", !req.tags.is_empty()),
+        ("settings", !req.settings.is_empty()),
+        ("configuration", req.configuration.is_some()),
+        ("capacityProviders", !req.capacity_providers.is_empty()),
+        (
+            "defaultCapacityProviderStrategy",
+            !req.default_capacity_provider_strategy.is_empty(),
+        ),
+        (
+            "serviceConnectDefaults",
+            req.service_connect_defaults.is_some(),
+        ),
+    ];
+    if let Some((field, _)) = unsupported.iter().find(|(_, set)| *set) {
+        return Err(EcsError::invalid_parameter(format!(
+            "CreateCluster: {field} is not supported by ecsctl yet (leave it out; a cluster's policy and capacity are set with `ecsctl apply`)"
+        )));
+    }
+    let name = req
+        .cluster_name
+        .unwrap_or_else(|| api::DEFAULT_CLUSTER.to_string());
+    check_name(&name)?;
+    let object = Object::new(Kind::Cluster, &name, json!({}));
+    access::authorize_apply(&caller.identity, std::slice::from_ref(&object))
+        .map_err(|f| denied(f.into()))?;
+    let (admission, who) = (state.admission.clone(), caller.identity.clone());
+    let caller_view = Caller {
+        identity: who.clone(),
+        region: caller.region.clone(),
+        account_id: caller.account_id.clone(),
+    };
+    let done = state
+        .store
+        .run(move |s| {
+            let key = ObjectKey::new(Kind::Cluster, None, &name);
+            if s.get(&key)?.is_none() {
+                let admitted = match admission.admit_apply_as(&who, s, vec![object]) {
+                    Ok(a) => a,
+                    Err(e) => return Ok(Err(denied(e))),
+                };
+                s.apply_all(admitted.objects, false)?;
+                tracing::info!(cluster = name, identity = %who.name, "created a cluster (ECS API)");
+            }
+            Ok(Ok(describe_one(s, &caller_view, &name, "ACTIVE")?))
+        })
+        .await
+        .map_err(store_error)??;
+    Ok(json!({ "cluster": done }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DescribeInput {
+    clusters: Option<Vec<String>>,
+    #[serde(default)]
+    include: Vec<String>,
+}
+
+/// DescribeClusters: the clusters asked for (`default` when none is named); those that do
+/// not exist, or that the caller may not read, in `failures` with reason MISSING.
+pub(super) async fn describe(
+    state: &EcsState,
+    caller: &Caller,
+    body: Value,
+) -> Result<Value, EcsError> {
+    let req: DescribeInput = input(body)?;
+    const INCLUDE: [&str; 5] = [
+        "ATTACHMENTS",
+        "CONFIGURATIONS",
+        "SETTINGS",
+        "STATISTICS",
+        "TAGS",
+    ];
+    if let Some(bad) = req.include.iter().find(|i| !INCLUDE.contains(&i.as_str())) {
+        return Err(EcsError::invalid_parameter(format!(
+            "include {bad:?} is not one of {}",
+            INCLUDE.join(", ")
+        )));
+    }
+    let asked = req
+        .clusters
+        .unwrap_or_else(|| vec![api::DEFAULT_CLUSTER.to_string()]);
+    if asked.len() > 100 {
+        return Err(EcsError::invalid_parameter(
+            "clusters: at most 100 clusters per DescribeClusters",
+        ));
+    }
+    let caller_view = Caller {
+        identity: caller.identity.clone(),
+        region: caller.region.clone(),
+        account_id: caller.account_id.clone(),
+    };
+    state
+        .store
+        .run(move |s| {
+            let (mut clusters, mut failures) = (Vec::new(), Vec::new());
+            for asked in asked {
+                let found = match arn::cluster_name(&asked) {
+                    Some(name) => s
+                        .get(&ObjectKey::new(Kind::Cluster, None, &name))?
+                        .filter(|o| caller_view.identity.may_read(o)),
+                    None => None,
+                };
+                match found {
+                    Some(o) => {
+                        clusters.push(describe_one(s, &caller_view, &o.metadata.name, "ACTIVE")?)
+                    }
+                    None => {
+                        let arn = if asked.starts_with("arn:") {
+                            asked
+                        } else {
+                            Arn::cluster(&caller_view.region, &caller_view.account_id, &asked)
+                                .to_string()
+                        };
+                        failures.push(json!({"arn": arn, "reason": "MISSING"}));
+                    }
+                }
+            }
+            Ok(json!({"clusters": clusters, "failures": failures}))
+        })
+        .await
+        .map_err(store_error)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListInput {
+    max_results: Option<i64>,
+    next_token: Option<String>,
+}
+
+/// ListClusters: the ARNs of the clusters the caller may read, in name order, a page at a
+/// time (`nextToken` names the last cluster of the page before).
+pub(super) async fn list(
+    state: &EcsState,
+    caller: &Caller,
+    body: Value,
+) -> Result<Value, EcsError> {
+    let req: ListInput = input(body)?;
+    let max = match req.max_results {
+        None => MAX_RESULTS,
+        Some(n) if (1..=MAX_RESULTS as i64).contains(&n) => n as usize,
+        Some(n) => {
+            return Err(EcsError::invalid_parameter(format!(
+                "maxResults {n}: must be between 1 and {MAX_RESULTS}"
+            )));
+        }
+    };
+    let after = match req.next_token.as_deref().filter(|t| !t.is_empty()) {
+        None => None,
+        Some(token) => Some(
+            hex::decode(token)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| {
+                    EcsError::invalid_parameter("nextToken is not one ListClusters returned")
+                })?,
+        ),
+    };
+    let who = caller.identity.clone();
+    let names: Vec<String> = state
+        .store
+        .run(move |s| {
+            Ok(s.list(&ListQuery::new(Kind::Cluster))?
+                .items
+                .into_iter()
+                .filter(|o| who.may_read(o))
+                .map(|o| o.metadata.name)
+                .collect())
+        })
+        .await
+        .map_err(store_error)?;
+    let mut names: Vec<String> = names;
+    names.sort();
+    let rest: Vec<&String> = names
+        .iter()
+        .filter(|n| after.as_ref().is_none_or(|a| n.as_str() > a.as_str()))
+        .collect();
+    let page = &rest[..rest.len().min(max)];
+    let mut out = json!({
+        "clusterArns": page
+            .iter()
+            .map(|n| Arn::cluster(&caller.region, &caller.account_id, n).to_string())
+            .collect::<Vec<_>>(),
+    });
+    if rest.len() > page.len()
+        && let Some(last) = page.last()
+    {
+        out["nextToken"] = json!(hex::encode(last.as_bytes()));
+    }
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DeleteInput {
+    cluster: String,
+}
+
+/// DeleteCluster: refused while services or tasks that are not stopped remain (ECS's
+/// ClusterContainsServicesException / ClusterContainsTasksException); the default cluster
+/// is never deleted.
+pub(super) async fn delete(
+    state: &EcsState,
+    caller: &Caller,
+    body: Value,
+) -> Result<Value, EcsError> {
+    let req: DeleteInput = input(body)?;
+    let name = arn::cluster_name(&req.cluster).ok_or_else(EcsError::cluster_not_found)?;
+    let key = ObjectKey::new(Kind::Cluster, None, &name);
+    state
+        .admission
+        .admit_delete_as(&caller.identity, &key)
+        .map_err(denied)?;
+    let caller_view = Caller {
+        identity: caller.identity.clone(),
+        region: caller.region.clone(),
+        account_id: caller.account_id.clone(),
+    };
+    state
+        .store
+        .run(move |s| {
+            if s.get(&key)?.is_none() {
+                return Ok(Err(EcsError::cluster_not_found()));
+            }
+            let described = describe_one(s, &caller_view, &name, "INACTIVE")?;
+            let services = described["activeServicesCount"].as_u64().unwrap_or(0);
+            if services > 0 {
+                return Ok(Err(EcsError::cluster_contains_services(format!(
+                    "The Cluster cannot be deleted while Services are active ({services} in {name}; delete them first)."
+                ))));
+            }
+            let tasks = described["runningTasksCount"].as_u64().unwrap_or(0)
+                + described["pendingTasksCount"].as_u64().unwrap_or(0);
+            if tasks > 0 {
+                return Ok(Err(EcsError::cluster_contains_tasks(format!(
+                    "The Cluster cannot be deleted while Tasks are active ({tasks} in {name}; stop them first)."
+                ))));
+            }
+            s.delete(&key)?;
+            tracing::info!(cluster = name, identity = %caller_view.identity.name, "deleted a cluster (ECS API)");
+            Ok(Ok(json!({ "cluster": described })))
+        })
+        .await
+        .map_err(store_error)?
+}

@@ -1,0 +1,237 @@
+//! The ECS API listener (`--aws-api`): AWS JSON 1.1 on `POST /`, every request's SigV4
+//! signature verified against the access keys of `--aws-credentials` (or the key the server
+//! made in its data directory), the key's identity (role, clusters) carried into the same
+//! admission chain and store as ecsctl's own API.
+
+mod clusters;
+mod keys;
+
+pub(crate) use keys::Keys;
+pub use keys::load_or_create as load_keys;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use ecsapi::EcsError;
+use std::sync::Arc;
+
+/// What every ECS request can reach.
+#[derive(Clone)]
+pub(crate) struct EcsState {
+    /// The store, as ecsctl's own API reaches it.
+    pub store: store::AsyncStore,
+    /// The rules every write passes.
+    pub admission: Arc<admission::Admission>,
+    /// The access keys and the identities they give.
+    pub keys: Arc<Keys>,
+    /// The account id ARNs carry.
+    pub account_id: String,
+}
+
+/// The router of the ECS listener: `POST /` and nothing else.
+pub(crate) fn router(state: EcsState) -> Router {
+    Router::new()
+        .fallback(handle)
+        .layer(DefaultBodyLimit::max(crate::http::MAX_BODY))
+        .with_state(state)
+}
+
+/// Who asks, and where: what every operation receives.
+pub(crate) struct Caller {
+    pub identity: admission::access::Identity,
+    pub region: String,
+    pub account_id: String,
+}
+
+async fn handle(
+    State(state): State<EcsState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match serve(&state, &method, &uri, &headers, body).await {
+        Ok(value) => reply(
+            StatusCode::OK,
+            serde_json::to_vec(&value).unwrap_or_default(),
+        ),
+        Err(e) => {
+            if e.status >= 500 {
+                tracing::error!(code = e.code, message = %e.message, "ECS request failed");
+            } else {
+                tracing::info!(code = e.code, message = %e.message, "ECS request refused");
+            }
+            reply(
+                StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+                e.body(),
+            )
+        }
+    }
+}
+
+fn reply(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(ecsapi::CONTENT_TYPE),
+    );
+    response.headers_mut().insert(
+        "x-amzn-requestid",
+        HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
+            .unwrap_or(HeaderValue::from_static("0")),
+    );
+    response
+}
+
+async fn serve(
+    state: &EcsState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Result<serde_json::Value, EcsError> {
+    // The signature first: nothing about the API is told to a client that cannot sign.
+    let request = ecsapi::sigv4::Request {
+        method: method.as_str(),
+        path: uri.path(),
+        query: uri.query().unwrap_or(""),
+        headers: headers
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body: &body,
+    };
+    let verified = ecsapi::sigv4::verify(
+        &request,
+        |id| state.keys.secret(id),
+        time::OffsetDateTime::now_utc(),
+    )
+    .map_err(|e| EcsError::from_signature(&e))?;
+    let identity = state
+        .keys
+        .identity(&verified.access_key_id)
+        .ok_or_else(|| EcsError::from_signature(&ecsapi::sigv4::SigError::UnknownKey))?;
+    if method != Method::POST || uri.path() != "/" {
+        return Err(EcsError::unknown_operation(format!(
+            "ECS takes POST / with X-Amz-Target: {}<Operation>, not {method} {}",
+            ecsapi::TARGET_PREFIX,
+            uri.path()
+        )));
+    }
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let Some(operation) = target.strip_prefix(ecsapi::TARGET_PREFIX) else {
+        return Err(EcsError::unknown_operation(format!(
+            "X-Amz-Target {target:?} is not {}<Operation>",
+            ecsapi::TARGET_PREFIX
+        )));
+    };
+    let input: serde_json::Value = if body.is_empty() {
+        serde_json::json!({})
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| EcsError::serialization(format!("the body is not JSON: {e}")))?
+    };
+    if !input.is_object() {
+        return Err(EcsError::serialization("the body must be a JSON object"));
+    }
+    tracing::debug!(operation, identity = %identity.name, "ECS request");
+    let caller = Caller {
+        identity,
+        region: verified.region,
+        account_id: state.account_id.clone(),
+    };
+    match operation {
+        "CreateCluster" => clusters::create(state, &caller, input).await,
+        "DescribeClusters" => clusters::describe(state, &caller, input).await,
+        "ListClusters" => clusters::list(state, &caller, input).await,
+        "DeleteCluster" => clusters::delete(state, &caller, input).await,
+        op if KNOWN_OPERATIONS.contains(&op) => Err(EcsError::unsupported(op)),
+        op => Err(EcsError::unknown_operation(format!(
+            "{op} is not an ECS operation"
+        ))),
+    }
+}
+
+/// ECS's other operations: answered "not supported yet", never silently.
+const KNOWN_OPERATIONS: &[&str] = &[
+    "CreateCapacityProvider",
+    "CreateService",
+    "CreateTaskSet",
+    "DeleteAccountSetting",
+    "DeleteAttributes",
+    "DeleteCapacityProvider",
+    "DeleteService",
+    "DeleteTaskDefinitions",
+    "DeleteTaskSet",
+    "DeregisterContainerInstance",
+    "DeregisterTaskDefinition",
+    "DescribeCapacityProviders",
+    "DescribeContainerInstances",
+    "DescribeServiceDeployments",
+    "DescribeServiceRevisions",
+    "DescribeServices",
+    "DescribeTaskDefinition",
+    "DescribeTaskSets",
+    "DescribeTasks",
+    "DiscoverPollEndpoint",
+    "ExecuteCommand",
+    "GetTaskProtection",
+    "ListAccountSettings",
+    "ListAttributes",
+    "ListContainerInstances",
+    "ListServiceDeployments",
+    "ListServices",
+    "ListServicesByNamespace",
+    "ListTagsForResource",
+    "ListTaskDefinitionFamilies",
+    "ListTaskDefinitions",
+    "ListTasks",
+    "PutAccountSetting",
+    "PutAccountSettingDefault",
+    "PutAttributes",
+    "PutClusterCapacityProviders",
+    "RegisterContainerInstance",
+    "RegisterTaskDefinition",
+    "RunTask",
+    "StartTask",
+    "StopServiceDeployment",
+    "StopTask",
+    "SubmitAttachmentStateChanges",
+    "SubmitContainerStateChange",
+    "SubmitTaskStateChange",
+    "TagResource",
+    "UntagResource",
+    "UpdateCapacityProvider",
+    "UpdateCluster",
+    "UpdateClusterSettings",
+    "UpdateContainerAgent",
+    "UpdateContainerInstancesState",
+    "UpdateService",
+    "UpdateServicePrimaryTaskSet",
+    "UpdateTaskProtection",
+    "UpdateTaskSet",
+];
+
+/// A store failure as ECS's `ServerException`.
+pub(crate) fn store_error(e: store::StoreError) -> EcsError {
+    EcsError::server(format!("the store failed: {e}"))
+}
+
+/// An admission refusal as ECS errors: a role that may not is `AccessDeniedException`, a
+/// rule that refuses is `InvalidParameterException`.
+pub(crate) fn denied(e: admission::Denied) -> EcsError {
+    match e {
+        admission::Denied::Forbidden(f) => EcsError::access_denied(f.to_string()),
+        admission::Denied::Refused(r) => EcsError::invalid_parameter(r.to_string()),
+    }
+}

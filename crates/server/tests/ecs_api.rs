@@ -1,0 +1,441 @@
+//! ECS's own API (`--aws-api`) on an API-only server: requests signed here with SigV4, the
+//! four cluster operations, the failures list, pagination, and what is refused (a bad
+//! signature, an unknown key, an unsigned request, a deployer's CreateCluster).
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use bytes::Bytes;
+use ecsctl_server::ecsapi::sigv4;
+use ecsctl_server::{AwsApi, Listen};
+use http_body_util::{BodyExt, Full};
+use hyper::{Method, Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use support::Server;
+
+const ADMIN_KEY: &str = "AKIAADMIN0000000001";
+const ADMIN_SECRET: &str = "admin-secret-0123456789abcdef";
+const DEPLOYER_KEY: &str = "AKIADEPLOYER0000001";
+const DEPLOYER_SECRET: &str = "deployer-secret-0123456789abc";
+
+fn credentials() -> String {
+    format!(
+        "[admin]\naws_access_key_id = {ADMIN_KEY}\naws_secret_access_key = {ADMIN_SECRET}\n\n[ci]\naws_access_key_id = {DEPLOYER_KEY}\naws_secret_access_key = {DEPLOYER_SECRET}\necsctl_role = deployer\necsctl_clusters = shop\n"
+    )
+}
+
+struct Ecs {
+    server: Server,
+    addr: SocketAddr,
+}
+
+async fn start() -> Ecs {
+    let addr = support::tcp::free_addr();
+    let creds = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(creds.path(), credentials()).unwrap();
+    let path = creds.path().to_path_buf();
+    let server = Server::start_with(move |c| {
+        let mut aws = AwsApi::new(addr);
+        aws.credentials = Some(path);
+        aws.account_id = "123456789012".to_string();
+        c.aws_api = Some(aws);
+    })
+    .await;
+    drop(creds);
+    Ecs { server, addr }
+}
+
+/// How a test request is signed.
+#[derive(Clone, Copy)]
+enum Signing<'a> {
+    Key(&'a str, &'a str),
+    Unsigned,
+}
+
+impl Ecs {
+    async fn call(&self, op: &str, body: Value) -> (StatusCode, Value) {
+        self.call_as(Signing::Key(ADMIN_KEY, ADMIN_SECRET), op, body)
+            .await
+    }
+
+    async fn call_as(&self, signing: Signing<'_>, op: &str, body: Value) -> (StatusCode, Value) {
+        let body = serde_json::to_vec(&body).unwrap();
+        let host = self.addr.to_string();
+        let target = format!("AmazonEC2ContainerServiceV20141113.{op}");
+        let amz_date = sigv4::format_amz_date(time::OffsetDateTime::now_utc());
+        let mut headers = vec![
+            ("host".to_string(), host.clone()),
+            (
+                "content-type".to_string(),
+                "application/x-amz-json-1.1".to_string(),
+            ),
+            ("x-amz-date".to_string(), amz_date.clone()),
+            ("x-amz-target".to_string(), target),
+        ];
+        if let Signing::Key(id, secret) = signing {
+            let signed: Vec<String> = headers.iter().map(|(n, _)| n.clone()).collect();
+            let req = sigv4::Request {
+                method: "POST",
+                path: "/",
+                query: "",
+                headers: headers.clone(),
+                body: &body,
+            };
+            let canonical = sigv4::canonical_request(&req, &signed).unwrap();
+            let auth = sigv4::Authorization {
+                access_key_id: id.to_string(),
+                date: amz_date[..8].to_string(),
+                region: "eu-west-1".to_string(),
+                service: "ecs".to_string(),
+                signed_headers: signed.clone(),
+                signature: String::new(),
+            };
+            let to_sign = sigv4::string_to_sign(&amz_date, &auth.scope(), &canonical);
+            let signature = sigv4::signature(secret, &auth, &to_sign);
+            headers.push((
+                "authorization".to_string(),
+                format!(
+                    "AWS4-HMAC-SHA256 Credential={id}/{}, SignedHeaders={}, Signature={signature}",
+                    auth.scope(),
+                    signed.join(";")
+                ),
+            ));
+        }
+        let stream = tokio::net::TcpStream::connect(self.addr).await.unwrap();
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        let mut builder = Request::builder().method(Method::POST).uri("/");
+        for (n, v) in &headers {
+            builder = builder.header(n.as_str(), v.as_str());
+        }
+        let response = sender
+            .send_request(builder.body(Full::new(Bytes::from(body))).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/x-amz-json-1.1"
+        );
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+}
+
+const SHOP_ARN: &str = "arn:aws:ecs:eu-west-1:123456789012:cluster/shop";
+
+#[tokio::test]
+async fn create_describe_list_delete_a_cluster() {
+    let ecs = start().await;
+    let (status, created) = ecs
+        .call("CreateCluster", json!({"clusterName": "shop"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    assert_eq!(created["cluster"]["clusterArn"], SHOP_ARN);
+    assert_eq!(created["cluster"]["status"], "ACTIVE");
+    assert_eq!(created["cluster"]["activeServicesCount"], 0);
+    // The same store `ecsctl get clusters` reads.
+    let (status, got) = ecs
+        .server
+        .call(Method::GET, "/v1/objects/clusters/shop", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    // Again: ECS returns the existing cluster.
+    let (status, again) = ecs
+        .call("CreateCluster", json!({"clusterName": "shop"}))
+        .await;
+    assert_eq!(
+        (status, &again["cluster"]["clusterName"]),
+        (StatusCode::OK, &json!("shop"))
+    );
+
+    let (status, described) = ecs
+        .call(
+            "DescribeClusters",
+            json!({"clusters": [SHOP_ARN, "nope", "default"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{described}");
+    let names: Vec<&str> = described["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["clusterName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["shop", "default"]);
+    assert_eq!(
+        described["failures"],
+        json!([{"arn": "arn:aws:ecs:eu-west-1:123456789012:cluster/nope", "reason": "MISSING"}])
+    );
+
+    let (status, listed) = ecs.call("ListClusters", json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        listed["clusterArns"],
+        json!([
+            "arn:aws:ecs:eu-west-1:123456789012:cluster/default",
+            SHOP_ARN
+        ])
+    );
+    assert!(listed.get("nextToken").is_none());
+
+    let (status, deleted) = ecs
+        .call("DeleteCluster", json!({"cluster": SHOP_ARN}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{deleted}");
+    assert_eq!(deleted["cluster"]["status"], "INACTIVE");
+    let (status, _) = ecs
+        .server
+        .call(Method::GET, "/v1/objects/clusters/shop", None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, gone) = ecs.call("DeleteCluster", json!({"cluster": "shop"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(gone["__type"], "ClusterNotFoundException");
+    ecs.server.stop().await;
+}
+
+#[tokio::test]
+async fn list_clusters_pages_with_next_token() {
+    let ecs = start().await;
+    for name in ["a1", "b2", "c3", "d4"] {
+        let (status, out) = ecs
+            .call("CreateCluster", json!({"clusterName": name}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{out}");
+    }
+    let mut seen = Vec::new();
+    let mut token: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let mut req = json!({"maxResults": 2});
+        if let Some(t) = &token {
+            req["nextToken"] = json!(t);
+        }
+        let (status, page) = ecs.call("ListClusters", req).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        pages += 1;
+        for arn in page["clusterArns"].as_array().unwrap() {
+            seen.push(
+                arn.as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_string(),
+            );
+        }
+        match page.get("nextToken") {
+            Some(t) => token = Some(t.as_str().unwrap().to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["a1", "b2", "c3", "d4", "default"]);
+    assert_eq!(pages, 3);
+    let (status, bad) = ecs.call("ListClusters", json!({"maxResults": 0})).await;
+    assert_eq!(
+        (status, &bad["__type"]),
+        (StatusCode::BAD_REQUEST, &json!("InvalidParameterException"))
+    );
+    let (status, bad) = ecs.call("ListClusters", json!({"nextToken": "zz"})).await;
+    assert_eq!(
+        (status, &bad["__type"]),
+        (StatusCode::BAD_REQUEST, &json!("InvalidParameterException"))
+    );
+    ecs.server.stop().await;
+}
+
+#[tokio::test]
+async fn wrong_signatures_keys_and_unsigned_requests_are_refused() {
+    let ecs = start().await;
+    let (status, bad) = ecs
+        .call_as(
+            Signing::Key(ADMIN_KEY, "not-the-secret-0123456789"),
+            "CreateCluster",
+            json!({"clusterName": "evil"}),
+        )
+        .await;
+    assert_eq!(
+        (status, &bad["__type"]),
+        (StatusCode::BAD_REQUEST, &json!("InvalidSignatureException"))
+    );
+    let (status, unknown) = ecs
+        .call_as(
+            Signing::Key("AKIANOBODY000000001", ADMIN_SECRET),
+            "ListClusters",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, &unknown["__type"]),
+        (
+            StatusCode::BAD_REQUEST,
+            &json!("UnrecognizedClientException")
+        )
+    );
+    let (status, unsigned) = ecs
+        .call_as(
+            Signing::Unsigned,
+            "CreateCluster",
+            json!({"clusterName": "evil"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(unsigned["__type"], "MissingAuthenticationTokenException");
+    // None of them wrote anything.
+    let (status, _) = ecs
+        .server
+        .call(Method::GET, "/v1/objects/clusters/evil", None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    ecs.server.stop().await;
+}
+
+#[tokio::test]
+async fn a_deployer_may_not_create_or_delete_clusters_and_sees_only_its_own() {
+    let ecs = start().await;
+    let deployer = Signing::Key(DEPLOYER_KEY, DEPLOYER_SECRET);
+    let (status, denied) = ecs
+        .call_as(deployer, "CreateCluster", json!({"clusterName": "shop"}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(denied["__type"], "AccessDeniedException", "{denied}");
+    let (status, _) = ecs
+        .server
+        .call(Method::GET, "/v1/objects/clusters/shop", None)
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "a refused create writes nothing"
+    );
+    let (status, _) = ecs
+        .call("CreateCluster", json!({"clusterName": "shop"}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, denied) = ecs
+        .call_as(deployer, "DeleteCluster", json!({"cluster": "shop"}))
+        .await;
+    assert_eq!(
+        (status, &denied["__type"]),
+        (StatusCode::BAD_REQUEST, &json!("AccessDeniedException"))
+    );
+    let (_, listed) = ecs.call_as(deployer, "ListClusters", json!({})).await;
+    assert_eq!(listed["clusterArns"], json!([SHOP_ARN]));
+    let (_, described) = ecs
+        .call_as(
+            deployer,
+            "DescribeClusters",
+            json!({"clusters": ["default"]}),
+        )
+        .await;
+    assert_eq!(described["failures"][0]["reason"], "MISSING");
+    ecs.server.stop().await;
+}
+
+#[tokio::test]
+async fn ecs_errors_for_rules_services_and_unknown_operations() {
+    let ecs = start().await;
+    let (status, e) = ecs
+        .call("DeleteCluster", json!({"cluster": "default"}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(e["__type"], "InvalidParameterException", "{e}");
+    let (_, _) = ecs
+        .call("CreateCluster", json!({"clusterName": "shop"}))
+        .await;
+    let td = support::td("nginx");
+    let mut svc = support::svc("web", 0);
+    svc["metadata"]["cluster"] = json!("shop");
+    let (status, out) = ecs
+        .server
+        .call(
+            Method::POST,
+            "/v1/apply",
+            Some(json!({"objects": [td, svc]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    let (status, e) = ecs.call("DeleteCluster", json!({"cluster": "shop"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(e["__type"], "ClusterContainsServicesException", "{e}");
+    let (_, described) = ecs
+        .call("DescribeClusters", json!({"clusters": ["shop"]}))
+        .await;
+    assert_eq!(described["clusters"][0]["activeServicesCount"], 1);
+    let (status, e) = ecs
+        .call("CreateCluster", json!({"clusterName": "bad name!"}))
+        .await;
+    assert_eq!(
+        (status, &e["__type"]),
+        (StatusCode::BAD_REQUEST, &json!("InvalidParameterException"))
+    );
+    let (status, e) = ecs
+        .call(
+            "CreateCluster",
+            json!({"clusterName": "t", "tags": [{"key": "a", "value": "b"}]}),
+        )
+        .await;
+    assert_eq!(
+        (status, &e["__type"]),
+        (StatusCode::BAD_REQUEST, &json!("InvalidParameterException"))
+    );
+    assert!(e["message"].as_str().unwrap().contains("tags"));
+    let (status, e) = ecs.call("RunTask", json!({})).await;
+    assert_eq!(
+        (status, &e["__type"]),
+        (
+            StatusCode::BAD_REQUEST,
+            &json!("UnsupportedFeatureException")
+        )
+    );
+    let (status, e) = ecs.call("MakeCoffee", json!({})).await;
+    assert_eq!(
+        (status, &e["__type"]),
+        (StatusCode::BAD_REQUEST, &json!("UnknownOperationException"))
+    );
+    ecs.server.stop().await;
+}
+
+#[tokio::test]
+async fn without_credentials_the_server_makes_a_private_key() {
+    use std::os::unix::fs::PermissionsExt;
+    let addr = support::tcp::free_addr();
+    let server = Server::start_with(move |c| c.aws_api = Some(AwsApi::new(addr))).await;
+    let path = server.data_dir.join("aws-credentials");
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let creds = ecsctl_server::ecsapi::credentials::parse(&std::fs::read_to_string(&path).unwrap())
+        .unwrap();
+    let ecs = Ecs { server, addr };
+    let key = &creds[0];
+    let (status, listed) = ecs
+        .call_as(
+            Signing::Key(&key.access_key_id, &key.secret_access_key),
+            "ListClusters",
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    assert_eq!(
+        listed["clusterArns"][0],
+        "arn:aws:ecs:eu-west-1:000000000000:cluster/default"
+    );
+    ecs.server.stop().await;
+}
+
+#[tokio::test]
+async fn beyond_loopback_the_ecs_api_needs_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ecsctl_server::ServerConfig::new(
+        dir.path().join("data"),
+        Listen::Unix(dir.path().join("s.sock")),
+    );
+    config.aws_api = Some(AwsApi::new("0.0.0.0:0".parse().unwrap()));
+    let err = ecsctl_server::run(config, async {}).await.unwrap_err();
+    assert!(err.to_string().contains("--tls-cert"), "{err}");
+}
