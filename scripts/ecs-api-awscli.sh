@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Drives ecsctl's ECS API with the real AWS CLI: a server on a port the OS picks, in a temp
+# data dir, the key `ecsctl aws-env` prints, then the cluster operations, pagination, and a
+# wrong key refused; `ecsctl get clusters` must show what the AWS CLI made.
+# Usage: scripts/ecs-api-awscli.sh PATH/TO/ecsctl   (exit 0 pass, 1 fail, 77 no aws CLI)
+set -euo pipefail
+ECSCTL=${1:?usage: $0 PATH/TO/ecsctl}
+command -v aws >/dev/null 2>&1 || { echo "skip: no aws CLI on PATH" >&2; exit 77; }
+
+dir=$(mktemp -d)
+server_pid=
+cleanup() {
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$ECSCTL" server --data-dir "$dir/data" --aws-api "tcp://127.0.0.1:$port" >"$dir/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 200); do
+  [ -S "$dir/data/ecsctl.sock" ] && break
+  sleep 0.05
+done
+[ -S "$dir/data/ecsctl.sock" ] || { echo "server did not start:" >&2; cat "$dir/server.log" >&2; exit 1; }
+
+# Only what aws-env prints: no profile or config file of the user's is read.
+export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER=
+eval "$("$ECSCTL" aws-env --data-dir "$dir/data" --region eu-west-1)"
+
+fail() { echo "FAIL: $*" >&2; cat "$dir/server.log" >&2; exit 1; }
+
+arn=$(aws ecs create-cluster --cluster-name shop --query cluster.clusterArn --output text)
+[ "$arn" = "arn:aws:ecs:eu-west-1:000000000000:cluster/shop" ] || fail "create-cluster gave $arn"
+for c in a1 b2 c3; do aws ecs create-cluster --cluster-name "$c" >/dev/null; done
+
+missing=$(aws ecs describe-clusters --clusters shop nope --query 'failures[0].reason' --output text)
+[ "$missing" = "MISSING" ] || fail "describe-clusters failures: $missing"
+name=$(aws ecs describe-clusters --clusters "$arn" --query 'clusters[0].clusterName' --output text)
+[ "$name" = "shop" ] || fail "describe-clusters by ARN: $name"
+
+# The CLI's paginator follows nextToken through pages of 2.
+count=$(aws ecs list-clusters --page-size 2 --output json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["clusterArns"]))')
+[ "$count" = "5" ] || fail "list-clusters through pages: $count"
+page=$(aws ecs list-clusters --max-items 2 --output json)
+echo "$page" | grep -q NextToken || fail "list-clusters --max-items 2 gave no NextToken: $page"
+
+# One source of truth: ecsctl's own API sees what the AWS CLI made.
+"$ECSCTL" --server "$dir/data/ecsctl.sock" get clusters | grep -qw shop || fail "ecsctl get clusters misses shop"
+
+aws ecs delete-cluster --cluster shop >/dev/null
+if aws ecs delete-cluster --cluster shop 2>"$dir/err"; then fail "deleting a deleted cluster succeeded"; fi
+grep -q ClusterNotFoundException "$dir/err" || fail "second delete: $(cat "$dir/err")"
+
+# A wrong secret and an unknown key are refused as AWS refuses them.
+if AWS_SECRET_ACCESS_KEY=wrong-secret-0000000000 aws ecs list-clusters 2>"$dir/err"; then fail "a wrong secret was accepted"; fi
+grep -q InvalidSignatureException "$dir/err" || fail "wrong secret: $(cat "$dir/err")"
+if AWS_ACCESS_KEY_ID=AKIANOBODY0000000000 aws ecs list-clusters 2>"$dir/err"; then fail "an unknown key was accepted"; fi
+grep -q UnrecognizedClientException "$dir/err" || fail "unknown key: $(cat "$dir/err")"
+echo "ok: the AWS CLI drove create/describe/list/delete-cluster"
