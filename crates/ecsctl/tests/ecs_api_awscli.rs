@@ -8,7 +8,10 @@ use std::process::Command;
 
 #[test]
 fn the_aws_cli_drives_the_cluster_operations() {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/ecs-api-awscli.sh");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scripts/ecs-api-awscli.sh"
+    );
     let out = Command::new("bash")
         .arg(script)
         .arg(env!("CARGO_BIN_EXE_ecsctl"))

@@ -133,11 +133,7 @@ pub(super) async fn create(
     access::authorize_apply(&caller.identity, std::slice::from_ref(&object))
         .map_err(|f| denied(f.into()))?;
     let (admission, who) = (state.admission.clone(), caller.identity.clone());
-    let caller_view = Caller {
-        identity: who.clone(),
-        region: caller.region.clone(),
-        account_id: caller.account_id.clone(),
-    };
+    let caller_view = caller.clone();
     let done = state
         .store
         .run(move |s| {
@@ -194,11 +190,7 @@ pub(super) async fn describe(
             "clusters: at most 100 clusters per DescribeClusters",
         ));
     }
-    let caller_view = Caller {
-        identity: caller.identity.clone(),
-        region: caller.region.clone(),
-        account_id: caller.account_id.clone(),
-    };
+    let caller_view = caller.clone();
     state
         .store
         .run(move |s| {
@@ -321,11 +313,7 @@ pub(super) async fn delete(
         .admission
         .admit_delete_as(&caller.identity, &key)
         .map_err(denied)?;
-    let caller_view = Caller {
-        identity: caller.identity.clone(),
-        region: caller.region.clone(),
-        account_id: caller.account_id.clone(),
-    };
+    let caller_view = caller.clone();
     state
         .store
         .run(move |s| {

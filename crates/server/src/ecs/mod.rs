@@ -39,6 +39,7 @@ pub(crate) fn router(state: EcsState) -> Router {
 }
 
 /// Who asks, and where: what every operation receives.
+#[derive(Clone)]
 pub(crate) struct Caller {
     pub identity: admission::access::Identity,
     pub region: String,
