@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Drives ecsctl's ECS API with the real AWS CLI: a server on a port the OS picks, in a temp
-# data dir, the key `ecsctl aws-env` prints, then the cluster operations, pagination, and a
+# Drives ecsctl's ECS API with the real AWS CLI (and boto3 when installed): a server on a port
+# the OS picks, in a temp data dir, the key `ecsctl aws-env` prints, then the cluster operations, pagination, and a
 # wrong key refused; `ecsctl get clusters` must show what the AWS CLI made.
 # Usage: scripts/ecs-api-awscli.sh PATH/TO/ecsctl   (exit 0 pass, 1 fail, 77 no aws CLI)
 set -euo pipefail
@@ -48,6 +48,22 @@ echo "$page" | grep -q NextToken || fail "list-clusters --max-items 2 gave no Ne
 # One source of truth: ecsctl's own API sees what the AWS CLI made.
 "$ECSCTL" --server "$dir/data/ecsctl.sock" get clusters | grep -qw shop || fail "ecsctl get clusters misses shop"
 
+# boto3 reads the same variables; its error classes see ECS's error shapes.
+if python3 -c 'import boto3' 2>/dev/null; then
+  python3 - <<'PY' || fail "boto3"
+import boto3
+ecs = boto3.client("ecs")
+pages = ecs.get_paginator("list_clusters").paginate(PaginationConfig={"PageSize": 2})
+arns = [a for p in pages for a in p["clusterArns"]]
+assert len(arns) == 5, arns
+try:
+    ecs.delete_cluster(cluster="nope")
+    raise SystemExit("deleting a missing cluster succeeded")
+except ecs.exceptions.ClusterNotFoundException:
+    pass
+PY
+fi
+
 aws ecs delete-cluster --cluster shop >/dev/null
 if aws ecs delete-cluster --cluster shop 2>"$dir/err"; then fail "deleting a deleted cluster succeeded"; fi
 grep -q ClusterNotFoundException "$dir/err" || fail "second delete: $(cat "$dir/err")"
@@ -57,4 +73,4 @@ if AWS_SECRET_ACCESS_KEY=wrong-secret-0000000000 aws ecs list-clusters 2>"$dir/e
 grep -q InvalidSignatureException "$dir/err" || fail "wrong secret: $(cat "$dir/err")"
 if AWS_ACCESS_KEY_ID=AKIANOBODY0000000000 aws ecs list-clusters 2>"$dir/err"; then fail "an unknown key was accepted"; fi
 grep -q UnrecognizedClientException "$dir/err" || fail "unknown key: $(cat "$dir/err")"
-echo "ok: the AWS CLI drove create/describe/list/delete-cluster"
+echo "ok: the AWS CLI and boto3 drove create/describe/list/delete-cluster"

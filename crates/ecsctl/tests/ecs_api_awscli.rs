@@ -27,5 +27,5 @@ fn the_aws_cli_drives_the_cluster_operations() {
         "{}\n{stderr}",
         String::from_utf8_lossy(&out.stdout)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("ok: the AWS CLI drove"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok: the AWS CLI"));
 }
