@@ -19,3 +19,6 @@ pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 pub const DEFAULT_ACCOUNT_ID: &str = "000000000000";
 /// Where the server keeps the key it makes for itself, in its data directory.
 pub const GENERATED_CREDENTIALS: &str = "aws-credentials";
+/// Where the server leaves the ECS API's URL (with the port it bound), in its data
+/// directory, for `ecsctl aws-env`.
+pub const ENDPOINT_FILE: &str = "aws-api-endpoint";

@@ -412,7 +412,14 @@ pub async fn run(
             let listener = tokio::net::TcpListener::bind(aws.addr).await.map_err(|e| {
                 ServerError::io(format!("cannot listen on --aws-api {}", aws.addr), e)
             })?;
-            tracing::info!(addr = %aws.addr, tls = tls.is_some(), "serving the ECS API");
+            let bound = listener.local_addr().map_err(|e| {
+                ServerError::io(format!("cannot listen on --aws-api {}", aws.addr), e)
+            })?;
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            let endpoint = config.data_dir.join(ecsapi::ENDPOINT_FILE);
+            std::fs::write(&endpoint, format!("{scheme}://{bound}\n"))
+                .map_err(|e| ServerError::io(format!("cannot write {}", endpoint.display()), e))?;
+            tracing::info!(addr = %bound, tls = tls.is_some(), "serving the ECS API");
             let acceptor = match tls {
                 Some(tls) => serve::Acceptor::Tls(listener, tokio_rustls::TlsAcceptor::from(tls)),
                 None => serve::Acceptor::Tcp(listener),

@@ -439,3 +439,18 @@ async fn beyond_loopback_the_ecs_api_needs_tls() {
     let err = ecsctl_server::run(config, async {}).await.unwrap_err();
     assert!(err.to_string().contains("--tls-cert"), "{err}");
 }
+
+#[tokio::test]
+async fn the_bound_endpoint_is_left_in_the_data_dir() {
+    let server =
+        Server::start_with(|c| c.aws_api = Some(AwsApi::new("127.0.0.1:0".parse().unwrap()))).await;
+    let url = std::fs::read_to_string(server.data_dir.join("aws-api-endpoint")).unwrap();
+    let addr: SocketAddr = url.trim().strip_prefix("http://").unwrap().parse().unwrap();
+    assert_ne!(addr.port(), 0, "the port the OS picked, not 0");
+    let ecs = Ecs { server, addr };
+    let (status, _) = ecs
+        .call_as(Signing::Unsigned, "ListClusters", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    ecs.server.stop().await;
+}

@@ -7,9 +7,6 @@ use anyhow::{Context, Result};
 use server::ecsapi;
 use std::path::PathBuf;
 
-/// Where `ecsctl server --aws-api` leaves the ECS API's URL, in the data directory.
-pub const ENDPOINT_FILE: &str = "aws-api-endpoint";
-
 /// Print the environment that points AWS tools at this server's ECS API
 #[derive(Debug, clap::Args)]
 #[command(after_help = "EXAMPLES:
@@ -51,7 +48,7 @@ pub fn run(args: Args) -> Result<()> {
     let key = creds
         .first()
         .ok_or_else(|| anyhow::anyhow!("{}: no key", creds_path.display()))?;
-    let endpoint_path = data_dir.join(ENDPOINT_FILE);
+    let endpoint_path = data_dir.join(ecsapi::ENDPOINT_FILE);
     let endpoint = std::fs::read_to_string(&endpoint_path)
         .map(|s| s.trim().to_string())
         .map_err(|_| {

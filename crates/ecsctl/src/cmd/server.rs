@@ -181,9 +181,6 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<()> {
         None => None,
         Some(a) => Some(aws_api(a, &tls, args.aws_credentials, args.aws_account_id)?),
     };
-    if let Some(aws) = &aws_api {
-        write_endpoint(&data_dir, aws)?;
-    }
     let tls = tls.filter(|_| !matches!(listen, ServerAddr::Unix(_)));
     let listen = match listen {
         ServerAddr::Unix(path) => server::Listen::Unix(path),
@@ -286,16 +283,6 @@ fn aws_api(
     aws.credentials = credentials;
     aws.account_id = account_id;
     Ok(aws)
-}
-
-/// Leaves the ECS API's URL in the data directory, where `ecsctl aws-env` finds it.
-fn write_endpoint(data_dir: &std::path::Path, aws: &server::AwsApi) -> Result<()> {
-    let scheme = if aws.tls.is_some() { "https" } else { "http" };
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("cannot create {}", data_dir.display()))?;
-    let path = data_dir.join(super::aws_env::ENDPOINT_FILE);
-    std::fs::write(&path, format!("{scheme}://{}\n", aws.addr))
-        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// `host:port` to the address to bind.
