@@ -9,8 +9,9 @@ command -v aws >/dev/null 2>&1 || { echo "skip: no aws CLI on PATH" >&2; exit 77
 
 dir=$(mktemp -d)
 server_pid=
+tls_pid=
 cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  for pid in $server_pid $tls_pid; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
   rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -73,4 +74,22 @@ if AWS_SECRET_ACCESS_KEY=wrong-secret-0000000000 aws ecs list-clusters 2>"$dir/e
 grep -q InvalidSignatureException "$dir/err" || fail "wrong secret: $(cat "$dir/err")"
 if AWS_ACCESS_KEY_ID=AKIANOBODY0000000000 aws ecs list-clusters 2>"$dir/err"; then fail "an unknown key was accepted"; fi
 grep -q UnrecognizedClientException "$dir/err" || fail "unknown key: $(cat "$dir/err")"
-echo "ok: the AWS CLI and boto3 drove create/describe/list/delete-cluster"
+# Over TLS (https://, as beyond loopback): the CLI trusts the server's own certificate.
+if command -v openssl >/dev/null 2>&1; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+    -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost \
+    -addext basicConstraints=critical,CA:FALSE \
+    -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
+  tls_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  "$ECSCTL" server --data-dir "$dir/tls" --aws-api "https://127.0.0.1:$tls_port" \
+    --tls-cert "$dir/cert.pem" --tls-key "$dir/key.pem" >"$dir/tls.log" 2>&1 &
+  tls_pid=$!
+  for _ in $(seq 1 200); do [ -S "$dir/tls/ecsctl.sock" ] && break; sleep 0.05; done
+  eval "$("$ECSCTL" aws-env --data-dir "$dir/tls" --region eu-west-1)"
+  case "$AWS_ENDPOINT_URL_ECS" in https://*) ;; *) fail "aws-env over TLS: $AWS_ENDPOINT_URL_ECS";; esac
+  tls_list=$(AWS_CA_BUNDLE="$dir/cert.pem" aws ecs list-clusters --query 'clusterArns[0]' --output text) \
+    || { cat "$dir/tls.log" >&2; fail "list-clusters over TLS"; }
+  [ "$tls_list" = "arn:aws:ecs:eu-west-1:000000000000:cluster/default" ] || fail "over TLS: $tls_list"
+fi
+
+echo "ok: the AWS CLI and boto3 drove create/describe/list/delete-cluster${tls_pid:+ (and list-clusters over TLS)}"
