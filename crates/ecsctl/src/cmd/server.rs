@@ -22,6 +22,7 @@ EXAMPLES:
   ecsctl server --sync-root /srv/deploy            # `ecsctl sync` may sync below /srv/deploy
   ecsctl server --secret-files-dir /etc/ecsctl/secrets --secret-env-prefix APP_
   ecsctl server --listen tcp://127.0.0.1:7070 --tokens /etc/ecsctl/tokens   # identities with roles
+  ecsctl server --aws-api tcp://127.0.0.1:4566     # ECS's own API too (see ecsctl aws-env)
 
 The data directory is --data-dir, else $ECSCTL_HOME, else ~/.local/share/ecsctl.
 TCP needs a bearer token (--token-file, whose bearer is an admin) or identities (--tokens);
