@@ -1,11 +1,25 @@
 #!/usr/bin/env bash
-# Drives ecsctl's ECS API with the real AWS CLI (and boto3 when installed): a server on a port
+# Drives ecsctl's ECS API with the real AWS CLI and boto3: a server on a port
 # the OS picks, in a temp data dir, the key `ecsctl aws-env` prints, then the cluster operations, pagination, and a
 # wrong key refused; `ecsctl get clusters` must show what the AWS CLI made.
-# Usage: scripts/ecs-api-awscli.sh PATH/TO/ecsctl   (exit 0 pass, 1 fail, 77 no aws CLI)
+# Usage: scripts/ecs-api-awscli.sh PATH/TO/ecsctl   (exit 0 pass, 1 fail)
 set -euo pipefail
 ECSCTL=${1:?usage: $0 PATH/TO/ecsctl}
-command -v aws >/dev/null 2>&1 || { echo "skip: no aws CLI on PATH" >&2; exit 77; }
+
+# The real AWS CLI and boto3: the machine's, else a venv this script makes from PyPI once
+# (under ~/.cache, reused by later runs), so the test never depends on what was installed by
+# hand.
+PY=python3
+if ! command -v aws >/dev/null 2>&1 || ! python3 -c 'import boto3' 2>/dev/null; then
+  venv=${ECSCTL_AWSCLI_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/ecsctl/awscli-venv}
+  if [ ! -x "$venv/bin/aws" ] || ! "$venv/bin/python" -c 'import boto3' 2>/dev/null; then
+    echo "installing the AWS CLI and boto3 into $venv (PyPI)" >&2
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check awscli boto3
+  fi
+  PATH="$venv/bin:$PATH"
+  PY="$venv/bin/python"
+fi
 
 dir=$(mktemp -d)
 server_pid=
@@ -50,8 +64,7 @@ echo "$page" | grep -q NextToken || fail "list-clusters --max-items 2 gave no Ne
 "$ECSCTL" --server "$dir/data/ecsctl.sock" get clusters | grep -qw shop || fail "ecsctl get clusters misses shop"
 
 # boto3 reads the same variables; its error classes see ECS's error shapes.
-if python3 -c 'import boto3' 2>/dev/null; then
-  python3 - <<'PY' || fail "boto3"
+"$PY" - <<'PY' || fail "boto3"
 import boto3
 ecs = boto3.client("ecs")
 pages = ecs.get_paginator("list_clusters").paginate(PaginationConfig={"PageSize": 2})
@@ -63,7 +76,6 @@ try:
 except ecs.exceptions.ClusterNotFoundException:
     pass
 PY
-fi
 
 aws ecs delete-cluster --cluster shop >/dev/null
 if aws ecs delete-cluster --cluster shop 2>"$dir/err"; then fail "deleting a deleted cluster succeeded"; fi
