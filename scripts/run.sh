@@ -48,7 +48,8 @@ done
 
 if [ "${RUN_ONCE:-0}" = 1 ]; then
   # Scripted runs leave nothing behind: stop the server first (or it would replace what is
-  # removed), then remove this server's containers (by its instance label).
+  # removed), then remove this server's containers, networks and volumes (by its instance
+  # label).
   kill -TERM $server 2>/dev/null; wait $server 2>/dev/null || true
   trap - EXIT INT TERM
   instance=$(cat "$ECSCTL_HOME/instance-id")
@@ -56,6 +57,8 @@ if [ "${RUN_ONCE:-0}" = 1 ]; then
   [ -z "$ids" ] || docker rm -f $ids >/dev/null
   nets=$(docker network ls -q --filter "label=ecsctl.instance=$instance")
   [ -z "$nets" ] || docker network rm $nets >/dev/null
+  vols=$(docker volume ls -q --filter "label=ecsctl.instance=$instance")
+  [ -z "$vols" ] || docker volume rm $vols >/dev/null
   exit 0
 fi
 echo "ecsctl server is running (data in $ECSCTL_HOME); try: $bin get svc -o yaml. Ctrl-C stops it;"
