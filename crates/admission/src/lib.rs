@@ -25,6 +25,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod access;
+mod batch;
 pub mod bounds;
 pub mod host;
 pub mod listeners;

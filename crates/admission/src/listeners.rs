@@ -11,10 +11,11 @@
 //! its policy. Task host ports are published on 127.0.0.1 only, so only their number counts.
 //! (Host-network tasks bind whatever they like, and need `allowHostNetwork` already.)
 
+use crate::batch::{cluster_policy, task_definition};
 use crate::{Problem, Rule};
-use api::kinds::{ClusterPolicy, ClusterSpec, LoadBalancerSpec};
+use api::kinds::{ClusterPolicy, LoadBalancerSpec};
 use api::taskdef::{NetworkMode, TaskDefinitionSpec};
-use api::{Kind, Object, ObjectKey};
+use api::{Kind, Object};
 use std::net::IpAddr;
 use store::{Store, StoreError};
 
@@ -33,14 +34,14 @@ pub fn check_objects(store: &dyn Store, objects: &[Object]) -> Result<Vec<Proble
                     continue; // validation reported it
                 };
                 let cluster = o.metadata.cluster_or_default();
-                check_load_balancer(&spec, cluster, &policy_of(store, objects, cluster)?)
+                check_load_balancer(&spec, cluster, &cluster_policy(store, objects, cluster)?)
             }
             Kind::Service | Kind::Task => {
-                let Some(td) = task_definition_of(store, objects, o)? else {
+                let Some(td) = task_definition(store, objects, o)? else {
                     continue;
                 };
                 let cluster = o.metadata.cluster_or_default();
-                check_host_ports(&td, cluster, &policy_of(store, objects, cluster)?)
+                check_host_ports(&td, cluster, &cluster_policy(store, objects, cluster)?)
             }
             _ => continue,
         };
@@ -134,47 +135,6 @@ fn listener_ip(address: Option<&str>) -> Option<IpAddr> {
             .parse()
             .ok(),
     }
-}
-
-/// The policy of `cluster`: from a Cluster of the same write, else from the store, else the
-/// default (everything refused).
-fn policy_of(
-    store: &dyn Store,
-    objects: &[Object],
-    cluster: &str,
-) -> Result<ClusterPolicy, StoreError> {
-    let spec: ClusterSpec = match objects
-        .iter()
-        .find(|x| x.kind == Kind::Cluster && x.metadata.name == cluster)
-    {
-        Some(c) => c.spec_as().unwrap_or_default(),
-        None => store
-            .get(&ObjectKey::new(Kind::Cluster, None, cluster))?
-            .and_then(|c| c.spec_as().ok())
-            .unwrap_or_default(),
-    };
-    Ok(spec.policy.unwrap_or_default())
-}
-
-/// The task definition a Service or Task runs: the family's newest from the same write, or
-/// the one the store holds.
-fn task_definition_of(
-    store: &dyn Store,
-    objects: &[Object],
-    o: &Object,
-) -> Result<Option<TaskDefinitionSpec>, StoreError> {
-    let Some(td_ref) = o.spec.get("taskDefinition").and_then(|v| v.as_str()) else {
-        return Ok(None);
-    };
-    let in_batch = objects.iter().find(|x| {
-        x.kind == Kind::TaskDefinition && x.metadata.name == td_ref && !td_ref.contains(':')
-    });
-    Ok(match in_batch {
-        Some(x) => x.spec_as().ok(),
-        None => store
-            .get(&ObjectKey::new(Kind::TaskDefinition, None, td_ref))?
-            .and_then(|x| x.spec_as().ok()),
-    })
 }
 
 #[cfg(test)]

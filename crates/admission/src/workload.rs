@@ -4,11 +4,12 @@
 //! hears it on apply, and again by the task controller before a task's containers are made
 //! ([`check`]), since a Cluster's policy may have tightened since.
 
+use crate::batch::{cluster_policy, task_definition};
 use crate::{Problem, Rule};
 use api::hostpath;
-use api::kinds::{ClusterPolicy, ClusterSpec};
+use api::kinds::ClusterPolicy;
 use api::taskdef::{IpcMode, NetworkMode, PidMode, TaskDefinitionSpec};
-use api::{Kind, Object, ObjectKey};
+use api::{Kind, Object};
 use std::path::Path;
 use store::{Store, StoreError};
 
@@ -20,32 +21,12 @@ pub fn check_objects(store: &dyn Store, objects: &[Object]) -> Result<Vec<Proble
         .iter()
         .filter(|o| matches!(o.kind, Kind::Service | Kind::Task))
     {
-        let Some(td_ref) = o.spec.get("taskDefinition").and_then(|v| v.as_str()) else {
+        let Some(td) = task_definition(store, objects, o)? else {
             continue;
         };
-        let family = td_ref.split(':').next().unwrap_or(td_ref);
-        let in_batch = objects.iter().find(|x| {
-            x.kind == Kind::TaskDefinition && x.metadata.name == family && !td_ref.contains(':')
-        });
-        let td = match in_batch {
-            Some(x) => x.spec_as::<TaskDefinitionSpec>().ok(),
-            None => store
-                .get(&ObjectKey::new(Kind::TaskDefinition, None, td_ref))?
-                .and_then(|x| x.spec_as().ok()),
-        };
-        let Some(td) = td else { continue };
         let cluster = o.metadata.cluster_or_default();
-        let in_batch_cluster = objects
-            .iter()
-            .find(|x| x.kind == Kind::Cluster && x.metadata.name == cluster);
-        let cluster_spec: ClusterSpec = match in_batch_cluster {
-            Some(c) => c.spec_as().unwrap_or_default(),
-            None => store
-                .get(&ObjectKey::new(Kind::Cluster, None, cluster))?
-                .and_then(|c| c.spec_as().ok())
-                .unwrap_or_default(),
-        };
-        if let Err(message) = check(&td, cluster, &cluster_spec.policy.unwrap_or_default()) {
+        let policy = cluster_policy(store, objects, cluster)?;
+        if let Err(message) = check(&td, cluster, &policy) {
             problems.push(Problem {
                 object: o.key(),
                 rule: Rule::ClusterPolicy,

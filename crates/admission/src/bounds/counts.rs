@@ -3,32 +3,13 @@
 //! (the Services' desiredCounts and the standalone tasks not stopped) at most its
 //! `maxTasks`. An Autoscaler's maxCapacity is a desiredCount to be: capped the same. The Cluster (and so its caps) may come in the same write.
 
+use crate::batch::cluster_policy;
 use crate::{Problem, Rule};
-use api::cluster::{ClusterPolicy, ClusterSpec};
 use api::service::ServiceSpec;
 use api::task::{TaskSpec, TaskStatus};
-use api::{Kind, Object, ObjectKey};
+use api::{Kind, Object};
 use std::collections::{BTreeMap, BTreeSet};
 use store::{ListQuery, Store, StoreError};
-
-/// The policy of `cluster`: from this write if it carries the Cluster, else the store.
-pub(super) fn policy_of(
-    store: &dyn Store,
-    objects: &[Object],
-    cluster: &str,
-) -> Result<ClusterPolicy, StoreError> {
-    let in_batch = objects
-        .iter()
-        .find(|o| o.kind == Kind::Cluster && o.metadata.name == cluster);
-    let spec: ClusterSpec = match in_batch {
-        Some(c) => c.spec_as().unwrap_or_default(),
-        None => store
-            .get(&ObjectKey::new(Kind::Cluster, None, cluster))?
-            .and_then(|c| c.spec_as().ok())
-            .unwrap_or_default(),
-    };
-    Ok(spec.policy.unwrap_or_default())
-}
 
 fn desired_count(o: &Object) -> u64 {
     o.spec_as::<ServiceSpec>()
@@ -66,7 +47,7 @@ pub(super) fn check(store: &dyn Store, objects: &[Object]) -> Result<Vec<Problem
         .map(|o| o.metadata.cluster_or_default())
         .collect();
     for cluster in clusters {
-        let policy = policy_of(store, objects, cluster)?;
+        let policy = cluster_policy(store, objects, cluster)?;
         let ours = |o: &&Object| o.metadata.cluster_or_default() == cluster;
         let problem = |o: &Object, message: String| Problem {
             object: o.key(),

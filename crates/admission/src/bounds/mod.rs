@@ -7,11 +7,12 @@ mod counts;
 pub mod memory;
 pub mod sizes;
 
+use crate::batch::task_definition;
 use crate::{Problem, Rule};
 use api::cluster::ClusterSpec;
 use api::task::TaskSpec;
 use api::taskdef::TaskDefinitionSpec;
-use api::{Kind, Object, ObjectKey};
+use api::{Kind, Object};
 use store::{Store, StoreError};
 
 /// Default cap on the objects of one apply (or one sync of a directory): a thousand
@@ -105,7 +106,7 @@ pub fn check_objects(
             Kind::Task => {
                 let overrides = o.spec_as::<TaskSpec>().ok().and_then(|t| t.overrides);
                 if let Some(overrides) = overrides
-                    && let Some(td) = task_definition_of(store, objects, o)?
+                    && let Some(td) = task_definition(store, objects, o)?
                 {
                     for p in memory::check(&td, Some(&overrides), limits.machine) {
                         push(Rule::ResourceBounds, p);
@@ -165,26 +166,6 @@ pub fn check_cluster(spec: &ClusterSpec, machine: Option<Machine>) -> Vec<(Strin
         ));
     }
     out
-}
-
-/// The task definition a Task runs: from this write (its newest revision) or the store.
-fn task_definition_of(
-    store: &dyn Store,
-    objects: &[Object],
-    task: &Object,
-) -> Result<Option<TaskDefinitionSpec>, StoreError> {
-    let Some(reference) = task.spec.get("taskDefinition").and_then(|v| v.as_str()) else {
-        return Ok(None);
-    };
-    let in_batch = objects.iter().find(|x| {
-        x.kind == Kind::TaskDefinition && x.metadata.name == reference && !reference.contains(':')
-    });
-    Ok(match in_batch {
-        Some(x) => x.spec_as().ok(),
-        None => store
-            .get(&ObjectKey::new(Kind::TaskDefinition, None, reference))?
-            .and_then(|x| x.spec_as().ok()),
-    })
 }
 
 #[cfg(test)]
