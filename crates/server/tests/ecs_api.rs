@@ -5,125 +5,14 @@
 
 mod support;
 
-use bytes::Bytes;
-use ecsctl_server::ecsapi::sigv4;
 use ecsctl_server::{AwsApi, Listen};
-use http_body_util::{BodyExt, Full};
-use hyper::{Method, Request, StatusCode};
-use hyper_util::rt::TokioIo;
-use serde_json::{Value, json};
-use std::net::SocketAddr;
+use hyper::{Method, StatusCode};
+use serde_json::json;
 use support::Server;
-
-const ADMIN_KEY: &str = "AKIAADMIN0000000001";
-const ADMIN_SECRET: &str = "admin-secret-0123456789abcdef";
-const DEPLOYER_KEY: &str = "AKIADEPLOYER0000001";
-const DEPLOYER_SECRET: &str = "deployer-secret-0123456789abc";
-
-fn credentials() -> String {
-    format!(
-        "[admin]\naws_access_key_id = {ADMIN_KEY}\naws_secret_access_key = {ADMIN_SECRET}\n\n[ci]\naws_access_key_id = {DEPLOYER_KEY}\naws_secret_access_key = {DEPLOYER_SECRET}\necsctl_role = deployer\necsctl_clusters = shop\n"
-    )
-}
-
-struct Ecs {
-    server: Server,
-    addr: SocketAddr,
-}
+use support::ecs::{ADMIN_KEY, ADMIN_SECRET, DEPLOYER_KEY, DEPLOYER_SECRET, Ecs, Signing};
 
 async fn start() -> Ecs {
-    let addr = support::tcp::free_addr();
-    let creds = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(creds.path(), credentials()).unwrap();
-    let path = creds.path().to_path_buf();
-    let server = Server::start_with(move |c| {
-        let mut aws = AwsApi::new(addr);
-        aws.credentials = Some(path);
-        aws.account_id = "123456789012".to_string();
-        c.aws_api = Some(aws);
-    })
-    .await;
-    drop(creds);
-    Ecs { server, addr }
-}
-
-/// How a test request is signed.
-#[derive(Clone, Copy)]
-enum Signing<'a> {
-    Key(&'a str, &'a str),
-    Unsigned,
-}
-
-impl Ecs {
-    async fn call(&self, op: &str, body: Value) -> (StatusCode, Value) {
-        self.call_as(Signing::Key(ADMIN_KEY, ADMIN_SECRET), op, body)
-            .await
-    }
-
-    async fn call_as(&self, signing: Signing<'_>, op: &str, body: Value) -> (StatusCode, Value) {
-        let body = serde_json::to_vec(&body).unwrap();
-        let host = self.addr.to_string();
-        let target = format!("AmazonEC2ContainerServiceV20141113.{op}");
-        let amz_date = sigv4::format_amz_date(time::OffsetDateTime::now_utc());
-        let mut headers = vec![
-            ("host".to_string(), host.clone()),
-            (
-                "content-type".to_string(),
-                "application/x-amz-json-1.1".to_string(),
-            ),
-            ("x-amz-date".to_string(), amz_date.clone()),
-            ("x-amz-target".to_string(), target),
-        ];
-        if let Signing::Key(id, secret) = signing {
-            let signed: Vec<String> = headers.iter().map(|(n, _)| n.clone()).collect();
-            let req = sigv4::Request {
-                method: "POST",
-                path: "/",
-                query: "",
-                headers: headers.clone(),
-                body: &body,
-            };
-            let canonical = sigv4::canonical_request(&req, &signed).unwrap();
-            let auth = sigv4::Authorization {
-                access_key_id: id.to_string(),
-                date: amz_date[..8].to_string(),
-                region: "eu-west-1".to_string(),
-                service: "ecs".to_string(),
-                signed_headers: signed.clone(),
-                signature: String::new(),
-            };
-            let to_sign = sigv4::string_to_sign(&amz_date, &auth.scope(), &canonical);
-            let signature = sigv4::signature(secret, &auth, &to_sign);
-            headers.push((
-                "authorization".to_string(),
-                format!(
-                    "AWS4-HMAC-SHA256 Credential={id}/{}, SignedHeaders={}, Signature={signature}",
-                    auth.scope(),
-                    signed.join(";")
-                ),
-            ));
-        }
-        let stream = tokio::net::TcpStream::connect(self.addr).await.unwrap();
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .unwrap();
-        tokio::spawn(conn);
-        let mut builder = Request::builder().method(Method::POST).uri("/");
-        for (n, v) in &headers {
-            builder = builder.header(n.as_str(), v.as_str());
-        }
-        let response = sender
-            .send_request(builder.body(Full::new(Bytes::from(body))).unwrap())
-            .await
-            .unwrap();
-        let status = response.status();
-        assert_eq!(
-            response.headers()["content-type"],
-            "application/x-amz-json-1.1"
-        );
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        (status, serde_json::from_slice(&bytes).unwrap())
-    }
+    Ecs::start().await
 }
 
 const SHOP_ARN: &str = "arn:aws:ecs:eu-west-1:123456789012:cluster/shop";
@@ -445,7 +334,7 @@ async fn the_bound_endpoint_is_left_in_the_data_dir() {
     let server =
         Server::start_with(|c| c.aws_api = Some(AwsApi::new("127.0.0.1:0".parse().unwrap()))).await;
     let url = std::fs::read_to_string(server.data_dir.join("aws-api-endpoint")).unwrap();
-    let addr: SocketAddr = url.trim().strip_prefix("http://").unwrap().parse().unwrap();
+    let addr: std::net::SocketAddr = url.trim().strip_prefix("http://").unwrap().parse().unwrap();
     assert_ne!(addr.port(), 0, "the port the OS picked, not 0");
     let ecs = Ecs { server, addr };
     let (status, _) = ecs

@@ -258,6 +258,43 @@ pub fn signature(secret: &str, auth: &Authorization, string_to_sign: &str) -> St
     hex::encode(hmac::sign(&key, string_to_sign.as_bytes()))
 }
 
+/// Signs `req` as an AWS client does (the client side of [`verify`], for tests, benchmarks
+/// and tools): returns the `Authorization` header's value for the access key `key_id` with
+/// `secret`, scoped to `region` and `service`, signing every header `req` carries. `req`
+/// must already hold `host` and `x-amz-date` (`amz_date`).
+pub fn sign(
+    req: &Request<'_>,
+    key_id: &str,
+    secret: &str,
+    region: &str,
+    service: &str,
+    amz_date: &str,
+) -> Result<String, SigError> {
+    let mut signed: Vec<String> = req
+        .headers
+        .iter()
+        .map(|(n, _)| n.to_ascii_lowercase())
+        .collect();
+    signed.sort();
+    signed.dedup();
+    let canonical = canonical_request(req, &signed)?;
+    let auth = Authorization {
+        access_key_id: key_id.to_string(),
+        date: amz_date.get(..8).unwrap_or_default().to_string(),
+        region: region.to_string(),
+        service: service.to_string(),
+        signed_headers: signed,
+        signature: String::new(),
+    };
+    let to_sign = string_to_sign(amz_date, &auth.scope(), &canonical);
+    Ok(format!(
+        "{ALGORITHM} Credential={key_id}/{}, SignedHeaders={}, Signature={}",
+        auth.scope(),
+        auth.signed_headers.join(";"),
+        signature(secret, &auth, &to_sign)
+    ))
+}
+
 /// What a verified request was signed with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {

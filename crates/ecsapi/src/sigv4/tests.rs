@@ -136,3 +136,18 @@ fn query_parameters_are_decoded_reencoded_and_sorted() {
     assert_eq!(canonical_query(""), "");
     assert_eq!(canonical_value("  a   b  c "), "a b c");
 }
+
+#[test]
+fn sign_gives_the_vector_signature_and_verifies() {
+    let req = request("GET", "", None);
+    let auth = sign(&req, "AKIDEXAMPLE", SECRET, "us-east-1", "service", DATE).unwrap();
+    assert_eq!(
+        auth,
+        vector_auth(
+            "host;x-amz-date",
+            "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
+        )
+    );
+    let signed = request("GET", "", Some(auth));
+    assert!(verify(&signed, secrets, at_vector_time()).is_ok());
+}

@@ -2,6 +2,7 @@
 //! Cluster objects `ecsctl get clusters` lists, written through the admission chain with the
 //! caller's identity.
 
+use super::input::{Page, parse as input, with_next_token};
 use super::{Caller, EcsState, denied, store_error};
 use admission::access;
 use api::{Kind, Object, ObjectKey};
@@ -13,10 +14,6 @@ use store::{ListQuery, Store};
 
 /// ListClusters' page size when `maxResults` is not given, and its largest.
 const MAX_RESULTS: usize = 100;
-
-fn input<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, EcsError> {
-    serde_json::from_value(v).map_err(|e| EcsError::serialization(format!("{e}")))
-}
 
 /// ECS's rule for cluster names.
 fn check_name(name: &str) -> Result<(), EcsError> {
@@ -238,26 +235,12 @@ pub(super) async fn list(
     body: Value,
 ) -> Result<Value, EcsError> {
     let req: ListInput = input(body)?;
-    let max = match req.max_results {
-        None => MAX_RESULTS,
-        Some(n) if (1..=MAX_RESULTS as i64).contains(&n) => n as usize,
-        Some(n) => {
-            return Err(EcsError::invalid_parameter(format!(
-                "maxResults {n}: must be between 1 and {MAX_RESULTS}"
-            )));
-        }
-    };
-    let after = match req.next_token.as_deref().filter(|t| !t.is_empty()) {
-        None => None,
-        Some(token) => Some(
-            hex::decode(token)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .ok_or_else(|| {
-                    EcsError::invalid_parameter("nextToken is not one ListClusters returned")
-                })?,
-        ),
-    };
+    let page = Page::new(
+        req.max_results,
+        req.next_token.as_deref(),
+        MAX_RESULTS,
+        MAX_RESULTS,
+    )?;
     let who = caller.identity.clone();
     let names: Vec<String> = state
         .store
@@ -273,23 +256,15 @@ pub(super) async fn list(
         .map_err(store_error)?;
     let mut names: Vec<String> = names;
     names.sort();
-    let rest: Vec<&String> = names
-        .iter()
-        .filter(|n| after.as_ref().is_none_or(|a| n.as_str() > a.as_str()))
+    let arns = names
+        .into_iter()
+        .map(|n| {
+            let arn = Arn::cluster(&caller.region, &caller.account_id, &n).to_string();
+            (n, arn)
+        })
         .collect();
-    let page = &rest[..rest.len().min(max)];
-    let mut out = json!({
-        "clusterArns": page
-            .iter()
-            .map(|n| Arn::cluster(&caller.region, &caller.account_id, n).to_string())
-            .collect::<Vec<_>>(),
-    });
-    if rest.len() > page.len()
-        && let Some(last) = page.last()
-    {
-        out["nextToken"] = json!(hex::encode(last.as_bytes()));
-    }
-    Ok(out)
+    let (arns, token) = page.take(arns, false);
+    Ok(with_next_token(json!({ "clusterArns": arns }), token))
 }
 
 #[derive(Deserialize)]

@@ -4,6 +4,7 @@
 //! admission chain and store as ecsctl's own API.
 
 mod clusters;
+mod input;
 mod keys;
 
 pub(crate) use keys::Keys;

@@ -2,6 +2,7 @@
 //! over `UnixStream`.
 #![allow(clippy::unwrap_used, dead_code)]
 
+pub mod ecs;
 pub mod tcp;
 
 use bytes::Bytes;
