@@ -395,7 +395,9 @@ pub(in crate::ecs) async fn delete(
         let record = tombstone::make(&o, &td, status.clone(), now)
             .map_err(|e| EcsError::server(format!("the deleted service's record: {e}")))?;
         // The record first: should the delete fail, the Service still wins over it.
+        let (record_key, record_status) = (record.key(), record.status.clone());
         s.apply(record)?;
+        s.update_status(&record_key, record_status, None)?;
         s.delete(&key)?;
         tracing::info!(cluster, service = name, identity = %caller.identity.name, "deleted a service (ECS API)");
         Ok(json!({ "service": described }))
