@@ -44,6 +44,18 @@ impl EcsError {
     pub fn cluster_contains_tasks(message: impl Into<String>) -> Self {
         Self::new(400, "ClusterContainsTasksException", message)
     }
+    /// The service does not exist (never did, or was deleted long enough ago to be gone).
+    pub fn service_not_found() -> Self {
+        Self::new(400, "ServiceNotFoundException", "Service not found.")
+    }
+    /// The service does not exist, and why (deleted already, ...).
+    pub fn service_not_found_because(message: impl Into<String>) -> Self {
+        Self::new(400, "ServiceNotFoundException", message)
+    }
+    /// The service exists but is DRAINING or INACTIVE (deleted): it cannot be changed.
+    pub fn service_not_active() -> Self {
+        Self::new(400, "ServiceNotActiveException", "Service was not ACTIVE.")
+    }
     /// The caller's identity may not do this.
     pub fn access_denied(message: impl Into<String>) -> Self {
         Self::new(400, "AccessDeniedException", message)

@@ -6,6 +6,7 @@
 mod clusters;
 mod input;
 mod keys;
+mod services;
 
 pub(crate) use keys::Keys;
 pub use keys::load_or_create as load_keys;
@@ -157,6 +158,13 @@ async fn serve(
         "DescribeClusters" => clusters::describe(state, &caller, input).await,
         "ListClusters" => clusters::list(state, &caller, input).await,
         "DeleteCluster" => clusters::delete(state, &caller, input).await,
+        "CreateService" => services::create(state, &caller, input).await,
+        "UpdateService" => services::update(state, &caller, input).await,
+        "DeleteService" => services::delete(state, &caller, input).await,
+        "DescribeServices" => services::describe(state, &caller, input).await,
+        "ListServices" => services::list(state, &caller, input).await,
+        "ListServiceDeployments" => services::list_deployments(state, &caller, input).await,
+        "DescribeServiceDeployments" => services::describe_deployments(state, &caller, input).await,
         op if KNOWN_OPERATIONS.contains(&op) => Err(EcsError::unsupported(op)),
         op => Err(EcsError::unknown_operation(format!(
             "{op} is not an ECS operation"
@@ -167,21 +175,17 @@ async fn serve(
 /// ECS's other operations: answered "not supported yet", never silently.
 const KNOWN_OPERATIONS: &[&str] = &[
     "CreateCapacityProvider",
-    "CreateService",
     "CreateTaskSet",
     "DeleteAccountSetting",
     "DeleteAttributes",
     "DeleteCapacityProvider",
-    "DeleteService",
     "DeleteTaskDefinitions",
     "DeleteTaskSet",
     "DeregisterContainerInstance",
     "DeregisterTaskDefinition",
     "DescribeCapacityProviders",
     "DescribeContainerInstances",
-    "DescribeServiceDeployments",
     "DescribeServiceRevisions",
-    "DescribeServices",
     "DescribeTaskDefinition",
     "DescribeTaskSets",
     "DescribeTasks",
@@ -191,8 +195,6 @@ const KNOWN_OPERATIONS: &[&str] = &[
     "ListAccountSettings",
     "ListAttributes",
     "ListContainerInstances",
-    "ListServiceDeployments",
-    "ListServices",
     "ListServicesByNamespace",
     "ListTagsForResource",
     "ListTaskDefinitionFamilies",
@@ -218,7 +220,6 @@ const KNOWN_OPERATIONS: &[&str] = &[
     "UpdateClusterSettings",
     "UpdateContainerAgent",
     "UpdateContainerInstancesState",
-    "UpdateService",
     "UpdateServicePrimaryTaskSet",
     "UpdateTaskProtection",
     "UpdateTaskSet",
