@@ -44,6 +44,11 @@ impl EcsError {
     pub fn cluster_contains_tasks(message: impl Into<String>) -> Self {
         Self::new(400, "ClusterContainsTasksException", message)
     }
+    /// The resource an ARN names does not exist (TagResource, UntagResource,
+    /// ListTagsForResource).
+    pub fn resource_not_found(message: impl Into<String>) -> Self {
+        Self::new(400, "ResourceNotFoundException", message)
+    }
     /// The caller's identity may not do this.
     pub fn access_denied(message: impl Into<String>) -> Self {
         Self::new(400, "AccessDeniedException", message)

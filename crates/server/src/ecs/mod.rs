@@ -6,6 +6,12 @@
 mod clusters;
 mod input;
 mod keys;
+mod tags;
+mod tags_rules;
+mod tasks;
+mod tasks_read;
+mod tasks_run;
+mod tasks_shape;
 
 pub(crate) use keys::Keys;
 pub use keys::load_or_create as load_keys;
@@ -157,6 +163,16 @@ async fn serve(
         "DescribeClusters" => clusters::describe(state, &caller, input).await,
         "ListClusters" => clusters::list(state, &caller, input).await,
         "DeleteCluster" => clusters::delete(state, &caller, input).await,
+        "UpdateCluster" | "UpdateClusterSettings" => {
+            clusters::update(state, &caller, input).await
+        }
+        "RunTask" => tasks::run(state, &caller, input).await,
+        "StopTask" => tasks::stop(state, &caller, input).await,
+        "DescribeTasks" => tasks_read::describe(state, &caller, input).await,
+        "ListTasks" => tasks_read::list(state, &caller, input).await,
+        "TagResource" => tags::tag(state, &caller, input).await,
+        "UntagResource" => tags::untag(state, &caller, input).await,
+        "ListTagsForResource" => tags::list(state, &caller, input).await,
         op if KNOWN_OPERATIONS.contains(&op) => Err(EcsError::unsupported(op)),
         op => Err(EcsError::unknown_operation(format!(
             "{op} is not an ECS operation"
@@ -184,7 +200,6 @@ const KNOWN_OPERATIONS: &[&str] = &[
     "DescribeServices",
     "DescribeTaskDefinition",
     "DescribeTaskSets",
-    "DescribeTasks",
     "DiscoverPollEndpoint",
     "ExecuteCommand",
     "GetTaskProtection",
@@ -194,28 +209,20 @@ const KNOWN_OPERATIONS: &[&str] = &[
     "ListServiceDeployments",
     "ListServices",
     "ListServicesByNamespace",
-    "ListTagsForResource",
     "ListTaskDefinitionFamilies",
     "ListTaskDefinitions",
-    "ListTasks",
     "PutAccountSetting",
     "PutAccountSettingDefault",
     "PutAttributes",
     "PutClusterCapacityProviders",
     "RegisterContainerInstance",
     "RegisterTaskDefinition",
-    "RunTask",
     "StartTask",
     "StopServiceDeployment",
-    "StopTask",
     "SubmitAttachmentStateChanges",
     "SubmitContainerStateChange",
     "SubmitTaskStateChange",
-    "TagResource",
-    "UntagResource",
     "UpdateCapacityProvider",
-    "UpdateCluster",
-    "UpdateClusterSettings",
     "UpdateContainerAgent",
     "UpdateContainerInstancesState",
     "UpdateService",
