@@ -43,7 +43,10 @@ async fn cluster_tags_and_container_insights() {
                    "settings": [{"name": "containerInsights", "value": "enabled"}]}),
         )
         .await;
-    assert_eq!(created["cluster"]["tags"], json!([{"key": "team", "value": "shop"}]));
+    assert_eq!(
+        created["cluster"]["tags"],
+        json!([{"key": "team", "value": "shop"}])
+    );
     assert_eq!(
         created["cluster"]["settings"],
         json!([{"name": "containerInsights", "value": "enabled"}])
@@ -58,22 +61,34 @@ async fn cluster_tags_and_container_insights() {
         json!({"resourceArn": shop, "tags": [{"key": "env", "value": "prod"}, {"key": "team", "value": "checkout"}]}),
     )
     .await;
-    ecs.ok("UntagResource", json!({"resourceArn": shop, "tagKeys": ["env", "absent"]}))
-        .await;
+    ecs.ok(
+        "UntagResource",
+        json!({"resourceArn": shop, "tagKeys": ["env", "absent"]}),
+    )
+    .await;
     let with_tags = ecs
-        .ok("DescribeClusters", json!({"clusters": [&shop], "include": ["TAGS"]}))
+        .ok(
+            "DescribeClusters",
+            json!({"clusters": [&shop], "include": ["TAGS"]}),
+        )
         .await;
     assert_eq!(
         with_tags["clusters"][0]["tags"],
         json!([{"key": "team", "value": "checkout"}])
     );
-    assert_eq!(tags_of(&ecs, &shop).await, json!([{"key": "team", "value": "checkout"}]));
+    assert_eq!(
+        tags_of(&ecs, &shop).await,
+        json!([{"key": "team", "value": "checkout"}])
+    );
     // The same spec `ecsctl get cluster shop -o json` shows.
     let (_, got) = ecs
         .server
         .call(Method::GET, "/v1/objects/clusters/shop", None)
         .await;
-    assert_eq!(got["spec"]["tags"], json!([{"key": "team", "value": "checkout"}]));
+    assert_eq!(
+        got["spec"]["tags"],
+        json!([{"key": "team", "value": "checkout"}])
+    );
     assert_eq!(got["spec"]["containerInsights"], "enabled");
 
     let updated = ecs
@@ -86,7 +101,10 @@ async fn cluster_tags_and_container_insights() {
         updated["cluster"]["settings"],
         json!([{"name": "containerInsights", "value": "disabled"}])
     );
-    assert_eq!(updated["cluster"]["tags"], json!([{"key": "team", "value": "checkout"}]));
+    assert_eq!(
+        updated["cluster"]["tags"],
+        json!([{"key": "team", "value": "checkout"}])
+    );
     let msg = ecs
         .fails(
             "UpdateCluster",
@@ -115,7 +133,10 @@ async fn cluster_tags_and_container_insights() {
             json!({"cluster": "shop", "settings": [{"name": "containerInsights", "value": "enabled"}]}),
         )
         .await;
-    assert_eq!((status, &out["__type"]), (StatusCode::BAD_REQUEST, &json!("AccessDeniedException")));
+    assert_eq!(
+        (status, &out["__type"]),
+        (StatusCode::BAD_REQUEST, &json!("AccessDeniedException"))
+    );
     ecs.server.stop().await;
 }
 
@@ -133,7 +154,10 @@ async fn service_tags_change_without_a_deployment() {
         .await;
     let deployments = before["status"]["deployments"].clone();
     let front = arn("service/default/front");
-    assert_eq!(tags_of(&ecs, &front).await, json!([{"key": "tier", "value": "edge"}]));
+    assert_eq!(
+        tags_of(&ecs, &front).await,
+        json!([{"key": "tier", "value": "edge"}])
+    );
     ecs.ok(
         "TagResource",
         json!({"resourceArn": &front, "tags": [{"key": "owner", "value": "web team"}]}),
@@ -144,12 +168,8 @@ async fn service_tags_change_without_a_deployment() {
         json!([{"key": "tier", "value": "edge"}, {"key": "owner", "value": "web team"}])
     );
     // The controller sees the new generation and starts no deployment for it.
-    let generation = ecs
-        .server
-        .call(Method::GET, path, None)
-        .await
-        .1["metadata"]["generation"]
-        .clone();
+    let generation =
+        ecs.server.call(Method::GET, path, None).await.1["metadata"]["generation"].clone();
     let after = ecs
         .server
         .wait_for(path, "new generation observed", |v| {
@@ -161,8 +181,11 @@ async fn service_tags_change_without_a_deployment() {
     assert_eq!(after["status"]["deployments"], deployments);
     assert_eq!(after_wait["status"]["deployments"], deployments);
     assert_eq!(after_wait["status"]["runningCount"], 1);
-    ecs.ok("UntagResource", json!({"resourceArn": &front, "tagKeys": ["tier", "owner"]}))
-        .await;
+    ecs.ok(
+        "UntagResource",
+        json!({"resourceArn": &front, "tagKeys": ["tier", "owner"]}),
+    )
+    .await;
     assert_eq!(tags_of(&ecs, &front).await, json!([]));
     let deployer = Signing::Key(DEPLOYER_KEY, DEPLOYER_SECRET);
     let (_, out) = ecs
@@ -174,7 +197,11 @@ async fn service_tags_change_without_a_deployment() {
         .await;
     assert_eq!(out["__type"], "AccessDeniedException", "{out}");
     let (_, out) = ecs
-        .call_as(deployer, "ListTagsForResource", json!({"resourceArn": &front}))
+        .call_as(
+            deployer,
+            "ListTagsForResource",
+            json!({"resourceArn": &front}),
+        )
         .await;
     assert_eq!(out["__type"], "ResourceNotFoundException", "{out}");
     ecs.fails(
@@ -207,7 +234,10 @@ async fn task_and_task_definition_tags() {
     )
     .await;
     let described = ecs
-        .ok("DescribeTasks", json!({"tasks": [&task], "include": ["TAGS"]}))
+        .ok(
+            "DescribeTasks",
+            json!({"tasks": [&task], "include": ["TAGS"]}),
+        )
         .await;
     assert_eq!(
         described["tasks"][0]["tags"],
@@ -217,7 +247,10 @@ async fn task_and_task_definition_tags() {
     assert!(plain["tasks"][0].get("tags").is_none(), "{plain}");
 
     let td = arn("task-definition/web:1");
-    assert_eq!(tags_of(&ecs, &td).await, json!([{"key": "app", "value": "web"}]));
+    assert_eq!(
+        tags_of(&ecs, &td).await,
+        json!([{"key": "app", "value": "web"}])
+    );
     let msg = ecs
         .fails(
             "TagResource",

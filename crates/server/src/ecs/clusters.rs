@@ -255,15 +255,13 @@ pub(super) async fn describe(
                     None => None,
                 };
                 match found {
-                    Some(o) => {
-                        clusters.push(describe_one(
+                    Some(o) => clusters.push(describe_one(
                         s,
                         &caller_view,
                         &o.metadata.name,
                         "ACTIVE",
                         include_tags,
-                    )?)
-                    }
+                    )?),
                     None => {
                         let arn = if asked.starts_with("arn:") {
                             asked

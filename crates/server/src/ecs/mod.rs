@@ -163,9 +163,7 @@ async fn serve(
         "DescribeClusters" => clusters::describe(state, &caller, input).await,
         "ListClusters" => clusters::list(state, &caller, input).await,
         "DeleteCluster" => clusters::delete(state, &caller, input).await,
-        "UpdateCluster" | "UpdateClusterSettings" => {
-            clusters::update(state, &caller, input).await
-        }
+        "UpdateCluster" | "UpdateClusterSettings" => clusters::update(state, &caller, input).await,
         "RunTask" => tasks::run(state, &caller, input).await,
         "StopTask" => tasks::stop(state, &caller, input).await,
         "DescribeTasks" => tasks_read::describe(state, &caller, input).await,

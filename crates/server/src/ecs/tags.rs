@@ -53,7 +53,9 @@ fn key_of(resource_arn: &str) -> Result<ObjectKey, EcsError> {
 }
 
 fn not_found(resource_arn: &str) -> EcsError {
-    EcsError::resource_not_found(format!("The specified resource {resource_arn} was not found."))
+    EcsError::resource_not_found(format!(
+        "The specified resource {resource_arn} was not found."
+    ))
 }
 
 /// The tags an object carries in its spec.
@@ -261,7 +263,10 @@ mod tests {
             json!({"taskDefinition": "web", "tags": [{"key": "a", "value": "1"}]})
         );
         assert_eq!(
-            (tagged.metadata.resource_version, tagged.metadata.uid.as_deref()),
+            (
+                tagged.metadata.resource_version,
+                tagged.metadata.uid.as_deref()
+            ),
             (Some(7), None)
         );
         assert_eq!(tags_of(&tagged).len(), 1);

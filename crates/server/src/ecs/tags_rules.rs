@@ -140,7 +140,11 @@ mod tests {
 
     #[test]
     fn merging_replaces_values_and_counts_the_total() {
-        let out = merged(&[tag("a", "1"), tag("b", "2")], &[tag("b", "3"), tag("c", "4")]).unwrap();
+        let out = merged(
+            &[tag("a", "1"), tag("b", "2")],
+            &[tag("b", "3"), tag("c", "4")],
+        )
+        .unwrap();
         assert_eq!(out, [tag("a", "1"), tag("b", "3"), tag("c", "4")]);
         let fifty: Vec<Tag> = (0..50).map(|i| tag(&format!("k{i}"), "")).collect();
         assert!(merged(&fifty, &[tag("k0", "again")]).is_ok());

@@ -40,10 +40,9 @@ pub(super) async fn run(state: &EcsState, caller: &Caller, body: Value) -> Resul
     // The same clientToken gives the same ids: a retry finds the tasks it made.
     let ids: Vec<String> = (0..plan.count)
         .map(|i| match &req.client_token {
-            Some(token) => {
-                ecsapi::sigv4::sha256_hex(format!("{cluster}\0{token}\0{i}").as_bytes())[..32]
-                    .to_string()
-            }
+            Some(token) => ecsapi::sigv4::sha256_hex(format!("{cluster}\0{token}\0{i}").as_bytes())
+                [..32]
+                .to_string(),
             None => uuid::Uuid::new_v4().simple().to_string(),
         })
         .collect();
@@ -159,7 +158,11 @@ fn stop_request(task: &Object, reason: &str) -> Result<Option<Object>, serde_jso
 
 /// StopTask: asks the task to stop and answers it (a task asked already keeps its first
 /// reason, as `ecsctl stop-task`).
-pub(super) async fn stop(state: &EcsState, caller: &Caller, body: Value) -> Result<Value, EcsError> {
+pub(super) async fn stop(
+    state: &EcsState,
+    caller: &Caller,
+    body: Value,
+) -> Result<Value, EcsError> {
     let req: StopInput = input(body)?;
     let reason = req.reason.unwrap_or_else(|| DEFAULT_REASON.to_string());
     if reason.chars().count() > MAX_REASON {

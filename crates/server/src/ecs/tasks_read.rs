@@ -55,7 +55,11 @@ pub(crate) struct Lookups {
 }
 
 impl Lookups {
-    fn revision(&mut self, s: &dyn Store, task: &Object) -> Result<Option<TaskDefinitionSpec>, StoreError> {
+    fn revision(
+        &mut self,
+        s: &dyn Store,
+        task: &Object,
+    ) -> Result<Option<TaskDefinitionSpec>, StoreError> {
         let Ok(spec) = task.spec_as::<TaskSpec>() else {
             return Ok(None);
         };
@@ -70,7 +74,11 @@ impl Lookups {
         Ok(found)
     }
 
-    fn service_launch_type(&mut self, s: &dyn Store, task: &Object) -> Result<Option<LaunchType>, StoreError> {
+    fn service_launch_type(
+        &mut self,
+        s: &dyn Store,
+        task: &Object,
+    ) -> Result<Option<LaunchType>, StoreError> {
         let Some(service) = task.metadata.labels.get(runtime::labels::SERVICE) else {
             return Ok(None);
         };
@@ -210,9 +218,8 @@ impl Filter {
             return false;
         };
         let st: TaskStatus = t.status_as().unwrap_or_default();
-        let stopped = spec.stop_requested()
-            || st.desired_status.is_stopped()
-            || st.last_status.is_terminal();
+        let stopped =
+            spec.stop_requested() || st.desired_status.is_stopped() || st.last_status.is_terminal();
         stopped == want_stopped
             && self
                 .family
@@ -222,18 +229,26 @@ impl Filter {
                 .started_by
                 .as_ref()
                 .is_none_or(|b| spec.started_by.as_ref() == Some(b))
-            && self.service.as_ref().is_none_or(|svc| {
-                t.metadata.labels.get(runtime::labels::SERVICE) == Some(svc)
-            })
+            && self
+                .service
+                .as_ref()
+                .is_none_or(|svc| t.metadata.labels.get(runtime::labels::SERVICE) == Some(svc))
             && self.launch_type.is_none_or(|l| {
-                spec.launch_type.or(service_launch_type).unwrap_or(LaunchType::Ec2) == l
+                spec.launch_type
+                    .or(service_launch_type)
+                    .unwrap_or(LaunchType::Ec2)
+                    == l
             })
     }
 }
 
 /// ListTasks: the ARNs of a cluster's tasks that pass the filters, in id order, a page at a
 /// time.
-pub(super) async fn list(state: &EcsState, caller: &Caller, body: Value) -> Result<Value, EcsError> {
+pub(super) async fn list(
+    state: &EcsState,
+    caller: &Caller,
+    body: Value,
+) -> Result<Value, EcsError> {
     let req: ListInput = input(body)?;
     if req.container_instance.is_some() {
         return Err(EcsError::invalid_parameter(
@@ -262,7 +277,11 @@ pub(super) async fn list(state: &EcsState, caller: &Caller, body: Value) -> Resu
         Some(s) => Some(
             arn::in_cluster("service", s)
                 .map(|(_, name)| name)
-                .ok_or_else(|| EcsError::invalid_parameter(format!("serviceName {s:?} is not a service name or ARN")))?,
+                .ok_or_else(|| {
+                    EcsError::invalid_parameter(format!(
+                        "serviceName {s:?} is not a service name or ARN"
+                    ))
+                })?,
         ),
     };
     let page = Page::new(
@@ -332,7 +351,10 @@ mod tests {
             task_id("default", &format!("arn:aws:ecs:eu-west-1:1:task/{id}")).as_deref(),
             Some(id)
         );
-        assert_eq!(task_id("shop", "arn:aws:ecs:eu-west-1:1:service/shop/web"), None);
+        assert_eq!(
+            task_id("shop", "arn:aws:ecs:eu-west-1:1:service/shop/web"),
+            None
+        );
         assert_eq!(cluster_param(None).unwrap(), "default");
         assert_eq!(
             cluster_param(Some("arn:aws:ecs:eu-west-1:1:cluster/shop")).unwrap(),
@@ -364,20 +386,65 @@ mod tests {
             launch_type: None,
         };
         assert!(all.keeps(&t, None));
-        assert!(!Filter { stopped: None, ..all_like(&all) }.keeps(&t, None));
-        assert!(!Filter { stopped: Some(true), ..all_like(&all) }.keeps(&t, None));
-        assert!(Filter { family: Some("web".into()), ..all_like(&all) }.keeps(&t, None));
-        assert!(!Filter { family: Some("we".into()), ..all_like(&all) }.keeps(&t, None));
-        assert!(Filter { service: Some("front".into()), ..all_like(&all) }.keeps(&t, None));
-        assert!(!Filter { started_by: Some("cd".into()), ..all_like(&all) }.keeps(&t, None));
-        let fargate = Filter { launch_type: Some(LaunchType::Fargate), ..all_like(&all) };
+        assert!(
+            !Filter {
+                stopped: None,
+                ..all_like(&all)
+            }
+            .keeps(&t, None)
+        );
+        assert!(
+            !Filter {
+                stopped: Some(true),
+                ..all_like(&all)
+            }
+            .keeps(&t, None)
+        );
+        assert!(
+            Filter {
+                family: Some("web".into()),
+                ..all_like(&all)
+            }
+            .keeps(&t, None)
+        );
+        assert!(
+            !Filter {
+                family: Some("we".into()),
+                ..all_like(&all)
+            }
+            .keeps(&t, None)
+        );
+        assert!(
+            Filter {
+                service: Some("front".into()),
+                ..all_like(&all)
+            }
+            .keeps(&t, None)
+        );
+        assert!(
+            !Filter {
+                started_by: Some("cd".into()),
+                ..all_like(&all)
+            }
+            .keeps(&t, None)
+        );
+        let fargate = Filter {
+            launch_type: Some(LaunchType::Fargate),
+            ..all_like(&all)
+        };
         assert!(!fargate.keeps(&t, None) && fargate.keeps(&t, Some(LaunchType::Fargate)));
         let stopping = task(
             json!({"taskDefinition": "web", "desiredStatus": "STOPPED"}),
             &[],
             running,
         );
-        assert!(Filter { stopped: Some(true), ..all_like(&all) }.keeps(&stopping, None));
+        assert!(
+            Filter {
+                stopped: Some(true),
+                ..all_like(&all)
+            }
+            .keeps(&stopping, None)
+        );
     }
 
     fn all_like(f: &Filter) -> Filter {

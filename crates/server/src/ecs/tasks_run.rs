@@ -83,7 +83,9 @@ pub(crate) struct Plan {
 }
 
 fn refuse(field: &str, why: &str) -> EcsError {
-    EcsError::invalid_parameter(format!("RunTask: {field} is not supported by ecsctl ({why})"))
+    EcsError::invalid_parameter(format!(
+        "RunTask: {field} is not supported by ecsctl ({why})"
+    ))
 }
 
 /// Checks a RunTask before anything is read: counts, names, and what ecsctl refuses.
@@ -148,7 +150,10 @@ pub(crate) fn check(req: &RunInput) -> Result<Plan, EcsError> {
         ("volumeConfigurations", &req.volume_configurations),
     ];
     if let Some((field, _)) = lists.iter().find(|(_, v)| !v.is_empty()) {
-        return Err(refuse(field, "one local container instance runs every task"));
+        return Err(refuse(
+            field,
+            "one local container instance runs every task",
+        ));
     }
     if req.reference_id.is_some() {
         return Err(refuse("referenceId", "leave it out"));
@@ -310,7 +315,10 @@ mod tests {
 
     #[test]
     fn counts_and_refusals() {
-        assert_eq!(check(&req(json!({"taskDefinition": "web"}))).unwrap().count, 1);
+        assert_eq!(
+            check(&req(json!({"taskDefinition": "web"}))).unwrap().count,
+            1
+        );
         assert!(check(&req(json!({"taskDefinition": "web", "count": 11}))).is_err());
         assert!(check(&req(json!({"taskDefinition": "web", "count": 0}))).is_err());
         for refused in [
@@ -332,8 +340,10 @@ mod tests {
             let e = check(&req(body)).unwrap_err();
             assert_eq!(e.code, "InvalidParameterException", "{refused}");
         }
-        let ok = check(&req(json!({"taskDefinition": "web", "platformVersion": "LATEST",
-            "enableExecuteCommand": false, "launchType": "FARGATE"})));
+        let ok = check(&req(
+            json!({"taskDefinition": "web", "platformVersion": "LATEST",
+            "enableExecuteCommand": false, "launchType": "FARGATE"}),
+        ));
         assert!(ok.is_ok());
     }
 
@@ -346,8 +356,10 @@ mod tests {
                 {"name": "app", "command": ["echo", "hi"], "environment": [{"name": "A", "value": "1"}], "memory": 64}]}});
         let r = req(body);
         let plan = check(&r).unwrap();
-        let d = td(json!({"containerDefinitions": [{"name": "app", "image": "busybox", "memory": 128}],
-            "tags": [{"key": "team", "value": "shop"}, {"key": "app", "value": "web"}]}));
+        let d = td(
+            json!({"containerDefinitions": [{"name": "app", "image": "busybox", "memory": 128}],
+            "tags": [{"key": "team", "value": "shop"}, {"key": "app", "value": "web"}]}),
+        );
         let spec = task_spec(&r, &plan, "web:2", &d).unwrap();
         assert_eq!(
             serde_json::to_value(&spec).unwrap(),

@@ -23,11 +23,8 @@ pub(crate) struct Context<'a> {
 
 /// An RFC 3339 time as the epoch seconds AWS JSON carries.
 pub(crate) fn epoch(rfc3339: &str) -> Option<Value> {
-    let t = time::OffsetDateTime::parse(
-        rfc3339,
-        &time::format_description::well_known::Rfc3339,
-    )
-    .ok()?;
+    let t = time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
+        .ok()?;
     let secs = t.unix_timestamp_nanos() as f64 / 1e9;
     serde_json::Number::from_f64((secs * 1000.0).round() / 1000.0).map(Value::Number)
 }
@@ -117,9 +114,7 @@ fn overrides(o: Option<&TaskOverride>) -> Value {
 
 /// The task in ECS's `Task` shape.
 pub(crate) fn describe(task: &Object, cx: &Context<'_>) -> Value {
-    let spec: TaskSpec = task
-        .spec_as()
-        .unwrap_or_else(|_| TaskSpec::new("", None));
+    let spec: TaskSpec = task.spec_as().unwrap_or_else(|_| TaskSpec::new("", None));
     let st: TaskStatus = task.status_as().unwrap_or_default();
     let caller = cx.caller;
     let arn = task_arn(caller, task);
@@ -211,9 +206,17 @@ pub(crate) fn describe(task: &Object, cx: &Context<'_>) -> Value {
     );
     out.insert(
         "group".into(),
-        json!(spec.group.clone().unwrap_or_else(|| format!("family:{family}"))),
+        json!(
+            spec.group
+                .clone()
+                .unwrap_or_else(|| format!("family:{family}"))
+        ),
     );
-    set(&mut out, "startedBy", spec.started_by.as_ref().map(|v| json!(v)));
+    set(
+        &mut out,
+        "startedBy",
+        spec.started_by.as_ref().map(|v| json!(v)),
+    );
     let cpu = over.and_then(|o| o.cpu).or(td.and_then(|d| d.cpu));
     set(&mut out, "cpu", cpu.map(|v| json!(v.0.to_string())));
     let memory = over.and_then(|o| o.memory).or(td.and_then(|d| d.memory));
@@ -235,12 +238,14 @@ pub(crate) fn describe(task: &Object, cx: &Context<'_>) -> Value {
     let stopped_at = st.stopped_at.as_deref().and_then(epoch);
     set(&mut out, "stoppedAt", stopped_at.clone());
     set(&mut out, "executionStoppedAt", stopped_at);
-    let stop_code = st.stop_code.or(spec.stop_code.filter(|_| spec.stop_requested()));
+    let stop_code = st
+        .stop_code
+        .or(spec.stop_code.filter(|_| spec.stop_requested()));
     set(&mut out, "stopCode", stop_code.map(|c| json!(c.as_str())));
-    let reason = st
+    let reason = st.stopped_reason.clone().or(spec
         .stopped_reason
         .clone()
-        .or(spec.stopped_reason.clone().filter(|_| spec.stop_requested()));
+        .filter(|_| spec.stop_requested()));
     set(&mut out, "stoppedReason", reason.map(|r| json!(r)));
     set(
         &mut out,
@@ -305,15 +310,24 @@ mod tests {
             d["taskDefinitionArn"],
             "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:3"
         );
-        assert_eq!(d["clusterArn"], "arn:aws:ecs:eu-west-1:123456789012:cluster/shop");
-        assert_eq!((&d["lastStatus"], &d["desiredStatus"]), (&json!("RUNNING"), &json!("RUNNING")));
+        assert_eq!(
+            d["clusterArn"],
+            "arn:aws:ecs:eu-west-1:123456789012:cluster/shop"
+        );
+        assert_eq!(
+            (&d["lastStatus"], &d["desiredStatus"]),
+            (&json!("RUNNING"), &json!("RUNNING"))
+        );
         assert_eq!(d["group"], "family:web");
         assert_eq!(d["launchType"], "FARGATE");
         assert_eq!(d["cpu"], "512");
         assert_eq!(d["createdAt"], json!(1767225600.0));
         assert_eq!(d["startedAt"], json!(1767225601.5));
         assert_eq!(d["version"], 9);
-        assert_eq!(d["overrides"]["containerOverrides"][0]["command"], json!(["x"]));
+        assert_eq!(
+            d["overrides"]["containerOverrides"][0]["command"],
+            json!(["x"])
+        );
         let c = &d["containers"][0];
         assert_eq!(c["taskArn"], arn);
         assert_eq!(c["networkBindings"][0]["bindIP"], "127.0.0.1");
