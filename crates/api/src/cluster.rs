@@ -1,5 +1,6 @@
 //! Cluster: what the workloads in a cluster may do (policy) and the capacity they may use.
 
+use crate::taskdef::Tag;
 use crate::units::*;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -12,6 +13,33 @@ pub struct ClusterSpec {
     pub policy: Option<ClusterPolicy>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<ClusterCapacity>,
+    /// ECS's `containerInsights` cluster setting, kept and reported (DescribeClusters);
+    /// ecsctl sends no metrics to CloudWatch whatever it says (`ecsctl top` shows them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_insights: Option<ContainerInsights>,
+    /// Tags (ECS's TagResource on the cluster's ARN), kept as metadata.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<Tag>,
+}
+
+/// The values of ECS's `containerInsights` cluster setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ContainerInsights {
+    Enhanced,
+    Enabled,
+    Disabled,
+}
+
+impl ContainerInsights {
+    /// The value as ECS writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContainerInsights::Enhanced => "enhanced",
+            ContainerInsights::Enabled => "enabled",
+            ContainerInsights::Disabled => "disabled",
+        }
+    }
 }
 
 /// Workload policy; everything dangerous is refused unless allowed here.

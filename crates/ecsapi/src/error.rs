@@ -56,6 +56,11 @@ impl EcsError {
     pub fn service_not_active() -> Self {
         Self::new(400, "ServiceNotActiveException", "Service was not ACTIVE.")
     }
+    /// The resource an ARN names does not exist (TagResource, UntagResource,
+    /// ListTagsForResource).
+    pub fn resource_not_found(message: impl Into<String>) -> Self {
+        Self::new(400, "ResourceNotFoundException", message)
+    }
     /// The caller's identity may not do this.
     pub fn access_denied(message: impl Into<String>) -> Self {
         Self::new(400, "AccessDeniedException", message)

@@ -266,15 +266,15 @@ async fn ecs_errors_for_rules_services_and_unknown_operations() {
     let (status, e) = ecs
         .call(
             "CreateCluster",
-            json!({"clusterName": "t", "tags": [{"key": "a", "value": "b"}]}),
+            json!({"clusterName": "t", "capacityProviders": ["FARGATE"]}),
         )
         .await;
     assert_eq!(
         (status, &e["__type"]),
         (StatusCode::BAD_REQUEST, &json!("InvalidParameterException"))
     );
-    assert!(e["message"].as_str().unwrap().contains("tags"));
-    let (status, e) = ecs.call("RunTask", json!({})).await;
+    assert!(e["message"].as_str().unwrap().contains("capacityProviders"));
+    let (status, e) = ecs.call("PutAttributes", json!({})).await;
     assert_eq!(
         (status, &e["__type"]),
         (

@@ -40,6 +40,17 @@ pub struct TaskSpec {
     pub started_by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
+    /// EC2, FARGATE, EXTERNAL or MANAGED_INSTANCES, as RunTask was asked (all run on the
+    /// local Docker engine); reported by DescribeTasks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch_type: Option<crate::service::LaunchType>,
+    /// awsvpc settings as RunTask was given them (subnets and security groups are kept; the
+    /// task gets an address on the cluster's network).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_configuration: Option<crate::service::NetworkConfiguration>,
+    /// Tags (ECS's RunTask `tags`, TagResource on the task's ARN), kept as metadata.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<crate::taskdef::Tag>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
@@ -80,6 +91,9 @@ impl TaskSpec {
             overrides: None,
             started_by,
             group: None,
+            launch_type: None,
+            network_configuration: None,
+            tags: Vec::new(),
         }
     }
 

@@ -3,9 +3,12 @@
 //! caller's identity.
 
 use super::input::{Page, parse as input, with_next_token};
+use super::tags::rules as tags_rules;
 use super::{Caller, EcsState, denied, store_error};
 use admission::access;
-use api::{Kind, Object, ObjectKey};
+use api::cluster::{ClusterSpec, ContainerInsights};
+use api::taskdef::Tag;
+use api::{Kind, Object, ObjectKey, ObjectMeta};
 use ecsapi::EcsError;
 use ecsapi::arn::{self, Arn};
 use serde::Deserialize;
@@ -31,13 +34,27 @@ fn check_name(name: &str) -> Result<(), EcsError> {
     }
 }
 
-/// A cluster as ECS describes it, with its services and tasks counted.
+/// A cluster as ECS describes it, with its services and tasks counted (and its tags when
+/// `include_tags`).
 fn describe_one(
     s: &dyn Store,
     caller: &Caller,
     name: &str,
     status: &str,
+    include_tags: bool,
 ) -> Result<Value, store::StoreError> {
+    let spec: ClusterSpec = s
+        .get(&ObjectKey::new(Kind::Cluster, None, name))?
+        .and_then(|o| o.spec_as().ok())
+        .unwrap_or_default();
+    let insights = spec
+        .container_insights
+        .unwrap_or(ContainerInsights::Disabled);
+    let tags = if include_tags {
+        tags_rules::to_json(&spec.tags)
+    } else {
+        json!([])
+    };
     let in_cluster = |kind| {
         let mut q = ListQuery::new(kind);
         q.cluster = Some(name.to_string());
@@ -71,8 +88,8 @@ fn describe_one(
         "pendingTasksCount": pending,
         "activeServicesCount": services,
         "statistics": [],
-        "tags": [],
-        "settings": [{"name": "containerInsights", "value": "disabled"}],
+        "tags": tags,
+        "settings": [{"name": "containerInsights", "value": insights.as_str()}],
         "capacityProviders": [],
         "defaultCapacityProviderStrategy": [],
     }))
@@ -83,9 +100,9 @@ fn describe_one(
 struct CreateInput {
     cluster_name: Option<String>,
     #[serde(default)]
-    tags: Vec<Value>,
+    tags: Vec<Tag>,
     #[serde(default)]
-    settings: Vec<Value>,
+    settings: Vec<SettingInput>,
     configuration: Option<Value>,
     #[serde(default)]
     capacity_providers: Vec<Value>,
@@ -94,8 +111,41 @@ struct CreateInput {
     service_connect_defaults: Option<Value>,
 }
 
-/// CreateCluster: makes the Cluster object (an existing cluster is returned as it is, as
-/// ECS does).
+/// A cluster setting as ECS writes it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SettingInput {
+    name: String,
+    value: String,
+}
+
+/// The containerInsights value the settings give (the last one given), `None` when they
+/// give none; any other setting refused.
+fn container_insights(settings: &[SettingInput]) -> Result<Option<ContainerInsights>, EcsError> {
+    let mut out = None;
+    for s in settings {
+        if s.name != "containerInsights" {
+            return Err(EcsError::invalid_parameter(format!(
+                "settings: {:?} is not a cluster setting (containerInsights is the only one)",
+                s.name
+            )));
+        }
+        out = Some(match s.value.as_str() {
+            "enabled" => ContainerInsights::Enabled,
+            "disabled" => ContainerInsights::Disabled,
+            "enhanced" => ContainerInsights::Enhanced,
+            v => {
+                return Err(EcsError::invalid_parameter(format!(
+                    "settings: containerInsights {v:?} is not enabled, disabled or enhanced"
+                )));
+            }
+        });
+    }
+    Ok(out)
+}
+
+/// CreateCluster: makes the Cluster object, with its tags and containerInsights setting
+/// (an existing cluster is returned as it is, as ECS does).
 pub(super) async fn create(
     state: &EcsState,
     caller: &Caller,
@@ -104,8 +154,6 @@ pub(super) async fn create(
     let req: CreateInput = input(body)?;
     // What ecsctl cannot honour is refused, never dropped silently.
     let unsupported = [
-        ("tags", !req.tags.is_empty()),
-        ("settings", !req.settings.is_empty()),
         ("configuration", req.configuration.is_some()),
         ("capacityProviders", !req.capacity_providers.is_empty()),
         (
@@ -126,7 +174,14 @@ pub(super) async fn create(
         .cluster_name
         .unwrap_or_else(|| api::DEFAULT_CLUSTER.to_string());
     check_name(&name)?;
-    let object = Object::new(Kind::Cluster, &name, json!({}));
+    tags_rules::check(&req.tags)?;
+    let spec = ClusterSpec {
+        container_insights: container_insights(&req.settings)?,
+        tags: req.tags,
+        ..ClusterSpec::default()
+    };
+    let object = Object::with_spec(Kind::Cluster, &name, &spec)
+        .map_err(|e| EcsError::server(e.to_string()))?;
     access::authorize_apply(&caller.identity, std::slice::from_ref(&object))
         .map_err(|f| denied(f.into()))?;
     let (admission, who) = (state.admission.clone(), caller.identity.clone());
@@ -143,7 +198,7 @@ pub(super) async fn create(
                 s.apply_all(admitted.objects, false)?;
                 tracing::info!(cluster = name, identity = %who.name, "created a cluster (ECS API)");
             }
-            Ok(Ok(describe_one(s, &caller_view, &name, "ACTIVE")?))
+            Ok(Ok(describe_one(s, &caller_view, &name, "ACTIVE", true)?))
         })
         .await
         .map_err(store_error)??;
@@ -179,6 +234,7 @@ pub(super) async fn describe(
             INCLUDE.join(", ")
         )));
     }
+    let include_tags = req.include.iter().any(|i| i == "TAGS");
     let asked = req
         .clusters
         .unwrap_or_else(|| vec![api::DEFAULT_CLUSTER.to_string()]);
@@ -200,9 +256,13 @@ pub(super) async fn describe(
                     None => None,
                 };
                 match found {
-                    Some(o) => {
-                        clusters.push(describe_one(s, &caller_view, &o.metadata.name, "ACTIVE")?)
-                    }
+                    Some(o) => clusters.push(describe_one(
+                        s,
+                        &caller_view,
+                        &o.metadata.name,
+                        "ACTIVE",
+                        include_tags,
+                    )?),
                     None => {
                         let arn = if asked.starts_with("arn:") {
                             asked
@@ -295,7 +355,7 @@ pub(super) async fn delete(
             if s.get(&key)?.is_none() {
                 return Ok(Err(EcsError::cluster_not_found()));
             }
-            let described = describe_one(s, &caller_view, &name, "INACTIVE")?;
+            let described = describe_one(s, &caller_view, &name, "INACTIVE", true)?;
             let services = described["activeServicesCount"].as_u64().unwrap_or(0);
             if services > 0 {
                 return Ok(Err(EcsError::cluster_contains_services(format!(
@@ -312,6 +372,99 @@ pub(super) async fn delete(
             s.delete(&key)?;
             tracing::info!(cluster = name, identity = %caller_view.identity.name, "deleted a cluster (ECS API)");
             Ok(Ok(json!({ "cluster": described })))
+        })
+        .await
+        .map_err(store_error)?
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct UpdateInput {
+    cluster: String,
+    #[serde(default)]
+    settings: Vec<SettingInput>,
+    configuration: Option<Value>,
+    service_connect_defaults: Option<Value>,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct InsightsPatch {
+    container_insights: ContainerInsights,
+}
+
+/// UpdateCluster (and UpdateClusterSettings, its settings alone): sets the cluster's
+/// containerInsights setting, kept in its spec and reported; `configuration` and
+/// `serviceConnectDefaults` are refused.
+pub(super) async fn update(
+    state: &EcsState,
+    caller: &Caller,
+    body: Value,
+) -> Result<Value, EcsError> {
+    let req: UpdateInput = input(body)?;
+    let unsupported = [
+        ("configuration", req.configuration.is_some()),
+        (
+            "serviceConnectDefaults",
+            req.service_connect_defaults.is_some(),
+        ),
+    ];
+    if let Some((field, _)) = unsupported.iter().find(|(_, set)| *set) {
+        return Err(EcsError::invalid_parameter(format!(
+            "UpdateCluster: {field} is not supported by ecsctl (no execute-command logging or Cloud Map namespaces locally)"
+        )));
+    }
+    let insights = container_insights(&req.settings)?;
+    let name = arn::cluster_name(&req.cluster).ok_or_else(EcsError::cluster_not_found)?;
+    access::authorize(
+        &caller.identity,
+        &access::Action::on(access::Verb::Write, Kind::Cluster, None, &name),
+    )
+    .map_err(|f| denied(f.into()))?;
+    let (admission, caller_view) = (state.admission.clone(), caller.clone());
+    state
+        .store
+        .run(move |s| {
+            let key = ObjectKey::new(Kind::Cluster, None, &name);
+            let Some(o) = s.get(&key)? else {
+                return Ok(Err(EcsError::cluster_not_found()));
+            };
+            if let Some(value) = insights {
+                let m = &o.metadata;
+                let mut object = Object {
+                    api_version: o.api_version.clone(),
+                    kind: o.kind,
+                    metadata: ObjectMeta {
+                        name: m.name.clone(),
+                        labels: m.labels.clone(),
+                        annotations: m.annotations.clone(),
+                        resource_version: m.resource_version,
+                        ..ObjectMeta::default()
+                    },
+                    spec: o.spec.clone(),
+                    status: Value::Null,
+                };
+                if let Err(e) = object.merge_spec(&InsightsPatch {
+                    container_insights: value,
+                }) {
+                    return Ok(Err(EcsError::server(e.to_string())));
+                }
+                let admitted = match admission.admit_apply_as(&caller_view.identity, s, vec![object]) {
+                    Ok(a) => a,
+                    Err(e) => return Ok(Err(denied(e))),
+                };
+                match s.apply_all(admitted.objects, false) {
+                    Ok(_) => {}
+                    Err(store::StoreError::Conflict { .. }) => {
+                        return Ok(Err(EcsError::client(format!(
+                            "cluster {name} changed while it was updated: try again"
+                        ))));
+                    }
+                    Err(e) => return Err(e),
+                }
+                tracing::info!(cluster = name, insights = value.as_str(), identity = %caller_view.identity.name, "updated a cluster (ECS API)");
+            }
+            Ok(Ok(json!({ "cluster": describe_one(s, &caller_view, &name, "ACTIVE", true)? })))
         })
         .await
         .map_err(store_error)?

@@ -7,6 +7,8 @@ mod clusters;
 mod input;
 mod keys;
 mod services;
+mod tags;
+mod tasks;
 
 pub(crate) use keys::Keys;
 pub use keys::load_or_create as load_keys;
@@ -165,6 +167,14 @@ async fn serve(
         "ListServices" => services::list(state, &caller, input).await,
         "ListServiceDeployments" => services::list_deployments(state, &caller, input).await,
         "DescribeServiceDeployments" => services::describe_deployments(state, &caller, input).await,
+        "UpdateCluster" | "UpdateClusterSettings" => clusters::update(state, &caller, input).await,
+        "RunTask" => tasks::run(state, &caller, input).await,
+        "StopTask" => tasks::stop(state, &caller, input).await,
+        "DescribeTasks" => tasks::describe(state, &caller, input).await,
+        "ListTasks" => tasks::list(state, &caller, input).await,
+        "TagResource" => tags::tag(state, &caller, input).await,
+        "UntagResource" => tags::untag(state, &caller, input).await,
+        "ListTagsForResource" => tags::list(state, &caller, input).await,
         op if KNOWN_OPERATIONS.contains(&op) => Err(EcsError::unsupported(op)),
         op => Err(EcsError::unknown_operation(format!(
             "{op} is not an ECS operation"
@@ -188,7 +198,6 @@ const KNOWN_OPERATIONS: &[&str] = &[
     "DescribeServiceRevisions",
     "DescribeTaskDefinition",
     "DescribeTaskSets",
-    "DescribeTasks",
     "DiscoverPollEndpoint",
     "ExecuteCommand",
     "GetTaskProtection",
@@ -196,28 +205,20 @@ const KNOWN_OPERATIONS: &[&str] = &[
     "ListAttributes",
     "ListContainerInstances",
     "ListServicesByNamespace",
-    "ListTagsForResource",
     "ListTaskDefinitionFamilies",
     "ListTaskDefinitions",
-    "ListTasks",
     "PutAccountSetting",
     "PutAccountSettingDefault",
     "PutAttributes",
     "PutClusterCapacityProviders",
     "RegisterContainerInstance",
     "RegisterTaskDefinition",
-    "RunTask",
     "StartTask",
     "StopServiceDeployment",
-    "StopTask",
     "SubmitAttachmentStateChanges",
     "SubmitContainerStateChange",
     "SubmitTaskStateChange",
-    "TagResource",
-    "UntagResource",
     "UpdateCapacityProvider",
-    "UpdateCluster",
-    "UpdateClusterSettings",
     "UpdateContainerAgent",
     "UpdateContainerInstancesState",
     "UpdateServicePrimaryTaskSet",
