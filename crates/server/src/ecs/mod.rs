@@ -232,10 +232,17 @@ pub(crate) fn store_error(e: store::StoreError) -> EcsError {
 }
 
 /// An admission refusal as ECS errors: a role that may not is `AccessDeniedException`, a
-/// rule that refuses is `InvalidParameterException`.
+/// rule that refuses is `InvalidParameterException` naming every problem found.
 pub(crate) fn denied(e: admission::Denied) -> EcsError {
     match e {
         admission::Denied::Forbidden(f) => EcsError::access_denied(f.to_string()),
-        admission::Denied::Refused(r) => EcsError::invalid_parameter(r.to_string()),
+        admission::Denied::Refused(r) => {
+            let lines = r.lines();
+            if lines.is_empty() {
+                EcsError::invalid_parameter(r.to_string())
+            } else {
+                EcsError::invalid_parameter(lines.join("; "))
+            }
+        }
     }
 }

@@ -8,8 +8,7 @@ use super::{
     run, service_arg, service_key, tombstone,
 };
 use crate::ecs::input::parse as input;
-use crate::ecs::{Caller, EcsState};
-use admission::Denied;
+use crate::ecs::{Caller, EcsState, denied};
 use api::service::{SchedulingStrategy, ServiceSpec, ServiceStatus};
 use api::{Kind, Object};
 use controllers::service::reconciler::FORCE_ANNOTATION;
@@ -27,21 +26,6 @@ const REQUEST_ANNOTATION: &str = "ecsctl.dev/ecs-client-request";
 const UNSUPPORTED: &[&str] = &["volumeConfigurations", "vpcLatticeConfigurations"];
 /// Writes retried when the controller wrote the service between our read and our write.
 const ATTEMPTS: usize = 5;
-
-/// A refusal by the admission chain as ECS errors, every problem named.
-fn refused(e: Denied) -> EcsError {
-    match e {
-        Denied::Forbidden(f) => EcsError::access_denied(f.to_string()),
-        Denied::Refused(r) => {
-            let lines = r.lines();
-            if lines.is_empty() {
-                EcsError::invalid_parameter(r.to_string())
-            } else {
-                EcsError::invalid_parameter(lines.join("; "))
-            }
-        }
-    }
-}
 
 /// ECS's rule for service names (ecsctl's own naming rules are the validation's).
 fn check_name(name: &str) -> Result<(), EcsError> {
