@@ -6,6 +6,7 @@
 mod clusters;
 mod input;
 mod keys;
+mod taskdefs;
 
 pub(crate) use keys::Keys;
 pub use keys::load_or_create as load_keys;
@@ -157,6 +158,12 @@ async fn serve(
         "DescribeClusters" => clusters::describe(state, &caller, input).await,
         "ListClusters" => clusters::list(state, &caller, input).await,
         "DeleteCluster" => clusters::delete(state, &caller, input).await,
+        "RegisterTaskDefinition" => taskdefs::register(state, &caller, input).await,
+        "DescribeTaskDefinition" => taskdefs::describe(state, &caller, input).await,
+        "ListTaskDefinitions" => taskdefs::list(state, &caller, input).await,
+        "ListTaskDefinitionFamilies" => taskdefs::families(state, &caller, input).await,
+        "DeregisterTaskDefinition" => taskdefs::deregister(state, &caller, input).await,
+        "DeleteTaskDefinitions" => taskdefs::delete(state, &caller, input).await,
         op if KNOWN_OPERATIONS.contains(&op) => Err(EcsError::unsupported(op)),
         op => Err(EcsError::unknown_operation(format!(
             "{op} is not an ECS operation"
@@ -173,16 +180,13 @@ const KNOWN_OPERATIONS: &[&str] = &[
     "DeleteAttributes",
     "DeleteCapacityProvider",
     "DeleteService",
-    "DeleteTaskDefinitions",
     "DeleteTaskSet",
     "DeregisterContainerInstance",
-    "DeregisterTaskDefinition",
     "DescribeCapacityProviders",
     "DescribeContainerInstances",
     "DescribeServiceDeployments",
     "DescribeServiceRevisions",
     "DescribeServices",
-    "DescribeTaskDefinition",
     "DescribeTaskSets",
     "DescribeTasks",
     "DiscoverPollEndpoint",
@@ -195,15 +199,12 @@ const KNOWN_OPERATIONS: &[&str] = &[
     "ListServices",
     "ListServicesByNamespace",
     "ListTagsForResource",
-    "ListTaskDefinitionFamilies",
-    "ListTaskDefinitions",
     "ListTasks",
     "PutAccountSetting",
     "PutAccountSettingDefault",
     "PutAttributes",
     "PutClusterCapacityProviders",
     "RegisterContainerInstance",
-    "RegisterTaskDefinition",
     "RunTask",
     "StartTask",
     "StopServiceDeployment",
