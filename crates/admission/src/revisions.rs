@@ -118,10 +118,22 @@ mod tests {
         let problems = check_objects(&store, &[task("t1", "web:2")]).unwrap();
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].rule, Rule::InactiveRevision);
-        assert!(problems[0].message.contains("web:2 is INACTIVE"), "{}", problems[0].message);
+        assert!(
+            problems[0].message.contains("web:2 is INACTIVE"),
+            "{}",
+            problems[0].message
+        );
         // The family names web:1, still ACTIVE.
-        assert!(check_objects(&store, &[task("t1", "web")]).unwrap().is_empty());
-        assert!(check_objects(&store, &[task("t1", "web:1")]).unwrap().is_empty());
+        assert!(
+            check_objects(&store, &[task("t1", "web")])
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            check_objects(&store, &[task("t1", "web:1")])
+                .unwrap()
+                .is_empty()
+        );
         // The service already on web:2 may scale; another may not be created on it.
         let mut scaled = svc.clone();
         scaled.spec["desiredCount"] = json!(3);
@@ -132,11 +144,23 @@ mod tests {
         // Every revision deregistered (or being deleted): the family names none...
         deregister(&store, "web:1", "DELETE_IN_PROGRESS");
         let problems = check_objects(&store, &[task("t1", "web")]).unwrap();
-        assert!(problems[0].message.contains("every revision"), "{}", problems[0].message);
+        assert!(
+            problems[0].message.contains("every revision"),
+            "{}",
+            problems[0].message
+        );
         assert!(check_objects(&store, &[task("t1", "web:1")]).unwrap().len() == 1);
         // ...unless the same write registers a new one; unknown families are not this
         // rule's business.
-        assert!(check_objects(&store, &[td("nginx:3"), task("t1", "web")]).unwrap().is_empty());
-        assert!(check_objects(&store, &[task("t1", "api")]).unwrap().is_empty());
+        assert!(
+            check_objects(&store, &[td("nginx:3"), task("t1", "web")])
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            check_objects(&store, &[task("t1", "api")])
+                .unwrap()
+                .is_empty()
+        );
     }
 }

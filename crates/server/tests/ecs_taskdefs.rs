@@ -82,13 +82,24 @@ async fn register_answers_ecs_shapes_and_a_new_revision_each_call() {
     assert_eq!(td["placementConstraints"], json!([]));
     // Who registered it: the key's identity (its profile in the credentials file).
     assert_eq!(td["registeredBy"], "aws-credentials[admin]");
-    let registered_at = td["registeredAt"].as_f64().expect("epoch seconds, a number");
+    let registered_at = td["registeredAt"]
+        .as_f64()
+        .expect("epoch seconds, a number");
     let now = time::OffsetDateTime::now_utc().unix_timestamp() as f64;
-    assert!((now - registered_at).abs() < 60.0, "{registered_at} vs {now}");
+    assert!(
+        (now - registered_at).abs() < 60.0,
+        "{registered_at} vs {now}"
+    );
     let app = &td["containerDefinitions"][0];
-    assert_eq!((app["name"].as_str(), app["memory"].as_i64()), (Some("app"), Some(128)));
+    assert_eq!(
+        (app["name"].as_str(), app["memory"].as_i64()),
+        (Some("app"), Some(128))
+    );
     assert_eq!(app["portMappings"][0]["containerPort"], 80);
-    assert!(td.get("tags").is_none(), "tags are beside the task definition");
+    assert!(
+        td.get("tags").is_none(),
+        "tags are beside the task definition"
+    );
     assert_eq!(out["tags"], json!([{"key": "team", "value": "shop"}]));
 
     // The same request again: ECS registers revision 2 (ecsctl apply would say unchanged).
@@ -133,14 +144,28 @@ async fn describe_by_family_revision_and_arn_with_tags_on_request() {
             json!({"taskDefinition": "web:1", "include": ["TAGS"]}),
         )
         .await;
-    assert_eq!(first["taskDefinition"]["containerDefinitions"][0]["image"], "nginx:1");
+    assert_eq!(
+        first["taskDefinition"]["containerDefinitions"][0]["image"],
+        "nginx:1"
+    );
     assert_eq!(first["tags"], json!([{"key": "env", "value": "prod"}]));
     let by_arn = ecs
-        .ok("DescribeTaskDefinition", json!({"taskDefinition": arn("web:2")}))
+        .ok(
+            "DescribeTaskDefinition",
+            json!({"taskDefinition": arn("web:2")}),
+        )
         .await;
-    assert_eq!(by_arn["taskDefinition"]["containerDefinitions"][0]["image"], "nginx:2");
+    assert_eq!(
+        by_arn["taskDefinition"]["containerDefinitions"][0]["image"],
+        "nginx:2"
+    );
 
-    for missing in ["nope", "web:9", "web:x", "arn:aws:ecs:eu-west-1:1:cluster/web"] {
+    for missing in [
+        "nope",
+        "web:9",
+        "web:x",
+        "arn:aws:ecs:eu-west-1:1:cluster/web",
+    ] {
         let m = ecs
             .fails(
                 "DescribeTaskDefinition",
@@ -156,8 +181,12 @@ async fn describe_by_family_revision_and_arn_with_tags_on_request() {
         "InvalidParameterException",
     )
     .await;
-    ecs.fails("DescribeTaskDefinition", json!({}), "SerializationException")
-        .await;
+    ecs.fails(
+        "DescribeTaskDefinition",
+        json!({}),
+        "SerializationException",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -254,8 +283,11 @@ async fn lists_page_both_ways_and_filter_by_prefix_and_state() {
         .await;
     assert_eq!(strings(&web["taskDefinitionArns"]), [arn("web-2:1")]);
 
-    ecs.ok("DeregisterTaskDefinition", json!({"taskDefinition": "web:2"}))
-        .await;
+    ecs.ok(
+        "DeregisterTaskDefinition",
+        json!({"taskDefinition": "web:2"}),
+    )
+    .await;
     for a in ["api:1", "web-2:1"] {
         ecs.ok("DeregisterTaskDefinition", json!({"taskDefinition": a}))
             .await;
@@ -266,7 +298,10 @@ async fn lists_page_both_ways_and_filter_by_prefix_and_state() {
         [arn("web:1"), arn("web:3")]
     );
     let inactive = ecs
-        .ok("ListTaskDefinitions", json!({"status": "INACTIVE", "sort": "DESC"}))
+        .ok(
+            "ListTaskDefinitions",
+            json!({"status": "INACTIVE", "sort": "DESC"}),
+        )
         .await;
     assert_eq!(
         strings(&inactive["taskDefinitionArns"]),
@@ -280,9 +315,17 @@ async fn lists_page_both_ways_and_filter_by_prefix_and_state() {
         }
         body
     };
-    let (all, pages) = all_pages(&ecs, "ListTaskDefinitionFamilies", families(None), "families")
-        .await;
-    assert_eq!((all, pages), (vec!["api".into(), "web".into(), "web-2".into()], 3));
+    let (all, pages) = all_pages(
+        &ecs,
+        "ListTaskDefinitionFamilies",
+        families(None),
+        "families",
+    )
+    .await;
+    assert_eq!(
+        (all, pages),
+        (vec!["api".into(), "web".into(), "web-2".into()], 3)
+    );
     let (active, _) = all_pages(
         &ecs,
         "ListTaskDefinitionFamilies",
@@ -312,7 +355,10 @@ async fn lists_page_both_ways_and_filter_by_prefix_and_state() {
         ("ListTaskDefinitions", json!({"sort": "UP"})),
         ("ListTaskDefinitions", json!({"maxResults": 101})),
         ("ListTaskDefinitions", json!({"nextToken": "zz"})),
-        ("ListTaskDefinitionFamilies", json!({"status": "DELETE_IN_PROGRESS"})),
+        (
+            "ListTaskDefinitionFamilies",
+            json!({"status": "DELETE_IN_PROGRESS"}),
+        ),
         ("ListTaskDefinitionFamilies", json!({"maxResults": 0})),
     ] {
         ecs.fails(op, body, "InvalidParameterException").await;
@@ -333,15 +379,24 @@ async fn deregistered_revisions_start_nothing_new_and_families_skip_them() {
     assert_eq!(status, StatusCode::OK, "{out}");
 
     let out = ecs
-        .ok("DeregisterTaskDefinition", json!({"taskDefinition": arn("web:2")}))
+        .ok(
+            "DeregisterTaskDefinition",
+            json!({"taskDefinition": arn("web:2")}),
+        )
         .await;
     let td = &out["taskDefinition"];
-    assert_eq!((td["status"].as_str(), td["revision"].as_i64()), (Some("INACTIVE"), Some(2)));
+    assert_eq!(
+        (td["status"].as_str(), td["revision"].as_i64()),
+        (Some("INACTIVE"), Some(2))
+    );
     let at = td["deregisteredAt"].as_f64().expect("epoch seconds");
     assert!(at >= td["registeredAt"].as_f64().unwrap());
     // Again: answered as it is.
     let again = ecs
-        .ok("DeregisterTaskDefinition", json!({"taskDefinition": "web:2"}))
+        .ok(
+            "DeregisterTaskDefinition",
+            json!({"taskDefinition": "web:2"}),
+        )
         .await;
     assert_eq!(again["taskDefinition"]["deregisteredAt"], at);
 
@@ -368,7 +423,10 @@ async fn deregistered_revisions_start_nothing_new_and_families_skip_them() {
     let (status, out) = ecs.server.apply(vec![task("web:2")]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{out}");
     let text = out.to_string();
-    assert!(text.contains("inactive-revision") && text.contains("web:2"), "{text}");
+    assert!(
+        text.contains("inactive-revision") && text.contains("web:2"),
+        "{text}"
+    );
     // Nor a new service on it; the one already on it may scale.
     let mut other = service.clone();
     other["metadata"]["name"] = json!("shop-2");
@@ -388,8 +446,11 @@ async fn deregistered_revisions_start_nothing_new_and_families_skip_them() {
     assert_eq!(status, StatusCode::OK);
 
     // Every revision deregistered: the family names none.
-    ecs.ok("DeregisterTaskDefinition", json!({"taskDefinition": "web:1"}))
-        .await;
+    ecs.ok(
+        "DeregisterTaskDefinition",
+        json!({"taskDefinition": "web:1"}),
+    )
+    .await;
     let (status, out) = ecs.server.apply(vec![task("web")]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{out}");
     assert!(out.to_string().contains("every revision"), "{out}");
@@ -470,7 +531,10 @@ async fn delete_takes_inactive_revisions_and_keeps_used_ones_until_unused() {
         .await;
     assert_eq!(kept["taskDefinition"]["status"], "DELETE_IN_PROGRESS");
     let listed = ecs
-        .ok("ListTaskDefinitions", json!({"status": "DELETE_IN_PROGRESS"}))
+        .ok(
+            "ListTaskDefinitions",
+            json!({"status": "DELETE_IN_PROGRESS"}),
+        )
         .await;
     assert_eq!(strings(&listed["taskDefinitionArns"]), [arn("web:2")]);
 
@@ -493,14 +557,25 @@ async fn viewers_read_deployers_register_and_deregister() {
     let viewer = Signing::Key(VIEWER_KEY, VIEWER_SECRET);
     // Task definitions are account-wide: a deployer of `shop` registers them.
     let (status, out) = ecs
-        .call_as(deployer, "RegisterTaskDefinition", request("web", "nginx:1"))
+        .call_as(
+            deployer,
+            "RegisterTaskDefinition",
+            request("web", "nginx:1"),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{out}");
     assert_eq!(out["taskDefinition"]["registeredBy"], "aws-credentials[ci]");
     let (status, out) = ecs
-        .call_as(viewer, "DescribeTaskDefinition", json!({"taskDefinition": "web"}))
+        .call_as(
+            viewer,
+            "DescribeTaskDefinition",
+            json!({"taskDefinition": "web"}),
+        )
         .await;
-    assert_eq!((status, &out["taskDefinition"]["revision"]), (StatusCode::OK, &json!(1)));
+    assert_eq!(
+        (status, &out["taskDefinition"]["revision"]),
+        (StatusCode::OK, &json!(1))
+    );
     let (status, out) = ecs.call_as(viewer, "ListTaskDefinitions", json!({})).await;
     assert_eq!(status, StatusCode::OK, "{out}");
     assert_eq!(strings(&out["taskDefinitionArns"]), [arn("web:1")]);
@@ -510,19 +585,36 @@ async fn viewers_read_deployers_register_and_deregister() {
     assert_eq!(status, StatusCode::OK);
     for (op, body) in [
         ("RegisterTaskDefinition", request("web", "nginx:2")),
-        ("DeregisterTaskDefinition", json!({"taskDefinition": "web:1"})),
-        ("DeleteTaskDefinitions", json!({"taskDefinitions": ["web:1"]})),
+        (
+            "DeregisterTaskDefinition",
+            json!({"taskDefinition": "web:1"}),
+        ),
+        (
+            "DeleteTaskDefinitions",
+            json!({"taskDefinitions": ["web:1"]}),
+        ),
     ] {
         let (status, out) = ecs.call_as(viewer, op, body).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{op}: {out}");
         assert_eq!(out["__type"], "AccessDeniedException", "{op}: {out}");
     }
     let (status, out) = ecs
-        .call_as(deployer, "DeregisterTaskDefinition", json!({"taskDefinition": "web:1"}))
+        .call_as(
+            deployer,
+            "DeregisterTaskDefinition",
+            json!({"taskDefinition": "web:1"}),
+        )
         .await;
-    assert_eq!((status, &out["taskDefinition"]["status"]), (StatusCode::OK, &json!("INACTIVE")));
+    assert_eq!(
+        (status, &out["taskDefinition"]["status"]),
+        (StatusCode::OK, &json!("INACTIVE"))
+    );
     let (status, out) = ecs
-        .call_as(deployer, "DeleteTaskDefinitions", json!({"taskDefinitions": ["web:1"]}))
+        .call_as(
+            deployer,
+            "DeleteTaskDefinitions",
+            json!({"taskDefinitions": ["web:1"]}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{out}");
     assert_eq!(out["taskDefinitions"][0]["status"], "DELETE_IN_PROGRESS");
@@ -532,7 +624,8 @@ async fn viewers_read_deployers_register_and_deregister() {
 /// the ECS API and describes back as registered.
 #[tokio::test]
 async fn every_accepted_corpus_task_definition_registers_and_describes_back() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/corpus/ecs/taskdefs");
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/corpus/ecs/taskdefs");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -558,8 +651,15 @@ async fn every_accepted_corpus_task_definition_registers_and_describes_back() {
         }
         let fields = doc.as_object_mut().unwrap();
         for read_only in [
-            "taskDefinitionArn", "revision", "status", "registeredAt", "registeredBy",
-            "deregisteredAt", "requiresAttributes", "compatibilities", "deleteRequestedAt",
+            "taskDefinitionArn",
+            "revision",
+            "status",
+            "registeredAt",
+            "registeredBy",
+            "deregisteredAt",
+            "requiresAttributes",
+            "compatibilities",
+            "deleteRequestedAt",
         ] {
             fields.remove(read_only);
         }
@@ -588,9 +688,17 @@ async fn every_accepted_corpus_task_definition_registers_and_describes_back() {
             "{name}"
         );
         let images = |v: &Value| -> Vec<Value> {
-            v.as_array().unwrap().iter().map(|c| c["image"].clone()).collect()
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["image"].clone())
+                .collect()
         };
-        assert_eq!(images(&td["containerDefinitions"]), images(&doc["containerDefinitions"]), "{name}");
+        assert_eq!(
+            images(&td["containerDefinitions"]),
+            images(&doc["containerDefinitions"]),
+            "{name}"
+        );
         assert_eq!(
             described["tags"],
             doc.get("tags").cloned().unwrap_or_else(|| json!([])),
@@ -598,5 +706,8 @@ async fn every_accepted_corpus_task_definition_registers_and_describes_back() {
         );
         registered += 1;
     }
-    assert!(registered >= 40, "only {registered} corpus files registered");
+    assert!(
+        registered >= 40,
+        "only {registered} corpus files registered"
+    );
 }

@@ -441,7 +441,10 @@ fn a_bare_family_names_its_latest_active_revision_and_register_always_adds_one()
             None,
         )
         .unwrap();
-    let latest = store.get(&key(Kind::TaskDefinition, "web")).unwrap().unwrap();
+    let latest = store
+        .get(&key(Kind::TaskDefinition, "web"))
+        .unwrap()
+        .unwrap();
     assert_eq!(latest.display_name(), "web:1");
     store
         .update_status(

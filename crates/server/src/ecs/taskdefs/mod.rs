@@ -49,8 +49,7 @@ const UNABLE_TO_DESCRIBE: &str = "Unable to describe task definition.";
 /// DeleteTaskDefinitions).
 const DOES_NOT_EXIST: &str = "The specified task definition does not exist.";
 /// ECS's reason for deleting a revision still ACTIVE.
-const STILL_ACTIVE: &str =
-    "The specified task definition is still in ACTIVE status. Please deregister the target and try again.";
+const STILL_ACTIVE: &str = "The specified task definition is still in ACTIVE status. Please deregister the target and try again.";
 /// DeleteTaskDefinitions takes at most this many.
 const MAX_DELETE: usize = 10;
 
@@ -58,7 +57,10 @@ const MAX_DELETE: usize = 10;
 /// JSON import and the validation `ecsctl apply` uses; its errors name the request's field.
 fn to_object(body: &Value) -> Result<Object, EcsError> {
     let fields = body.as_object().cloned().unwrap_or_default();
-    if let Some(unknown) = fields.keys().find(|k| !REGISTER_FIELDS.contains(&k.as_str())) {
+    if let Some(unknown) = fields
+        .keys()
+        .find(|k| !REGISTER_FIELDS.contains(&k.as_str()))
+    {
         return Err(EcsError::invalid_parameter(format!(
             "{unknown}: RegisterTaskDefinition has no such field (it takes {})",
             REGISTER_FIELDS.join(", ")

@@ -81,7 +81,10 @@ pub(super) fn describe(caller: &Caller, revision: &Object) -> Value {
     );
     out.insert("requiresAttributes".into(), json!([]));
     let times = [
-        ("registeredAt", revision.metadata.creation_timestamp.as_deref()),
+        (
+            "registeredAt",
+            revision.metadata.creation_timestamp.as_deref(),
+        ),
         ("deregisteredAt", status.deregistered_at.as_deref()),
         ("deleteRequestedAt", status.delete_requested_at.as_deref()),
     ];
@@ -101,7 +104,9 @@ pub(super) fn describe(caller: &Caller, revision: &Object) -> Value {
 /// was validated against their rules).
 fn compatibilities(spec: Option<&TaskDefinitionSpec>) -> Vec<&'static str> {
     let mut out = vec!["EC2", "EXTERNAL"];
-    let required = spec.map(|s| s.requires_compatibilities.as_slice()).unwrap_or(&[]);
+    let required = spec
+        .map(|s| s.requires_compatibilities.as_slice())
+        .unwrap_or(&[]);
     if required.contains(&Compatibility::Fargate) {
         out.push("FARGATE");
     }
@@ -138,12 +143,21 @@ mod tests {
         td.metadata.creation_timestamp = Some("2024-01-02T03:04:05.5Z".into());
         td.status = json!({"status": "INACTIVE", "deregisteredAt": "2024-01-02T03:04:06Z", "registeredBy": "ci"});
         let d = describe(&caller(), &td);
-        assert_eq!(d["taskDefinitionArn"], "arn:aws:ecs:eu-west-1:1:task-definition/web:3");
-        assert_eq!((d["cpu"].clone(), d["memory"].clone()), (json!("256"), json!("512")));
+        assert_eq!(
+            d["taskDefinitionArn"],
+            "arn:aws:ecs:eu-west-1:1:task-definition/web:3"
+        );
+        assert_eq!(
+            (d["cpu"].clone(), d["memory"].clone()),
+            (json!("256"), json!("512"))
+        );
         assert_eq!(d["containerDefinitions"][0]["memory"], 128);
         assert_eq!(d["registeredAt"], 1_704_164_645.5);
         assert_eq!(d["deregisteredAt"], 1_704_164_646.0);
-        assert_eq!((d["status"].as_str(), d["registeredBy"].as_str()), (Some("INACTIVE"), Some("ci")));
+        assert_eq!(
+            (d["status"].as_str(), d["registeredBy"].as_str()),
+            (Some("INACTIVE"), Some("ci"))
+        );
         assert_eq!(d["compatibilities"], json!(["EC2", "EXTERNAL", "FARGATE"]));
         assert!(d.get("tags").is_none());
         assert_eq!(tags(&td), json!([{"key": "team", "value": "shop"}]));
