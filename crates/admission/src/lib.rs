@@ -8,6 +8,7 @@
 //! 1. [`Rule::SystemOwnedKind`], [`Rule::Duplicate`], [`Rule::Validation`],
 //!    [`Rule::TerminalSafeText`]: each object on its own ([`validate_objects`]: pure, no store).
 //! 2. [`Rule::ClusterPolicy`] (what a task definition may do in its cluster),
+//!    [`Rule::InactiveRevision`] (nothing new starts from a deregistered revision),
 //!    [`Rule::ListenerPolicy`] (ports and addresses a cluster's workloads may open),
 //!    [`Rule::SecretSources`] (where a Secret may take its value from, as the server's operator
 //!    allows), [`Rule::ResourceBounds`] and [`Rule::SizeBounds`] (memory within the machine,
@@ -31,6 +32,7 @@ pub mod host;
 pub mod listeners;
 mod ownership;
 mod protected;
+pub mod revisions;
 pub mod secrets;
 pub mod text;
 mod validation;
@@ -73,6 +75,9 @@ pub enum Rule {
     ListenerPolicy,
     /// Text that ecsctl prints holds no control characters (ESC sequences and the like).
     TerminalSafeText,
+    /// No new Task or Service (nor a Service moved) may name a deregistered (INACTIVE or
+    /// DELETE_IN_PROGRESS) task definition revision, as in ECS.
+    InactiveRevision,
 }
 
 impl Rule {
@@ -89,6 +94,7 @@ impl Rule {
             Rule::SizeBounds => "size-bounds",
             Rule::ListenerPolicy => "listener-policy",
             Rule::TerminalSafeText => "terminal-safe-text",
+            Rule::InactiveRevision => "inactive-revision",
         }
     }
 }
@@ -244,6 +250,7 @@ impl Admission {
         let warnings = validate_objects(&objects).map_err(Refusal::from_problems)?;
         let mut problems = workload::check_objects(store, &objects)?;
         problems.extend(listeners::check_objects(store, &objects)?);
+        problems.extend(revisions::check_objects(store, &objects)?);
         problems.extend(self.secret_sources.check_objects(&objects));
         problems.extend(bounds::check_objects(store, &objects, &self.limits)?);
         if !problems.is_empty() {

@@ -2,7 +2,10 @@
 //! registers a revision and ECS keeps them all (INACTIVE ones too); on one machine that is
 //! a store that grows without bound. Kept: each family's latest revision, the newest `keep`
 //! older ones, and every revision a Service, Deployment or Task (running or stopped) names.
+//! A revision whose deletion was asked (DELETE_IN_PROGRESS) goes first, as soon as nothing
+//! names it.
 
+use api::taskdef::{RevisionState, revision_state};
 use api::{Kind, Object, ObjectKey};
 use std::collections::{BTreeMap, BTreeSet};
 use store::{ListQuery, Store, StoreError};
@@ -53,29 +56,49 @@ pub fn references(o: &Object) -> Vec<String> {
     out
 }
 
-/// Deletes the revisions [`plan`] selects; returns their names. Blocking (it reads and
-/// writes the store).
-pub fn collect(store: &dyn Store, keep: usize) -> Result<Vec<String>, StoreError> {
-    let revisions: Vec<(String, u64)> = store
-        .list(&ListQuery::new(Kind::TaskDefinition))?
-        .items
-        .iter()
-        .filter_map(|o| Some((o.metadata.name.clone(), o.metadata.revision?)))
-        .collect();
-    let families: BTreeSet<&str> = revisions.iter().map(|(f, _)| f.as_str()).collect();
-    let crowded = families
-        .iter()
-        .any(|f| revisions.iter().filter(|(x, _)| x == f).count() > keep + 1);
-    if !crowded {
-        return Ok(Vec::new());
-    }
+/// Every `family:N` a Service, Deployment or Task (running or stopped) names: the
+/// revisions that may not be deleted yet.
+pub fn in_use(store: &dyn Store) -> Result<BTreeSet<String>, StoreError> {
     let mut in_use = BTreeSet::new();
     for kind in [Kind::Service, Kind::Deployment, Kind::Task] {
         for o in store.list(&ListQuery::new(kind))?.items {
             in_use.extend(references(&o));
         }
     }
-    let doomed = plan(&revisions, &in_use, keep);
+    Ok(in_use)
+}
+
+/// Deletes, first, the revisions whose deletion was asked (DELETE_IN_PROGRESS, by ECS's
+/// DeleteTaskDefinitions) that nothing uses any more, then those [`plan`] selects among the
+/// others; returns their names. Blocking (it reads and writes the store).
+pub fn collect(store: &dyn Store, keep: usize) -> Result<Vec<String>, StoreError> {
+    let all = store.list(&ListQuery::new(Kind::TaskDefinition))?.items;
+    let asked = |o: &Object| revision_state(o) == RevisionState::DeleteInProgress;
+    let requested: Vec<String> = all
+        .iter()
+        .filter(|o| asked(o))
+        .map(Object::display_name)
+        .collect();
+    let revisions: Vec<(String, u64)> = all
+        .iter()
+        .filter(|o| !asked(o))
+        .filter_map(|o| Some((o.metadata.name.clone(), o.metadata.revision?)))
+        .collect();
+    let families: BTreeSet<&str> = revisions.iter().map(|(f, _)| f.as_str()).collect();
+    let crowded = families
+        .iter()
+        .any(|f| revisions.iter().filter(|(x, _)| x == f).count() > keep + 1);
+    if !crowded && requested.is_empty() {
+        return Ok(Vec::new());
+    }
+    let in_use = in_use(store)?;
+    let mut doomed: Vec<String> = requested
+        .into_iter()
+        .filter(|name| !in_use.contains(name))
+        .collect();
+    if crowded {
+        doomed.extend(plan(&revisions, &in_use, keep));
+    }
     for name in &doomed {
         match store.delete(&ObjectKey::new(Kind::TaskDefinition, None, name)) {
             Ok(_) | Err(StoreError::NotFound(_)) => {}
@@ -121,5 +144,35 @@ mod tests {
             ["web:7"],
             "a family alone names the latest, always kept"
         );
+    }
+
+    #[test]
+    fn revisions_asked_to_be_deleted_go_once_unused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store::SledStore::open(dir.path()).unwrap();
+        for image in ["a", "b", "c"] {
+            store
+                .apply(Object::new(
+                    Kind::TaskDefinition,
+                    "web",
+                    json!({"containerDefinitions": [{"name": "app", "image": image}]}),
+                ))
+                .unwrap();
+        }
+        let td = |n: &str| ObjectKey::new(Kind::TaskDefinition, None, n);
+        for n in ["web:1", "web:2"] {
+            store
+                .update_status(&td(n), json!({"status": "DELETE_IN_PROGRESS"}), None)
+                .unwrap();
+        }
+        let task = Object::new(Kind::Task, "t", json!({"taskDefinition": "web:2"}));
+        store.apply(task.clone()).unwrap();
+        // Nothing is crowded (keep 10), yet web:1 goes: its deletion was asked.
+        assert_eq!(collect(&store, 10).unwrap(), ["web:1"]);
+        assert!(store.get(&td("web:2")).unwrap().is_some(), "still in use");
+        store.delete(&task.key()).unwrap();
+        assert_eq!(collect(&store, 10).unwrap(), ["web:2"]);
+        assert!(collect(&store, 10).unwrap().is_empty());
+        assert!(store.get(&td("web:3")).unwrap().is_some());
     }
 }

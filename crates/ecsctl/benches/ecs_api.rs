@@ -73,10 +73,20 @@ impl Ecs {
             headers: headers.clone(),
             body: body.as_bytes(),
         };
-        let auth = sigv4::sign(&req, &self.key_id, &self.secret, "us-east-1", "ecs", &amz_date)
-            .expect("sign");
+        let auth = sigv4::sign(
+            &req,
+            &self.key_id,
+            &self.secret,
+            "us-east-1",
+            "ecs",
+            &amz_date,
+        )
+        .expect("sign");
         let mut out = String::from("POST / HTTP/1.1\r\n");
-        for (n, v) in headers.iter().chain([("authorization".to_string(), auth)].iter()) {
+        for (n, v) in headers
+            .iter()
+            .chain([("authorization".to_string(), auth)].iter())
+        {
             out.push_str(&format!("{n}: {v}\r\n"));
         }
         out.push_str(&format!(
@@ -125,7 +135,9 @@ fn main() {
         r#"[{{"apiVersion":"ecs/v1","kind":"Cluster","metadata":{{"name":"{CLUSTER}"}},"spec":{{}}}},{{"apiVersion":"ecs/v1","kind":"TaskDefinition","metadata":{{"name":"bench"}},"spec":{{"containerDefinitions":[{{"name":"app","image":"ecsctl-bench/absent:none","memory":16}}]}}}},{}]"#,
         services.join(",")
     ));
-    println!("{N} requests each, one at a time, after 50 unmeasured; {SERVICES} services of desiredCount 0 in cluster {CLUSTER}");
+    println!(
+        "{N} requests each, one at a time, after 50 unmeasured; {SERVICES} services of desiredCount 0 in cluster {CLUSTER}"
+    );
 
     let names: Vec<String> = (0..SERVICES).map(|i| format!("\"svc{i}\"")).collect();
     let describe = format!(
@@ -152,8 +164,14 @@ fn main() {
         assert_eq!(status, 200, "{body}");
         took
     });
-    row("ECS DescribeServices, 10 services (signed, TCP)", ecs_describe);
-    row("ecsctl GET /v1/objects/services?cluster= (unix socket)", own_list);
+    row(
+        "ECS DescribeServices, 10 services (signed, TCP)",
+        ecs_describe,
+    );
+    row(
+        "ecsctl GET /v1/objects/services?cluster= (unix socket)",
+        own_list,
+    );
 
     let run = format!(r#"{{"cluster":"{CLUSTER}","taskDefinition":"bench"}}"#);
     let ecs_run = measure(N, |_| {

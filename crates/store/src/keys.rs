@@ -58,6 +58,12 @@ pub(crate) fn object_key(obj: &Object) -> String {
     }
 }
 
+/// Whether a stored revision is one a bare family may name: ACTIVE (not deregistered, not
+/// being deleted).
+pub(crate) fn is_active_revision(obj: &Object) -> bool {
+    api::taskdef::revision_state(obj) == api::taskdef::RevisionState::Active
+}
+
 /// Storage key of revision `n` of a TaskDefinition family.
 pub(crate) fn revision_key(family: &str, n: u64) -> String {
     format!("{}{n:020}", family_prefix(family))

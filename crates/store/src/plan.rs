@@ -67,7 +67,7 @@ impl<'a> Planner<'a> {
     pub(crate) fn apply(&mut self, obj: Object) -> Result<ApplyResult, StoreError> {
         let (obj, expected) = normalize(obj)?;
         if obj.kind.is_revisioned() {
-            self.apply_revisioned(obj, expected)
+            self.apply_revisioned(obj, expected, false)
         } else if obj.kind == Kind::Secret {
             self.apply_secret(obj, expected)
         } else {
@@ -163,19 +163,36 @@ impl<'a> Planner<'a> {
         })
     }
 
-    /// A spec equal to the latest revision's is that revision (labels may still change in
-    /// place); any other spec becomes revision N+1, N from the family's counter, which
-    /// survives deletes so that numbers are never reused.
+    /// Registers a new revision of a TaskDefinition family whatever the spec, with the
+    /// status the object carries; see [`crate::Store::register`].
+    pub(crate) fn register(&mut self, obj: Object) -> Result<ApplyResult, StoreError> {
+        if !obj.kind.is_revisioned() {
+            return Err(StoreError::Invalid(format!(
+                "only TaskDefinitions have revisions to register, not {}",
+                obj.kind.as_str()
+            )));
+        }
+        let status = obj.status.clone();
+        let (mut obj, expected) = normalize(obj)?;
+        obj.status = status;
+        self.apply_revisioned(obj, expected, true)
+    }
+
+    /// A spec equal to the latest ACTIVE revision's is that revision (labels may still
+    /// change in place) unless `always_new`; any other spec becomes revision N+1, N from the
+    /// family's counter, which survives deletes so that numbers are never reused.
     fn apply_revisioned(
         &mut self,
         mut obj: Object,
         expected: Option<u64>,
+        always_new: bool,
     ) -> Result<ApplyResult, StoreError> {
         let family = obj.metadata.name.clone();
-        let latest = self.latest(&keys::family_prefix(&family))?;
+        let prefix = keys::family_prefix(&family);
+        let latest = self.latest(&prefix)?;
         check_cas(|| obj.key(), expected, latest.as_ref().map(|(_, o)| o))?;
         match latest {
-            Some((key, mut cur)) if cur.spec == obj.spec => {
+            Some((key, mut cur)) if cur.spec == obj.spec && !always_new => {
                 if same_labels(&cur, &obj) {
                     return Ok(ApplyResult {
                         action: ApplyAction::Unchanged,
@@ -192,10 +209,11 @@ impl<'a> Planner<'a> {
             }
             latest => {
                 let counter_key = keys::family_counter_key(&family);
-                let latest_n = latest
-                    .as_ref()
-                    .and_then(|(_, o)| o.metadata.revision)
-                    .unwrap_or(0);
+                // The highest revision stored, ACTIVE or not.
+                let latest_n = match self.keys_with_prefix(&prefix)?.pop_last() {
+                    Some(k) => self.get(&k)?.and_then(|o| o.metadata.revision).unwrap_or(0),
+                    None => 0,
+                };
                 let n = self.counter(&counter_key)?.max(latest_n) + 1;
                 self.batch.counters.insert(counter_key, n);
                 obj.metadata.revision = Some(n);
@@ -265,11 +283,17 @@ impl<'a> Planner<'a> {
         }
     }
 
+    /// The latest ACTIVE revision of a family (a deregistered revision is never what a bare
+    /// family names).
     fn latest(&self, prefix: &str) -> Result<Option<(String, Object)>, StoreError> {
-        match self.keys_with_prefix(prefix)?.pop_last() {
-            Some(k) => Ok(self.get(&k)?.map(|o| (k, o))),
-            None => Ok(None),
+        for k in self.keys_with_prefix(prefix)?.into_iter().rev() {
+            if let Some(o) = self.get(&k)?
+                && keys::is_active_revision(&o)
+            {
+                return Ok(Some((k, o)));
+            }
         }
+        Ok(None)
     }
 
     fn fill_new(&self, obj: &mut Object) {

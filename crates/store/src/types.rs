@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 /// async workers. Reads must not wait on I/O for long (sled serves them from memory): they
 /// are called in place.
 pub trait Store: Send + Sync + 'static {
-    /// One object, or `None`. For TaskDefinitions `family` names the latest revision and
-    /// `family:N` revision N.
+    /// One object, or `None`. For TaskDefinitions `family` names the latest ACTIVE revision
+    /// (a deregistered one is never what a bare family names) and `family:N` revision N.
     fn get(&self, key: &ObjectKey) -> Result<Option<Object>, StoreError>;
 
     /// Every object of a kind, optionally in one cluster and with the given labels, ordered
@@ -27,6 +27,14 @@ pub trait Store: Send + Sync + 'static {
     /// ignored; `metadata.resourceVersion`, when given, must match the stored object or the
     /// whole call fails with [`StoreError::Conflict`]. With `dry_run` nothing is written.
     fn apply_all(&self, objs: Vec<Object>, dry_run: bool) -> Result<Vec<ApplyResult>, StoreError>;
+
+    /// Registers a new revision of a TaskDefinition family, as ECS's RegisterTaskDefinition
+    /// does, even when its spec equals the latest revision's (where [`Store::apply`] answers
+    /// "unchanged"); the object's status is written with it. System metadata is ignored, as
+    /// in `apply`. A store that cannot (a test double) applies the object instead.
+    fn register(&self, obj: Object) -> Result<ApplyResult, StoreError> {
+        self.apply(obj)
+    }
 
     /// Replaces the status of an object, never its spec. With `expected_resource_version`
     /// the write succeeds only if the object is still at that version. Writing the status

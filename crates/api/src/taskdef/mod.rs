@@ -4,9 +4,11 @@
 //! `ecsctl diff` compares); the ECS defaults live in accessor methods.
 
 mod container;
+mod status;
 mod volume;
 
 pub use container::*;
+pub use status::*;
 pub use volume::*;
 
 use crate::units::*;

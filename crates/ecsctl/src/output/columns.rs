@@ -62,7 +62,7 @@ fn headers(kind: Kind) -> (&'static [&'static str], &'static [&'static str]) {
         Kind::Cluster => (&["name", "age"], &["labels"]),
         Kind::TaskDefinition => (
             &["name", "containers", "cpu", "memory", "network mode", "age"],
-            &["images", "labels"],
+            &["status", "images", "labels"],
         ),
         Kind::Service => (
             &[
@@ -137,7 +137,12 @@ fn row(kind: Kind, o: &Value, now: OffsetDateTime) -> (Vec<String>, Vec<String>)
                     or_dash(o, "/spec/networkMode"),
                     age,
                 ],
-                vec![join_or_dash(&images), labels(o)],
+                vec![
+                    // ECS's state: ACTIVE unless deregistered (no status: ACTIVE).
+                    first(o, &["/status/status"]).unwrap_or_else(|| "ACTIVE".into()),
+                    join_or_dash(&images),
+                    labels(o),
+                ],
             )
         }
         Kind::Service => (
@@ -287,6 +292,25 @@ mod tests {
              web:1   web,log      256   512      bridge         60m\n\
              web:2   -            -     -        -              -\n"
         );
+        let mut inactive = items[1].clone();
+        inactive["status"] = json!({"status": "INACTIVE"});
+        let wide = Options {
+            wide: true,
+            ..Options::default()
+        };
+        let t = table(
+            Kind::TaskDefinition,
+            &[items[0].clone(), inactive],
+            wide,
+            now(),
+        )
+        .render();
+        let status: Vec<&str> = t
+            .lines()
+            .skip(1)
+            .map(|l| l.split_whitespace().nth(6).unwrap_or_default())
+            .collect();
+        assert_eq!(status, ["ACTIVE", "INACTIVE"], "{t}");
     }
 
     #[test]

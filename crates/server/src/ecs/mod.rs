@@ -8,6 +8,7 @@ mod input;
 mod keys;
 mod services;
 mod tags;
+mod taskdefs;
 mod tasks;
 
 pub(crate) use keys::Keys;
@@ -175,6 +176,12 @@ async fn serve(
         "TagResource" => tags::tag(state, &caller, input).await,
         "UntagResource" => tags::untag(state, &caller, input).await,
         "ListTagsForResource" => tags::list(state, &caller, input).await,
+        "RegisterTaskDefinition" => taskdefs::register(state, &caller, input).await,
+        "DescribeTaskDefinition" => taskdefs::describe(state, &caller, input).await,
+        "ListTaskDefinitions" => taskdefs::list(state, &caller, input).await,
+        "ListTaskDefinitionFamilies" => taskdefs::families(state, &caller, input).await,
+        "DeregisterTaskDefinition" => taskdefs::deregister(state, &caller, input).await,
+        "DeleteTaskDefinitions" => taskdefs::delete(state, &caller, input).await,
         op if KNOWN_OPERATIONS.contains(&op) => Err(EcsError::unsupported(op)),
         op => Err(EcsError::unknown_operation(format!(
             "{op} is not an ECS operation"
@@ -189,14 +196,11 @@ const KNOWN_OPERATIONS: &[&str] = &[
     "DeleteAccountSetting",
     "DeleteAttributes",
     "DeleteCapacityProvider",
-    "DeleteTaskDefinitions",
     "DeleteTaskSet",
     "DeregisterContainerInstance",
-    "DeregisterTaskDefinition",
     "DescribeCapacityProviders",
     "DescribeContainerInstances",
     "DescribeServiceRevisions",
-    "DescribeTaskDefinition",
     "DescribeTaskSets",
     "DiscoverPollEndpoint",
     "ExecuteCommand",
@@ -205,14 +209,11 @@ const KNOWN_OPERATIONS: &[&str] = &[
     "ListAttributes",
     "ListContainerInstances",
     "ListServicesByNamespace",
-    "ListTaskDefinitionFamilies",
-    "ListTaskDefinitions",
     "PutAccountSetting",
     "PutAccountSettingDefault",
     "PutAttributes",
     "PutClusterCapacityProviders",
     "RegisterContainerInstance",
-    "RegisterTaskDefinition",
     "StartTask",
     "StopServiceDeployment",
     "SubmitAttachmentStateChanges",

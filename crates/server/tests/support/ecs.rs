@@ -16,13 +16,15 @@ pub const ADMIN_KEY: &str = "AKIAADMIN0000000001";
 pub const ADMIN_SECRET: &str = "admin-secret-0123456789abcdef";
 pub const DEPLOYER_KEY: &str = "AKIADEPLOYER0000001";
 pub const DEPLOYER_SECRET: &str = "deployer-secret-0123456789abc";
+pub const VIEWER_KEY: &str = "AKIAVIEWER000000001";
+pub const VIEWER_SECRET: &str = "viewer-secret-0123456789abcdef";
 /// The account id the test server's ARNs carry, and the region its requests are signed for.
 pub const ACCOUNT: &str = "123456789012";
 pub const REGION: &str = "eu-west-1";
 
 fn credentials() -> String {
     format!(
-        "[admin]\naws_access_key_id = {ADMIN_KEY}\naws_secret_access_key = {ADMIN_SECRET}\n\n[ci]\naws_access_key_id = {DEPLOYER_KEY}\naws_secret_access_key = {DEPLOYER_SECRET}\necsctl_role = deployer\necsctl_clusters = shop\n"
+        "[admin]\naws_access_key_id = {ADMIN_KEY}\naws_secret_access_key = {ADMIN_SECRET}\n\n[ci]\naws_access_key_id = {DEPLOYER_KEY}\naws_secret_access_key = {DEPLOYER_SECRET}\necsctl_role = deployer\necsctl_clusters = shop\n\n[viewer]\naws_access_key_id = {VIEWER_KEY}\naws_secret_access_key = {VIEWER_SECRET}\necsctl_role = viewer\necsctl_clusters = *\n"
     )
 }
 

@@ -198,13 +198,17 @@ impl Store for SledStore {
     fn get(&self, key: &ObjectKey) -> Result<Option<Object>, StoreError> {
         match keys::target(&normalize_key(key)) {
             Target::One(k) => self.get_raw(&k),
-            Target::Family(prefix) => match self.trees.objects.scan_prefix(&prefix).next_back() {
-                Some(entry) => {
+            // The latest ACTIVE revision.
+            Target::Family(prefix) => {
+                for entry in self.trees.objects.scan_prefix(&prefix).rev() {
                     let (k, v) = entry.map_err(backend)?;
-                    decode_object(&String::from_utf8_lossy(&k), &v).map(Some)
+                    let o = decode_object(&String::from_utf8_lossy(&k), &v)?;
+                    if keys::is_active_revision(&o) {
+                        return Ok(Some(o));
+                    }
                 }
-                None => Ok(None),
-            },
+                Ok(None)
+            }
         }
     }
 
@@ -270,6 +274,10 @@ impl Store for SledStore {
         self.write(dry_run, |planner| {
             objs.into_iter().map(|o| planner.apply(o)).collect()
         })
+    }
+
+    fn register(&self, obj: Object) -> Result<ApplyResult, StoreError> {
+        self.write(false, |planner| planner.register(obj))
     }
 
     fn update_status(

@@ -415,3 +415,50 @@ fn data_survives_reopen() {
     );
     assert_eq!(r.object.metadata.resource_version, Some(5));
 }
+
+#[test]
+fn a_bare_family_names_its_latest_active_revision_and_register_always_adds_one() {
+    let (_d, store) = open();
+    store.apply(td("web", "nginx:1")).unwrap();
+    // RegisterTaskDefinition's semantics: a new revision even for the same spec, with the
+    // status it carries.
+    let mut again = td("web", "nginx:1");
+    again.status = json!({"status": "ACTIVE", "registeredBy": "ci"});
+    let r2 = store.register(again).unwrap();
+    assert_eq!(r2.object.metadata.revision, Some(2));
+    assert_eq!(r2.object.status["registeredBy"], "ci");
+    assert_eq!(
+        store.apply(td("web", "nginx:1")).unwrap().action,
+        ApplyAction::Unchanged,
+        "apply still answers unchanged"
+    );
+    // Deregistered: `web` now names web:1, and the same spec applied again is a new
+    // revision rather than the deregistered one.
+    store
+        .update_status(
+            &key(Kind::TaskDefinition, "web:2"),
+            json!({"status": "INACTIVE"}),
+            None,
+        )
+        .unwrap();
+    let latest = store
+        .get(&key(Kind::TaskDefinition, "web"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(latest.display_name(), "web:1");
+    store
+        .update_status(
+            &key(Kind::TaskDefinition, "web:1"),
+            json!({"status": "DELETE_IN_PROGRESS"}),
+            None,
+        )
+        .unwrap();
+    assert_eq!(store.get(&key(Kind::TaskDefinition, "web")).unwrap(), None);
+    let r3 = store.apply(td("web", "nginx:1")).unwrap();
+    assert_eq!(r3.object.metadata.revision, Some(3));
+    assert_eq!(r3.object.status, serde_json::Value::Null);
+    assert!(
+        store.register(svc("api", 1)).is_err(),
+        "only task definitions are registered"
+    );
+}

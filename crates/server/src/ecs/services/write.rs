@@ -183,7 +183,7 @@ pub(in crate::ecs) async fn create(
         }
         let admitted = admission
             .admit_apply_as(&caller.identity, s, vec![object])
-            .map_err(refused)?;
+            .map_err(denied)?;
         s.apply_all(admitted.objects, false)?;
         if deleted.is_some() {
             match s.delete(&tombstone::key(&cluster, &name)) {
@@ -288,7 +288,7 @@ pub(in crate::ecs) async fn update(
             }
             let admitted = admission
                 .admit_apply_as(&caller.identity, s, vec![next])
-                .map_err(refused)?;
+                .map_err(denied)?;
             if patch.contains_key("desiredCount") && !admitted.ownership_warnings.is_empty() {
                 return Err(EcsError::invalid_parameter(format!(
                     "desiredCount: {} (change the autoscaler's bounds instead)",
@@ -334,7 +334,7 @@ pub(in crate::ecs) async fn delete(
     state
         .admission
         .admit_delete_as(&caller.identity, &key)
-        .map_err(refused)?;
+        .map_err(denied)?;
     let caller = caller.clone();
     let force = req.force == Some(true);
     run(state, move |s| {
