@@ -112,12 +112,29 @@ impl Ecs {
     }
 }
 
-/// Times `n` runs of `one` (after 50 unmeasured ones): p50, p99, max in ms.
-fn measure(n: usize, mut one: impl FnMut(usize) -> Duration) -> (f64, f64, f64) {
-    for i in 0..50 {
-        one(i);
+/// Times `n` runs each of `ecs` and `own`, taking turns (which goes first alternates), after
+/// 50 unmeasured rounds, so that both see the same server state and the same noise: p50,
+/// p99, max in ms of each.
+fn measure_pair(
+    n: usize,
+    mut ecs: impl FnMut() -> Duration,
+    mut own: impl FnMut(usize) -> Duration,
+) -> ((f64, f64, f64), (f64, f64, f64)) {
+    let (mut a, mut b) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for i in 0..n + 50 {
+        let (x, y) = if i % 2 == 0 {
+            let x = ecs();
+            (x, own(i))
+        } else {
+            let y = own(i);
+            (ecs(), y)
+        };
+        if i >= 50 {
+            a.push(x);
+            b.push(y);
+        }
     }
-    percentiles((0..n).map(&mut one).collect())
+    (percentiles(a), percentiles(b))
 }
 
 fn row(what: &str, (p50, p99, max): (f64, f64, f64)) {
@@ -125,7 +142,7 @@ fn row(what: &str, (p50, p99, max): (f64, f64, f64)) {
 }
 
 fn main() {
-    let server = Server::start_with(&["--aws-api", "tcp://127.0.0.1:0"]);
+    let server = Server::start_logging(&["--aws-api", "tcp://127.0.0.1:0"], "error");
     let ecs = Ecs::of(&server);
     let socket = server.socket();
     let services: Vec<String> = (0..SERVICES).map(|i| format!(
@@ -144,26 +161,29 @@ fn main() {
         r#"{{"cluster":"{CLUSTER}","services":[{}]}}"#,
         names.join(",")
     );
-    let ecs_describe = measure(N, |_| {
-        let req = ecs.signed("DescribeServices", &describe);
-        let t = Instant::now();
-        let (status, body) = ecs.send(&req);
-        let took = t.elapsed();
-        assert_eq!(status, 200, "{body}");
-        took
-    });
-    let own_list = measure(N, |_| {
-        let t = Instant::now();
-        let (status, body) = request(
-            &socket,
-            "GET",
-            &format!("/v1/objects/services?cluster={CLUSTER}"),
-            "",
-        );
-        let took = t.elapsed();
-        assert_eq!(status, 200, "{body}");
-        took
-    });
+    let (ecs_describe, own_list) = measure_pair(
+        N,
+        || {
+            let req = ecs.signed("DescribeServices", &describe);
+            let t = Instant::now();
+            let (status, body) = ecs.send(&req);
+            let took = t.elapsed();
+            assert_eq!(status, 200, "{body}");
+            took
+        },
+        |_| {
+            let t = Instant::now();
+            let (status, body) = request(
+                &socket,
+                "GET",
+                &format!("/v1/objects/services?cluster={CLUSTER}"),
+                "",
+            );
+            let took = t.elapsed();
+            assert_eq!(status, 200, "{body}");
+            took
+        },
+    );
     row(
         "ECS DescribeServices, 10 services (signed, TCP)",
         ecs_describe,
@@ -174,24 +194,27 @@ fn main() {
     );
 
     let run = format!(r#"{{"cluster":"{CLUSTER}","taskDefinition":"bench"}}"#);
-    let ecs_run = measure(N, |_| {
-        let req = ecs.signed("RunTask", &run);
-        let t = Instant::now();
-        let (status, body) = ecs.send(&req);
-        let took = t.elapsed();
-        assert_eq!(status, 200, "{body}");
-        took
-    });
-    let own_run = measure(N, |i| {
-        let body = format!(
-            r#"{{"objects":[{{"apiVersion":"ecs/v1","kind":"Task","metadata":{{"name":"own-{i}","cluster":"{CLUSTER}"}},"spec":{{"taskDefinition":"bench"}}}}]}}"#
-        );
-        let t = Instant::now();
-        let (status, resp) = request(&socket, "POST", "/v1/apply", &body);
-        let took = t.elapsed();
-        assert_eq!(status, 200, "{resp}");
-        took
-    });
+    let (ecs_run, own_run) = measure_pair(
+        N,
+        || {
+            let req = ecs.signed("RunTask", &run);
+            let t = Instant::now();
+            let (status, body) = ecs.send(&req);
+            let took = t.elapsed();
+            assert_eq!(status, 200, "{body}");
+            took
+        },
+        |i| {
+            let body = format!(
+                r#"{{"objects":[{{"apiVersion":"ecs/v1","kind":"Task","metadata":{{"name":"own-{i}","cluster":"{CLUSTER}"}},"spec":{{"taskDefinition":"bench"}}}}]}}"#
+            );
+            let t = Instant::now();
+            let (status, resp) = request(&socket, "POST", "/v1/apply", &body);
+            let took = t.elapsed();
+            assert_eq!(status, 200, "{resp}");
+            took
+        },
+    );
     row("ECS RunTask (signed, TCP)", ecs_run);
     row("ecsctl POST /v1/apply of a Task (unix socket)", own_run);
     println!(

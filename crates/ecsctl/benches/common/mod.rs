@@ -39,12 +39,17 @@ impl Server {
 
     /// A server with extra `ecsctl server` arguments.
     pub fn start_with(args: &[&str]) -> Self {
+        Self::start_logging(args, "warn")
+    }
+
+    /// A server with extra arguments, logging at `level` (RUST_LOG).
+    pub fn start_logging(args: &[&str], level: &str) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let child = Command::new(env!("CARGO_BIN_EXE_ecsctl"))
             .args(["server", "--data-dir"])
             .arg(dir.path())
             .args(args)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", level)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
