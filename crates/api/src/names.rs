@@ -161,6 +161,7 @@ mod tests {
         let (a, b) = (dns_alias(&long_a), dns_alias(&long_b));
         assert_ne!(a, b);
         for alias in [&a, &b, &dns_alias("___"), &dns_alias(&"x".repeat(255))] {
+            assert_eq!(crate::validate::check_dns_label(alias), Ok(()), "{alias}");
             assert!(alias.len() <= MAX_DNS_LABEL, "{alias}");
             assert!(
                 alias

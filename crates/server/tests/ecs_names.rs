@@ -54,9 +54,7 @@ async fn dns_alias_clashes_are_refused_at_apply_naming_both() {
         "{body}"
     );
     // Within one apply, for an account-wide kind.
-    let (status, body) = server
-        .apply(vec![family("Api_V2"), family("api-v2")])
-        .await;
+    let (status, body) = server.apply(vec![family("Api_V2"), family("api-v2")]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     let details = body["details"].to_string();
     assert!(
@@ -70,7 +68,11 @@ async fn dns_alias_clashes_are_refused_at_apply_naming_both() {
             service("web-app", "shop-prod", "My_App", 1),
         ])
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "clusters clash too: {body}");
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "clusters clash too: {body}"
+    );
     let (status, body) = server
         .apply(vec![service("web-app", "default", "My_App", 1)])
         .await;
@@ -133,10 +135,8 @@ async fn a_service_with_ecs_names_runs_and_is_found_by_its_exact_name() {
     let tasks = list["items"].as_array().unwrap();
     assert_eq!(tasks.len(), 2, "{list}");
     assert!(
-        tasks
-            .iter()
-            .all(|t| t["status"]["lastStatus"] == "RUNNING"
-                && t["status"]["taskDefinition"] == "My_App:1"),
+        tasks.iter().all(|t| t["status"]["lastStatus"] == "RUNNING"
+            && t["status"]["taskDefinition"] == "My_App:1"),
         "{list}"
     );
 
@@ -156,7 +156,11 @@ async fn a_service_with_ecs_names_runs_and_is_found_by_its_exact_name() {
         assert_eq!(c.labels[labels::CLUSTER], "Shop_Prod");
         assert_eq!(c.labels[labels::SERVICE], "Web_App");
         assert_eq!(c.labels[labels::TASKDEF], "My_App:1");
-        assert!(c.name.contains(".Shop_Prod.") && c.name.ends_with(".App_Main"), "{}", c.name);
+        assert!(
+            c.name.contains(".Shop_Prod.") && c.name.ends_with(".App_Main"),
+            "{}",
+            c.name
+        );
     }
     let netns = running
         .iter()

@@ -162,6 +162,20 @@ fn names_are_ecs_names() {
             "targetTracking": [{"metric": "ECSServiceAverageCPUUtilization", "targetValue": 50}]}),
     );
     assert_eq!(errors(&a), Vec::<String>::new());
+    // Labels carry names (`ecsctl.service` on a service's tasks), so values are as long as one.
+    s.metadata
+        .labels
+        .insert("ecsctl.service".into(), "S_".repeat(127) + "x");
+    assert_eq!(errors(&s), Vec::<String>::new());
+    s.metadata
+        .labels
+        .insert("ecsctl.service".into(), "x".repeat(256));
+    assert!(
+        errors(&s)[0].contains("up to 255 characters"),
+        "{:?}",
+        errors(&s)
+    );
+    s.metadata.labels.clear();
     let long = "x".repeat(256);
     s.metadata.name = long;
     assert!(errors(&s)[0].contains("at most 255"), "{:?}", errors(&s));
