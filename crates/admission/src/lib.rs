@@ -7,7 +7,8 @@
 //! 0. The number of objects ([`bounds::check_count`]), before any is looked at.
 //! 1. [`Rule::SystemOwnedKind`], [`Rule::Duplicate`], [`Rule::Validation`],
 //!    [`Rule::TerminalSafeText`]: each object on its own ([`validate_objects`]: pure, no store).
-//! 2. [`Rule::ClusterPolicy`] (what a task definition may do in its cluster),
+//! 2. [`Rule::AliasClash`] (two names of one kind and cluster with one DNS alias, `Web_App`
+//!    and `web-app`), [`Rule::ClusterPolicy`] (what a task definition may do in its cluster),
 //!    [`Rule::InactiveRevision`] (nothing new starts from a deregistered revision),
 //!    [`Rule::ListenerPolicy`] (ports and addresses a cluster's workloads may open),
 //!    [`Rule::SecretSources`] (where a Secret may take its value from, as the server's operator
@@ -26,6 +27,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod access;
+mod aliases;
 mod batch;
 pub mod bounds;
 pub mod host;
@@ -78,6 +80,9 @@ pub enum Rule {
     /// No new Task or Service (nor a Service moved) may name a deregistered (INACTIVE or
     /// DELETE_IN_PROGRESS) task definition revision, as in ECS.
     InactiveRevision,
+    /// Two objects of one kind in one cluster whose names give one DNS alias (`Web_App` and
+    /// `web-app`), in one write or against the store.
+    AliasClash,
 }
 
 impl Rule {
@@ -95,6 +100,7 @@ impl Rule {
             Rule::ListenerPolicy => "listener-policy",
             Rule::TerminalSafeText => "terminal-safe-text",
             Rule::InactiveRevision => "inactive-revision",
+            Rule::AliasClash => "alias-clash",
         }
     }
 }
@@ -248,7 +254,8 @@ impl Admission {
             return Err(Refusal::from_problems(vec![problem]));
         }
         let warnings = validate_objects(&objects).map_err(Refusal::from_problems)?;
-        let mut problems = workload::check_objects(store, &objects)?;
+        let mut problems = aliases::check_objects(store, &objects)?;
+        problems.extend(workload::check_objects(store, &objects)?);
         problems.extend(listeners::check_objects(store, &objects)?);
         problems.extend(revisions::check_objects(store, &objects)?);
         problems.extend(self.secret_sources.check_objects(&objects));

@@ -144,3 +144,81 @@ fn an_autoscaled_count_keeps_its_live_value() {
         admitted
     );
 }
+
+fn named_svc(name: &str, cluster: &str) -> Object {
+    object(
+        json!({"apiVersion": "ecs/v1", "kind": "Service", "metadata": {"name": name, "cluster": cluster},
+        "spec": {"taskDefinition": "web", "desiredCount": 1}}),
+    )
+}
+
+#[test]
+fn names_whose_dns_aliases_clash_are_refused_naming_both() {
+    let (_dir, store) = store();
+    let chain = Admission::default();
+    // In one apply.
+    let e = chain
+        .admit_apply(
+            &store,
+            vec![
+                td(false),
+                named_svc("Web_App", "shop"),
+                named_svc("web-app", "shop"),
+            ],
+        )
+        .unwrap_err();
+    assert_eq!(rules(&e), [Rule::AliasClash]);
+    assert_eq!(
+        e.lines(),
+        [
+            "service/web-app: its DNS alias \"web-app\" is also the alias of service/Web_App in cluster shop in this apply: names that differ only in case or in '_' and '-' cannot both exist in one cluster; rename one of them"
+        ]
+    );
+    // Another cluster, another kind: no clash.
+    let admitted = chain
+        .admit_apply(
+            &store,
+            vec![
+                td(false),
+                named_svc("Web_App", "shop"),
+                named_svc("web-app", "prod"),
+            ],
+        )
+        .unwrap();
+    store.apply_all(admitted.objects, false).unwrap();
+    // Against the store (as an old store holding the folded name would be).
+    let e = chain
+        .admit_apply(&store, vec![named_svc("WEB_APP", "shop")])
+        .unwrap_err();
+    assert_eq!(rules(&e), [Rule::AliasClash]);
+    assert!(
+        e.lines()[0].starts_with("service/WEB_APP: its DNS alias \"web-app\" is also the alias of service/Web_App in cluster shop (stored)"),
+        "{:?}",
+        e.lines()
+    );
+    // The stored object itself applies again, and exact names are kept apart.
+    assert!(
+        chain
+            .admit_apply(&store, vec![named_svc("Web_App", "shop")])
+            .is_ok()
+    );
+    assert!(
+        chain
+            .admit_apply(&store, vec![named_svc("Web_App2", "shop")])
+            .is_ok()
+    );
+    // Account-wide kinds clash account-wide.
+    let fam = |name: &str| {
+        object(
+            json!({"apiVersion": "ecs/v1", "kind": "TaskDefinition", "metadata": {"name": name},
+            "spec": {"containerDefinitions": [{"name": "app", "image": "nginx:1", "memory": 64}]}}),
+        )
+    };
+    let e = chain.admit_apply(&store, vec![fam("Web")]).unwrap_err();
+    assert!(
+        e.lines()[0].contains("taskdefinition/web (stored)")
+            && e.lines()[0].contains("one account"),
+        "{:?}",
+        e.lines()
+    );
+}

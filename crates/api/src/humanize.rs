@@ -5,11 +5,12 @@ pub fn serde_message(msg: &str) -> String {
     if let Some(rest) = msg.strip_prefix("invalid type: ")
         && let Some((got, expected)) = rest.split_once(", expected ")
     {
-        return format!(
-            "expected {}, got {}",
-            plain(expected),
-            describe_unexpected(got)
-        );
+        let got = describe_unexpected(got);
+        let mut m = format!("expected {}, got {got}", plain(expected));
+        if got.starts_with('"') && crate::names::has_placeholder(&got) {
+            m.push_str(" (an unrendered template placeholder)");
+        }
+        return m;
     }
     if let Some(rest) = msg.strip_prefix("invalid value: ")
         && let Some((got, expected)) = rest.split_once(", expected ")

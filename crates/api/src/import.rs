@@ -5,7 +5,6 @@
 //! document, so that errors found later point at the right line.
 
 use crate::diag::FieldError;
-use crate::humanize::looks_like_template;
 use crate::kind::Kind;
 use crate::object::{API_VERSION, Object, ObjectMeta};
 use serde_json::{Map, Value};
@@ -97,11 +96,7 @@ const SERVICE_READ_ONLY: &[&str] = &[
 
 /// ECS CreateService fields ecsctl does not implement yet. They are errors unless the user
 /// passes --warn-unknown, which drops them with a warning.
-const SERVICE_UNIMPLEMENTED: &[&str] = &[
-    "volumeConfigurations",
-    "vpcLatticeConfigurations",
-    "clientToken",
-];
+const SERVICE_UNIMPLEMENTED: &[&str] = &["volumeConfigurations", "vpcLatticeConfigurations"];
 
 /// Fields that only a service definition has, used to recognise one without `kind`.
 const SERVICE_MARKERS: &[&str] = &[
@@ -310,37 +305,12 @@ fn prefixed(prefix: &str, key: &str) -> String {
     }
 }
 
-/// ECS names (family, service, cluster) allow upper case and '_'; ecsctl names are DNS labels.
-/// Returns the normalised name, or why it cannot be one.
-pub fn normalize_ecs_name(name: &str, what: &str) -> Result<String, String> {
-    if looks_like_template(name) {
-        return Err(format!(
-            "{what} {name:?} is an unrendered template placeholder"
-        ));
-    }
-    if name.is_empty()
-        || name.len() > 255
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        return Err(format!(
-            "{what} {name:?} is not a valid ECS name (letters, digits, '-' and '_', up to 255 characters)"
-        ));
-    }
-    let n: String = name
-        .chars()
-        .map(|c| {
-            if c == '_' {
-                '-'
-            } else {
-                c.to_ascii_lowercase()
-            }
-        })
-        .collect();
-    crate::validate::check_dns_label(&n)
-        .map_err(|e| format!("{what} {name:?} cannot be used as an ecsctl name: {e}"))?;
-    Ok(n)
+/// Checks an ECS name (family, service, cluster) held by `what` and returns it as it is:
+/// the exact name is the object's identity (`Web_App` stays `Web_App`; DNS names are derived
+/// from it where needed, see [`crate::names::dns_alias`]).
+pub fn ecs_name(name: &str, what: &str) -> Result<String, String> {
+    crate::names::check_ecs_name(name).map_err(|e| format!("{what} {e}"))?;
+    Ok(name.to_string())
 }
 
 /// `arn:aws:ecs:region:acct:task-definition/family:3` -> `family:3`; `cluster/name` -> `name`.
@@ -368,16 +338,8 @@ fn import_task_definition(
     }
     let name_path = prefixed(prefix, "family");
     let name = match spec.get("family") {
-        Some(Value::String(f)) => match normalize_ecs_name(f, "family") {
-            Ok(n) => {
-                if n != *f {
-                    warnings.push(FieldError::new(
-                        name_path.clone(),
-                        format!("family {f:?} is stored as {n:?}"),
-                    ));
-                }
-                n
-            }
+        Some(Value::String(f)) => match ecs_name(f, "family") {
+            Ok(n) => n,
             Err(e) => return Err(vec![FieldError::new(name_path, e)]),
         },
         Some(other) => {
@@ -422,6 +384,12 @@ fn import_service(
             ));
         }
     }
+    if spec.remove("clientToken").is_some() {
+        warnings.push(FieldError::new(
+            "clientToken",
+            "makes ECS's CreateService call idempotent; applying a service is idempotent by its name, so it is ignored",
+        ));
+    }
     for k in SERVICE_UNIMPLEMENTED {
         if spec.contains_key(*k) {
             if warn_unknown {
@@ -439,16 +407,8 @@ fn import_service(
         }
     }
     let name = match spec.remove("serviceName") {
-        Some(Value::String(s)) => match normalize_ecs_name(&s, "serviceName") {
-            Ok(n) => {
-                if n != s {
-                    warnings.push(FieldError::new(
-                        "serviceName",
-                        format!("service {s:?} is stored as {n:?}"),
-                    ));
-                }
-                Some(n)
-            }
+        Some(Value::String(s)) => match ecs_name(&s, "serviceName") {
+            Ok(n) => Some(n),
             Err(e) => {
                 errors.push(FieldError::new("serviceName", e));
                 None
@@ -471,7 +431,7 @@ fn import_service(
         }
     };
     let cluster = match spec.remove("cluster") {
-        Some(Value::String(c)) => match normalize_ecs_name(strip_arn(&c), "cluster") {
+        Some(Value::String(c)) => match ecs_name(strip_arn(&c), "cluster") {
             Ok(n) => Some(n),
             Err(e) => {
                 errors.push(FieldError::new("cluster", e));
@@ -494,7 +454,7 @@ fn import_service(
                 Some((f, r)) => (f, Some(r)),
                 None => (short, None),
             };
-            match normalize_ecs_name(family, "taskDefinition family") {
+            match ecs_name(family, "taskDefinition family") {
                 Ok(f) => {
                     let valid_rev = rev.is_none_or(|r| r.parse::<u64>().is_ok_and(|n| n > 0));
                     if !valid_rev {
@@ -507,9 +467,6 @@ fn import_service(
                             Some(r) => format!("{f}:{r}"),
                             None => f,
                         };
-                        if v != td {
-                            warnings.push(FieldError::new("taskDefinition", format!("{td:?} is stored as {v:?}")));
-                        }
                         spec.insert("taskDefinition".into(), Value::String(v));
                     }
                 }

@@ -23,6 +23,7 @@ mod humanize;
 pub mod import;
 pub mod kinds;
 pub mod loadbalancer;
+pub mod names;
 pub mod parse;
 pub mod schema;
 pub mod secret;

@@ -19,13 +19,14 @@ pub const DEFAULT_CLUSTER: &str = "default";
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ObjectMeta {
-    /// Object name: DNS-label rules, lower-case letters, digits and '-', 1..63 characters.
-    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"))]
+    /// Object name: ECS name rules, 1..255 letters, digits, '-' and '_', case kept
+    /// (`Web_App` and `web-app` are two names). DNS names are derived from it (`web-app`).
+    #[schemars(regex(pattern = r"^[A-Za-z0-9_-]{1,255}$"))]
     pub name: String,
     /// The cluster the object belongs to (default `default`). Not used by Cluster and
     /// TaskDefinition, which are account-wide as in ECS.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"))]
+    #[schemars(regex(pattern = r"^[A-Za-z0-9_-]{1,255}$"))]
     pub cluster: Option<String>,
     /// Labels to select objects by (`ecsctl get svc -l team=shop`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

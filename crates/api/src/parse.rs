@@ -164,16 +164,14 @@ spec:
             &ParseOptions::default(),
         )
         .unwrap();
-        assert_eq!(ok[0].object.metadata.name, "my-app");
+        // The ECS name is the object's name, exactly as written.
+        assert_eq!(ok[0].object.metadata.name, "My_App");
         let w: Vec<String> = ok[0].warnings.iter().map(ToString::to_string).collect();
         assert!(
             w.iter().any(|w| w.contains("taskDefinitionArn: read-only")),
             "{w:?}"
         );
-        assert!(
-            w.iter().any(|w| w.contains("stored as \"my-app\"")),
-            "{w:?}"
-        );
+        assert!(!w.iter().any(|w| w.contains("stored as")), "{w:?}");
     }
 
     #[test]
@@ -200,8 +198,29 @@ spec:
         let o = &ok[0].object;
         assert_eq!(
             (o.metadata.name.as_str(), o.metadata.cluster.as_deref()),
-            ("web-svc", Some("prod"))
+            ("Web_Svc", Some("Prod"))
         );
         assert_eq!(o.spec["taskDefinition"], "web:3");
+        assert!(
+            ok[0]
+                .warnings
+                .iter()
+                .all(|w| !w.message.contains("stored as"))
+        );
+        // clientToken (CreateService's idempotency token) is accepted and ignored, with a word.
+        let with_token = text.replace(
+            "\"desiredCount\": 2",
+            "\"desiredCount\": 2, \"clientToken\": \"abc\"",
+        );
+        let ok = parse_source("s.json", &with_token, &ParseOptions::default()).unwrap();
+        assert!(ok[0].object.spec.get("clientToken").is_none());
+        assert!(
+            ok[0]
+                .warnings
+                .iter()
+                .any(|w| w.path == "clientToken" && w.message.contains("ignored")),
+            "{:?}",
+            ok[0].warnings
+        );
     }
 }

@@ -83,8 +83,8 @@ pub fn describe_source(spec: &serde_json::Value, status: &serde_json::Value) -> 
 /// The Secret a `valueFrom` refers to: the name itself, the last segment of an SSM parameter
 /// path (`/prod/db/PASSWORD`), or the last segment of an ARN
 /// (`arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-password`,
-/// `arn:aws:ssm:eu-west-1:123456789012:parameter/prod/db-password`); ECS spellings
-/// (upper case, `_`) are normalised as for every other name.
+/// `arn:aws:ssm:eu-west-1:123456789012:parameter/prod/db-password`), kept as it is written
+/// (`DB_PASSWORD` names the Secret `DB_PASSWORD`), an ECS name as every other name.
 pub fn secret_name(value_from: &str) -> Result<String, String> {
     named_secret("valueFrom", value_from)
 }
@@ -102,7 +102,7 @@ pub fn named_secret(field: &str, reference: &str) -> Result<String, String> {
             .next()
             .unwrap_or(reference)
     };
-    crate::import::normalize_ecs_name(last, "secret")
+    crate::import::ecs_name(last, "secret")
         .map_err(|e| format!("{field} {reference:?} names no usable Secret: {e}"))
 }
 
@@ -173,7 +173,7 @@ mod tests {
     fn value_from_names() {
         for (from, name) in [
             ("db-password", "db-password"),
-            ("DB_PASSWORD", "db-password"),
+            ("DB_PASSWORD", "DB_PASSWORD"),
             ("/prod/db/password", "password"),
             (
                 "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-password",
@@ -181,7 +181,7 @@ mod tests {
             ),
             (
                 "arn:aws:ssm:eu-west-1:123456789012:parameter/prod/api_key",
-                "api-key",
+                "api_key",
             ),
         ] {
             assert_eq!(secret_name(from).as_deref(), Ok(name), "{from}");

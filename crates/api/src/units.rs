@@ -91,6 +91,52 @@ impl<'de> Visitor<'de> for IntVisitor {
             Err(E::invalid_type(de::Unexpected::Float(v), &self))
         }
     }
+    /// A string holding an integer (`"80"`), as templated ECS documents write them, reads as
+    /// the number, with the same bounds; anything else is the type error it always was.
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<i128, E> {
+        match v.trim().parse::<i128>() {
+            Ok(n) => self.check(n),
+            Err(_) => Err(E::invalid_type(de::Unexpected::Str(v), &self)),
+        }
+    }
+}
+
+/// Deserializers for the plain integer fields of specs (`#[serde(deserialize_with)]`): like
+/// the bounded types, they read a number or a string holding one (`"64"`), so that every
+/// integer field of an ECS document takes both, and store the number. Schemas keep saying
+/// "integer": that is the form to write.
+pub mod lenient {
+    use super::IntVisitor;
+    use serde::{Deserialize, Deserializer};
+
+    macro_rules! lenient_int {
+        ($wrapper:ident, $plain:ident, $optional:ident, $ty:ty) => {
+            struct $wrapper($ty);
+
+            impl<'de> Deserialize<'de> for $wrapper {
+                fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                    let v = d.deserialize_any(IntVisitor {
+                        min: <$ty>::MIN as i128,
+                        max: <$ty>::MAX as i128,
+                    })?;
+                    Ok($wrapper(v as $ty))
+                }
+            }
+
+            /// A number or a string holding one.
+            pub fn $plain<'de, D: Deserializer<'de>>(d: D) -> Result<$ty, D::Error> {
+                $wrapper::deserialize(d).map(|w| w.0)
+            }
+
+            /// As the plain form, for an optional field (null is absent).
+            pub fn $optional<'de, D: Deserializer<'de>>(d: D) -> Result<Option<$ty>, D::Error> {
+                Option::<$wrapper>::deserialize(d).map(|o| o.map(|w| w.0))
+            }
+        };
+    }
+
+    lenient_int!(LenientU32, u32, opt_u32, u32);
+    lenient_int!(LenientI64, i64, opt_i64, i64);
 }
 
 bounded_int!(
@@ -321,5 +367,36 @@ mod tests {
         );
         let m: MemoryMiB = serde_json::from_value(serde_json::json!("0.5 GB")).unwrap();
         assert_eq!(m, MemoryMiB(512));
+    }
+
+    #[test]
+    fn string_integers_read_as_numbers_in_every_integer_field() {
+        let p: Port = serde_json::from_value(serde_json::json!("80")).unwrap();
+        assert_eq!(p, Port(80));
+        let e = serde_json::from_value::<Port>(serde_json::json!("70000")).unwrap_err();
+        assert_eq!(e.to_string(), "expected an integer 1..65535, got 70000");
+        let e = serde_json::from_value::<Port>(serde_json::json!("${PORT}")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid type: string \"${PORT}\", expected an integer 1..65535"
+        );
+
+        #[derive(Deserialize, Debug)]
+        struct Plain {
+            #[serde(deserialize_with = "lenient::u32")]
+            size: u32,
+            #[serde(default, deserialize_with = "lenient::opt_i64")]
+            soft: Option<i64>,
+        }
+        let p: Plain =
+            serde_json::from_value(serde_json::json!({"size": "64", "soft": "-1"})).unwrap();
+        assert_eq!((p.size, p.soft), (64, Some(-1)));
+        let p: Plain =
+            serde_json::from_value(serde_json::json!({"size": 64, "soft": null})).unwrap();
+        assert_eq!((p.size, p.soft), (64, None));
+        let p: Plain = serde_json::from_value(serde_json::json!({"size": 64})).unwrap();
+        assert_eq!(p.soft, None);
+        assert!(serde_json::from_value::<Plain>(serde_json::json!({"size": "-1"})).is_err());
+        assert!(serde_json::from_value::<Plain>(serde_json::json!({"size": "big"})).is_err());
     }
 }

@@ -125,7 +125,9 @@ fn names_with_slashes_or_dots() {
     let e = errors(&GOOD.replace("name: web", "name: ../etc/passwd"));
     assert_eq!(e.len(), 1);
     assert!(
-        e[0].starts_with("bad.yaml:4:9: metadata.name: \"../etc/passwd\" contains '.'"),
+        e[0].starts_with(
+            "bad.yaml:4:9: metadata.name: \"../etc/passwd\" is not a valid ECS name: it contains '.'"
+        ),
         "{e:?}"
     );
     let e = errors(&GOOD.replace("name: web", "name: a/b"));

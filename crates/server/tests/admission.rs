@@ -59,6 +59,11 @@ const REFUSED: &[(&str, &str, &str)] = &[
         "apiVersion: ecs/v1\nkind: Secret\nmetadata: {name: shadow}\nspec: {fromFile: /etc/shadow}\n",
     ),
     (
+        "alias-clash",
+        "is also the alias of service/Web_App in cluster default in this apply",
+        "apiVersion: ecs/v1\nkind: Service\nmetadata: {name: Web_App}\nspec: {taskDefinition: web, desiredCount: 1}\n---\napiVersion: ecs/v1\nkind: Service\nmetadata: {name: web-app}\nspec: {taskDefinition: web, desiredCount: 1}\n",
+    ),
+    (
         "secret-sources",
         "--secret-env-prefix",
         "apiVersion: ecs/v1\nkind: Secret\nmetadata: {name: home}\nspec: {fromEnv: HOME}\n",

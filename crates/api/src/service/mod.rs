@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ServiceSpec {
     /// `family` (latest revision) or `family:N`.
-    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(:[1-9][0-9]*)?$"))]
+    #[schemars(regex(pattern = r"^[A-Za-z0-9_-]{1,255}(:[1-9][0-9]*)?$"))]
     pub task_definition: String,
     /// Number of tasks to keep running (required for REPLICA services).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -18,11 +18,15 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TaskSpec {
     /// `family` (latest revision when the task is created) or `family:N`.
-    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(:[1-9][0-9]*)?$"))]
+    #[schemars(regex(pattern = r"^[A-Za-z0-9_-]{1,255}(:[1-9][0-9]*)?$"))]
     pub task_definition: String,
     /// A Task object is one task; only 1 is accepted here (`ecsctl run-task --count N`
     /// creates N of them).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_u32"
+    )]
     #[schemars(range(min = 1, max = 1))]
     pub count: Option<u32>,
     /// RUNNING (default) or STOPPED: `ecsctl stop-task` sets STOPPED.

@@ -143,6 +143,13 @@ impl ContainerDefinition {
     pub fn is_essential(&self) -> bool {
         self.essential.unwrap_or(true)
     }
+
+    /// The health check Docker runs: `None` when there is none, or when its command is one
+    /// Docker does not run (`NONE`, or a first word other than `CMD`/`CMD-SHELL`, which ECS
+    /// registers and Docker ignores).
+    pub fn checked_health(&self) -> Option<&HealthCheck> {
+        self.health_check.as_ref().filter(|h| h.is_run())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -209,7 +216,11 @@ pub struct RestartPolicy {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ignored_exit_codes: Vec<i32>,
     /// Seconds a container must run before a restart is attempted (60..1800).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_u32"
+    )]
     #[schemars(range(min = 60, max = 1800))]
     pub restart_attempt_period: Option<u32>,
 }
@@ -271,12 +282,20 @@ pub struct LinuxParameters {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub init_process_enabled: Option<bool>,
     /// Size of /dev/shm in MiB.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_u32"
+    )]
     pub shared_memory_size: Option<u32>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tmpfs: Vec<Tmpfs>,
     /// Swap the container may use, in MiB.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_u32"
+    )]
     pub max_swap: Option<u32>,
     /// Swappiness 0..100.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -316,6 +335,7 @@ pub enum DevicePermission {
 pub struct Tmpfs {
     pub container_path: String,
     /// Size in MiB.
+    #[serde(deserialize_with = "lenient::u32")]
     pub size: u32,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mount_options: Vec<String>,
@@ -367,7 +387,9 @@ pub struct HostEntry {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Ulimit {
     pub name: UlimitName,
+    #[serde(deserialize_with = "lenient::i64")]
     pub soft_limit: i64,
+    #[serde(deserialize_with = "lenient::i64")]
     pub hard_limit: i64,
 }
 
@@ -439,6 +461,21 @@ pub struct HealthCheck {
 }
 
 impl HealthCheck {
+    /// Whether Docker runs this check: `["CMD", exe, ...]` or `["CMD-SHELL", line]`. `NONE`
+    /// turns the image's check off; any other first word is ignored by Docker.
+    pub fn is_run(&self) -> bool {
+        self.command.len() >= 2 && matches!(self.command[0].as_str(), "CMD" | "CMD-SHELL")
+    }
+
+    /// Whether Docker ignores the check's command (its first word is not `CMD`, `CMD-SHELL`
+    /// or `NONE`): ECS registers such a check, and the container runs without one.
+    pub fn is_ignored(&self) -> bool {
+        !matches!(
+            self.command.first().map(String::as_str),
+            Some("CMD" | "CMD-SHELL" | "NONE")
+        )
+    }
+
     pub fn interval_secs(&self) -> u32 {
         self.interval.map_or(30, |v| v.get())
     }

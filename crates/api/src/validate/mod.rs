@@ -4,6 +4,7 @@
 mod ignored;
 pub use ignored::NOT_APPLIED;
 mod other;
+mod placeholders;
 mod service;
 mod taskdef;
 
@@ -102,6 +103,7 @@ pub fn check(obj: &Object) -> Report {
             decode::<DeploymentSpec>(obj, &mut r);
         }
     }
+    placeholders::check(&obj.spec, &mut r);
     r
 }
 
@@ -276,12 +278,12 @@ fn missing_field(e: &serde_path_to_error::Error<serde_json::Error>) -> Option<St
 
 fn check_metadata(obj: &Object, r: &mut Report) {
     let m = &obj.metadata;
-    if let Err(e) = check_dns_label(&m.name) {
+    if let Err(e) = check_ecs_name(&m.name) {
         r.error("metadata.name", e);
     }
     match (&m.cluster, obj.kind.is_clustered()) {
         (Some(c), true) => {
-            if let Err(e) = check_dns_label(c) {
+            if let Err(e) = check_ecs_name(c) {
                 r.error("metadata.cluster", e);
             }
         }
@@ -306,20 +308,25 @@ fn check_metadata(obj: &Object, r: &mut Report) {
                 "label keys are 1..253 characters of letters, digits, '-', '_', '.', '/'",
             );
         }
-        if v.len() > 63
+        // Values hold object names (`ecsctl.service: Web_App`), so they are as long as one.
+        if v.len() > crate::names::MAX_NAME
             || !v
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
         {
             r.error(
                 format!("metadata.labels.{k}"),
-                "label values are up to 63 characters of letters, digits, '-', '_', '.'",
+                "label values are up to 255 characters of letters, digits, '-', '_', '.'",
             );
         }
     }
 }
 
-/// DNS-label rules for names: lower-case letters, digits and '-', 1..63, no '-' at either end.
+pub use crate::names::check_ecs_name;
+
+/// DNS-label rules: lower-case letters, digits and '-', 1..63, no '-' at either end. Object
+/// names are ECS names ([`check_ecs_name`]); DNS names are derived from them
+/// ([`crate::names::dns_alias`]).
 pub fn check_dns_label(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("must not be empty".into());
@@ -352,7 +359,7 @@ pub(crate) fn check_task_definition_ref(s: &str, path: &str, r: &mut Report) {
         Some((f, n)) => (f, Some(n)),
         None => (s, None),
     };
-    if let Err(e) = check_dns_label(family) {
+    if let Err(e) = check_ecs_name(family) {
         r.error(path, format!("expected `family` or `family:N`: {e}"));
     }
     if let Some(n) = rev

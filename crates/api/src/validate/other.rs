@@ -1,6 +1,6 @@
 //! Rules for Cluster, Task, LoadBalancer and Autoscaler specs.
 
-use super::{Report, check_dns_label, check_task_definition_ref};
+use super::{Report, check_ecs_name, check_task_definition_ref};
 use crate::autoscaler::*;
 use crate::cluster::ClusterSpec;
 use crate::loadbalancer::*;
@@ -54,7 +54,7 @@ pub(super) fn check_load_balancer(spec: &LoadBalancerSpec, r: &mut Report) {
             );
         }
         if let Some(s) = &l.default_service
-            && let Err(e) = check_dns_label(s)
+            && let Err(e) = check_ecs_name(s)
         {
             r.error(format!("{p}.defaultService"), e);
         }
@@ -110,7 +110,7 @@ pub(super) fn check_load_balancer(spec: &LoadBalancerSpec, r: &mut Report) {
                     format!("priority {pr} is used by another rule"),
                 );
             }
-            if let Err(e) = check_dns_label(&rule.service) {
+            if let Err(e) = check_ecs_name(&rule.service) {
                 r.error(format!("{rp}.service"), e);
             }
         }
@@ -118,7 +118,7 @@ pub(super) fn check_load_balancer(spec: &LoadBalancerSpec, r: &mut Report) {
 }
 
 pub(super) fn check_autoscaler(spec: &AutoscalerSpec, r: &mut Report) {
-    if let Err(e) = check_dns_label(&spec.service) {
+    if let Err(e) = check_ecs_name(&spec.service) {
         r.error("spec.service", e);
     }
     if spec.min_capacity > spec.max_capacity {

@@ -75,7 +75,7 @@ pub(super) fn check(spec: &ServiceSpec, r: &mut Report) {
         let p = format!("spec.loadBalancers[{i}]");
         match (&lb.load_balancer_name, &lb.target_group_arn) {
             (Some(n), None) => {
-                if let Err(e) = super::check_dns_label(n) {
+                if let Err(e) = super::check_ecs_name(n) {
                     r.error(format!("{p}.loadBalancerName"), e);
                 }
             }

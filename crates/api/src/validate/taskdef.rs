@@ -205,10 +205,7 @@ pub(super) fn check(spec: &TaskDefinitionSpec, r: &mut Report) {
 }
 
 pub(super) fn valid_ecs_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 255
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    crate::names::is_ecs_name(s)
 }
 
 fn check_image(image: &str, path: &str, r: &mut Report) {
@@ -491,9 +488,12 @@ fn check_dependencies(
                 .replace("Complete", "COMPLETE")
                 .replace("Success", "SUCCESS"),
             ),
-            DependencyCondition::Healthy if t.health_check.is_none() => r.error(
+            DependencyCondition::Healthy if t.checked_health().is_none() => r.error(
                 format!("{dp}.condition"),
-                format!("HEALTHY needs a healthCheck on {:?}", t.name),
+                format!(
+                    "HEALTHY needs a healthCheck on {:?} that Docker runs (a command starting with CMD or CMD-SHELL)",
+                    t.name
+                ),
             ),
             _ => {}
         }
@@ -533,12 +533,15 @@ fn find_cycle(
 
 fn check_health(h: &HealthCheck, p: &str, r: &mut Report) {
     match h.command.first().map(String::as_str) {
+        None => r.error(format!("{p}.command"), "must not be empty"),
         Some("CMD") | Some("CMD-SHELL") if h.command.len() >= 2 => {}
         Some("NONE") => {}
         Some("CMD") | Some("CMD-SHELL") => r.error(format!("{p}.command"), "the command after CMD/CMD-SHELL is missing"),
-        _ => r.error(
+        Some(first) => r.warn(
             format!("{p}.command[0]"),
-            "a health check command starts with \"CMD\" (run an executable: [\"CMD\", \"/healthcheck\"]) or \"CMD-SHELL\" ([\"CMD-SHELL\", \"curl -f http://localhost/ || exit 1\"]), as ECS and Docker require",
+            format!(
+                "{first:?}: a health check command starts with \"CMD\" ([\"CMD\", \"/healthcheck\"]) or \"CMD-SHELL\" ([\"CMD-SHELL\", \"curl -f http://localhost/ || exit 1\"]); ECS registers this one and Docker ignores it, so the container runs without a health check"
+            ),
         ),
     }
 }

@@ -135,13 +135,55 @@ fn cpu_and_memory_strings() {
 }
 
 #[test]
-fn names_are_dns_labels() {
+fn names_are_ecs_names() {
     let mut o = td(json!({"containerDefinitions": [{"name": "a", "image": "x", "memory": 64}]}));
     o.metadata.name = "../etc".into();
     assert!(
-        errors(&o)[0].starts_with("metadata.name: \"../etc\" contains '.'"),
+        errors(&o)[0]
+            .starts_with("metadata.name: \"../etc\" is not a valid ECS name: it contains '.'"),
         "{:?}",
         errors(&o)
+    );
+    // Case and '_' are kept: `My_App` is a name of its own, in any kind and as a cluster.
+    o.metadata.name = "My_App".into();
+    assert_eq!(errors(&o), Vec::<String>::new());
+    let s = Object::new(
+        Kind::Service,
+        "Web_App",
+        json!({"taskDefinition": "My_App:3", "desiredCount": 1}),
+    );
+    let mut s = s;
+    s.metadata.cluster = Some("Shop_Prod".into());
+    assert_eq!(errors(&s), Vec::<String>::new());
+    let a = Object::new(
+        Kind::Autoscaler,
+        "Web_App",
+        json!({"service": "Web_App", "minCapacity": 1, "maxCapacity": 2,
+            "targetTracking": [{"metric": "ECSServiceAverageCPUUtilization", "targetValue": 50}]}),
+    );
+    assert_eq!(errors(&a), Vec::<String>::new());
+    // Labels carry names (`ecsctl.service` on a service's tasks), so values are as long as one.
+    s.metadata
+        .labels
+        .insert("ecsctl.service".into(), "S_".repeat(127) + "x");
+    assert_eq!(errors(&s), Vec::<String>::new());
+    s.metadata
+        .labels
+        .insert("ecsctl.service".into(), "x".repeat(256));
+    assert!(
+        errors(&s)[0].contains("up to 255 characters"),
+        "{:?}",
+        errors(&s)
+    );
+    s.metadata.labels.clear();
+    let long = "x".repeat(256);
+    s.metadata.name = long;
+    assert!(errors(&s)[0].contains("at most 255"), "{:?}", errors(&s));
+    s.metadata.name = "${SERVICE}".into();
+    assert!(
+        errors(&s)[0].contains("unrendered template placeholder"),
+        "{:?}",
+        errors(&s)
     );
     o.metadata.name = "web".into();
     o.metadata.cluster = Some("prod".into());
@@ -274,4 +316,73 @@ fn host_paths_are_normal_and_volume_names_follow_ecs() {
     let e = errors(&cluster);
     assert_eq!(e.len(), 1, "{e:#?}");
     assert!(e[0].contains("spec.policy.hostPathAllowlist[1]"), "{e:#?}");
+}
+
+#[test]
+fn a_health_check_docker_ignores_is_a_warning() {
+    let o = td(json!({"containerDefinitions": [
+        {"name": "a", "image": "x", "memory": 64,
+         "healthCheck": {"command": ["/healthcheck", "--quick"]}},
+        {"name": "b", "image": "x", "memory": 64, "essential": false,
+         "dependsOn": [{"containerName": "a", "condition": "HEALTHY"}]}
+    ]}));
+    let r = check(&o);
+    let warnings: Vec<String> = r.warnings.iter().map(ToString::to_string).collect();
+    assert!(
+        warnings.iter().any(|w| w
+            .starts_with("spec.containerDefinitions[0].healthCheck.command[0]: \"/healthcheck\"")
+            && w.contains("Docker ignores it")),
+        "{warnings:#?}"
+    );
+    // Waiting for HEALTHY on a check nobody runs would wait forever.
+    let e = errors(&o);
+    assert_eq!(e.len(), 1, "{e:#?}");
+    assert!(e[0].contains("HEALTHY needs a healthCheck on \"a\" that Docker runs"));
+    let ok = td(
+        json!({"containerDefinitions": [{"name": "a", "image": "x", "memory": 64,
+        "healthCheck": {"command": ["curl", "-f", "http://localhost/"]}}]}),
+    );
+    assert_eq!(errors(&ok), Vec::<String>::new());
+    let empty = td(
+        json!({"containerDefinitions": [{"name": "a", "image": "x", "memory": 64,
+        "healthCheck": {"command": []}}]}),
+    );
+    assert!(errors(&empty)[0].contains("must not be empty"));
+}
+
+#[test]
+fn string_integers_are_numbers_in_every_integer_field() {
+    let o = td(
+        json!({"cpu": "256", "memory": "512", "containerDefinitions": [
+            {"name": "a", "image": "x", "memory": "64", "cpu": "128",
+             "portMappings": [{"containerPort": "80", "hostPort": "8080"}],
+             "healthCheck": {"command": ["CMD", "true"], "interval": "10", "retries": "3"},
+             "ulimits": [{"name": "nofile", "softLimit": "1024", "hardLimit": "4096"}],
+             "stopTimeout": "30",
+             "linuxParameters": {"sharedMemorySize": "64", "tmpfs": [{"containerPath": "/t", "size": "16"}]}}
+        ]}),
+    );
+    assert_eq!(errors(&o), Vec::<String>::new());
+    let spec: crate::taskdef::TaskDefinitionSpec = o.spec_as().expect("typed");
+    let c = &spec.container_definitions[0];
+    assert_eq!(c.port_mappings[0].container_port.map(|p| p.get()), Some(80));
+    assert_eq!(c.ulimits[0].soft_limit, 1024);
+    let s = Object::new(
+        Kind::Service,
+        "web",
+        json!({"taskDefinition": "web", "desiredCount": "2",
+               "deploymentConfiguration": {"minimumHealthyPercent": "50", "maximumPercent": "200"}}),
+    );
+    assert_eq!(errors(&s), Vec::<String>::new());
+    // A placeholder where a number belongs is said to be one.
+    let bad = td(
+        json!({"containerDefinitions": [{"name": "a", "image": "x", "memory": 64,
+        "portMappings": [{"containerPort": "${PORT}"}]}]}),
+    );
+    assert_eq!(
+        errors(&bad),
+        vec![
+            "spec.containerDefinitions[0].portMappings[0].containerPort: expected an integer 1..65535, got \"${PORT}\" (an unrendered template placeholder)"
+        ]
+    );
 }

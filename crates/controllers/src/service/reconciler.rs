@@ -332,7 +332,7 @@ async fn health_checked(ctx: &Context, tasks: &[Object]) -> BTreeMap<String, boo
             .is_some_and(|s| {
                 s.container_definitions
                     .iter()
-                    .any(|c| c.is_essential() && c.health_check.is_some())
+                    .any(|c| c.is_essential() && c.checked_health().is_some())
             });
         checked.insert(td, has_check);
     }

@@ -59,9 +59,26 @@ impl TaskIdentity<'_> {
 
 /// Docker network of a cluster's awsvpc tasks, one per server (`instance`): service names
 /// are DNS aliases on it, so two servers (or test runs) on one engine must not share it, or
-/// `http://api:8080` could reach the other's `api`.
+/// `http://api:8080` could reach the other's `api`. The cluster's ECS name is kept (Docker
+/// network names take case and `_`); a name too long for Docker is hashed.
 pub fn cluster_network(instance: &str, cluster: &str) -> String {
-    format!("ecsctl-{cluster}-{instance}")
+    super::names::bounded(
+        format!("ecsctl-{cluster}-{instance}"),
+        &["network", instance, cluster],
+    )
+}
+
+/// The DNS names a task's network namespace answers to on the cluster network: its service's
+/// DNS alias (`Web_App` -> `web-app`, see `api::names::dns_alias`), then Service Connect's
+/// names, each once.
+pub fn network_aliases(id: &TaskIdentity<'_>) -> Vec<String> {
+    let mut out: Vec<String> = id.service.map(api::names::dns_alias).into_iter().collect();
+    for a in id.aliases {
+        if !out.contains(a) {
+            out.push(a.clone());
+        }
+    }
+    out
 }
 
 /// The container that holds an awsvpc task's network namespace: it joins the cluster network
@@ -79,17 +96,7 @@ pub fn netns_spec(id: &TaskIdentity<'_>, td: &TaskDefinitionSpec) -> ContainerSp
             .collect(),
         network: NetworkAttach::Named {
             network: cluster_network(id.instance, id.cluster),
-            aliases: id
-                .service
-                .map(str::to_string)
-                .into_iter()
-                .chain(
-                    id.aliases
-                        .iter()
-                        .filter(|a| Some(a.as_str()) != id.service)
-                        .cloned(),
-                )
-                .collect(),
+            aliases: network_aliases(id),
         },
         hostname: Some(id.task_id.chars().take(12).collect()),
         ..ContainerSpec::new(netns_name(id), PAUSE_IMAGE)
@@ -160,8 +167,14 @@ pub fn container_spec(
             .map(|u| i64::from(u.0) * 1_000_000_000 / 1024),
         memory_bytes: memory,
         memory_reservation_bytes: c.memory_reservation.map(|m| i64::from(m.0) * MIB),
+        // A check Docker would ignore (its first word is not CMD or CMD-SHELL) is sent as
+        // NONE: the container runs without one, as on ECS, and the image's own is off too.
         health_check: c.health_check.as_ref().map(|h| HealthSpec {
-            test: h.command.clone(),
+            test: if h.is_ignored() {
+                vec!["NONE".to_string()]
+            } else {
+                h.command.clone()
+            },
             interval: Duration::from_secs(u64::from(h.interval_secs())),
             timeout: Duration::from_secs(u64::from(h.timeout_secs())),
             retries: h.retries(),
@@ -376,5 +389,41 @@ mod tests {
                 aliases: vec!["web".into()]
             }
         );
+    }
+
+    #[test]
+    fn ecs_names_keep_their_case_in_docker_and_give_dns_aliases() {
+        let id = TaskIdentity {
+            task_id: "abc",
+            cluster: "Shop_Prod",
+            task_definition: "My_App:1",
+            service: Some("Web_App"),
+            instance: "i1",
+            aliases: &["api".to_string(), "web-app".to_string()],
+        };
+        let td = td(json!({"networkMode": "awsvpc", "containerDefinitions": [
+            {"name": "App_1", "image": "img", "memory": 64,
+             "healthCheck": {"command": ["/bin/check"]}}]}));
+        let n = netns_spec(&id, &td);
+        assert_eq!(
+            n.network,
+            NetworkAttach::Named {
+                network: "ecsctl-Shop_Prod-i1".into(),
+                aliases: vec!["web-app".into(), "api".into()]
+            }
+        );
+        assert_eq!(n.labels[labels::CLUSTER], "Shop_Prod");
+        assert_eq!(n.labels[labels::SERVICE], "Web_App");
+        let c = container_spec(&id, &td, &td.container_definitions[0], None, None);
+        assert_eq!(c.name, "ecsctl-i1.Shop_Prod.abc.App_1");
+        assert_eq!(c.labels[labels::TASKDEF], "My_App:1");
+        // A check Docker ignores: the container runs without one.
+        assert_eq!(
+            c.health_check.map(|h| h.test),
+            Some(vec!["NONE".to_string()])
+        );
+        let long = "C".repeat(255);
+        let net = cluster_network("i1", &long);
+        assert!(net.len() <= 255 && net.starts_with("ecsctl-h"), "{net}");
     }
 }

@@ -336,7 +336,7 @@ fn plan_running(
 }
 
 fn has_health_checks(td: &TaskDefinitionSpec) -> bool {
-    defs(td).any(|c| c.health_check.is_some())
+    defs(td).any(|c| c.checked_health().is_some())
 }
 
 fn running_any(inp: &Inputs<'_>) -> bool {
@@ -449,7 +449,7 @@ fn task_health(inp: &Inputs<'_>) -> HealthState {
     }
     let mut any = false;
     let mut worst = HealthState::Healthy;
-    for c in defs(inp.td).filter(|c| c.is_essential() && c.health_check.is_some()) {
+    for c in defs(inp.td).filter(|c| c.is_essential() && c.checked_health().is_some()) {
         any = true;
         match inp.containers.get(&c.name).and_then(|o| o.health) {
             Some(HealthState::Unhealthy) => return HealthState::Unhealthy,

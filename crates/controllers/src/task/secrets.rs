@@ -75,7 +75,24 @@ fn resolve_one(
     r: &SecretRef,
 ) -> Result<String, String> {
     let name = api::secret::secret_name(&r.value_from)?;
-    value(store, secrets, cluster, &name)
+    value(store, secrets, cluster, &stored_name(store, cluster, &name))
+}
+
+/// The Secret a reference names: the exact name, or, when only that exists, the name an
+/// older release stored it under (its DNS alias: `DB_PASSWORD` was stored as `db-password`).
+/// The alias rule of admission keeps the two from both existing.
+fn stored_name(store: &dyn Store, cluster: &str, name: &str) -> String {
+    let alias = api::names::dns_alias(name);
+    let exists = |n: &str| {
+        store
+            .get(&ObjectKey::new(Kind::Secret, Some(cluster), n))
+            .is_ok_and(|o| o.is_some())
+    };
+    if alias != name && !exists(name) && exists(&alias) {
+        alias
+    } else {
+        name.to_string()
+    }
 }
 
 /// The value of the Secret `name` of `cluster` now (held by the store, read from its file or
@@ -164,6 +181,7 @@ mod tests {
             ("db-password", json!({"value": "from-the-manifest"})),
             ("api-key", json!({"fromFile": file.to_str().unwrap()})),
             ("token", json!({"fromEnv": "SERVER_TOKEN"})),
+            ("Api_Token", json!({"value": "exact"})),
         ] {
             store.apply(Object::new(Kind::Secret, name, spec)).unwrap();
         }
@@ -187,15 +205,19 @@ mod tests {
                 ),
                 secret_ref("KEY", "/prod/api-key"),
                 secret_ref("TOKEN", "token"),
+                secret_ref("EXACT", "arn:aws:ssm:eu-west-1:1:parameter/prod/Api_Token"),
             ],
         )
         .unwrap();
+        // DB_PASSWORD is found under the name an older release stored (db-password);
+        // Api_Token under its exact name.
         assert_eq!(
             got,
             [
                 ("DB".to_string(), "from-the-manifest".to_string()),
                 ("KEY".to_string(), "from-a-file".to_string()),
                 ("TOKEN".to_string(), "from-the-env".to_string()),
+                ("EXACT".to_string(), "exact".to_string()),
             ]
         );
 

@@ -2,7 +2,7 @@
 //! Cluster objects `ecsctl get clusters` lists, written through the admission chain with the
 //! caller's identity.
 
-use super::input::{Page, parse as input, with_next_token};
+use super::input::{Page, check_name, parse as input, with_next_token};
 use super::tags::rules as tags_rules;
 use super::{Caller, EcsState, denied, store_error};
 use admission::access;
@@ -17,22 +17,6 @@ use store::{ListQuery, Store};
 
 /// ListClusters' page size when `maxResults` is not given, and its largest.
 const MAX_RESULTS: usize = 100;
-
-/// ECS's rule for cluster names.
-fn check_name(name: &str) -> Result<(), EcsError> {
-    let ok = !name.is_empty()
-        && name.len() <= 255
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if ok {
-        Ok(())
-    } else {
-        Err(EcsError::invalid_parameter(format!(
-            "clusterName {name:?}: up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens are allowed"
-        )))
-    }
-}
 
 /// A cluster as ECS describes it, with its services and tasks counted (and its tags when
 /// `include_tags`).
@@ -173,7 +157,7 @@ pub(super) async fn create(
     let name = req
         .cluster_name
         .unwrap_or_else(|| api::DEFAULT_CLUSTER.to_string());
-    check_name(&name)?;
+    check_name("clusterName", &name)?;
     tags_rules::check(&req.tags)?;
     let spec = ClusterSpec {
         container_insights: container_insights(&req.settings)?,

@@ -16,6 +16,13 @@ pub(crate) fn parse<T: serde::de::DeserializeOwned>(body: Value) -> Result<T, Ec
     })
 }
 
+/// ECS's rule for the name in `field` (`clusterName`, `serviceName`), the one rule every
+/// ecsctl name follows (`api::names`).
+pub(crate) fn check_name(field: &str, name: &str) -> Result<(), EcsError> {
+    api::names::check_ecs_name(name)
+        .map_err(|e| EcsError::invalid_parameter(format!("{field}: {e}")))
+}
+
 /// One page of a `List*` answer: at most `max` items after the item `after` (the sort key
 /// of the last item of the page before, carried in `nextToken`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,6 +126,15 @@ mod tests {
         assert_eq!(next.take(items(&["c", "b", "a"]), true).0, ["A"]);
         let (page, token) = first.take(items(&["a", "b"]), false);
         assert_eq!((page.len(), token), (2, None));
+    }
+
+    #[test]
+    fn names_follow_ecs_rules() {
+        assert!(check_name("serviceName", "web_App-1").is_ok());
+        let e = check_name("serviceName", "a/b").unwrap_err();
+        assert!(e.message.starts_with("serviceName: "), "{e}");
+        assert!(check_name("clusterName", "").is_err());
+        assert!(check_name("clusterName", &"a".repeat(256)).is_err());
     }
 
     #[test]
