@@ -63,7 +63,9 @@ export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER
 eval "$("$ECSCTL" aws-env --data-dir "$dir/data" --region eu-west-1)"
 
 fail() { echo "FAIL: $*" >&2; cat "$dir/server.log" >&2; exit 1; }
+step() { echo "[${SECONDS}s] $*"; }
 
+step "cluster operations"
 arn=$(aws ecs create-cluster --cluster-name shop --query cluster.clusterArn --output text)
 [ "$arn" = "arn:aws:ecs:eu-west-1:000000000000:cluster/shop" ] || fail "create-cluster gave $arn"
 for c in a1 b2 c3; do aws ecs create-cluster --cluster-name "$c" >/dev/null; done
@@ -98,9 +100,13 @@ PY
 
 # ---- A whole life -------------------------------------------------------------------------
 # The corpus's nginx task definition as it is, its image URI rendered to a local image (as a
-# pipeline renders the image it pushed): busybox's httpd on port 80.
-printf 'FROM ecsctl/busybox:local\nCMD ["httpd", "-f", "-p", "80", "-h", "/www"]\n' |
-  docker build -q -t "$image" - >/dev/null || fail "docker build of $image"
+# pipeline renders the image it pushed): busybox's httpd on port 80, under a shell that
+# exits on SIGTERM (a PID 1 without a handler ignores it, and each stop would last the 30 s
+# stopTimeout).
+step "a whole life: the test image"
+printf '%s\n' 'FROM ecsctl/busybox:local' \
+  'CMD ["sh", "-c", "trap \"exit 0\" TERM; httpd -f -p 80 -h /www & wait"]' |
+  docker build -q -t "$image" - >/dev/null 2>&1 || fail "docker build of $image"
 corpus="$(dirname "$0")/../tests/corpus/ecs/taskdefs/aws-samples__aws-containers-task-definitions__nginx_nginx_ec2.json"
 python3 - "$corpus" "$image" >"$dir/nginx.json" <<'PY'
 import json, sys
@@ -108,6 +114,7 @@ td = json.load(open(sys.argv[1]))
 td["containerDefinitions"][0]["image"] = sys.argv[2]
 print(json.dumps(td))
 PY
+step "register-task-definition, create-service, services-stable (AWS CLI)"
 aws ecs create-cluster --cluster-name life >/dev/null
 td1=$(aws ecs register-task-definition --cli-input-json "file://$dir/nginx.json" \
   --query taskDefinition.taskDefinitionArn --output text) || fail "register-task-definition"
@@ -125,27 +132,34 @@ running=$(aws ecs describe-services --cluster life --services web --query 'servi
   python3 -c 'import json,sys; s=json.load(sys.stdin); assert s["spec"]["desiredCount"] == 2 and s["status"]["runningCount"] == 2, s["status"]' ||
   fail "ecsctl get svc web"
 
+step "the rest of the life (boto3)"
 # boto3 (its waiters polling every second) takes the rest of the life.
 "$PY" - "$dir/nginx.json" <<'PY' || fail "boto3 whole life"
-import json, sys
+import json, sys, time
 import boto3
 ecs = boto3.client("ecs")
 fast = {"Delay": 1, "MaxAttempts": 120}
+t0 = time.monotonic()
+def step(what):
+    print(f"  [{time.monotonic() - t0:.0f}s] {what}", flush=True)
 td = json.load(open(sys.argv[1]))
 td["containerDefinitions"][0]["environment"] = [{"name": "REVISION", "value": "2"}]
 rev2 = ecs.register_task_definition(**td)["taskDefinition"]
 assert rev2["revision"] == 2 and rev2["status"] == "ACTIVE", rev2
 
+step("update-service to nginx:2, services-stable")
 # A new revision, then a new count, each through services-stable.
 ecs.update_service(cluster="life", service="web", taskDefinition="nginx:2")
 ecs.get_waiter("services_stable").wait(cluster="life", services=["web"], WaiterConfig=fast)
 svc = ecs.describe_services(cluster="life", services=["web"])["services"][0]
 assert svc["taskDefinition"].endswith("task-definition/nginx:2"), svc["taskDefinition"]
 assert len(svc["deployments"]) == 1 and svc["runningCount"] == 2, svc["deployments"]
+step("update-service to 3 tasks, services-stable")
 ecs.update_service(cluster="life", service="web", desiredCount=3)
 ecs.get_waiter("services_stable").wait(cluster="life", services=["web"], WaiterConfig=fast)
 assert ecs.describe_services(cluster="life", services=["web"])["services"][0]["runningCount"] == 3
 
+step("run-task, tasks-running, stop-task, tasks-stopped")
 # Standalone tasks: run two, wait for them, stop them, wait again.
 run = ecs.run_task(cluster="life", taskDefinition="nginx:1", count=2, startedBy="awscli-test")
 assert not run["failures"], run["failures"]
@@ -160,6 +174,7 @@ ecs.get_waiter("tasks_stopped").wait(cluster="life", tasks=arns, WaiterConfig=fa
 stopped = ecs.describe_tasks(cluster="life", tasks=arns)["tasks"]
 assert all(t["stopCode"] == "UserInitiated" and t["stoppedReason"] == "done with it" for t in stopped), stopped
 
+step("tags, paginators")
 # Tags on the service and the cluster.
 svc_arn = "arn:aws:ecs:eu-west-1:000000000000:service/life/web"
 ecs.tag_resource(resourceArn=svc_arn, tags=[{"key": "team", "value": "shop"}, {"key": "tier", "value": "web"}])
@@ -174,6 +189,7 @@ assert [a.rsplit("/", 1)[1] for a in revisions] == ["nginx:1", "nginx:2"], revis
 pages = ecs.get_paginator("list_tasks").paginate(cluster="life", serviceName="web", PaginationConfig={"PageSize": 1})
 assert len([a for p in pages for a in p["taskArns"]]) == 3
 
+step("delete-service, services-inactive")
 # Deletion: refused while scaled up, forced, then INACTIVE through services-inactive.
 try:
     ecs.delete_service(cluster="life", service="web")
@@ -185,6 +201,7 @@ ecs.get_waiter("services_inactive").wait(cluster="life", services=["web"], Waite
 assert ecs.list_services(cluster="life")["serviceArns"] == []
 PY
 
+step "delete-cluster, wrong keys"
 aws ecs delete-cluster --cluster shop >/dev/null
 if aws ecs delete-cluster --cluster shop 2>"$dir/err"; then fail "deleting a deleted cluster succeeded"; fi
 grep -q ClusterNotFoundException "$dir/err" || fail "second delete: $(cat "$dir/err")"
