@@ -32,6 +32,9 @@ pub struct Context {
     pub instance: String,
     /// Stopped tasks kept per cluster (with their exit codes and reasons).
     pub keep_stopped_tasks: usize,
+    /// Woken when a task is seen STOPPED: the retention pass then runs within a second,
+    /// instead of waiting for the next resync, so the bound holds while tasks stop quickly.
+    pub task_stopped: Arc<tokio::sync::Notify>,
     /// Longest delay between a service's task starts after repeated failures.
     pub service_backoff_cap: std::time::Duration,
     /// What the load balancers say about tasks (target health, draining).
@@ -84,6 +87,7 @@ impl Context {
             new_id: Arc::new(uuid::Uuid::new_v4),
             instance: instance.into(),
             keep_stopped_tasks: task::retention::DEFAULT_KEEP_STOPPED,
+            task_stopped: Arc::default(),
             service_backoff_cap: service::ECS_BACKOFF_CAP,
             traffic: Arc::new(NoTraffic),
             ledger: Arc::default(),

@@ -29,6 +29,7 @@ fn world() -> World {
         new_id: Arc::new(uuid::Uuid::new_v4),
         instance: "test".to_string(),
         keep_stopped_tasks: 10,
+        task_stopped: Arc::default(),
         service_backoff_cap: std::time::Duration::from_secs(60),
         traffic: Arc::new(ecsctl_controllers::NoTraffic),
         ledger: Arc::default(),
@@ -200,6 +201,47 @@ async fn missing_image_fails_fast_naming_it() {
     // It stays so on later reconciles.
     w.reconcile("t1").await;
     assert_eq!(w.status("t1"), first);
+}
+
+/// Stopped tasks beyond the bound (10 here) go within seconds of stopping, not at the next
+/// resync 30 s later: admission reads every task of a cluster on each write.
+#[tokio::test]
+async fn stopped_tasks_beyond_the_bound_go_soon_after_they_stop() {
+    let w = world();
+    w.apply(Kind::TaskDefinition, "web", web_td("ghost:1"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let controller = tokio::spawn(ecsctl_controllers::task::run(w.ctx.clone(), async {
+        let _ = stopped.await;
+    }));
+    for i in 0..25 {
+        w.apply(
+            Kind::Task,
+            &format!("t{i}"),
+            json!({"taskDefinition": "web"}),
+        );
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let tasks = w
+            .store
+            .list(&store::ListQuery::new(Kind::Task))
+            .unwrap()
+            .items;
+        let all_stopped = tasks
+            .iter()
+            .all(ecsctl_controllers::task::retention::is_stopped);
+        if all_stopped && tasks.len() == 10 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} tasks left, all stopped: {all_stopped}",
+            tasks.len()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let _ = stop.send(());
+    controller.await.unwrap();
 }
 
 #[tokio::test]

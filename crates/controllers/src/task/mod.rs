@@ -29,6 +29,8 @@ use tracing::{info, warn};
 
 /// How often every task is looked at even without a change.
 pub const RESYNC: Duration = Duration::from_secs(30);
+/// The shortest time between two retention passes started by tasks stopping.
+const RETENTION_PAUSE: Duration = Duration::from_secs(1);
 /// Tasks reconciled at once.
 const CONCURRENCY: usize = 16;
 
@@ -45,6 +47,7 @@ pub async fn run(ctx: Context, shutdown: impl Future<Output = ()> + Send + 'stat
         )),
         tokio::spawn(watch_runtime(ctx.clone(), handle.clone())),
         tokio::spawn(resync(ctx.clone(), handle.clone())),
+        tokio::spawn(retain_stopped(ctx.clone())),
     ];
     let rctx = ctx.clone();
     // Shutdown abandons reconciles in flight (a stop may wait out a 30 s grace period): the
@@ -87,8 +90,11 @@ fn all_tasks(ctx: &Context) -> Vec<ObjectKey> {
     keys_of(ctx, Kind::Task)
 }
 
-fn task_events(_: &Context, ev: &store::WatchEvent) -> Vec<ObjectKey> {
+fn task_events(ctx: &Context, ev: &store::WatchEvent) -> Vec<ObjectKey> {
     if ev.object.kind == Kind::Task {
+        if ev.event_type != store::WatchEventType::Deleted && retention::is_stopped(&ev.object) {
+            ctx.task_stopped.notify_one();
+        }
         vec![ev.object.key()]
     } else {
         Vec::new()
@@ -128,6 +134,17 @@ async fn resync(ctx: Context, queue: QueueHandle<ObjectKey>) {
         tick.tick().await;
         enqueue_all(&ctx, &queue).await;
         forget_old_stopped_tasks(&ctx).await;
+    }
+}
+
+/// The retention pass soon after tasks stop (at most one a second, however many stop), so
+/// that the bound on stopped tasks holds between resyncs: every write that counts a
+/// cluster's tasks (admission's caps) reads them all.
+async fn retain_stopped(ctx: Context) {
+    loop {
+        ctx.task_stopped.notified().await;
+        forget_old_stopped_tasks(&ctx).await;
+        tokio::time::sleep(RETENTION_PAUSE).await;
     }
 }
 

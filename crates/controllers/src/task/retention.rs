@@ -9,6 +9,11 @@ use std::collections::BTreeMap;
 /// Stopped tasks kept per cluster by default.
 pub const DEFAULT_KEEP_STOPPED: usize = 100;
 
+/// Whether the controller has reported `task` STOPPED.
+pub fn is_stopped(task: &Object) -> bool {
+    task.status.get("lastStatus").and_then(|v| v.as_str()) == Some("STOPPED")
+}
+
 /// The stopped tasks to delete so that at most `keep` remain in each cluster: the ones that
 /// stopped first go first.
 pub fn expired(tasks: &[Object], keep: usize) -> Vec<ObjectKey> {
