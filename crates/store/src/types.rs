@@ -58,6 +58,12 @@ pub trait Store: Send + Sync + 'static {
     /// in place on async workers (a counter kept in memory).
     fn revision(&self) -> u64;
 
+    /// How many objects [`Store::list`] would return for `query`, without reading them
+    /// where the backend can (admission counts a cluster's tasks on every write).
+    fn count(&self, query: &ListQuery) -> Result<usize, StoreError> {
+        Ok(self.list(query)?.items.len())
+    }
+
     /// The value held for a Secret applied with `spec.value`: kept apart from the object,
     /// which (like every event and watch) never carries it. `None` when the Secret does not
     /// exist or takes its value from a file or the environment.

@@ -112,6 +112,9 @@ pub(super) fn check(store: &dyn Store, objects: &[Object]) -> Result<Vec<Problem
         if refused {
             continue;
         }
+        if upper_bound(store, objects, cluster)? <= u64::from(policy.max_tasks()) {
+            continue;
+        }
         let (before, after) = cluster_totals(store, objects, cluster)?;
         if after > u64::from(policy.max_tasks()) && after > before {
             let first = objects
@@ -130,6 +133,33 @@ pub(super) fn check(store: &dyn Store, objects: &[Object]) -> Result<Vec<Problem
         }
     }
     Ok(problems)
+}
+
+/// At least as many tasks as `cluster` holds after this write, found without reading a
+/// task: every Service's desiredCount (as after the write), and every Task object stored
+/// (stopped ones too) or written. Below the cap, the exact count is not needed.
+fn upper_bound(store: &dyn Store, objects: &[Object], cluster: &str) -> Result<u64, StoreError> {
+    let mut services: BTreeMap<String, u64> = store
+        .list(&ListQuery::new(Kind::Service).in_cluster(cluster.to_string()))?
+        .items
+        .iter()
+        .map(|s| (s.metadata.name.clone(), desired_count(s)))
+        .collect();
+    let mut written_tasks = 0;
+    for o in objects
+        .iter()
+        .filter(|o| o.metadata.cluster_or_default() == cluster)
+    {
+        match o.kind {
+            Kind::Service => {
+                services.insert(o.metadata.name.clone(), desired_count(o));
+            }
+            Kind::Task => written_tasks += 1,
+            _ => {}
+        }
+    }
+    let stored_tasks = store.count(&ListQuery::new(Kind::Task).in_cluster(cluster.to_string()))?;
+    Ok(services.values().sum::<u64>() + stored_tasks as u64 + written_tasks)
 }
 
 /// The tasks `cluster` holds before and after this write: every Service's desiredCount and

@@ -212,6 +212,20 @@ impl Store for SledStore {
         }
     }
 
+    fn count(&self, query: &ListQuery) -> Result<usize, StoreError> {
+        if !query.labels.is_empty() {
+            return Ok(self.list(query)?.items.len());
+        }
+        // The keys alone: every key under the prefix is an object the list would return.
+        let prefix = keys::list_prefix(query.kind, query.cluster.as_deref());
+        let mut n = 0;
+        for key in self.trees.objects.scan_prefix(&prefix).keys() {
+            key.map_err(backend)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
     fn list(&self, query: &ListQuery) -> Result<ObjectList, StoreError> {
         // Read the revision first: every write up to it is visible to the scan below, so a
         // watch from it misses nothing (it may repeat a write the scan already saw).

@@ -462,3 +462,41 @@ fn a_bare_family_names_its_latest_active_revision_and_register_always_adds_one()
         "only task definitions are registered"
     );
 }
+
+#[test]
+fn count_agrees_with_list_per_cluster_and_label() {
+    let (_d, store) = open();
+    for (name, cluster) in [
+        ("a", "default"),
+        ("b", "default"),
+        ("c", "default-2"),
+        ("d", "shop"),
+    ] {
+        let mut o = svc(name, 1);
+        o.metadata.cluster = Some(cluster.into());
+        if name == "b" {
+            o.metadata.labels.insert("team".into(), "web".into());
+        }
+        store.apply(o).unwrap();
+    }
+    for query in [
+        ListQuery::new(Kind::Service),
+        ListQuery::new(Kind::Service).in_cluster("default"),
+        ListQuery::new(Kind::Service).in_cluster("default-2"),
+        ListQuery::new(Kind::Service).in_cluster("nope"),
+        ListQuery::new(Kind::Service).with_label("team", "web"),
+        ListQuery::new(Kind::Task),
+    ] {
+        assert_eq!(
+            store.count(&query).unwrap(),
+            store.list(&query).unwrap().items.len(),
+            "{query:?}"
+        );
+    }
+    assert_eq!(
+        store
+            .count(&ListQuery::new(Kind::Service).in_cluster("default"))
+            .unwrap(),
+        2
+    );
+}
