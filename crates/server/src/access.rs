@@ -1,5 +1,5 @@
 //! The identities a TCP listener accepts: the `--tokens` file (read at start, and again on
-//! SIGHUP) and the `--token-file` token (an admin). The file's format and the role model
+//! SIGHUP: `reload.rs`) and the `--token-file` token (an admin). The file's format and the role model
 //! are `admission::access`'s; reading the file, its mode, and swapping identities on reload
 //! happen here.
 //!
@@ -56,35 +56,14 @@ impl Identities {
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(tokens);
         Ok(n)
     }
+}
 
-    /// Reloads on every SIGHUP until `stop` completes.
-    pub fn reload_on_sighup(
-        self: Arc<Self>,
-        stop: impl std::future::Future<Output = ()> + Send + 'static,
-    ) -> Result<tokio::task::JoinHandle<()>, ServerError> {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut hup = signal(SignalKind::hangup())
-            .map_err(|e| ServerError::io("cannot listen for SIGHUP", e))?;
-        Ok(tokio::spawn(async move {
-            tokio::pin!(stop);
-            loop {
-                tokio::select! {
-                    _ = &mut stop => return,
-                    got = hup.recv() => if got.is_none() { return },
-                }
-                let this = self.clone();
-                // Reading a file: off the async workers.
-                match tokio::task::spawn_blocking(move || this.reload()).await {
-                    Ok(Ok(n)) => tracing::info!(identities = n, "SIGHUP: reloaded the tokens file"),
-                    Ok(Err(e)) => {
-                        tracing::error!(error = %e, "SIGHUP: the tokens file was not reloaded; the identities in use stay")
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "SIGHUP: reloading the tokens file failed")
-                    }
-                }
-            }
-        }))
+impl crate::reload::Reload for Identities {
+    fn what(&self) -> String {
+        "the tokens file".into()
+    }
+    fn reload(&self) -> Result<usize, ServerError> {
+        Identities::reload(self)
     }
 }
 

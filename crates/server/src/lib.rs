@@ -13,6 +13,7 @@ mod ecs;
 mod error;
 mod http;
 mod listener;
+mod reload;
 mod serve;
 mod tls;
 
@@ -79,7 +80,7 @@ pub async fn run(
                 )));
             }
             let tls = aws.tls.as_ref().map(tls::server_config).transpose()?;
-            let keys = ecs::load_keys(aws.credentials.as_deref(), &config.data_dir)?;
+            let keys = ecs::KeyRing::load(aws.credentials.clone(), config.data_dir.clone())?;
             Some((aws.clone(), tls, Arc::new(keys)))
         }
     };
@@ -193,9 +194,18 @@ pub async fn run(
     } else {
         None
     };
-    let reloader = match (&identities, &config.tokens) {
-        (Some(ids), Some(_)) => Some(ids.clone().reload_on_sighup(stopped(stop_rx.clone()))?),
-        _ => None,
+    // SIGHUP reads the files an operator edits while the server runs.
+    let mut reloadable: Vec<Arc<dyn reload::Reload>> = Vec::new();
+    if let (Some(ids), Some(_)) = (&identities, &config.tokens) {
+        reloadable.push(ids.clone());
+    }
+    if let Some((_, _, keys)) = &aws {
+        reloadable.push(keys.clone());
+    }
+    let reloader = if reloadable.is_empty() {
+        None
+    } else {
+        Some(reload::on_sighup(reloadable, stopped(stop_rx.clone()))?)
     };
     let async_store = store::AsyncStore::new(store);
     let ecs_app = aws.map(|(aws, tls, keys)| {

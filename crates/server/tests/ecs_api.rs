@@ -343,3 +343,65 @@ async fn the_bound_endpoint_is_left_in_the_data_dir() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     ecs.server.stop().await;
 }
+
+/// SIGHUP reads `--aws-credentials` again: a new key works and a removed one is refused; a
+/// file that no longer parses keeps the keys in use.
+#[tokio::test]
+async fn sighup_reloads_the_credentials_file() {
+    let addr = support::tcp::free_addr();
+    let creds = tempfile::NamedTempFile::new().unwrap();
+    let key = |id: &str, secret: &str| {
+        format!("[ci]\naws_access_key_id = {id}\naws_secret_access_key = {secret}\n")
+    };
+    std::fs::write(creds.path(), key(ADMIN_KEY, ADMIN_SECRET)).unwrap();
+    let path = creds.path().to_path_buf();
+    let server = Server::start_with(move |c| {
+        let mut aws = AwsApi::new(addr);
+        aws.credentials = Some(path);
+        c.aws_api = Some(aws);
+    })
+    .await;
+    let ecs = Ecs { server, addr };
+    let (status, _) = ecs.call("ListClusters", json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+
+    const NEW_KEY: &str = "AKIANEWKEY000000001";
+    const NEW_SECRET: &str = "new-secret-0123456789abcdefgh";
+    std::fs::write(creds.path(), key(NEW_KEY, NEW_SECRET)).unwrap();
+    let hup = || {
+        let ok = std::process::Command::new("kill")
+            .args(["-HUP", &std::process::id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -HUP");
+    };
+    hup();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let (status, _) = ecs
+            .call_as(Signing::Key(NEW_KEY, NEW_SECRET), "ListClusters", json!({}))
+            .await;
+        if status == StatusCode::OK {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new key never worked"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let (status, old) = ecs.call("ListClusters", json!({})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(old["__type"], "UnrecognizedClientException");
+
+    // A broken file keeps the keys in use.
+    std::fs::write(creds.path(), "[ci]\naws_access_key_id = \n").unwrap();
+    hup();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (status, _) = ecs
+        .call_as(Signing::Key(NEW_KEY, NEW_SECRET), "ListClusters", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    ecs.server.stop().await;
+}

@@ -114,8 +114,8 @@ pub struct Args {
     #[arg(long, value_name = "ADDR")]
     pub aws_api: Option<String>,
     /// The access keys the ECS API accepts, in the AWS shared-credentials format (optional
-    /// `ecsctl_role`/`ecsctl_clusters` per profile) [default: a key made in
-    /// DATA_DIR/aws-credentials; `ecsctl aws-env` prints it]
+    /// `ecsctl_role`/`ecsctl_clusters` per profile), read again on SIGHUP [default: a key
+    /// made in DATA_DIR/aws-credentials; `ecsctl aws-env` prints it]
     #[arg(long, value_name = "FILE", requires = "aws_api")]
     pub aws_credentials: Option<PathBuf>,
     /// The account id in the ECS API's ARNs

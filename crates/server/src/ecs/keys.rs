@@ -1,12 +1,13 @@
 //! The access keys the ECS listener accepts: those of `--aws-credentials FILE`, or else one
 //! admin key the server makes in its data directory on first start (mode 0600), which
-//! `ecsctl aws-env` prints.
+//! `ecsctl aws-env` prints. SIGHUP reads them again (`KeyRing`, `reload.rs`).
 
 use crate::ServerError;
 use admission::access::{Identity, Role, Scope};
 use ecsapi::credentials::{self, Credential};
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, PoisonError, RwLock};
 
 /// Access keys by id, with the identity each gives.
 pub struct Keys {
@@ -51,6 +52,53 @@ impl Keys {
     /// The identity an access key id gives.
     pub fn identity(&self, id: &str) -> Option<Identity> {
         self.by_id.get(id).map(|(_, i)| i.clone())
+    }
+}
+
+/// The keys in use, swapped whole when SIGHUP reads their file again.
+#[derive(Debug)]
+pub(crate) struct KeyRing {
+    current: RwLock<Arc<Keys>>,
+    /// `--aws-credentials`, if given.
+    file: Option<PathBuf>,
+    /// Where the generated key lives otherwise.
+    data_dir: PathBuf,
+}
+
+impl KeyRing {
+    /// The keys of `file`, or of the key kept in `data_dir` (made on first use).
+    pub fn load(file: Option<PathBuf>, data_dir: PathBuf) -> Result<KeyRing, ServerError> {
+        let keys = load_or_create(file.as_deref(), &data_dir)?;
+        Ok(KeyRing {
+            current: RwLock::new(Arc::new(keys)),
+            file,
+            data_dir,
+        })
+    }
+
+    /// The keys in use now.
+    pub fn snapshot(&self) -> Arc<Keys> {
+        // A poisoned lock still holds a whole `Arc` (swaps never half-happen).
+        self.current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl crate::reload::Reload for KeyRing {
+    fn what(&self) -> String {
+        match &self.file {
+            Some(f) => format!("--aws-credentials {}", f.display()),
+            None => format!("the ECS API key in {}", self.data_dir.display()),
+        }
+    }
+
+    fn reload(&self) -> Result<usize, ServerError> {
+        let keys = load_or_create(self.file.as_deref(), &self.data_dir)?;
+        let n = keys.by_id.len();
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(keys);
+        Ok(n)
     }
 }
 

@@ -11,8 +11,7 @@ mod tags;
 mod taskdefs;
 mod tasks;
 
-pub(crate) use keys::Keys;
-pub use keys::load_or_create as load_keys;
+pub(crate) use keys::KeyRing;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -30,7 +29,7 @@ pub(crate) struct EcsState {
     /// The rules every write passes.
     pub admission: Arc<admission::Admission>,
     /// The access keys and the identities they give.
-    pub keys: Arc<Keys>,
+    pub keys: Arc<KeyRing>,
     /// The account id ARNs carry.
     pub account_id: String,
 }
@@ -114,14 +113,14 @@ async fn serve(
             .collect(),
         body: &body,
     };
+    let keys = state.keys.snapshot();
     let verified = ecsapi::sigv4::verify(
         &request,
-        |id| state.keys.secret(id),
+        |id| keys.secret(id),
         time::OffsetDateTime::now_utc(),
     )
     .map_err(|e| EcsError::from_signature(&e))?;
-    let identity = state
-        .keys
+    let identity = keys
         .identity(&verified.access_key_id)
         .ok_or_else(|| EcsError::from_signature(&ecsapi::sigv4::SigError::UnknownKey))?;
     if method != Method::POST || uri.path() != "/" {
