@@ -331,6 +331,24 @@ async fn a_service_lives_through_the_ecs_api() {
     )
     .await;
     wait_inactive(&ecs, "shop", "web").await;
+
+    // Deleted through ecsctl's own API, a service leaves the same record.
+    ecs.ok(
+        "CreateService",
+        json!({"cluster": "shop", "serviceName": "web", "taskDefinition": "web:1", "desiredCount": 1}),
+    )
+    .await;
+    assert_eq!(wait_stable(&ecs, "shop", "web").await["runningCount"], 1);
+    let (status, deleted) = ecs
+        .server
+        .call(
+            Method::DELETE,
+            "/v1/objects/services/web?cluster=shop",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{deleted}");
+    wait_inactive(&ecs, "shop", "web").await;
     ecs.server.stop().await;
 }
 

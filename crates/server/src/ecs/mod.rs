@@ -12,6 +12,7 @@ mod taskdefs;
 mod tasks;
 
 pub(crate) use keys::KeyRing;
+pub(crate) use services::delete_with_record as delete_service;
 
 use axum::Router;
 use axum::body::Bytes;

@@ -70,7 +70,15 @@ pub(crate) async fn delete(
     let kind = parse_kind(&plural)?;
     let key = ObjectKey::new(kind, query(q)?.cluster.as_deref(), &name);
     state.admission.admit_delete_as(&who, &key)?;
-    let deleted = blocking(&state.store, move |s: &dyn Store| s.delete(&key)).await?;
+    let deleted = blocking(&state.store, move |s: &dyn Store| match s.get(&key)? {
+        // A deleted service stays visible to ECS clients (DescribeServices: DRAINING, then
+        // INACTIVE), whichever API deleted it.
+        Some(service) if kind == Kind::Service => {
+            crate::ecs::delete_service(s, &service, time::OffsetDateTime::now_utc())
+        }
+        _ => s.delete(&key),
+    })
+    .await?;
     tracing::info!(kind = %kind, name, count = deleted.len(), "deleted");
     let deleted = deleted.iter().map(deleted_json).collect();
     Ok(Json(DeleteResponse { deleted }))

@@ -137,6 +137,32 @@ fn resolve_task_definition(s: &dyn Store, reference: &str) -> Result<String, Fai
 
 /// The revision a service's spec names, `family:N` (a bare family, as `ecsctl apply` may
 /// write: the revision the service runs, else the family's latest).
+/// Deletes the Service `o` (as it is stored), leaving the record that keeps it visible to
+/// ECS clients, DRAINING and then INACTIVE (`tombstone.rs`): what DeleteService and ecsctl's
+/// own `DELETE /v1/objects/services/NAME` both do. Returns what the store deleted.
+pub(crate) fn delete_with_record(
+    s: &dyn Store,
+    o: &Object,
+    now: OffsetDateTime,
+) -> Result<Vec<Object>, StoreError> {
+    let status: ServiceStatus = o.status_as().unwrap_or_default();
+    let td = current_task_definition(s, &o.spec, &status)?;
+    tombstone::sweep(s, now)?;
+    match tombstone::make(o, &td, status, now) {
+        Ok(record) => {
+            // The record first: should the delete fail, the Service still wins over it.
+            let (record_key, record_status) = (record.key(), record.status.clone());
+            s.apply(record)?;
+            s.update_status(&record_key, record_status, None)?;
+        }
+        // The service goes anyway; ECS clients then see it MISSING rather than INACTIVE.
+        Err(e) => {
+            tracing::warn!(service = %o.key(), error = %e, "no record of the deleted service")
+        }
+    }
+    s.delete(&o.key())
+}
+
 fn current_task_definition(
     s: &dyn Store,
     spec: &Value,

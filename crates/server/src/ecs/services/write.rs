@@ -324,7 +324,6 @@ pub(in crate::ecs) async fn delete(
     run(state, move |s| {
         let now = OffsetDateTime::now_utc();
         cluster_exists(s, &cluster)?;
-        tombstone::sweep(s, now)?;
         let o = match find(s, &cluster, &name, now)? {
             None => return Err(EcsError::service_not_found().into()),
             Some(Found::Deleted(_)) => {
@@ -360,13 +359,7 @@ pub(in crate::ecs) async fn delete(
             unobserved: None,
             tags: false,
         });
-        let record = tombstone::make(&o, &td, status.clone(), now)
-            .map_err(|e| EcsError::server(format!("the deleted service's record: {e}")))?;
-        // The record first: should the delete fail, the Service still wins over it.
-        let (record_key, record_status) = (record.key(), record.status.clone());
-        s.apply(record)?;
-        s.update_status(&record_key, record_status, None)?;
-        s.delete(&key)?;
+        super::delete_with_record(s, &o, now)?;
         tracing::info!(cluster, service = name, identity = %caller.identity.name, "deleted a service (ECS API)");
         Ok(json!({ "service": described }))
     })
