@@ -106,6 +106,27 @@ impl Object {
         Ok(Object::new(kind, name, serde_json::to_value(spec)?))
     }
 
+    /// The apply request that writes this object, as read (and then changed), back: its
+    /// spec, the metadata a user owns, and the resourceVersion read, so that the write fails
+    /// if the object changed since (compare-and-swap).
+    pub fn cas_request(&self) -> Object {
+        let m = &self.metadata;
+        Object {
+            api_version: self.api_version.clone(),
+            kind: self.kind,
+            metadata: ObjectMeta {
+                name: m.name.clone(),
+                cluster: m.cluster.clone(),
+                labels: m.labels.clone(),
+                annotations: m.annotations.clone(),
+                resource_version: m.resource_version,
+                ..ObjectMeta::default()
+            },
+            spec: self.spec.clone(),
+            status: Value::Null,
+        }
+    }
+
     /// Sets the spec fields that `patch` serializes to (a JSON merge patch, one level deep:
     /// a null removes the field), leaving every other field as it was written. Controllers
     /// change another kind's spec this way rather than rewriting all of it through its typed

@@ -197,26 +197,30 @@ fn main() {
     );
 
     let run = format!(r#"{{"cluster":"{CLUSTER}","taskDefinition":"bench"}}"#);
+    let ecs_run_task = |pause: Duration| {
+        std::thread::sleep(pause);
+        let req = ecs.signed("RunTask", &run);
+        let t = Instant::now();
+        let (status, body) = ecs.send(&req);
+        let took = t.elapsed();
+        assert_eq!(status, 200, "{body}");
+        took
+    };
+    let own_apply_task = |pause: Duration, name: String| {
+        std::thread::sleep(pause);
+        let body = format!(
+            r#"{{"objects":[{{"apiVersion":"ecs/v1","kind":"Task","metadata":{{"name":"{name}","cluster":"{CLUSTER}"}},"spec":{{"taskDefinition":"bench"}}}}]}}"#
+        );
+        let t = Instant::now();
+        let (status, resp) = request(&socket, "POST", "/v1/apply", &body);
+        let took = t.elapsed();
+        assert_eq!(status, 200, "{resp}");
+        took
+    };
     let (ecs_run, own_run) = measure_pair(
         N,
-        || {
-            let req = ecs.signed("RunTask", &run);
-            let t = Instant::now();
-            let (status, body) = ecs.send(&req);
-            let took = t.elapsed();
-            assert_eq!(status, 200, "{body}");
-            took
-        },
-        |i| {
-            let body = format!(
-                r#"{{"objects":[{{"apiVersion":"ecs/v1","kind":"Task","metadata":{{"name":"own-{i}","cluster":"{CLUSTER}"}},"spec":{{"taskDefinition":"bench"}}}}]}}"#
-            );
-            let t = Instant::now();
-            let (status, resp) = request(&socket, "POST", "/v1/apply", &body);
-            let took = t.elapsed();
-            assert_eq!(status, 200, "{resp}");
-            took
-        },
+        || ecs_run_task(Duration::ZERO),
+        |i| own_apply_task(Duration::ZERO, format!("own-{i}")),
     );
     row("ECS RunTask (signed, TCP)", ecs_run);
     row("ecsctl POST /v1/apply of a Task (unix socket)", own_run);
@@ -224,26 +228,8 @@ fn main() {
     // fails it, writes its status and events) is done before the next request arrives.
     let (ecs_paced, own_paced) = measure_pair(
         PACED,
-        || {
-            std::thread::sleep(PACE);
-            let req = ecs.signed("RunTask", &run);
-            let t = Instant::now();
-            let (status, body) = ecs.send(&req);
-            let took = t.elapsed();
-            assert_eq!(status, 200, "{body}");
-            took
-        },
-        |i| {
-            std::thread::sleep(PACE);
-            let body = format!(
-                r#"{{"objects":[{{"apiVersion":"ecs/v1","kind":"Task","metadata":{{"name":"paced-{i}","cluster":"{CLUSTER}"}},"spec":{{"taskDefinition":"bench"}}}}]}}"#
-            );
-            let t = Instant::now();
-            let (status, resp) = request(&socket, "POST", "/v1/apply", &body);
-            let took = t.elapsed();
-            assert_eq!(status, 200, "{resp}");
-            took
-        },
+        || ecs_run_task(PACE),
+        |i| own_apply_task(PACE, format!("paced-{i}")),
     );
     row("ECS RunTask, 20 a second (signed, TCP)", ecs_paced);
     row("ecsctl POST /v1/apply of a Task, 20 a second", own_paced);

@@ -7,7 +7,7 @@ use crate::error::{ApiError, is_not_found, usage};
 use anyhow::{Context, Result};
 use api::service::ServiceSpec;
 use api::wire::{ApplyRequest, ApplyResponse};
-use api::{Kind, Object, ObjectMeta};
+use api::{Kind, Object};
 
 /// Attempts when someone else writes the service between our read and our write.
 const CAS_ATTEMPTS: usize = 5;
@@ -84,7 +84,7 @@ where
             .post::<_, ApplyResponse>(
                 "/v1/apply",
                 &ApplyRequest {
-                    objects: vec![cas_request(&svc)],
+                    objects: vec![svc.cas_request()],
                 },
             )
             .await
@@ -96,27 +96,6 @@ where
                         .is_some_and(|a| a.status == 409) => {}
             Err(e) => return Err(e),
         }
-    }
-}
-
-/// The apply request that writes `obj` as read (and changed) back: its spec, and the
-/// metadata a user owns plus the resourceVersion read, so the write fails if the object
-/// changed since.
-pub fn cas_request(obj: &Object) -> Object {
-    let m = &obj.metadata;
-    Object {
-        api_version: obj.api_version.clone(),
-        kind: obj.kind,
-        metadata: ObjectMeta {
-            name: m.name.clone(),
-            cluster: m.cluster.clone(),
-            labels: m.labels.clone(),
-            annotations: m.annotations.clone(),
-            resource_version: m.resource_version,
-            ..ObjectMeta::default()
-        },
-        spec: obj.spec.clone(),
-        status: serde_json::Value::Null,
     }
 }
 
@@ -154,7 +133,7 @@ mod tests {
             "status": {"runningCount": 2}});
         let svc: Object = serde_json::from_value(svc).unwrap();
         assert_eq!(
-            serde_json::to_value(cas_request(&svc)).unwrap(),
+            serde_json::to_value(svc.cas_request()).unwrap(),
             json!({"apiVersion": "ecs/v1", "kind": "Service",
                 "metadata": {"name": "web", "cluster": "prod", "labels": {"a": "b"},
                              "annotations": {"x": "y"}, "resourceVersion": 7},

@@ -111,7 +111,7 @@ fn stop_request(task: &Object, reason: &str) -> Result<Option<Object>> {
     if spec.desired_status.is_some_and(|d| d.is_stopped()) {
         return Ok(None);
     }
-    let mut request = super::service_update::cas_request(task);
+    let mut request = task.cas_request();
     // Only the stop fields change: the rest of the spec stays as it was written.
     request.merge_spec(&StopRequest::new(StopCode::UserInitiated, reason))?;
     Ok(Some(request))

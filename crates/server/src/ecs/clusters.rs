@@ -4,11 +4,11 @@
 
 use super::input::{Page, check_name, parse as input, with_next_token};
 use super::tags::rules as tags_rules;
-use super::{Caller, EcsState, denied, store_error};
+use super::{Caller, EcsState, admit_and_apply, denied, store_error};
 use admission::access;
 use api::cluster::{ClusterSpec, ContainerInsights};
 use api::taskdef::Tag;
-use api::{Kind, Object, ObjectKey, ObjectMeta};
+use api::{Kind, Object, ObjectKey};
 use ecsapi::EcsError;
 use ecsapi::arn::{self, Arn};
 use serde::Deserialize;
@@ -175,11 +175,9 @@ pub(super) async fn create(
         .run(move |s| {
             let key = ObjectKey::new(Kind::Cluster, None, &name);
             if s.get(&key)?.is_none() {
-                let admitted = match admission.admit_apply_as(&who, s, vec![object]) {
-                    Ok(a) => a,
-                    Err(e) => return Ok(Err(denied(e))),
-                };
-                s.apply_all(admitted.objects, false)?;
+                if let Err(e) = admit_and_apply(&admission, &who, s, vec![object], &name)? {
+                    return Ok(Err(e));
+                }
                 tracing::info!(cluster = name, identity = %who.name, "created a cluster (ECS API)");
             }
             Ok(Ok(describe_one(s, &caller_view, &name, "ACTIVE", true)?))
@@ -414,37 +412,15 @@ pub(super) async fn update(
                 return Ok(Err(EcsError::cluster_not_found()));
             };
             if let Some(value) = insights {
-                let m = &o.metadata;
-                let mut object = Object {
-                    api_version: o.api_version.clone(),
-                    kind: o.kind,
-                    metadata: ObjectMeta {
-                        name: m.name.clone(),
-                        labels: m.labels.clone(),
-                        annotations: m.annotations.clone(),
-                        resource_version: m.resource_version,
-                        ..ObjectMeta::default()
-                    },
-                    spec: o.spec.clone(),
-                    status: Value::Null,
-                };
+                let mut object = o.cas_request();
                 if let Err(e) = object.merge_spec(&InsightsPatch {
                     container_insights: value,
                 }) {
                     return Ok(Err(EcsError::server(e.to_string())));
                 }
-                let admitted = match admission.admit_apply_as(&caller_view.identity, s, vec![object]) {
-                    Ok(a) => a,
-                    Err(e) => return Ok(Err(denied(e))),
-                };
-                match s.apply_all(admitted.objects, false) {
-                    Ok(_) => {}
-                    Err(store::StoreError::Conflict { .. }) => {
-                        return Ok(Err(EcsError::client(format!(
-                            "cluster {name} changed while it was updated: try again"
-                        ))));
-                    }
-                    Err(e) => return Err(e),
+                let what = format!("cluster {name}");
+                if let Err(e) = admit_and_apply(&admission, &caller_view.identity, s, vec![object], &what)? {
+                    return Ok(Err(e));
                 }
                 tracing::info!(cluster = name, insights = value.as_str(), identity = %caller_view.identity.name, "updated a cluster (ECS API)");
             }

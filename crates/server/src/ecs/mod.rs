@@ -247,3 +247,26 @@ pub(crate) fn denied(e: admission::Denied) -> EcsError {
         }
     }
 }
+
+/// Admits `objects` as `who` and commits them in one transaction (blocking: call it inside
+/// `AsyncStore::run`). A refusal comes back as ECS's error, and so does a write that lost to
+/// a concurrent one (`ClientException`: `what` changed meanwhile, try again).
+pub(crate) fn admit_and_apply(
+    admission: &admission::Admission,
+    who: &admission::access::Identity,
+    s: &dyn store::Store,
+    objects: Vec<api::Object>,
+    what: &str,
+) -> Result<Result<(), EcsError>, store::StoreError> {
+    let admitted = match admission.admit_apply_as(who, s, objects) {
+        Ok(a) => a,
+        Err(e) => return Ok(Err(denied(e))),
+    };
+    match s.apply_all(admitted.objects, false) {
+        Ok(_) => Ok(Ok(())),
+        Err(store::StoreError::Conflict { .. }) => Ok(Err(EcsError::client(format!(
+            "{what} changed while it was written: try again"
+        )))),
+        Err(e) => Err(e),
+    }
+}

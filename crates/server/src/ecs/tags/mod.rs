@@ -8,10 +8,10 @@
 pub(crate) mod rules;
 
 use crate::ecs::input::parse as input;
-use crate::ecs::{Caller, EcsState, denied, store_error};
+use crate::ecs::{Caller, EcsState, admit_and_apply, denied, store_error};
 use admission::access;
 use api::taskdef::Tag;
-use api::{Kind, Object, ObjectKey, ObjectMeta};
+use api::{Kind, Object, ObjectKey};
 use ecsapi::EcsError;
 use ecsapi::arn::{self, Arn};
 use rules as tags_rules;
@@ -77,21 +77,7 @@ struct TagsPatch {
 /// The apply request writing `o` back with `tags`: the metadata a user owns plus the
 /// resourceVersion read, so that a change made in between is not overwritten.
 fn with_tags(o: &Object, tags: Vec<Tag>) -> Result<Object, serde_json::Error> {
-    let m = &o.metadata;
-    let mut out = Object {
-        api_version: o.api_version.clone(),
-        kind: o.kind,
-        metadata: ObjectMeta {
-            name: m.name.clone(),
-            cluster: m.cluster.clone(),
-            labels: m.labels.clone(),
-            annotations: m.annotations.clone(),
-            resource_version: m.resource_version,
-            ..ObjectMeta::default()
-        },
-        spec: o.spec.clone(),
-        status: Value::Null,
-    };
+    let mut out = o.cas_request();
     out.merge_spec(&TagsPatch {
         tags: (!tags.is_empty()).then_some(tags),
     })?;
@@ -135,18 +121,8 @@ async fn change_tags(
                 Ok(o) => o,
                 Err(e) => return Ok(Err(EcsError::server(e.to_string()))),
             };
-            let admitted = match admission.admit_apply_as(&who, s, vec![object]) {
-                Ok(a) => a,
-                Err(e) => return Ok(Err(denied(e))),
-            };
-            match s.apply_all(admitted.objects, false) {
-                Ok(_) => {}
-                Err(store::StoreError::Conflict { .. }) => {
-                    return Ok(Err(EcsError::client(format!(
-                        "{resource_arn} changed while its tags were written: try again"
-                    ))));
-                }
-                Err(e) => return Err(e),
+            if let Err(e) = admit_and_apply(&admission, &who, s, vec![object], &resource_arn)? {
+                return Ok(Err(e));
             }
             tracing::info!(resource = %key, identity = %who.name, "tags changed (ECS API)");
             Ok(Ok(json!({})))

@@ -10,10 +10,10 @@ mod shape;
 pub(super) use read::{describe, list};
 
 use crate::ecs::input::parse as input;
-use crate::ecs::{Caller, EcsState, denied, store_error};
+use crate::ecs::{Caller, EcsState, admit_and_apply, denied, store_error};
 use admission::access;
 use api::task::{StopCode, StopRequest, TaskSpec};
-use api::{Kind, Object, ObjectKey, ObjectMeta};
+use api::{Kind, Object, ObjectKey};
 use ecsapi::EcsError;
 use read::{Lookups, cluster_exists, cluster_param, task_id};
 use run::RunInput;
@@ -99,11 +99,9 @@ pub(super) async fn run(state: &EcsState, caller: &Caller, body: Value) -> Resul
                 }
                 objects.push(o);
             }
-            let admitted = match admission.admit_apply_as(&caller.identity, s, objects) {
-                Ok(a) => a,
-                Err(e) => return Ok(Err(denied(e))),
-            };
-            s.apply_all(admitted.objects, false)?;
+            if let Err(e) = admit_and_apply(&admission, &caller.identity, s, objects, &format!("tasks of cluster {cluster}"))? {
+                return Ok(Err(e));
+            }
             tracing::info!(cluster, task_definition = td_name, count = ids.len(), identity = %caller.identity.name, "started tasks (ECS API)");
             let made: Vec<Object> = ids
                 .iter()
@@ -143,21 +141,7 @@ fn stop_request(task: &Object, reason: &str) -> Result<Option<Object>, serde_jso
     if spec.stop_requested() {
         return Ok(None);
     }
-    let m = &task.metadata;
-    let mut out = Object {
-        api_version: task.api_version.clone(),
-        kind: task.kind,
-        metadata: ObjectMeta {
-            name: m.name.clone(),
-            cluster: m.cluster.clone(),
-            labels: m.labels.clone(),
-            annotations: m.annotations.clone(),
-            resource_version: m.resource_version,
-            ..ObjectMeta::default()
-        },
-        spec: task.spec.clone(),
-        status: Value::Null,
-    };
+    let mut out = task.cas_request();
     out.merge_spec(&StopRequest::new(StopCode::UserInitiated, reason))?;
     Ok(Some(out))
 }
