@@ -121,6 +121,11 @@ impl AsyncStore {
         self.run(move |s| s.delete(&key)).await
     }
 
+    /// [`Store::delete_all`] off the async workers.
+    pub async fn delete_all(&self, keys: Vec<ObjectKey>) -> Result<Vec<Object>, StoreError> {
+        self.run(move |s| s.delete_all(&keys)).await
+    }
+
     /// [`Store::watch`] off the async workers (starting a watch reads the event log).
     pub async fn watch(&self, from_revision: u64) -> Result<Watch, StoreError> {
         self.run(move |s| s.watch(from_revision)).await

@@ -50,6 +50,21 @@ pub trait Store: Send + Sync + 'static {
     /// revision, for `family:N` that one. [`StoreError::NotFound`] when nothing matched.
     fn delete(&self, key: &ObjectKey) -> Result<Vec<Object>, StoreError>;
 
+    /// Deletes every object `keys` name that exists, in one transaction (one flush), and
+    /// returns what was deleted; a key that names nothing is skipped. For a collector that
+    /// removes many objects at once without a write per object.
+    fn delete_all(&self, keys: &[ObjectKey]) -> Result<Vec<Object>, StoreError> {
+        let mut deleted = Vec::new();
+        for key in keys {
+            match self.delete(key) {
+                Ok(objects) => deleted.extend(objects),
+                Err(StoreError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(deleted)
+    }
+
     /// Events with a revision greater than `from_revision`: first replayed from the event
     /// log, then live. [`StoreError::Expired`] when the log no longer reaches back that far.
     fn watch(&self, from_revision: u64) -> Result<Watch, StoreError>;

@@ -153,11 +153,18 @@ async fn forget_old_stopped_tasks(ctx: &Context) {
     let Ok(list) = ctx.store.list(&store::ListQuery::new(Kind::Task)).await else {
         return;
     };
-    for key in retention::expired(&list.items, ctx.keep_stopped_tasks) {
-        match ctx.store.delete(&key).await {
-            Ok(_) => info!(task = %key.name, "forgot a stopped task (retention bound)"),
-            Err(e) => warn!(task = %key.name, error = %e, "cannot delete a stopped task"),
+    let expired = retention::expired(&list.items, ctx.keep_stopped_tasks);
+    if expired.is_empty() {
+        return;
+    }
+    // One transaction for them all: a write per task would hold up every other write.
+    match ctx.store.delete_all(expired).await {
+        Ok(deleted) => {
+            for t in &deleted {
+                info!(task = %t.metadata.name, "forgot a stopped task (retention bound)");
+            }
         }
+        Err(e) => warn!(error = %e, "cannot delete the stopped tasks beyond the bound"),
     }
 }
 

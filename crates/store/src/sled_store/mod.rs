@@ -311,6 +311,20 @@ impl Store for SledStore {
         self.write(false, |planner| planner.delete(&key))
     }
 
+    fn delete_all(&self, keys: &[ObjectKey]) -> Result<Vec<Object>, StoreError> {
+        self.write(false, |planner| {
+            let mut deleted = Vec::new();
+            for key in keys {
+                match planner.delete(&normalize_key(key)) {
+                    Ok(objects) => deleted.extend(objects),
+                    Err(StoreError::NotFound(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(deleted)
+        })
+    }
+
     fn watch(&self, from_revision: u64) -> Result<Watch, StoreError> {
         // Subscribe before looking at the log: whatever is committed from now on reaches the
         // watch live, whatever was committed before is in the log.

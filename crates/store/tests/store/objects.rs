@@ -500,3 +500,32 @@ fn count_agrees_with_list_per_cluster_and_label() {
         2
     );
 }
+
+#[test]
+fn delete_all_removes_those_that_exist_in_one_write() {
+    let (_d, store) = open();
+    for name in ["a", "b", "c"] {
+        store.apply(svc(name, 1)).unwrap();
+    }
+    let before = store.revision();
+    let deleted = store
+        .delete_all(&[
+            key(Kind::Service, "a"),
+            key(Kind::Service, "nope"),
+            key(Kind::Service, "c"),
+        ])
+        .unwrap();
+    let names: Vec<&str> = deleted.iter().map(|o| o.metadata.name.as_str()).collect();
+    assert_eq!(names, ["a", "c"]);
+    let left: Vec<String> = store
+        .list(&ListQuery::new(Kind::Service))
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|o| o.metadata.name)
+        .collect();
+    assert_eq!(left, ["b"]);
+    // One event per deleted object, as separate deletes would give.
+    assert_eq!(store.revision(), before + 2);
+    assert!(store.delete_all(&[]).unwrap().is_empty());
+}
