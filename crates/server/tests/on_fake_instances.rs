@@ -74,7 +74,7 @@ async fn the_server_registers_its_machine_and_reports_its_tasks() {
     let (s, out) = server
         .apply(vec![
             td("web", "512", "1024"),
-            json!({"apiVersion": "ecs/v1", "kind": "Cluster", "metadata": {"name": "shop"}}),
+            json!({"apiVersion": "ecs/v1", "kind": "Cluster", "metadata": {"name": "shop"}, "spec": {}}),
             json!({"apiVersion": "ecs/v1", "kind": "Task",
                 "metadata": {"name": "t1", "cluster": "shop"}, "spec": {"taskDefinition": "web"}}),
         ])
