@@ -7,8 +7,8 @@ use crate::Context;
 use crate::service::placement::{Need, need};
 use crate::timefmt::rfc3339;
 use api::instance::{
-    ContainerInstanceSpec, ContainerInstanceStatus, InstanceResources, InstanceStatus,
-    attributes, ecs_architecture,
+    ContainerInstanceSpec, ContainerInstanceStatus, InstanceResources, InstanceStatus, attributes,
+    ecs_architecture,
 };
 use api::task::{TaskSpec, TaskStatus};
 use api::taskdef::TaskDefinitionSpec;
@@ -313,7 +313,10 @@ mod tests {
         assert_eq!(later.registered_resources, first.registered_resources);
         // Overcommitted: nothing left, never below zero.
         assert_eq!(
-            (later.remaining_resources.cpu, later.remaining_resources.memory),
+            (
+                later.remaining_resources.cpu,
+                later.remaining_resources.memory
+            ),
             (0, 0)
         );
     }

@@ -67,22 +67,34 @@ async fn the_local_instance_is_listed_and_described_in_ecs_shape() {
         listed(&ecs, json!({"cluster": "default", "status": "ACTIVE"}), 1).await,
         [arn.clone()]
     );
-    assert!(listed(&ecs, json!({"status": "DRAINING"}), 0).await.is_empty());
+    assert!(
+        listed(&ecs, json!({"status": "DRAINING"}), 0)
+            .await
+            .is_empty()
+    );
     // A page of one has no next page.
     let out = ecs
         .ok("ListContainerInstances", json!({"maxResults": 1}))
         .await;
     assert!(out.get("nextToken").is_none(), "{out}");
-    ecs.fails("ListContainerInstances", json!({"status": "SLEEPY"}), "InvalidParameterException")
-        .await;
+    ecs.fails(
+        "ListContainerInstances",
+        json!({"status": "SLEEPY"}),
+        "InvalidParameterException",
+    )
+    .await;
     ecs.fails(
         "ListContainerInstances",
         json!({"filter": "attribute:ecs.os-type == linux"}),
         "InvalidParameterException",
     )
     .await;
-    ecs.fails("ListContainerInstances", json!({"cluster": "nope"}), "ClusterNotFoundException")
-        .await;
+    ecs.fails(
+        "ListContainerInstances",
+        json!({"cluster": "nope"}),
+        "ClusterNotFoundException",
+    )
+    .await;
 
     // By id and by ARN; an unknown one is MISSING.
     let out = ecs
@@ -99,9 +111,18 @@ async fn the_local_instance_is_listed_and_described_in_ecs_shape() {
     assert_eq!(ci["status"], "ACTIVE");
     assert_eq!(ci["agentConnected"], true);
     let cpu = resource(&ci["registeredResources"], "CPU");
-    assert_eq!((cpu["type"].clone(), cpu["integerValue"].clone()), (json!("INTEGER"), json!(4096)));
-    assert_eq!(resource(&ci["registeredResources"], "MEMORY")["integerValue"], 8192);
-    assert_eq!(resource(&ci["remainingResources"], "PORTS")["type"], "STRINGSET");
+    assert_eq!(
+        (cpu["type"].clone(), cpu["integerValue"].clone()),
+        (json!("INTEGER"), json!(4096))
+    );
+    assert_eq!(
+        resource(&ci["registeredResources"], "MEMORY")["integerValue"],
+        8192
+    );
+    assert_eq!(
+        resource(&ci["remainingResources"], "PORTS")["type"],
+        "STRINGSET"
+    );
     let attrs = ci["attributes"].as_array().unwrap();
     assert!(
         attrs.contains(&json!({"name": "ecs.os-type", "value": "linux"})),
@@ -115,16 +136,23 @@ async fn the_local_instance_is_listed_and_described_in_ecs_shape() {
                 "reason": "MISSING"}])
     );
 
-    let cl = ecs.ok("DescribeClusters", json!({"clusters": ["default"]})).await;
-    assert_eq!(cl["clusters"][0]["registeredContainerInstancesCount"], 1, "{cl}");
+    let cl = ecs
+        .ok("DescribeClusters", json!({"clusters": ["default"]}))
+        .await;
+    assert_eq!(
+        cl["clusters"][0]["registeredContainerInstancesCount"], 1,
+        "{cl}"
+    );
 
     // A task names it, and the instance counts it.
     let (s, out) = ecs
         .server
-        .apply(vec![json!({"apiVersion": "ecs/v1", "kind": "TaskDefinition",
+        .apply(vec![
+            json!({"apiVersion": "ecs/v1", "kind": "TaskDefinition",
             "metadata": {"name": "web"},
             "spec": {"cpu": "1024", "memory": "512",
-                "containerDefinitions": [{"name": "app", "image": "busybox"}]}})])
+                "containerDefinitions": [{"name": "app", "image": "busybox"}]}}),
+        ])
         .await;
     assert_eq!(s, StatusCode::OK, "{out}");
     let run = ecs.ok("RunTask", json!({"taskDefinition": "web"})).await;
@@ -132,19 +160,32 @@ async fn the_local_instance_is_listed_and_described_in_ecs_shape() {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let out = ecs
-            .ok("DescribeContainerInstances", json!({"containerInstances": [id]}))
+            .ok(
+                "DescribeContainerInstances",
+                json!({"containerInstances": [id]}),
+            )
             .await;
         let ci = &out["containerInstances"][0];
         if ci["runningTasksCount"] == 1 {
-            assert_eq!(resource(&ci["remainingResources"], "CPU")["integerValue"], 3072);
-            assert_eq!(resource(&ci["remainingResources"], "MEMORY")["integerValue"], 8192 - 512);
+            assert_eq!(
+                resource(&ci["remainingResources"], "CPU")["integerValue"],
+                3072
+            );
+            assert_eq!(
+                resource(&ci["remainingResources"], "MEMORY")["integerValue"],
+                8192 - 512
+            );
             break;
         }
         assert!(tokio::time::Instant::now() < deadline, "{out}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let out = ecs.ok("DescribeTasks", json!({"tasks": [task_arn]})).await;
-    assert_eq!(out["tasks"][0]["containerInstanceArn"], arn.as_str(), "{out}");
+    assert_eq!(
+        out["tasks"][0]["containerInstanceArn"],
+        arn.as_str(),
+        "{out}"
+    );
 
     // A deployer of `shop` does not read the default cluster's instances.
     let (status, out) = ecs

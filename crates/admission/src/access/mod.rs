@@ -372,8 +372,7 @@ fn role_permits(role: Role, verb: Verb, kind: Kind) -> Result<(), (AccessRule, S
             )),
             Kind::ContainerInstance => Err((
                 AccessRule::RolePermissions,
-                "container instances are registered by the server and its agents only"
-                    .to_string(),
+                "container instances are registered by the server and its agents only".to_string(),
             )),
         },
         (Role::Viewer, Verb::Write | Verb::Delete) => Err((
