@@ -62,10 +62,10 @@ async fn the_local_instance_is_listed_and_described_in_ecs_shape() {
         .trim()
         .to_string();
     let arn = format!("arn:aws:ecs:{REGION}:{ACCOUNT}:container-instance/default/{id}");
-    assert_eq!(listed(&ecs, json!({}), 1).await, [arn.clone()]);
+    assert_eq!(listed(&ecs, json!({}), 1).await, vec![arn.clone()]);
     assert_eq!(
         listed(&ecs, json!({"cluster": "default", "status": "ACTIVE"}), 1).await,
-        [arn.clone()]
+        vec![arn.clone()]
     );
     assert!(
         listed(&ecs, json!({"status": "DRAINING"}), 0)
