@@ -30,11 +30,13 @@ pub enum Kind {
     Secret,
     /// System-owned: created by the service controller, read-only to users.
     Deployment,
+    /// System-owned: a host that runs tasks (the server's own machine, later agents').
+    ContainerInstance,
 }
 
 impl Kind {
     /// All kinds, in the order they are applied (dependencies first).
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 9] = [
         Kind::Cluster,
         Kind::TaskDefinition,
         Kind::LoadBalancer,
@@ -43,6 +45,7 @@ impl Kind {
         Kind::Autoscaler,
         Kind::Secret,
         Kind::Deployment,
+        Kind::ContainerInstance,
     ];
 
     /// Kinds a user may write in a manifest.
@@ -67,6 +70,7 @@ impl Kind {
             Kind::LoadBalancer => "LoadBalancer",
             Kind::Secret => "Secret",
             Kind::Deployment => "Deployment",
+            Kind::ContainerInstance => "ContainerInstance",
         }
     }
 
@@ -81,6 +85,7 @@ impl Kind {
             Kind::LoadBalancer => "loadbalancers",
             Kind::Secret => "secrets",
             Kind::Deployment => "deployments",
+            Kind::ContainerInstance => "containerinstances",
         }
     }
 
@@ -95,6 +100,7 @@ impl Kind {
             Kind::LoadBalancer => &["lb", "lbs"],
             Kind::Secret => &[],
             Kind::Deployment => &["deploy"],
+            Kind::ContainerInstance => &["ci", "containerinstance"],
         }
     }
 
@@ -113,7 +119,7 @@ impl Kind {
 
     /// Whether users may apply or delete objects of this kind.
     pub fn is_user_writable(self) -> bool {
-        !matches!(self, Kind::Deployment)
+        !matches!(self, Kind::Deployment | Kind::ContainerInstance)
     }
 
     /// Parses what a user types: singular, plural or short form, any case.
@@ -136,7 +142,7 @@ impl fmt::Display for Kind {
 /// Error for a kind name nobody knows.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown kind {0:?}: expected one of Cluster, TaskDefinition, Service, Task, Autoscaler, LoadBalancer, Secret, Deployment"
+    "unknown kind {0:?}: expected one of Cluster, TaskDefinition, Service, Task, Autoscaler, LoadBalancer, Secret, Deployment, ContainerInstance"
 )]
 pub struct UnknownKind(pub String);
 
@@ -161,6 +167,9 @@ mod tests {
             ("lb", Kind::LoadBalancer),
             ("task", Kind::Task),
             ("Cluster", Kind::Cluster),
+            ("ci", Kind::ContainerInstance),
+            ("containerinstance", Kind::ContainerInstance),
+            ("ContainerInstances", Kind::ContainerInstance),
         ] {
             assert_eq!(Kind::parse_user(s), Some(k), "{s}");
         }

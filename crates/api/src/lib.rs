@@ -21,6 +21,7 @@ pub mod cluster;
 pub mod deployment;
 mod humanize;
 pub mod import;
+pub mod instance;
 pub mod kinds;
 pub mod loadbalancer;
 pub mod names;

@@ -64,6 +64,9 @@ fn spec_schema(kind: Kind, generator: &mut SchemaGenerator) -> Value {
         Kind::LoadBalancer => generator.subschema_for::<LoadBalancerSpec>(),
         Kind::Secret => generator.subschema_for::<crate::secret::SecretSpec>(),
         Kind::Deployment => generator.subschema_for::<Value>(),
+        Kind::ContainerInstance => {
+            generator.subschema_for::<crate::instance::ContainerInstanceSpec>()
+        }
     };
     s.to_value()
 }
@@ -92,6 +95,9 @@ fn envelope(kind: Kind, generator: &mut SchemaGenerator) -> Value {
             "A secret value (inline, from a file or from the server's environment) that containers receive through containerDefinitions[].secrets."
         }
         Kind::Deployment => "A deployment of a service (system-owned).",
+        Kind::ContainerInstance => {
+            "A host that runs tasks, registered by the server or an agent (system-owned)."
+        }
     };
     json!({
         "title": kind.as_str(),

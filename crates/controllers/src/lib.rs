@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod autoscaler;
+pub mod instance;
 pub mod invalid;
 pub mod loadbalancer;
 pub mod metrics;

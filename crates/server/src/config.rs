@@ -125,6 +125,8 @@ pub struct ServerConfig {
     pub connections: ConnectionLimits,
     /// Serve ECS's own API too (`--aws-api`).
     pub aws_api: Option<AwsApi>,
+    /// How often the server's own container instance reports (None: 10 s).
+    pub heartbeat_interval: Option<std::time::Duration>,
 }
 
 impl ServerConfig {
@@ -148,6 +150,7 @@ impl ServerConfig {
             connections: ConnectionLimits::default(),
             sync_roots: Vec::new(),
             aws_api: None,
+            heartbeat_interval: None,
         }
     }
 

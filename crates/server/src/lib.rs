@@ -187,9 +187,24 @@ pub async fn run(
             ctx.clone(),
             stopped(stop_rx.clone()),
         ));
+        let local_instance = tokio::spawn(controllers::instance::run(
+            ctx.clone(),
+            controllers::instance::LocalInstance::this_machine(ctx.instance.clone()),
+            config
+                .heartbeat_interval
+                .unwrap_or(controllers::instance::DEFAULT_HEARTBEAT),
+            stopped(stop_rx.clone()),
+        ));
         let tasks = tokio::spawn(controllers::task::run(ctx, stopped(stop_rx.clone())));
         Some(async move {
-            let _ = tokio::join!(services, tasks, balancing, sampler, autoscalers);
+            let _ = tokio::join!(
+                services,
+                tasks,
+                balancing,
+                sampler,
+                autoscalers,
+                local_instance
+            );
         })
     } else {
         None

@@ -370,6 +370,10 @@ fn role_permits(role: Role, verb: Verb, kind: Kind) -> Result<(), (AccessRule, S
                 AccessRule::RolePermissions,
                 "deployments are written by the service controller only".to_string(),
             )),
+            Kind::ContainerInstance => Err((
+                AccessRule::RolePermissions,
+                "container instances are registered by the server and its agents only".to_string(),
+            )),
         },
         (Role::Viewer, Verb::Write | Verb::Delete) => Err((
             AccessRule::RolePermissions,

@@ -169,6 +169,9 @@ pub struct TaskStatus {
     /// The task's address on its cluster network (awsvpc).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub private_ip: Option<String>,
+    /// The id of the ContainerInstance that runs the task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_instance: Option<String>,
     #[serde(default)]
     pub containers: Vec<ContainerStatus>,
 }

@@ -102,6 +102,9 @@ pub fn check(obj: &Object) -> Report {
         Kind::Deployment => {
             decode::<DeploymentSpec>(obj, &mut r);
         }
+        Kind::ContainerInstance => {
+            decode::<crate::instance::ContainerInstanceSpec>(obj, &mut r);
+        }
     }
     placeholders::check(&obj.spec, &mut r);
     r

@@ -95,6 +95,10 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
         .unwrap_or(Duration::ZERO);
 
     let mut status = stored.clone();
+    // This server's container instance runs the task (its id is the instance label's).
+    if status.container_instance.is_none() && !status.last_status.is_terminal() {
+        status.container_instance = Some(ctx.instance.clone());
+    }
     if stored.last_status == TaskPhase::Provisioning
         && stored.desired_status == DesiredStatus::Running
     {

@@ -237,6 +237,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<()> {
         connections: server::ConnectionLimits::default(),
         sync_roots: args.sync_root,
         aws_api,
+        heartbeat_interval: None,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -105,6 +105,10 @@ fn headers(kind: Kind) -> (&'static [&'static str], &'static [&'static str]) {
             ],
             &["failed tasks"],
         ),
+        Kind::ContainerInstance => (
+            &["id", "status", "connected", "cpu", "memory", "tasks", "age"],
+            &["address", "pending", "last heartbeat", "agent version"],
+        ),
     }
 }
 
@@ -235,6 +239,33 @@ fn row(kind: Kind, o: &Value, now: OffsetDateTime) -> (Vec<String>, Vec<String>)
             ],
             vec![count(o, "/status/failedTasks")],
         ),
+        Kind::ContainerInstance => {
+            // What is left of what it has: `1024/2048`.
+            let share = |what: &str| match (
+                text(o, &format!("/status/remainingResources/{what}")),
+                text(o, &format!("/status/registeredResources/{what}")),
+            ) {
+                (Some(left), Some(all)) => format!("{left}/{all}"),
+                _ => "-".to_string(),
+            };
+            (
+                vec![
+                    name,
+                    or_dash(o, "/status/status"),
+                    or_dash(o, "/status/agentConnected"),
+                    share("cpu"),
+                    share("memory"),
+                    count(o, "/status/runningTasksCount"),
+                    age,
+                ],
+                vec![
+                    or_dash(o, "/status/address"),
+                    count(o, "/status/pendingTasksCount"),
+                    or_dash(o, "/status/lastHeartbeat"),
+                    or_dash(o, "/status/agentVersion"),
+                ],
+            )
+        }
     }
 }
 
@@ -311,6 +342,25 @@ mod tests {
             .map(|l| l.split_whitespace().nth(6).unwrap_or_default())
             .collect();
         assert_eq!(status, ["ACTIVE", "INACTIVE"], "{t}");
+    }
+
+    #[test]
+    fn container_instances_show_what_is_left() {
+        let items = [
+            json!({"kind": "ContainerInstance", "metadata": {"name": "0a1b2c", "creationTimestamp": "2024-05-01T11:00:00Z"},
+                   "spec": {},
+                   "status": {"status": "ACTIVE", "agentConnected": true, "runningTasksCount": 2,
+                              "registeredResources": {"cpu": 2048, "memory": 3900},
+                              "remainingResources": {"cpu": 1536, "memory": 2876}}}),
+            json!({"kind": "ContainerInstance", "metadata": {"name": "new"}, "spec": {}}),
+        ];
+        let t = table(Kind::ContainerInstance, &items, Options::default(), now()).render();
+        assert_eq!(
+            t,
+            "ID       STATUS   CONNECTED   CPU         MEMORY      TASKS   AGE\n\
+             0a1b2c   ACTIVE   true        1536/2048   2876/3900   2       60m\n\
+             new      -        -           -           -           0       -\n"
+        );
     }
 
     #[test]

@@ -45,6 +45,14 @@ fn describe_one(
         s.list(&q)
     };
     let services = in_cluster(Kind::Service)?.items.len();
+    let instances = in_cluster(Kind::ContainerInstance)?
+        .items
+        .iter()
+        .filter(|o| {
+            o.status_as::<api::instance::ContainerInstanceStatus>()
+                .is_ok_and(|st| st.status != api::instance::InstanceStatus::Inactive)
+        })
+        .count();
     let tasks = in_cluster(Kind::Task)?.items;
     let phase = |t: &Object| {
         t.status
@@ -67,7 +75,7 @@ fn describe_one(
         "clusterArn": Arn::cluster(&caller.region, &caller.account_id, name).to_string(),
         "clusterName": name,
         "status": status,
-        "registeredContainerInstancesCount": 0,
+        "registeredContainerInstancesCount": instances,
         "runningTasksCount": running,
         "pendingTasksCount": pending,
         "activeServicesCount": services,

@@ -5,6 +5,7 @@
 
 mod clusters;
 mod input;
+mod instances;
 mod keys;
 mod services;
 mod tags;
@@ -173,6 +174,8 @@ async fn serve(
         "StopTask" => tasks::stop(state, &caller, input).await,
         "DescribeTasks" => tasks::describe(state, &caller, input).await,
         "ListTasks" => tasks::list(state, &caller, input).await,
+        "ListContainerInstances" => instances::list(state, &caller, input).await,
+        "DescribeContainerInstances" => instances::describe(state, &caller, input).await,
         "TagResource" => tags::tag(state, &caller, input).await,
         "UntagResource" => tags::untag(state, &caller, input).await,
         "ListTagsForResource" => tags::list(state, &caller, input).await,
@@ -199,7 +202,6 @@ const KNOWN_OPERATIONS: &[&str] = &[
     "DeleteTaskSet",
     "DeregisterContainerInstance",
     "DescribeCapacityProviders",
-    "DescribeContainerInstances",
     "DescribeServiceRevisions",
     "DescribeTaskSets",
     "DiscoverPollEndpoint",
@@ -207,7 +209,6 @@ const KNOWN_OPERATIONS: &[&str] = &[
     "GetTaskProtection",
     "ListAccountSettings",
     "ListAttributes",
-    "ListContainerInstances",
     "ListServicesByNamespace",
     "PutAccountSetting",
     "PutAccountSettingDefault",

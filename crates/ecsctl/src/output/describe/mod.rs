@@ -6,10 +6,12 @@ use serde_json::Value;
 use std::fmt::Write;
 use time::OffsetDateTime;
 
+mod instance;
 mod service;
 mod task;
 mod taskdef;
 
+use instance::instance_status;
 use service::{service_spec, service_status};
 use task::task_status;
 use taskdef::task_definition_spec;
@@ -117,6 +119,7 @@ pub fn describe(obj: &Value, now: OffsetDateTime) -> String {
         match kind {
             "Service" => service_status(status, &mut out),
             "Task" => task_status(status, &mut out),
+            "ContainerInstance" => instance_status(status, &mut out),
             _ => generic(&without(status, &["events"]), &mut out, 2),
         }
     }

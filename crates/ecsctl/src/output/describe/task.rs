@@ -11,6 +11,7 @@ pub(super) fn task_status(status: &Value, out: &mut String) {
     b.kv("Last Status", or_dash(status, "/lastStatus"));
     b.kv("Desired Status", or_dash(status, "/desiredStatus"));
     b.kv("Health", or_dash(status, "/healthStatus"));
+    b.opt("Container Instance", text(status, "/containerInstance"));
     b.opt("Started At", text(status, "/startedAt"));
     b.opt("Stopped At", text(status, "/stoppedAt"));
     b.opt("Stop Code", text(status, "/stopCode"));

@@ -83,3 +83,35 @@ fn task_status_and_events_newest_first() {
         "Events:\n  AGE   MESSAGE\n  60s   newer\n  60m   older\n"
     );
 }
+
+#[test]
+fn container_instance_resources_and_attributes() {
+    let o = json!({"kind": "ContainerInstance", "metadata": {"name": "0a1b2c", "cluster": "default"},
+        "spec": {},
+        "status": {"status": "ACTIVE", "agentConnected": true,
+            "lastHeartbeat": "2024-05-01T11:59:50Z",
+            "registeredResources": {"cpu": 2048, "memory": 3900},
+            "remainingResources": {"cpu": 1792, "memory": 3388, "ports": [8080]},
+            "attributes": {"ecs.os-type": "linux", "ecs.cpu-architecture": "x86_64"},
+            "runningTasksCount": 1, "pendingTasksCount": 0}});
+    let d = describe(&o, now());
+    assert!(d.contains("Kind:             ContainerInstance\n"), "{d}");
+    assert!(d.contains("  Agent Connected:  true\n"), "{d}");
+    assert!(d.contains("  Running Tasks:    1\n"), "{d}");
+    let resources = &d[d.find("  Resources:").unwrap()..];
+    assert!(
+        resources.contains("CPU (units)     1792        2048"),
+        "{resources}"
+    );
+    assert!(resources.contains("Ports (taken)   8080"), "{resources}");
+    assert!(d.contains("    ecs.cpu-architecture:  x86_64\n"), "{d}");
+}
+
+#[test]
+fn task_names_its_container_instance() {
+    let o = json!({"kind": "Task", "metadata": {"name": "abc"},
+        "spec": {"taskDefinition": "web:1"},
+        "status": {"lastStatus": "RUNNING", "desiredStatus": "RUNNING", "containerInstance": "0a1b2c"}});
+    let d = describe(&o, now());
+    assert!(d.contains("  Container Instance:  0a1b2c\n"), "{d}");
+}

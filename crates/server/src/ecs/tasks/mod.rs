@@ -7,7 +7,8 @@ mod read;
 mod run;
 mod shape;
 
-pub(super) use read::{describe, list};
+pub(super) use read::{cluster_exists, cluster_param, describe, list};
+pub(super) use shape::epoch;
 
 use crate::ecs::input::parse as input;
 use crate::ecs::{Caller, EcsState, admit_and_apply, denied, store_error};
@@ -15,7 +16,7 @@ use admission::access;
 use api::task::{StopCode, StopRequest, TaskSpec};
 use api::{Kind, Object, ObjectKey};
 use ecsapi::EcsError;
-use read::{Lookups, cluster_exists, cluster_param, task_id};
+use read::{Lookups, task_id};
 use run::RunInput;
 use serde::Deserialize;
 use serde_json::{Value, json};

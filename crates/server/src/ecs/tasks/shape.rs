@@ -199,6 +199,22 @@ pub(crate) fn describe(task: &Object, cx: &Context<'_>) -> Value {
     out.insert("desiredStatus".into(), json!(desired));
     out.insert("healthStatus".into(), json!(st.health_status.as_str()));
     out.insert("containers".into(), Value::Array(containers));
+    // The server's own instance is in the default cluster, whichever cluster the task is in.
+    set(
+        &mut out,
+        "containerInstanceArn",
+        st.container_instance.as_ref().map(|id| {
+            json!(
+                Arn::container_instance(
+                    &caller.region,
+                    &caller.account_id,
+                    api::DEFAULT_CLUSTER,
+                    id
+                )
+                .to_string()
+            )
+        }),
+    );
     out.insert("overrides".into(), overrides(over));
     out.insert(
         "launchType".into(),

@@ -1,0 +1,323 @@
+//! The server's own container instance (the embedded local agent): one ContainerInstance in
+//! the `default` cluster for the machine the server runs on, serving the tasks of every
+//! cluster until agents on other hosts exist. [`plan_status`] computes what it reports from
+//! the machine and its tasks; [`run`] writes that at start and on every heartbeat.
+
+use crate::Context;
+use crate::service::placement::{Need, need};
+use crate::timefmt::rfc3339;
+use api::instance::{
+    ContainerInstanceSpec, ContainerInstanceStatus, InstanceResources, InstanceStatus, attributes,
+    ecs_architecture,
+};
+use api::task::{TaskSpec, TaskStatus};
+use api::taskdef::TaskDefinitionSpec;
+use api::{DEFAULT_CLUSTER, Kind, Object, ObjectKey};
+use runtime::MachineInfo;
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::Duration;
+use store::{ListQuery, StoreError};
+use time::OffsetDateTime;
+
+/// How often the local instance reports by default (ECS agents: about as often).
+pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(10);
+
+/// Bytes in a MiB.
+const MIB: u64 = 1024 * 1024;
+
+/// Who the local instance is: what does not change between heartbeats.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalInstance {
+    /// Its id (the object's name), kept in the data directory.
+    pub id: String,
+    /// Where its tasks' host ports are reached.
+    pub address: String,
+    /// ecsctl's version.
+    pub agent_version: String,
+    /// The machine's CPU architecture, as Rust names it (`x86_64`, `aarch64`).
+    pub arch: String,
+}
+
+impl LocalInstance {
+    /// The server's machine, under `id`.
+    pub fn this_machine(id: impl Into<String>) -> Self {
+        LocalInstance {
+            id: id.into(),
+            address: "127.0.0.1".to_string(),
+            agent_version: env!("CARGO_PKG_VERSION").to_string(),
+            arch: std::env::consts::ARCH.to_string(),
+        }
+    }
+
+    /// Its object's key: in the `default` cluster.
+    pub fn key(&self) -> ObjectKey {
+        ObjectKey::new(Kind::ContainerInstance, Some(DEFAULT_CLUSTER), &self.id)
+    }
+}
+
+/// One task on the instance, as far as its report goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskUse {
+    /// RUNNING (else pending: not yet running, not stopped).
+    pub running: bool,
+    /// What its task definition reserves.
+    pub need: Need,
+}
+
+/// What the instance reports: its machine as registered resources, what its tasks that are
+/// not STOPPED leave of it, their counts, and `now` as the heartbeat. The status word
+/// (DRAINING) and the registration time are kept from `previous`. Without a machine (the
+/// engine did not answer), the registered resources are kept from `previous` too.
+pub fn plan_status(
+    instance: &LocalInstance,
+    machine: Option<MachineInfo>,
+    tasks: &[TaskUse],
+    previous: Option<&ContainerInstanceStatus>,
+    now: OffsetDateTime,
+) -> ContainerInstanceStatus {
+    let registered = match (machine, previous) {
+        (Some(m), _) => InstanceResources {
+            cpu: u64::from(m.cpus) * 1024,
+            memory: m.memory_bytes / MIB,
+            ports: Vec::new(),
+        },
+        (None, Some(p)) => p.registered_resources.clone(),
+        (None, None) => InstanceResources::default(),
+    };
+    let mut ports: Vec<u16> = tasks
+        .iter()
+        .flat_map(|t| t.need.ports.iter().map(|(p, _)| *p))
+        .chain(registered.ports.iter().copied())
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    let cpu: u64 = tasks.iter().map(|t| t.need.cpu).sum();
+    let memory: u64 = tasks.iter().map(|t| t.need.memory).sum();
+    let running = tasks.iter().filter(|t| t.running).count();
+    let heartbeat = rfc3339(now);
+    ContainerInstanceStatus {
+        status: previous.map_or(InstanceStatus::Active, |p| p.status),
+        agent_connected: true,
+        remaining_resources: InstanceResources {
+            cpu: registered.cpu.saturating_sub(cpu),
+            memory: registered.memory.saturating_sub(memory),
+            ports,
+        },
+        registered_resources: registered,
+        attributes: [
+            (attributes::OS_TYPE, "linux".to_string()),
+            (
+                attributes::CPU_ARCHITECTURE,
+                ecs_architecture(&instance.arch).to_string(),
+            ),
+            (attributes::INSTANCE_ID, instance.id.clone()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect(),
+        running_tasks_count: u32::try_from(running).unwrap_or(u32::MAX),
+        pending_tasks_count: u32::try_from(tasks.len() - running).unwrap_or(u32::MAX),
+        registered_at: previous
+            .map(|p| p.registered_at.clone())
+            .filter(|r| !r.is_empty())
+            .unwrap_or_else(|| heartbeat.clone()),
+        last_heartbeat: heartbeat,
+        agent_version: instance.agent_version.clone(),
+        address: instance.address.clone(),
+    }
+}
+
+/// Registers the local instance and reports every `interval` until `shutdown`.
+pub async fn run(
+    ctx: Context,
+    instance: LocalInstance,
+    interval: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let mut shutdown = std::pin::pin!(shutdown);
+    let mut needs = HashMap::new();
+    loop {
+        if let Err(e) = update_status(&ctx, &instance, &mut needs).await {
+            tracing::warn!(instance = %instance.id, error = %e, "the local container instance could not report");
+        }
+        tokio::select! {
+            () = &mut shutdown => return,
+            () = tokio::time::sleep(interval) => {}
+        }
+    }
+}
+
+/// One heartbeat: registers the instance if it is missing, then writes its status.
+/// `needs` caches what each task definition revision reserves (revisions are immutable).
+pub async fn update_status(
+    ctx: &Context,
+    instance: &LocalInstance,
+    needs: &mut HashMap<String, Option<Need>>,
+) -> Result<(), StoreError> {
+    let key = instance.key();
+    let current = ctx.store.get(&key).await?;
+    let previous = current
+        .as_ref()
+        .and_then(|o| o.status_as::<ContainerInstanceStatus>().ok());
+    if current.is_none() {
+        let mut o = Object::with_spec(
+            Kind::ContainerInstance,
+            instance.id.clone(),
+            &ContainerInstanceSpec::default(),
+        )
+        .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        o.metadata.cluster = Some(DEFAULT_CLUSTER.to_string());
+        ctx.store.apply(o).await?;
+        tracing::info!(instance = %instance.id, "registered the local container instance");
+    }
+    let tasks = tasks_on(ctx, instance, needs).await?;
+    let machine = match ctx.runtime.machine().await {
+        Ok(m) => Some(m),
+        Err(e) => {
+            tracing::debug!(error = %e, "the engine did not say what its machine has");
+            None
+        }
+    };
+    let status = plan_status(instance, machine, &tasks, previous.as_ref(), (ctx.now)());
+    let value = serde_json::to_value(&status).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    ctx.store.update_status(&key, value, None).await?;
+    Ok(())
+}
+
+/// The tasks the instance runs or is starting: not STOPPED, and either placed on it or not
+/// placed anywhere yet (before agents exist, every task is the local instance's).
+async fn tasks_on(
+    ctx: &Context,
+    instance: &LocalInstance,
+    needs: &mut HashMap<String, Option<Need>>,
+) -> Result<Vec<TaskUse>, StoreError> {
+    let mut out = Vec::new();
+    for task in ctx.store.list(&ListQuery::new(Kind::Task)).await?.items {
+        let status = task.status_as::<TaskStatus>().unwrap_or_default();
+        if status.last_status.is_terminal()
+            || status
+                .container_instance
+                .as_ref()
+                .is_some_and(|c| *c != instance.id)
+        {
+            continue;
+        }
+        let td = Some(status.task_definition.clone())
+            .filter(|s| !s.is_empty())
+            .or_else(|| task.spec_as::<TaskSpec>().ok().map(|s| s.task_definition));
+        let Some(td) = td else { continue };
+        if !needs.contains_key(&td) {
+            let spec = ctx
+                .store
+                .get(&ObjectKey::new(Kind::TaskDefinition, None, &td))
+                .await?
+                .and_then(|o| o.spec_as::<TaskDefinitionSpec>().ok());
+            needs.insert(td.clone(), spec.as_ref().map(need));
+        }
+        out.push(TaskUse {
+            running: status.last_status.is_running(),
+            need: needs.get(&td).cloned().flatten().unwrap_or_default(),
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use api::taskdef::Protocol;
+
+    fn at(s: &str) -> OffsetDateTime {
+        crate::timefmt::parse_rfc3339(s).unwrap()
+    }
+
+    fn instance() -> LocalInstance {
+        LocalInstance {
+            id: "0a1b2c".into(),
+            address: "127.0.0.1".into(),
+            agent_version: "1.2.3".into(),
+            arch: "aarch64".into(),
+        }
+    }
+
+    fn task(running: bool, cpu: u64, memory: u64, ports: &[u16]) -> TaskUse {
+        TaskUse {
+            running,
+            need: Need {
+                cpu,
+                memory,
+                ports: ports.iter().map(|p| (*p, Protocol::Tcp)).collect(),
+            },
+        }
+    }
+
+    #[test]
+    fn tasks_take_from_what_the_machine_has() {
+        let machine = MachineInfo {
+            cpus: 2,
+            memory_bytes: 4096 * MIB + 12,
+        };
+        let tasks = [
+            task(true, 256, 512, &[8080]),
+            task(false, 512, 1024, &[]),
+            task(true, 0, 128, &[9000, 8080]),
+        ];
+        let s = plan_status(
+            &instance(),
+            Some(machine),
+            &tasks,
+            None,
+            at("2026-01-01T00:00:00Z"),
+        );
+        assert_eq!(s.registered_resources.cpu, 2048);
+        assert_eq!(s.registered_resources.memory, 4096);
+        assert_eq!(s.remaining_resources.cpu, 2048 - 768);
+        assert_eq!(s.remaining_resources.memory, 4096 - 1664);
+        assert_eq!(s.remaining_resources.ports, [8080, 9000]);
+        assert_eq!((s.running_tasks_count, s.pending_tasks_count), (2, 1));
+        assert_eq!(s.status, InstanceStatus::Active);
+        assert!(s.agent_connected);
+        assert_eq!(s.attributes["ecs.cpu-architecture"], "arm64");
+        assert_eq!(s.attributes["ecs.os-type"], "linux");
+        assert_eq!(s.attributes["ecs.instance-id"], "0a1b2c");
+        assert_eq!(s.last_heartbeat, "2026-01-01T00:00:00Z");
+        assert_eq!(s.registered_at, s.last_heartbeat);
+    }
+
+    #[test]
+    fn a_later_heartbeat_keeps_registration_and_drain() {
+        let first = plan_status(
+            &instance(),
+            Some(MachineInfo {
+                cpus: 1,
+                memory_bytes: 1024 * MIB,
+            }),
+            &[],
+            None,
+            at("2026-01-01T00:00:00Z"),
+        );
+        let mut previous = first.clone();
+        previous.status = InstanceStatus::Draining;
+        // The engine did not answer: what it registered stays.
+        let later = plan_status(
+            &instance(),
+            None,
+            &[task(true, 2048, 2048, &[])],
+            Some(&previous),
+            at("2026-01-01T00:00:10Z"),
+        );
+        assert_eq!(later.status, InstanceStatus::Draining);
+        assert_eq!(later.registered_at, "2026-01-01T00:00:00Z");
+        assert_eq!(later.last_heartbeat, "2026-01-01T00:00:10Z");
+        assert_eq!(later.registered_resources, first.registered_resources);
+        // Overcommitted: nothing left, never below zero.
+        assert_eq!(
+            (
+                later.remaining_resources.cpu,
+                later.remaining_resources.memory
+            ),
+            (0, 0)
+        );
+    }
+}
