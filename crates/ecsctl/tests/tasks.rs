@@ -255,7 +255,11 @@ fn missing_image_fails_fast_with_task_failed_to_start() {
     let o = s.run(&["describe", "task", &id]);
     expect_code(&o, 0);
     let d = stdout(&o);
-    assert!(d.contains("Stop Code:        TaskFailedToStart"), "{d}");
+    assert_eq!(
+        describe_field(&d, "Stop Code"),
+        Some("TaskFailedToStart"),
+        "{d}"
+    );
     assert!(d.contains("ecsctl/no-such-image:never"), "{d}");
     let o = s.run(&["logs", &id]);
     expect_code(&o, 1);
@@ -299,8 +303,16 @@ fn stop_task_waits_until_stopped_and_ends_followed_logs() {
     let o = s.run(&["describe", "task", &id]);
     expect_code(&o, 0);
     let d = stdout(&o);
-    assert!(d.contains("Stop Code:        UserInitiated"), "{d}");
-    assert!(d.contains("Stopped Reason:   test is over"), "{d}");
+    assert_eq!(
+        describe_field(&d, "Stop Code"),
+        Some("UserInitiated"),
+        "{d}"
+    );
+    assert_eq!(
+        describe_field(&d, "Stopped Reason"),
+        Some("test is over"),
+        "{d}"
+    );
     assert!(d.contains("EXIT CODE"), "{d}");
 
     // Nothing of the task runs any more, and the followed logs ended with it.
@@ -360,4 +372,12 @@ fn get_tasks_watch_prints_row_changes() {
         "{}",
         seen.join("\n")
     );
+}
+
+/// The value of a `Name:   value` line of `ecsctl describe` output (labels are padded to
+/// the widest one, so the spacing is not part of the answer).
+fn describe_field<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+    text.lines()
+        .find_map(|l| l.trim_start().strip_prefix(name)?.strip_prefix(':'))
+        .map(str::trim)
 }
