@@ -186,6 +186,17 @@ async fn the_local_instance_is_listed_and_described_in_ecs_shape() {
         arn.as_str(),
         "{out}"
     );
+    // ListTasks finds it by its instance (id or ARN), and nothing on another.
+    for instance in [id.as_str(), arn.as_str()] {
+        let out = ecs
+            .ok("ListTasks", json!({"containerInstance": instance}))
+            .await;
+        assert_eq!(out["taskArns"], json!([task_arn]), "{out}");
+    }
+    let out = ecs
+        .ok("ListTasks", json!({"containerInstance": "0123456789ab"}))
+        .await;
+    assert_eq!(out["taskArns"], json!([]), "{out}");
 
     // A deployer of `shop` does not read the default cluster's instances.
     let (status, out) = ecs

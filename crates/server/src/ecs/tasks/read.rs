@@ -207,6 +207,8 @@ struct Filter {
     /// `None`: PENDING, which no task's desiredStatus ever is (as in ECS).
     stopped: Option<bool>,
     launch_type: Option<LaunchType>,
+    /// The container instance the tasks run on (its id).
+    instance: Option<String>,
 }
 
 impl Filter {
@@ -233,6 +235,10 @@ impl Filter {
                 .service
                 .as_ref()
                 .is_none_or(|svc| t.metadata.labels.get(runtime::labels::SERVICE) == Some(svc))
+            && self
+                .instance
+                .as_ref()
+                .is_none_or(|i| st.container_instance.as_ref() == Some(i))
             && self.launch_type.is_none_or(|l| {
                 spec.launch_type
                     .or(service_launch_type)
@@ -250,11 +256,18 @@ pub(crate) async fn list(
     body: Value,
 ) -> Result<Value, EcsError> {
     let req: ListInput = input(body)?;
-    if req.container_instance.is_some() {
-        return Err(EcsError::invalid_parameter(
-            "containerInstance: ecsctl runs every task on its one local container instance; leave the filter out",
-        ));
-    }
+    let instance = match req.container_instance.as_deref() {
+        None => None,
+        Some(i) => Some(
+            arn::in_cluster("container-instance", i)
+                .map(|(_, id)| id)
+                .ok_or_else(|| {
+                    EcsError::invalid_parameter(format!(
+                        "containerInstance {i:?} is not a container instance id or ARN"
+                    ))
+                })?,
+        ),
+    };
     if req.started_by.is_some()
         && (req.family.is_some() || req.service_name.is_some() || req.launch_type.is_some())
     {
@@ -296,6 +309,7 @@ pub(crate) async fn list(
         service,
         stopped,
         launch_type: req.launch_type,
+        instance,
     };
     let cluster = cluster_param(req.cluster.as_deref())?;
     access::authorize_list(&caller.identity, Kind::Task, Some(&cluster))
