@@ -398,6 +398,7 @@ mod tests {
             service: None,
             stopped: Some(false),
             launch_type: None,
+            instance: None,
         };
         assert!(all.keeps(&t, None));
         assert!(
@@ -468,6 +469,7 @@ mod tests {
             service: f.service.clone(),
             stopped: f.stopped,
             launch_type: f.launch_type,
+            instance: f.instance.clone(),
         }
     }
 }
