@@ -2,7 +2,7 @@
 //! cluster (for now the server's own machine, in the `default` cluster), in ECS's shapes.
 
 use super::input::{Page, parse as input, with_next_token};
-use super::tasks::{cluster_exists, cluster_param, epoch};
+use super::tasks::{cluster_exists, cluster_param, epoch_millis};
 use super::{Caller, EcsState, denied, store_error};
 use admission::access;
 use api::instance::{ContainerInstanceStatus, InstanceResources, InstanceStatus};
@@ -74,7 +74,7 @@ fn describe_one(caller: &Caller, o: &Object) -> Value {
         "attachments": [],
         "tags": [],
     });
-    if let Some(at) = epoch(&st.registered_at) {
+    if let Some(at) = epoch_millis(&st.registered_at) {
         out["registeredAt"] = at;
     }
     out

@@ -228,6 +228,12 @@ const KNOWN_OPERATIONS: &[&str] = &[
     "UpdateTaskSet",
 ];
 
+/// An RFC 3339 time (as the store and the statuses write them) as AWS JSON writes
+/// timestamps: seconds since the epoch, a number.
+pub(crate) fn epoch(rfc3339: &str) -> Option<f64> {
+    controllers::timefmt::parse_rfc3339(rfc3339).map(|t| t.unix_timestamp_nanos() as f64 / 1e9)
+}
+
 /// A store failure as ECS's `ServerException`.
 pub(crate) fn store_error(e: store::StoreError) -> EcsError {
     EcsError::server(format!("the store failed: {e}"))

@@ -3,8 +3,8 @@
 //! deployments, `arn:aws:ecs:REGION:ACCOUNT:service-deployment/CLUSTER/SERVICE/ID` where ID
 //! is the deployment's number (`ecs-svc/ID`).
 
-use super::shape::epoch;
 use super::{Found, cluster_exists, find, run, service_arg};
+use crate::ecs::epoch;
 use crate::ecs::input::{Page, parse as input, with_next_token};
 use crate::ecs::{Caller, EcsState};
 use admission::access;

@@ -2,6 +2,7 @@
 //! UpdateService and DeleteService), from what ecsctl stores: the Service's spec (ECS's
 //! CreateService input) and the status the service controller reports. Pure: no store.
 
+use crate::ecs::epoch;
 use api::deployment::{DeploymentStatus, DeploymentSummary, RolloutState};
 use api::service::{SchedulingStrategy, ServiceSpec, ServiceStatus};
 use ecsapi::arn::Arn;
@@ -59,11 +60,6 @@ pub(crate) struct Unobserved {
     pub new_deployment: bool,
     /// Now, as epoch seconds (the pending deployment's createdAt).
     pub now: f64,
-}
-
-/// RFC 3339 -> epoch seconds, as AWS JSON protocols carry timestamps.
-pub(crate) fn epoch(rfc3339: &str) -> Option<f64> {
-    controllers::timefmt::parse_rfc3339(rfc3339).map(|t| t.unix_timestamp_nanos() as f64 / 1e9)
 }
 
 /// `family:N` -> its ARN (a bare family is given as it is).

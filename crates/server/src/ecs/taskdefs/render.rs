@@ -18,13 +18,6 @@ pub(super) fn arn(caller: &Caller, revision: &Object) -> String {
     .to_string()
 }
 
-/// An RFC 3339 time as AWS JSON writes timestamps: seconds since the epoch, a number.
-pub(super) fn epoch_seconds(rfc3339: &str) -> Option<f64> {
-    let t = time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
-        .ok()?;
-    Some(t.unix_timestamp_nanos() as f64 / 1e9)
-}
-
 /// The time now, as the store and the statuses write it.
 pub(super) fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
@@ -89,7 +82,7 @@ pub(super) fn describe(caller: &Caller, revision: &Object) -> Value {
         ("deleteRequestedAt", status.delete_requested_at.as_deref()),
     ];
     for (field, at) in times {
-        if let Some(secs) = at.and_then(epoch_seconds) {
+        if let Some(secs) = at.and_then(crate::ecs::epoch) {
             out.insert(field.into(), json!(secs));
         }
     }

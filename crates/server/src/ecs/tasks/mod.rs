@@ -8,7 +8,7 @@ mod run;
 mod shape;
 
 pub(super) use read::{cluster_exists, cluster_param, describe, list};
-pub(super) use shape::epoch;
+pub(super) use shape::epoch_millis;
 
 use crate::ecs::input::parse as input;
 use crate::ecs::{Caller, EcsState, admit_and_apply, denied, store_error};

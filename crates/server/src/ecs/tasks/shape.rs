@@ -21,11 +21,10 @@ pub(crate) struct Context<'a> {
     pub include_tags: bool,
 }
 
-/// An RFC 3339 time as the epoch seconds AWS JSON carries.
-pub(crate) fn epoch(rfc3339: &str) -> Option<Value> {
-    let t = time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
-        .ok()?;
-    let secs = t.unix_timestamp_nanos() as f64 / 1e9;
+/// An RFC 3339 time as the epoch seconds AWS JSON carries ([`crate::ecs::epoch`]), to the
+/// millisecond.
+pub(crate) fn epoch_millis(rfc3339: &str) -> Option<Value> {
+    let secs = crate::ecs::epoch(rfc3339)?;
     serde_json::Number::from_f64((secs * 1000.0).round() / 1000.0).map(Value::Number)
 }
 
@@ -187,7 +186,7 @@ pub(crate) fn describe(task: &Object, cx: &Context<'_>) -> Value {
         .created_at
         .as_deref()
         .or(task.metadata.creation_timestamp.as_deref())
-        .and_then(epoch);
+        .and_then(epoch_millis);
     let mut out = Map::new();
     out.insert("taskArn".into(), json!(arn));
     out.insert(
@@ -244,14 +243,14 @@ pub(crate) fn describe(task: &Object, cx: &Context<'_>) -> Value {
     set(
         &mut out,
         "startedAt",
-        st.started_at.as_deref().and_then(epoch),
+        st.started_at.as_deref().and_then(epoch_millis),
     );
     set(
         &mut out,
         "stoppingAt",
-        st.stopping_at.as_deref().and_then(epoch),
+        st.stopping_at.as_deref().and_then(epoch_millis),
     );
-    let stopped_at = st.stopped_at.as_deref().and_then(epoch);
+    let stopped_at = st.stopped_at.as_deref().and_then(epoch_millis);
     set(&mut out, "stoppedAt", stopped_at.clone());
     set(&mut out, "executionStoppedAt", stopped_at);
     let stop_code = st
