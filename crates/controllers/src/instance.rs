@@ -149,7 +149,8 @@ pub async fn run(
 }
 
 /// One heartbeat: registers the instance if it is missing, then writes its status.
-/// `needs` caches what each task definition revision reserves (revisions are immutable).
+/// `needs` caches what each task definition revision (`family:N`) reserves: revisions are
+/// immutable.
 pub async fn update_status(
     ctx: &Context,
     instance: &LocalInstance,
@@ -207,17 +208,27 @@ async fn tasks_on(
             .filter(|s| !s.is_empty())
             .or_else(|| task.spec_as::<TaskSpec>().ok().map(|s| s.task_definition));
         let Some(td) = td else { continue };
-        if !needs.contains_key(&td) {
-            let spec = ctx
-                .store
-                .get(&ObjectKey::new(Kind::TaskDefinition, None, &td))
-                .await?
-                .and_then(|o| o.spec_as::<TaskDefinitionSpec>().ok());
-            needs.insert(td.clone(), spec.as_ref().map(need));
-        }
+        let reserved = match needs.get(&td) {
+            Some(n) => n.clone(),
+            None => {
+                let n = ctx
+                    .store
+                    .get(&ObjectKey::new(Kind::TaskDefinition, None, &td))
+                    .await?
+                    .and_then(|o| o.spec_as::<TaskDefinitionSpec>().ok())
+                    .as_ref()
+                    .map(need);
+                // Only `family:N` names one revision for good; a bare family (a task not
+                // yet started) names whatever is latest, so it is read again next time.
+                if td.contains(':') {
+                    needs.insert(td.clone(), n.clone());
+                }
+                n
+            }
+        };
         out.push(TaskUse {
             running: status.last_status.is_running(),
-            need: needs.get(&td).cloned().flatten().unwrap_or_default(),
+            need: reserved.unwrap_or_default(),
         });
     }
     Ok(out)
