@@ -36,6 +36,8 @@ pub async fn create_start_inspect_running(h: &dyn Harness) {
     // Starting again does nothing.
     h.rt().start(&id).await.expect("second start");
 
+    // Stopped before its trap is set, it would ignore SIGTERM and die by SIGKILL (137).
+    wait_for_line(h, &id, IDLE_READY, Duration::from_secs(10)).await;
     h.rt()
         .stop(&id, Duration::from_secs(5))
         .await

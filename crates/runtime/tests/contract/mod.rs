@@ -81,13 +81,18 @@ pub async fn wait_for_line(h: &dyn Harness, id: &ContainerId, line: &str, within
     }
 }
 
-/// Runs until SIGTERM, then exits 0 at once.
-pub const IDLE: &str = "trap 'exit 0' TERM; while true; do sleep 0.1; done";
+/// Runs until SIGTERM, then exits 0 at once. It prints [`IDLE_READY`] once the trap is set:
+/// a SIGTERM before that is ignored (the shell is PID 1), so a test that stops it and looks
+/// at the exit code waits for the line first.
+pub const IDLE: &str = "trap 'exit 0' TERM; echo idle-ready; while true; do sleep 0.1; done";
+/// The line [`IDLE`] prints once SIGTERM makes it exit.
+pub const IDLE_READY: &str = "idle-ready";
 
-/// The fake's version of [`IDLE`]: runs until SIGTERM, then exits 0.
+/// The fake's version of [`IDLE`]: prints [`IDLE_READY`], runs until SIGTERM, then exits 0.
 pub fn idle() -> FakeBehavior {
     FakeBehavior {
         on_term: SignalReaction::Exit(0),
+        output: vec![(LogStream::Stdout, IDLE_READY.into())],
         ..FakeBehavior::default()
     }
 }
