@@ -26,6 +26,7 @@ pub mod kinds;
 pub mod loadbalancer;
 pub mod names;
 pub mod parse;
+pub mod placement;
 pub mod schema;
 pub mod secret;
 pub mod service;

@@ -109,6 +109,14 @@ pub(super) fn check(spec: &ServiceSpec, r: &mut Report) {
             (PlacementStrategyType::Binpack, f) if !matches!(f, Some("cpu") | Some("memory")) => {
                 r.error(format!("{p}.field"), "binpack's field is cpu or memory")
             }
+            (PlacementStrategyType::Spread, Some(f))
+                if !matches!(f, "instanceId" | "host") && !f.starts_with("attribute:") =>
+            {
+                r.error(
+                    format!("{p}.field"),
+                    format!("spread's field is instanceId, host or attribute:NAME, not {f:?}"),
+                )
+            }
             _ => {}
         }
     }
@@ -122,8 +130,22 @@ pub(super) fn check(spec: &ServiceSpec, r: &mut Report) {
                 format!("{p}.expression"),
                 "distinctInstance takes no expression",
             ),
+            (PlacementConstraintType::MemberOf, Some(e)) => {
+                check_member_of(e, &format!("{p}.expression"), r)
+            }
             _ => {}
         }
+    }
+}
+
+/// A memberOf expression must parse: the error names the byte offset in the expression and
+/// what was expected there (shared with task definitions' placementConstraints).
+pub(super) fn check_member_of(expression: &str, path: &str, r: &mut Report) {
+    if let Err(e) = crate::placement::Expr::parse(expression) {
+        r.error(
+            path,
+            format!("not a cluster query language expression: {e}"),
+        );
     }
 }
 
@@ -189,5 +211,66 @@ fn check_service_connect(sc: &ServiceConnectConfiguration, r: &mut Report) {
                 r.error(format!("{sp}.clientAliases[{j}].dnsName"), e);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::validate::check;
+    use crate::{Kind, Object};
+    use serde_json::json;
+
+    fn errors(o: &Object) -> Vec<String> {
+        check(o).errors.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn placement_expressions_must_parse_and_fields_be_known() {
+        let s = Object::new(
+            Kind::Service,
+            "web",
+            json!({"taskDefinition": "web", "desiredCount": 2,
+                "placementConstraints": [
+                    {"type": "memberOf", "expression": "attribute:ecs.instance-type =~ t3.* and not(task:group == db)"},
+                    {"type": "memberOf", "expression": "attribute:stack prod"},
+                    {"type": "distinctInstance"}],
+                "placementStrategy": [
+                    {"type": "spread", "field": "attribute:ecs.availability-zone"},
+                    {"type": "spread", "field": "host"},
+                    {"type": "spread", "field": "zone"},
+                    {"type": "binpack", "field": "memory"}]}),
+        );
+        assert_eq!(
+            errors(&s),
+            vec![
+                "spec.placementStrategy[2].field: spread's field is instanceId, host or attribute:NAME, not \"zone\"",
+                "spec.placementConstraints[1].expression: not a cluster query language expression: expected an operator after attribute:stack (==, !=, =~, !~, in, not_in, exists or not_exists), found \"prod\" at 16",
+            ]
+        );
+    }
+
+    #[test]
+    fn task_definition_constraints_are_checked_the_same_way() {
+        let td = |constraints: serde_json::Value| {
+            Object::new(
+                Kind::TaskDefinition,
+                "web",
+                json!({"containerDefinitions": [{"name": "a", "image": "x", "memory": 64}],
+                    "placementConstraints": constraints}),
+            )
+        };
+        let ok = td(json!([{"type": "memberOf", "expression": "attribute:ecs.os-type == linux"}]));
+        assert_eq!(errors(&ok), Vec::<String>::new());
+        let bad = td(json!([
+            {"type": "memberOf", "expression": "attribute:ecs.os-type == linux"},
+            {"type": "memberOf", "expression": "attribute:zone in [a, b"},
+            {"type": "memberOf"}]));
+        assert_eq!(
+            errors(&bad),
+            vec![
+                "spec.placementConstraints[1].expression: not a cluster query language expression: expected ',' or ']' at 23",
+                "spec.placementConstraints[2]: memberOf needs an expression",
+            ]
+        );
     }
 }

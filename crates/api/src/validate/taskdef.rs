@@ -44,6 +44,13 @@ pub(super) fn check(spec: &TaskDefinitionSpec, r: &mut Report) {
     }
     check_fargate(spec, r);
     check_resources(spec, r);
+    for (i, c) in spec.placement_constraints.iter().enumerate() {
+        let p = format!("spec.placementConstraints[{i}]");
+        match &c.expression {
+            Some(e) => super::service::check_member_of(e, &format!("{p}.expression"), r),
+            None => r.error(p, "memberOf needs an expression"),
+        }
+    }
     let volumes = check_volumes(spec, r);
     let mut host_ports: BTreeMap<(u16, Protocol), String> = BTreeMap::new();
     for (i, c) in containers.iter().enumerate() {
