@@ -7,6 +7,7 @@ pub mod instance;
 pub mod invalid;
 pub mod loadbalancer;
 pub mod metrics;
+pub mod placement;
 pub mod revisions;
 pub mod service;
 pub mod sources;
