@@ -4,6 +4,9 @@
 
 #![allow(dead_code)]
 
+// Extra Docker engines, one per simulated host (only the Docker tier starts them).
+#[cfg(feature = "docker-tests")]
+pub mod engines;
 pub mod roles;
 pub mod services;
 
