@@ -8,11 +8,21 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Spec of a ContainerInstance (system-owned: written by the server or an agent). Nothing
-/// in it yet; draining will be asked for here.
+/// Spec of a ContainerInstance (system-owned: written when an agent registers, and by
+/// `ecsctl drain`/`undrain`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ContainerInstanceSpec {}
+pub struct ContainerInstanceSpec {
+    /// The identity (its `--tokens` name) of the agent that registered the instance: only it
+    /// may report the instance's status and that of the tasks placed on it. `None` for the
+    /// server's own instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    /// Asked to drain (`ecsctl drain`, ECS's UpdateContainerInstancesState): the instance
+    /// takes no new tasks and its service tasks are replaced elsewhere.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub draining: bool,
+}
 
 wire_enum! {
     /// Whether an instance takes tasks, in ECS's words.

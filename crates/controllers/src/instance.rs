@@ -1,10 +1,11 @@
-//! The server's own container instance (the embedded local agent): one ContainerInstance in
-//! the `default` cluster for the machine the server runs on, serving the tasks of every
-//! cluster until agents on other hosts exist. [`plan_status`] computes what it reports from
-//! the machine and its tasks; [`run`] writes that at start and on every heartbeat.
+//! A container instance's reports, as its agent makes them: the server's own (one
+//! ContainerInstance in the `default` cluster for the machine the server runs on, which
+//! takes the tasks of every cluster that has no instances of its own) and each `ecsctl
+//! agent`'s. [`plan_status`] computes what it reports from the machine and the tasks placed
+//! on it; [`run`] writes that on every heartbeat.
 
 use crate::Context;
-use crate::service::placement::{Need, need};
+use crate::service::placement::{Capacity, Need, need};
 use crate::timefmt::rfc3339;
 use api::instance::{
     ContainerInstanceSpec, ContainerInstanceStatus, InstanceResources, InstanceStatus, attributes,
@@ -14,7 +15,7 @@ use api::task::{TaskSpec, TaskStatus};
 use api::taskdef::TaskDefinitionSpec;
 use api::{DEFAULT_CLUSTER, Kind, Object, ObjectKey};
 use runtime::MachineInfo;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::time::Duration;
 use store::{ListQuery, StoreError};
@@ -26,33 +27,42 @@ pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(10);
 /// Bytes in a MiB.
 const MIB: u64 = 1024 * 1024;
 
-/// Who the local instance is: what does not change between heartbeats.
+/// Who an instance is: what does not change between heartbeats.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LocalInstance {
-    /// Its id (the object's name), kept in the data directory.
+pub struct InstanceIdentity {
+    /// Its id (the object's name), kept in its agent's data directory.
     pub id: String,
+    /// Its cluster.
+    pub cluster: String,
     /// Where its tasks' host ports are reached.
     pub address: String,
     /// ecsctl's version.
     pub agent_version: String,
     /// The machine's CPU architecture, as Rust names it (`x86_64`, `aarch64`).
     pub arch: String,
+    /// What it offers tasks when not all of the machine (`ecsctl agent --capacity`).
+    pub capacity: Option<Capacity>,
+    /// The operator's attributes (`--attribute K=V`), beside ECS's own.
+    pub attributes: BTreeMap<String, String>,
 }
 
-impl LocalInstance {
-    /// The server's machine, under `id`.
+impl InstanceIdentity {
+    /// The server's machine, under `id`, in the `default` cluster.
     pub fn this_machine(id: impl Into<String>) -> Self {
-        LocalInstance {
+        InstanceIdentity {
             id: id.into(),
+            cluster: DEFAULT_CLUSTER.to_string(),
             address: "127.0.0.1".to_string(),
             agent_version: env!("CARGO_PKG_VERSION").to_string(),
             arch: std::env::consts::ARCH.to_string(),
+            capacity: None,
+            attributes: BTreeMap::new(),
         }
     }
 
-    /// Its object's key: in the `default` cluster.
+    /// Its object's key.
     pub fn key(&self) -> ObjectKey {
-        ObjectKey::new(Kind::ContainerInstance, Some(DEFAULT_CLUSTER), &self.id)
+        ObjectKey::new(Kind::ContainerInstance, Some(&self.cluster), &self.id)
     }
 }
 
@@ -65,25 +75,31 @@ pub struct TaskUse {
     pub need: Need,
 }
 
-/// What the instance reports: its machine as registered resources, what its tasks that are
-/// not STOPPED leave of it, their counts, and `now` as the heartbeat. The status word
-/// (DRAINING) and the registration time are kept from `previous`. Without a machine (the
-/// engine did not answer), the registered resources are kept from `previous` too.
+/// What the instance reports: its machine (or the capacity it was given) as registered
+/// resources, what its tasks that are not STOPPED leave of it, their counts, and `now` as
+/// the heartbeat. DRAINING when its spec asks. The registration time is kept from
+/// `previous`; without a machine (the engine did not answer), the registered resources too.
 pub fn plan_status(
-    instance: &LocalInstance,
+    instance: &InstanceIdentity,
+    spec: &ContainerInstanceSpec,
     machine: Option<MachineInfo>,
     tasks: &[TaskUse],
     previous: Option<&ContainerInstanceStatus>,
     now: OffsetDateTime,
 ) -> ContainerInstanceStatus {
-    let registered = match (machine, previous) {
-        (Some(m), _) => InstanceResources {
+    let registered = match (instance.capacity, machine, previous) {
+        (Some(c), _, _) => InstanceResources {
+            cpu: c.cpu,
+            memory: c.memory,
+            ports: Vec::new(),
+        },
+        (None, Some(m), _) => InstanceResources {
             cpu: u64::from(m.cpus) * 1024,
             memory: m.memory_bytes / MIB,
             ports: Vec::new(),
         },
-        (None, Some(p)) => p.registered_resources.clone(),
-        (None, None) => InstanceResources::default(),
+        (None, None, Some(p)) => p.registered_resources.clone(),
+        (None, None, None) => InstanceResources::default(),
     };
     let mut ports: Vec<u16> = tasks
         .iter()
@@ -97,7 +113,11 @@ pub fn plan_status(
     let running = tasks.iter().filter(|t| t.running).count();
     let heartbeat = rfc3339(now);
     ContainerInstanceStatus {
-        status: previous.map_or(InstanceStatus::Active, |p| p.status),
+        status: if spec.draining {
+            InstanceStatus::Draining
+        } else {
+            InstanceStatus::Active
+        },
         agent_connected: true,
         remaining_resources: InstanceResources {
             cpu: registered.cpu.saturating_sub(cpu),
@@ -105,17 +125,20 @@ pub fn plan_status(
             ports,
         },
         registered_resources: registered,
-        attributes: [
-            (attributes::OS_TYPE, "linux".to_string()),
-            (
-                attributes::CPU_ARCHITECTURE,
-                ecs_architecture(&instance.arch).to_string(),
-            ),
-            (attributes::INSTANCE_ID, instance.id.clone()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect(),
+        attributes: instance
+            .attributes
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .chain([
+                (attributes::OS_TYPE, "linux".to_string()),
+                (
+                    attributes::CPU_ARCHITECTURE,
+                    ecs_architecture(&instance.arch).to_string(),
+                ),
+                (attributes::INSTANCE_ID, instance.id.clone()),
+            ])
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
         running_tasks_count: u32::try_from(running).unwrap_or(u32::MAX),
         pending_tasks_count: u32::try_from(tasks.len() - running).unwrap_or(u32::MAX),
         registered_at: previous
@@ -128,10 +151,11 @@ pub fn plan_status(
     }
 }
 
-/// Registers the local instance and reports every `interval` until `shutdown`.
+/// Reports every `interval` until `shutdown` (the instance is registered first:
+/// [`register_local`] for the server's own, `POST /v1/instances` for an agent's).
 pub async fn run(
     ctx: Context,
-    instance: LocalInstance,
+    instance: InstanceIdentity,
     interval: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
@@ -139,7 +163,7 @@ pub async fn run(
     let mut needs = HashMap::new();
     loop {
         if let Err(e) = update_status(&ctx, &instance, &mut needs).await {
-            tracing::warn!(instance = %instance.id, error = %e, "the local container instance could not report");
+            tracing::warn!(instance = %instance.id, error = %e, "the container instance could not report");
         }
         tokio::select! {
             () = &mut shutdown => return,
@@ -148,30 +172,38 @@ pub async fn run(
     }
 }
 
-/// One heartbeat: registers the instance if it is missing, then writes its status.
-/// `needs` caches what each task definition revision (`family:N`) reserves: revisions are
-/// immutable.
+/// Registers the server's own instance when it is missing.
+pub async fn register_local(ctx: &Context, instance: &InstanceIdentity) -> Result<(), StoreError> {
+    if ctx.store.get(&instance.key()).await?.is_some() {
+        return Ok(());
+    }
+    let mut o = Object::with_spec(
+        Kind::ContainerInstance,
+        instance.id.clone(),
+        &ContainerInstanceSpec::default(),
+    )
+    .map_err(|e| StoreError::Invalid(e.to_string()))?;
+    o.metadata.cluster = Some(instance.cluster.clone());
+    ctx.store.apply(o).await?;
+    tracing::info!(instance = %instance.id, "registered the local container instance");
+    Ok(())
+}
+
+/// One heartbeat: writes the instance's status. `needs` caches what each task definition
+/// revision (`family:N`) reserves: revisions are immutable.
 pub async fn update_status(
     ctx: &Context,
-    instance: &LocalInstance,
+    instance: &InstanceIdentity,
     needs: &mut HashMap<String, Option<Need>>,
 ) -> Result<(), StoreError> {
     let key = instance.key();
-    let current = ctx.store.get(&key).await?;
-    let previous = current
-        .as_ref()
-        .and_then(|o| o.status_as::<ContainerInstanceStatus>().ok());
-    if current.is_none() {
-        let mut o = Object::with_spec(
-            Kind::ContainerInstance,
-            instance.id.clone(),
-            &ContainerInstanceSpec::default(),
-        )
-        .map_err(|e| StoreError::Invalid(e.to_string()))?;
-        o.metadata.cluster = Some(DEFAULT_CLUSTER.to_string());
-        ctx.store.apply(o).await?;
-        tracing::info!(instance = %instance.id, "registered the local container instance");
-    }
+    let current = ctx
+        .store
+        .get(&key)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(key.clone()))?;
+    let previous = current.status_as::<ContainerInstanceStatus>().ok();
+    let spec: ContainerInstanceSpec = current.spec_as().unwrap_or_default();
     let tasks = tasks_on(ctx, instance, needs).await?;
     let machine = match ctx.runtime.machine().await {
         Ok(m) => Some(m),
@@ -180,34 +212,37 @@ pub async fn update_status(
             None
         }
     };
-    let status = plan_status(instance, machine, &tasks, previous.as_ref(), (ctx.now)());
+    let status = plan_status(
+        instance,
+        &spec,
+        machine,
+        &tasks,
+        previous.as_ref(),
+        (ctx.now)(),
+    );
     let value = serde_json::to_value(&status).map_err(|e| StoreError::Invalid(e.to_string()))?;
     ctx.store.update_status(&key, value, None).await?;
     Ok(())
 }
 
-/// The tasks the instance runs or is starting: not STOPPED, and either placed on it or not
-/// placed anywhere yet (before agents exist, every task is the local instance's).
+/// The tasks placed on the instance that it runs or is starting (not STOPPED).
 async fn tasks_on(
     ctx: &Context,
-    instance: &LocalInstance,
+    instance: &InstanceIdentity,
     needs: &mut HashMap<String, Option<Need>>,
 ) -> Result<Vec<TaskUse>, StoreError> {
     let mut out = Vec::new();
     for task in ctx.store.list(&ListQuery::new(Kind::Task)).await?.items {
         let status = task.status_as::<TaskStatus>().unwrap_or_default();
-        if status.last_status.is_terminal()
-            || status
-                .container_instance
-                .as_ref()
-                .is_some_and(|c| *c != instance.id)
-        {
+        let Ok(spec) = task.spec_as::<TaskSpec>() else {
+            continue;
+        };
+        if status.last_status.is_terminal() || spec.bound_instance(&status) != Some(&instance.id) {
             continue;
         }
         let td = Some(status.task_definition.clone())
             .filter(|s| !s.is_empty())
-            .or_else(|| task.spec_as::<TaskSpec>().ok().map(|s| s.task_definition));
-        let Some(td) = td else { continue };
+            .unwrap_or(spec.task_definition);
         let reserved = match needs.get(&td) {
             Some(n) => n.clone(),
             None => {
@@ -243,12 +278,15 @@ mod tests {
         crate::timefmt::parse_rfc3339(s).unwrap()
     }
 
-    fn instance() -> LocalInstance {
-        LocalInstance {
+    fn instance() -> InstanceIdentity {
+        InstanceIdentity {
             id: "0a1b2c".into(),
+            cluster: "default".into(),
             address: "127.0.0.1".into(),
             agent_version: "1.2.3".into(),
             arch: "aarch64".into(),
+            capacity: None,
+            attributes: BTreeMap::from([("stack".to_string(), "prod".to_string())]),
         }
     }
 
@@ -276,6 +314,7 @@ mod tests {
         ];
         let s = plan_status(
             &instance(),
+            &ContainerInstanceSpec::default(),
             Some(machine),
             &tasks,
             None,
@@ -292,6 +331,7 @@ mod tests {
         assert_eq!(s.attributes["ecs.cpu-architecture"], "arm64");
         assert_eq!(s.attributes["ecs.os-type"], "linux");
         assert_eq!(s.attributes["ecs.instance-id"], "0a1b2c");
+        assert_eq!(s.attributes["stack"], "prod");
         assert_eq!(s.last_heartbeat, "2026-01-01T00:00:00Z");
         assert_eq!(s.registered_at, s.last_heartbeat);
     }
@@ -300,6 +340,7 @@ mod tests {
     fn a_later_heartbeat_keeps_registration_and_drain() {
         let first = plan_status(
             &instance(),
+            &ContainerInstanceSpec::default(),
             Some(MachineInfo {
                 cpus: 1,
                 memory_bytes: 1024 * MIB,
@@ -308,11 +349,15 @@ mod tests {
             None,
             at("2026-01-01T00:00:00Z"),
         );
-        let mut previous = first.clone();
-        previous.status = InstanceStatus::Draining;
+        let previous = first.clone();
+        let draining = ContainerInstanceSpec {
+            draining: true,
+            ..Default::default()
+        };
         // The engine did not answer: what it registered stays.
         let later = plan_status(
             &instance(),
+            &draining,
             None,
             &[task(true, 2048, 2048, &[])],
             Some(&previous),
@@ -330,5 +375,29 @@ mod tests {
             ),
             (0, 0)
         );
+        // A capacity given to the agent is what it registers, whatever the machine has.
+        let given = InstanceIdentity {
+            capacity: Some(Capacity {
+                cpu: 512,
+                memory: 300,
+            }),
+            ..instance()
+        };
+        let s = plan_status(
+            &given,
+            &ContainerInstanceSpec::default(),
+            Some(MachineInfo {
+                cpus: 8,
+                memory_bytes: 8192 * MIB,
+            }),
+            &[],
+            None,
+            at("2026-01-01T00:00:00Z"),
+        );
+        assert_eq!(
+            (s.registered_resources.cpu, s.registered_resources.memory),
+            (512, 300)
+        );
+        assert_eq!(s.status, InstanceStatus::Active);
     }
 }

@@ -9,6 +9,7 @@ pub mod loadbalancer;
 pub mod metrics;
 pub mod placement;
 pub mod revisions;
+pub mod scheduler;
 pub mod service;
 pub mod sources;
 pub mod task;
@@ -41,8 +42,8 @@ pub struct Context {
     pub service_backoff_cap: std::time::Duration,
     /// What the load balancers say about tasks (target health, draining).
     pub traffic: Arc<dyn Traffic>,
-    /// What the tasks on the container instance reserve (for placement).
-    pub ledger: Arc<std::sync::Mutex<service::ledger::Ledger>>,
+    /// The container instances and what the tasks on them reserve (for placement).
+    pub ledger: Arc<std::sync::Mutex<scheduler::ledger::Ledger>>,
     /// Measured CPU, memory and request rates (fed by `metrics::run_sampler`).
     pub metrics: metrics::Metrics,
     /// Where Secret values are read from, as far as the server's operator allows.
@@ -76,23 +77,27 @@ impl Traffic for NoTraffic {
 }
 
 impl Context {
-    /// A context on the real clock, with random ids.
+    /// A context on the real clock, with random ids, whose `instance` is the server's own
+    /// container instance (placement's fallback for clusters without instances).
     pub fn new(
         store: Arc<dyn store::Store>,
         runtime: Arc<dyn runtime::ContainerRuntime>,
         instance: impl Into<String>,
     ) -> Self {
+        let instance = instance.into();
         Context {
+            ledger: Arc::new(std::sync::Mutex::new(
+                scheduler::ledger::Ledger::with_local(&instance),
+            )),
             store: store::AsyncStore::new(store),
             runtime,
             now: Arc::new(time::OffsetDateTime::now_utc),
             new_id: Arc::new(uuid::Uuid::new_v4),
-            instance: instance.into(),
+            instance,
             keep_stopped_tasks: task::retention::DEFAULT_KEEP_STOPPED,
             task_stopped: Arc::default(),
             service_backoff_cap: service::ECS_BACKOFF_CAP,
             traffic: Arc::new(NoTraffic),
-            ledger: Arc::default(),
             metrics: metrics::Metrics::new(
                 std::time::Duration::from_secs(10),
                 std::time::Duration::from_secs(3600),
@@ -103,7 +108,7 @@ impl Context {
     }
 
     /// The reservation ledger (a poisoned lock is still usable: the ledger is a cache).
-    pub fn ledger(&self) -> std::sync::MutexGuard<'_, service::ledger::Ledger> {
+    pub fn ledger(&self) -> std::sync::MutexGuard<'_, scheduler::ledger::Ledger> {
         self.ledger
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

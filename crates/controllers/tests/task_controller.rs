@@ -40,6 +40,7 @@ fn world() -> World {
         secrets: ecsctl_controllers::task::secrets::SecretReader {
             sources: Default::default(),
             env: Arc::new(|_: &str| None),
+            by_server: false,
         },
         protected_host_paths: Vec::new(),
     };
@@ -52,7 +53,11 @@ fn world() -> World {
 }
 
 impl World {
-    fn apply(&self, kind: Kind, name: &str, spec: Value) {
+    /// Applies an object; a Task is placed on this instance ("test"), as the scheduler would.
+    fn apply(&self, kind: Kind, name: &str, mut spec: Value) {
+        if kind == Kind::Task {
+            spec["containerInstance"] = json!("test");
+        }
         self.store.apply(Object::new(kind, name, spec)).unwrap();
     }
     fn key(&self, name: &str) -> ObjectKey {
@@ -210,9 +215,16 @@ async fn stopped_tasks_beyond_the_bound_go_soon_after_they_stop() {
     let w = world();
     w.apply(Kind::TaskDefinition, "web", web_td("ghost:1"));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (stop_retention, retention_stopped) = tokio::sync::oneshot::channel::<()>();
     let controller = tokio::spawn(ecsctl_controllers::task::run(w.ctx.clone(), async {
         let _ = stopped.await;
     }));
+    let retention = tokio::spawn(ecsctl_controllers::task::retention::run(
+        w.ctx.clone(),
+        async {
+            let _ = retention_stopped.await;
+        },
+    ));
     for i in 0..25 {
         w.apply(
             Kind::Task,
@@ -241,7 +253,9 @@ async fn stopped_tasks_beyond_the_bound_go_soon_after_they_stop() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     let _ = stop.send(());
+    let _ = stop_retention.send(());
     controller.await.unwrap();
+    retention.await.unwrap();
 }
 
 #[tokio::test]

@@ -17,6 +17,7 @@ macro_rules! outln {
     ($($t:tt)*) => { $crate::output::emit(&format!("{}\n", format_args!($($t)*))) };
 }
 
+mod agent;
 mod client;
 mod cmd;
 mod error;
@@ -73,6 +74,7 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 enum Command {
     Server(Box<cmd::server::Args>),
+    Agent(cmd::agent::Args),
     Apply(cmd::apply::Args),
     Get(cmd::get::Args),
     Describe(cmd::describe::Args),
@@ -116,6 +118,7 @@ fn main() -> ExitCode {
     let is_diff = matches!(cli.command, Command::Diff(_));
     let result = match cli.command {
         Command::Server(args) => cmd::server::run(&cli.global, *args),
+        Command::Agent(args) => cmd::agent::run(&cli.global, args),
         Command::Validate(args) => cmd::validate::run(args),
         Command::Schema(args) => cmd::schema::run(args),
         Command::AwsEnv(args) => cmd::aws_env::run(args),

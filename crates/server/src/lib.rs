@@ -155,7 +155,7 @@ pub async fn run(
             })
             .chain(config.watch.iter().cloned())
             .collect();
-        ctx.secrets = controllers::task::secrets::SecretReader::new(secret_sources);
+        ctx.secrets = controllers::task::secrets::SecretReader::new(secret_sources.clone());
         if let Some(cap) = config.service_backoff_cap {
             ctx.service_backoff_cap = cap;
         }
@@ -163,6 +163,15 @@ pub async fn run(
             ctx.keep_stopped_tasks = keep;
         }
         ctx.traffic = Arc::new(balancing::LbTraffic(balancer.clone()));
+        // The server's own container instance exists before anything is placed.
+        let this_machine =
+            controllers::instance::InstanceIdentity::this_machine(ctx.instance.clone());
+        controllers::instance::register_local(&ctx, &this_machine)
+            .await
+            .map_err(|store| ServerError::Store {
+                context: "cannot register the server's container instance".to_string(),
+                store,
+            })?;
         if let Some(interval) = config.metrics_interval {
             ctx.metrics = controllers::metrics::Metrics::new(interval, METRICS_RETENTION);
         }
@@ -189,10 +198,18 @@ pub async fn run(
         ));
         let local_instance = tokio::spawn(controllers::instance::run(
             ctx.clone(),
-            controllers::instance::LocalInstance::this_machine(ctx.instance.clone()),
+            this_machine,
             config
                 .heartbeat_interval
                 .unwrap_or(controllers::instance::DEFAULT_HEARTBEAT),
+            stopped(stop_rx.clone()),
+        ));
+        let retention = tokio::spawn(controllers::task::retention::run(
+            ctx.clone(),
+            stopped(stop_rx.clone()),
+        ));
+        let scheduler = tokio::spawn(controllers::scheduler::run(
+            ctx.clone(),
             stopped(stop_rx.clone()),
         ));
         let tasks = tokio::spawn(controllers::task::run(ctx, stopped(stop_rx.clone())));
@@ -203,7 +220,9 @@ pub async fn run(
                 balancing,
                 sampler,
                 autoscalers,
-                local_instance
+                local_instance,
+                retention,
+                scheduler
             );
         })
     } else {
@@ -241,6 +260,7 @@ pub async fn run(
         admission,
         registered,
         sync_roots,
+        secrets: controllers::task::secrets::SecretReader::new(secret_sources),
     });
     // Flip the flag that ends watch streams as soon as shutdown starts: graceful shutdown
     // waits for every response to finish, and a watch never would on its own.
@@ -383,7 +403,9 @@ async fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) {
 }
 
 /// This server's id, kept in the data directory: its containers carry it as a label.
-async fn instance_id(data_dir: &std::path::Path) -> Result<String, ServerError> {
+/// The container instance id kept in `data_dir` (`instance-id`), made on first use: the
+/// server's own instance, and an agent's (`ecsctl agent --data-dir`).
+pub async fn instance_id(data_dir: &std::path::Path) -> Result<String, ServerError> {
     let path = data_dir.join("instance-id");
     match tokio::fs::read_to_string(&path).await {
         Ok(id) if !id.trim().is_empty() => Ok(id.trim().to_string()),

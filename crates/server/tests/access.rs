@@ -227,7 +227,7 @@ async fn a_viewer_reads_its_clusters_and_writes_nothing_an_agent_reads_tasks() {
         server.names(AGENT, "/v1/objects/taskdefinitions").await,
         ["-/web"]
     );
-    let (status, body) = server.get(AGENT, "/v1/objects/secrets").await;
+    let (status, body) = server.get(AGENT, "/v1/objects/autoscalers").await;
     forbidden(status, &body, "agent", "role-permissions");
     let (status, body) = server.apply(AGENT, vec![service("shop", "web")]).await;
     forbidden(status, &body, "agent", "role-permissions");
@@ -360,4 +360,107 @@ async fn sighup_swaps_the_identities_and_a_bad_file_keeps_them() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(server.get(newcomer, "/v1/health").await.0, StatusCode::OK);
     server.stop().await;
+}
+
+/// An agent registers its instance, reports its tasks and reads the Secret values they need;
+/// another agent's token (same role, same cluster) does none of that for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_act_only_for_their_own_instances() {
+    let started = Tcp::start(None).await;
+    let server = &started;
+    let td = object(
+        "TaskDefinition",
+        None,
+        "web",
+        json!({"containerDefinitions": [{"name": "app", "image": "busybox", "memory": 64,
+            "secrets": [{"name": "DB_PASSWORD", "valueFrom": "db"}]}]}),
+    );
+    let (status, body) = server
+        .apply(
+            ADMIN,
+            vec![
+                object("Cluster", None, "shop", json!({})),
+                td,
+                object("Secret", Some("shop"), "db", json!({"value": "s3cret"})),
+                object("Secret", Some("shop"), "other", json!({"value": "no"})),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let register = |id: &str, cluster: &str| json!({"id": id, "cluster": cluster});
+    let post = |token, body| server.call(token, Method::POST, "/v1/instances", Some(body));
+    let (status, body) = post(AGENT, register("i-a", "shop")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["spec"]["agent"].as_str().unwrap().len(),
+        "token:".len() + 16
+    );
+    // Again (a restarted agent): the same instance.
+    assert_eq!(post(AGENT, register("i-a", "shop")).await.0, StatusCode::OK);
+    let (status, body) = post(AGENT2, register("i-a", "shop")).await;
+    forbidden(status, &body, "agent", "instance-owner");
+    let (status, body) = post(DEPLOYER, register("i-d", "shop")).await;
+    forbidden(status, &body, "deployer", "role-permissions");
+    let (status, body) = post(AGENT, register("i-x", "default")).await;
+    forbidden(status, &body, "agent", "cluster-scope");
+
+    let mut task = object(
+        "Task",
+        Some("shop"),
+        "t1",
+        json!({"taskDefinition": "web:1"}),
+    );
+    task["spec"]["containerInstance"] = json!("i-a");
+    assert_eq!(server.apply(ADMIN, vec![task]).await.0, StatusCode::OK);
+    let report = |token, status: Value| {
+        server.call(
+            token,
+            Method::PUT,
+            "/v1/objects/tasks/t1/status?cluster=shop",
+            Some(json!({ "status": status })),
+        )
+    };
+    let running =
+        json!({"lastStatus": "RUNNING", "desiredStatus": "RUNNING", "taskDefinition": "web:1"});
+    let (status, body) = report(AGENT, running.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"]["lastStatus"], "RUNNING");
+    let (status, body) = report(AGENT2, running.clone()).await;
+    forbidden(status, &body, "agent", "instance-owner");
+    let (status, body) = server
+        .call(
+            AGENT2,
+            Method::PUT,
+            "/v1/objects/containerinstances/i-a/status?cluster=shop",
+            Some(json!({"status": {"agentConnected": true}})),
+        )
+        .await;
+    forbidden(status, &body, "agent", "instance-owner");
+
+    let value = |token: &'static str, name: &str| {
+        let path = format!("/v1/secrets/{name}/value?cluster=shop");
+        async move { server.get(token, &path).await }
+    };
+    let (status, body) = value(AGENT, "db").await;
+    assert_eq!(
+        (status, body["value"].as_str()),
+        (StatusCode::OK, Some("s3cret"))
+    );
+    let (status, body) = value(AGENT, "other").await;
+    forbidden(status, &body, "agent", "instance-owner");
+    let (status, body) = value(AGENT2, "db").await;
+    forbidden(status, &body, "agent", "instance-owner");
+    let (status, body) = value(VIEWER, "db").await;
+    forbidden(status, &body, "viewer", "role-permissions");
+
+    // STOPPED is final: a report that would run the task again is refused.
+    let stopped =
+        json!({"lastStatus": "STOPPED", "desiredStatus": "STOPPED", "taskDefinition": "web:1"});
+    assert_eq!(report(AGENT, stopped).await.0, StatusCode::OK);
+    let (status, body) = report(AGENT, running).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    // And a stopped task's secrets are no longer anyone's to read.
+    let (status, body) = value(AGENT, "db").await;
+    forbidden(status, &body, "agent", "instance-owner");
+    started.stop().await;
 }

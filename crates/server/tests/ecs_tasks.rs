@@ -271,11 +271,11 @@ async fn missing_tasks_and_refused_requests() {
     let msg = ecs
         .fails(
             "RunTask",
-            json!({"taskDefinition": "web", "placementStrategy": [{"type": "spread", "field": "attribute:ecs.availability-zone"}]}),
+            json!({"taskDefinition": "web", "placementConstraints": [{"type": "memberOf", "expression": "attribute:stack prod"}]}),
             "InvalidParameterException",
         )
         .await;
-    assert!(msg.contains("placementStrategy"), "{msg}");
+    assert!(msg.contains("placementConstraints[0].expression"), "{msg}");
     ecs.fails(
         "RunTask",
         json!({"taskDefinition": "web", "overrides": {"containerOverrides": [{"name": "nope", "command": ["x"]}]}}),

@@ -15,7 +15,8 @@
 //! cache, and a hop to the blocking pool costs more than the read itself (measured: with
 //! reads on the pool, a steady-state pass of the scale bench over 11,000 objects took 1.6 to
 //! 2.9 s instead of 0.45 s). They are async all the same, so that a backend whose reads do
-//! wait (etcd) changes nothing for callers.
+//! wait (etcd, an agent's store reached over HTTP: [`Store::reads_wait`]) changes nothing
+//! for callers: its reads go off the workers too.
 
 use std::sync::Arc;
 
@@ -68,11 +69,19 @@ impl AsyncStore {
 
     /// [`Store::get`], in place (a read: see the module's comment).
     pub async fn get(&self, key: &ObjectKey) -> Result<Option<Object>, StoreError> {
+        if self.inner.reads_wait() {
+            let key = key.clone();
+            return self.run(move |s| s.get(&key)).await;
+        }
         self.inner.get(key)
     }
 
     /// [`Store::list`], in place (a read).
     pub async fn list(&self, query: &ListQuery) -> Result<ObjectList, StoreError> {
+        if self.inner.reads_wait() {
+            let query = query.clone();
+            return self.run(move |s| s.list(&query)).await;
+        }
         self.inner.list(query)
     }
 
@@ -138,6 +147,10 @@ impl AsyncStore {
 
     /// [`Store::secret_value`], in place (a read).
     pub async fn secret_value(&self, key: &ObjectKey) -> Result<Option<String>, StoreError> {
+        if self.inner.reads_wait() {
+            let key = key.clone();
+            return self.run(move |s| s.secret_value(&key)).await;
+        }
         self.inner.secret_value(key)
     }
 }

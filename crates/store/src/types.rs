@@ -83,6 +83,12 @@ pub trait Store: Send + Sync + 'static {
     /// which (like every event and watch) never carries it. `None` when the Secret does not
     /// exist or takes its value from a file or the environment.
     fn secret_value(&self, key: &ObjectKey) -> Result<Option<String>, StoreError>;
+
+    /// Whether reads wait on I/O (a store reached over the network, as an agent's is):
+    /// [`crate::AsyncStore`] then runs them off the async workers like writes.
+    fn reads_wait(&self) -> bool {
+        false
+    }
 }
 
 /// What [`Store::list`] selects.

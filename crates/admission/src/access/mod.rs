@@ -9,7 +9,7 @@
 //! | `admin` | everything (the unix socket's owner, the `--token-file` token, GitOps syncs) |
 //! | `deployer` | read in its clusters; write TaskDefinitions (account-wide, as in ECS) and Services, Tasks, Autoscalers, LoadBalancers and Secrets of its clusters; task logs there. Never Clusters, never `POST /v1/sync` |
 //! | `viewer` | read in its clusters (never a Secret's value: no endpoint returns one); no logs, which may print what a task received |
-//! | `agent` | read TaskDefinitions, and Services and Tasks of its clusters |
+//! | `agent` | read TaskDefinitions, and Clusters, Services, Tasks, ContainerInstances and Secrets (not their values) of its clusters; register a container instance there; report the status of its own instances and of the tasks placed on them; read the value of a Secret such a task needs |
 //!
 //! A cluster-scoped identity reads a Cluster object only when the cluster is one of its own;
 //! TaskDefinitions belong to no cluster, so every role may read them (and a deployer write
@@ -103,13 +103,19 @@ pub struct Identity {
     pub role: Role,
     /// Where it may do it.
     pub clusters: Scope,
+    /// Who it is, stably: what an agent's container instance records as its owner
+    /// (`token:` and a fingerprint of the token; an edit of the tokens file that moves a
+    /// line changes `name`, not this). Never the token itself.
+    pub principal: String,
 }
 
 impl Identity {
     /// An admin of every cluster named `name` (`unix socket`, `--token-file`, `gitops`).
     pub fn admin(name: impl Into<String>) -> Self {
+        let name = name.into();
         Identity {
-            name: name.into(),
+            principal: name.clone(),
+            name,
             role: Role::Admin,
             clusters: Scope::All,
         }
@@ -171,6 +177,24 @@ pub enum Action {
     SyncStatus,
     /// Ask whether the server is up (`GET /v1/health`).
     Health,
+    /// Register a container instance in `cluster` (an agent starting).
+    Register {
+        /// The instance's cluster.
+        cluster: String,
+    },
+    /// Write the status of an object of `kind` (a ContainerInstance, a Task) in `cluster`:
+    /// what an agent reports. Whose instance it is is checked apart ([`owns_instance`]).
+    Report {
+        /// ContainerInstance or Task.
+        kind: Kind,
+        /// The object's cluster.
+        cluster: String,
+    },
+    /// Read the value of a Secret of `cluster` (an agent starting a task that needs it).
+    SecretValue {
+        /// The Secret's cluster.
+        cluster: String,
+    },
 }
 
 impl Action {
@@ -232,6 +256,16 @@ impl Action {
             Action::Sync => "sync a directory (POST /v1/sync)".to_string(),
             Action::SyncStatus => "read the sync status of every directory".to_string(),
             Action::Health => "read the server's health".to_string(),
+            Action::Register { cluster } => {
+                format!("register a container instance in cluster {cluster}")
+            }
+            Action::Report { kind, cluster } => format!(
+                "report the status of {} in cluster {cluster}",
+                kind.plural()
+            ),
+            Action::SecretValue { cluster } => {
+                format!("read secret values in cluster {cluster}")
+            }
         }
     }
 }
@@ -245,6 +279,8 @@ pub enum AccessRule {
     RolePermissions,
     /// Only an admin may (Clusters, directory syncs).
     AdminOnly,
+    /// An agent acts only for the container instances it registered.
+    InstanceOwner,
 }
 
 impl AccessRule {
@@ -254,6 +290,7 @@ impl AccessRule {
             AccessRule::ClusterScope => "cluster-scope",
             AccessRule::RolePermissions => "role-permissions",
             AccessRule::AdminOnly => "admin-only",
+            AccessRule::InstanceOwner => "instance-owner",
         }
     }
 }
@@ -323,6 +360,20 @@ pub fn authorize(who: &Identity, action: &Action) -> Result<(), Forbidden> {
             }
             in_scope(who, cluster).map_err(|how| refuse(AccessRule::ClusterScope, how))
         }
+        Action::Register { cluster } | Action::SecretValue { cluster } => {
+            agent_only(who).map_err(|how| refuse(AccessRule::RolePermissions, how))?;
+            in_scope(who, cluster).map_err(|how| refuse(AccessRule::ClusterScope, how))
+        }
+        Action::Report { kind, cluster } => {
+            agent_only(who).map_err(|how| refuse(AccessRule::RolePermissions, how))?;
+            if !matches!(kind, Kind::Task | Kind::ContainerInstance) {
+                return Err(refuse(
+                    AccessRule::RolePermissions,
+                    "an agent reports the status of tasks and container instances only".to_string(),
+                ));
+            }
+            in_scope(who, cluster).map_err(|how| refuse(AccessRule::ClusterScope, how))
+        }
         Action::Object {
             verb,
             kind,
@@ -335,6 +386,32 @@ pub fn authorize(who: &Identity, action: &Action) -> Result<(), Forbidden> {
             }
         }
     }
+}
+
+/// What only agents (and admins) do: an agent's token is the way to do it.
+fn agent_only(who: &Identity) -> Result<(), String> {
+    if who.role == Role::Agent {
+        Ok(())
+    } else {
+        Err("only the agent of a container instance does this: run `ecsctl agent` with a token of role agent".to_string())
+    }
+}
+
+/// Whether `who` acts for the container instance whose spec names `agent` as its owner
+/// (what [`Action::Report`] and [`Action::SecretValue`] need besides the role): an admin
+/// always, an agent only for the instances it registered.
+pub fn owns_instance(who: &Identity, instance: &str, agent: Option<&str>) -> Result<(), Forbidden> {
+    if who.role == Role::Admin || (who.role == Role::Agent && agent == Some(&who.principal)) {
+        return Ok(());
+    }
+    Err(Forbidden {
+        role: who.role,
+        clusters: who.clusters.clone(),
+        what: format!("act for container instance {instance}"),
+        rule: AccessRule::InstanceOwner,
+        how_to_allow: "an agent acts only for the instances it registered with its own token"
+            .to_string(),
+    })
 }
 
 /// Whether `cluster` is one of `who`'s; else how an admin makes it one.
@@ -380,13 +457,21 @@ fn role_permits(role: Role, verb: Verb, kind: Kind) -> Result<(), (AccessRule, S
             "a viewer only reads: ask an admin for a deployer token".to_string(),
         )),
         (Role::Agent, Verb::Read)
-            if matches!(kind, Kind::TaskDefinition | Kind::Service | Kind::Task) =>
+            if matches!(
+                kind,
+                Kind::TaskDefinition
+                    | Kind::Cluster
+                    | Kind::Service
+                    | Kind::Task
+                    | Kind::ContainerInstance
+                    | Kind::Secret
+            ) =>
         {
             Ok(())
         }
         (Role::Agent, _) => Err((
             AccessRule::RolePermissions,
-            "an agent reads task definitions, and services and tasks of its clusters, only"
+            "an agent reads task definitions, and clusters, services, tasks, container instances and secrets of its clusters, only"
                 .to_string(),
         )),
     }

@@ -4,6 +4,7 @@ use serde_json::json;
 fn identity(role: Role, clusters: &[&str]) -> Identity {
     Identity {
         name: "test".to_string(),
+        principal: "test".to_string(),
         role,
         clusters: Scope::Clusters(clusters.iter().map(|c| c.to_string()).collect()),
     }
@@ -23,7 +24,10 @@ fn expected(role: Role, verb: Verb, kind: Kind) -> bool {
             TaskDefinition | Service | Task | Autoscaler | LoadBalancer | Secret
         ),
         (Role::Viewer, _) => false,
-        (Role::Agent, Verb::Read) => matches!(kind, TaskDefinition | Service | Task),
+        (Role::Agent, Verb::Read) => matches!(
+            kind,
+            TaskDefinition | Cluster | Service | Task | ContainerInstance | Secret
+        ),
         (Role::Agent, _) => false,
     }
 }
@@ -293,9 +297,51 @@ fn lists_check_the_kind_and_the_named_cluster() {
             .rule,
         AccessRule::ClusterScope
     );
-    let f = authorize_list(&agent, Kind::Secret, None).unwrap_err();
+    let f = authorize_list(&agent, Kind::Autoscaler, None).unwrap_err();
     assert_eq!(f.rule, AccessRule::RolePermissions);
-    assert!(f.to_string().contains("may not read secrets"), "{f}");
+    assert!(f.to_string().contains("may not read autoscalers"), "{f}");
     // A cluster named for an account-wide kind changes nothing.
     assert!(authorize_list(&agent, Kind::TaskDefinition, Some("default")).is_ok());
+}
+
+#[test]
+fn agents_register_report_and_read_values_only_for_their_own_instances() {
+    let agent = Identity {
+        principal: "token:aa".to_string(),
+        ..identity(Role::Agent, &["shop"])
+    };
+    let deployer = identity(Role::Deployer, &["shop"]);
+    let register = |c: &str| Action::Register {
+        cluster: c.to_string(),
+    };
+    let report = |kind: Kind| Action::Report {
+        kind,
+        cluster: "shop".to_string(),
+    };
+    assert!(authorize(&agent, &register("shop")).is_ok());
+    assert_eq!(
+        authorize(&agent, &register("default")).unwrap_err().rule,
+        AccessRule::ClusterScope
+    );
+    assert_eq!(
+        authorize(&deployer, &register("shop")).unwrap_err().rule,
+        AccessRule::RolePermissions
+    );
+    assert!(authorize(&agent, &report(Kind::Task)).is_ok());
+    assert!(authorize(&agent, &report(Kind::ContainerInstance)).is_ok());
+    assert!(authorize(&agent, &report(Kind::Service)).is_err());
+    assert!(authorize(&deployer, &report(Kind::Task)).is_err());
+    let value = Action::SecretValue {
+        cluster: "shop".to_string(),
+    };
+    assert!(authorize(&agent, &value).is_ok());
+    assert!(authorize(&deployer, &value).is_err());
+    // Whose instance: the one whose spec names the agent's principal.
+    assert!(owns_instance(&agent, "i-1", Some("token:aa")).is_ok());
+    let f = owns_instance(&agent, "i-2", Some("token:bb")).unwrap_err();
+    assert_eq!(f.rule, AccessRule::InstanceOwner);
+    assert!(f.to_string().contains("container instance i-2"), "{f}");
+    assert!(owns_instance(&agent, "local", None).is_err());
+    assert!(owns_instance(&Identity::server(), "local", None).is_ok());
+    assert!(owns_instance(&deployer, "i-1", Some("test")).is_err());
 }

@@ -93,6 +93,7 @@ impl Tokens {
                 name: format!("{source}:{line}"),
                 role,
                 clusters,
+                principal: fingerprint(token),
             };
             entries.push((token.to_string(), identity));
         }
@@ -199,4 +200,13 @@ fn check_cluster_name(name: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// `token:` and 16 hex digits of the token's FNV-1a hash: tells tokens apart in stored
+/// objects (an agent's instance names its owner so) without storing the token. Not a
+/// secret-keeping hash: the server compares tokens themselves, never fingerprints.
+fn fingerprint(token: &str) -> String {
+    let mut h = api::hash::Fnv::new();
+    h.write(token.as_bytes());
+    format!("token:{:016x}", h.finish())
 }

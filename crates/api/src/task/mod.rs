@@ -55,6 +55,21 @@ pub struct TaskSpec {
     /// Tags (ECS's RunTask `tags`, TagResource on the task's ARN), kept as metadata.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<crate::taskdef::Tag>,
+    /// The container instance (its id) that runs the task: chosen by placement when the
+    /// task is created (service scheduler, run-task), or given, as ECS's StartTask is. Only
+    /// that instance's agent acts on the task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_instance: Option<String>,
+    /// Rules the placement must satisfy (RunTask's `placementConstraints`; a service's
+    /// tasks are placed by the service's own).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 10))]
+    pub placement_constraints: Vec<crate::service::PlacementConstraint>,
+    /// How the placement orders the instances that qualify (RunTask's
+    /// `placementStrategy`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 5))]
+    pub placement_strategy: Vec<crate::service::PlacementStrategy>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
@@ -98,12 +113,23 @@ impl TaskSpec {
             launch_type: None,
             network_configuration: None,
             tags: Vec::new(),
+            container_instance: None,
+            placement_constraints: Vec::new(),
+            placement_strategy: Vec::new(),
         }
     }
 
     /// Someone (a user or the service scheduler) asked the task to stop.
     pub fn stop_requested(&self) -> bool {
         self.desired_status.is_some_and(DesiredStatus::is_stopped)
+    }
+
+    /// The instance the task is bound to: its spec's, else (a task an earlier release
+    /// started) the one its status reports.
+    pub fn bound_instance<'a>(&'a self, status: &'a TaskStatus) -> Option<&'a str> {
+        self.container_instance
+            .as_deref()
+            .or(status.container_instance.as_deref())
     }
 }
 

@@ -27,6 +27,7 @@ pub(super) fn check_task(spec: &TaskSpec, r: &mut Report) {
             format!("a Task object is one task, got count {n}: `ecsctl run-task --count {n}` starts several"),
         );
     }
+    super::service::check_placement(&spec.placement_strategy, &spec.placement_constraints, r);
 }
 
 pub(super) fn check_load_balancer(spec: &LoadBalancerSpec, r: &mut Report) {

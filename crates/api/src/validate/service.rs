@@ -96,7 +96,17 @@ pub(super) fn check(spec: &ServiceSpec, r: &mut Report) {
             );
         }
     }
-    for (i, s) in spec.placement_strategy.iter().enumerate() {
+    check_placement(&spec.placement_strategy, &spec.placement_constraints, r);
+}
+
+/// A service's (or a run-task's) placement strategies and constraints: fields each type
+/// takes, memberOf expressions that parse.
+pub(super) fn check_placement(
+    strategies: &[crate::service::PlacementStrategy],
+    constraints: &[crate::service::PlacementConstraint],
+    r: &mut Report,
+) {
+    for (i, s) in strategies.iter().enumerate() {
         let p = format!("spec.placementStrategy[{i}]");
         match (s.strategy_type, s.field.as_deref()) {
             (PlacementStrategyType::Random, Some(_)) => {
@@ -120,7 +130,7 @@ pub(super) fn check(spec: &ServiceSpec, r: &mut Report) {
             _ => {}
         }
     }
-    for (i, c) in spec.placement_constraints.iter().enumerate() {
+    for (i, c) in constraints.iter().enumerate() {
         let p = format!("spec.placementConstraints[{i}]");
         match (c.constraint_type, &c.expression) {
             (PlacementConstraintType::MemberOf, None) => {

@@ -8,8 +8,10 @@
 //! them as it received them may read them as `serde_json::Value`.
 //!
 //! One file per endpoint family: [`objects`] (list, apply, delete), [`watch`], [`sync`],
-//! [`health`], [`logs`], [`metrics`], [`lb`], and [`error`] for the answers that are not 2xx.
+//! [`health`], [`logs`], [`metrics`], [`lb`], [`agents`] (what agents send), and [`error`]
+//! for the answers that are not 2xx.
 
+pub mod agents;
 pub mod error;
 pub mod health;
 pub mod lb;
@@ -19,6 +21,7 @@ pub mod objects;
 pub mod sync;
 pub mod watch;
 
+pub use agents::{RegisterInstance, SecretValue, StatusUpdate};
 pub use error::{ErrorBody, StreamError};
 pub use health::{Health, HealthStatus, RuntimeHealth};
 pub use lb::{CertificateStatus, ListenerStatus, LoadBalancerStatus, TargetHealth, TargetStatus};

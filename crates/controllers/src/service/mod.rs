@@ -3,7 +3,6 @@
 //! through Task objects, which the task controller turns into containers.
 
 pub mod deployments;
-pub mod ledger;
 pub mod placement;
 pub mod plan;
 pub mod reconciler;
@@ -42,7 +41,7 @@ async fn reconcile_one(
 }
 
 fn all_services(ctx: &Context) -> Vec<ObjectKey> {
-    // Every full pass also recounts what the instance's tasks reserve.
+    // Every full pass also recounts the instances and what their tasks reserve.
     ctx.ledger().rebuild(ctx.store.blocking().as_ref());
     keys_of(ctx, Kind::Service)
 }
@@ -69,6 +68,22 @@ fn affected(ctx: &Context, ev: &WatchEvent) -> Vec<ObjectKey> {
             }
         }
         Kind::TaskDefinition => keys_of(ctx, Kind::Service),
+        // Where tasks can go changed (an instance joined, drained, came back or was lost):
+        // services short of tasks try again.
+        Kind::ContainerInstance => {
+            let changed = match ev.event_type {
+                store::WatchEventType::Deleted => {
+                    ctx.ledger().forget_instance(&o.metadata.name);
+                    true
+                }
+                _ => ctx.ledger().observe_instance(o),
+            };
+            if changed {
+                keys_of(ctx, Kind::Service)
+            } else {
+                Vec::new()
+            }
+        }
         _ => Vec::new(),
     }
 }

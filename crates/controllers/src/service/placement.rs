@@ -1,6 +1,6 @@
-//! Placement on the one local container instance: a task is placed only if the instance has
-//! the CPU, memory and host ports it needs once the tasks already there are counted, as ECS
-//! places on a container instance's registered resources. Pure functions.
+//! What a task reserves on its container instance ([`need`]: CPU, memory, fixed host ports,
+//! as ECS counts them against an instance's registered resources), and what this machine
+//! has ([`Capacity::local`]). Pure functions; `crate::placement` chooses the instance.
 
 use api::taskdef::{NetworkMode, Protocol, TaskDefinitionSpec};
 use std::collections::BTreeSet;
@@ -73,57 +73,6 @@ impl Capacity {
     }
 }
 
-/// How many more tasks needing `need` fit next to `used`, and if not all of `wanted`, why.
-pub fn placeable(
-    capacity: Capacity,
-    used: &[Need],
-    need: &Need,
-    wanted: u32,
-) -> (u32, Option<String>) {
-    let cpu_used: u64 = used.iter().map(|n| n.cpu).sum();
-    let mem_used: u64 = used.iter().map(|n| n.memory).sum();
-    let taken: BTreeSet<&(u16, Protocol)> = used.iter().flat_map(|n| &n.ports).collect();
-    if let Some((port, proto)) = need.ports.iter().find(|p| taken.contains(p)) {
-        let why = format!("the local container instance already uses host port {port}/{proto}");
-        return (0, Some(why));
-    }
-    let by_cpu = capacity
-        .cpu
-        .saturating_sub(cpu_used)
-        .checked_div(need.cpu)
-        .unwrap_or(u64::MAX);
-    let by_mem = capacity
-        .memory
-        .saturating_sub(mem_used)
-        .checked_div(need.memory)
-        .unwrap_or(u64::MAX);
-    // A task with fixed host ports fits once on the instance.
-    let by_ports = if need.ports.is_empty() { u64::MAX } else { 1 };
-    let n = by_cpu.min(by_mem).min(by_ports).min(u64::from(wanted)) as u32;
-    if n >= wanted {
-        return (n, None);
-    }
-    let why = if by_ports < by_cpu.min(by_mem) {
-        "its host ports are already taken on the local container instance by another task of it"
-            .to_string()
-    } else if by_mem <= by_cpu {
-        format!(
-            "the local container instance has insufficient memory available ({} MiB needed, {} MiB free of {})",
-            need.memory,
-            capacity.memory.saturating_sub(mem_used),
-            capacity.memory
-        )
-    } else {
-        format!(
-            "the local container instance has insufficient CPU units available ({} needed, {} free of {})",
-            need.cpu,
-            capacity.cpu.saturating_sub(cpu_used),
-            capacity.cpu
-        )
-    };
-    (n, Some(why))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,25 +84,22 @@ mod tests {
 
     #[test]
     fn counts_cpu_memory_and_ports() {
-        let cap = Capacity {
-            cpu: 2048,
-            memory: 1024,
-        };
         let web = need(&td(json!({"containerDefinitions": [
             {"name": "a", "image": "x", "memory": 256, "cpu": 512},
             {"name": "b", "image": "x", "memoryReservation": 128}]})));
         assert_eq!((web.cpu, web.memory), (512, 384));
-        assert_eq!(placeable(cap, &[], &web, 2), (2, None));
-        let (n, why) = placeable(cap, std::slice::from_ref(&web), &web, 3);
-        assert_eq!(n, 1);
-        assert!(why.unwrap().contains("insufficient memory"));
+        assert!(web.ports.is_empty());
         let fixed = need(&td(json!({"containerDefinitions": [
             {"name": "a", "image": "x", "memory": 8, "portMappings": [{"containerPort": 80, "hostPort": 8080}]}]})));
-        let (n, why) = placeable(cap, &[], &fixed, 2);
-        assert_eq!(n, 1);
-        assert!(why.unwrap().contains("host ports"));
-        let (n, why) = placeable(cap, std::slice::from_ref(&fixed), &fixed, 1);
-        assert_eq!(n, 0);
-        assert!(why.unwrap().contains("host port 8080/tcp"));
+        assert_eq!(
+            fixed.ports.into_iter().collect::<Vec<_>>(),
+            [(8080, Protocol::Tcp)]
+        );
+        let dynamic = need(&td(json!({"containerDefinitions": [
+            {"name": "a", "image": "x", "memory": 8, "portMappings": [{"containerPort": 80, "hostPort": 0}]}]})));
+        assert!(
+            dynamic.ports.is_empty(),
+            "hostPort 0: the engine picks a free one"
+        );
     }
 }

@@ -82,8 +82,9 @@ pub struct Inputs<'a> {
     pub backoff_cap: Duration,
     /// Ids for deployments this plan may create.
     pub new_ids: [&'a str; 2],
-    /// How many more tasks the container instance can take, and why not more (None: no
-    /// limit known; the reconciler asks placement only when a plan wants to start tasks).
+    /// How many more tasks the container instances can take, and why not more, in ECS's
+    /// words ("no container instance met all of its requirements. The closest ..."). None:
+    /// no limit known; the reconciler asks placement only when a plan wants to start tasks.
     pub placement: Option<(u32, String)>,
 }
 
@@ -259,7 +260,7 @@ pub fn plan(inp: &Inputs<'_>) -> Plan {
             ev.once(
                 &mut st,
                 format!(
-                    "(service {}) was unable to place a task because no container instance met all of its requirements. Reason: {why}.",
+                    "(service {}) was unable to place a task because {why}",
                     inp.service
                 ),
             );

@@ -109,10 +109,19 @@ pub async fn reconcile_service(ctx: &Context, key: &ObjectKey) -> Result<Next, S
         ..
     }) = p.actions.iter().find(|a| matches!(a, Action::Start { .. }))
     {
-        let (fit, why) = placement(ctx, &cluster, task_definition, *count).await?;
-        if let Some(why) = why {
+        let fit = placement(
+            ctx,
+            &cluster,
+            &key.name,
+            &spec,
+            task_definition,
+            *count,
+            None,
+        )
+        .await?;
+        if let Some(why) = fit.reason {
             p = plan(&Inputs {
-                placement: Some((fit, why)),
+                placement: Some((fit.chosen.len() as u32, why)),
                 ..inputs
             });
         }
@@ -131,8 +140,16 @@ pub async fn reconcile_service(ctx: &Context, key: &ObjectKey) -> Result<Next, S
                 task_definition,
                 count,
             } => {
-                let started =
-                    start_tasks(ctx, &obj, &cluster, deployment, task_definition, *count).await?;
+                let started = start_tasks(
+                    ctx,
+                    &obj,
+                    &spec,
+                    &cluster,
+                    deployment,
+                    task_definition,
+                    *count,
+                )
+                .await?;
                 let names: Vec<String> = started.iter().map(|id| format!("(task {id})")).collect();
                 push_event(
                     &mut st,
@@ -172,36 +189,60 @@ fn push_event(st: &mut ServiceStatus, now: OffsetDateTime, message: String) {
     st.events.truncate(super::plan::MAX_EVENTS);
 }
 
-/// How many of `count` tasks of `task_definition` fit on the container instance, and why not
-/// all. The instance is this machine (or the Cluster's declared capacity for its tasks).
+/// Places `count` tasks of the service's `task_definition` on the cluster's container
+/// instances (the service's placement constraints and strategy, the task definition's
+/// constraints). With `keys`, each placed task is reserved at once under its key; without,
+/// only how many would fit, and why not more.
 async fn placement(
     ctx: &Context,
     cluster: &str,
+    service: &str,
+    spec: &ServiceSpec,
     task_definition: &str,
     count: u32,
-) -> Result<(u32, Option<String>), ServiceError> {
-    use super::placement::{need, placeable};
+    keys: Option<&[ObjectKey]>,
+) -> Result<crate::placement::Placement, ServiceError> {
+    use crate::placement::{Ask, Placement, constraints};
     let td: Option<TaskDefinitionSpec> = ctx
         .store
         .get(&ObjectKey::new(Kind::TaskDefinition, None, task_definition))
-        .await
-        .ok()
-        .flatten()
+        .await?
         .and_then(|o| o.spec_as().ok());
     let Some(td) = td else {
-        return Ok((count, None));
+        return Ok(Placement {
+            chosen: Vec::new(),
+            reason: Some(format!("task definition {task_definition} does not exist")),
+        });
     };
-    let (capacity, declared) = instance_capacity(ctx, cluster).await?;
-    let used = ctx.ledger().used(declared.then_some(cluster));
-    Ok(placeable(capacity, &used, &need(&td), count))
+    let rules = match constraints(&td.placement_constraints, &spec.placement_constraints) {
+        Ok(rules) => rules,
+        Err(e) => {
+            return Ok(Placement {
+                chosen: Vec::new(),
+                reason: Some(e.to_string()),
+            });
+        }
+    };
+    let need = super::placement::need(&td);
+    let group = format!("service:{service}");
+    let declared = declared_capacity(ctx, cluster).await?;
+    let ask = Ask {
+        need: &need,
+        group: &group,
+        constraints: &rules,
+        strategies: &spec.placement_strategy,
+        count,
+    };
+    let mut rng = || (ctx.new_id)().as_u128() as u64;
+    Ok(ctx.ledger().place(cluster, declared, &ask, keys, &mut rng))
 }
 
-/// The capacity tasks of `cluster` are placed on: the Cluster's declared capacity (then
-/// `true`: its tasks are counted apart), else this machine.
-pub(crate) async fn instance_capacity(
+/// The capacity `cluster` declares (its Cluster's `spec.capacity`): what the server's own
+/// instance offers the cluster's tasks when it has no instances of its own.
+pub(crate) async fn declared_capacity(
     ctx: &Context,
     cluster: &str,
-) -> Result<(super::placement::Capacity, bool), store::StoreError> {
+) -> Result<Option<super::placement::Capacity>, store::StoreError> {
     use super::placement::Capacity;
     let declared = ctx
         .store
@@ -210,16 +251,10 @@ pub(crate) async fn instance_capacity(
         .and_then(|c| c.spec_as::<api::cluster::ClusterSpec>().ok())
         .and_then(|s| s.capacity);
     let local = Capacity::local();
-    Ok(match &declared {
-        Some(c) => (
-            Capacity {
-                cpu: c.cpu.map_or(local.cpu, |v| u64::from(v.0)),
-                memory: c.memory.map_or(local.memory, |v| u64::from(v.0)),
-            },
-            true,
-        ),
-        None => (local, false),
-    })
+    Ok(declared.map(|c| Capacity {
+        cpu: c.cpu.map_or(local.cpu, |v| u64::from(v.0)),
+        memory: c.memory.map_or(local.memory, |v| u64::from(v.0)),
+    }))
 }
 
 /// An Autoscaler's latest decision about this service becomes a service event, once.
@@ -380,10 +415,13 @@ fn view(ctx: &Context, t: &Object, health_checked: &BTreeMap<String, bool>) -> T
     }
 }
 
-/// Creates `count` Task objects for the deployment, in one atomic write.
+/// Creates `count` Task objects for the deployment, each placed on a container instance, in
+/// one atomic write (fewer when placement no longer finds room for all: another service
+/// took it since the plan).
 async fn start_tasks(
     ctx: &Context,
     service: &Object,
+    service_spec: &ServiceSpec,
     cluster: &str,
     deployment: &str,
     task_definition: &str,
@@ -394,9 +432,31 @@ async fn start_tasks(
         group: Some(format!("service:{}", service.metadata.name)),
         ..TaskSpec::new(task_definition, Some(deployment.to_string()))
     };
-    let objects: Vec<Object> = (0..count)
-        .map(|_| {
-            let id = (ctx.new_id)().simple().to_string();
+    let ids: Vec<String> = (0..count)
+        .map(|_| (ctx.new_id)().simple().to_string())
+        .collect();
+    let keys: Vec<ObjectKey> = ids
+        .iter()
+        .map(|id| ObjectKey::new(Kind::Task, Some(cluster), id))
+        .collect();
+    let placed = placement(
+        ctx,
+        cluster,
+        &service.metadata.name,
+        service_spec,
+        task_definition,
+        count,
+        Some(&keys),
+    )
+    .await?;
+    let objects: Vec<Object> = ids
+        .into_iter()
+        .zip(placed.chosen)
+        .map(|(id, instance)| {
+            let spec = TaskSpec {
+                container_instance: Some(instance),
+                ..spec.clone()
+            };
             let mut o = Object::with_spec(Kind::Task, id, &spec)?;
             o.metadata.cluster = Some(cluster.to_string());
             o.metadata
@@ -413,13 +473,13 @@ async fn start_tasks(
             message: e.to_string(),
         })?;
     let names: Vec<String> = objects.iter().map(|o| o.metadata.name.clone()).collect();
-    ctx.store.apply_all(objects.clone(), false).await?;
-    // Counted at once, before the watch reports them: the next placement sees them.
-    let mut ledger = ctx.ledger();
-    for o in &objects {
-        ledger.observe(ctx.store.blocking().as_ref(), o);
+    if let Err(e) = ctx.store.apply_all(objects, false).await {
+        // Not created: their reservations go.
+        let mut ledger = ctx.ledger();
+        keys.iter().for_each(|k| ledger.forget(k));
+        return Err(e.into());
     }
-    info!(service = %service.metadata.name, deployment, count, "started tasks");
+    info!(service = %service.metadata.name, deployment, count = names.len(), "started tasks");
     Ok(names)
 }
 

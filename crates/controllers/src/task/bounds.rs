@@ -1,11 +1,10 @@
 //! What a task is held to when it starts: its memory within the machine (admission checks
-//! it too, when the server knew the machine at apply), a standalone task placed on the
-//! container instance through the same ledger as services' tasks, and the limits every
-//! container gets (a pids limit, and a hard memory limit even where ECS would set none).
+//! it too, when the server knew the machine at apply), and the limits every container gets
+//! (a pids limit, and a hard memory limit even where ECS would set none). Where it runs was
+//! decided before, by placement (`crate::scheduler`).
 
 use crate::Context;
 use admission::bounds::{Machine, memory};
-use api::ObjectKey;
 use api::cluster::ClusterPolicy;
 use api::task::TaskOverride;
 use api::taskdef::TaskDefinitionSpec;
@@ -41,38 +40,13 @@ pub fn check_memory(
     }
 }
 
-/// Everything a task is held to before its containers are made: memory within the machine,
-/// then (a standalone task) a place on the instance.
+/// Refuses a task whose memory does not fit the machine its engine reports.
 pub async fn admit(
     ctx: &Context,
-    key: &ObjectKey,
-    cluster: &str,
     td: &TaskDefinitionSpec,
     overrides: Option<&TaskOverride>,
-    standalone: bool,
 ) -> Result<(), String> {
-    check_memory(td, overrides, machine(ctx).await)?;
-    if standalone {
-        place_standalone(ctx, key, cluster, td).await?;
-    }
-    Ok(())
-}
-
-/// Places a standalone task (one without a service) through the reservation ledger, as the
-/// service controller places its tasks: refused when the instance has no room for it.
-pub async fn place_standalone(
-    ctx: &Context,
-    key: &ObjectKey,
-    cluster: &str,
-    td: &TaskDefinitionSpec,
-) -> Result<(), String> {
-    let (capacity, per_cluster) = crate::service::reconciler::instance_capacity(ctx, cluster)
-        .await
-        .map_err(|e| format!("cannot read cluster {cluster}: {e}"))?;
-    let need = crate::service::placement::need(td);
-    ctx.ledger()
-        .place(key, cluster, capacity, per_cluster, &need)
-        .map_err(|why| format!("RESOURCE: the task cannot be placed: {why}"))
+    check_memory(td, overrides, machine(ctx).await)
 }
 
 /// The limits every container gets: the cluster's pids limit, and where neither the

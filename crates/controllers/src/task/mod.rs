@@ -1,6 +1,10 @@
 //! The task controller: makes each Task object's containers exist, start in dependsOn order,
 //! stop dependents first, and reports what it sees in ECS's words.
 //!
+//! It runs where the containers are, as an agent does (the server's own for its machine,
+//! `ecsctl agent` on other hosts), and acts only on the tasks placed on its container
+//! instance (`Context.instance`).
+//!
 //! Three sources feed its queue: the store's watch (Task objects changed), the runtime's
 //! events (a container started, died, changed health: noticed at once, not by polling), and
 //! a periodic resync that also adopts containers after a restart and cleans up orphans.
@@ -29,8 +33,6 @@ use tracing::{info, warn};
 
 /// How often every task is looked at even without a change.
 pub const RESYNC: Duration = Duration::from_secs(30);
-/// The shortest time between two retention passes started by tasks stopping.
-const RETENTION_PAUSE: Duration = Duration::from_secs(1);
 /// Tasks reconciled at once.
 const CONCURRENCY: usize = 16;
 
@@ -47,7 +49,6 @@ pub async fn run(ctx: Context, shutdown: impl Future<Output = ()> + Send + 'stat
         )),
         tokio::spawn(watch_runtime(ctx.clone(), handle.clone())),
         tokio::spawn(resync(ctx.clone(), handle.clone())),
-        tokio::spawn(retain_stopped(ctx.clone())),
     ];
     let rctx = ctx.clone();
     // Shutdown abandons reconciles in flight (a stop may wait out a 30 s grace period): the
@@ -90,11 +91,8 @@ fn all_tasks(ctx: &Context) -> Vec<ObjectKey> {
     keys_of(ctx, Kind::Task)
 }
 
-fn task_events(ctx: &Context, ev: &store::WatchEvent) -> Vec<ObjectKey> {
+fn task_events(_: &Context, ev: &store::WatchEvent) -> Vec<ObjectKey> {
     if ev.object.kind == Kind::Task {
-        if ev.event_type != store::WatchEventType::Deleted && retention::is_stopped(&ev.object) {
-            ctx.task_stopped.notify_one();
-        }
         vec![ev.object.key()]
     } else {
         Vec::new()
@@ -133,38 +131,6 @@ async fn resync(ctx: Context, queue: QueueHandle<ObjectKey>) {
     loop {
         tick.tick().await;
         enqueue_all(&ctx, &queue).await;
-        forget_old_stopped_tasks(&ctx).await;
-    }
-}
-
-/// The retention pass soon after tasks stop (at most one a second, however many stop), so
-/// that the bound on stopped tasks holds between resyncs: every write that counts a
-/// cluster's tasks (admission's caps) reads them all.
-async fn retain_stopped(ctx: Context) {
-    loop {
-        ctx.task_stopped.notified().await;
-        forget_old_stopped_tasks(&ctx).await;
-        tokio::time::sleep(RETENTION_PAUSE).await;
-    }
-}
-
-/// Deletes the stopped tasks beyond the retention bound; their containers go with them.
-async fn forget_old_stopped_tasks(ctx: &Context) {
-    let Ok(list) = ctx.store.list(&store::ListQuery::new(Kind::Task)).await else {
-        return;
-    };
-    let expired = retention::expired(&list.items, ctx.keep_stopped_tasks);
-    if expired.is_empty() {
-        return;
-    }
-    // One transaction for them all: a write per task would hold up every other write.
-    match ctx.store.delete_all(expired).await {
-        Ok(deleted) => {
-            for t in &deleted {
-                info!(task = %t.metadata.name, "forgot a stopped task (retention bound)");
-            }
-        }
-        Err(e) => warn!(error = %e, "cannot delete the stopped tasks beyond the bound"),
     }
 }
 

@@ -53,6 +53,11 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
     };
     let spec: TaskSpec = obj.spec_as().map_err(|e| invalid(e.to_string()))?;
     let stored: TaskStatus = obj.status_as().map_err(|e| invalid(e.to_string()))?;
+    if spec.bound_instance(&stored) != Some(ctx.instance.as_str()) {
+        // Placed on another instance (its agent runs it), or not placed yet (the scheduler's
+        // write wakes this key again).
+        return Ok(Action::await_change());
+    }
     let td_ref = if stored.task_definition.is_empty() {
         spec.task_definition.clone()
     } else {
@@ -95,10 +100,8 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
         .unwrap_or(Duration::ZERO);
 
     let mut status = stored.clone();
-    // This server's container instance runs the task (its id is the instance label's).
-    if status.container_instance.is_none() && !status.last_status.is_terminal() {
-        status.container_instance = Some(ctx.instance.clone());
-    }
+    // This instance runs the task (its id is the instance label's).
+    status.container_instance = Some(ctx.instance.clone());
     if stored.last_status == TaskPhase::Provisioning
         && stored.desired_status == DesiredStatus::Running
     {
@@ -127,10 +130,7 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
             status.stopped_reason = Some(reason);
         }
         if status.desired_status == DesiredStatus::Running {
-            let standalone = service.is_none();
-            let overrides = spec.overrides.as_ref();
-            let bounded =
-                super::bounds::admit(ctx, key, &cluster, &td, overrides, standalone).await;
+            let bounded = super::bounds::admit(ctx, &td, spec.overrides.as_ref()).await;
             if let Err(reason) = bounded {
                 warn!(task = %key.name, %reason, "task refused");
                 status.desired_status = DesiredStatus::Stopped;

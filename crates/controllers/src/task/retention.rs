@@ -1,10 +1,80 @@
 //! Stopped tasks are kept, with their exit codes and reasons, but not forever: beyond a
-//! bound per cluster the oldest are deleted (and the task controller then removes their
-//! containers).
+//! bound per cluster the oldest are deleted (and the task controller of their instance then
+//! removes their containers). A control-plane loop ([`run`]): agents only report.
 
+use crate::Context;
 use api::task::{TaskPhase, TaskStatus};
-use api::{Object, ObjectKey};
+use api::{Kind, Object, ObjectKey};
 use std::collections::BTreeMap;
+use std::time::Duration;
+use tracing::{info, warn};
+
+/// How often the pass runs without a task stopping.
+const EVERY: Duration = Duration::from_secs(30);
+/// The shortest time between two passes started by tasks stopping.
+const PAUSE: Duration = Duration::from_secs(1);
+
+/// Runs the retention pass soon after tasks stop (at most once a second, however many
+/// stop), so that the bound holds between resyncs: every write that counts a cluster's
+/// tasks (admission's caps) reads them all. And every 30 s.
+pub async fn run(ctx: Context, shutdown: impl std::future::Future<Output = ()> + Send + 'static) {
+    let notify = ctx.task_stopped.clone();
+    let watcher = tokio::spawn(notice_stops(ctx.clone()));
+    let passes = async {
+        loop {
+            forget_old_stopped_tasks(&ctx).await;
+            tokio::time::sleep(PAUSE).await;
+            let _ = tokio::time::timeout(EVERY, notify.notified()).await;
+        }
+    };
+    tokio::select! {
+        () = passes => {}
+        () = shutdown => {}
+    }
+    watcher.abort();
+}
+
+/// Wakes the pass whenever the store shows a task STOPPED.
+async fn notice_stops(ctx: Context) {
+    loop {
+        let mut watch = match ctx.store.watch(ctx.store.revision()).await {
+            Ok(w) => w,
+            Err(e) => {
+                warn!(error = %e, "retention: cannot watch the store; retrying");
+                tokio::time::sleep(PAUSE).await;
+                continue;
+            }
+        };
+        while let Some(Ok(ev)) = watch.next().await {
+            if ev.object.kind == Kind::Task
+                && ev.event_type != store::WatchEventType::Deleted
+                && is_stopped(&ev.object)
+            {
+                ctx.task_stopped.notify_one();
+            }
+        }
+    }
+}
+
+/// Deletes the stopped tasks beyond the retention bound; their containers go with them.
+async fn forget_old_stopped_tasks(ctx: &Context) {
+    let Ok(list) = ctx.store.list(&store::ListQuery::new(Kind::Task)).await else {
+        return;
+    };
+    let expired = expired(&list.items, ctx.keep_stopped_tasks);
+    if expired.is_empty() {
+        return;
+    }
+    // One transaction for them all: a write per task would hold up every other write.
+    match ctx.store.delete_all(expired).await {
+        Ok(deleted) => {
+            for t in &deleted {
+                info!(task = %t.metadata.name, "forgot a stopped task (retention bound)");
+            }
+        }
+        Err(e) => warn!(error = %e, "cannot delete the stopped tasks beyond the bound"),
+    }
+}
 
 /// Stopped tasks kept per cluster by default.
 pub const DEFAULT_KEEP_STOPPED: usize = 100;

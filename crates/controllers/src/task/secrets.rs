@@ -25,6 +25,10 @@ pub struct SecretReader {
     pub sources: SecretSources,
     /// The server's environment (the process's own outside tests).
     pub env: Arc<EnvLookup>,
+    /// An agent's reader: the server resolves every value (its files, its environment, as
+    /// its operator allows) and the agent asks the store for it (`GET
+    /// /v1/secrets/{name}/value`), never reading a file or variable of its own host.
+    pub by_server: bool,
 }
 
 impl SecretReader {
@@ -33,6 +37,15 @@ impl SecretReader {
         SecretReader {
             sources,
             env: Arc::new(|name: &str| std::env::var(name).ok()),
+            by_server: false,
+        }
+    }
+
+    /// An agent's reader: every value comes from the server.
+    pub fn by_server() -> Self {
+        SecretReader {
+            by_server: true,
+            ..SecretReader::new(SecretSources::default())
         }
     }
 }
@@ -105,6 +118,12 @@ pub fn value(
     name: &str,
 ) -> Result<String, String> {
     let key = ObjectKey::new(Kind::Secret, Some(cluster), name);
+    if secrets.by_server {
+        return store
+            .secret_value(&key)
+            .map_err(|e| format!("Secret {name}: {e}"))?
+            .ok_or_else(|| format!("Secret {name} holds no value"));
+    }
     let obj = store
         .get(&key)
         .map_err(|e| format!("cannot read Secret {name}: {e}"))?
@@ -189,6 +208,7 @@ mod tests {
         let reader = |env: Arc<EnvLookup>| SecretReader {
             sources: sources.clone(),
             env,
+            by_server: false,
         };
         let env = reader(Arc::new(|k: &str| {
             (k == "SERVER_TOKEN").then(|| "from-the-env".to_string())

@@ -101,6 +101,16 @@ impl Client {
         self.call(Method::POST, path, Some(body)).await
     }
 
+    /// `PUT path` with a JSON body -> the answer's body.
+    pub async fn put<B, T>(&self, path: &str, body: &B) -> Result<T>
+    where
+        B: Serialize + ?Sized,
+        T: DeserializeOwned,
+    {
+        let body = Bytes::from(serde_json::to_vec(body)?);
+        self.call(Method::PUT, path, Some(body)).await
+    }
+
     /// `DELETE path` -> the answer's body.
     pub async fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
         self.call(Method::DELETE, path, None).await

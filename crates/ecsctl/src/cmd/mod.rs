@@ -1,5 +1,6 @@
 //! One module per command. Each holds its clap arguments (with EXAMPLES) and a `run` function.
 
+pub mod agent;
 pub mod apply;
 pub mod aws_env;
 pub mod delete;

@@ -170,13 +170,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<()> {
         _ => {}
     }
 
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    init_logs();
 
     let aws_api = match args.aws_api.as_deref() {
         None => None,
@@ -301,8 +295,20 @@ fn resolve(addr: &str) -> Result<std::net::SocketAddr> {
         .ok_or_else(|| usage(format!("{addr} resolves to no address")))
 }
 
+/// Logs to stderr, at info unless RUST_LOG says otherwise (the server's and the agent's).
+pub(crate) fn init_logs() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
 /// A future that completes on the first SIGINT or SIGTERM.
-fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+pub(crate) fn shutdown_signal()
+-> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut int = signal(SignalKind::interrupt())?;
     let mut term = signal(SignalKind::terminate())?;

@@ -30,6 +30,7 @@ impl Keys {
             .map(|c| {
                 let identity = Identity {
                     name: format!("{source}[{}]", c.profile),
+                    principal: format!("key:{}", c.access_key_id),
                     role: Role::parse(&c.role).unwrap_or(Role::Viewer),
                     clusters: match &c.clusters {
                         None => Scope::All,

@@ -280,6 +280,7 @@ mod tests {
                 admission: Arc::default(),
                 registered: Arc::default(),
                 sync_roots: Arc::default(),
+                secrets: controllers::task::secrets::SecretReader::by_server(),
                 runtime: with_runtime.then(|| TaskRuntime {
                     balancer: lb::LbManager::new(),
                     runtime: Arc::new(self.fake.clone()),

@@ -6,6 +6,7 @@
 //! `store::AsyncStore` (the controllers' wrapper too), via [`blocking`], never on the async
 //! workers.
 
+mod agents;
 mod apply;
 mod auth;
 mod loadbalancers;
@@ -59,6 +60,9 @@ pub(crate) struct AppState {
     pub registered: Arc<tokio::sync::Notify>,
     /// The directories `POST /v1/sync` may sync (watched ones, and below `--sync-root`).
     pub sync_roots: Arc<gitops::SyncRoots>,
+    /// Where Secret values come from, as far as the operator allows: agents ask for the
+    /// values their tasks need (`GET /v1/secrets/{name}/value`).
+    pub secrets: controllers::task::secrets::SecretReader,
 }
 
 /// The container runtime and this server's id (`ecsctl.instance`): the containers a request
@@ -92,6 +96,12 @@ pub(crate) fn router(state: AppState) -> Router {
             "/v1/objects/{plural}/{name}",
             get(objects::get).delete(objects::delete),
         )
+        .route(
+            "/v1/objects/{plural}/{name}/status",
+            axum::routing::put(agents::report),
+        )
+        .route("/v1/instances", post(agents::register))
+        .route("/v1/secrets/{name}/value", get(agents::secret_value))
         .route("/v1/watch", get(watch::watch))
         .route("/v1/syncs", get(syncs::list))
         .route("/v1/sync", post(syncs::sync))

@@ -18,10 +18,11 @@ pub const ADMIN: &str = "admin-token-000000000001";
 pub const DEPLOYER: &str = "deployer-token-000000001";
 pub const VIEWER: &str = "viewer-token-00000000001";
 pub const AGENT: &str = "agent-token-000000000001";
+pub const AGENT2: &str = "agent-token-000000000002";
 
 pub fn tokens_text() -> String {
     format!(
-        "# the identities of these tests\n{ADMIN} admin\n{DEPLOYER} deployer shop\n{VIEWER} viewer shop\n{AGENT} agent shop\n"
+        "# the identities of these tests\n{ADMIN} admin\n{DEPLOYER} deployer shop\n{VIEWER} viewer shop\n{AGENT} agent shop\n{AGENT2} agent shop\n"
     )
 }
 

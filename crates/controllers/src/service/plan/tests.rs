@@ -435,12 +435,12 @@ fn tasks_that_do_not_fit_are_not_started_and_the_reason_is_an_event() {
     let mut s = Sim::new(spec(3, 100, 200, true));
     s.placement = Some((
         1,
-        "the local container instance has insufficient memory available".into(),
+        "no container instance met all of its requirements. The closest matching (container-instance i-1) has insufficient memory available.".into(),
     ));
     s.step();
     assert_eq!(s.tasks.len(), 1);
     let ev = s.events();
-    assert!(ev.iter().any(|e| e == "(service web) was unable to place a task because no container instance met all of its requirements. Reason: the local container instance has insufficient memory available."), "{ev:?}");
+    assert!(ev.iter().any(|e| e == "(service web) was unable to place a task because no container instance met all of its requirements. The closest matching (container-instance i-1) has insufficient memory available."), "{ev:?}");
     assert!(!ev.iter().any(|e| e.contains("unable to make progress")));
 }
 

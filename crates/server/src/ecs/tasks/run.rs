@@ -37,9 +37,9 @@ pub(crate) struct RunInput {
     #[serde(default)]
     pub capacity_provider_strategy: Vec<Value>,
     #[serde(default)]
-    pub placement_constraints: Vec<Value>,
+    pub placement_constraints: Vec<api::service::PlacementConstraint>,
     #[serde(default)]
-    pub placement_strategy: Vec<Value>,
+    pub placement_strategy: Vec<api::service::PlacementStrategy>,
     pub reference_id: Option<String>,
     #[serde(default)]
     pub volume_configurations: Vec<Value>,
@@ -145,14 +145,12 @@ pub(crate) fn check(req: &RunInput) -> Result<Plan, EcsError> {
     }
     let lists = [
         ("capacityProviderStrategy", &req.capacity_provider_strategy),
-        ("placementConstraints", &req.placement_constraints),
-        ("placementStrategy", &req.placement_strategy),
         ("volumeConfigurations", &req.volume_configurations),
     ];
     if let Some((field, _)) = lists.iter().find(|(_, v)| !v.is_empty()) {
         return Err(refuse(
             field,
-            "one local container instance runs every task",
+            "tasks are placed on the cluster's container instances by placementConstraints and placementStrategy",
         ));
     }
     if req.reference_id.is_some() {
@@ -296,6 +294,8 @@ pub(crate) fn task_spec(
         launch_type: req.launch_type,
         network_configuration: req.network_configuration.clone(),
         tags,
+        placement_constraints: req.placement_constraints.clone(),
+        placement_strategy: req.placement_strategy.clone(),
         ..TaskSpec::new(revision, req.started_by.clone())
     })
 }
@@ -322,7 +322,7 @@ mod tests {
         assert!(check(&req(json!({"taskDefinition": "web", "count": 11}))).is_err());
         assert!(check(&req(json!({"taskDefinition": "web", "count": 0}))).is_err());
         for refused in [
-            json!({"placementStrategy": [{"type": "random"}]}),
+            json!({"capacityProviderStrategy": [{"capacityProvider": "x"}]}),
             json!({"enableExecuteCommand": true}),
             json!({"enableECSManagedTags": true}),
             json!({"platformVersion": "1.4.0"}),

@@ -1,0 +1,210 @@
+//! The store as an agent sees it: the server's HTTP API behind the [`Store`] trait, so that
+//! the task controller and the instance's heartbeat run on an agent exactly as they run in
+//! the server. The server decides what the agent may read and write (role `agent`): reads,
+//! status reports of its own instance and tasks, the Secret values its tasks need.
+//!
+//! The trait is synchronous; calls run on a runtime of the store's own (given as a handle:
+//! its owner drops it outside any async context) and the caller waits on a channel, so a
+//! call works from any thread, async or not.
+//! [`Store::reads_wait`] is `true`: [`store::AsyncStore`] then calls every method off the
+//! async workers.
+
+use crate::client::{Client, encode, objects_path};
+use crate::error::ApiError;
+use api::wire::{Health, SecretValue, StatusUpdate};
+use api::{Object, ObjectKey};
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use store::{ApplyResult, ListQuery, ObjectList, Store, StoreError, Watch, WatchEvent};
+
+/// The server's store, over its API.
+pub struct RemoteStore {
+    client: Client,
+    runtime: tokio::runtime::Handle,
+    /// The highest store revision seen (lists, watch events): where a watch starts.
+    revision: Arc<AtomicU64>,
+}
+
+impl RemoteStore {
+    /// A store reached through `client` with calls run on `runtime`; asks the server's
+    /// revision once.
+    pub fn connect(client: Client, runtime: tokio::runtime::Handle) -> anyhow::Result<Self> {
+        let store = RemoteStore {
+            client,
+            runtime,
+            revision: Arc::default(),
+        };
+        let c = store.client.clone();
+        let health: Health = store
+            .call(async move { c.get("/v1/health").await })
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        store.seen(health.revision);
+        Ok(store)
+    }
+
+    fn seen(&self, revision: u64) {
+        self.revision.fetch_max(revision, Ordering::Relaxed);
+    }
+
+    /// Runs `fut` on the store's runtime and waits for it here.
+    fn call<T: Send + 'static>(
+        &self,
+        fut: impl Future<Output = anyhow::Result<T>> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.runtime.spawn(async move {
+            let _ = tx.send(fut.await);
+        });
+        rx.recv()
+            .map_err(|_| StoreError::Backend("the remote store shut down".to_string()))?
+            .map_err(store_error)
+    }
+}
+
+/// What an answer of the server means to the store's callers: 409 a conflict, 410 an
+/// expired watch, anything else an error that names the server's reason.
+fn store_error(e: anyhow::Error) -> StoreError {
+    match e.downcast_ref::<ApiError>() {
+        Some(api) if api.status == 409 => StoreError::Conflict {
+            key: ObjectKey::new(api::Kind::Task, None, ""),
+            expected: 0,
+            actual: None,
+        },
+        Some(api) if api.status == 410 => StoreError::Expired { from: 0, oldest: 0 },
+        Some(api) if api.status == 400 => StoreError::Invalid(api.message.clone()),
+        _ => StoreError::Backend(format!("{e:#}")),
+    }
+}
+
+fn not_found(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<ApiError>()
+        .is_some_and(ApiError::is_not_found)
+}
+
+fn refused(what: &str) -> StoreError {
+    StoreError::Invalid(format!(
+        "an agent does not {what}: the control plane does (ecsctl server)"
+    ))
+}
+
+impl Store for RemoteStore {
+    fn get(&self, key: &ObjectKey) -> Result<Option<Object>, StoreError> {
+        let path = objects_path(key.kind, Some(&key.name), key.cluster.as_deref(), None);
+        let c = self.client.clone();
+        self.call(async move {
+            match c.get::<Object>(&path).await {
+                Ok(o) => Ok(Some(o)),
+                Err(e) if not_found(&e) => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
+    }
+
+    fn list(&self, query: &ListQuery) -> Result<ObjectList, StoreError> {
+        let selector: Vec<String> = query
+            .labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let path = objects_path(
+            query.kind,
+            None,
+            query.cluster.as_deref(),
+            Some(&selector.join(",")),
+        );
+        let c = self.client.clone();
+        let list: ObjectList = self.call(async move { c.get(&path).await })?;
+        self.seen(list.revision);
+        Ok(list)
+    }
+
+    fn apply(&self, _: Object) -> Result<ApplyResult, StoreError> {
+        Err(refused("write objects"))
+    }
+
+    fn apply_all(&self, _: Vec<Object>, _: bool) -> Result<Vec<ApplyResult>, StoreError> {
+        Err(refused("write objects"))
+    }
+
+    fn update_status(
+        &self,
+        key: &ObjectKey,
+        status: serde_json::Value,
+        expected_resource_version: Option<u64>,
+    ) -> Result<Object, StoreError> {
+        let mut path = format!(
+            "/v1/objects/{}/{}/status",
+            key.kind.plural(),
+            encode(&key.name)
+        );
+        if let Some(c) = &key.cluster {
+            path.push_str(&format!("?cluster={}", encode(c)));
+        }
+        let body = StatusUpdate {
+            status,
+            resource_version: expected_resource_version,
+        };
+        let c = self.client.clone();
+        let conflict_key = key.clone();
+        match self.call(async move { c.put(&path, &body).await }) {
+            Err(StoreError::Conflict { .. }) => Err(StoreError::Conflict {
+                key: conflict_key,
+                expected: expected_resource_version.unwrap_or(0),
+                actual: None,
+            }),
+            other => other,
+        }
+    }
+
+    fn delete(&self, _: &ObjectKey) -> Result<Vec<Object>, StoreError> {
+        Err(refused("delete objects"))
+    }
+
+    fn watch(&self, from_revision: u64) -> Result<Watch, StoreError> {
+        let c = self.client.clone();
+        let path = format!("/v1/watch?from={from_revision}");
+        let mut lines = self.call(async move { c.stream(&path).await })?;
+        // The stream is read on the store's runtime and handed over through a channel: its
+        // connection belongs to that runtime.
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<WatchEvent, StoreError>>(256);
+        let revision = self.revision.clone();
+        self.runtime.spawn(async move {
+            loop {
+                let next = match lines.next::<WatchEvent>().await {
+                    Ok(Some(ev)) => {
+                        revision.fetch_max(ev.revision, Ordering::Relaxed);
+                        Ok(ev)
+                    }
+                    Ok(None) => break,
+                    Err(e) => Err(StoreError::Backend(format!("{e:#}"))),
+                };
+                let end = next.is_err();
+                if tx.send(next).await.is_err() || end {
+                    break;
+                }
+            }
+        });
+        Ok(Watch::from_stream(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        ))
+    }
+
+    fn revision(&self) -> u64 {
+        self.revision.load(Ordering::Relaxed)
+    }
+
+    fn secret_value(&self, key: &ObjectKey) -> Result<Option<String>, StoreError> {
+        let mut path = format!("/v1/secrets/{}/value", encode(&key.name));
+        if let Some(c) = &key.cluster {
+            path.push_str(&format!("?cluster={}", encode(c)));
+        }
+        let c = self.client.clone();
+        let v: SecretValue = self.call(async move { c.get(&path).await })?;
+        Ok(Some(v.value))
+    }
+
+    fn reads_wait(&self) -> bool {
+        true
+    }
+}
