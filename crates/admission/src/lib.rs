@@ -265,6 +265,7 @@ impl Admission {
         }
         let mut objects = objects;
         let ownership_warnings = ownership::keep_autoscaled_counts(store, &mut objects)?;
+        ownership::keep_task_bindings(store, &mut objects)?;
         Ok(Admitted {
             objects,
             warnings,

@@ -3,6 +3,19 @@
 use api::{Kind, Object, ObjectKey};
 use store::{ListQuery, Store, StoreError};
 
+/// Keeps the live `containerInstance` of every placed Task applied again.
+pub(crate) fn keep_task_bindings(
+    store: &dyn Store,
+    objects: &mut [Object],
+) -> Result<(), StoreError> {
+    let mut live = Vec::new();
+    for o in objects.iter().filter(|o| o.kind == Kind::Task) {
+        live.extend(store.get(&o.key())?);
+    }
+    api::ownership::keep_task_bindings(objects, &live);
+    Ok(())
+}
+
 /// Keeps the live desiredCount of services an Autoscaler owns; returns the warnings.
 pub(crate) fn keep_autoscaled_counts(
     store: &dyn Store,

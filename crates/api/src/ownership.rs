@@ -1,6 +1,8 @@
 //! Field ownership between writers: when an Autoscaler scales a service, the service's
 //! desiredCount belongs to the autoscaler (as ECS's scaling target owns it). Whoever applies
-//! a Service (`ecsctl apply`, a GitOps sync) keeps the live count and says so.
+//! a Service (`ecsctl apply`, a GitOps sync) keeps the live count and says so. A placed
+//! Task's `containerInstance` belongs to placement: applying the Task again keeps it, so the
+//! task is never placed twice.
 
 use crate::kind::Kind;
 use crate::object::Object;
@@ -42,4 +44,43 @@ pub fn keep_autoscaled_counts(objects: &mut [Object], live: &[Object]) -> Vec<St
         }
     }
     warnings
+}
+
+/// Sets each applied Task's `containerInstance` to the live one when the live Task is
+/// placed: a placement, once made, is the task's for good.
+pub fn keep_task_bindings(objects: &mut [Object], live: &[Object]) {
+    for o in objects.iter_mut().filter(|o| o.kind == Kind::Task) {
+        let placed = live
+            .iter()
+            .find(|l| l.key() == o.key())
+            .and_then(|l| l.spec.get("containerInstance"))
+            .filter(|v| v.is_string());
+        if let (Some(instance), Value::Object(spec)) = (placed, &mut o.spec) {
+            spec.insert("containerInstance".to_string(), instance.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod binding_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_placed_task_keeps_its_instance_when_applied_again() {
+        let mut live = Object::new(
+            Kind::Task,
+            "t1",
+            json!({"taskDefinition": "web", "containerInstance": "i-a"}),
+        );
+        live.metadata.cluster = Some("default".into());
+        let mut applied = live.clone();
+        applied.spec = json!({"taskDefinition": "web"});
+        let mut other = applied.clone();
+        other.metadata.name = "t2".into();
+        let mut objects = [applied, other];
+        keep_task_bindings(&mut objects, &[live]);
+        assert_eq!(objects[0].spec["containerInstance"], "i-a");
+        assert!(objects[1].spec.get("containerInstance").is_none());
+    }
 }
