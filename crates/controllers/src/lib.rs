@@ -33,6 +33,9 @@ pub struct Context {
     /// This server's id: every container it creates carries it (`ecsctl.instance`), and it
     /// only ever looks at containers that do.
     pub instance: String,
+    /// Where tasks' ports are published on this host: loopback for the server's own
+    /// instance, an agent's `--address`.
+    pub publish_address: String,
     /// Stopped tasks kept per cluster (with their exit codes and reasons).
     pub keep_stopped_tasks: usize,
     /// Woken when a task is seen STOPPED: the retention pass then runs within a second,
@@ -94,6 +97,7 @@ impl Context {
             now: Arc::new(time::OffsetDateTime::now_utc),
             new_id: Arc::new(uuid::Uuid::new_v4),
             instance,
+            publish_address: "127.0.0.1".to_string(),
             keep_stopped_tasks: task::retention::DEFAULT_KEEP_STOPPED,
             task_stopped: Arc::default(),
             service_backoff_cap: service::ECS_BACKOFF_CAP,

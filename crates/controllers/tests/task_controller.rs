@@ -28,6 +28,7 @@ fn world() -> World {
         now: Arc::new(|| time::OffsetDateTime::from_unix_timestamp(1_767_225_600).unwrap()),
         new_id: Arc::new(uuid::Uuid::new_v4),
         instance: "test".to_string(),
+        publish_address: "127.0.0.1".to_string(),
         keep_stopped_tasks: 10,
         task_stopped: Arc::default(),
         service_backoff_cap: std::time::Duration::from_secs(60),

@@ -127,6 +127,10 @@ pub struct ServerConfig {
     pub aws_api: Option<AwsApi>,
     /// How often the server's own container instance reports (None: 10 s).
     pub heartbeat_interval: Option<std::time::Duration>,
+    /// Whether the server runs tasks on its own machine (its embedded agent: a container
+    /// instance in `default`); `false` (`--no-local-agent`): a control plane only, every task
+    /// goes to an `ecsctl agent`'s instance.
+    pub local_agent: bool,
 }
 
 impl ServerConfig {
@@ -151,6 +155,7 @@ impl ServerConfig {
             sync_roots: Vec::new(),
             aws_api: None,
             heartbeat_interval: None,
+            local_agent: true,
         }
     }
 

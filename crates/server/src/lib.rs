@@ -163,15 +163,22 @@ pub async fn run(
             ctx.keep_stopped_tasks = keep;
         }
         ctx.traffic = Arc::new(balancing::LbTraffic(balancer.clone()));
-        // The server's own container instance exists before anything is placed.
-        let this_machine =
-            controllers::instance::InstanceIdentity::this_machine(ctx.instance.clone());
-        controllers::instance::register_local(&ctx, &this_machine)
-            .await
-            .map_err(|store| ServerError::Store {
-                context: "cannot register the server's container instance".to_string(),
-                store,
-            })?;
+        // The server's own container instance (its embedded agent) exists before anything
+        // is placed; without one (--no-local-agent) every task goes to an agent's instance.
+        let this_machine = if config.local_agent {
+            let this_machine =
+                controllers::instance::InstanceIdentity::this_machine(ctx.instance.clone());
+            controllers::instance::register_local(&ctx, &this_machine)
+                .await
+                .map_err(|store| ServerError::Store {
+                    context: "cannot register the server's container instance".to_string(),
+                    store,
+                })?;
+            Some(this_machine)
+        } else {
+            *ctx.ledger() = controllers::scheduler::ledger::Ledger::default();
+            None
+        };
         if let Some(interval) = config.metrics_interval {
             ctx.metrics = controllers::metrics::Metrics::new(interval, METRICS_RETENTION);
         }
@@ -196,14 +203,24 @@ pub async fn run(
             ctx.clone(),
             stopped(stop_rx.clone()),
         ));
-        let local_instance = tokio::spawn(controllers::instance::run(
-            ctx.clone(),
-            this_machine,
-            config
-                .heartbeat_interval
-                .unwrap_or(controllers::instance::DEFAULT_HEARTBEAT),
-            stopped(stop_rx.clone()),
-        ));
+        let heartbeat = config
+            .heartbeat_interval
+            .unwrap_or(controllers::instance::DEFAULT_HEARTBEAT);
+        // The embedded agent: the instance's heartbeat and the task controller.
+        let local_agent = this_machine.map(|instance| {
+            let (ctx, stop) = (ctx.clone(), stop_rx.clone());
+            tokio::spawn(async move {
+                let _ = tokio::join!(
+                    tokio::spawn(controllers::instance::run(
+                        ctx.clone(),
+                        instance,
+                        heartbeat,
+                        stopped(stop.clone()),
+                    )),
+                    tokio::spawn(controllers::task::run(ctx, stopped(stop))),
+                );
+            })
+        });
         let retention = tokio::spawn(controllers::task::retention::run(
             ctx.clone(),
             stopped(stop_rx.clone()),
@@ -212,18 +229,18 @@ pub async fn run(
             ctx.clone(),
             stopped(stop_rx.clone()),
         ));
-        let tasks = tokio::spawn(controllers::task::run(ctx, stopped(stop_rx.clone())));
         Some(async move {
             let _ = tokio::join!(
                 services,
-                tasks,
                 balancing,
                 sampler,
                 autoscalers,
-                local_instance,
                 retention,
                 scheduler
             );
+            if let Some(agent) = local_agent {
+                let _ = agent.await;
+            }
         })
     } else {
         None

@@ -159,3 +159,61 @@ async fn a_restarted_server_keeps_its_instance() {
     assert_eq!(ids[0], ids[1], "one instance, not a new one per start");
     assert_eq!(registered[0], registered[1]);
 }
+
+/// `--no-local-agent`: a control plane only. No instance of its own, no container started
+/// on its engine, and what has nowhere to go says so in ECS's words.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_control_plane_without_a_local_agent_places_nothing_on_its_machine() {
+    let fake = FakeRuntime::with_images(["busybox"]);
+    let engine = fake.clone();
+    let server = Server::start_with(move |c| {
+        c.runtime = Some(std::sync::Arc::new(engine));
+        c.heartbeat_interval = Some(Duration::from_millis(100));
+        c.local_agent = false;
+    })
+    .await;
+    let svc = json!({"apiVersion": "ecs/v1", "kind": "Service", "metadata": {"name": "web"},
+        "spec": {"taskDefinition": "small", "desiredCount": 2}});
+    let task = json!({"apiVersion": "ecs/v1", "kind": "Task", "metadata": {"name": "t1"},
+        "spec": {"taskDefinition": "small"}});
+    let (status, body) = server
+        .apply(vec![td("small", "256", "512"), svc, task])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    server
+        .wait_for("/v1/objects/services/web", "the no-instance event", |s| {
+            s["status"]["events"].as_array().is_some_and(|e| {
+                e.iter().any(|e| {
+                    e["message"].as_str().is_some_and(|m| {
+                        m.contains("was unable to place a task")
+                            && m.contains("No Container Instances were found in your cluster")
+                    })
+                })
+            })
+        })
+        .await;
+    let t = server
+        .wait_for("/v1/objects/tasks/t1", "the standalone task stopped", |t| {
+            t["status"]["lastStatus"] == "STOPPED"
+        })
+        .await;
+    let reason = t["status"]["stoppedReason"].as_str().unwrap();
+    assert!(reason.contains("No Container Instances"), "{reason}");
+    let (_, list) = server
+        .call(hyper::Method::GET, "/v1/objects/containerinstances", None)
+        .await;
+    assert_eq!(list["items"], json!([]), "no instance of its own");
+    let (_, tasks) = server
+        .call(hyper::Method::GET, "/v1/objects/tasks", None)
+        .await;
+    assert_eq!(
+        tasks["items"].as_array().unwrap().len(),
+        1,
+        "the service started none: {tasks}"
+    );
+    assert!(
+        fake.containers().is_empty(),
+        "nothing ran on the server's machine"
+    );
+    server.stop().await;
+}

@@ -107,8 +107,9 @@ pub fn lb_config(i: Inputs<'_>) -> LbConfig {
     d
 }
 
-/// Where a task's container port is reached from the host: the task's own address for
-/// awsvpc, else the published host port on loopback.
+/// Where a task's container port is reached from the server: the task's own address for
+/// awsvpc, else the published host port at the address it was published on (loopback on
+/// the server's own instance, an agent's `--address` on its host).
 fn address(
     status: &TaskStatus,
     tds: &BTreeMap<String, TaskDefinitionSpec>,
@@ -265,6 +266,20 @@ mod tests {
             certificates: BTreeMap::new(),
         });
         assert_eq!(d.targets["web"], vec![target("a", "127.0.0.1:32768")]);
+        // On an agent's host the port is published on its --address: reached there.
+        let mut remote = task("b", "RUNNING", "RUNNING", "");
+        remote.status["containers"] = json!([{"name": "app", "image": "x", "lastStatus": "RUNNING", "healthStatus": "UNKNOWN", "essential": true,
+            "networkBindings": [{"hostIp": "10.213.5.1", "containerPort": 80, "hostPort": 32770, "protocol": "tcp"}]}]);
+        let d = lb_config(Inputs {
+            name: "front",
+            cluster: "default",
+            spec: &spec,
+            services: &services,
+            tasks: &[remote],
+            task_definitions: &BTreeMap::new(),
+            certificates: BTreeMap::new(),
+        });
+        assert_eq!(d.targets["web"], vec![target("b", "10.213.5.1:32770")]);
     }
 
     #[test]

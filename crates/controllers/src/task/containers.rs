@@ -34,6 +34,9 @@ pub struct TaskIdentity<'a> {
     pub instance: &'a str,
     /// Further DNS names of an awsvpc task on the cluster network (Service Connect's).
     pub aliases: &'a [String],
+    /// The host address its ports are published on: loopback on the server's own instance,
+    /// an agent's `--address` (where the server's load balancers reach it) elsewhere.
+    pub publish_on: &'a str,
 }
 
 impl TaskIdentity<'_> {
@@ -92,7 +95,7 @@ pub fn netns_spec(id: &TaskIdentity<'_>, td: &TaskDefinitionSpec) -> ContainerSp
         ports: td
             .container_definitions
             .iter()
-            .flat_map(|c| ports(c, NetworkMode::Awsvpc))
+            .flat_map(|c| ports(c, NetworkMode::Awsvpc, id.publish_on))
             .collect(),
         network: NetworkAttach::Named {
             network: cluster_network(id.instance, id.cluster),
@@ -154,7 +157,7 @@ pub fn container_spec(
         working_dir: c.working_directory.clone(),
         user: c.user.clone(),
         ports: if mode == NetworkMode::Bridge {
-            ports(c, mode)
+            ports(c, mode, id.publish_on)
         } else {
             Vec::new()
         },
@@ -224,9 +227,10 @@ pub fn container_spec(
     }
 }
 
-/// Published ports: bridge keeps the requested host port (0 or none = ephemeral); awsvpc
-/// publishes on the namespace holder with ephemeral host ports, since tasks share the host.
-fn ports(c: &ContainerDefinition, mode: NetworkMode) -> Vec<PortSpec> {
+/// Published ports, on `address`: bridge keeps the requested host port (0 or none =
+/// ephemeral); awsvpc publishes on the namespace holder with ephemeral host ports, since
+/// tasks share the host.
+fn ports(c: &ContainerDefinition, mode: NetworkMode, address: &str) -> Vec<PortSpec> {
     c.port_mappings
         .iter()
         .filter_map(|p| {
@@ -242,7 +246,7 @@ fn ports(c: &ContainerDefinition, mode: NetworkMode) -> Vec<PortSpec> {
                     Some(EcsProtocol::Udp) => Protocol::Udp,
                     _ => Protocol::Tcp,
                 },
-                host_ip: Some("127.0.0.1".to_string()),
+                host_ip: Some(address.to_string()),
             })
         })
         .collect()
@@ -314,6 +318,7 @@ mod tests {
         service: Some("web"),
         instance: "i1",
         aliases: &[],
+        publish_on: "127.0.0.1",
     };
 
     #[test]
@@ -400,6 +405,7 @@ mod tests {
             service: Some("Web_App"),
             instance: "i1",
             aliases: &["api".to_string(), "web-app".to_string()],
+            publish_on: "127.0.0.1",
         };
         let td = td(json!({"networkMode": "awsvpc", "containerDefinitions": [
             {"name": "App_1", "image": "img", "memory": 64,

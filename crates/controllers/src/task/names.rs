@@ -60,6 +60,7 @@ mod tests {
             service: None,
             instance,
             aliases: &[],
+            publish_on: "127.0.0.1",
         }
     }
 

@@ -82,6 +82,7 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
         service: service.as_deref(),
         instance: &ctx.instance,
         aliases: aliases.as_ref().map_or(&[], Vec::as_slice),
+        publish_on: &ctx.publish_address,
     };
     let stop_request = (spec.desired_status == Some(DesiredStatus::Stopped)).then(|| {
         (

@@ -170,6 +170,7 @@ mod tests {
             service: None,
             instance: "i1",
             aliases: &[],
+            publish_on: "127.0.0.1",
         }
     }
 

@@ -70,6 +70,7 @@ async fn serve(config: AgentConfig, store: Arc<remote::RemoteStore>) -> Result<(
     let mut ctx = controllers::Context::new(store, runtime, identity.id.clone());
     ctx.secrets = controllers::task::secrets::SecretReader::by_server();
     ctx.protected_host_paths = vec![config.data_dir.clone()];
+    ctx.publish_address = identity.address.clone();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = move || {
         let mut rx = stop_rx.clone();

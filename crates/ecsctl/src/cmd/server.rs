@@ -70,6 +70,10 @@ pub struct Args {
     /// Fast-dev settings: --task-start-backoff-cap 30s unless given
     #[arg(long)]
     pub dev: bool,
+    /// Run no tasks on this machine: a control plane for `ecsctl agent`s only (no container
+    /// instance of its own)
+    #[arg(long)]
+    pub no_local_agent: bool,
     /// Stopped tasks kept per cluster, with their exit codes and reasons [default: 100]
     #[arg(long, value_name = "N")]
     pub keep_stopped_tasks: Option<usize>,
@@ -232,6 +236,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<()> {
         sync_roots: args.sync_root,
         aws_api,
         heartbeat_interval: None,
+        local_agent: !args.no_local_agent,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
