@@ -9,7 +9,7 @@ use crate::placement::{self, Ask, Node, Placement};
 use crate::service::placement::{Capacity, Need, need};
 use api::instance::{ContainerInstanceSpec, ContainerInstanceStatus};
 use api::task::{TaskSpec, TaskStatus};
-use api::taskdef::TaskDefinitionSpec;
+use api::taskdef::{Protocol, TaskDefinitionSpec};
 use api::{Kind, Object, ObjectKey};
 use std::collections::{BTreeMap, HashMap};
 use store::{ListQuery, Store};
@@ -35,12 +35,56 @@ struct Reservation {
     need: Need,
 }
 
+/// What the tasks of one cluster reserve on one instance, summed: kept as reservations come
+/// and go, so that describing an instance to placement does not walk every task.
+#[derive(Debug, Clone, Default)]
+struct Usage {
+    cpu: u64,
+    memory: u64,
+    ports: BTreeMap<(u16, Protocol), u32>,
+    groups: BTreeMap<String, u32>,
+    tasks: u32,
+}
+
+impl Usage {
+    fn add(&mut self, r: &Reservation) {
+        self.cpu += r.need.cpu;
+        self.memory += r.need.memory;
+        for p in &r.need.ports {
+            *self.ports.entry(*p).or_default() += 1;
+        }
+        *self.groups.entry(r.group.clone()).or_default() += 1;
+        self.tasks += 1;
+    }
+
+    fn remove(&mut self, r: &Reservation) {
+        self.cpu = self.cpu.saturating_sub(r.need.cpu);
+        self.memory = self.memory.saturating_sub(r.need.memory);
+        for p in &r.need.ports {
+            decrement(&mut self.ports, p);
+        }
+        decrement(&mut self.groups, &r.group);
+        self.tasks = self.tasks.saturating_sub(1);
+    }
+}
+
+fn decrement<K: Ord + Clone>(counts: &mut BTreeMap<K, u32>, key: &K) {
+    if let Some(n) = counts.get_mut(key) {
+        *n -= 1;
+        if *n == 0 {
+            counts.remove(key);
+        }
+    }
+}
+
 /// The instances and the reservations of the tasks placed on them (not STOPPED).
 #[derive(Debug, Default)]
 pub struct Ledger {
     /// By instance id (ids are unique: an agent's is random, kept in its data directory).
     instances: BTreeMap<String, Instance>,
     tasks: HashMap<ObjectKey, Reservation>,
+    /// The reservations summed by instance, then by cluster.
+    usage: HashMap<String, HashMap<String, Usage>>,
     /// What each task definition revision reserves (cached: revisions are immutable).
     needs: HashMap<String, Option<Need>>,
     /// The server's own instance: it takes the tasks of every cluster without instances of
@@ -103,7 +147,7 @@ impl Ledger {
             return;
         };
         if status.last_status.is_terminal() {
-            self.tasks.remove(&key);
+            self.release(&key);
             return;
         }
         let Some(instance) = spec.bound_instance(&status).map(str::to_string) else {
@@ -119,13 +163,37 @@ impl Ledger {
                 group: group_of(&spec),
                 need,
             };
-            self.tasks.insert(key, reservation);
+            self.reserve(key, reservation);
         }
     }
 
     /// Forgets a deleted task.
     pub fn forget(&mut self, key: &ObjectKey) {
-        self.tasks.remove(key);
+        self.release(key);
+    }
+
+    /// Counts a task's reservation (replacing what it had).
+    fn reserve(&mut self, key: ObjectKey, r: Reservation) {
+        self.release(&key);
+        self.usage
+            .entry(r.instance.clone())
+            .or_default()
+            .entry(r.cluster.clone())
+            .or_default()
+            .add(&r);
+        self.tasks.insert(key, r);
+    }
+
+    /// Stops counting a task's reservation.
+    fn release(&mut self, key: &ObjectKey) {
+        if let Some(r) = self.tasks.remove(key)
+            && let Some(u) = self
+                .usage
+                .get_mut(&r.instance)
+                .and_then(|by_cluster| by_cluster.get_mut(&r.cluster))
+        {
+            u.remove(&r);
+        }
     }
 
     /// Rebuilds from every instance and task in the store.
@@ -141,6 +209,7 @@ impl Ledger {
             self.observe_instance(i);
         }
         self.tasks.clear();
+        self.usage.clear();
         for t in &tasks.items {
             self.observe(store, t);
         }
@@ -203,15 +272,15 @@ impl Ledger {
         };
         node.agent_connected = i.connected || local;
         node.attributes = i.attributes.clone();
-        for r in self.tasks.values().filter(|r| r.instance == id) {
-            if share.is_some_and(|(_, c)| c != r.cluster) {
-                continue;
+        let by_cluster = self.usage.get(id).into_iter().flatten();
+        for (_, u) in by_cluster.filter(|(c, _)| share.is_none_or(|(_, s)| s == c.as_str())) {
+            node.used_cpu += u.cpu;
+            node.used_memory += u.memory;
+            node.ports.extend(u.ports.keys().copied());
+            for (g, n) in &u.groups {
+                *node.groups.entry(g.clone()).or_default() += n;
             }
-            node.used_cpu += r.need.cpu;
-            node.used_memory += r.need.memory;
-            node.ports.extend(r.need.ports.iter().copied());
-            *node.groups.entry(r.group.clone()).or_default() += 1;
-            node.tasks += 1;
+            node.tasks += u.tasks;
         }
         node
     }
@@ -244,15 +313,13 @@ impl Ledger {
         }
         let placed = placement::place(&mut nodes, ask, rng);
         for (key, instance) in keys.unwrap_or_default().iter().zip(&placed.chosen) {
-            self.tasks.insert(
-                key.clone(),
-                Reservation {
-                    cluster: cluster.to_string(),
-                    instance: instance.clone(),
-                    group: ask.group.to_string(),
-                    need: ask.need.clone(),
-                },
-            );
+            let reservation = Reservation {
+                cluster: cluster.to_string(),
+                instance: instance.clone(),
+                group: ask.group.to_string(),
+                need: ask.need.clone(),
+            };
+            self.reserve(key.clone(), reservation);
         }
         placed
     }
@@ -265,4 +332,109 @@ pub fn group_of(spec: &TaskSpec) -> String {
         let family = spec.task_definition.split(':').next().unwrap_or_default();
         format!("family:{family}")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn instance(id: &str, cluster: &str, draining: bool, connected: bool) -> Object {
+        let mut o = Object::new(Kind::ContainerInstance, id, json!({"draining": draining}));
+        o.metadata.cluster = Some(cluster.into());
+        o.status = json!({"status": "ACTIVE", "agentConnected": connected,
+            "registeredResources": {"cpu": 1024, "memory": 1000},
+            "remainingResources": {"cpu": 1024, "memory": 1000},
+            "attributes": {"stack": "prod"}});
+        o
+    }
+
+    fn ask(need: &Need, count: u32) -> Ask<'_> {
+        Ask {
+            need,
+            group: "service:web",
+            constraints: &[],
+            strategies: &[],
+            count,
+        }
+    }
+
+    fn key(name: &str) -> ObjectKey {
+        ObjectKey::new(Kind::Task, Some("shop"), name)
+    }
+
+    #[test]
+    fn reservations_count_where_they_are_placed_until_forgotten() {
+        let mut l = Ledger::default();
+        assert!(l.observe_instance(&instance("a", "shop", false, true)));
+        assert!(
+            !l.observe_instance(&instance("a", "shop", false, true)),
+            "no change"
+        );
+        l.observe_instance(&instance("b", "shop", true, true));
+        l.observe_instance(&instance("c", "shop", false, false));
+        let need = Need {
+            cpu: 0,
+            memory: 400,
+            ports: Default::default(),
+        };
+        let mut rng = || 0;
+        let keys = [key("t1"), key("t2"), key("t3")];
+        let placed = l.place("shop", None, &ask(&need, 3), Some(&keys), &mut rng);
+        // Only a takes tasks (b drains, c has no agent): two of 400 MiB fit in 1000.
+        assert_eq!(placed.chosen, ["a", "a"], "{:?}", placed.reason);
+        let why = placed.reason.unwrap();
+        assert!(why.contains("insufficient memory"), "{why}");
+        let a = &l.nodes("shop", None)[0];
+        assert_eq!((a.id.as_str(), a.used_memory, a.tasks), ("a", 800, 2));
+        assert_eq!(a.group_count("service:web"), 2);
+        // Placing a placed task again keeps its place.
+        let again = l.place("shop", None, &ask(&need, 1), Some(&keys[..1]), &mut rng);
+        assert_eq!(again.chosen, ["a"]);
+        l.forget(&keys[0]);
+        let a = &l.nodes("shop", None)[0];
+        assert_eq!((a.used_memory, a.tasks), (400, 1));
+        assert!(a.groups.get("service:web") == Some(&1));
+        let unschedulable: Vec<_> = l
+            .nodes("shop", None)
+            .into_iter()
+            .filter_map(|n| n.schedulable.err())
+            .collect();
+        assert_eq!(unschedulable, ["is DRAINING", "has no connected agent"]);
+    }
+
+    #[test]
+    fn a_cluster_without_instances_uses_the_servers_own_with_its_declared_share() {
+        let mut l = Ledger::with_local("local");
+        l.observe_instance(&instance("local", "default", false, true));
+        l.observe_instance(&instance("a", "shop", false, true));
+        assert_eq!(l.nodes("shop", None)[0].id, "a", "shop has its own");
+        let need = Need {
+            cpu: 0,
+            memory: 300,
+            ports: Default::default(),
+        };
+        let mut rng = || 0;
+        let dev = |n: &str| ObjectKey::new(Kind::Task, Some("dev"), n);
+        let share = Capacity {
+            cpu: 1024,
+            memory: 500,
+        };
+        let placed = l.place(
+            "dev",
+            Some(share),
+            &ask(&need, 2),
+            Some(&[dev("x"), dev("y")]),
+            &mut rng,
+        );
+        assert_eq!(
+            placed.chosen,
+            ["local"],
+            "500 MiB declared: one task of 300"
+        );
+        // The share counts only its own cluster's tasks; the whole instance counts all.
+        assert_eq!(l.nodes("other", Some(share))[0].used_memory, 0);
+        assert_eq!(l.nodes("default", None)[0].used_memory, 300);
+        assert!(Ledger::default().nodes("dev", None).is_empty());
+    }
 }
