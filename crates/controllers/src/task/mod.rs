@@ -22,9 +22,10 @@ pub mod service_connect;
 pub mod volumes;
 
 use crate::Context;
-use crate::sources::{keys_of, list_keys, watch_store};
+use crate::sources::watch_store;
 use ::reconcile::{Controller, QueueConfig, QueueHandle};
-use api::{Kind, ObjectKey};
+use api::task::{TaskSpec, TaskStatus};
+use api::{Kind, Object, ObjectKey};
 use futures::StreamExt;
 use runtime::labels;
 use std::future::Future;
@@ -87,12 +88,31 @@ fn task_key(cluster: &str, task: &str) -> ObjectKey {
     ObjectKey::new(Kind::Task, Some(cluster), task)
 }
 
-fn all_tasks(ctx: &Context) -> Vec<ObjectKey> {
-    keys_of(ctx, Kind::Task)
+/// Whether `task` is placed on this instance: its controller looks at no other (with many
+/// agents, every task event would otherwise wake every agent).
+fn placed_here(ctx: &Context, task: &Object) -> bool {
+    let status: TaskStatus = task.status_as().unwrap_or_default();
+    task.spec_as::<TaskSpec>()
+        .is_ok_and(|s| s.bound_instance(&status) == Some(ctx.instance.as_str()))
 }
 
-fn task_events(_: &Context, ev: &store::WatchEvent) -> Vec<ObjectKey> {
-    if ev.object.kind == Kind::Task {
+fn all_tasks(ctx: &Context) -> Vec<ObjectKey> {
+    match ctx.store.blocking().list(&store::ListQuery::new(Kind::Task)) {
+        Ok(list) => list
+            .items
+            .iter()
+            .filter(|t| placed_here(ctx, t))
+            .map(Object::key)
+            .collect(),
+        Err(e) => {
+            warn!(error = %e, "cannot list tasks");
+            Vec::new()
+        }
+    }
+}
+
+fn task_events(ctx: &Context, ev: &store::WatchEvent) -> Vec<ObjectKey> {
+    if ev.object.kind == Kind::Task && placed_here(ctx, &ev.object) {
         vec![ev.object.key()]
     } else {
         Vec::new()
@@ -135,10 +155,14 @@ async fn resync(ctx: Context, queue: QueueHandle<ObjectKey>) {
 }
 
 async fn enqueue_all(ctx: &Context, queue: &QueueHandle<ObjectKey>) {
-    list_keys(ctx, Kind::Task)
-        .await
-        .into_iter()
-        .for_each(|k| queue.add(k));
+    match ctx.store.list(&store::ListQuery::new(Kind::Task)).await {
+        Ok(list) => list
+            .items
+            .iter()
+            .filter(|t| placed_here(ctx, t))
+            .for_each(|t| queue.add(t.key())),
+        Err(e) => warn!(error = %e, "cannot list tasks"),
+    }
     // Containers whose task object is gone are orphans: their task key cleans them up.
     match ctx.runtime.list(&ctx.owned(&[]), true).await {
         Ok(found) => {
