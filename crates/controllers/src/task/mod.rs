@@ -97,7 +97,11 @@ fn placed_here(ctx: &Context, task: &Object) -> bool {
 }
 
 fn all_tasks(ctx: &Context) -> Vec<ObjectKey> {
-    match ctx.store.blocking().list(&store::ListQuery::new(Kind::Task)) {
+    match ctx
+        .store
+        .blocking()
+        .list(&store::ListQuery::new(Kind::Task))
+    {
         Ok(list) => list
             .items
             .iter()
