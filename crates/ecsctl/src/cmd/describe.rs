@@ -2,7 +2,7 @@
 
 use super::parse_kind;
 use crate::client::{Client, objects_path};
-use crate::output::describe::describe;
+use crate::output::describe::{describe, instance_tasks};
 use anyhow::Result;
 use time::OffsetDateTime;
 
@@ -13,7 +13,8 @@ EXAMPLES:
   ecsctl describe service web              # deployments, counts and recent events
   ecsctl describe td web:2                 # containers, ports, health checks, dependencies
   ecsctl describe task 3f2a9c --cluster prod   # status, stop code and reason
-  ecsctl describe lb web                   # listeners, targets with health, reason and traffic")]
+  ecsctl describe lb web                   # listeners, targets with health, reason and traffic
+  ecsctl describe ci 3b9f0c2a71d4 --cluster shop   # an instance: resources, attributes, its tasks")]
 pub struct Args {
     /// The kind of object
     pub kind: String,
@@ -36,6 +37,14 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
         .await?;
     let now = OffsetDateTime::now_utc();
     out!("{}", describe(&obj, now));
+    if kind == api::Kind::ContainerInstance {
+        // Tasks of any cluster: the server's own instance takes those of clusters without
+        // instances of their own.
+        let tasks: api::wire::ObjectList<serde_json::Value> = client
+            .get(&objects_path(api::Kind::Task, None, None, None))
+            .await?;
+        out!("{}", instance_tasks(&args.name, &tasks.items));
+    }
     if kind == api::Kind::LoadBalancer {
         let cluster = args.cluster.as_deref().unwrap_or(api::DEFAULT_CLUSTER);
         let live: Option<api::wire::LoadBalancerStatus> = client

@@ -1,4 +1,5 @@
-//! A ContainerInstance's status: connection, resources, attributes and task counts.
+//! A ContainerInstance's status: connection, resources, attributes and task counts; and
+//! the tasks placed on it.
 
 use super::super::fields::{count, or_dash, scalar, text};
 use super::super::table::Table;
@@ -57,4 +58,41 @@ pub(super) fn instance_status(status: &Value, out: &mut String) {
         }
         b.render(out, 4);
     }
+}
+
+/// The tasks placed on instance `id` that are not STOPPED (of `tasks`, as listed), one line
+/// each; nothing when there are none.
+pub fn instance_tasks(id: &str, tasks: &[Value]) -> String {
+    let placed_here = |t: &&Value| {
+        let bound =
+            text(t, "/spec/containerInstance").or_else(|| text(t, "/status/containerInstance"));
+        bound.as_deref() == Some(id) && text(t, "/status/lastStatus").as_deref() != Some("STOPPED")
+    };
+    let mut rows: Vec<&Value> = tasks.iter().filter(placed_here).collect();
+    if rows.is_empty() {
+        return String::new();
+    }
+    rows.sort_by_key(|t| (text(t, "/metadata/cluster"), text(t, "/metadata/name")));
+    let mut t = Table::new(&[
+        "task",
+        "cluster",
+        "task definition",
+        "last status",
+        "service",
+    ]);
+    for task in rows {
+        t.push(vec![
+            or_dash(task, "/metadata/name"),
+            text(task, "/metadata/cluster").unwrap_or_else(|| api::DEFAULT_CLUSTER.into()),
+            text(task, "/status/taskDefinition")
+                .filter(|td| !td.is_empty())
+                .or_else(|| text(task, "/spec/taskDefinition"))
+                .unwrap_or_else(|| "-".to_string()),
+            or_dash(task, "/status/lastStatus"),
+            or_dash(task, "/metadata/labels/ecsctl.service"),
+        ]);
+    }
+    let mut out = String::from("Tasks:\n");
+    indent_into(&t.render(), 2, &mut out);
+    out
 }

@@ -12,6 +12,7 @@ mod task;
 mod taskdef;
 
 use instance::instance_status;
+pub use instance::instance_tasks;
 use service::{service_spec, service_status};
 use task::task_status;
 use taskdef::task_definition_spec;

@@ -108,6 +108,32 @@ fn container_instance_resources_and_attributes() {
 }
 
 #[test]
+fn an_instance_lists_the_tasks_placed_on_it() {
+    let task = |name: &str, bound: &str, last: &str| {
+        json!({"kind": "Task", "metadata": {"name": name, "cluster": "shop",
+            "labels": {"ecsctl.service": "web"}},
+            "spec": {"taskDefinition": "web", "containerInstance": bound},
+            "status": {"lastStatus": last, "taskDefinition": "web:3"}})
+    };
+    let tasks = [
+        task("t2", "i-a", "RUNNING"),
+        task("t1", "i-a", "PENDING"),
+        task("t3", "i-b", "RUNNING"),
+        task("t4", "i-a", "STOPPED"),
+    ];
+    let d = instance_tasks("i-a", &tasks);
+    let lines: Vec<&str> = d.lines().collect();
+    assert_eq!(lines[0], "Tasks:");
+    assert!(
+        lines[2].contains("t1") && lines[2].contains("PENDING"),
+        "{d}"
+    );
+    assert!(lines[3].contains("t2") && lines[3].contains("web:3"), "{d}");
+    assert_eq!(lines.len(), 4, "{d}");
+    assert_eq!(instance_tasks("i-c", &tasks), "");
+}
+
+#[test]
 fn task_names_its_container_instance() {
     let o = json!({"kind": "Task", "metadata": {"name": "abc"},
         "spec": {"taskDefinition": "web:1"},
