@@ -99,6 +99,11 @@ impl AsyncStore {
         self.run(move |s| s.apply_all(objs, dry_run)).await
     }
 
+    /// [`Store::write_all`] off the async workers.
+    pub async fn write_all(&self, writes: Vec<crate::Write>) -> Result<(), StoreError> {
+        self.run(move |s| s.write_all(writes)).await
+    }
+
     /// [`Store::update_status`] off the async workers.
     pub async fn update_status(
         &self,

@@ -25,5 +25,5 @@ pub use async_store::AsyncStore;
 pub use error::StoreError;
 pub use sled_store::{SledStore, StoreOptions};
 pub use typed::StoreExt;
-pub use types::{ApplyAction, ApplyResult, ListQuery, ObjectList, Store};
+pub use types::{ApplyAction, ApplyResult, ListQuery, ObjectList, Store, Write};
 pub use watch::{Watch, WatchEvent, WatchEventType};

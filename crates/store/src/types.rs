@@ -36,6 +36,12 @@ pub trait Store: Send + Sync + 'static {
         self.apply(obj)
     }
 
+    /// Applies, status writes and deletes together, in order, in one transaction: all or
+    /// none (a controller's writes of one pass: the tasks it starts, its object's status,
+    /// the records it keeps, in one flush instead of one each). Each write sees the ones
+    /// before it.
+    fn write_all(&self, writes: Vec<Write>) -> Result<(), StoreError>;
+
     /// Replaces the status of an object, never its spec. With `expected_resource_version`
     /// the write succeeds only if the object is still at that version. Writing the status
     /// the object already has writes nothing and returns the object as it is.
@@ -89,6 +95,21 @@ pub trait Store: Send + Sync + 'static {
     fn reads_wait(&self) -> bool {
         false
     }
+}
+
+/// One write of [`Store::write_all`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Write {
+    /// As [`Store::apply`].
+    Apply(Object),
+    /// As [`Store::update_status`].
+    Status {
+        key: ObjectKey,
+        status: serde_json::Value,
+        expected_resource_version: Option<u64>,
+    },
+    /// As [`Store::delete`] (nothing to delete is no error here).
+    Delete(ObjectKey),
 }
 
 /// What [`Store::list`] selects.

@@ -7,7 +7,7 @@ use api::deployment::DeploymentSpec;
 use api::service::ServiceStatus;
 use api::{Kind, Object, ObjectKey};
 use runtime::labels;
-use store::ListQuery;
+use store::{ListQuery, Write};
 
 /// Object name of a deployment: `ecs-svc/123` -> `ecs-svc-123` (a DNS label).
 pub fn object_name(id: &str) -> String {
@@ -21,6 +21,22 @@ pub async fn sync(
     service: &str,
     status: Option<&ServiceStatus>,
 ) -> Result<(), ServiceError> {
+    let writes = writes(ctx, cluster, service, status).await?;
+    if !writes.is_empty() {
+        ctx.store.write_all(writes).await?;
+    }
+    Ok(())
+}
+
+/// The writes that make the service's Deployment objects match its status (`None`: the
+/// service is gone), for the caller to commit with its own.
+pub async fn writes(
+    ctx: &Context,
+    cluster: &str,
+    service: &str,
+    status: Option<&ServiceStatus>,
+) -> Result<Vec<Write>, ServiceError> {
+    let mut out = Vec::new();
     let existing = ctx
         .store
         .list(
@@ -54,25 +70,25 @@ pub async fn sync(
         let same_spec =
             current.is_some_and(|c| c.spec == o.spec && c.metadata.labels == o.metadata.labels);
         if !same_spec {
-            ctx.store.apply(o.clone()).await?;
+            out.push(Write::Apply(o.clone()));
         }
         if current.is_none_or(|c| c.status != o.status) {
-            ctx.store
-                .update_status(&o.key(), o.status.clone(), None)
-                .await?;
+            out.push(Write::Status {
+                key: o.key(),
+                status: o.status.clone(),
+                expected_resource_version: None,
+            });
         }
     }
     for e in existing
         .iter()
         .filter(|e| !wanted.iter().any(|d| object_name(&d.id) == e.metadata.name))
     {
-        ctx.store
-            .delete(&ObjectKey::new(
-                Kind::Deployment,
-                Some(cluster),
-                &e.metadata.name,
-            ))
-            .await?;
+        out.push(Write::Delete(ObjectKey::new(
+            Kind::Deployment,
+            Some(cluster),
+            &e.metadata.name,
+        )));
     }
-    Ok(())
+    Ok(out)
 }

@@ -13,7 +13,7 @@ use reconcile::Action as Next;
 use runtime::labels;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
-use store::ListQuery;
+use store::{ListQuery, Write};
 use time::OffsetDateTime;
 use tracing::{info, warn};
 
@@ -128,6 +128,10 @@ pub async fn reconcile_service(ctx: &Context, key: &ObjectKey) -> Result<Next, S
     }
     let mut st = p.status;
     report_autoscaling(ctx, &cluster, &key.name, &mut st, now).await?;
+    // The pass's writes (new tasks, the status, the deployment records) go in one
+    // transaction: one flush instead of one each.
+    let mut writes = Vec::new();
+    let mut reserved = Vec::new();
     for action in &p.actions {
         match action {
             Action::Stop { task, reason } => {
@@ -140,7 +144,7 @@ pub async fn reconcile_service(ctx: &Context, key: &ObjectKey) -> Result<Next, S
                 task_definition,
                 count,
             } => {
-                let started = start_tasks(
+                let started = new_tasks(
                     ctx,
                     &obj,
                     &spec,
@@ -150,14 +154,20 @@ pub async fn reconcile_service(ctx: &Context, key: &ObjectKey) -> Result<Next, S
                     *count,
                 )
                 .await?;
-                let names: Vec<String> = started.iter().map(|id| format!("(task {id})")).collect();
+                let names: Vec<String> = started
+                    .iter()
+                    .map(|t| format!("(task {})", t.metadata.name))
+                    .collect();
+                info!(service = %key.name, deployment, count = started.len(), "starting tasks");
+                reserved.extend(started.iter().map(Object::key));
+                writes.extend(started.into_iter().map(Write::Apply));
                 push_event(
                     &mut st,
                     now,
                     format!(
                         "(service {}) has started {} tasks: {}.",
                         key.name,
-                        started.len(),
+                        names.len(),
                         names.join(" ")
                     ),
                 );
@@ -165,10 +175,25 @@ pub async fn reconcile_service(ctx: &Context, key: &ObjectKey) -> Result<Next, S
         }
     }
     if st != status {
-        ctx.store.write_status(key, &st, None).await?;
+        writes.push(Write::Status {
+            key: key.clone(),
+            status: serde_json::to_value(&st).map_err(|e| ServiceError::Invalid {
+                service: key.name.clone(),
+                message: e.to_string(),
+            })?,
+            expected_resource_version: None,
+        });
     }
     if st.deployments != status.deployments {
-        super::deployments::sync(ctx, &cluster, &key.name, Some(&st)).await?;
+        writes.extend(super::deployments::writes(ctx, &cluster, &key.name, Some(&st)).await?);
+    }
+    if !writes.is_empty()
+        && let Err(e) = ctx.store.write_all(writes).await
+    {
+        // The tasks were not created: their reservations go.
+        let mut ledger = ctx.ledger();
+        reserved.iter().for_each(|k| ledger.forget(k));
+        return Err(e.into());
     }
     Ok(match p.requeue_after {
         Some(d) => Next::requeue(d),
@@ -415,10 +440,10 @@ fn view(ctx: &Context, t: &Object, health_checked: &BTreeMap<String, bool>) -> T
     }
 }
 
-/// Creates `count` Task objects for the deployment, each placed on a container instance, in
-/// one atomic write (fewer when placement no longer finds room for all: another service
-/// took it since the plan).
-async fn start_tasks(
+/// `count` new Task objects for the deployment, each placed on a container instance and
+/// counted in the ledger at once (fewer when placement no longer finds room for all:
+/// another service took it since the plan). The caller writes them.
+async fn new_tasks(
     ctx: &Context,
     service: &Object,
     service_spec: &ServiceSpec,
@@ -426,7 +451,7 @@ async fn start_tasks(
     deployment: &str,
     task_definition: &str,
     count: u32,
-) -> Result<Vec<String>, ServiceError> {
+) -> Result<Vec<Object>, ServiceError> {
     let number = deployment.trim_start_matches("ecs-svc/");
     let spec = TaskSpec {
         group: Some(format!("service:{}", service.metadata.name)),
@@ -449,8 +474,7 @@ async fn start_tasks(
         Some(&keys),
     )
     .await?;
-    let objects: Vec<Object> = ids
-        .into_iter()
+    ids.into_iter()
         .zip(placed.chosen)
         .map(|(id, instance)| {
             let spec = TaskSpec {
@@ -471,16 +495,7 @@ async fn start_tasks(
         .map_err(|e| ServiceError::Invalid {
             service: service.metadata.name.clone(),
             message: e.to_string(),
-        })?;
-    let names: Vec<String> = objects.iter().map(|o| o.metadata.name.clone()).collect();
-    if let Err(e) = ctx.store.apply_all(objects, false).await {
-        // Not created: their reservations go.
-        let mut ledger = ctx.ledger();
-        keys.iter().for_each(|k| ledger.forget(k));
-        return Err(e.into());
-    }
-    info!(service = %service.metadata.name, deployment, count = names.len(), "started tasks");
-    Ok(names)
+        })
 }
 
 /// Asks a task to stop (the task controller drains and stops it).

@@ -127,6 +127,10 @@ impl Store for RemoteStore {
         Err(refused("write objects"))
     }
 
+    fn write_all(&self, _: Vec<store::Write>) -> Result<(), StoreError> {
+        Err(refused("write objects"))
+    }
+
     fn update_status(
         &self,
         key: &ObjectKey,

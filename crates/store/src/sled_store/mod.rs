@@ -290,6 +290,34 @@ impl Store for SledStore {
         })
     }
 
+    fn write_all(&self, writes: Vec<crate::Write>) -> Result<(), StoreError> {
+        self.write(false, |planner| {
+            for w in writes {
+                match w {
+                    crate::Write::Apply(o) => {
+                        planner.apply(o)?;
+                    }
+                    crate::Write::Status {
+                        key,
+                        status,
+                        expected_resource_version,
+                    } => {
+                        planner.update_status(
+                            &normalize_key(&key),
+                            status,
+                            expected_resource_version,
+                        )?;
+                    }
+                    crate::Write::Delete(key) => match planner.delete(&normalize_key(&key)) {
+                        Ok(_) | Err(StoreError::NotFound(_)) => {}
+                        Err(e) => return Err(e),
+                    },
+                }
+            }
+            Ok(())
+        })
+    }
+
     fn register(&self, obj: Object) -> Result<ApplyResult, StoreError> {
         self.write(false, |planner| planner.register(obj))
     }

@@ -199,3 +199,53 @@ fn secrets_stored_without_a_cluster_move_into_the_default_cluster() {
     let store = SledStore::open(dir.path()).unwrap();
     assert_eq!(store.secret_value(&key).unwrap().as_deref(), Some("s3cret"));
 }
+
+#[test]
+fn write_all_commits_applies_statuses_and_deletes_together_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path().join("store")).unwrap();
+    let old = Object::new(Kind::Service, "old", json!({"taskDefinition": "web"}));
+    store.apply(old.clone()).unwrap();
+    let svc = Object::new(Kind::Service, "web", json!({"taskDefinition": "web"}));
+    let key = svc.key();
+    let before = store.revision();
+    store
+        .write_all(vec![
+            crate::Write::Apply(svc),
+            crate::Write::Status {
+                key: key.clone(),
+                status: json!({"runningCount": 2}),
+                expected_resource_version: None,
+            },
+            crate::Write::Delete(old.key()),
+            crate::Write::Delete(ObjectKey::new(Kind::Service, None, "never-was")),
+        ])
+        .unwrap();
+    assert_eq!(store.revision(), before + 3, "one revision per write");
+    assert_eq!(store.get(&key).unwrap().unwrap().status["runningCount"], 2);
+    assert!(store.get(&old.key()).unwrap().is_none());
+    // A failing write (a stale resourceVersion) writes nothing of the batch.
+    let rev = store.revision();
+    let err = store
+        .write_all(vec![
+            crate::Write::Apply(Object::new(
+                Kind::Service,
+                "new",
+                json!({"taskDefinition": "x"}),
+            )),
+            crate::Write::Status {
+                key: key.clone(),
+                status: json!({"runningCount": 3}),
+                expected_resource_version: Some(1),
+            },
+        ])
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err}");
+    assert_eq!(store.revision(), rev);
+    assert!(
+        store
+            .get(&ObjectKey::new(Kind::Service, None, "new"))
+            .unwrap()
+            .is_none()
+    );
+}
