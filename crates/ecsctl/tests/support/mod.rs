@@ -4,6 +4,9 @@
 
 #![allow(dead_code)]
 
+// Hosts of a cluster: a server on TCP with an agent on each extra engine.
+#[cfg(feature = "docker-tests")]
+pub mod agents;
 // Extra Docker engines, one per simulated host (only the Docker tier starts them).
 #[cfg(feature = "docker-tests")]
 pub mod engines;

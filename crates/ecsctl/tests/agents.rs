@@ -1,0 +1,448 @@
+//! `ecsctl agent` end to end (issue 16): a server on TCP, and two or three hosts, each an extra
+//! Docker engine with an agent in front of it (`support::agents`). Placement is checked
+//! twice, in the store (each task's `containerInstance`) and on the engines (which one runs
+//! which task's container; the server's own engine runs none of the cluster's), for
+//! spread, binpack, `memberOf` on an attribute, and run-task / stop-task; then an agent
+//! and the server are restarted under running tasks.
+//!
+//! Images come from `scripts/build-images.sh` (nothing can be pulled).
+// The Docker tier: built with `--features docker-tests` (scripts/test.sh), so that
+// `cargo test` of the logic passes on a machine without Docker.
+#![cfg(feature = "docker-tests")]
+
+mod support;
+
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use support::agents::*;
+
+/// How long tasks may take from apply to RUNNING on the agents' engines.
+const RUN_WITHIN: Duration = Duration::from_secs(30);
+
+/// The message of ECS's service event for a task that fits nowhere.
+const UNPLACEABLE: &str =
+    "was unable to place a task because no container instance met all of its requirements";
+
+#[test]
+fn spread_on_instance_id_puts_half_the_tasks_on_each_host() {
+    let t0 = Instant::now();
+    let f = Fleet::start("spread", &[Host::plain(), Host::plain()]);
+    eprintln!(
+        "timing: server, 2 engines and 2 agents up in {:?}",
+        t0.elapsed()
+    );
+    let ids = f.ids();
+    f.apply(&format!(
+        "{}---\n{}",
+        task_definition("web", 16),
+        service(
+            "web",
+            &f.cluster,
+            "web",
+            4,
+            &["placementStrategy: [{type: spread, field: instanceId}]"]
+        )
+    ));
+    let ts = f.wait_tasks("web", "4 tasks RUNNING", RUN_WITHIN, |ts| {
+        ts.iter().filter(|t| running(t)).count() == 4
+    });
+    let run: Vec<&Value> = ts.iter().filter(|t| running(t)).collect();
+    let want: BTreeMap<String, usize> = ids.iter().map(|id| (id.clone(), 2)).collect();
+    assert_eq!(per_instance(&run), want, "{run:#?}");
+    assert_engines_run_their_tasks(&f, &run);
+    eprintln!("timing: spread test done in {:?}", t0.elapsed());
+}
+
+#[test]
+fn binpack_on_memory_fills_one_host_before_the_other() {
+    let t0 = Instant::now();
+    let small = || Host::plain().capacity("cpu=1024,memory=256");
+    let f = Fleet::start("binpack", &[small(), small()]);
+    let ids = f.ids();
+    for ci in f.instances() {
+        assert_eq!(ci["status"]["registeredResources"]["memory"], 256, "{ci:#}");
+        assert_eq!(ci["status"]["registeredResources"]["cpu"], 1024, "{ci:#}");
+    }
+    f.apply(&format!(
+        "{}---\n{}",
+        task_definition("packed", 64),
+        service(
+            "packed",
+            &f.cluster,
+            "packed",
+            4,
+            &["placementStrategy: [{type: binpack, field: memory}]"]
+        )
+    ));
+    let ts = f.wait_tasks("packed", "4 tasks RUNNING", RUN_WITHIN, |ts| {
+        ts.iter().filter(|t| running(t)).count() == 4
+    });
+    let run: Vec<&Value> = ts.iter().filter(|t| running(t)).collect();
+    let first = per_instance(&run);
+    assert_eq!(
+        first.values().copied().collect::<Vec<_>>(),
+        vec![4],
+        "{run:#?}"
+    );
+    let full = first.keys().next().expect("one instance").clone();
+    let other = ids.iter().find(|id| **id != full).expect("two ids").clone();
+    // The full instance says so on its next heartbeat.
+    f.wait(
+        "the full instance reports no memory left",
+        RUN_WITHIN,
+        || {
+            f.instances()
+                .into_iter()
+                .find(|ci| name(ci) == full && ci["status"]["remainingResources"]["memory"] == 0)
+        },
+    );
+
+    // A fifth task fits only on the other one.
+    f.ok(&["scale", "service/packed", "--replicas", "5"]);
+    let ts = f.wait_tasks("packed", "5 tasks RUNNING", RUN_WITHIN, |ts| {
+        ts.iter().filter(|t| running(t)).count() == 5
+    });
+    let run: Vec<&Value> = ts.iter().filter(|t| running(t)).collect();
+    let want = BTreeMap::from([(full, 4), (other, 1)]);
+    assert_eq!(per_instance(&run), want, "{run:#?}");
+    assert_engines_run_their_tasks(&f, &run);
+    eprintln!("timing: binpack test done in {:?}", t0.elapsed());
+}
+
+#[test]
+fn member_of_an_attribute_places_only_on_matching_hosts_and_says_when_none_matches() {
+    let t0 = Instant::now();
+    let f = Fleet::start(
+        "memberof",
+        &[
+            Host::plain().attribute("stack=prod"),
+            Host::plain().attribute("stack=dev"),
+            Host::plain().attribute("stack=prod"),
+        ],
+    );
+    let ids = f.ids();
+    let stacks = ["prod", "dev", "prod"];
+    let cis = f.instances();
+    assert_eq!(cis.len(), 3, "{cis:#?}");
+    for (id, stack) in ids.iter().zip(stacks) {
+        let ci = cis.iter().find(|c| name(c) == id).expect("instance");
+        assert_eq!(ci["status"]["attributes"]["stack"], stack, "{ci:#}");
+    }
+    // Spread alone would put a third of them on dev; the constraint comes first.
+    f.apply(&format!(
+        "{}---\n{}---\n{}",
+        task_definition("api", 16),
+        service(
+            "api",
+            &f.cluster,
+            "api",
+            4,
+            &[
+                "placementStrategy: [{type: spread, field: instanceId}]",
+                "placementConstraints: [{type: memberOf, expression: 'attribute:stack == prod'}]",
+            ]
+        ),
+        service(
+            "nowhere",
+            &f.cluster,
+            "api",
+            1,
+            &["placementConstraints: [{type: memberOf, expression: 'attribute:stack in [qa, staging]'}]"]
+        )
+    ));
+    let ts = f.wait_tasks("api", "4 tasks RUNNING", RUN_WITHIN, |ts| {
+        ts.iter().filter(|t| running(t)).count() == 4
+    });
+    let run: Vec<&Value> = ts.iter().filter(|t| running(t)).collect();
+    let want = BTreeMap::from([(ids[0].clone(), 2), (ids[2].clone(), 2)]);
+    assert_eq!(per_instance(&run), want, "{run:#?}");
+    assert_engines_run_their_tasks(&f, &run);
+
+    // The service that matches nothing gets ECS's event and no task.
+    let events = f.wait("the unplaceable service's event", RUN_WITHIN, || {
+        let svc = f.get(&["service", "nowhere"]);
+        let messages: Vec<String> = svc["status"]["events"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["message"].as_str().map(str::to_string))
+            .collect();
+        messages
+            .iter()
+            .any(|m| m.contains("(service nowhere)") && m.contains(UNPLACEABLE))
+            .then_some(messages)
+    });
+    eprintln!("events of nowhere: {events:#?}");
+    assert_eq!(f.service_tasks("nowhere"), Vec::<Value>::new());
+    let described = f.ok(&["describe", "service", "nowhere"]);
+    assert!(described.contains(UNPLACEABLE), "{described}");
+    eprintln!("timing: memberOf test done in {:?}", t0.elapsed());
+}
+
+#[test]
+fn a_restarted_agent_adopts_its_containers_and_a_restarted_server_keeps_every_instance() {
+    let t0 = Instant::now();
+    let mut f = Fleet::start("restarts", &[Host::plain(), Host::plain()]);
+    let ids = f.ids();
+    f.apply(&format!(
+        "{}---\n{}",
+        task_definition("web", 16),
+        service(
+            "web",
+            &f.cluster,
+            "web",
+            4,
+            &["placementStrategy: [{type: spread, field: instanceId}]"]
+        )
+    ));
+    let ts = f.wait_tasks("web", "4 tasks RUNNING", RUN_WITHIN, |ts| {
+        ts.iter().filter(|t| running(t)).count() == 4
+    });
+    f.wait("runningCount 4", RUN_WITHIN, || {
+        (f.get(&["service", "web"])["status"]["runningCount"] == 4).then_some(())
+    });
+    let before = started(&ts);
+    let registered = registered_at(&f);
+    let on_engine0 = f.engine_tasks(0);
+    let ever0 = f.engine_containers_ever(0);
+    assert_eq!(on_engine0.len(), 2, "{on_engine0:?}");
+
+    // SIGTERM agent 0 and start it again, while sampling the service until it has looked
+    // at every task again (its first pass when its watch starts) and sent a few
+    // heartbeats.
+    let (_, samples) = sampled(&f, || {
+        let status = f.agents[0].terminate();
+        assert!(status.success(), "agent exited {status}:\n{}", f.report());
+        let restarted = Instant::now();
+        f.agents[0].start();
+        f.wait_connected(&ids[..1], restarted);
+        std::thread::sleep(Duration::from_secs(3));
+    });
+    // Nothing moved.
+    assert_eq!(f.ids(), ids, "the instance id changed");
+    let cis = f.instances();
+    assert_eq!(cis.len(), 2, "a new instance registered: {cis:#?}");
+    assert_eq!(registered_at(&f), registered, "registered again as new");
+    assert_eq!(
+        f.engine_tasks(0),
+        on_engine0,
+        "containers not adopted as they were"
+    );
+    assert_eq!(
+        f.engine_containers_ever(0),
+        ever0,
+        "a container was made again"
+    );
+    let now = f.service_tasks("web");
+    assert_eq!(
+        started(&now),
+        before,
+        "a task moved, stopped or started again"
+    );
+    let dips: Vec<&Sample> = samples
+        .iter()
+        .filter(|s| s.running != 4 || s.running_count != 4)
+        .collect();
+    assert!(dips.is_empty(), "running count moved: {dips:?}");
+    eprintln!(
+        "timing: agent restart sampled {} times over {:?}",
+        samples.len(),
+        samples.last().map(|s| s.at)
+    );
+
+    // The restarted agent acts on what it adopted: a task stopped there stops there, and
+    // the service replaces it.
+    let victim = on_engine0
+        .keys()
+        .next()
+        .expect("a task on engine 0")
+        .clone();
+    f.ok(&["stop-task", &victim, "--wait", "--timeout", "20s"]);
+    f.wait("the stopped task's container gone", RUN_WITHIN, || {
+        (!f.engine_tasks(0).contains_key(&victim)).then_some(())
+    });
+    f.wait_tasks("web", "a replacement RUNNING", RUN_WITHIN, |ts| {
+        ts.iter().filter(|t| running(t)).count() == 4
+    });
+
+    // The server restarts on the same data directory: every instance is still there, and
+    // reports connected again after a heartbeat.
+    let ts = f.wait_tasks("web", "4 tasks RUNNING", RUN_WITHIN, |ts| {
+        ts.iter().filter(|t| running(t)).count() == 4
+    });
+    let before = started(&ts);
+    let containers: Vec<_> = (0..2).map(|i| f.engine_tasks(i)).collect();
+    let restarted = Instant::now();
+    f.restart_server();
+    let listed: BTreeSet<String> = f.instances().iter().map(|c| name(c).to_string()).collect();
+    assert_eq!(
+        listed,
+        ids.iter().cloned().collect(),
+        "instances after restart"
+    );
+    f.wait_connected(&ids, restarted);
+    assert_eq!(registered_at(&f), registered);
+    eprintln!(
+        "timing: server restart to every agent connected: {:?}",
+        restarted.elapsed()
+    );
+    assert_eq!(started(&f.service_tasks("web")), before);
+    let after: Vec<_> = (0..2).map(|i| f.engine_tasks(i)).collect();
+    assert_eq!(
+        after, containers,
+        "containers changed over the server's restart"
+    );
+
+    // And the agents take new tasks again (their watches came back).
+    f.ok(&["scale", "service/web", "--replicas", "6"]);
+    let ts = f.wait_tasks("web", "6 tasks RUNNING", RUN_WITHIN, |ts| {
+        ts.iter().filter(|t| running(t)).count() == 6
+    });
+    let run: Vec<&Value> = ts.iter().filter(|t| running(t)).collect();
+    let want: BTreeMap<String, usize> = ids.iter().map(|id| (id.clone(), 3)).collect();
+    assert_eq!(per_instance(&run), want, "{run:#?}");
+    assert_engines_run_their_tasks(&f, &run);
+    eprintln!("timing: restarts test done in {:?}", t0.elapsed());
+}
+
+#[test]
+fn run_task_lands_on_an_agent_and_stop_task_stops_it_there() {
+    let t0 = Instant::now();
+    let f = Fleet::start("runtask", &[Host::plain(), Host::plain()]);
+    let ids = f.ids();
+    f.apply(&task_definition("job", 16));
+    let out = f.ok(&[
+        "run-task",
+        "--task-definition",
+        "job",
+        "--wait",
+        "--timeout",
+        "30s",
+    ]);
+    let id = out.lines().next().expect("a task id").trim().to_string();
+    let task = f.get(&["task", &id]);
+    assert!(running(&task), "{task:#}");
+    let on = placed_on(&task);
+    let host = ids
+        .iter()
+        .position(|i| *i == on)
+        .expect("placed on an agent");
+    assert_engines_run_their_tasks(&f, &[&task]);
+    let container = f.engine_tasks(host)[&id].clone();
+    assert_eq!(container.len(), 1, "{container:?}");
+
+    f.ok(&[
+        "stop-task",
+        &id,
+        "--reason",
+        "done here",
+        "--wait",
+        "--timeout",
+        "20s",
+    ]);
+    let task = f.get(&["task", &id]);
+    assert_eq!(text(&task, "/status/lastStatus"), "STOPPED", "{task:#}");
+    assert_eq!(
+        text(&task, "/status/stoppedReason"),
+        "done here",
+        "{task:#}"
+    );
+    assert!(
+        !f.engine_tasks(host).contains_key(&id),
+        "still running there"
+    );
+    // Stopped where it ran: the container, if that engine keeps it, has exited.
+    let c = container.iter().next().expect("container");
+    let o = f.engines[host].docker(&["inspect", "-f", "{{.State.Status}}", c]);
+    if o.status.success() {
+        assert_eq!(support::stdout(&o).trim(), "exited");
+    }
+    assert!(f.main_engine_containers().is_empty());
+    eprintln!("timing: run-task test done in {:?}", t0.elapsed());
+}
+
+/// Each engine runs exactly the containers of the tasks placed on its instance (one per
+/// task), and the main engine runs none of the cluster's.
+#[track_caller]
+fn assert_engines_run_their_tasks(f: &Fleet, tasks: &[&Value]) {
+    let ids = f.ids();
+    for (i, id) in ids.iter().enumerate() {
+        let want: BTreeSet<String> = tasks
+            .iter()
+            .filter(|t| placed_on(t) == *id)
+            .map(|t| name(t).to_string())
+            .collect();
+        let have = f.engine_tasks(i);
+        assert_eq!(
+            have.keys().cloned().collect::<BTreeSet<_>>(),
+            want,
+            "engine {i} (instance {id})"
+        );
+        assert!(have.values().all(|c| c.len() == 1), "{have:?}");
+    }
+    assert_eq!(f.main_engine_containers(), Vec::<String>::new());
+}
+
+/// Instance id -> registeredAt.
+fn registered_at(f: &Fleet) -> BTreeMap<String, String> {
+    f.instances()
+        .iter()
+        .map(|c| {
+            let at = text(c, "/status/registeredAt");
+            assert!(!at.is_empty(), "{c:#}");
+            (name(c).to_string(), at.to_string())
+        })
+        .collect()
+}
+
+/// Task id -> (instance, startedAt), of the tasks not STOPPED.
+fn started(ts: &[Value]) -> BTreeMap<String, (String, String)> {
+    ts.iter()
+        .filter(|t| present(t))
+        .map(|t| {
+            (
+                name(t).to_string(),
+                (placed_on(t), text(t, "/status/startedAt").to_string()),
+            )
+        })
+        .collect()
+}
+
+/// One look at the service while something happens.
+#[derive(Debug)]
+struct Sample {
+    at: Duration,
+    /// RUNNING tasks not asked to stop.
+    running: usize,
+    /// The service's status.runningCount.
+    running_count: u64,
+}
+
+/// Runs `during` while looking at the service `web` every 100 ms.
+fn sampled<T: Send>(f: &Fleet, during: impl FnOnce() -> T + Send) -> (T, Vec<Sample>) {
+    let stop = AtomicBool::new(false);
+    let t0 = Instant::now();
+    let look = || Sample {
+        at: t0.elapsed(),
+        running: f.service_tasks("web").iter().filter(|t| running(t)).count(),
+        running_count: f.get(&["service", "web"])["status"]["runningCount"]
+            .as_u64()
+            .unwrap_or(0),
+    };
+    std::thread::scope(|s| {
+        let sampler = s.spawn(|| {
+            let mut out = vec![look()];
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(100));
+                out.push(look());
+            }
+            out.push(look());
+            out
+        });
+        let r = during();
+        stop.store(true, Ordering::Relaxed);
+        (r, sampler.join().expect("sampler"))
+    })
+}
