@@ -100,8 +100,8 @@ pub trait Store: Send + Sync + 'static {
 /// One write of [`Store::write_all`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum Write {
-    /// As [`Store::apply`].
-    Apply(Object),
+    /// As [`Store::apply`] (boxed: an object is large beside a key).
+    Apply(Box<Object>),
     /// As [`Store::update_status`].
     Status {
         key: ObjectKey,

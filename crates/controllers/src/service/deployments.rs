@@ -70,7 +70,7 @@ pub async fn writes(
         let same_spec =
             current.is_some_and(|c| c.spec == o.spec && c.metadata.labels == o.metadata.labels);
         if !same_spec {
-            out.push(Write::Apply(o.clone()));
+            out.push(Write::Apply(Box::new(o.clone())));
         }
         if current.is_none_or(|c| c.status != o.status) {
             out.push(Write::Status {

@@ -160,7 +160,7 @@ pub async fn reconcile_service(ctx: &Context, key: &ObjectKey) -> Result<Next, S
                     .collect();
                 info!(service = %key.name, deployment, count = started.len(), "starting tasks");
                 reserved.extend(started.iter().map(Object::key));
-                writes.extend(started.into_iter().map(Write::Apply));
+                writes.extend(started.into_iter().map(|t| Write::Apply(Box::new(t))));
                 push_event(
                     &mut st,
                     now,

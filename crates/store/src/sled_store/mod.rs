@@ -295,7 +295,7 @@ impl Store for SledStore {
             for w in writes {
                 match w {
                     crate::Write::Apply(o) => {
-                        planner.apply(o)?;
+                        planner.apply(*o)?;
                     }
                     crate::Write::Status {
                         key,

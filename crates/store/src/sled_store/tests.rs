@@ -211,7 +211,7 @@ fn write_all_commits_applies_statuses_and_deletes_together_or_nothing() {
     let before = store.revision();
     store
         .write_all(vec![
-            crate::Write::Apply(svc),
+            crate::Write::Apply(Box::new(svc)),
             crate::Write::Status {
                 key: key.clone(),
                 status: json!({"runningCount": 2}),
@@ -228,11 +228,11 @@ fn write_all_commits_applies_statuses_and_deletes_together_or_nothing() {
     let rev = store.revision();
     let err = store
         .write_all(vec![
-            crate::Write::Apply(Object::new(
+            crate::Write::Apply(Box::new(Object::new(
                 Kind::Service,
                 "new",
                 json!({"taskDefinition": "x"}),
-            )),
+            ))),
             crate::Write::Status {
                 key: key.clone(),
                 status: json!({"runningCount": 3}),
