@@ -16,6 +16,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+use support::IMAGE;
 use support::agents::*;
 
 /// How long tasks may take from apply to RUNNING on the agents' engines.
@@ -366,6 +367,77 @@ fn run_task_lands_on_an_agent_and_stop_task_stops_it_there() {
 /// Each engine runs exactly the containers of the tasks placed on its instance (one per
 /// task), and the main engine runs none of the cluster's.
 #[track_caller]
+/// The server's load balancer reaches tasks on every host: a bridge-mode task's port is
+/// published on its agent's `--address`, and the target is that address and port.
+#[test]
+fn the_load_balancer_spreads_requests_over_tasks_on_every_host() {
+    let f = Fleet::start("lb", &[Host::plain(), Host::plain()]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let cluster = f.cluster.clone();
+    f.apply(&format!(
+        "apiVersion: ecs/v1\nkind: TaskDefinition\nmetadata: {{name: echo}}\nspec:\n  containerDefinitions:\n    - name: app\n      image: {IMAGE}\n      memory: 16\n      stopTimeout: 1\n      portMappings: [{{containerPort: 8080, hostPort: 0}}]\n      command: [sh, -c, 'mkdir -p /www && echo \"$HOSTNAME\" > /www/index.html && exec httpd -f -p 8080 -h /www']\n---\napiVersion: ecs/v1\nkind: LoadBalancer\nmetadata: {{name: front, cluster: {cluster}}}\nspec:\n  listeners: [{{port: {port}, protocol: HTTP, defaultService: echo}}]\n  healthCheck: {{path: /, intervalSeconds: 1, timeoutSeconds: 1, healthyThresholdCount: 2, unhealthyThresholdCount: 2}}\n---\n{}",
+        service(
+            "echo",
+            &cluster,
+            "echo",
+            4,
+            &[
+                "placementStrategy: [{type: spread, field: instanceId}]",
+                "loadBalancers: [{loadBalancerName: front, containerName: app, containerPort: 8080}]",
+            ]
+        )
+    ));
+    let ts = f.wait_tasks("echo", "4 tasks RUNNING", RUN_WITHIN, |ts| {
+        ts.iter().filter(|t| running(t)).count() == 4
+    });
+    let run: Vec<&Value> = ts.iter().filter(|t| running(t)).collect();
+    assert_eq!(per_instance(&run).len(), 2, "on both hosts: {run:#?}");
+    // Every binding is on its host's address, not loopback.
+    for t in &run {
+        let ip = text(t, "/status/containers/0/networkBindings/0/hostIp");
+        assert!(
+            ip.starts_with("10.213."),
+            "published on the agent's --address: {t:#}"
+        );
+    }
+    let seen = f.wait(
+        "every task answering through the load balancer",
+        RUN_WITHIN,
+        || {
+            let mut seen = BTreeSet::new();
+            for _ in 0..40 {
+                if let Some(body) = http_get(port) {
+                    seen.insert(body);
+                }
+            }
+            (seen.len() == 4).then_some(seen)
+        },
+    );
+    assert_eq!(seen.len(), 4, "{seen:?}");
+}
+
+/// The body of GET / on 127.0.0.1:port (200 only).
+fn http_get(port: u16) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    if out.get(9..12)? != "200" {
+        return None;
+    }
+    out.split_once("\r\n\r\n")
+        .map(|(_, b)| b.trim().to_string())
+}
+
 fn assert_engines_run_their_tasks(f: &Fleet, tasks: &[&Value]) {
     let ids = f.ids();
     for (i, id) in ids.iter().enumerate() {
