@@ -88,6 +88,8 @@ enum Command {
     Events(cmd::events::Args),
     Top(cmd::top::Args),
     Sync(cmd::sync::Args),
+    Drain(cmd::drain::DrainArgs),
+    Undrain(cmd::drain::UndrainArgs),
     /// Status of every synced directory (as `ecsctl get syncs`)
     Syncs {
         /// `table` or `json`
@@ -135,6 +137,8 @@ fn main() -> ExitCode {
         Command::Events(args) => client_command(&cli.global, |c| cmd::events::run(c, args)),
         Command::Top(args) => client_command(&cli.global, |c| cmd::top::run(c, args)),
         Command::Sync(args) => client_command(&cli.global, |c| cmd::sync::run(c, args)),
+        Command::Drain(args) => client_command(&cli.global, |c| cmd::drain::drain(c, args)),
+        Command::Undrain(args) => client_command(&cli.global, |c| cmd::drain::undrain(c, args)),
         Command::Syncs { output } => {
             client_command(&cli.global, |c| cmd::sync::status(c, output == "json"))
         }

@@ -358,7 +358,7 @@ fn every_command_has_examples() {
     let s = Server::offline();
     for cmd in [
         "server", "apply", "get", "describe", "delete", "diff", "validate", "schema", "scale",
-        "rollout", "events",
+        "rollout", "events", "drain", "undrain",
     ] {
         let o = s.run(&[cmd, "--help"]);
         expect_code(&o, 0);
@@ -467,6 +467,40 @@ fn describe_and_get_of_missing_objects_fail() {
         "{}",
         stdout(&o)
     );
+}
+
+#[test]
+fn drain_and_undrain_say_what_changed() {
+    let s = Server::start_without_image();
+    let o = s.run(&["get", "ci", "-o", "json"]);
+    expect_code(&o, 0);
+    let list: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+    let id = list["items"][0]["metadata"]["name"]
+        .as_str()
+        .unwrap_or_else(|| panic!("the server's instance: {list}"))
+        .to_string();
+    for (args, said) in [
+        (["drain", id.as_str()], "draining"),
+        (["drain", id.as_str()], "already draining"),
+        (["undrain", id.as_str()], "active"),
+        (["undrain", id.as_str()], "already active"),
+    ] {
+        let o = s.run(&args);
+        expect_code(&o, 0);
+        assert_eq!(
+            stdout(&o),
+            format!("containerinstance/{id} {said}\n"),
+            "{args:?}"
+        );
+    }
+    let o = s.run(&["drain", "ghost", "--cluster", "default"]);
+    expect_code(&o, 1);
+    assert!(
+        stderr(&o).contains("container instance ghost not found in cluster default"),
+        "{}",
+        stderr(&o)
+    );
+    expect_code(&s.run(&["drain"]), 2);
 }
 
 /// Every corpus file that validates also applies through the real binary and server, one

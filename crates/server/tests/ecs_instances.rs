@@ -210,3 +210,126 @@ async fn the_local_instance_is_listed_and_described_in_ecs_shape() {
     assert_eq!(out["__type"], "AccessDeniedException", "{out}");
     ecs.server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_container_instances_state_drains_and_makes_active_again() {
+    let (_fake, ecs) = start().await;
+    let id = std::fs::read_to_string(ecs.server.data_dir.join("instance-id"))
+        .unwrap()
+        .trim()
+        .to_string();
+    let arn = format!("arn:aws:ecs:{REGION}:{ACCOUNT}:container-instance/default/{id}");
+    listed(&ecs, json!({}), 1).await;
+
+    // By id, with one unknown id and one ARN of another cluster: those are MISSING.
+    let other = format!("arn:aws:ecs:{REGION}:{ACCOUNT}:container-instance/shop/{id}");
+    let out = ecs
+        .ok(
+            "UpdateContainerInstancesState",
+            json!({"containerInstances": [id, "ghost", other], "status": "DRAINING"}),
+        )
+        .await;
+    let done = out["containerInstances"].as_array().unwrap();
+    assert_eq!(done.len(), 1, "{out}");
+    assert_eq!(done[0]["containerInstanceArn"], arn.as_str());
+    assert_eq!(done[0]["status"], "DRAINING", "at once, before a heartbeat");
+    assert!(done[0]["registeredResources"].is_array(), "{out}");
+    assert_eq!(
+        out["failures"],
+        json!([
+            {"arn": format!("arn:aws:ecs:{REGION}:{ACCOUNT}:container-instance/default/ghost"),
+             "reason": "MISSING"},
+            {"arn": other, "reason": "MISSING"},
+        ])
+    );
+    assert_eq!(
+        listed(&ecs, json!({"status": "DRAINING"}), 1).await,
+        vec![arn.clone()]
+    );
+    assert!(
+        listed(&ecs, json!({"status": "ACTIVE"}), 0)
+            .await
+            .is_empty()
+    );
+    let out = ecs
+        .ok(
+            "DescribeContainerInstances",
+            json!({"containerInstances": [id]}),
+        )
+        .await;
+    assert_eq!(out["containerInstances"][0]["status"], "DRAINING", "{out}");
+
+    // By ARN, back to ACTIVE; the same again changes nothing and fails nothing.
+    for _ in 0..2 {
+        let out = ecs
+            .ok(
+                "UpdateContainerInstancesState",
+                json!({"cluster": "default", "containerInstances": [arn], "status": "ACTIVE"}),
+            )
+            .await;
+        assert_eq!(out["containerInstances"][0]["status"], "ACTIVE", "{out}");
+        assert_eq!(out["failures"], json!([]), "{out}");
+    }
+    assert_eq!(
+        listed(&ecs, json!({"status": "ACTIVE"}), 1).await,
+        vec![arn.clone()]
+    );
+
+    // What ECS refuses.
+    for (body, error) in [
+        (
+            json!({"containerInstances": [id], "status": "REGISTERING"}),
+            "InvalidParameterException",
+        ),
+        (
+            json!({"containerInstances": [id], "status": "SLEEPY"}),
+            "InvalidParameterException",
+        ),
+        (
+            json!({"containerInstances": [], "status": "DRAINING"}),
+            "InvalidParameterException",
+        ),
+        (
+            json!({"containerInstances": vec![id.clone(); 11], "status": "DRAINING"}),
+            "InvalidParameterException",
+        ),
+        (
+            json!({"containerInstances": [id]}),
+            "SerializationException",
+        ),
+        (
+            json!({"cluster": "nope", "containerInstances": [id], "status": "DRAINING"}),
+            "ClusterNotFoundException",
+        ),
+    ] {
+        ecs.fails("UpdateContainerInstancesState", body, error)
+            .await;
+    }
+    // A deployer may not, even in its own cluster.
+    for cluster in ["default", "shop"] {
+        let (status, out) = ecs
+            .call_as(
+                Signing::Key(DEPLOYER_KEY, DEPLOYER_SECRET),
+                "UpdateContainerInstancesState",
+                json!({"cluster": cluster, "containerInstances": [id], "status": "DRAINING"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{out}");
+        assert_eq!(out["__type"], "AccessDeniedException", "{out}");
+        assert!(
+            out["message"]
+                .as_str()
+                .unwrap()
+                .contains("rule: admin-only"),
+            "{out}"
+        );
+    }
+    let out = ecs
+        .ok(
+            "DescribeContainerInstances",
+            json!({"containerInstances": [id]}),
+        )
+        .await;
+    assert_eq!(out["containerInstances"][0]["status"], "ACTIVE", "{out}");
+    ecs.server.stop().await;
+}

@@ -6,7 +6,7 @@
 //!
 //! | role | may |
 //! |---|---|
-//! | `admin` | everything (the unix socket's owner, the `--token-file` token, GitOps syncs) |
+//! | `admin` | everything (the unix socket's owner, the `--token-file` token, GitOps syncs), and alone drains and undrains container instances |
 //! | `deployer` | read in its clusters; write TaskDefinitions (account-wide, as in ECS) and Services, Tasks, Autoscalers, LoadBalancers and Secrets of its clusters; task logs there. Never Clusters, never `POST /v1/sync` |
 //! | `viewer` | read in its clusters (never a Secret's value: no endpoint returns one); no logs, which may print what a task received |
 //! | `agent` | read TaskDefinitions, and Clusters, Services, Tasks, ContainerInstances and Secrets (not their values) of its clusters; register a container instance there; report the status of its own instances and of the tasks placed on them; read the value of a Secret such a task needs |
@@ -195,6 +195,13 @@ pub enum Action {
         /// The Secret's cluster.
         cluster: String,
     },
+    /// Drain or undrain a container instance of `cluster` (`ecsctl drain`, ECS's
+    /// UpdateContainerInstancesState): it moves every service's tasks off a host, so it is
+    /// the operator's, as the hosts are.
+    SetInstanceState {
+        /// The instance's cluster.
+        cluster: String,
+    },
 }
 
 impl Action {
@@ -266,6 +273,9 @@ impl Action {
             Action::SecretValue { cluster } => {
                 format!("read secret values in cluster {cluster}")
             }
+            Action::SetInstanceState { cluster } => {
+                format!("drain or undrain container instances in cluster {cluster}")
+            }
         }
     }
 }
@@ -277,7 +287,7 @@ pub enum AccessRule {
     ClusterScope,
     /// The role may not do this to this kind at all.
     RolePermissions,
-    /// Only an admin may (Clusters, directory syncs).
+    /// Only an admin may (Clusters, directory syncs, draining container instances).
     AdminOnly,
     /// An agent acts only for the container instances it registered.
     InstanceOwner,
@@ -337,6 +347,11 @@ pub fn authorize(who: &Identity, action: &Action) -> Result<(), Forbidden> {
         Action::Sync => Err(refuse(
             AccessRule::AdminOnly,
             "only an admin token may sync a directory (or run the server with --watch DIR)"
+                .to_string(),
+        )),
+        Action::SetInstanceState { .. } => Err(refuse(
+            AccessRule::AdminOnly,
+            "container instances are the operator's hosts: only an admin token drains or undrains them"
                 .to_string(),
         )),
         Action::SyncStatus => {

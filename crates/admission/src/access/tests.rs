@@ -345,3 +345,31 @@ fn agents_register_report_and_read_values_only_for_their_own_instances() {
     assert!(owns_instance(&Identity::server(), "local", None).is_ok());
     assert!(owns_instance(&deployer, "i-1", Some("test")).is_err());
 }
+
+#[test]
+fn only_admins_drain_and_undrain_instances() {
+    let drain = |c: &str| Action::SetInstanceState {
+        cluster: c.to_string(),
+    };
+    assert!(authorize(&Identity::admin("unix socket"), &drain("shop")).is_ok());
+    for role in [Role::Deployer, Role::Viewer, Role::Agent] {
+        for scope in [
+            identity(role, &["shop"]),
+            Identity {
+                clusters: Scope::All,
+                ..identity(role, &[])
+            },
+        ] {
+            let f = authorize(&scope, &drain("shop")).unwrap_err();
+            assert_eq!(f.rule, AccessRule::AdminOnly, "{role}: {f}");
+            let text = f.to_string();
+            assert!(
+                text.contains(
+                    "may not drain or undrain container instances in cluster shop (rule: admin-only)"
+                ),
+                "{text}"
+            );
+            assert!(text.contains("only an admin token drains"), "{text}");
+        }
+    }
+}

@@ -8,12 +8,13 @@
 //! them as it received them may read them as `serde_json::Value`.
 //!
 //! One file per endpoint family: [`objects`] (list, apply, delete), [`watch`], [`sync`],
-//! [`health`], [`logs`], [`metrics`], [`lb`], [`agents`] (what agents send), and [`error`]
-//! for the answers that are not 2xx.
+//! [`health`], [`logs`], [`metrics`], [`lb`], [`agents`] (what agents send), [`instances`]
+//! (draining), and [`error`] for the answers that are not 2xx.
 
 pub mod agents;
 pub mod error;
 pub mod health;
+pub mod instances;
 pub mod lb;
 pub mod logs;
 pub mod metrics;
@@ -24,6 +25,7 @@ pub mod watch;
 pub use agents::{RegisterInstance, SecretValue, StatusUpdate};
 pub use error::{ErrorBody, StreamError};
 pub use health::{Health, HealthStatus, RuntimeHealth};
+pub use instances::{InstanceStateRequest, InstanceStateResponse};
 pub use lb::{CertificateStatus, ListenerStatus, LoadBalancerStatus, TargetHealth, TargetStatus};
 pub use logs::{CONTAINERS_HEADER, LogLine, LogStream};
 pub use metrics::{MetricsList, ServiceMetricValues, ServiceMetrics, TaskMetrics};

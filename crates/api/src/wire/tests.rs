@@ -249,3 +249,33 @@ fn object_lists() {
     };
     same(list, r#"{"items":[{"kind":"Cluster"}],"revision":9}"#);
 }
+
+#[test]
+fn instance_state() {
+    use crate::instance::InstanceStatus;
+    same(
+        InstanceStateRequest {
+            status: InstanceStatus::Draining,
+        },
+        r#"{"status":"DRAINING"}"#,
+    );
+    same(
+        InstanceStateRequest {
+            status: InstanceStatus::Active,
+        },
+        r#"{"status":"ACTIVE"}"#,
+    );
+    // A word this release does not know reads as Unknown, which the server refuses.
+    let odd: InstanceStateRequest = serde_json::from_str(r#"{"status":"SLEEPY"}"#).unwrap();
+    assert_eq!(odd.status, InstanceStatus::Unknown);
+    assert!(serde_json::from_str::<InstanceStateRequest>(r#"{"state":"ACTIVE"}"#).is_err());
+    let mut ci = Object::new(Kind::ContainerInstance, "i-1", serde_json::json!({}));
+    ci.metadata.cluster = Some("prod".into());
+    same(
+        InstanceStateResponse {
+            instance: ci,
+            changed: true,
+        },
+        r#"{"instance":{"apiVersion":"ecs/v1","kind":"ContainerInstance","metadata":{"name":"i-1","cluster":"prod"},"spec":{}},"changed":true}"#,
+    );
+}

@@ -119,6 +119,12 @@ impl Ledger {
             != Some(seen)
     }
 
+    /// Whether `instance` is DRAINING, as last seen (an unknown one is not): its service
+    /// tasks are replaced elsewhere.
+    pub fn is_draining(&self, instance: &str) -> bool {
+        self.instances.get(instance).is_some_and(|i| i.draining)
+    }
+
     /// Forgets a deregistered instance.
     pub fn forget_instance(&mut self, id: &str) {
         self.instances.remove(id);

@@ -5,6 +5,12 @@
 //! tasks exist at any moment (a task counts until it is STOPPED) and at least
 //! ceil(desired x minimumHealthyPercent / 100) healthy tasks remain; a task is healthy when
 //! it is RUNNING and its health check (where one is defined) says HEALTHY.
+//!
+//! Tasks on a DRAINING container instance are replaced as tasks of an old deployment are,
+//! within the same bounds (ECS's container instance draining): they do not count towards
+//! the desired count, so replacements start first where maximumPercent leaves room, and
+//! they are stopped only while minimumHealthyPercent stays met (those not healthy, PENDING
+//! ones for instance, at once).
 
 mod report;
 mod rollout;
@@ -50,6 +56,8 @@ pub struct TaskView {
     pub failed: bool,
     /// Registered (not draining) with one of the service's load balancers.
     pub registered: bool,
+    /// Placed on a container instance that is DRAINING: to be replaced elsewhere.
+    pub on_draining: bool,
 }
 
 impl TaskView {
@@ -203,6 +211,9 @@ pub fn plan(inp: &Inputs<'_>) -> Plan {
         failures = primary.failures(inp.tasks);
     }
     let in_primary = |t: &TaskView| primary.owns(t);
+    // What the primary keeps: its tasks, but those on a DRAINING instance, which are
+    // replaced like an old deployment's.
+    let keeps = |t: &TaskView| in_primary(t) && !t.on_draining;
 
     // 3. Unhealthy tasks past the grace period are replaced.
     let grace = Duration::from_secs(u64::from(
@@ -234,7 +245,7 @@ pub fn plan(inp: &Inputs<'_>) -> Plan {
     let primary_active = inp
         .tasks
         .iter()
-        .filter(|t| in_primary(t) && t.active() && !stopping_now(&t.id, &stops))
+        .filter(|t| keeps(t) && t.active() && !stopping_now(&t.id, &stops))
         .count() as u32;
     let throttled_until = throttle(
         &mut st,
@@ -269,30 +280,29 @@ pub fn plan(inp: &Inputs<'_>) -> Plan {
         _ => false,
     };
 
-    // Old deployments drain: tasks that are not healthy go first (they cost no healthy
-    // capacity), then healthy ones down to the minimum.
+    // Old deployments and DRAINING instances drain: tasks that are not healthy go first
+    // (they cost no healthy capacity), then healthy ones down to the minimum.
     let mut spare = healthy.saturating_sub(min_healthy);
     let mut old: Vec<&TaskView> = inp
         .tasks
         .iter()
-        .filter(|t| !in_primary(t) && t.active())
+        .filter(|t| !keeps(t) && t.active())
         .collect();
     old.sort_by_key(|t| (t.healthy, deployment_rank(&st, &t.deployment), t.started_at));
     for t in old {
         if stopping_now(&t.id, &stops) {
             continue;
         }
+        let reason = if in_primary(t) {
+            "Task replaced: its container instance is DRAINING"
+        } else {
+            "Task replaced by a new deployment"
+        };
         if !t.healthy {
-            stops.push((
-                t.id.clone(),
-                "Task replaced by a new deployment".to_string(),
-            ));
+            stops.push((t.id.clone(), reason.to_string()));
         } else if spare > 0 {
             spare -= 1;
-            stops.push((
-                t.id.clone(),
-                "Task replaced by a new deployment".to_string(),
-            ));
+            stops.push((t.id.clone(), reason.to_string()));
         }
     }
     // Scale-in of the primary: extra tasks beyond the desired count, least useful first.
@@ -300,7 +310,7 @@ pub fn plan(inp: &Inputs<'_>) -> Plan {
         let mut extra: Vec<&TaskView> = inp
             .tasks
             .iter()
-            .filter(|t| in_primary(t) && t.active() && !stopping_now(&t.id, &stops))
+            .filter(|t| keeps(t) && t.active() && !stopping_now(&t.id, &stops))
             .collect();
         extra.sort_by_key(|t| (t.healthy, std::cmp::Reverse(t.started_at)));
         for t in extra.into_iter().take((primary_active - desired) as usize) {
@@ -313,9 +323,9 @@ pub fn plan(inp: &Inputs<'_>) -> Plan {
     let primary_healthy = inp
         .tasks
         .iter()
-        .filter(|t| in_primary(t) && t.active() && t.healthy)
+        .filter(|t| keeps(t) && t.active() && t.healthy)
         .count() as u32;
-    let others_present = inp.tasks.iter().any(|t| !in_primary(t) && t.present());
+    let others_present = inp.tasks.iter().any(|t| !keeps(t) && t.present());
     // Steady only once tasks being stopped (scale-in, replacement) are gone too.
     let stopping_present = inp.tasks.iter().any(|t| t.present() && t.stopping);
     let converged = primary_healthy == desired

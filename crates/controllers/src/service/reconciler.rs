@@ -437,6 +437,10 @@ fn view(ctx: &Context, t: &Object, health_checked: &BTreeMap<String, bool>) -> T
             .is_some_and(|h| h != crate::TargetHealth::Draining),
         failed: status.last_status.is_terminal()
             && status.stop_code.is_some_and(StopCode::is_failure),
+        on_draining: spec
+            .as_ref()
+            .and_then(|s| s.bound_instance(&status))
+            .is_some_and(|i| ctx.ledger().is_draining(i)),
     }
 }
 

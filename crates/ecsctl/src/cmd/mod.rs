@@ -6,6 +6,7 @@ pub mod aws_env;
 pub mod delete;
 pub mod describe;
 pub mod diff;
+pub mod drain;
 pub mod events;
 pub mod get;
 pub mod logs;

@@ -1,9 +1,11 @@
-//! ListContainerInstances and DescribeContainerInstances: the ContainerInstance objects of a
-//! cluster (for now the server's own machine, in the `default` cluster), in ECS's shapes.
+//! ListContainerInstances, DescribeContainerInstances and UpdateContainerInstancesState:
+//! the ContainerInstance objects of a cluster (the server's own machine and its agents'
+//! hosts) in ECS's shapes, and draining them (the write `ecsctl drain` makes too).
 
 use super::input::{Page, parse as input, with_next_token};
 use super::tasks::{cluster_exists, cluster_param, epoch_millis};
 use super::{Caller, EcsState, denied, store_error};
+use crate::http::instances::{StateChange, effective_status, set_draining};
 use admission::access;
 use api::instance::{ContainerInstanceStatus, InstanceResources, InstanceStatus};
 use api::{Kind, Object, ObjectKey};
@@ -17,6 +19,8 @@ use store::ListQuery;
 const MAX_RESULTS: usize = 100;
 /// Most instances one DescribeContainerInstances names.
 const MAX_DESCRIBE: usize = 100;
+/// Most instances one UpdateContainerInstancesState names (ECS's limit).
+const MAX_UPDATE: usize = 10;
 
 /// An instance named by id or ARN in `cluster`: its id, or `None` when the ARN is of
 /// another type or names another cluster.
@@ -64,7 +68,7 @@ fn describe_one(caller: &Caller, o: &Object) -> Value {
         "ec2InstanceId": o.metadata.name,
         "version": o.metadata.resource_version.unwrap_or_default(),
         "versionInfo": {"agentVersion": st.agent_version},
-        "status": st.status.as_str(),
+        "status": effective_status(o).as_str(),
         "agentConnected": st.agent_connected,
         "registeredResources": resources(&st.registered_resources),
         "remainingResources": resources(&st.remaining_resources),
@@ -143,10 +147,7 @@ pub(super) async fn list(
                 .iter()
                 .filter(|o| caller.identity.may_read(o))
                 .filter(|o| {
-                    let st = o
-                        .status_as::<ContainerInstanceStatus>()
-                        .unwrap_or_default()
-                        .status;
+                    let st = effective_status(o);
                     match wanted {
                         Some(w) => st == w,
                         None => st != InstanceStatus::Inactive,
@@ -222,23 +223,113 @@ pub(super) async fn describe(
                 };
                 match o {
                     Some(o) => found.push(describe_one(&caller, &o)),
-                    None => {
-                        let arn = match instance_id(&cluster, asked) {
-                            Some(id) if !asked.starts_with("arn:") => Arn::container_instance(
-                                &caller.region,
-                                &caller.account_id,
-                                &cluster,
-                                &id,
-                            )
-                            .to_string(),
-                            _ => asked.clone(),
-                        };
-                        failures.push(json!({"arn": arn, "reason": "MISSING"}));
-                    }
+                    None => failures.push(
+                        json!({"arn": failure_arn(&caller, &cluster, asked), "reason": "MISSING"}),
+                    ),
                 }
             }
             Ok(Ok(
                 json!({"containerInstances": found, "failures": failures}),
+            ))
+        })
+        .await
+        .map_err(store_error)?
+}
+
+/// The ARN a failure names: the one asked for, or the ARN of the id asked for.
+fn failure_arn(caller: &Caller, cluster: &str, asked: &str) -> String {
+    match instance_id(cluster, asked) {
+        Some(id) if !asked.starts_with("arn:") => {
+            Arn::container_instance(&caller.region, &caller.account_id, cluster, &id).to_string()
+        }
+        _ => asked.to_string(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct UpdateStateInput {
+    cluster: Option<String>,
+    container_instances: Vec<String>,
+    status: String,
+}
+
+/// UpdateContainerInstancesState: drains the instances named (ids or ARNs) or makes them
+/// ACTIVE again; answers them as DescribeContainerInstances does, those not in the cluster
+/// in `failures` (MISSING), and deregistered ones too (INACTIVE: their state no longer
+/// changes). Admins only, as `ecsctl drain`.
+pub(super) async fn update_state(
+    state: &EcsState,
+    caller: &Caller,
+    body: Value,
+) -> Result<Value, EcsError> {
+    let req: UpdateStateInput = input(body)?;
+    let draining = match req.status.as_str() {
+        "DRAINING" => true,
+        "ACTIVE" => false,
+        "REGISTERING" | "DEREGISTERING" | "REGISTRATION_FAILED" => {
+            return Err(EcsError::invalid_parameter(format!(
+                "status {}: a container instance is set to ACTIVE or DRAINING only",
+                req.status
+            )));
+        }
+        other => {
+            return Err(EcsError::invalid_parameter(format!(
+                "status {other:?} is not ACTIVE or DRAINING"
+            )));
+        }
+    };
+    if req.container_instances.is_empty() {
+        return Err(EcsError::invalid_parameter(
+            "containerInstances cannot be empty.",
+        ));
+    }
+    if req.container_instances.len() > MAX_UPDATE {
+        return Err(EcsError::invalid_parameter(format!(
+            "containerInstances: at most {MAX_UPDATE} per UpdateContainerInstancesState"
+        )));
+    }
+    let cluster = cluster_param(req.cluster.as_deref())?;
+    access::authorize(
+        &caller.identity,
+        &access::Action::SetInstanceState {
+            cluster: cluster.clone(),
+        },
+    )
+    .map_err(|f| denied(f.into()))?;
+    let caller = caller.clone();
+    state
+        .store
+        .run(move |s| {
+            if !cluster_exists(s, &cluster)? {
+                return Ok(Err(EcsError::cluster_not_found()));
+            }
+            let (mut done, mut failures) = (Vec::new(), Vec::new());
+            for asked in &req.container_instances {
+                let change = match instance_id(&cluster, asked) {
+                    Some(id) => set_draining(
+                        s,
+                        &ObjectKey::new(Kind::ContainerInstance, Some(&cluster), &id),
+                        draining,
+                    )?,
+                    None => StateChange::Missing,
+                };
+                match change {
+                    StateChange::Changed(o) | StateChange::Unchanged(o) => {
+                        done.push(describe_one(&caller, &o));
+                    }
+                    StateChange::Missing => failures.push(
+                        json!({"arn": failure_arn(&caller, &cluster, asked), "reason": "MISSING"}),
+                    ),
+                    StateChange::Inactive(o) => failures.push(json!({
+                        "arn": instance_arn(&caller, &o),
+                        "reason": "INACTIVE",
+                        "detail": "the container instance is deregistered: its state no longer changes",
+                    })),
+                }
+            }
+            Ok(Ok(
+                json!({"containerInstances": done, "failures": failures}),
             ))
         })
         .await

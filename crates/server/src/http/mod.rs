@@ -9,6 +9,7 @@
 mod agents;
 mod apply;
 mod auth;
+pub(crate) mod instances;
 mod loadbalancers;
 mod logs;
 mod metrics;
@@ -101,6 +102,10 @@ pub(crate) fn router(state: AppState) -> Router {
             axum::routing::put(agents::report),
         )
         .route("/v1/instances", post(agents::register))
+        .route(
+            "/v1/instances/{id}/state",
+            axum::routing::put(instances::set_state),
+        )
         .route("/v1/secrets/{name}/value", get(agents::secret_value))
         .route("/v1/watch", get(watch::watch))
         .route("/v1/syncs", get(syncs::list))

@@ -2,6 +2,8 @@ use super::*;
 use proptest::prelude::*;
 use serde_json::json;
 
+mod draining;
+
 fn spec(desired: u32, min: u32, max: u32, breaker: bool) -> ServiceSpec {
     serde_json::from_value(json!({
         "taskDefinition": "web", "desiredCount": desired,
@@ -122,6 +124,7 @@ impl Sim {
                                 stopped_at: None,
                                 failed: false,
                                 registered: false,
+                                on_draining: false,
                             },
                             task_definition.clone(),
                         ));
