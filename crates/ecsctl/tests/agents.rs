@@ -419,6 +419,60 @@ fn the_load_balancer_spreads_requests_over_tasks_on_every_host() {
     assert_eq!(seen.len(), 4, "{seen:?}");
 }
 
+/// Draining a host moves its service tasks to the other host without dropping below the
+/// service's minimumHealthyPercent (50% of 4: never fewer than 2 running), and undrain lets
+/// it take tasks again.
+#[test]
+fn draining_a_host_moves_its_tasks_within_the_service_bounds() {
+    let f = Fleet::start("drain", &[Host::plain(), Host::plain()]);
+    let ids = f.ids();
+    f.apply(&format!(
+        "{}---\n{}",
+        task_definition("web", 16),
+        service(
+            "web",
+            &f.cluster,
+            "web",
+            4,
+            &[
+                "placementStrategy: [{type: spread, field: instanceId}]",
+                "deploymentConfiguration: {minimumHealthyPercent: 50, maximumPercent: 200}",
+            ]
+        )
+    ));
+    f.wait_tasks("web", "4 tasks RUNNING, 2 per host", RUN_WITHIN, |ts| {
+        let run: Vec<&Value> = ts.iter().filter(|t| running(t)).collect();
+        run.len() == 4 && per_instance(&run).len() == 2
+    });
+    let (drained, samples) = sampled(&f, || {
+        let out = f.ok(&["drain", &ids[0]]);
+        assert!(out.contains("draining"), "{out}");
+        f.wait_tasks("web", "every task on the other host", RUN_WITHIN, |ts| {
+            let run: Vec<&Value> = ts.iter().filter(|t| running(t)).collect();
+            run.len() == 4 && run.iter().all(|t| placed_on(t) == ids[1])
+        })
+    });
+    let low = samples.iter().map(|s| s.running).min().unwrap_or(0);
+    assert!(
+        low >= 2,
+        "below minimumHealthyPercent while draining: {samples:?}"
+    );
+    assert!(drained.iter().filter(|t| running(t)).count() == 4);
+    assert_eq!(
+        f.engine_tasks(0).len(),
+        0,
+        "nothing left running on the drained host"
+    );
+    let ci = f.get(&["ci", &ids[0]]);
+    assert_eq!(ci["spec"]["draining"], true, "{ci:#}");
+    // Undrain: it takes new tasks again.
+    f.ok(&["undrain", &ids[0]]);
+    f.ok(&["scale", "service", "web", "--replicas", "8"]);
+    f.wait_tasks("web", "new tasks on the undrained host", RUN_WITHIN, |ts| {
+        ts.iter().any(|t| running(t) && placed_on(t) == ids[0])
+    });
+}
+
 /// The body of GET / on 127.0.0.1:port (200 only).
 fn http_get(port: u16) -> Option<String> {
     use std::io::{Read, Write};
