@@ -68,13 +68,13 @@ fn unplaced(task: &Object) -> bool {
         && !status.last_status.is_terminal()
 }
 
-fn unplaced_changed(ctx: &Context, ev: &WatchEvent) -> Vec<ObjectKey> {
+/// A task that needs placing. Instances' changes wake nothing here: a task is placed or
+/// stopped at once, never left waiting for room (services retry theirs).
+fn unplaced_changed(_: &Context, ev: &WatchEvent) -> Vec<ObjectKey> {
     match ev.object.kind {
         Kind::Task if ev.event_type != store::WatchEventType::Deleted && unplaced(&ev.object) => {
             vec![ev.object.key()]
         }
-        // An instance that joined or came back may take what did not fit.
-        Kind::ContainerInstance => all_unplaced(ctx),
         _ => Vec::new(),
     }
 }
