@@ -127,6 +127,23 @@ pub struct ServerConfig {
     pub aws_api: Option<AwsApi>,
     /// How often the server's own container instance reports (None: 10 s).
     pub heartbeat_interval: Option<std::time::Duration>,
+    /// How long an agent may go without a heartbeat before its instance is lost: marked
+    /// `agentConnected: false`, its tasks STOPPED and replaced elsewhere (`--instance-timeout`;
+    /// None: 30 s).
+    pub instance_timeout: Option<std::time::Duration>,
+    /// A store already open, instead of the one in `data_dir/store` (tests that run agents
+    /// in the same process share it with them).
+    pub store: Option<OpenStore>,
+}
+
+/// A store opened by the caller, for [`ServerConfig::store`].
+#[derive(Clone)]
+pub struct OpenStore(pub Arc<dyn store::Store>);
+
+impl fmt::Debug for OpenStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OpenStore(..)")
+    }
 }
 
 impl ServerConfig {
@@ -151,6 +168,8 @@ impl ServerConfig {
             sync_roots: Vec::new(),
             aws_api: None,
             heartbeat_interval: None,
+            instance_timeout: None,
+            store: None,
         }
     }
 
