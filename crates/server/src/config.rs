@@ -131,6 +131,23 @@ pub struct ServerConfig {
     /// instance in `default`); `false` (`--no-local-agent`): a control plane only, every task
     /// goes to an `ecsctl agent`'s instance.
     pub local_agent: bool,
+    /// How long an agent may go without a heartbeat before its instance is lost: marked
+    /// `agentConnected: false`, its tasks STOPPED and replaced elsewhere (`--instance-timeout`;
+    /// None: 30 s).
+    pub instance_timeout: Option<std::time::Duration>,
+    /// A store already open, instead of the one in `data_dir/store` (tests that run agents
+    /// in the same process share it with them).
+    pub store: Option<OpenStore>,
+}
+
+/// A store opened by the caller, for [`ServerConfig::store`].
+#[derive(Clone)]
+pub struct OpenStore(pub Arc<dyn store::Store>);
+
+impl fmt::Debug for OpenStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OpenStore(..)")
+    }
 }
 
 impl ServerConfig {
@@ -156,6 +173,8 @@ impl ServerConfig {
             aws_api: None,
             heartbeat_interval: None,
             local_agent: true,
+            instance_timeout: None,
+            store: None,
         }
     }
 

@@ -17,7 +17,7 @@ mod reload;
 mod serve;
 mod tls;
 
-pub use config::{AwsApi, Listen, ServerConfig};
+pub use config::{AwsApi, Listen, OpenStore, ServerConfig};
 pub use error::ServerError;
 pub use http::decode_apply_request;
 pub use serve::{
@@ -89,7 +89,10 @@ pub async fn run(
         listener::check_not_running(path).await?;
     }
     let sync_roots = Arc::new(sync_roots(&config)?);
-    let store = open_store(config.data_dir.clone()).await?;
+    let store = match &config.store {
+        Some(open) => ensure_default_cluster(open.0.clone()).await?,
+        None => open_store(config.data_dir.clone()).await?,
+    };
     let secret_sources = config.secret_sources();
     if config.secret_files_dir.is_none()
         && let Some(dir) = &secret_sources.files_dir
@@ -229,6 +232,14 @@ pub async fn run(
             ctx.clone(),
             stopped(stop_rx.clone()),
         ));
+        // Agents that stop heartbeating lose their instance and its tasks.
+        let monitor = tokio::spawn(controllers::instance::monitor::run(
+            ctx.clone(),
+            config
+                .instance_timeout
+                .unwrap_or(controllers::instance::monitor::DEFAULT_INSTANCE_TIMEOUT),
+            stopped(stop_rx.clone()),
+        ));
         Some(async move {
             let _ = tokio::join!(
                 services,
@@ -236,7 +247,8 @@ pub async fn run(
                 sampler,
                 autoscalers,
                 retention,
-                scheduler
+                scheduler,
+                monitor
             );
             if let Some(agent) = local_agent {
                 let _ = agent.await;
@@ -455,10 +467,9 @@ fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Opens the store in `data_dir/store` and creates the `default` Cluster if it is missing
-/// (never overwriting one a user configured).
+/// Opens the store in `data_dir/store` and creates the `default` Cluster if it is missing.
 async fn open_store(data_dir: PathBuf) -> Result<Arc<dyn Store>, ServerError> {
-    tokio::task::spawn_blocking(move || -> Result<Arc<dyn Store>, ServerError> {
+    let store = tokio::task::spawn_blocking(move || -> Result<Arc<dyn Store>, ServerError> {
         let dir = data_dir.join("store");
         private_dir(&dir).map_err(|e| {
             ServerError::io(
@@ -482,6 +493,17 @@ async fn open_store(data_dir: PathBuf) -> Result<Arc<dyn Store>, ServerError> {
                 store: e,
             }
         })?;
+        Ok(Arc::new(store) as Arc<dyn Store>)
+    })
+    .await
+    .map_err(|e| ServerError::Config(format!("opening the store panicked: {e}")))??;
+    ensure_default_cluster(store).await
+}
+
+/// Creates the `default` Cluster in `store` if it is missing (never overwriting one a user
+/// configured).
+async fn ensure_default_cluster(store: Arc<dyn Store>) -> Result<Arc<dyn Store>, ServerError> {
+    tokio::task::spawn_blocking(move || -> Result<Arc<dyn Store>, ServerError> {
         let key = api::ObjectKey::new(api::Kind::Cluster, None, api::DEFAULT_CLUSTER);
         let ensure = || -> Result<(), store::StoreError> {
             if store.get(&key)?.is_none() {
@@ -499,7 +521,7 @@ async fn open_store(data_dir: PathBuf) -> Result<Arc<dyn Store>, ServerError> {
             context: "cannot create the default cluster".to_string(),
             store: e,
         })?;
-        Ok(Arc::new(store))
+        Ok(store)
     })
     .await
     .map_err(|e| ServerError::Config(format!("opening the store panicked: {e}")))?

@@ -84,6 +84,11 @@ wire_enum! {
         EssentialContainerExited = "EssentialContainerExited",
         UserInitiated = "UserInitiated",
         ServiceSchedulerInitiated = "ServiceSchedulerInitiated",
+        // The task's host went away under it: ECS writes this code (with "Host EC2 (instance
+        // ...) terminated.") when a container instance is lost, and ecsctl when an instance's
+        // agent stops heartbeating (`ecsctl server --instance-timeout`). Not a failure of the
+        // task's revision. (A plain comment: a doc comment would split the JSON Schema enum.)
+        TerminationNotice = "TerminationNotice",
     }
 }
 
@@ -238,6 +243,8 @@ mod tests {
         assert_eq!("STOPPED".parse::<TaskPhase>(), Ok(TaskPhase::Stopped));
         assert!("stopped".parse::<TaskPhase>().is_err());
         assert!(TaskPhase::Activating.is_pending() && !TaskPhase::Running.is_pending());
+        // A lost host is not the revision's fault: the circuit breaker does not count it.
+        assert!(!StopCode::TerminationNotice.is_failure());
     }
 }
 

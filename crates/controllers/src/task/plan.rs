@@ -78,6 +78,8 @@ pub enum Step {
     Stop { name: String, timeout: Duration },
     /// Stop and remove the network namespace holder.
     RemoveNetns,
+    /// Remove a container that no longer runs.
+    Remove(String),
 }
 
 /// What to do now, and what to record.
@@ -91,6 +93,9 @@ pub struct Plan {
 
 /// Plans the next steps of one task.
 pub fn plan(inp: &Inputs<'_>) -> Plan {
+    if inp.status.last_status.is_terminal() {
+        return plan_stopped(inp);
+    }
     let mut status = inp.status.clone();
     status.task_definition = inp.task_definition.to_string();
     if status.created_at.is_none() {
@@ -132,6 +137,40 @@ pub fn plan(inp: &Inputs<'_>) -> Plan {
         steps,
         status,
         requeue_after,
+    }
+}
+
+/// A task recorded STOPPED stays STOPPED, whatever its containers do: the control plane may
+/// have stopped it without its agent (its instance was lost) and started a replacement
+/// elsewhere, or someone started one of its containers again outside ecsctl. Whatever still
+/// runs is stopped (dependents first). A task stopped because its instance was lost
+/// (`TerminationNotice`) also has its containers removed once stopped: another task
+/// replaced it, and no one will read them.
+fn plan_stopped(inp: &Inputs<'_>) -> Plan {
+    let mut status = inp.status.clone();
+    status.containers = container_statuses(inp)
+        .into_iter()
+        .map(
+            |c| match inp.status.containers.iter().find(|p| p.name == c.name) {
+                // Gone (removed here, or never made): what was recorded stays.
+                Some(prev) if !inp.containers.contains_key(&c.name) => prev.clone(),
+                _ => c,
+            },
+        )
+        .collect();
+    let (mut steps, _, _) = plan_stopping(inp);
+    let stopping = steps.iter().any(|s| matches!(s, Step::Stop { .. })) || running_any(inp);
+    if !stopping && inp.status.stop_code == Some(StopCode::TerminationNotice) {
+        steps = defs(inp.td)
+            .filter(|c| inp.containers.contains_key(&c.name))
+            .map(|c| Step::Remove(c.name.clone()))
+            .chain(inp.netns.is_some().then_some(Step::RemoveNetns))
+            .collect();
+    }
+    Plan {
+        requeue_after: (!steps.is_empty() || stopping).then_some(POLL),
+        steps,
+        status,
     }
 }
 

@@ -18,6 +18,9 @@ use tracing::{debug, info, warn};
 
 /// Plan/execute rounds per reconcile before the status is written and the key requeued.
 const MAX_ROUNDS: usize = 8;
+/// How soon a task whose status write lost to a newer write is read again (the newer write
+/// wakes it too; this is the floor).
+const STALE_RETRY: Duration = Duration::from_millis(100);
 /// Grace period when containers of a deleted task are cleaned up.
 const ORPHAN_STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -140,7 +143,10 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
             }
         }
     }
-    let mut written = stored;
+    let mut written = Written {
+        status: stored,
+        version: obj.metadata.resource_version,
+    };
     let mut last: Option<Plan> = None;
     for _ in 0..MAX_ROUNDS {
         let seen = observe(ctx, &cluster, &key.name, &td).await?;
@@ -165,8 +171,10 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
         }
         // Record progress before a stop: it may take its whole grace period, and users (and
         // the service controller) should see STOPPING meanwhile. Creates and starts are quick.
-        if p.steps.iter().any(|s| matches!(s, Step::Stop { .. })) {
-            record(ctx, key, &status, &mut written).await?;
+        if p.steps.iter().any(|s| matches!(s, Step::Stop { .. }))
+            && record(ctx, key, &status, &mut written).await? == Recorded::Stale
+        {
+            return Ok(Action::requeue(STALE_RETRY));
         }
         debug!(task = %key.name, steps = ?p.steps, phase = status.last_status.as_str(), "executing");
         if let Err((code, reason)) = execute(ctx, &id, &td, &spec, &seen, &p.steps).await {
@@ -186,13 +194,18 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
                 c.last_status = api::task::ContainerPhase::Stopped;
                 c.reason = Some(reason.clone());
             }
-            status.desired_status = DesiredStatus::Stopped;
-            status.stop_code = Some(code);
-            status.stopped_reason = Some(reason);
+            // A task STOPPED already keeps why it stopped.
+            if !status.last_status.is_terminal() {
+                status.desired_status = DesiredStatus::Stopped;
+                status.stop_code = Some(code);
+                status.stopped_reason = Some(reason);
+            }
         }
         last = Some(p);
     }
-    record(ctx, key, &status, &mut written).await?;
+    if record(ctx, key, &status, &mut written).await? == Recorded::Stale {
+        return Ok(Action::requeue(STALE_RETRY));
+    }
     Ok(match last.and_then(|p| p.requeue_after) {
         Some(d) => Action::requeue(d),
         None => Action::await_change(),
@@ -212,22 +225,52 @@ async fn cluster_policy(
     Ok(spec.policy.unwrap_or_default())
 }
 
-/// Writes the status if it differs from what was last written.
+/// The task's status as this reconcile last read or wrote it, and at which resourceVersion.
+struct Written {
+    status: TaskStatus,
+    version: Option<u64>,
+}
+
+/// How a status write went.
+#[derive(Debug, PartialEq, Eq)]
+enum Recorded {
+    /// Written, or nothing to write.
+    Done,
+    /// Someone wrote the task since it was read (the control plane stopped it because its
+    /// instance was lost, a stop request, the server refusing to start a STOPPED task again
+    /// with 409): nothing was written; the task is read again.
+    Stale,
+}
+
+/// Writes the status if it differs from what was last written, only over the version this
+/// reconcile read or wrote: a status planned from an older read never overwrites a newer
+/// one (above all, never a STOPPED the control plane wrote meanwhile).
 async fn record(
     ctx: &Context,
     key: &ObjectKey,
     status: &TaskStatus,
-    written: &mut TaskStatus,
-) -> Result<(), TaskError> {
-    if status == written {
-        return Ok(());
+    written: &mut Written,
+) -> Result<Recorded, TaskError> {
+    if *status == written.status {
+        return Ok(Recorded::Done);
     }
-    if status.last_status != written.last_status {
-        info!(task = %key.name, from = written.last_status.as_str(), to = status.last_status.as_str(), "task status");
+    match ctx.store.write_status(key, status, written.version).await {
+        Ok(obj) => {
+            if status.last_status != written.status.last_status {
+                info!(task = %key.name, from = written.status.last_status.as_str(), to = status.last_status.as_str(), "task status");
+            }
+            *written = Written {
+                status: status.clone(),
+                version: obj.metadata.resource_version,
+            };
+            Ok(Recorded::Done)
+        }
+        Err(store::StoreError::Conflict { .. }) => {
+            debug!(task = %key.name, "the task changed since it was read; reading it again");
+            Ok(Recorded::Stale)
+        }
+        Err(e) => Err(e.into()),
     }
-    ctx.store.write_status(key, status, None).await?;
-    *written = status.clone();
-    Ok(())
 }
 
 /// Reads the task's containers (by label) and how they are doing. Task names are chosen by
@@ -426,6 +469,15 @@ async fn execute(
             Step::Stop { name, timeout } => {
                 if let Some(cid) = seen.ids.get(name) {
                     stops.push(stop(ctx, cid.clone(), *timeout));
+                }
+            }
+            Step::Remove(name) => {
+                // The task is over already: a removal that fails is tried again on the next
+                // reconcile, and says nothing about the task.
+                if let Some(cid) = seen.ids.get(name)
+                    && let Err(e) = ignore_missing(ctx.runtime.remove(cid, true).await)
+                {
+                    warn!(container = %name, error = %e, "cannot remove a container of a stopped task");
                 }
             }
             Step::RemoveNetns => {

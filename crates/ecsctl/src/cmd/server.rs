@@ -48,6 +48,10 @@ services and tasks in its clusters). Every role but admin must name its clusters
 Clients need nothing new: they send their own token with --token-file. A refused request is
 HTTP 403 naming the role and the rule. SIGHUP reads the file again (a bad file keeps the
 identities in use, and the log says why). The unix socket's clients are admins.
+An agent silent for --instance-timeout (30s by default) loses its container instance: the
+instance shows agentConnected false and takes no tasks, its tasks are STOPPED and services
+start them again elsewhere; when the agent comes back it removes their containers and its
+instance takes tasks again. The server's own instance is never lost this way.
 SIGINT or SIGTERM stops the server gracefully; running containers stay and are adopted when it
 starts again. A service whose tasks keep failing to start waits up to --task-start-backoff-cap
 between attempts: ECS's 27 minutes by default, 30 seconds with --dev.")]
@@ -122,6 +126,12 @@ pub struct Args {
     /// made in DATA_DIR/aws-credentials; `ecsctl aws-env` prints it]
     #[arg(long, value_name = "FILE", requires = "aws_api")]
     pub aws_credentials: Option<PathBuf>,
+    /// How long an agent may go without a heartbeat before its container instance is lost:
+    /// marked agentConnected false, its tasks STOPPED (stopCode TerminationNotice) and
+    /// replaced on live instances; a returning agent removes their containers. Keep it a few
+    /// times the agents' --heartbeat-interval (10s by default)
+    #[arg(long, value_name = "DURATION", value_parser = instance_timeout, default_value = "30s")]
+    pub instance_timeout: std::time::Duration,
     /// The account id in the ECS API's ARNs
     #[arg(
         long,
@@ -130,6 +140,18 @@ pub struct Args {
         default_value = "000000000000"
     )]
     pub aws_account_id: String,
+}
+
+/// `--instance-timeout`: a duration of a second or more (shorter, every agent would be lost
+/// between two heartbeats).
+fn instance_timeout(s: &str) -> Result<std::time::Duration, String> {
+    let d = super::parse_duration(s)?;
+    if d < std::time::Duration::from_secs(1) {
+        return Err(format!(
+            "{s:?} is too short: agents report every 10s by default; give 1s or more"
+        ));
+    }
+    Ok(d)
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> Result<()> {
@@ -237,6 +259,8 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<()> {
         aws_api,
         heartbeat_interval: None,
         local_agent: !args.no_local_agent,
+        instance_timeout: Some(args.instance_timeout),
+        store: None,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -341,3 +341,140 @@ fn a_paused_essential_container_makes_the_task_unhealthy() {
         Some("container was paused outside ecsctl")
     );
 }
+
+/// What the control plane writes for a task of a lost instance (`instance::monitor`).
+fn stopped_by_loss(status: &TaskStatus) -> TaskStatus {
+    crate::instance::monitor::stopped_by_loss(
+        status,
+        "i-1",
+        Duration::from_secs(31),
+        "2026-01-01T00:00:00Z",
+    )
+}
+
+#[test]
+fn a_task_stopped_while_its_agent_was_away_is_stopped_and_removed_never_run_again() {
+    let mut w = World::new(two_containers());
+    w.set("db", RunState::Running, Some(HealthState::Healthy));
+    w.set("app", RunState::Running, None);
+    w.status = w.plan().status;
+    assert_eq!(w.status.last_status, TaskPhase::Running);
+    // The agent went silent; the control plane stopped the task (and a service replaced it).
+    w.status = stopped_by_loss(&w.status);
+    let stopped_at = w.status.stopped_at.clone();
+
+    // The agent is back with both containers still running: stopped, dependents first,
+    // while the task stays STOPPED (a STOPPING would be a task coming back to life).
+    let p = w.plan();
+    assert_eq!(
+        p.steps,
+        vec![Step::Stop {
+            name: "app".into(),
+            timeout: DEFAULT_STOP_TIMEOUT
+        }]
+    );
+    assert_eq!(p.status.last_status, TaskPhase::Stopped);
+    assert_eq!(p.status.desired_status, DesiredStatus::Stopped);
+    assert_eq!(p.status.stop_code, Some(StopCode::TerminationNotice));
+    assert_eq!(p.requeue_after, Some(POLL));
+    w.status = p.status;
+    w.set("app", RunState::Exited(143), None);
+    let p = w.plan();
+    assert_eq!(
+        p.steps,
+        vec![Step::Stop {
+            name: "db".into(),
+            timeout: DEFAULT_STOP_TIMEOUT
+        }]
+    );
+    w.status = p.status;
+    w.set("db", RunState::Exited(0), None);
+
+    // Nothing runs: its containers go (a replacement runs elsewhere).
+    let p = w.plan();
+    assert_eq!(
+        p.steps,
+        vec![Step::Remove("db".into()), Step::Remove("app".into())]
+    );
+    assert_eq!(p.status.last_status, TaskPhase::Stopped);
+    let app = p
+        .status
+        .containers
+        .iter()
+        .find(|c| c.name == "app")
+        .unwrap();
+    assert_eq!(
+        (app.last_status, app.exit_code),
+        (ContainerPhase::Stopped, Some(143))
+    );
+    w.status = p.status;
+    w.containers.clear();
+
+    // Gone: nothing more to do, and the record keeps what it said.
+    let p = w.plan();
+    assert_eq!(p.steps, vec![]);
+    assert_eq!(p.requeue_after, None);
+    assert_eq!(p.status.last_status, TaskPhase::Stopped);
+    assert_eq!(p.status.stopped_at, stopped_at);
+    assert!(
+        p.status
+            .stopped_reason
+            .as_deref()
+            .unwrap()
+            .contains("container instance i-1 lost its agent")
+    );
+    let app = p
+        .status
+        .containers
+        .iter()
+        .find(|c| c.name == "app")
+        .unwrap();
+    assert_eq!(
+        (app.last_status, app.exit_code, app.reason.as_deref()),
+        (ContainerPhase::Stopped, Some(143), None),
+        "removed by ecsctl, not outside it"
+    );
+    assert_eq!(p.status, w.status, "steady");
+}
+
+#[test]
+fn an_awsvpc_task_stopped_without_its_agent_loses_its_namespace_too() {
+    let mut w = World::new(td(
+        json!({"networkMode": "awsvpc", "containerDefinitions": [{"name": "app", "image": "x", "memory": 64}]}),
+    ));
+    w.netns = Some(obs(RunState::Running, None));
+    w.set("app", RunState::Exited(137), None);
+    w.status = stopped_by_loss(&TaskStatus::default());
+    assert_eq!(
+        w.plan().steps,
+        vec![Step::Remove("app".into()), Step::RemoveNetns]
+    );
+}
+
+#[test]
+fn a_stopped_task_keeps_its_containers_but_never_runs_again() {
+    let mut w = World::new(td(
+        json!({"containerDefinitions": [{"name": "app", "image": "x", "memory": 64}]}),
+    ));
+    w.set("app", RunState::Running, None);
+    w.status = w.plan().status;
+    w.set("app", RunState::Exited(1), None);
+    let p = w.plan();
+    assert_eq!(p.status.last_status, TaskPhase::Stopped);
+    w.status = p.status;
+    // Stopped on its own: the exited container stays (its logs are read from it).
+    let p = w.plan();
+    assert_eq!((p.steps, p.requeue_after), (vec![], None));
+    // Started again outside ecsctl: stopped, and the task stays STOPPED with its reason.
+    w.set("app", RunState::Running, None);
+    let p = w.plan();
+    assert_eq!(
+        p.steps,
+        vec![Step::Stop {
+            name: "app".into(),
+            timeout: DEFAULT_STOP_TIMEOUT
+        }]
+    );
+    assert_eq!(p.status.last_status, TaskPhase::Stopped);
+    assert_eq!(p.status.stop_code, Some(StopCode::EssentialContainerExited));
+}

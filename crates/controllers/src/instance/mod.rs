@@ -2,7 +2,10 @@
 //! ContainerInstance in the `default` cluster for the machine the server runs on, which
 //! takes the tasks of every cluster that has no instances of its own) and each `ecsctl
 //! agent`'s. [`plan_status`] computes what it reports from the machine and the tasks placed
-//! on it; [`run`] writes that on every heartbeat.
+//! on it; [`run`] writes that on every heartbeat. [`monitor`] is the control plane's side:
+//! an instance whose heartbeat stops is lost, and its tasks are stopped.
+
+pub mod monitor;
 
 use crate::Context;
 use crate::service::placement::{Capacity, Need, need};
