@@ -44,6 +44,9 @@ impl Store for AsAgentSeesIt {
     fn apply_all(&self, objs: Vec<Object>, dry_run: bool) -> Result<Vec<ApplyResult>, StoreError> {
         self.inner.apply_all(objs, dry_run)
     }
+    fn write_all(&self, writes: Vec<store::Write>) -> Result<(), StoreError> {
+        self.inner.write_all(writes)
+    }
     fn update_status(
         &self,
         key: &ObjectKey,
