@@ -265,15 +265,39 @@ pub(crate) fn admit_and_apply(
     objects: Vec<api::Object>,
     what: &str,
 ) -> Result<Result<(), EcsError>, store::StoreError> {
+    Ok(match try_admit_and_apply(admission, who, s, objects)? {
+        Applied::Written => Ok(()),
+        Applied::Refused(e) => Err(e),
+        Applied::Conflict => Err(EcsError::client(format!(
+            "{what} changed while it was written: try again"
+        ))),
+    })
+}
+
+/// What [`try_admit_and_apply`] did.
+pub(crate) enum Applied {
+    Written,
+    /// Refused by admission, as ECS's error.
+    Refused(EcsError),
+    /// A resourceVersion it was given is stale: someone wrote the object meanwhile (a read,
+    /// change and write may read again and retry).
+    Conflict,
+}
+
+/// [`admit_and_apply`], saying a lost compare-and-swap apart from a refusal.
+pub(crate) fn try_admit_and_apply(
+    admission: &admission::Admission,
+    who: &admission::access::Identity,
+    s: &dyn store::Store,
+    objects: Vec<api::Object>,
+) -> Result<Applied, store::StoreError> {
     let admitted = match admission.admit_apply_as(who, s, objects) {
         Ok(a) => a,
-        Err(e) => return Ok(Err(denied(e))),
+        Err(e) => return Ok(Applied::Refused(denied(e))),
     };
     match s.apply_all(admitted.objects, false) {
-        Ok(_) => Ok(Ok(())),
-        Err(store::StoreError::Conflict { .. }) => Ok(Err(EcsError::client(format!(
-            "{what} changed while it was written: try again"
-        )))),
+        Ok(_) => Ok(Applied::Written),
+        Err(store::StoreError::Conflict { .. }) => Ok(Applied::Conflict),
         Err(e) => Err(e),
     }
 }

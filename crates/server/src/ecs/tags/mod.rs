@@ -8,13 +8,16 @@
 pub(crate) mod rules;
 
 use crate::ecs::input::parse as input;
-use crate::ecs::{Caller, EcsState, admit_and_apply, denied, store_error};
+use crate::ecs::{Applied, Caller, EcsState, denied, store_error, try_admit_and_apply};
 use admission::access;
 use api::taskdef::Tag;
 use api::{Kind, Object, ObjectKey};
 use ecsapi::EcsError;
 use ecsapi::arn::{self, Arn};
 use rules as tags_rules;
+
+/// Reads and writes of one tag change before giving up on a resource that keeps changing.
+const ATTEMPTS: usize = 5;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -90,7 +93,7 @@ async fn change_tags(
     state: &EcsState,
     caller: &Caller,
     resource_arn: String,
-    change: impl FnOnce(&[Tag]) -> Result<Vec<Tag>, EcsError> + Send + 'static,
+    change: impl Fn(&[Tag]) -> Result<Vec<Tag>, EcsError> + Send + 'static,
 ) -> Result<Value, EcsError> {
     let key = key_of(&resource_arn)?;
     access::authorize(
@@ -102,6 +105,9 @@ async fn change_tags(
     state
         .store
         .run(move |s| {
+            // A task's or service's status changes often (its controller reports): a write
+            // that lost to one reads again and tries once more.
+            for _ in 0..ATTEMPTS {
             let Some(o) = s.get(&key)? else {
                 return Ok(Err(not_found(&resource_arn)));
             };
@@ -121,11 +127,18 @@ async fn change_tags(
                 Ok(o) => o,
                 Err(e) => return Ok(Err(EcsError::server(e.to_string()))),
             };
-            if let Err(e) = admit_and_apply(&admission, &who, s, vec![object], &resource_arn)? {
-                return Ok(Err(e));
+            match try_admit_and_apply(&admission, &who, s, vec![object])? {
+                Applied::Written => {
+                    tracing::info!(resource = %key, identity = %who.name, "tags changed (ECS API)");
+                    return Ok(Ok(json!({})));
+                }
+                Applied::Refused(e) => return Ok(Err(e)),
+                Applied::Conflict => continue,
             }
-            tracing::info!(resource = %key, identity = %who.name, "tags changed (ECS API)");
-            Ok(Ok(json!({})))
+            }
+            Ok(Err(EcsError::client(format!(
+                "{resource_arn} kept changing while its tags were written: try again"
+            ))))
         })
         .await
         .map_err(store_error)?
