@@ -473,6 +473,94 @@ fn draining_a_host_moves_its_tasks_within_the_service_bounds() {
     });
 }
 
+/// `kill -9` of an agent: after `--instance-timeout` its instance is disconnected, its tasks
+/// STOPPED (TerminationNotice) and replaced on the other host within the timeout + 10 s;
+/// when it comes back it removes the containers of those tasks (they kept running on its
+/// engine meanwhile), so no task runs twice, and it takes new tasks again.
+#[test]
+fn a_killed_agent_loses_its_tasks_to_the_other_host_and_cleans_up_when_back() {
+    const TIMEOUT: Duration = Duration::from_secs(3);
+    let f = Fleet::start_with(
+        "loss",
+        &[Host::plain(), Host::plain()],
+        &["--instance-timeout", "3s"],
+    );
+    let ids = f.ids();
+    f.apply(&format!(
+        "{}---\n{}",
+        task_definition("web", 16),
+        service(
+            "web",
+            &f.cluster,
+            "web",
+            4,
+            &["placementStrategy: [{type: spread, field: instanceId}]"]
+        )
+    ));
+    f.wait_tasks("web", "4 tasks RUNNING, 2 per host", RUN_WITHIN, |ts| {
+        let run: Vec<&Value> = ts.iter().filter(|t| running(t)).collect();
+        run.len() == 4 && per_instance(&run).len() == 2
+    });
+    let lost: BTreeSet<String> = f.engine_tasks(0).into_keys().collect();
+    assert_eq!(lost.len(), 2);
+    let killed = Instant::now();
+    f.agents[0].kill();
+    let ts = f.wait_tasks(
+        "web",
+        "the lost host's tasks STOPPED and 4 running on the other",
+        TIMEOUT + Duration::from_secs(10),
+        |ts| {
+            let run: Vec<&Value> = ts.iter().filter(|t| running(t)).collect();
+            run.len() == 4
+                && run.iter().all(|t| placed_on(t) == ids[1])
+                && ts.iter().filter(|t| lost.contains(name(t))).all(|t| {
+                    text(t, "/status/lastStatus") == "STOPPED"
+                        && text(t, "/status/stopCode") == "TerminationNotice"
+                })
+        },
+    );
+    eprintln!("timing: replaced {:?} after the kill", killed.elapsed());
+    let reason = ts
+        .iter()
+        .find(|t| lost.contains(name(t)))
+        .map(|t| text(t, "/status/stoppedReason").to_string())
+        .unwrap_or_default();
+    assert!(
+        reason.contains(&ids[0]),
+        "the reason names the instance: {reason}"
+    );
+    let ci = f.get(&["ci", &ids[0]]);
+    assert_eq!(ci["status"]["agentConnected"], false, "{ci:#}");
+    // Its containers kept running meanwhile (only the agent died).
+    assert_eq!(
+        f.engine_tasks(0).into_keys().collect::<BTreeSet<_>>(),
+        lost,
+        "the lost tasks' containers still run on the host"
+    );
+    // Back: it connects again and removes them; every running task has one container.
+    f.agents[0].start();
+    f.wait(
+        "the returned agent's old containers removed",
+        RUN_WITHIN,
+        || f.engine_tasks(0).is_empty().then_some(()),
+    );
+    f.wait_connected(&ids[..1], killed);
+    let run: Vec<Value> = f.service_tasks("web").into_iter().filter(running).collect();
+    assert_eq!(run.len(), 4);
+    let on_engines: Vec<String> = (0..2).flat_map(|i| f.engine_tasks(i).into_keys()).collect();
+    let unique: BTreeSet<&String> = on_engines.iter().collect();
+    assert_eq!(
+        on_engines.len(),
+        unique.len(),
+        "a task runs twice: {on_engines:?}"
+    );
+    // And it takes new tasks again.
+    f.ok(&["scale", "service", "web", "--replicas", "6"]);
+    f.wait_tasks("web", "new tasks on the returned host", RUN_WITHIN, |ts| {
+        ts.iter().any(|t| running(t) && placed_on(t) == ids[0])
+    });
+}
+
 /// The body of GET / on 127.0.0.1:port (200 only).
 fn http_get(port: u16) -> Option<String> {
     use std::io::{Read, Write};

@@ -117,6 +117,14 @@ impl Agent {
         }
     }
 
+    /// SIGKILL, as a crash: its containers keep running on its engine.
+    pub fn kill(&self) {
+        let taken = self.child.lock().expect("agent").take();
+        let mut child = taken.expect("the agent is not running");
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
     /// The container instance id the agent keeps in its data directory (empty before its
     /// first start wrote it).
     pub fn instance_id(&self) -> String {
@@ -160,6 +168,11 @@ impl Fleet {
     /// Starts the server and one engine per host (side by side), applies the Cluster
     /// `NAME-RANDOM`, starts the agents and waits until every instance reports connected.
     pub fn start(name: &str, hosts: &[Host]) -> Fleet {
+        Fleet::start_with(name, hosts, &[])
+    }
+
+    /// [`Fleet::start`] with more `ecsctl server` flags (`--instance-timeout 3s`).
+    pub fn start_with(name: &str, hosts: &[Host], server_args: &[&str]) -> Fleet {
         super::ensure_image();
         let cluster = format!("{name}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
         let mut server = Server::offline();
@@ -186,7 +199,9 @@ impl Fleet {
                 .iter()
                 .map(|_| s.spawn(|| ExtraEngine::start(&[IMAGE])))
                 .collect();
-            server.serve(&["--listen", &url, "--tokens", &tokens], &[]);
+            let mut args = vec!["--listen", url.as_str(), "--tokens", tokens.as_str()];
+            args.extend_from_slice(server_args);
+            server.serve(&args, &[]);
             starting
                 .into_iter()
                 .map(|h| h.join().expect("engine thread"))
