@@ -86,6 +86,28 @@ pub struct ContainerInstanceStatus {
     /// Where its tasks' host ports are reached.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub address: String,
+    /// What happened to it, newest first (registered, lost its agent, back, draining,
+    /// active again): at most [`MAX_EVENTS`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<crate::service::Event>,
+}
+
+/// Events an instance keeps.
+pub const MAX_EVENTS: usize = 20;
+
+impl ContainerInstanceStatus {
+    /// Records an event at `at` (RFC 3339), `id` unique among its events.
+    pub fn record(&mut self, id: String, at: &str, message: String) {
+        self.events.insert(
+            0,
+            crate::service::Event {
+                id,
+                created_at: at.to_string(),
+                message,
+            },
+        );
+        self.events.truncate(MAX_EVENTS);
+    }
 }
 
 /// ECS's name for a CPU architecture, from Rust's or Docker's (`x86_64`/`amd64`,

@@ -531,6 +531,11 @@ fn a_killed_agent_loses_its_tasks_to_the_other_host_and_cleans_up_when_back() {
     );
     let ci = f.get(&["ci", &ids[0]]);
     assert_eq!(ci["status"]["agentConnected"], false, "{ci:#}");
+    let described = f.ok(&["describe", "ci", &ids[0]]);
+    assert!(
+        described.contains("lost its agent (no heartbeat for"),
+        "describe ci shows the loss as an event: {described}"
+    );
     // Its containers kept running meanwhile (only the agent died).
     assert_eq!(
         f.engine_tasks(0).into_keys().collect::<BTreeSet<_>>(),
@@ -545,6 +550,11 @@ fn a_killed_agent_loses_its_tasks_to_the_other_host_and_cleans_up_when_back() {
         || f.engine_tasks(0).is_empty().then_some(()),
     );
     f.wait_connected(&ids[..1], killed);
+    let described = f.ok(&["describe", "ci", &ids[0]]);
+    assert!(
+        described.contains("has its agent connected again"),
+        "describe ci shows the return as an event: {described}"
+    );
     let run: Vec<Value> = f.service_tasks("web").into_iter().filter(running).collect();
     assert_eq!(run.len(), 4);
     let on_engines: Vec<String> = (0..2).flat_map(|i| f.engine_tasks(i).into_keys()).collect();

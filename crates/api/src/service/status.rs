@@ -118,8 +118,8 @@ impl ServiceStatus {
     }
 }
 
-/// A service event, in ECS's words.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// An event, in ECS's words (a service's; a container instance's too).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Event {
     pub id: String,

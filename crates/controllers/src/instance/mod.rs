@@ -115,12 +115,13 @@ pub fn plan_status(
     let memory: u64 = tasks.iter().map(|t| t.need.memory).sum();
     let running = tasks.iter().filter(|t| t.running).count();
     let heartbeat = rfc3339(now);
-    ContainerInstanceStatus {
-        status: if spec.draining {
-            InstanceStatus::Draining
-        } else {
-            InstanceStatus::Active
-        },
+    let state = if spec.draining {
+        InstanceStatus::Draining
+    } else {
+        InstanceStatus::Active
+    };
+    let mut status = ContainerInstanceStatus {
+        status: state,
         agent_connected: true,
         remaining_resources: InstanceResources {
             cpu: registered.cpu.saturating_sub(cpu),
@@ -148,10 +149,30 @@ pub fn plan_status(
             .map(|p| p.registered_at.clone())
             .filter(|r| !r.is_empty())
             .unwrap_or_else(|| heartbeat.clone()),
-        last_heartbeat: heartbeat,
+        last_heartbeat: heartbeat.clone(),
         agent_version: instance.agent_version.clone(),
         address: instance.address.clone(),
+        events: previous.map(|p| p.events.clone()).unwrap_or_default(),
+    };
+    let who = format!("(container-instance {})", instance.id);
+    let happened = match previous {
+        None => vec![format!("{who} registered in cluster {}.", instance.cluster)],
+        Some(p) => {
+            let mut out = Vec::new();
+            if !p.agent_connected {
+                out.push(format!("{who} has its agent connected again."));
+            }
+            if p.status != state {
+                out.push(format!("{who} is {}.", state.as_str()));
+            }
+            out
+        }
+    };
+    let stamp = now.unix_timestamp_nanos();
+    for (i, message) in happened.into_iter().enumerate() {
+        status.record(format!("{stamp}-{i}"), &heartbeat, message);
     }
+    status
 }
 
 /// Reports every `interval` until `shutdown` (the instance is registered first:
@@ -367,6 +388,43 @@ mod tests {
             at("2026-01-01T00:00:10Z"),
         );
         assert_eq!(later.status, InstanceStatus::Draining);
+        let said = |s: &ContainerInstanceStatus| -> Vec<String> {
+            s.events.iter().map(|e| e.message.clone()).collect()
+        };
+        assert_eq!(
+            said(&later),
+            [
+                "(container-instance 0a1b2c) is DRAINING.",
+                "(container-instance 0a1b2c) registered in cluster default."
+            ]
+        );
+        // Back from a loss (the server marked it disconnected): said once.
+        let lost = ContainerInstanceStatus {
+            agent_connected: false,
+            ..later.clone()
+        };
+        let back = plan_status(
+            &instance(),
+            &draining,
+            None,
+            &[],
+            Some(&lost),
+            at("2026-01-01T00:01:00Z"),
+        );
+        assert_eq!(
+            said(&back)[0],
+            "(container-instance 0a1b2c) has its agent connected again."
+        );
+        assert_eq!(back.events.len(), 3);
+        let steady = plan_status(
+            &instance(),
+            &draining,
+            None,
+            &[],
+            Some(&back),
+            at("2026-01-01T00:01:10Z"),
+        );
+        assert_eq!(steady.events, back.events, "a quiet heartbeat adds nothing");
         assert_eq!(later.registered_at, "2026-01-01T00:00:00Z");
         assert_eq!(later.last_heartbeat, "2026-01-01T00:00:10Z");
         assert_eq!(later.registered_resources, first.registered_resources);

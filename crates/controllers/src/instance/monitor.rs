@@ -124,11 +124,6 @@ pub fn plan(
     silent(instances, local, timeout, now)
         .into_iter()
         .filter_map(|(i, silent_for)| {
-            let disconnect = i.status.agent_connected.then(|| Write {
-                key: i.key.clone(),
-                resource_version: i.resource_version,
-                status: disconnected(i.status),
-            });
             let stop: Vec<Write<TaskStatus>> = tasks
                 .iter()
                 .filter(|t| t.instance == i.key.name && !t.status.last_status.is_terminal())
@@ -138,6 +133,11 @@ pub fn plan(
                     status: stopped_by_loss(t.status, &i.key.name, silent_for, &at),
                 })
                 .collect();
+            let disconnect = i.status.agent_connected.then(|| Write {
+                key: i.key.clone(),
+                resource_version: i.resource_version,
+                status: disconnected(i.status, &i.key.name, silent_for, stop.len(), now),
+            });
             (disconnect.is_some() || !stop.is_empty()).then(|| Lost {
                 instance: i.key.clone(),
                 silent_for,
@@ -149,15 +149,30 @@ pub fn plan(
 }
 
 /// The instance without its agent: it takes no tasks, and what its tasks held is given back
-/// (they are all stopped with it).
-fn disconnected(status: &ContainerInstanceStatus) -> ContainerInstanceStatus {
-    ContainerInstanceStatus {
+/// (they are all stopped with it); an event says so.
+fn disconnected(
+    status: &ContainerInstanceStatus,
+    id: &str,
+    silent_for: Duration,
+    stopped: usize,
+    now: OffsetDateTime,
+) -> ContainerInstanceStatus {
+    let mut out = ContainerInstanceStatus {
         agent_connected: false,
         running_tasks_count: 0,
         pending_tasks_count: 0,
         remaining_resources: status.registered_resources.clone(),
         ..status.clone()
-    }
+    };
+    out.record(
+        format!("{}-lost", now.unix_timestamp_nanos()),
+        &rfc3339(now),
+        format!(
+            "(container-instance {id}) lost its agent (no heartbeat for {}s): {stopped} tasks stopped.",
+            silent_for.as_secs()
+        ),
+    );
+    out
 }
 
 /// A task of a lost instance, STOPPED by the control plane. The stop code is ECS's for a
