@@ -571,6 +571,53 @@ fn a_killed_agent_loses_its_tasks_to_the_other_host_and_cleans_up_when_back() {
     });
 }
 
+/// A DAEMON service runs one task on each instance of its cluster (that its memberOf
+/// allows), and none on one that drains.
+#[test]
+fn a_daemon_service_runs_one_task_on_every_host() {
+    let f = Fleet::start(
+        "daemon",
+        &[
+            Host::plain().attribute("role=edge"),
+            Host::plain().attribute("role=edge"),
+            Host::plain().attribute("role=db"),
+        ],
+    );
+    let ids = f.ids();
+    f.apply(&format!(
+        "{}---\n{}",
+        task_definition("agentd", 16),
+        service(
+            "agentd",
+            &f.cluster,
+            "agentd",
+            0,
+            &[
+                "schedulingStrategy: DAEMON",
+                "placementConstraints: [{type: memberOf, expression: 'attribute:role == edge'}]",
+            ]
+        )
+        .replace("  desiredCount: 0\n", "")
+    ));
+    let ts = f.wait_tasks("agentd", "one task on each edge host", RUN_WITHIN, |ts| {
+        let run: Vec<&Value> = ts.iter().filter(|t| running(t)).collect();
+        run.len() == 2 && per_instance(&run).len() == 2
+    });
+    let run: Vec<&Value> = ts.iter().filter(|t| running(t)).collect();
+    let on: BTreeSet<String> = run.iter().map(|t| placed_on(t)).collect();
+    assert_eq!(on, ids[..2].iter().cloned().collect(), "not on the db host");
+    f.ok(&["drain", &ids[0]]);
+    f.wait_tasks(
+        "agentd",
+        "only the other edge host's task",
+        RUN_WITHIN,
+        |ts| {
+            let run: Vec<&Value> = ts.iter().filter(|t| running(t)).collect();
+            run.len() == 1 && placed_on(run[0]) == ids[1]
+        },
+    );
+}
+
 /// The body of GET / on 127.0.0.1:port (200 only).
 fn http_get(port: u16) -> Option<String> {
     use std::io::{Read, Write};

@@ -167,6 +167,22 @@ pub fn constraints(
     from_td.chain(from_service).collect()
 }
 
+/// How many of `nodes` a DAEMON service runs a task on: those that take tasks and meet every
+/// memberOf constraint (whether the task fits is placement's to say, as ECS's daemon
+/// scheduler reports an instance it cannot place on).
+pub fn eligible(nodes: &[Node], constraints: &[Constraint]) -> usize {
+    nodes
+        .iter()
+        .filter(|n| n.schedulable.is_ok())
+        .filter(|n| {
+            constraints.iter().all(|c| match c {
+                Constraint::MemberOf(e) => e.matches(&Facts(n)),
+                Constraint::DistinctInstance => true,
+            })
+        })
+        .count()
+}
+
 /// A node as a memberOf expression sees it (its group counts include the tasks this call
 /// placed: `place` counts each one on its node at once).
 struct Facts<'a>(&'a Node);

@@ -318,6 +318,17 @@ impl Ledger {
         node
     }
 
+    /// The instances of `cluster` a DAEMON service with `constraints` runs a task on.
+    pub fn daemon_instances(
+        &self,
+        cluster: &str,
+        declared: Option<Capacity>,
+        constraints: &[placement::Constraint],
+    ) -> u32 {
+        let nodes = self.nodes_counting(cluster, declared, Some(""));
+        u32::try_from(placement::eligible(&nodes, constraints)).unwrap_or(u32::MAX)
+    }
+
     /// Places `ask.count` tasks of `cluster`. With `keys` (one per task, as many as asked),
     /// each placed task is counted at once under its key; a key already placed keeps its
     /// instance. Without, nothing is recorded (how many would fit, and why not more).

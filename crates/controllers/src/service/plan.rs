@@ -90,6 +90,8 @@ pub struct Inputs<'a> {
     pub backoff_cap: Duration,
     /// Ids for deployments this plan may create.
     pub new_ids: [&'a str; 2],
+    /// DAEMON: the container instances its tasks may run on, one task each.
+    pub daemon_instances: u32,
     /// How many more tasks the container instances can take, and why not more, in ECS's
     /// words ("no container instance met all of its requirements. The closest ..."). None:
     /// no limit known; the reconciler asks placement only when a plan wants to start tasks.
@@ -117,11 +119,11 @@ pub struct Plan {
     pub requeue_after: Option<Duration>,
 }
 
-/// The desired task count (DAEMON: one per container instance, and there is one).
-pub fn desired_count(spec: &ServiceSpec) -> u32 {
+/// The desired task count (DAEMON: one per container instance it may run on).
+pub fn desired_count(spec: &ServiceSpec, daemon_instances: u32) -> u32 {
     match spec.scheduling_strategy() {
         SchedulingStrategy::Replica => spec.desired_count.map_or(0, |c| c.get()),
-        SchedulingStrategy::Daemon => 1,
+        SchedulingStrategy::Daemon => daemon_instances,
     }
 }
 
@@ -138,7 +140,7 @@ pub fn plan(inp: &Inputs<'_>) -> Plan {
         now: inp.now,
         new: Vec::new(),
     };
-    let desired = desired_count(inp.spec);
+    let desired = desired_count(inp.spec, inp.daemon_instances);
     let max_total = (u64::from(desired) * u64::from(inp.spec.maximum_percent()) / 100) as u32;
     let min_healthy =
         (u64::from(desired) * u64::from(inp.spec.minimum_healthy_percent())).div_ceil(100) as u32;

@@ -5,7 +5,7 @@ use super::plan::{Action, Inputs, TaskView, plan};
 use crate::Context;
 use crate::timefmt::{parse_rfc3339, rfc3339};
 use api::autoscaler::{AutoscalerSpec, AutoscalerStatus};
-use api::service::{ServiceSpec, ServiceStatus};
+use api::service::{SchedulingStrategy, ServiceSpec, ServiceStatus};
 use api::task::{StopCode, StopRequest, TaskSpec, TaskStatus};
 use api::taskdef::TaskDefinitionSpec;
 use api::{Kind, Object, ObjectKey};
@@ -99,6 +99,7 @@ pub async fn reconcile_service(ctx: &Context, key: &ObjectKey) -> Result<Next, S
         now,
         backoff_cap: ctx.service_backoff_cap,
         new_ids: [&ids[0], &ids[1]],
+        daemon_instances: daemon_instances(ctx, &cluster, &spec, &td).await?,
         placement: None,
     };
     let mut p = plan(&inputs);
@@ -240,6 +241,11 @@ async fn placement(
         });
     };
     let rules = match constraints(&td.placement_constraints, &spec.placement_constraints) {
+        // A DAEMON service runs one task per instance.
+        Ok(mut rules) if spec.scheduling_strategy() == SchedulingStrategy::Daemon => {
+            rules.push(crate::placement::Constraint::DistinctInstance);
+            rules
+        }
         Ok(rules) => rules,
         Err(e) => {
             return Ok(Placement {
@@ -260,6 +266,30 @@ async fn placement(
     };
     let mut rng = || (ctx.new_id)().as_u128() as u64;
     Ok(ctx.ledger().place(cluster, declared, &ask, keys, &mut rng))
+}
+
+/// How many instances of `cluster` a DAEMON service runs a task on (0 for a REPLICA
+/// service, which does not ask).
+async fn daemon_instances(
+    ctx: &Context,
+    cluster: &str,
+    spec: &ServiceSpec,
+    task_definition: &str,
+) -> Result<u32, ServiceError> {
+    if spec.scheduling_strategy() != SchedulingStrategy::Daemon {
+        return Ok(0);
+    }
+    let td: Option<TaskDefinitionSpec> = ctx
+        .store
+        .get(&ObjectKey::new(Kind::TaskDefinition, None, task_definition))
+        .await?
+        .and_then(|o| o.spec_as().ok());
+    let from_td = td.map(|t| t.placement_constraints).unwrap_or_default();
+    let Ok(rules) = crate::placement::constraints(&from_td, &spec.placement_constraints) else {
+        return Ok(0);
+    };
+    let declared = declared_capacity(ctx, cluster).await?;
+    Ok(ctx.ledger().daemon_instances(cluster, declared, &rules))
 }
 
 /// The capacity `cluster` declares (its Cluster's `spec.capacity`): what the server's own

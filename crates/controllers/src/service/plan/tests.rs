@@ -28,6 +28,7 @@ struct Sim {
     log: Vec<(u32, u32)>, // (present, healthy) after each round's actions
     placement: Option<(u32, String)>,
     task_config: String,
+    daemon_instances: u32,
 }
 
 impl Sim {
@@ -41,6 +42,7 @@ impl Sim {
             round: 0,
             next: 0,
             log: vec![],
+            daemon_instances: 1,
             placement: None,
             task_config: String::new(),
         }
@@ -69,6 +71,7 @@ impl Sim {
             now,
             backoff_cap: Duration::from_secs(60),
             new_ids: [&id1, &id2],
+            daemon_instances: self.daemon_instances,
             placement: self.placement.clone(),
         });
         self.status = p.status.clone();
@@ -504,4 +507,25 @@ fn tasks_start_in_bounded_batches() {
     assert_eq!(first.requeue_after, Some(POLL), "the next batch follows");
     assert!(s.run_until_steady(20));
     assert_eq!(s.status.running_count, 35);
+}
+
+#[test]
+fn a_daemon_service_runs_one_task_per_instance_it_may_run_on() {
+    let spec: ServiceSpec = serde_json::from_value(serde_json::json!({
+        "taskDefinition": "web", "schedulingStrategy": "DAEMON"}))
+    .unwrap();
+    let mut s = Sim::new(spec);
+    s.daemon_instances = 3;
+    for _ in 0..6 {
+        s.step();
+    }
+    let live = s.tasks.iter().filter(|(t, _)| t.active()).count();
+    assert_eq!(live, 3);
+    // An instance went away (drained, lost): one task fewer.
+    s.daemon_instances = 2;
+    for _ in 0..6 {
+        s.step();
+    }
+    let live = s.tasks.iter().filter(|(t, _)| t.active()).count();
+    assert_eq!(live, 2);
 }
