@@ -46,6 +46,7 @@ impl Agent {
         let ctx = controllers::Context::new(store.clone(), Arc::new(fake.clone()), id);
         let identity = InstanceIdentity {
             cluster: CLUSTER.to_string(),
+            any_cluster: false,
             ..InstanceIdentity::this_machine(id)
         };
         let (stop, rx) = tokio::sync::watch::channel(false);

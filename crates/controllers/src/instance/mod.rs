@@ -47,6 +47,10 @@ pub struct InstanceIdentity {
     pub capacity: Option<Capacity>,
     /// The operator's attributes (`--attribute K=V`), beside ECS's own.
     pub attributes: BTreeMap<String, String>,
+    /// Whether it takes tasks of other clusters too (the server's own instance takes those
+    /// of clusters without instances): its heartbeat then looks at every cluster's tasks,
+    /// an agent's only at its own cluster's.
+    pub any_cluster: bool,
 }
 
 impl InstanceIdentity {
@@ -60,6 +64,7 @@ impl InstanceIdentity {
             arch: std::env::consts::ARCH.to_string(),
             capacity: None,
             attributes: BTreeMap::new(),
+            any_cluster: true,
         }
     }
 
@@ -256,7 +261,11 @@ async fn tasks_on(
     needs: &mut HashMap<String, Option<Need>>,
 ) -> Result<Vec<TaskUse>, StoreError> {
     let mut out = Vec::new();
-    for task in ctx.store.list(&ListQuery::new(Kind::Task)).await?.items {
+    let mut query = ListQuery::new(Kind::Task);
+    if !instance.any_cluster {
+        query = query.in_cluster(instance.cluster.clone());
+    }
+    for task in ctx.store.list(&query).await?.items {
         let status = task.status_as::<TaskStatus>().unwrap_or_default();
         let Ok(spec) = task.spec_as::<TaskSpec>() else {
             continue;
@@ -311,6 +320,7 @@ mod tests {
             arch: "aarch64".into(),
             capacity: None,
             attributes: BTreeMap::from([("stack".to_string(), "prod".to_string())]),
+            any_cluster: true,
         }
     }
 

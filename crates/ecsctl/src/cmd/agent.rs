@@ -80,6 +80,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<()> {
         address: args.address.to_string(),
         capacity: args.capacity,
         attributes: args.attributes.into_iter().collect::<BTreeMap<_, _>>(),
+        any_cluster: false,
         ..InstanceIdentity::this_machine("")
     };
     crate::agent::run(AgentConfig {
