@@ -12,8 +12,8 @@
 
 use api::placement::Expr;
 use api::service::PlacementStrategy;
+use ecsctl_controllers::placement::Need;
 use ecsctl_controllers::placement::{Ask, Constraint, Node, place};
-use ecsctl_controllers::service::placement::Need;
 use serde_json::json;
 use std::time::{Duration, Instant};
 

@@ -12,7 +12,7 @@ use api::task::{TaskPhase, TaskSpec, TaskStatus};
 use api::{Kind, Object, ObjectKey};
 use ecsctl_controllers::Context;
 use ecsctl_controllers::instance::InstanceIdentity;
-use ecsctl_controllers::service::placement::Capacity;
+use ecsctl_controllers::placement::Capacity;
 use runtime::{FakeRuntime, MachineInfo};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;

@@ -8,7 +8,7 @@
 pub mod monitor;
 
 use crate::Context;
-use crate::service::placement::{Capacity, Need, need};
+use crate::placement::{Capacity, Need, need};
 use crate::timefmt::rfc3339;
 use api::instance::{
     ContainerInstanceSpec, ContainerInstanceStatus, InstanceResources, InstanceStatus, attributes,

@@ -24,14 +24,15 @@
 //! (attribute lookups, constraint evaluation, port checks), then O(instances x strategies)
 //! per task without allocating, so 10,000 tasks over 100 instances take a few milliseconds.
 
+mod need;
 mod reason;
 mod strategy;
 #[cfg(test)]
 mod tests;
 
+pub use need::{Capacity, Need, need};
 pub use reason::{NO_INSTANCES, UNABLE};
 
-use crate::service::placement::Need;
 use api::placement::{Expr, InstanceFacts, QueryError};
 use api::service::{PlacementConstraint, PlacementConstraintType, PlacementStrategy};
 use api::taskdef::{Protocol, TaskPlacementConstraint};

@@ -6,7 +6,7 @@
 //! memory of an instance.
 
 use crate::placement::{self, Ask, Node, Placement};
-use crate::service::placement::{Capacity, Need, need};
+use crate::placement::{Capacity, Need, need};
 use api::instance::{ContainerInstanceSpec, ContainerInstanceStatus};
 use api::task::{TaskSpec, TaskStatus};
 use api::taskdef::{Protocol, TaskDefinitionSpec};

@@ -145,7 +145,7 @@ async fn schedule(ctx: &Context, key: &ObjectKey) -> Result<Action, ScheduleErro
         Ok(c) => c,
         Err(e) => return stop(ctx, &obj, StopCode::TaskFailedToStart, e.to_string()).await,
     };
-    let need = crate::service::placement::need(&td);
+    let need = crate::placement::need(&td);
     let group = ledger::group_of(&spec);
     let declared = crate::service::reconciler::declared_capacity(ctx, &cluster).await?;
     let ask = Ask {

@@ -3,7 +3,6 @@
 //! through Task objects, which the task controller turns into containers.
 
 pub mod deployments;
-pub mod placement;
 pub mod plan;
 pub mod reconciler;
 

@@ -254,7 +254,7 @@ async fn placement(
             });
         }
     };
-    let need = super::placement::need(&td);
+    let need = crate::placement::need(&td);
     let group = format!("service:{service}");
     let declared = declared_capacity(ctx, cluster).await?;
     let ask = Ask {
@@ -297,8 +297,8 @@ async fn daemon_instances(
 pub(crate) async fn declared_capacity(
     ctx: &Context,
     cluster: &str,
-) -> Result<Option<super::placement::Capacity>, store::StoreError> {
-    use super::placement::Capacity;
+) -> Result<Option<crate::placement::Capacity>, store::StoreError> {
+    use crate::placement::Capacity;
     let declared = ctx
         .store
         .get(&ObjectKey::new(Kind::Cluster, None, cluster))

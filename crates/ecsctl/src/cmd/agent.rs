@@ -6,7 +6,7 @@ use crate::client::{Client, default_data_dir};
 use crate::error::usage;
 use anyhow::Result;
 use controllers::instance::InstanceIdentity;
-use controllers::service::placement::Capacity;
+use controllers::placement::Capacity;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,6 +1,6 @@
 //! What a task reserves on its container instance ([`need`]: CPU, memory, fixed host ports,
 //! as ECS counts them against an instance's registered resources), and what this machine
-//! has ([`Capacity::local`]). Pure functions; `crate::placement` chooses the instance.
+//! has ([`Capacity::local`]). Pure functions.
 
 use api::taskdef::{NetworkMode, Protocol, TaskDefinitionSpec};
 use std::collections::BTreeSet;
