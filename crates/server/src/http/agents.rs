@@ -5,7 +5,7 @@
 //! An agent acts only for the instances it registered (their `spec.agent` is its token's
 //! principal) and the tasks placed on them: [`admission::access::owns_instance`].
 
-use super::{AppState, blocking, query};
+use super::{AppState, ClusterQuery, blocking, json_body, path_param, query};
 use crate::error::ApiError;
 use admission::access::{self, Action, Identity};
 use api::instance::ContainerInstanceSpec;
@@ -17,23 +17,7 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use serde::Deserialize;
 use store::{ListQuery, Store, StoreError};
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct ClusterQuery {
-    cluster: Option<String>,
-}
-
-fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    b.map(|Json(b)| b)
-        .map_err(|e| ApiError::bad_request(format!("invalid body: {}", e.body_text())))
-}
-
-fn path_param<T>(p: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
-    p.map(|Path(p)| p)
-        .map_err(|e| ApiError::bad_request(format!("invalid path: {}", e.body_text())))
-}
 
 /// `POST /v1/instances`: registers the instance for the agent that asks, or finds it again
 /// (an agent restarting); an instance another agent registered is refused.
@@ -42,7 +26,7 @@ pub(crate) async fn register(
     Extension(who): Extension<Identity>,
     req: Result<Json<RegisterInstance>, JsonRejection>,
 ) -> Result<Json<Object>, ApiError> {
-    let req = body(req)?;
+    let req = json_body(req)?;
     let cluster = req
         .cluster
         .filter(|c| !c.is_empty())
@@ -105,11 +89,8 @@ pub(crate) async fn report(
                 format!("{plural:?}: only tasks and containerinstances report a status here"),
             )
         })?;
-    let update = body(update)?;
-    let cluster = query(q)?
-        .cluster
-        .filter(|c| !c.is_empty())
-        .unwrap_or_else(|| DEFAULT_CLUSTER.to_string());
+    let update = json_body(update)?;
+    let cluster = query(q)?.cluster_or_default();
     access::authorize(
         &who,
         &Action::Report {
@@ -166,10 +147,7 @@ pub(crate) async fn secret_value(
     q: Result<Query<ClusterQuery>, QueryRejection>,
 ) -> Result<Json<SecretValue>, ApiError> {
     let name = path_param(path)?;
-    let cluster = query(q)?
-        .cluster
-        .filter(|c| !c.is_empty())
-        .unwrap_or_else(|| DEFAULT_CLUSTER.to_string());
+    let cluster = query(q)?.cluster_or_default();
     access::authorize(
         &who,
         &Action::SecretValue {

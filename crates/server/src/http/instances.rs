@@ -7,7 +7,7 @@
 //! store directly rather than through the admission chain, which would refuse it; who may
 //! ask is [`admission::access::Action::SetInstanceState`]'s (admins only).
 
-use super::{AppState, blocking, query};
+use super::{AppState, ClusterQuery, blocking, json_body, path_param, query};
 use crate::error::ApiError;
 use admission::access::{self, Action, Identity};
 use api::instance::{ContainerInstanceSpec, ContainerInstanceStatus, InstanceStatus};
@@ -17,17 +17,12 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use store::{Store, StoreError};
 
 /// Writes lost to a heartbeat (which writes the instance's status every few seconds)
 /// before giving up.
 const CAS_ATTEMPTS: usize = 5;
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct ClusterQuery {
-    cluster: Option<String>,
-}
 
 /// What [`set_draining`] found and did.
 #[derive(Debug)]
@@ -119,16 +114,9 @@ pub(crate) async fn set_state(
     q: Result<Query<ClusterQuery>, QueryRejection>,
     req: Result<Json<InstanceStateRequest>, JsonRejection>,
 ) -> Result<Json<InstanceStateResponse>, ApiError> {
-    let id = path
-        .map(|Path(p)| p)
-        .map_err(|e| ApiError::bad_request(format!("invalid path: {}", e.body_text())))?;
-    let req = req
-        .map(|Json(b)| b)
-        .map_err(|e| ApiError::bad_request(format!("invalid body: {}", e.body_text())))?;
-    let cluster = query(q)?
-        .cluster
-        .filter(|c| !c.is_empty())
-        .unwrap_or_else(|| DEFAULT_CLUSTER.to_string());
+    let id = path_param(path)?;
+    let req = json_body(req)?;
+    let cluster = query(q)?.cluster_or_default();
     access::authorize(
         &who,
         &Action::SetInstanceState {

@@ -25,9 +25,7 @@ pub(crate) async fn status(
     path: Result<Path<String>, PathRejection>,
     Query(q): Query<StatusQuery>,
 ) -> Result<Json<Option<LoadBalancerStatus>>, ApiError> {
-    let name = path
-        .map(|Path(p)| p)
-        .map_err(|e| ApiError::bad_request(format!("invalid path: {}", e.body_text())))?;
+    let name = super::path_param(path)?;
     let key = ObjectKey::new(
         Kind::LoadBalancer,
         q.cluster.as_deref().filter(|c| !c.is_empty()),

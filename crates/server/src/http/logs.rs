@@ -48,9 +48,7 @@ pub(crate) async fn logs(
     path: Result<Path<String>, PathRejection>,
     q: Result<Query<LogsQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let id = path
-        .map(|Path(p)| p)
-        .map_err(|e| ApiError::bad_request(format!("invalid path: {}", e.body_text())))?;
+    let id = super::path_param(path)?;
     let q = query(q)?;
     let key = ObjectKey::new(
         Kind::Task,

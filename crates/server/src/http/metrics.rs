@@ -28,9 +28,7 @@ pub(crate) async fn list(
     path: Result<Path<String>, PathRejection>,
     Query(q): Query<MetricsQuery>,
 ) -> Result<axum::response::Response, ApiError> {
-    let which = path
-        .map(|Path(p)| p)
-        .map_err(|e| ApiError::bad_request(format!("invalid path: {}", e.body_text())))?;
+    let which = super::path_param(path)?;
     let Some(rt) = state.runtime.as_ref() else {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -207,6 +207,37 @@ pub(crate) async fn blocking<T: Send + 'static>(
         .map_err(ApiError::from)
 }
 
+/// A path parameter, or 400 saying what is wrong with it.
+pub(crate) fn path_param<T>(
+    p: Result<axum::extract::Path<T>, axum::extract::rejection::PathRejection>,
+) -> Result<T, ApiError> {
+    p.map(|axum::extract::Path(p)| p)
+        .map_err(|e| ApiError::bad_request(format!("invalid path: {}", e.body_text())))
+}
+
+/// A JSON body, or 400 saying what is wrong with it.
+pub(crate) fn json_body<T>(
+    b: Result<Json<T>, axum::extract::rejection::JsonRejection>,
+) -> Result<T, ApiError> {
+    b.map(|Json(b)| b)
+        .map_err(|e| ApiError::bad_request(format!("invalid body: {}", e.body_text())))
+}
+
+/// `?cluster=` of endpoints about one cluster's objects.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct ClusterQuery {
+    cluster: Option<String>,
+}
+
+impl ClusterQuery {
+    /// The cluster asked for, `default` when absent or empty.
+    pub(crate) fn cluster_or_default(self) -> String {
+        self.cluster
+            .filter(|c| !c.is_empty())
+            .unwrap_or_else(|| api::DEFAULT_CLUSTER.to_string())
+    }
+}
+
 /// A query string, or 400 saying what is wrong with it.
 pub(crate) fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
     q.map(|Query(q)| q)

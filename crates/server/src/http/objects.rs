@@ -4,7 +4,7 @@
 //! asked for) before the store is read, so the answer says nothing about whether the object
 //! exists.
 
-use super::{AppState, blocking, query};
+use super::{AppState, blocking, path_param, query};
 use crate::error::ApiError;
 use admission::access::{self, Action, Identity, Verb};
 use api::wire::{DeleteResponse, ObjectRef};
@@ -87,11 +87,6 @@ pub(crate) async fn delete(
 /// `{"kind", "name", "cluster", "revision"?}`.
 fn deleted_json(o: &Object) -> ObjectRef {
     ObjectRef::of(o)
-}
-
-fn path_param<T>(p: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
-    p.map(|Path(p)| p)
-        .map_err(|e| ApiError::bad_request(format!("invalid path: {}", e.body_text())))
 }
 
 /// Any name `Kind::parse_user` accepts (singular, plural, short); 404 otherwise.
