@@ -189,16 +189,11 @@ pub(super) async fn describe(
             "include {bad:?}: neither TAGS nor CONTAINER_INSTANCE_HEALTH is supported yet"
         )));
     }
-    if req.container_instances.is_empty() {
-        return Err(EcsError::invalid_parameter(
-            "containerInstances cannot be empty.",
-        ));
-    }
-    if req.container_instances.len() > MAX_DESCRIBE {
-        return Err(EcsError::invalid_parameter(format!(
-            "containerInstances: at most {MAX_DESCRIBE} per DescribeContainerInstances"
-        )));
-    }
+    check_count(
+        &req.container_instances,
+        MAX_DESCRIBE,
+        "DescribeContainerInstances",
+    )?;
     let cluster = cluster_param(req.cluster.as_deref())?;
     access::authorize_list(&caller.identity, Kind::ContainerInstance, Some(&cluster))
         .map_err(|f| denied(f.into()))?;
@@ -279,16 +274,11 @@ pub(super) async fn update_state(
             )));
         }
     };
-    if req.container_instances.is_empty() {
-        return Err(EcsError::invalid_parameter(
-            "containerInstances cannot be empty.",
-        ));
-    }
-    if req.container_instances.len() > MAX_UPDATE {
-        return Err(EcsError::invalid_parameter(format!(
-            "containerInstances: at most {MAX_UPDATE} per UpdateContainerInstancesState"
-        )));
-    }
+    check_count(
+        &req.container_instances,
+        MAX_UPDATE,
+        "UpdateContainerInstancesState",
+    )?;
     let cluster = cluster_param(req.cluster.as_deref())?;
     access::authorize(
         &caller.identity,
@@ -334,4 +324,19 @@ pub(super) async fn update_state(
         })
         .await
         .map_err(store_error)?
+}
+
+/// `containerInstances` of `operation`: at least one, at most `max`.
+fn check_count(ids: &[String], max: usize, operation: &str) -> Result<(), EcsError> {
+    if ids.is_empty() {
+        return Err(EcsError::invalid_parameter(
+            "containerInstances cannot be empty.",
+        ));
+    }
+    if ids.len() > max {
+        return Err(EcsError::invalid_parameter(format!(
+            "containerInstances: at most {max} per {operation}"
+        )));
+    }
+    Ok(())
 }
