@@ -74,23 +74,7 @@ async fn main() {
             json!({"capacity": {"cpu": 1_000_000, "memory": 1_000_000}}),
         ))
         .expect("cluster");
-    store
-        .apply(Object::new(
-            Kind::TaskDefinition,
-            "web",
-            json!({"containerDefinitions": [{"name": "app", "image": "img", "memory": 16}]}),
-        ))
-        .expect("td");
-    let objects: Vec<Object> = (0..services)
-        .map(|i| {
-            Object::new(
-                Kind::Service,
-                format!("svc-{i}"),
-                json!({"taskDefinition": "web", "desiredCount": 10}),
-            )
-        })
-        .collect();
-    store.apply_all(objects, false).expect("services");
+    seed_services(&store, services, json!({}));
 
     let t0 = Instant::now();
     let mut rounds = 0;
@@ -139,6 +123,28 @@ async fn main() {
     println!("{placed}");
 }
 
+/// The task definition `web` (16 MiB) and `services` services of 10 of its tasks, each spec
+/// with the fields of `extra`.
+fn seed_services(store: &SledStore, services: usize, extra: serde_json::Value) {
+    store
+        .apply(Object::new(
+            Kind::TaskDefinition,
+            "web",
+            json!({"containerDefinitions": [{"name": "app", "image": "img", "memory": 16}]}),
+        ))
+        .expect("td");
+    let objects: Vec<Object> = (0..services)
+        .map(|i| {
+            let mut spec = json!({"taskDefinition": "web", "desiredCount": 10});
+            if let (Some(s), Some(e)) = (spec.as_object_mut(), extra.as_object()) {
+                s.extend(e.clone());
+            }
+            Object::new(Kind::Service, format!("svc-{i}"), spec)
+        })
+        .collect();
+    store.apply_all(objects, false).expect("services");
+}
+
 /// Nomad's C1M rate as HashiCorp published it.
 const NOMAD_C1M_PER_S: f64 = 3750.0;
 const INSTANCES: usize = 100;
@@ -176,26 +182,13 @@ async fn place_over_instances(services: usize) -> String {
             )
             .expect("instance status");
     }
-    store
-        .apply(Object::new(
-            Kind::TaskDefinition,
-            "web",
-            json!({"containerDefinitions": [{"name": "app", "image": "img", "memory": 16}]}),
-        ))
-        .expect("td");
-    let objects: Vec<Object> = (0..services)
-        .map(|i| {
-            Object::new(
-                Kind::Service,
-                format!("svc-{i}"),
-                json!({"taskDefinition": "web", "desiredCount": 10,
-                    "placementStrategy": [
-                        {"type": "spread", "field": "attribute:ecs.availability-zone"},
-                        {"type": "binpack", "field": "memory"}]}),
-            )
-        })
-        .collect();
-    store.apply_all(objects, false).expect("services");
+    seed_services(
+        &store,
+        services,
+        json!({"placementStrategy": [
+            {"type": "spread", "field": "attribute:ecs.availability-zone"},
+            {"type": "binpack", "field": "memory"}]}),
+    );
     ctx.ledger().rebuild(store.as_ref());
     let keys: Vec<ObjectKey> = store
         .list(&ListQuery::new(Kind::Service))
