@@ -8,7 +8,7 @@
 pub mod monitor;
 
 use crate::Context;
-use crate::placement::{Capacity, Need, need};
+use crate::placement::{Capacity, Need, Needs};
 use crate::timefmt::rfc3339;
 use api::instance::{
     ContainerInstanceSpec, ContainerInstanceStatus, InstanceResources, InstanceStatus, attributes,
@@ -18,7 +18,7 @@ use api::task::{TaskSpec, TaskStatus};
 use api::taskdef::TaskDefinitionSpec;
 use api::{DEFAULT_CLUSTER, Kind, Object, ObjectKey};
 use runtime::MachineInfo;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 use store::{ListQuery, StoreError};
@@ -189,7 +189,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let mut shutdown = std::pin::pin!(shutdown);
-    let mut needs = HashMap::new();
+    let mut needs = Needs::default();
     loop {
         if let Err(e) = update_status(&ctx, &instance, &mut needs).await {
             tracing::warn!(instance = %instance.id, error = %e, "the container instance could not report");
@@ -223,7 +223,7 @@ pub async fn register_local(ctx: &Context, instance: &InstanceIdentity) -> Resul
 pub async fn update_status(
     ctx: &Context,
     instance: &InstanceIdentity,
-    needs: &mut HashMap<String, Option<Need>>,
+    needs: &mut Needs,
 ) -> Result<(), StoreError> {
     let key = instance.key();
     let current = ctx
@@ -258,7 +258,7 @@ pub async fn update_status(
 async fn tasks_on(
     ctx: &Context,
     instance: &InstanceIdentity,
-    needs: &mut HashMap<String, Option<Need>>,
+    needs: &mut Needs,
 ) -> Result<Vec<TaskUse>, StoreError> {
     let mut out = Vec::new();
     let mut query = ListQuery::new(Kind::Task);
@@ -276,22 +276,15 @@ async fn tasks_on(
         let td = Some(status.task_definition.clone())
             .filter(|s| !s.is_empty())
             .unwrap_or(spec.task_definition);
-        let reserved = match needs.get(&td) {
-            Some(n) => n.clone(),
+        let reserved = match needs.cached(&td) {
+            Some(n) => n,
             None => {
-                let n = ctx
+                let spec = ctx
                     .store
                     .get(&ObjectKey::new(Kind::TaskDefinition, None, &td))
                     .await?
-                    .and_then(|o| o.spec_as::<TaskDefinitionSpec>().ok())
-                    .as_ref()
-                    .map(need);
-                // Only `family:N` names one revision for good; a bare family (a task not
-                // yet started) names whatever is latest, so it is read again next time.
-                if td.contains(':') {
-                    needs.insert(td.clone(), n.clone());
-                }
-                n
+                    .and_then(|o| o.spec_as::<TaskDefinitionSpec>().ok());
+                needs.remember(&td, spec.as_ref())
             }
         };
         out.push(TaskUse {

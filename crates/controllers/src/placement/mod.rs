@@ -30,7 +30,7 @@ mod strategy;
 #[cfg(test)]
 mod tests;
 
-pub use need::{Capacity, Need, need};
+pub use need::{Capacity, Need, Needs, need};
 pub use reason::{NO_INSTANCES, UNABLE};
 
 use api::placement::{Expr, InstanceFacts, QueryError};

@@ -3,7 +3,7 @@
 //! has ([`Capacity::local`]). Pure functions.
 
 use api::taskdef::{NetworkMode, Protocol, TaskDefinitionSpec};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 /// What a task reserves on its instance.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -46,6 +46,32 @@ pub fn need(td: &TaskDefinitionSpec) -> Need {
         })
         .collect();
     Need { cpu, memory, ports }
+}
+
+/// What task definitions reserve, as read so far: `family:N` names one immutable revision,
+/// so its need is kept; a bare family (a task not yet started) names whatever revision is
+/// latest, so it is never kept and is read again next time.
+#[derive(Debug, Default)]
+pub struct Needs(HashMap<String, Option<Need>>);
+
+impl Needs {
+    /// What `task_definition` reserves, if known (`Some(None)`: it does not exist).
+    pub fn cached(&self, task_definition: &str) -> Option<Option<Need>> {
+        self.0.get(task_definition).cloned()
+    }
+
+    /// What `task_definition` (read as `spec`) reserves, kept when it names one revision.
+    pub fn remember(
+        &mut self,
+        task_definition: &str,
+        spec: Option<&TaskDefinitionSpec>,
+    ) -> Option<Need> {
+        let n = spec.map(need);
+        if task_definition.contains(':') {
+            self.0.insert(task_definition.to_string(), n.clone());
+        }
+        n
+    }
 }
 
 /// The instance's registered resources.
@@ -101,5 +127,24 @@ mod tests {
             dynamic.ports.is_empty(),
             "hostPort 0: the engine picks a free one"
         );
+    }
+
+    #[test]
+    fn only_a_revision_named_by_number_is_kept() {
+        let spec = td(json!({"containerDefinitions": [{"name": "a", "image": "x", "memory": 64}]}));
+        let mut needs = Needs::default();
+        assert_eq!(
+            needs.remember("web:3", Some(&spec)).map(|n| n.memory),
+            Some(64)
+        );
+        assert_eq!(needs.cached("web:3").flatten().map(|n| n.memory), Some(64));
+        needs.remember("web", Some(&spec));
+        assert_eq!(
+            needs.cached("web"),
+            None,
+            "a bare family names the latest: read again"
+        );
+        needs.remember("gone:1", None);
+        assert_eq!(needs.cached("gone:1"), Some(None));
     }
 }

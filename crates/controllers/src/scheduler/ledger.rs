@@ -6,7 +6,7 @@
 //! memory of an instance.
 
 use crate::placement::{self, Ask, Node, Placement};
-use crate::placement::{Capacity, Need, need};
+use crate::placement::{Capacity, Need, Needs};
 use api::instance::{ContainerInstanceSpec, ContainerInstanceStatus};
 use api::task::{TaskSpec, TaskStatus};
 use api::taskdef::{Protocol, TaskDefinitionSpec};
@@ -86,7 +86,7 @@ pub struct Ledger {
     /// The reservations summed by instance, then by cluster.
     usage: HashMap<String, HashMap<String, Usage>>,
     /// What each task definition revision reserves (cached: revisions are immutable).
-    needs: HashMap<String, Option<Need>>,
+    needs: Needs,
     /// The server's own instance: it takes the tasks of every cluster without instances of
     /// its own (as a single machine always did).
     local: Option<String>,
@@ -132,16 +132,15 @@ impl Ledger {
 
     /// The reservation of a task definition revision.
     fn need_of(&mut self, store: &dyn Store, td: &str) -> Option<Need> {
-        self.needs
-            .entry(td.to_string())
-            .or_insert_with(|| {
-                let o = store
-                    .get(&ObjectKey::new(Kind::TaskDefinition, None, td))
-                    .ok()
-                    .flatten()?;
-                o.spec_as::<TaskDefinitionSpec>().ok().map(|s| need(&s))
-            })
-            .clone()
+        if let Some(n) = self.needs.cached(td) {
+            return n;
+        }
+        let spec = store
+            .get(&ObjectKey::new(Kind::TaskDefinition, None, td))
+            .ok()
+            .flatten()
+            .and_then(|o| o.spec_as::<TaskDefinitionSpec>().ok());
+        self.needs.remember(td, spec.as_ref())
     }
 
     /// Records (or, once STOPPED, forgets) one task. A task not placed yet keeps the
