@@ -8,7 +8,8 @@
 #   scripts/bench.sh load     only the load test
 #
 # Tuning: PEERS_REPEAT (3 runs per figure), PEERS_IDLE_SECS (20), LOAD_SECS (30),
-# LOAD_CLIENTS (50), LOAD_TASKS (50). Needs Docker and Debian's docker-compose; results are
+# LOAD_CLIENTS (50), LOAD_TASKS (50). Needs Docker and Debian's docker-compose (and etcd, from
+# Debian's etcd-server, which scripts/install-etcd.sh installs when missing); results are
 # in bench/RESULTS.md. Measure on a quiet machine: the figures are wall times.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,10 +28,12 @@ if [ "$what" != load ] && ! command -v docker-compose >/dev/null; then
 fi
 
 scripts/build-images.sh
+etcd_version=$(scripts/install-etcd.sh | tail -n 1)
 
 echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "machine: $(nproc) cores, $(free -m | awk '/^Mem:/ {print $2}') MiB memory, kernel $(uname -r)"
 echo "docker:  engine $(docker version --format '{{.Server.Version}}'), docker-compose $(docker-compose version --short 2>/dev/null || echo none)"
+echo "etcd:    ${etcd_version#etcd Version: }"
 echo "load:    $(uptime | sed 's/.*load average/load average/')"
 
 # Build both first, so that compiling does not overlap the measurements.
