@@ -101,6 +101,20 @@ pub(crate) fn decode_event_key(bytes: &[u8]) -> Result<u64, StoreError> {
     Ok(u64::from_be_bytes(arr))
 }
 
+/// Fills in the default cluster (or drops a cluster the kind has not), as
+/// [`ObjectKey::new`] does, for keys built field by field.
+pub(crate) fn normalize_key(key: &ObjectKey) -> ObjectKey {
+    ObjectKey::new(key.kind, key.cluster.as_deref(), &key.name)
+}
+
+/// An object as stored (JSON), or why it does not decode.
+pub(crate) fn decode_object(key: &str, bytes: &[u8]) -> Result<Object, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        key: key.to_string(),
+        message: e.to_string(),
+    })
+}
+
 /// Rejects names the key scheme cannot hold unambiguously. Full DNS-label validation is the
 /// api crate's job; this only protects the layout.
 pub(crate) fn check_name(kind: Kind, name: &str, what: &str) -> Result<(), StoreError> {

@@ -229,6 +229,28 @@ impl<'a> Planner<'a> {
         }
     }
 
+    /// One write of [`crate::Store::write_all`] (a delete of nothing is no error there).
+    pub(crate) fn write(&mut self, write: crate::Write) -> Result<(), StoreError> {
+        match write {
+            crate::Write::Apply(o) => self.apply(*o).map(drop),
+            crate::Write::Status {
+                key,
+                status,
+                expected_resource_version,
+            } => self
+                .update_status(
+                    &keys::normalize_key(&key),
+                    status,
+                    expected_resource_version,
+                )
+                .map(drop),
+            crate::Write::Delete(key) => match self.delete(&keys::normalize_key(&key)) {
+                Ok(_) | Err(StoreError::NotFound(_)) => Ok(()),
+                Err(e) => Err(e),
+            },
+        }
+    }
+
     /// Replaces an object's status; see [`crate::Store::update_status`].
     pub(crate) fn update_status(
         &mut self,
@@ -350,6 +372,14 @@ impl<'a> Planner<'a> {
             None => self.base.secret_value(key),
         }
     }
+}
+
+/// creationTimestamp of objects created now: RFC 3339 in UTC, whole seconds.
+pub(crate) fn now_rfc3339() -> Result<String, StoreError> {
+    let now = time::OffsetDateTime::now_utc();
+    let now = now.replace_nanosecond(0).unwrap_or(now);
+    now.format(&time::format_description::well_known::Rfc3339)
+        .map_err(|e| StoreError::Backend(format!("cannot format the time: {e}")))
 }
 
 /// Drops what the store owns from an object a caller sent, and returns the

@@ -159,6 +159,24 @@ impl ListQuery {
     }
 }
 
+/// Orders listed objects as [`Store::list`] promises: by cluster, name and revision (key
+/// order would put `default-2/` before `default/`).
+pub(crate) fn sort_listed(items: &mut [Object]) {
+    items.sort_by(|a, b| {
+        let ka = (
+            a.metadata.cluster.as_deref(),
+            &a.metadata.name,
+            a.metadata.revision,
+        );
+        let kb = (
+            b.metadata.cluster.as_deref(),
+            &b.metadata.name,
+            b.metadata.revision,
+        );
+        ka.cmp(&kb)
+    });
+}
+
 // The list and the apply action are what the HTTP API sends: one definition, in
 // `api::wire`, shared with the server and the CLI.
 pub use api::wire::{ApplyAction, ObjectList};

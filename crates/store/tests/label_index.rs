@@ -1,9 +1,9 @@
-//! Label selectors read through the label index: it follows label changes and deletes, and
-//! a store written without it gets it at open.
+//! A sled store written without the label index gets it at open (that the index follows
+//! label changes and deletes is the contract suite's, tests/store/labels.rs).
 
 #![allow(clippy::unwrap_used)]
 
-use api::{Kind, Object, ObjectKey};
+use api::{Kind, Object};
 use ecsctl_store::{ListQuery, SledStore, Store};
 use serde_json::json;
 
@@ -24,39 +24,6 @@ fn names(store: &SledStore, svc: &str) -> Vec<String> {
         .into_iter()
         .map(|o| o.metadata.name)
         .collect()
-}
-
-#[test]
-fn index_follows_label_changes_and_deletes() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SledStore::open(dir.path()).unwrap();
-    store
-        .apply_all(
-            vec![task("a", "web"), task("b", "web"), task("c", "api")],
-            false,
-        )
-        .unwrap();
-    assert_eq!(names(&store, "web"), vec!["a", "b"]);
-    store.apply(task("b", "api")).unwrap();
-    assert_eq!(names(&store, "web"), vec!["a"]);
-    assert_eq!(names(&store, "api"), vec!["b", "c"]);
-    store
-        .delete(&ObjectKey::new(Kind::Task, None, "c"))
-        .unwrap();
-    assert_eq!(names(&store, "api"), vec!["b"]);
-    // A selector on two labels, and the cluster filter, still apply.
-    let q = ListQuery::new(Kind::Task)
-        .with_label("ecsctl.service", "api")
-        .with_label("x", "y");
-    assert!(store.list(&q).unwrap().items.is_empty());
-    let q = ListQuery::new(Kind::Task)
-        .in_cluster("other")
-        .with_label("ecsctl.service", "api");
-    assert!(store.list(&q).unwrap().items.is_empty());
-    drop(store);
-    // Reopened: the same answers.
-    let store = SledStore::open(dir.path()).unwrap();
-    assert_eq!(names(&store, "api"), vec!["b"]);
 }
 
 #[test]

@@ -16,8 +16,8 @@ mod watch;
 #[cfg(test)]
 mod tests;
 
-use crate::keys::{self, META_REVISION, Target};
-use crate::plan::{Planner, Reader};
+use crate::keys::{self, META_REVISION, Target, decode_object, normalize_key};
+use crate::plan::{Planner, Reader, now_rfc3339};
 use crate::{ApplyResult, ListQuery, ObjectList, Store, StoreError, Watch, WatchEvent};
 use api::{Object, ObjectKey};
 use std::fmt;
@@ -260,20 +260,7 @@ impl Store for SledStore {
                 }
             }
         }
-        // Key order puts `default-2/` before `default/`; sort by the fields instead.
-        items.sort_by(|a, b| {
-            let ka = (
-                a.metadata.cluster.as_deref(),
-                &a.metadata.name,
-                a.metadata.revision,
-            );
-            let kb = (
-                b.metadata.cluster.as_deref(),
-                &b.metadata.name,
-                b.metadata.revision,
-            );
-            ka.cmp(&kb)
-        });
+        crate::types::sort_listed(&mut items);
         Ok(ObjectList { items, revision })
     }
 
@@ -292,29 +279,7 @@ impl Store for SledStore {
 
     fn write_all(&self, writes: Vec<crate::Write>) -> Result<(), StoreError> {
         self.write(false, |planner| {
-            for w in writes {
-                match w {
-                    crate::Write::Apply(o) => {
-                        planner.apply(*o)?;
-                    }
-                    crate::Write::Status {
-                        key,
-                        status,
-                        expected_resource_version,
-                    } => {
-                        planner.update_status(
-                            &normalize_key(&key),
-                            status,
-                            expected_resource_version,
-                        )?;
-                    }
-                    crate::Write::Delete(key) => match planner.delete(&normalize_key(&key)) {
-                        Ok(_) | Err(StoreError::NotFound(_)) => {}
-                        Err(e) => return Err(e),
-                    },
-                }
-            }
-            Ok(())
+            writes.into_iter().try_for_each(|w| planner.write(w))
         })
     }
 
@@ -382,12 +347,6 @@ impl fmt::Debug for SledStore {
     }
 }
 
-/// Fills in the default cluster (or drops a cluster the kind has not), as
-/// [`ObjectKey::new`] does, for keys built field by field.
-fn normalize_key(key: &ObjectKey) -> ObjectKey {
-    ObjectKey::new(key.kind, key.cluster.as_deref(), &key.name)
-}
-
 pub(crate) fn backend(e: sled::Error) -> StoreError {
     StoreError::Backend(e.to_string())
 }
@@ -416,13 +375,6 @@ fn open_db(path: &Path) -> Result<sled::Db, StoreError> {
     }
 }
 
-pub(crate) fn decode_object(key: &str, bytes: &[u8]) -> Result<Object, StoreError> {
-    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
-        key: key.to_string(),
-        message: e.to_string(),
-    })
-}
-
 fn read_counter(meta: &sled::Tree, key: &str) -> Result<u64, StoreError> {
     match meta.get(key).map_err(backend)? {
         None => Ok(0),
@@ -434,11 +386,4 @@ fn read_counter(meta: &sled::Tree, key: &str) -> Result<u64, StoreError> {
             Ok(u64::from_be_bytes(arr))
         }
     }
-}
-
-fn now_rfc3339() -> Result<String, StoreError> {
-    let now = time::OffsetDateTime::now_utc();
-    let now = now.replace_nanosecond(0).unwrap_or(now);
-    now.format(&time::format_description::well_known::Rfc3339)
-        .map_err(|e| StoreError::Backend(format!("cannot format the time: {e}")))
 }

@@ -1,8 +1,8 @@
 //! apply, get, list, update_status and delete.
 
-use crate::{key, open, svc, td};
-use api::{Kind, Object};
-use ecsctl_store::{ApplyAction, ListQuery, SledStore, Store, StoreError};
+use super::{key, open, svc, td};
+use api::{Kind, Object, ObjectKey};
+use ecsctl_store::{ApplyAction, ListQuery, StoreError, Write};
 use serde_json::json;
 
 #[test]
@@ -387,16 +387,13 @@ fn names_the_key_layout_cannot_hold_are_invalid() {
 
 #[test]
 fn data_survives_reopen() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("store");
-    {
-        let store = SledStore::open(&path).unwrap();
-        store.apply(svc("web", 1)).unwrap();
-        store.apply(td("web", "a")).unwrap();
-        store.apply(td("web", "b")).unwrap();
-        store.delete(&key(Kind::TaskDefinition, "web:2")).unwrap();
-    }
-    let store = SledStore::open(&path).unwrap();
+    let (fixture, store) = open();
+    store.apply(svc("web", 1)).unwrap();
+    store.apply(td("web", "a")).unwrap();
+    store.apply(td("web", "b")).unwrap();
+    store.delete(&key(Kind::TaskDefinition, "web:2")).unwrap();
+    drop(store);
+    let store = fixture.reopen(None);
     assert_eq!(store.revision(), 4);
     assert_eq!(
         store
@@ -528,4 +525,53 @@ fn delete_all_removes_those_that_exist_in_one_write() {
     // One event per deleted object, as separate deletes would give.
     assert_eq!(store.revision(), before + 2);
     assert!(store.delete_all(&[]).unwrap().is_empty());
+}
+
+#[test]
+fn write_all_commits_applies_statuses_and_deletes_together_or_nothing() {
+    let (_d, store) = open();
+    let old = Object::new(Kind::Service, "old", json!({"taskDefinition": "web"}));
+    store.apply(old.clone()).unwrap();
+    let svc = Object::new(Kind::Service, "web", json!({"taskDefinition": "web"}));
+    let key = svc.key();
+    let before = store.revision();
+    store
+        .write_all(vec![
+            Write::Apply(Box::new(svc)),
+            Write::Status {
+                key: key.clone(),
+                status: json!({"runningCount": 2}),
+                expected_resource_version: None,
+            },
+            Write::Delete(old.key()),
+            Write::Delete(ObjectKey::new(Kind::Service, None, "never-was")),
+        ])
+        .unwrap();
+    assert_eq!(store.revision(), before + 3, "one revision per write");
+    assert_eq!(store.get(&key).unwrap().unwrap().status["runningCount"], 2);
+    assert!(store.get(&old.key()).unwrap().is_none());
+    // A failing write (a stale resourceVersion) writes nothing of the batch.
+    let rev = store.revision();
+    let err = store
+        .write_all(vec![
+            Write::Apply(Box::new(Object::new(
+                Kind::Service,
+                "new",
+                json!({"taskDefinition": "x"}),
+            ))),
+            Write::Status {
+                key: key.clone(),
+                status: json!({"runningCount": 3}),
+                expected_resource_version: Some(1),
+            },
+        ])
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err}");
+    assert_eq!(store.revision(), rev);
+    assert!(
+        store
+            .get(&ObjectKey::new(Kind::Service, None, "new"))
+            .unwrap()
+            .is_none()
+    );
 }

@@ -1,8 +1,8 @@
 //! Watches: replay, live, lag recovery, expiry.
 
-use crate::{key, open, svc};
+use super::{key, open, svc};
 use api::Kind;
-use ecsctl_store::{SledStore, Store, StoreError, StoreOptions, WatchEventType};
+use ecsctl_store::{StoreError, WatchEventType};
 
 #[tokio::test]
 async fn watch_replays_then_streams_live_without_gaps_or_dupes() {
@@ -77,14 +77,9 @@ async fn a_lagging_watch_catches_up_from_the_log() {
 
 #[tokio::test]
 async fn watch_from_before_the_log_is_expired() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SledStore::open_with(
-        dir.path(),
-        StoreOptions {
-            event_log_capacity: 5,
-        },
-    )
-    .unwrap();
+    let (fixture, store) = open();
+    drop(store);
+    let store = fixture.reopen(Some(5));
     for i in 0..20 {
         store.apply(svc(&format!("s{i}"), 1)).unwrap();
     }
@@ -101,18 +96,14 @@ async fn watch_from_before_the_log_is_expired() {
     // Reopening with a smaller capacity trims the log.
     drop(watch);
     drop(store);
-    let store = SledStore::open_with(
-        dir.path(),
-        StoreOptions {
-            event_log_capacity: 2,
-        },
-    )
-    .unwrap();
+    // Sled trims its log when it opens; etcd's log follows the capacity with the next write.
+    let store = fixture.reopen(Some(2));
+    store.apply(svc("s20", 1)).unwrap();
     assert!(matches!(
-        store.watch(17),
-        Err(StoreError::Expired { oldest: 19, .. })
+        store.watch(18),
+        Err(StoreError::Expired { oldest: 20, .. })
     ));
-    assert!(store.watch(18).is_ok());
+    assert!(store.watch(19).is_ok());
     assert!(
         store.watch(25).is_ok(),
         "a watch from the future waits for live events"
