@@ -546,3 +546,61 @@ fn an_agent_moves_to_the_next_server_and_waits_out_an_outage() {
     );
     assert!(agent.running(), "the agent exited:\n{}", agent.stderr());
 }
+
+/// The Docker tier: an agent's tasks run on, untouched, while no server answers, and the
+/// agent reports them again once one does.
+#[cfg(feature = "docker-tests")]
+#[test]
+fn an_agents_tasks_run_on_while_no_server_answers() {
+    use support::agents::text as field;
+    use support::agents::{Fleet, Host, running, service, task_definition};
+    let mut f = Fleet::start("outage", &[Host::plain()]);
+    f.apply(&format!(
+        "{}---\n{}",
+        task_definition("web", 16),
+        service("web", &f.cluster, "web", 2, &[])
+    ));
+    let started = |ts: &[serde_json::Value]| -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = ts
+            .iter()
+            .filter(|t| running(t))
+            .map(|t| {
+                (
+                    field(t, "/metadata/name").to_string(),
+                    field(t, "/status/startedAt").to_string(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let ts = f.wait_tasks("web", "2 tasks RUNNING", WITHIN, |ts| {
+        ts.iter().filter(|t| running(t)).count() == 2
+    });
+    let before = started(&ts);
+    let containers = f.engine_tasks(0);
+    assert_eq!(containers.len(), 2, "{containers:?}");
+
+    // Every server gone for several heartbeats (under the server's --instance-timeout).
+    f.kill9();
+    std::thread::sleep(Duration::from_secs(8));
+    assert_eq!(
+        f.engine_tasks(0),
+        containers,
+        "containers changed while no server answered:\n{}",
+        f.report()
+    );
+    assert!(
+        f.agents[0].log().contains("cannot reach"),
+        "{}",
+        f.agents[0].log()
+    );
+
+    let back = Instant::now();
+    f.spawn();
+    f.wait_connected(&f.ids(), back);
+    assert_eq!(f.engine_tasks(0), containers, "{}", f.report());
+    assert_eq!(started(&f.service_tasks("web")), before);
+    let status = f.agents[0].terminate();
+    assert!(status.success(), "agent exited {status}:\n{}", f.report());
+}
