@@ -60,9 +60,14 @@ struct Cli {
 /// How clients find and authenticate to the server.
 #[derive(Debug, Clone, clap::Args)]
 pub struct GlobalArgs {
-    /// Server address: `unix:PATH`, a socket path, `tcp://HOST:PORT` or `https://HOST:PORT` [default: DATA_DIR/ecsctl.sock]
-    #[arg(long, global = true, env = "ECSCTL_SERVER", value_name = "ADDR")]
-    server: Option<String>,
+    /// Server address: `unix:PATH`, a socket path, `tcp://HOST:PORT` or `https://HOST:PORT`. Several servers of one control plane may be given, comma-separated (or by repeating the flag): requests go to the one reached last, and when it cannot be reached (nothing answers), to the next in order [default: DATA_DIR/ecsctl.sock]
+    #[arg(
+        long,
+        global = true,
+        env = "ECSCTL_SERVER",
+        value_name = "URL[,URL...]"
+    )]
+    server: Vec<String>,
     /// File holding the bearer token for TCP (the client sends it; `ecsctl server` requires it)
     #[arg(long, global = true, env = "ECSCTL_TOKEN_FILE", value_name = "FILE")]
     token_file: Option<PathBuf>,
@@ -156,7 +161,7 @@ where
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
     let client = client::Client::from_args(
-        global.server.as_deref(),
+        &global.server,
         global.token_file.as_deref(),
         global.ca_file.as_deref(),
     )?;

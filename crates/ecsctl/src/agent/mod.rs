@@ -4,10 +4,11 @@
 //! ([`remote::RemoteStore`]) with a token of role `agent`.
 
 pub mod remote;
+pub mod retry;
 
 use crate::client::Client;
 use anyhow::{Context as _, Result};
-use api::wire::RegisterInstance;
+use api::wire::{Health, RegisterInstance};
 use controllers::instance::InstanceIdentity;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -26,6 +27,12 @@ pub struct AgentConfig {
 
 /// Runs the agent until SIGINT or SIGTERM. The tasks' containers keep running when it stops
 /// and are adopted when it starts again.
+///
+/// No server that cannot be reached stops it, at the start or later: it waits for one
+/// ([`retry`]). Meanwhile nothing is stopped or removed for that: a heartbeat that cannot be
+/// sent is tried again at the next one, a task's report (or a read it needs) fails its
+/// reconcile, which the task controller retries with its backoff, and the containers run
+/// on as they are.
 pub fn run(mut config: AgentConfig) -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -38,31 +45,24 @@ pub fn run(mut config: AgentConfig) -> Result<()> {
         .thread_name("remote-store")
         .enable_all()
         .build()?;
-    let store = remote::RemoteStore::connect(config.client.clone(), store_rt.handle().clone())
-        .context("cannot reach the server")?;
-    let result = rt.block_on(serve(config, Arc::new(store)));
+    let result = rt.block_on(serve(config, store_rt.handle().clone()));
     // Each runtime is dropped here, outside the other.
     drop(rt);
     drop(store_rt);
     result
 }
 
-async fn serve(config: AgentConfig, store: Arc<remote::RemoteStore>) -> Result<()> {
+async fn serve(config: AgentConfig, store_runtime: tokio::runtime::Handle) -> Result<()> {
     let shutdown =
         crate::cmd::server::shutdown_signal().context("cannot install signal handlers")?;
+    let mut shutdown = std::pin::pin!(shutdown);
     let identity = config.identity;
-    let registered: api::Object = config
-        .client
-        .post(
-            "/v1/instances",
-            &RegisterInstance {
-                id: identity.id.clone(),
-                cluster: Some(identity.cluster.clone()),
-            },
-        )
-        .await
-        .with_context(|| format!("cannot register container instance {}", identity.id))?;
-    tracing::info!(instance = %registered.metadata.name, cluster = %identity.cluster, "registered");
+    let client = config.client;
+    let revision = tokio::select! {
+        joined = join(&client, &identity) => joined?,
+        () = &mut shutdown => return Ok(()),
+    };
+    let store = Arc::new(remote::RemoteStore::new(client, store_runtime, revision));
     let runtime: Arc<dyn runtime::ContainerRuntime> = Arc::new(match &config.docker_host {
         Some(h) => runtime::DockerRuntime::with_host(h.clone()),
         None => runtime::DockerRuntime::new(),
@@ -89,4 +89,28 @@ async fn serve(config: AgentConfig, store: Arc<remote::RemoteStore>) -> Result<(
     let _ = stop_tx.send(true);
     let _ = tokio::join!(heartbeat, tasks);
     Ok(())
+}
+
+/// Reads the store's revision (where watches start) and registers the instance, each
+/// waiting for a server while none can be reached (an agent may start before its control
+/// plane, or during an outage). An answer that is an error (a refused token, a cluster
+/// that does not exist) ends the agent.
+async fn join(client: &Client, identity: &InstanceIdentity) -> Result<u64> {
+    let servers: Vec<String> = client.servers().iter().map(ToString::to_string).collect();
+    tracing::info!(servers = %servers.join(","), "joining the control plane");
+    let health: Health =
+        retry::until_reachable("joining the control plane", || client.get("/v1/health"))
+            .await
+            .context("cannot reach the server")?;
+    let register = RegisterInstance {
+        id: identity.id.clone(),
+        cluster: Some(identity.cluster.clone()),
+    };
+    let registered: api::Object = retry::until_reachable("registering the instance", || {
+        client.post("/v1/instances", &register)
+    })
+    .await
+    .with_context(|| format!("cannot register container instance {}", identity.id))?;
+    tracing::info!(instance = %registered.metadata.name, cluster = %identity.cluster, "registered");
+    Ok(health.revision)
 }

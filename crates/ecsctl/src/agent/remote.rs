@@ -9,9 +9,11 @@
 //! [`Store::reads_wait`] is `true`: [`store::AsyncStore`] then calls every method off the
 //! async workers.
 
+use super::retry::Backoff;
+use crate::client::is_unreachable;
 use crate::client::{Client, encode, objects_path};
 use crate::error::ApiError;
-use api::wire::{Health, SecretValue, StatusUpdate};
+use api::wire::{SecretValue, StatusUpdate};
 use api::{Object, ObjectKey};
 use std::future::Future;
 use std::sync::Arc;
@@ -27,20 +29,14 @@ pub struct RemoteStore {
 }
 
 impl RemoteStore {
-    /// A store reached through `client` with calls run on `runtime`; asks the server's
-    /// revision once.
-    pub fn connect(client: Client, runtime: tokio::runtime::Handle) -> anyhow::Result<Self> {
-        let store = RemoteStore {
+    /// A store reached through `client` with calls run on `runtime`, starting from the
+    /// store revision `revision` (the server's, asked when the agent joined).
+    pub fn new(client: Client, runtime: tokio::runtime::Handle, revision: u64) -> Self {
+        RemoteStore {
             client,
             runtime,
-            revision: Arc::default(),
-        };
-        let c = store.client.clone();
-        let health: Health = store
-            .call(async move { c.get("/v1/health").await })
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        store.seen(health.revision);
-        Ok(store)
+            revision: Arc::new(AtomicU64::new(revision)),
+        }
     }
 
     fn seen(&self, revision: u64) {
@@ -165,22 +161,37 @@ impl Store for RemoteStore {
         Err(refused("delete objects"))
     }
 
+    /// The server's watch, which goes on at another server when its own goes away
+    /// ([`crate::client::WatchStream`]). While no server can be reached (from the start, or
+    /// later) it waits, backing off, rather than ending: the controllers would only start it
+    /// again at once, and resuming from the last event seen misses nothing. It ends when a
+    /// server ends it for good or says why it cannot go on (a watch that fell behind: the
+    /// caller lists again).
     fn watch(&self, from_revision: u64) -> Result<Watch, StoreError> {
-        let c = self.client.clone();
-        let path = format!("/v1/watch?from={from_revision}");
-        let mut lines = self.call(async move { c.stream(&path).await })?;
+        let mut events = self.client.watch_unopened(from_revision);
         // The stream is read on the store's runtime and handed over through a channel: its
-        // connection belongs to that runtime.
+        // connections belong to that runtime.
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<WatchEvent, StoreError>>(256);
         let revision = self.revision.clone();
         self.runtime.spawn(async move {
+            let mut backoff = Backoff::default();
             loop {
-                let next = match lines.next::<WatchEvent>().await {
+                let next = match events.next::<Object>().await {
                     Ok(Some(ev)) => {
+                        backoff.reset();
                         revision.fetch_max(ev.revision, Ordering::Relaxed);
                         Ok(ev)
                     }
                     Ok(None) => break,
+                    Err(e) if is_unreachable(&e) => {
+                        let pause = backoff.pause();
+                        tracing::warn!(error = %e, retry_in = ?pause, from = events.revision(), "the watch cannot reach any ecsctl server; trying again");
+                        tokio::select! {
+                            () = tokio::time::sleep(pause) => continue,
+                            // Nobody reads it any more.
+                            () = tx.closed() => break,
+                        }
+                    }
                     Err(e) => Err(StoreError::Backend(format!("{e:#}"))),
                 };
                 let end = next.is_err();
@@ -210,5 +221,60 @@ impl Store for RemoteStore {
 
     fn reads_wait(&self) -> bool {
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::ServerAddr;
+    use crate::client::fake::{Behaviour, Fake, client, dead};
+    use std::time::Duration;
+
+    fn cluster_event(revision: u64) -> String {
+        serde_json::json!({"revision": revision, "type": "ADDED", "object": {
+            "apiVersion": "ecs/v1", "kind": "Cluster",
+            "metadata": {"name": format!("c{revision}")}, "spec": {}}})
+        .to_string()
+    }
+
+    /// The controllers' watch does not fail while no server can be reached: it waits, and
+    /// the events since the revision it was asked for come once a server is back.
+    #[test]
+    fn the_watch_waits_for_a_server_and_resumes_from_its_revision() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let gone = dead();
+        let store = RemoteStore::new(client(vec![gone.clone()]), rt.handle().clone(), 5);
+        let mut watch = store.watch(5).unwrap();
+        let ServerAddr::Tcp(at) = &gone else {
+            unreachable!()
+        };
+        let back = rt.block_on(async {
+            // Past the first try and its first pause.
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            Fake::listen(
+                at,
+                Behaviour::Stream {
+                    lines: vec![cluster_event(6)],
+                    broken: false,
+                },
+                false,
+            )
+            .await
+        });
+        let ev = rt
+            .block_on(async { tokio::time::timeout(Duration::from_secs(20), watch.next()).await })
+            .expect("an event once the server is back")
+            .expect("the watch is still open")
+            .unwrap();
+        assert_eq!((ev.revision, ev.object.metadata.name.as_str()), (6, "c6"));
+        assert_eq!(back.requests(), ["GET /v1/watch?from=5 HTTP/1.1"]);
+        assert_eq!(store.revision(), 6);
+        drop(watch);
+        rt.shutdown_background();
     }
 }

@@ -73,6 +73,29 @@ impl fmt::Display for ServerAddr {
     }
 }
 
+/// The addresses of `--server` (given once or more; each value one address or several
+/// separated by commas), in order and without repeats. Each is checked with
+/// [`ServerAddr::parse`], whose error names the bad one. No value at all: none (the caller
+/// uses the default socket).
+pub fn parse_servers<S: AsRef<str>>(values: &[S]) -> Result<Vec<ServerAddr>> {
+    let mut out = Vec::new();
+    for value in values {
+        let value = value.as_ref();
+        for part in value.split(',').map(str::trim) {
+            if part.is_empty() {
+                return Err(usage(format!(
+                    "empty server address in {value:?}: expected URL[,URL...]"
+                )));
+            }
+            let addr = ServerAddr::parse(part)?;
+            if !out.contains(&addr) {
+                out.push(addr);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// `$ECSCTL_HOME`, else `~/.local/share/ecsctl`.
 pub fn default_data_dir() -> Result<PathBuf> {
     if let Some(home) = std::env::var_os("ECSCTL_HOME").filter(|h| !h.is_empty()) {
@@ -135,5 +158,52 @@ mod tests {
             ServerAddr::parse("unix:/a b").unwrap().to_string(),
             "unix:/a b"
         );
+    }
+
+    #[test]
+    fn several_servers_parse_in_order() {
+        let one = parse_servers(&["tcp://10.0.0.1:7070"]).unwrap();
+        assert_eq!(one, [ServerAddr::Tcp("10.0.0.1:7070".into())]);
+        let many = parse_servers(&[
+            "https://10.0.0.1:7443, https://10.0.0.2:7443",
+            "unix:/run/ecsctl.sock",
+            // Repeats (here of the first) are dropped.
+            "https://10.0.0.1:7443",
+        ])
+        .unwrap();
+        assert_eq!(
+            many,
+            [
+                ServerAddr::Https("10.0.0.1:7443".into()),
+                ServerAddr::Https("10.0.0.2:7443".into()),
+                ServerAddr::Unix("/run/ecsctl.sock".into()),
+            ]
+        );
+        assert!(parse_servers::<&str>(&[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_bad_server_among_several_is_named() {
+        use crate::error::UsageError;
+        let err =
+            parse_servers(&["tcp://127.0.0.1:7070,http://10.0.0.2:7070,tcp://x:1"]).unwrap_err();
+        assert!(err.downcast_ref::<UsageError>().is_some());
+        assert!(
+            err.to_string()
+                .starts_with("invalid server address \"http://10.0.0.2:7070\""),
+            "{err}"
+        );
+        let err = parse_servers(&["tcp://127.0.0.1:7070", "tcp://10.0.0.2"]).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("invalid server address \"tcp://10.0.0.2\""),
+            "{err}"
+        );
+        let err = parse_servers(&["tcp://127.0.0.1:7070,,tcp://10.0.0.2:1"]).unwrap_err();
+        assert!(
+            err.to_string().starts_with("empty server address in"),
+            "{err}"
+        );
+        assert!(parse_servers(&[""]).is_err());
     }
 }

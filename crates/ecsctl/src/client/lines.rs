@@ -4,6 +4,27 @@ use anyhow::{Context, Result};
 use api::wire::StreamError;
 use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
+use std::fmt;
+
+/// The connection under a stream failed after its answer began: the server went away (or
+/// the network between). A watch resumes elsewhere; other streams end with it.
+#[derive(Debug)]
+pub struct BrokeOff {
+    pub server: String,
+    pub reason: String,
+}
+
+impl fmt::Display for BrokeOff {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the stream from the ecsctl server at {} broke off: {}",
+            self.server, self.reason
+        )
+    }
+}
+
+impl std::error::Error for BrokeOff {}
 
 /// A newline-delimited JSON answer, read one line at a time.
 #[derive(Debug)]
@@ -23,7 +44,7 @@ impl LineStream {
 
     /// The next line (an `api::wire` type: a watch event, a log line); `None` when the server
     /// ended the stream. A [`StreamError`] line (the server's way to say why a stream broke
-    /// off) is an error.
+    /// off) is an error; so is a connection that fails ([`BrokeOff`]).
     pub async fn next<T: DeserializeOwned>(&mut self) -> Result<Option<T>> {
         loop {
             if let Some(line) = take_line(&mut self.buf, self.done) {
@@ -54,10 +75,11 @@ impl LineStream {
                     }
                 }
                 Some(Err(e)) => {
-                    return Err(anyhow::Error::new(e).context(format!(
-                        "the stream from the ecsctl server at {} broke off",
-                        self.addr
-                    )));
+                    return Err(BrokeOff {
+                        server: self.addr.clone(),
+                        reason: super::transport::hyper_reason(&e),
+                    }
+                    .into());
                 }
                 None => self.done = true,
             }

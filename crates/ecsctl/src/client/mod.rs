@@ -1,89 +1,101 @@
 //! The HTTP/1.1 client for the ecsctl server: JSON over a unix socket, or over TCP (plain on
 //! loopback, or TLS) with a bearer token. One connection per request keeps it simple; a CLI
 //! makes only a handful.
+//!
+//! A client may know several servers of one control plane (`--server URL,URL...`): it keeps
+//! to the one it reached last and moves on, in order, only when that one cannot be reached
+//! ([`servers`], [`transport`]). Watches follow it ([`WatchStream`]).
 
 mod addr;
+#[cfg(test)]
+mod failover_tests;
+#[cfg(test)]
+pub(crate) mod fake;
 mod lines;
 mod paths;
+mod servers;
 mod tls;
+mod transport;
+mod watch;
 
-pub use addr::{ServerAddr, default_data_dir, read_token};
-pub use lines::LineStream;
+pub use addr::{ServerAddr, default_data_dir, parse_servers, read_token};
+pub use lines::{BrokeOff, LineStream};
 pub use paths::{encode, objects_path};
-use tls::{server_name, tls_config};
+use servers::Servers;
+pub use servers::{Attempt, Unreachable, is_unreachable};
+use tls::tls_config;
+use transport::{Failure, REQUEST_TIMEOUT};
+pub use watch::WatchStream;
 
-use crate::error::{ApiError, io_reason, usage};
+use crate::error::{ApiError, usage};
 use anyhow::{Context, Result};
 use api::wire::ErrorBody;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
 use hyper::{Method, Request};
-use hyper_util::rt::TokioIo;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite};
 
-/// How long a request may take before we give up on the server.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// The server could not be reached at all.
-#[derive(Debug)]
-pub struct ConnectError {
-    pub addr: String,
-    pub reason: String,
-}
-
-impl fmt::Display for ConnectError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "cannot reach the ecsctl server at {}: is `ecsctl server` running? ({})",
-            self.addr, self.reason
-        )
-    }
-}
-
-impl std::error::Error for ConnectError {}
-
-/// A client of one server.
+/// A client of the servers of one control plane (usually one server).
+///
+/// Every request may be sent more than once: when a server cannot be reached (nothing
+/// answered: connection refused or timed out, reset before an answer, a TLS handshake that
+/// broke off), the same request goes to the next server. That is safe because every request
+/// ecsctl makes is idempotent: writes carry the whole desired object (apply; `run-task`
+/// names its tasks itself), status writes set the whole status, deletes of what is gone
+/// are no-ops, and the rest only read. A write whose answer was lost may so be reported
+/// `unchanged` by the retry instead of `created`. An answer (any HTTP status) is never
+/// retried.
 #[derive(Debug, Clone)]
 pub struct Client {
-    addr: ServerAddr,
+    servers: Arc<Servers>,
+    /// Sent to TCP and https servers (a unix socket's permissions are its access control).
     token: Option<String>,
     /// For `https://` servers.
     tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl Client {
-    /// Builds a client from `--server` / `--token-file` (or their defaults).
+    /// Builds a client from `--server` (each value one address or several separated by
+    /// commas; none: the default socket), `--token-file` and `--ca-file`. Every address is
+    /// checked here, before any request.
     pub fn from_args(
-        server: Option<&str>,
+        servers: &[String],
         token_file: Option<&Path>,
         ca_file: Option<&Path>,
     ) -> Result<Self> {
-        let addr = match server {
-            Some(s) => ServerAddr::parse(s)?,
-            None => ServerAddr::default_socket()?,
-        };
-        let token = match (&addr, token_file) {
-            (ServerAddr::Tcp(_) | ServerAddr::Https(_), Some(f)) => Some(read_token(f)?),
-            (ServerAddr::Tcp(_) | ServerAddr::Https(_), None) => {
+        let mut list = parse_servers(servers)?;
+        if list.is_empty() {
+            list.push(ServerAddr::default_socket()?);
+        }
+        let remote = list.iter().find(|a| !matches!(a, ServerAddr::Unix(_)));
+        let token = match (remote, token_file) {
+            (Some(_), Some(f)) => Some(read_token(f)?),
+            (Some(addr), None) => {
                 return Err(usage(format!(
                     "the server at {addr} is reached over TCP, which needs a bearer token: pass --token-file FILE"
                 )));
             }
-            (ServerAddr::Unix(_), _) => None,
+            (None, _) => None,
         };
-        let tls = match &addr {
-            ServerAddr::Https(_) => Some(tls_config(ca_file)?),
-            _ => None,
+        let tls = if list.iter().any(|a| matches!(a, ServerAddr::Https(_))) {
+            Some(tls_config(ca_file)?)
+        } else {
+            None
         };
-        Ok(Client { addr, token, tls })
+        Ok(Client {
+            servers: Arc::new(Servers::new(list)),
+            token,
+            tls,
+        })
+    }
+
+    /// Every server this client may use, in order.
+    pub fn servers(&self) -> &[ServerAddr] {
+        self.servers.all()
     }
 
     /// `GET path` -> the answer's body (an `api::wire` type, or an object as JSON).
@@ -124,30 +136,10 @@ impl Client {
         path: &str,
         body: Option<Bytes>,
     ) -> Result<T> {
-        match tokio::time::timeout(REQUEST_TIMEOUT, self.call_inner(method, path, body)).await {
-            Ok(r) => r,
-            Err(_) => anyhow::bail!(
-                "the ecsctl server at {} did not answer within {}s",
-                self.addr,
-                REQUEST_TIMEOUT.as_secs()
-            ),
-        }
-    }
-
-    async fn call_inner<T: DeserializeOwned>(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Bytes>,
-    ) -> Result<T> {
-        let resp = self.send_request(method, path, body).await?;
+        let (i, resp) = self.send(&method, path, body.as_ref(), None).await?;
+        let addr = self.servers.addr(i);
         let status = resp.status().as_u16();
-        let body = resp
-            .into_body()
-            .collect()
-            .await
-            .with_context(|| format!("reading the answer of the ecsctl server at {}", self.addr))?
-            .to_bytes();
+        let body = read_body(addr, resp).await?;
         if (200..300).contains(&status) {
             return serde_json::from_slice(&body).map_err(|e| {
                 anyhow::anyhow!(
@@ -158,127 +150,132 @@ impl Client {
         Err(api_error(status, &body).into())
     }
 
-    /// `GET path` answered with newline-delimited JSON (a watch, logs): the stream, read
-    /// line by line, for as long as the server sends it. Only the start of the answer is
-    /// bounded in time.
+    /// `GET path` answered with newline-delimited JSON (logs): the stream, read line by
+    /// line, for as long as the server sends it. Only the start of the answer is bounded in
+    /// time. A watch is [`Client::watch`], which outlives its server.
     pub async fn stream(&self, path: &str) -> Result<LineStream> {
-        let resp =
-            match tokio::time::timeout(REQUEST_TIMEOUT, self.send_request(Method::GET, path, None))
-                .await
-            {
-                Ok(r) => r?,
-                Err(_) => anyhow::bail!(
-                    "the ecsctl server at {} did not answer within {}s",
-                    self.addr,
-                    REQUEST_TIMEOUT.as_secs()
-                ),
-            };
+        Ok(self.stream_from(path, None).await?.1)
+    }
+
+    /// `GET /v1/watch?from=FROM`, resumed on another server whenever its server goes away.
+    /// Connects at once: an error answer, or no server at all, is this call's error.
+    pub async fn watch(&self, from: u64) -> Result<WatchStream> {
+        WatchStream::start(self.clone(), from).await
+    }
+
+    /// [`Client::watch`] that connects on its first `next`: for a caller that would rather
+    /// wait for a server there than fail here (the agent's store).
+    pub fn watch_unopened(&self, from: u64) -> WatchStream {
+        WatchStream::unopened(self.clone(), from)
+    }
+
+    /// [`Client::stream`], skipping the server `lost` (a stream's, just gone) unless it is
+    /// the last one left; with the index of the server that answered.
+    async fn stream_from(&self, path: &str, lost: Option<usize>) -> Result<(usize, LineStream)> {
+        let (i, resp) = self.send(&Method::GET, path, None, lost).await?;
+        let addr = self.servers.addr(i);
         let status = resp.status().as_u16();
         if !(200..300).contains(&status) {
-            let body = resp
-                .into_body()
-                .collect()
-                .await
-                .with_context(|| {
-                    format!("reading the answer of the ecsctl server at {}", self.addr)
-                })?
-                .to_bytes();
+            let body = read_body(addr, resp).await?;
             return Err(api_error(status, &body).into());
         }
         let (parts, body) = resp.into_parts();
-        Ok(LineStream {
-            headers: parts.headers,
-            body,
-            buf: Vec::new(),
-            done: false,
-            addr: self.addr.to_string(),
-        })
+        Ok((
+            i,
+            LineStream {
+                headers: parts.headers,
+                body,
+                buf: Vec::new(),
+                done: false,
+                addr: addr.to_string(),
+            },
+        ))
     }
 
-    /// Sends one request and returns the answer with its body unread.
-    async fn send_request(
+    /// Sends one request to the current server and, while a server cannot be reached, to
+    /// the next ones (each once, in order; see [`Client`] for why that is safe). Returns
+    /// the index of the server that answered and its answer with the body unread, or
+    /// [`Unreachable`] naming every server tried and why.
+    async fn send(
         &self,
-        method: Method,
+        method: &Method,
         path: &str,
-        body: Option<Bytes>,
-    ) -> Result<hyper::Response<hyper::body::Incoming>> {
-        let with_body = body.is_some();
-        let bytes = body.unwrap_or_default();
+        body: Option<&Bytes>,
+        lost: Option<usize>,
+    ) -> Result<(usize, hyper::Response<hyper::body::Incoming>)> {
+        let current = self.servers.current();
+        let order = self.servers.order(current, lost);
+        let mut tried = Vec::new();
+        for (k, &i) in order.iter().enumerate() {
+            let addr = self.servers.addr(i);
+            let req = self.request(addr, method, path, body)?;
+            match transport::exchange(addr, self.tls.as_ref(), req).await {
+                Ok(resp) => {
+                    self.servers.reached(current, i);
+                    return Ok((i, resp));
+                }
+                Err(Failure::Other(e)) => return Err(e),
+                Err(Failure::Unreachable(reason)) => {
+                    if let Some(next) = order.get(k + 1) {
+                        tracing::warn!(
+                            server = %addr,
+                            %reason,
+                            next = %self.servers.addr(*next),
+                            "cannot reach the ecsctl server; trying the next one"
+                        );
+                    }
+                    tried.push(Attempt {
+                        server: addr.to_string(),
+                        reason,
+                    });
+                }
+            }
+        }
+        Err(Unreachable { tried }.into())
+    }
+
+    /// The request for `addr` (a fresh one per attempt: sending consumes it).
+    fn request(
+        &self,
+        addr: &ServerAddr,
+        method: &Method,
+        path: &str,
+        body: Option<&Bytes>,
+    ) -> Result<Request<Full<Bytes>>> {
         let mut req = Request::builder()
-            .method(method)
+            .method(method.clone())
             .uri(path)
             .header(HOST, "localhost")
             .header("accept", "application/json");
-        if with_body {
+        if body.is_some() {
             req = req.header(CONTENT_TYPE, "application/json");
         }
-        if let Some(t) = &self.token {
+        if let Some(t) = self
+            .token
+            .as_ref()
+            .filter(|_| !matches!(addr, ServerAddr::Unix(_)))
+        {
             req = req.header(AUTHORIZATION, format!("Bearer {t}"));
         }
-        let req = req.body(Full::new(bytes)).context("building the request")?;
-
-        let resp = match &self.addr {
-            ServerAddr::Unix(p) => {
-                let s = tokio::net::UnixStream::connect(p)
-                    .await
-                    .map_err(|e| self.connect_error(&e))?;
-                send(s, req).await
-            }
-            ServerAddr::Tcp(a) => {
-                let s = tokio::net::TcpStream::connect(a.as_str())
-                    .await
-                    .map_err(|e| self.connect_error(&e))?;
-                send(s, req).await
-            }
-            ServerAddr::Https(a) => {
-                let s = tokio::net::TcpStream::connect(a.as_str())
-                    .await
-                    .map_err(|e| self.connect_error(&e))?;
-                let config = self.tls.clone().context("no TLS configuration")?;
-                let name = server_name(a)?;
-                let s = tokio_rustls::TlsConnector::from(config)
-                    .connect(name, s)
-                    .await
-                    .map_err(|e| {
-                        anyhow::anyhow!(
-                            "TLS handshake with the ecsctl server at {} failed: {} (is it serving TLS? does --ca-file hold its certificate or CA?)",
-                            self.addr,
-                            io_reason(&e)
-                        )
-                    })?;
-                send(s, req).await
-            }
-        }
-        .with_context(|| format!("request to the ecsctl server at {} failed", self.addr))?;
-        Ok(resp)
-    }
-
-    fn connect_error(&self, e: &std::io::Error) -> anyhow::Error {
-        let reason = match e.kind() {
-            std::io::ErrorKind::NotFound => "no socket file there".to_string(),
-            _ => io_reason(e),
-        };
-        ConnectError {
-            addr: self.addr.to_string(),
-            reason,
-        }
-        .into()
+        req.body(Full::new(body.cloned().unwrap_or_default()))
+            .context("building the request")
     }
 }
 
-async fn send<S>(
-    stream: S,
-    req: Request<Full<Bytes>>,
-) -> Result<hyper::Response<hyper::body::Incoming>>
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-    // The connection task drives the socket; it ends when the response is read and we drop `sender`.
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    Ok(sender.send_request(req).await?)
+/// The whole body of an answer, within [`REQUEST_TIMEOUT`].
+async fn read_body(
+    addr: &ServerAddr,
+    resp: hyper::Response<hyper::body::Incoming>,
+) -> Result<Bytes> {
+    match tokio::time::timeout(REQUEST_TIMEOUT, resp.into_body().collect()).await {
+        Ok(body) => Ok(body
+            .with_context(|| format!("reading the answer of the ecsctl server at {addr}"))?
+            .to_bytes()),
+        Err(_) => anyhow::bail!(
+            "the ecsctl server at {addr} did not answer within {}s",
+            REQUEST_TIMEOUT.as_secs()
+        ),
+    }
 }
 
 /// The error answer (`{"error", "details"}`), or, from something that is not the ecsctl
@@ -305,22 +302,5 @@ fn api_error(status: u16, raw: &[u8]) -> ApiError {
         status,
         message,
         details: Vec::new(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn connect_error_reads_well() {
-        let e = ConnectError {
-            addr: "unix:/x/ecsctl.sock".into(),
-            reason: "connection refused".into(),
-        };
-        assert_eq!(
-            e.to_string(),
-            "cannot reach the ecsctl server at unix:/x/ecsctl.sock: is `ecsctl server` running? (connection refused)"
-        );
     }
 }

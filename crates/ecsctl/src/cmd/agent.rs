@@ -20,6 +20,8 @@ EXAMPLES:
   ecsctl agent --server tcp://127.0.0.1:7070 --token-file agent.token \\
       --docker-host unix:///run/docker-b.sock --data-dir /var/lib/ecsctl-agent-b \\
       --capacity cpu=2048,memory=4096 --attribute stack=prod --attribute ecs.availability-zone=b
+  ecsctl agent --server https://10.0.0.1:7443,https://10.0.0.3:7443,https://10.0.0.4:7443 \\
+      --token-file agent.token --ca-file ca.pem --cluster shop --address 10.0.0.2
 
 The agent registers a container instance in --cluster (which must exist) and keeps its id in
 --data-dir, so that a restarted agent is the same instance. Its token (a line `TOKEN agent
@@ -29,7 +31,16 @@ marks an instance whose agent is silent for its --instance-timeout disconnected,
 tasks and lets services replace them elsewhere. When the agent comes back, it removes the
 containers of those tasks. SIGINT or SIGTERM stops the agent; its tasks keep running and are
 adopted when it starts again.
-Tasks' host ports are reached at --address (what load balancers on the server connect to).")]
+Tasks' host ports are reached at --address (what load balancers on the server connect to).
+
+--server may list several servers of one control plane, comma-separated: the agent talks to
+the one it reached last. When that one cannot be reached (refused, timed out, reset before
+answering), it retries the request at the next in order, and so on through the list; its
+watch resumes there from the last change it saw, and its log says which server it moved to.
+When none can be reached, the agent does not exit: its tasks keep running as they are,
+nothing is stopped or removed, and it keeps retrying (heartbeats at their interval, the rest
+with pauses that grow up to a minute) until a server answers again; if that takes longer than the server's
+--instance-timeout, the server treats the instance as lost, as for a silent agent.")]
 pub struct Args {
     /// The cluster the instance joins
     #[arg(long, default_value = api::DEFAULT_CLUSTER)]
@@ -56,13 +67,13 @@ pub struct Args {
 
 /// Runs the agent in the foreground.
 pub fn run(global: &GlobalArgs, args: Args) -> Result<()> {
-    if global.server.is_none() {
+    if global.server.is_empty() {
         return Err(usage(
-            "ecsctl agent needs --server URL (the ecsctl server it joins) and --token-file FILE (a token of role agent)",
+            "ecsctl agent needs --server URL[,URL...] (the ecsctl servers of the control plane it joins) and --token-file FILE (a token of role agent)",
         ));
     }
     let client = Client::from_args(
-        global.server.as_deref(),
+        &global.server,
         global.token_file.as_deref(),
         global.ca_file.as_deref(),
     )?;

@@ -6,7 +6,7 @@ use crate::output::fields::{human_duration, parse_time};
 use crate::output::table::Table;
 use anyhow::Result;
 use api::service::ServiceStatus;
-use api::wire::{ObjectList, SyncList, WatchEvent};
+use api::wire::{ObjectList, SyncList};
 use api::{Kind, Object};
 use serde::Deserialize;
 use serde_json::Value;
@@ -175,8 +175,8 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
         .into_iter()
         .map(|r| (r.cluster, r.service, r.id))
         .collect();
-    let mut stream = client.stream(&format!("/v1/watch?from={from}")).await?;
-    while let Some(event) = stream.next::<WatchEvent<Value>>().await? {
+    let mut stream = client.watch(from).await?;
+    while let Some(event) = stream.next::<Value>().await? {
         // Every kind comes down the watch, some perhaps of a newer server than this CLI:
         // only what reads as a Service matters here.
         let Ok(obj) = Object::deserialize(&event.object) else {

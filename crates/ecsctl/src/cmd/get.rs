@@ -5,7 +5,7 @@ use crate::client::{Client, objects_path};
 use crate::error::usage;
 use crate::output::{self, Format, columns};
 use anyhow::Result;
-use api::wire::{Health, ObjectList, WatchEvent, WatchEventType};
+use api::wire::{Health, ObjectList, WatchEventType};
 use api::{Kind, Object};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -243,7 +243,8 @@ impl WatchPrinter {
 }
 
 /// Follows `/v1/watch?from=FROM` and prints every change `filter` lets through, until the
-/// server ends the stream (or Ctrl-C). Writes the listing already showed are skipped.
+/// server ends the stream (or Ctrl-C); with several servers, the watch goes on at another
+/// when one goes away. Writes the listing already showed are skipped.
 async fn watch(
     client: &Client,
     from: u64,
@@ -259,8 +260,8 @@ async fn watch(
             Some((identity(&o), o.metadata.resource_version?))
         })
         .collect();
-    let mut stream = client.stream(&format!("/v1/watch?from={from}")).await?;
-    while let Some(event) = stream.next::<WatchEvent<Value>>().await? {
+    let mut stream = client.watch(from).await?;
+    while let Some(event) = stream.next::<Value>().await? {
         // The event is printed as the server sent it; it is read as an Object to be judged.
         // Every kind comes down the watch, some perhaps of a newer server than this CLI:
         // what does not read as an Object is none of the kinds `get` lists.
