@@ -25,6 +25,46 @@ fn a_write_over_etcds_transaction_limit_says_so_and_writes_nothing() {
         other => panic!("a write over etcd's limit: {other:?}"),
     }
 
+    assert_nothing_written(&cluster, &prefix, &store);
+    // The store goes on from revision 0: the refused write took none.
+    let written = store.apply(svc("next", 1)).unwrap().object;
+    assert_eq!(written.metadata.resource_version, Some(1));
+}
+
+/// One apply larger than etcd's `--max-request-bytes` (the harness's 10 MiB) is refused with
+/// what to change, whether etcd refuses it (a little over the limit: "request is too large")
+/// or its gRPC server does before etcd sees it (further over: "received message larger than
+/// max"), and nothing of it is written.
+#[test]
+fn a_write_over_etcds_request_size_limit_says_so_and_writes_nothing() {
+    let cluster = EtcdCluster::start(1).unwrap();
+    let prefix = unique_prefix();
+    let store = connect(&cluster, &prefix);
+    // About 200 KiB each, as the object and again in its event: 52 are 10.7 MB, 60 12.3 MB.
+    let blob = "x".repeat(100 * 1024);
+    for count in [52, 60] {
+        let objects: Vec<Object> = (0..count)
+            .map(|i| {
+                let mut o = svc(&format!("s{i}"), 1);
+                o.spec["blob"] = json!(blob);
+                o
+            })
+            .collect();
+        match store.apply_all(objects, false) {
+            Err(StoreError::Backend(message)) => {
+                assert!(
+                    message.contains("--max-request-bytes"),
+                    "{count}: {message}"
+                );
+            }
+            other => panic!("a write of {count} objects over etcd's limit: {other:?}"),
+        }
+    }
+    assert_nothing_written(&cluster, &prefix, &store);
+}
+
+/// Not one key under `prefix`, and the store at revision 0.
+fn assert_nothing_written(cluster: &EtcdCluster, prefix: &str, store: &EtcdStore) {
     let everything = cluster
         .gateway(
             0,
@@ -45,9 +85,6 @@ fn a_write_over_etcds_transaction_limit_says_so_and_writes_nothing() {
         store.list(&ListQuery::new(Kind::Service)).unwrap().revision,
         0
     );
-    // The store goes on from revision 0: the refused write took none.
-    let written = store.apply(svc("next", 1)).unwrap().object;
-    assert_eq!(written.metadata.resource_version, Some(1));
 }
 
 #[test]
