@@ -508,7 +508,10 @@ impl EtcdStore {
 }
 
 /// etcd's refusals of a transaction that is too big, with what to change: ecsctl writes
-/// whatever one apply holds in one transaction, and etcd's defaults are small.
+/// whatever one apply holds in one transaction, and etcd's defaults are small. A request over
+/// `--max-request-bytes` is refused by etcd ("request is too large") only up to gRPC's margin
+/// above that limit; further over, etcd's gRPC server refuses it before etcd sees it
+/// ("received message larger than max").
 fn explain_limits(e: StoreError, operations: usize) -> StoreError {
     let StoreError::Backend(message) = &e else {
         return e;
@@ -518,7 +521,9 @@ fn explain_limits(e: StoreError, operations: usize) -> StoreError {
             "this write is {operations} operations in one etcd transaction, more than etcd allows: start etcd with --max-txn-ops {} or more ({message})",
             operations.next_power_of_two().max(10_000)
         ))
-    } else if message.contains("request is too large") {
+    } else if message.contains("request is too large")
+        || message.contains("message larger than max")
+    {
         StoreError::Backend(format!(
             "this write is larger than etcd accepts in one request: start etcd with a larger --max-request-bytes, such as 10485760 ({message})"
         ))
