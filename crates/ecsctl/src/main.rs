@@ -95,6 +95,7 @@ enum Command {
     Sync(cmd::sync::Args),
     Drain(cmd::drain::DrainArgs),
     Undrain(cmd::drain::UndrainArgs),
+    Status(cmd::status::Args),
     /// Status of every synced directory (as `ecsctl get syncs`)
     Syncs {
         /// `table` or `json`
@@ -144,6 +145,7 @@ fn main() -> ExitCode {
         Command::Sync(args) => client_command(&cli.global, |c| cmd::sync::run(c, args)),
         Command::Drain(args) => client_command(&cli.global, |c| cmd::drain::drain(c, args)),
         Command::Undrain(args) => client_command(&cli.global, |c| cmd::drain::undrain(c, args)),
+        Command::Status(args) => client_command(&cli.global, |c| cmd::status::run(c, args)),
         Command::Syncs { output } => {
             client_command(&cli.global, |c| cmd::sync::status(c, output == "json"))
         }

@@ -138,6 +138,12 @@ pub struct ServerConfig {
     /// A store already open, instead of the one in `data_dir/store` (tests that run agents
     /// in the same process share it with them).
     pub store: Option<OpenStore>,
+    /// Keep the state in etcd instead of `data_dir/store` (`--store etcd://...`): several
+    /// servers share it, each serves the API, and the one elected runs the controllers.
+    pub etcd: Option<store::EtcdOptions>,
+    /// With etcd: the leader's lease (`--leader-lease`), the longest the control plane goes
+    /// without a leader after it dies (None: 10 s).
+    pub leader_lease: Option<std::time::Duration>,
 }
 
 /// A store opened by the caller, for [`ServerConfig::store`].
@@ -175,6 +181,8 @@ impl ServerConfig {
             local_agent: true,
             instance_timeout: None,
             store: None,
+            etcd: None,
+            leader_lease: None,
         }
     }
 

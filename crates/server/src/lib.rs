@@ -12,6 +12,8 @@ mod config;
 mod ecs;
 mod error;
 mod http;
+mod leader_work;
+mod leadership;
 mod listener;
 mod reload;
 mod serve;
@@ -20,6 +22,7 @@ mod tls;
 pub use config::{AwsApi, Listen, OpenStore, ServerConfig};
 pub use error::ServerError;
 pub use http::decode_apply_request;
+pub use leadership::DEFAULT_LEADER_LEASE;
 pub use serve::{
     ConnectionLimits, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_SHUTDOWN_GRACE,
 };
@@ -27,6 +30,7 @@ pub use tls::TlsFiles;
 
 pub use ecsapi;
 
+use api::wire::StoreStatus;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -89,9 +93,41 @@ pub async fn run(
         listener::check_not_running(path).await?;
     }
     let sync_roots = Arc::new(sync_roots(&config)?);
-    let store = match &config.store {
-        Some(open) => ensure_default_cluster(open.0.clone()).await?,
-        None => open_store(config.data_dir.clone()).await?,
+    let (store, store_status, etcd) = match (&config.store, &config.etcd) {
+        (Some(open), _) => (
+            ensure_default_cluster(open.0.clone()).await?,
+            StoreStatus {
+                backend: "sled".to_string(),
+                endpoints: Vec::new(),
+                location: "(given by the caller)".to_string(),
+                revision: 0,
+            },
+            None,
+        ),
+        (None, Some(etcd)) => {
+            let store = connect_etcd(etcd.clone()).await?;
+            let status = StoreStatus {
+                backend: "etcd".to_string(),
+                endpoints: store.endpoints(),
+                location: store.prefix(),
+                revision: 0,
+            };
+            (
+                ensure_default_cluster(Arc::new(store.clone())).await?,
+                status,
+                Some(store),
+            )
+        }
+        (None, None) => (
+            open_store(config.data_dir.clone()).await?,
+            StoreStatus {
+                backend: "sled".to_string(),
+                endpoints: Vec::new(),
+                location: config.data_dir.join("store").display().to_string(),
+                revision: 0,
+            },
+            None,
+        ),
     };
     let secret_sources = config.secret_sources();
     if config.secret_files_dir.is_none()
@@ -109,36 +145,21 @@ pub async fn run(
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let registered = Arc::new(tokio::sync::Notify::new());
-    let revision_gc = tokio::spawn(collect_revisions(
-        store::AsyncStore::new(store.clone()),
-        keep_revisions,
-        registered.clone(),
-        stopped(stop_rx.clone()),
-    ));
-    // Watched directories are synced before any controller acts on the store.
     let syncs = gitops::StatusBoard::default();
-    let mut syncers = Vec::new();
-    for dir in &config.watch {
-        let syncer = gitops::Syncer::new(
-            dir.clone(),
-            store.clone(),
-            admission.clone(),
-            syncs.clone(),
-            config.sync,
-        );
-        if let Err(e) = syncer.sync_now().await {
-            tracing::error!(dir = %dir.display(), error = %e, "initial sync failed; watching for a fix");
-        }
-        let stop = stopped(stop_rx.clone());
-        syncers.push(tokio::spawn(async move {
-            let dir = syncer.dir().display().to_string();
-            if let Err(e) = syncer.run(stop).await {
-                tracing::error!(dir, error = %e, "directory sync stopped");
-            }
-        }));
-    }
+    let server_id = server_id(&config.data_dir).await?;
+    let mut work = leader_work::LeaderWork {
+        watch: config.watch.clone(),
+        sync: config.sync,
+        admission: admission.clone(),
+        syncs: syncs.clone(),
+        registered: registered.clone(),
+        keep_revisions,
+        controllers: None,
+    };
+    // What every server runs, leader or not: its embedded agent and the metrics sampler.
     let mut task_runtime = None;
-    let controllers = if let Some(runtime) = config.runtime.clone() {
+    let mut local = Vec::new();
+    if let Some(runtime) = config.runtime.clone() {
         let instance = instance_id(&config.data_dir).await?;
         match runtime.ping().await {
             Ok(v) => tracing::info!(engine = ?v, "container runtime ready"),
@@ -185,78 +206,70 @@ pub async fn run(
         if let Some(interval) = config.metrics_interval {
             ctx.metrics = controllers::metrics::Metrics::new(interval, METRICS_RETENTION);
         }
-        let sampler = tokio::spawn(controllers::metrics::run_sampler_with(
+        local.push(tokio::spawn(controllers::metrics::run_sampler_with(
             ctx.clone(),
             ctx.metrics.clone(),
             Arc::new(balancing::LbRates(balancer.clone())),
             stopped(stop_rx.clone()),
-        ));
+        )));
         task_runtime = Some(http::TaskRuntime {
             runtime: ctx.runtime.clone(),
             instance: ctx.instance.clone(),
             balancer: balancer.clone(),
             metrics: ctx.metrics.clone(),
         });
-        let balancing = tokio::spawn(balancing::run(ctx.clone(), balancer, stop_rx.clone()));
-        let services = tokio::spawn(controllers::service::run(
-            ctx.clone(),
-            stopped(stop_rx.clone()),
-        ));
-        let autoscalers = tokio::spawn(controllers::autoscaler::run(
-            ctx.clone(),
-            stopped(stop_rx.clone()),
-        ));
         let heartbeat = config
             .heartbeat_interval
             .unwrap_or(controllers::instance::DEFAULT_HEARTBEAT);
         // The embedded agent: the instance's heartbeat and the task controller.
-        let local_agent = this_machine.map(|instance| {
-            let (ctx, stop) = (ctx.clone(), stop_rx.clone());
-            tokio::spawn(async move {
-                let _ = tokio::join!(
-                    tokio::spawn(controllers::instance::run(
-                        ctx.clone(),
-                        instance,
-                        heartbeat,
-                        stopped(stop.clone()),
-                    )),
-                    tokio::spawn(controllers::task::run(ctx, stopped(stop))),
-                );
-            })
-        });
-        let retention = tokio::spawn(controllers::task::retention::run(
-            ctx.clone(),
-            stopped(stop_rx.clone()),
-        ));
-        let scheduler = tokio::spawn(controllers::scheduler::run(
-            ctx.clone(),
-            stopped(stop_rx.clone()),
-        ));
-        // Agents that stop heartbeating lose their instance and its tasks.
-        let monitor = tokio::spawn(controllers::instance::monitor::run(
-            ctx.clone(),
-            config
+        if let Some(instance) = this_machine {
+            local.push(tokio::spawn(controllers::instance::run(
+                ctx.clone(),
+                instance,
+                heartbeat,
+                stopped(stop_rx.clone()),
+            )));
+            local.push(tokio::spawn(controllers::task::run(
+                ctx.clone(),
+                stopped(stop_rx.clone()),
+            )));
+        }
+        work.controllers = Some(leader_work::Controllers {
+            ctx,
+            balancer,
+            instance_timeout: config
                 .instance_timeout
                 .unwrap_or(controllers::instance::monitor::DEFAULT_INSTANCE_TIMEOUT),
-            stopped(stop_rx.clone()),
-        ));
-        Some(async move {
-            let _ = tokio::join!(
-                services,
-                balancing,
-                sampler,
-                autoscalers,
-                retention,
-                scheduler,
-                monitor
-            );
-            if let Some(agent) = local_agent {
-                let _ = agent.await;
-            }
-        })
-    } else {
-        None
+        });
+    }
+    // The leader's work: here at once on sled; on etcd once elected.
+    let address = config.listen.to_string();
+    let candidacy = match etcd {
+        Some(etcd) => leadership::Candidacy::Elected {
+            election: store::Election::new(
+                &etcd,
+                server_id.clone(),
+                address,
+                config
+                    .leader_lease
+                    .unwrap_or(leadership::DEFAULT_LEADER_LEASE),
+            ),
+            store: etcd,
+        },
+        None => leadership::Candidacy::Alone {
+            id: server_id.clone(),
+            address,
+        },
     };
+    let (control, role) = leadership::control_plane(candidacy.clone(), store_status);
+    let work = Arc::new(work);
+    let leading = tokio::spawn(leadership::run(
+        candidacy,
+        role,
+        store.clone(),
+        Arc::new(move |store, stop| Box::pin(work.clone().run(store, stop))),
+        stop_rx.clone(),
+    ));
     // SIGHUP reads the files an operator edits while the server runs.
     let mut reloadable: Vec<Arc<dyn reload::Reload>> = Vec::new();
     if let (Some(ids), Some(_)) = (&identities, &config.tokens) {
@@ -290,6 +303,7 @@ pub async fn run(
         registered,
         sync_roots,
         secrets: controllers::task::secrets::SecretReader::new(secret_sources),
+        control,
     });
     // Flip the flag that ends watch streams as soon as shutdown starts: graceful shutdown
     // waits for every response to finish, and a watch never would on its own.
@@ -350,16 +364,13 @@ pub async fn run(
     if let Some(e) = ecs_server {
         let _ = e.await;
     }
-    for s in syncers {
-        let _ = s.await;
-    }
-    let _ = revision_gc.await;
     if let Some(r) = reloader {
         let _ = r.await;
     }
-    if let Some(c) = controllers {
-        // In-flight reconciles are abandoned; containers keep running and are adopted next start.
-        c.await;
+    // In-flight reconciles are abandoned; containers keep running and are adopted next start.
+    let _ = leading.await;
+    for task in local {
+        let _ = task.await;
     }
     tracing::info!("stopped");
     Ok(())
@@ -498,6 +509,33 @@ async fn open_store(data_dir: PathBuf) -> Result<Arc<dyn Store>, ServerError> {
     .await
     .map_err(|e| ServerError::Config(format!("opening the store panicked: {e}")))??;
     ensure_default_cluster(store).await
+}
+
+/// Connects to the etcd store (`--store etcd://...`).
+async fn connect_etcd(options: store::EtcdOptions) -> Result<store::EtcdStore, ServerError> {
+    let endpoints = options.endpoints.join(",");
+    tokio::task::spawn_blocking(move || store::EtcdStore::connect(options))
+        .await
+        .map_err(|e| ServerError::Config(format!("connecting to etcd panicked: {e}")))?
+        .map_err(|e| ServerError::Store {
+            context: format!("cannot use the etcd store at {endpoints}"),
+            store: e,
+        })
+}
+
+/// This server's id in the control plane: the machine's name and the id kept in the data
+/// directory (`HOST-ID`), so that `ecsctl status` says which machine leads.
+async fn server_id(data_dir: &std::path::Path) -> Result<String, ServerError> {
+    let host = tokio::fs::read_to_string("/proc/sys/kernel/hostname")
+        .await
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    let id = instance_id(data_dir).await?;
+    Ok(if host.is_empty() {
+        id
+    } else {
+        format!("{host}-{id}")
+    })
 }
 
 /// Creates the `default` Cluster in `store` if it is missing (never overwriting one a user

@@ -9,7 +9,7 @@
 //!
 //! One file per endpoint family: [`objects`] (list, apply, delete), [`watch`], [`sync`],
 //! [`health`], [`logs`], [`metrics`], [`lb`], [`agents`] (what agents send), [`instances`]
-//! (draining), and [`error`] for the answers that are not 2xx.
+//! (draining), [`status`] (the control plane), and [`error`] for the answers that are not 2xx.
 
 pub mod agents;
 pub mod error;
@@ -19,6 +19,7 @@ pub mod lb;
 pub mod logs;
 pub mod metrics;
 pub mod objects;
+pub mod status;
 pub mod sync;
 pub mod watch;
 
@@ -32,6 +33,7 @@ pub use metrics::{MetricsList, ServiceMetricValues, ServiceMetrics, TaskMetrics}
 pub use objects::{
     ApplyAction, ApplyRequest, ApplyResponse, ApplyResult, DeleteResponse, ObjectList, ObjectRef,
 };
+pub use status::{LeaderRecord, Role, ServerStatus, StoreStatus};
 pub use sync::{SyncCounts, SyncEvent, SyncList, SyncRequest, SyncResponse, SyncState, SyncStatus};
 pub use watch::{WatchEvent, WatchEventType};
 

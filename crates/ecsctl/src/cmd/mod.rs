@@ -16,6 +16,7 @@ pub mod scale;
 pub mod schema;
 pub mod server;
 pub mod service_update;
+pub mod status;
 pub mod stop_task;
 pub mod sync;
 pub mod top;

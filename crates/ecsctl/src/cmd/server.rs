@@ -23,6 +23,9 @@ EXAMPLES:
   ecsctl server --secret-files-dir /etc/ecsctl/secrets --secret-env-prefix APP_
   ecsctl server --listen tcp://127.0.0.1:7070 --tokens /etc/ecsctl/tokens   # identities with roles
   ecsctl server --aws-api tcp://127.0.0.1:4566     # ECS's own API too (see ecsctl aws-env)
+  ecsctl server --store etcd://10.0.0.5:2379,10.0.0.6:2379,10.0.0.7:2379 \
+      --listen https://0.0.0.0:7443 --tokens /etc/ecsctl/tokens --tls-cert s.pem --tls-key k.pem
+                                                   # one of several servers sharing etcd
 
 The data directory is --data-dir, else $ECSCTL_HOME, else ~/.local/share/ecsctl.
 TCP needs a bearer token (--token-file, whose bearer is an admin) or identities (--tokens);
@@ -52,7 +55,16 @@ An agent silent for --instance-timeout (30s by default) loses its container inst
 instance shows agentConnected false and takes no tasks, its tasks are STOPPED and services
 start them again elsewhere; when the agent comes back it removes their containers and its
 instance takes tasks again. The server's own instance is never lost this way.
-SIGINT or SIGTERM stops the server gracefully; running containers stay and are adopted when it
+--store etcd://HOST:PORT[,HOST:PORT...] keeps the state in etcd instead of DATA_DIR/store, so
+that several servers (on several machines) share it: every server serves the whole API, and
+the one elected through etcd runs the controllers, the load balancers and the --watch syncs
+(`ecsctl status` says which). When the leader dies a standby takes over within --leader-lease
+(10s by default); a leader that loses etcd stops acting before another can start, and its
+controllers' writes are refused once another leads. Start etcd with --max-txn-ops 10000
+--max-request-bytes 10485760 (ecsctl writes one apply as one transaction) and with
+--auto-compaction-retention; over TLS give --etcd-ca (and --etcd-cert/--etcd-key when etcd
+asks for client certificates). Agents and clients take every server: --server URL,URL.
+SIGINT or SIGTERM stops the server gracefully (a leader hands over at once); running containers stay and are adopted when it
 starts again. A service whose tasks keep failing to start waits up to --task-start-backoff-cap
 between attempts: ECS's 27 minutes by default, 30 seconds with --dev.")]
 pub struct Args {
@@ -132,6 +144,27 @@ pub struct Args {
     /// times the agents' --heartbeat-interval (10s by default)
     #[arg(long, value_name = "DURATION", value_parser = instance_timeout, default_value = "30s")]
     pub instance_timeout: std::time::Duration,
+    /// Where the state is kept: `sled` (DATA_DIR/store, one server) or
+    /// `etcd://HOST:PORT[,HOST:PORT...]` (shared by several servers; see below)
+    #[arg(long, value_name = "STORE", default_value = "sled")]
+    pub store: String,
+    /// With an etcd store: the prefix of every key, so that several installations can
+    /// share one etcd
+    #[arg(long, value_name = "PREFIX", default_value = store::DEFAULT_PREFIX)]
+    pub store_prefix: String,
+    /// With an etcd store: the CA certificates (PEM) that sign etcd's (speaks TLS to etcd)
+    #[arg(long, value_name = "FILE")]
+    pub etcd_ca: Option<PathBuf>,
+    /// With an etcd store: a client certificate (PEM) for etcd's --client-cert-auth
+    #[arg(long, value_name = "FILE", requires = "etcd_key")]
+    pub etcd_cert: Option<PathBuf>,
+    /// The private key (PEM) of --etcd-cert
+    #[arg(long, value_name = "FILE", requires = "etcd_cert")]
+    pub etcd_key: Option<PathBuf>,
+    /// With an etcd store: the leader's lease, the longest the control plane goes without a
+    /// leader once it dies (whole seconds)
+    #[arg(long, value_name = "DURATION", value_parser = leader_lease, default_value = "10s")]
+    pub leader_lease: std::time::Duration,
     /// The account id in the ECS API's ARNs
     #[arg(
         long,
@@ -154,7 +187,50 @@ fn instance_timeout(s: &str) -> Result<std::time::Duration, String> {
     Ok(d)
 }
 
+/// `--leader-lease`: whole seconds, 2 or more (etcd's leases count in seconds, and a lease of
+/// one second would be lost between two keep-alives on a busy machine).
+fn leader_lease(s: &str) -> Result<std::time::Duration, String> {
+    let d = super::parse_duration(s)?;
+    if d < std::time::Duration::from_secs(2) || d.subsec_nanos() != 0 {
+        return Err(format!("{s:?}: give whole seconds, 2s or more"));
+    }
+    Ok(d)
+}
+
+/// `--store` and its companions: `None` for sled.
+fn etcd_options(args: &Args) -> Result<Option<store::EtcdOptions>> {
+    let etcd_flags = args.etcd_ca.is_some() || args.etcd_cert.is_some();
+    if args.store == "sled" {
+        if etcd_flags || args.store_prefix != store::DEFAULT_PREFIX {
+            return Err(usage(
+                "--store-prefix, --etcd-ca, --etcd-cert and --etcd-key apply to an etcd store (--store etcd://HOST:PORT)",
+            ));
+        }
+        return Ok(None);
+    }
+    let mut options = store::EtcdOptions::from_url(&args.store).map_err(|e| {
+        usage(format!(
+            "{}; --store takes sled or etcd://HOST:PORT[,HOST:PORT...]",
+            e.to_string().trim_start_matches("invalid object: ")
+        ))
+    })?;
+    if !args.store_prefix.starts_with('/') {
+        return Err(usage(format!(
+            "--store-prefix {:?}: a prefix starts with /",
+            args.store_prefix
+        )));
+    }
+    options.prefix = args.store_prefix.clone();
+    options.tls = store::EtcdTls {
+        ca: args.etcd_ca.clone(),
+        cert: args.etcd_cert.clone(),
+        key: args.etcd_key.clone(),
+    };
+    Ok(Some(options))
+}
+
 pub fn run(global: &GlobalArgs, args: Args) -> Result<()> {
+    let etcd = etcd_options(&args)?;
     let data_dir = match args.data_dir {
         Some(d) => d,
         None => default_data_dir()?,
@@ -261,6 +337,8 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<()> {
         local_agent: !args.no_local_agent,
         instance_timeout: Some(args.instance_timeout),
         store: None,
+        etcd,
+        leader_lease: Some(args.leader_lease),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -279,6 +279,7 @@ mod tests {
                 registered: Arc::default(),
                 sync_roots: Arc::default(),
                 secrets: controllers::task::secrets::SecretReader::by_server(),
+                control: crate::leadership::ControlPlane::alone("test"),
                 runtime: with_runtime.then(|| TaskRuntime {
                     balancer: lb::LbManager::new(),
                     runtime: Arc::new(self.fake.clone()),

@@ -64,6 +64,8 @@ pub(crate) struct AppState {
     /// Where Secret values come from, as far as the operator allows: agents ask for the
     /// values their tasks need (`GET /v1/secrets/{name}/value`).
     pub secrets: controllers::task::secrets::SecretReader,
+    /// This server's place in the control plane (`GET /v1/status`).
+    pub control: crate::leadership::ControlPlane,
 }
 
 /// The container runtime and this server's id (`ecsctl.instance`): the containers a request
@@ -91,6 +93,7 @@ impl fmt::Debug for AppState {
 pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/health", get(health))
+        .route("/v1/status", get(status))
         .route("/v1/apply", post(apply::apply))
         .route("/v1/objects/{plural}", get(objects::list))
         .route(
@@ -145,6 +148,12 @@ async fn health(State(state): State<AppState>) -> Json<Health> {
         revision: state.store.revision(),
         runtime,
     })
+}
+
+/// This server's role, the leader and the store (`ecsctl status`): any identity may ask, as
+/// for health.
+async fn status(State(state): State<AppState>) -> Json<api::wire::ServerStatus> {
+    Json(state.control.status(state.store.revision()).await)
 }
 
 async fn not_found(req: Request) -> ApiError {

@@ -441,7 +441,12 @@ impl MessageReader {
                         self.buffer.extend_from_slice(&data);
                     }
                 }
-                Err(e) => return Some(Err(EtcdError::Protocol(format!("stream: {e}")))),
+                Err(e) => {
+                    return Some(Err(EtcdError::Unavailable {
+                        tried: "a stream".to_string(),
+                        last: format!("the stream broke off: {e}"),
+                    }));
+                }
             }
         }
     }

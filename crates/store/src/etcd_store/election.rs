@@ -9,14 +9,16 @@
 //! time it *sent* its last successful keep-alive plus the TTL, less a margin, while etcd
 //! expires it no sooner than the TTL after it *received* that keep-alive. And its controllers
 //! write through a fenced store ([`super::EtcdStore::fenced`]) whose transactions require the
-//! leader key to still hold this leadership's value, so even a leader paused past that point
-//! cannot write once another took over.
+//! leader key to still be bound to this leadership's lease, so even a leader paused past
+//! that point cannot write once another took over. A leader also checks at each keep-alive
+//! that the key is still its own (an operator may delete it to force an election).
 
 use super::wire::{self, Compare, LeaseGrantRequest, LeaseId, RangeRequest, RequestOp, TxnRequest};
 use super::{EtcdStore, Shared, backend};
 use crate::StoreError;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -143,14 +145,15 @@ async fn campaign(
     let ttl =
         Duration::from_secs(u64::try_from(grant.TTL).unwrap_or(0)).max(Duration::from_secs(1));
     let (lost_tx, lost_rx) = watch::channel(false);
-    let keepalive = tokio::spawn(keep_alive(shared.clone(), lease, ttl, grant_sent, lost_tx));
-    let since = crate::plan::now_rfc3339()?;
-    let value = serde_json::to_vec(&LeaderInfo {
-        id: id.clone(),
-        address,
-        since,
-    })
-    .map_err(|e| StoreError::Backend(format!("cannot encode the leader record: {e}")))?;
+    let leading = Arc::new(AtomicBool::new(false));
+    let keepalive = tokio::spawn(keep_alive(
+        shared.clone(),
+        lease,
+        ttl,
+        grant_sent,
+        leading.clone(),
+        lost_tx,
+    ));
     let key = shared.layout.leader();
     let poll = CAMPAIGN_POLL.min(ttl / 4);
     let mut lost = lost_rx.clone();
@@ -162,6 +165,13 @@ async fn campaign(
                 "the election lease expired while campaigning".to_string(),
             ));
         }
+        // The record says since when this server leads: the time of the attempt that wins.
+        let value = serde_json::to_vec(&LeaderInfo {
+            id: id.clone(),
+            address: address.clone(),
+            since: crate::plan::now_rfc3339()?,
+        })
+        .map_err(|e| StoreError::Backend(format!("cannot encode the leader record: {e}")))?;
         let answer = shared
             .gateway
             .txn(&TxnRequest {
@@ -176,10 +186,10 @@ async fn campaign(
             .await;
         match answer {
             Ok(a) if a.succeeded => {
+                leading.store(true, Ordering::Release);
                 tracing::info!(id, ttl = ?ttl, "elected leader of the control plane");
                 return Ok(Leadership {
                     id,
-                    value,
                     lease,
                     lost: lost_rx,
                     keepalive,
@@ -208,12 +218,14 @@ async fn campaign(
 }
 
 /// Keeps the lease alive every third of its TTL until it is gone (etcd says so, or no
-/// keep-alive got through in time); then flips `lost`.
+/// keep-alive got through in time) or, once `leading`, the leader key is no longer bound to
+/// it; then flips `lost`.
 async fn keep_alive(
     shared: Arc<Shared>,
     lease: i64,
     ttl: Duration,
     mut last_sent_ok: Instant,
+    leading: Arc<AtomicBool>,
     lost: watch::Sender<bool>,
 ) {
     // Act as if the lease were gone a little before etcd could expire it.
@@ -231,7 +243,17 @@ async fn keep_alive(
         )
         .await;
         match answer {
-            Ok(Ok(m)) if m.result.as_ref().is_some_and(|r| r.TTL > 0) => last_sent_ok = sent,
+            Ok(Ok(m)) if m.result.as_ref().is_some_and(|r| r.TTL > 0) => {
+                last_sent_ok = sent;
+                if leading.load(Ordering::Acquire) && !holds_leader_key(&shared, lease).await {
+                    tracing::warn!(
+                        lease,
+                        "the leader key is gone or another's: leadership lost"
+                    );
+                    let _ = lost.send(true);
+                    return;
+                }
+            }
             Ok(Ok(_)) => {
                 tracing::warn!(lease, "the election lease expired in etcd");
                 let _ = lost.send(true);
@@ -250,11 +272,24 @@ async fn keep_alive(
     }
 }
 
+/// Whether the leader key is bound to `lease` (`true` when etcd cannot say: the lease
+/// deadline covers that case).
+async fn holds_leader_key(shared: &Shared, lease: i64) -> bool {
+    match shared
+        .gateway
+        .range(&RangeRequest::key(shared.layout.leader()))
+        .await
+    {
+        Ok(answer) => answer.kvs.first().is_some_and(|kv| kv.lease == lease),
+        Err(_) => true,
+    }
+}
+
 /// This server leads; until [`Leadership::lost`] completes.
 pub struct Leadership {
     id: String,
-    /// The leader key's value while this server leads (what the fence compares).
-    value: Vec<u8>,
+    /// The lease the leader key is bound to while this server leads (what the fence
+    /// compares).
     lease: i64,
     lost: watch::Receiver<bool>,
     keepalive: tokio::task::JoinHandle<()>,
@@ -269,9 +304,9 @@ impl Leadership {
         &self.id
     }
 
-    /// The leader key's value while this leadership holds.
-    pub(crate) fn value(&self) -> &[u8] {
-        &self.value
+    /// The lease that holds the leader key while this leadership lasts.
+    pub(crate) fn lease(&self) -> i64 {
+        self.lease
     }
 
     /// Completes when the leadership can no longer be counted on: the lease expired or no

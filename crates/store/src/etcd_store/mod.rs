@@ -11,7 +11,8 @@
 //! transaction guarded by "the store revision key was not modified since": if another
 //! server wrote meanwhile, the transaction does nothing and the write plans again on the new
 //! state. That serializes writers as sled's writer lock does, across machines. A fenced store
-//! ([`EtcdStore::fenced`]) adds "the leader key still holds my id" to every transaction, so a
+//! ([`EtcdStore::fenced`]) adds "the leader key is still bound to my lease" to every
+//! transaction, so a
 //! server that lost the leadership cannot write as a controller after another took over.
 //!
 //! The trait is synchronous; calls run on a runtime the store owns and the caller waits, so
@@ -95,12 +96,12 @@ impl EtcdOptions {
     }
 }
 
-/// What a fenced store's transactions also require: the leader key still holds this
-/// server's leadership record.
+/// What a fenced store's transactions also require: the leader key is still bound to this
+/// leadership's lease.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Fence {
     id: String,
-    value: Vec<u8>,
+    lease: i64,
 }
 
 /// A [`Store`] kept in etcd. Cheap to clone; clones share connections and the runtime.
@@ -242,7 +243,7 @@ impl EtcdStore {
             runtime: self.runtime.clone(),
             fence: Some(Fence {
                 id: leadership.id().to_string(),
-                value: leadership.value().to_vec(),
+                lease: leadership.lease(),
             }),
         }
     }
@@ -361,7 +362,7 @@ impl EtcdStore {
             }
             if let Some(fence) = &self.fence {
                 let held = answer.range(1).and_then(|r| r.kvs.first());
-                if held.is_none_or(|kv| kv.value != fence.value) {
+                if held.is_none_or(|kv| kv.lease != fence.lease) {
                     let holder = held
                         .and_then(|kv| serde_json::from_slice::<LeaderInfo>(&kv.value).ok())
                         .map(|l| l.id);
@@ -402,7 +403,7 @@ impl EtcdStore {
         if let Some(fence) = &self.fence {
             request
                 .compare
-                .push(Compare::holds(layout.leader(), fence.value.clone()));
+                .push(Compare::leased_by(layout.leader(), fence.lease));
             request
                 .failure
                 .push(RequestOp::Range(RangeRequest::key(layout.leader())));

@@ -66,6 +66,9 @@ pub(crate) struct KeyValue {
     pub mod_revision: i64,
     #[serde(deserialize_with = "b64::deserialize")]
     pub value: Vec<u8>,
+    /// The lease the key is bound to (0: none).
+    #[serde(deserialize_with = "int::deserialize")]
+    pub lease: i64,
 }
 
 /// `RangeRequest`: one key, or `[key, range_end)`.
@@ -203,6 +206,8 @@ pub(crate) struct Compare {
     create_revision: Option<i64>,
     #[serde(serialize_with = "b64_opt", skip_serializing_if = "Option::is_none")]
     value: Option<Vec<u8>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lease: Option<i64>,
 }
 
 fn b64_opt<S: serde::Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
@@ -219,6 +224,7 @@ impl Compare {
             mod_revision: Some(revision),
             create_revision: None,
             value: None,
+            lease: None,
         }
     }
 
@@ -231,18 +237,21 @@ impl Compare {
             mod_revision: None,
             create_revision: Some(0),
             value: None,
+            lease: None,
         }
     }
 
-    /// The key holds exactly `value`.
-    pub(crate) fn holds(key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) -> Self {
+    /// The key is bound to lease `lease` (a lease id is never reused: it names one
+    /// leadership).
+    pub(crate) fn leased_by(key: impl Into<Vec<u8>>, lease: i64) -> Self {
         Compare {
             result: "EQUAL",
-            target: "VALUE",
+            target: "LEASE",
             key: key.into(),
             mod_revision: None,
             create_revision: None,
-            value: Some(value.into()),
+            value: None,
+            lease: Some(lease),
         }
     }
 }

@@ -4,13 +4,11 @@ use super::*;
 use ecsctl_store::{ApplyResult, Election};
 
 /// Server `id`'s candidacy, with a lease of 2 s.
+/// The candidates' lease.
+const TTL: Duration = Duration::from_secs(2);
+
 fn election(store: &EtcdStore, id: &str) -> Election {
-    Election::new(
-        store,
-        id,
-        format!("server-{id}:8080"),
-        Duration::from_secs(2),
-    )
+    Election::new(store, id, format!("server-{id}:8080"), TTL)
 }
 
 /// The refusal of a fenced write by a server that no longer leads.
@@ -92,7 +90,8 @@ fn leader_key_lease(cluster: &EtcdCluster, prefix: &str) -> Option<String> {
 }
 
 /// The leader key deleted behind the leader's back (by hand, or by another tool): the
-/// fenced store's writes are refused although the leader's lease is alive.
+/// fenced store's writes are refused although the leader's lease is alive, and the leader
+/// counts itself lost at its next keep-alive.
 #[tokio::test]
 async fn a_leader_whose_key_was_deleted_cannot_write() {
     let cluster = EtcdCluster::start(1).unwrap();
@@ -119,7 +118,10 @@ async fn a_leader_whose_key_was_deleted_cannot_write() {
     assert_refused_as_former_leader(fenced.apply(svc("after", 1)), "none elected");
     assert_eq!(store.get(&service("after")).unwrap(), None);
     store.apply(svc("unfenced", 1)).unwrap();
-    assert!(!leading.is_lost(), "the lease itself is still kept alive");
+    // The lease itself is still alive: the next keep-alive finds the key gone.
+    tokio::time::timeout(TTL, leading.lost())
+        .await
+        .expect("a leader whose key was deleted did not count itself lost within the TTL");
 }
 
 /// The leader's lease revoked behind its back: the leader key goes with it, fenced writes
