@@ -22,7 +22,7 @@ cargo fmt --all -- --check
 # is behind a feature, so that a plain `cargo test` of the logic passes without Docker.
 DOCKER_TIER=(--features ecsctl/docker-tests,ecsctl-runtime/docker-tests)
 # The etcd tier (real etcd clusters on loopback ports, from scripts/install-etcd.sh) likewise.
-ETCD_TIER=(--features ecsctl-etcd-harness/etcd-tests,ecsctl-store/etcd-tests)
+ETCD_TIER=(--features ecsctl-etcd-harness/etcd-tests,ecsctl-store/etcd-tests,ecsctl/etcd-tests)
 
 step "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --locked "${DOCKER_TIER[@]}" "${ETCD_TIER[@]}" -- -D warnings

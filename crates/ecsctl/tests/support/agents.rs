@@ -149,10 +149,19 @@ impl Drop for Agent {
     }
 }
 
+/// `tcp://127.0.0.1:PORT` on a port free now.
+fn free_url() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    format!("tcp://127.0.0.1:{port}")
+}
+
 /// A server, one Cluster, and hosts of it: engine `i` runs agent `i`.
 pub struct Fleet {
     // Drop order is declaration order: agents stop first (so that none starts a container
-    // on an engine being removed), then the engines go, then the server.
+    // on an engine being removed), then the engines go, then the servers.
     pub agents: Vec<Agent>,
     pub engines: Vec<ExtraEngine>,
     /// The server; every client command of it ([`Server::run`], [`Server::apply`]) runs
@@ -160,6 +169,9 @@ pub struct Fleet {
     pub server: Server,
     /// `tcp://127.0.0.1:PORT`.
     pub url: String,
+    /// More servers on the same store ([`Fleet::start_servers`]), with their URLs; the
+    /// agents know every server (`--server URL,URL`).
+    pub more_servers: Vec<(Server, String)>,
     /// The test's own cluster, which every agent joins.
     pub cluster: String,
 }
@@ -173,6 +185,18 @@ impl Fleet {
 
     /// [`Fleet::start`] with more `ecsctl server` flags (`--instance-timeout 3s`).
     pub fn start_with(name: &str, hosts: &[Host], server_args: &[&str]) -> Fleet {
+        Fleet::start_servers(name, hosts, server_args, 1)
+    }
+
+    /// [`Fleet::start_with`] with `servers` servers, each in its own directory with the same
+    /// tokens, all started with `server_args` (which must name a shared store:
+    /// `--store etcd://...`, or each would have its own).
+    pub fn start_servers(
+        name: &str,
+        hosts: &[Host],
+        server_args: &[&str],
+        servers: usize,
+    ) -> Fleet {
         super::ensure_image();
         let cluster = format!("{name}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
         let mut server = Server::offline();
@@ -185,12 +209,23 @@ impl Fleet {
         let tokens = server.write("tokens", &lines);
         fs::set_permissions(&tokens, fs::Permissions::from_mode(0o600)).expect("chmod");
         let admin_file = server.write("admin.token", &format!("{admin}\n"));
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let url = format!("tcp://127.0.0.1:{port}");
+        let url = free_url();
         server.set_client(&url, &admin_file);
+        let mut more_servers: Vec<(Server, String)> = (1..servers.max(1))
+            .map(|_| {
+                let mut other = Server::offline();
+                let tokens = other.write("tokens", &lines);
+                fs::set_permissions(&tokens, fs::Permissions::from_mode(0o600)).expect("chmod");
+                let admin_file = other.write("admin.token", &format!("{admin}\n"));
+                let url = free_url();
+                other.set_client(&url, &admin_file);
+                (other, url)
+            })
+            .collect();
+        let all_urls = std::iter::once(url.clone())
+            .chain(more_servers.iter().map(|(_, u)| u.clone()))
+            .collect::<Vec<_>>()
+            .join(",");
 
         // Engines take seconds each (dockerd, then the image): all at once, beside the
         // server's start. A failed one fails the test; those that started are removed.
@@ -202,6 +237,12 @@ impl Fleet {
             let mut args = vec!["--listen", url.as_str(), "--tokens", tokens.as_str()];
             args.extend_from_slice(server_args);
             server.serve(&args, &[]);
+            for (other, other_url) in &mut more_servers {
+                let tokens = other.path().join("tokens").display().to_string();
+                let mut args = vec!["--listen", other_url.as_str(), "--tokens", &tokens];
+                args.extend_from_slice(server_args);
+                other.serve(&args, &[]);
+            }
             starting
                 .into_iter()
                 .map(|h| h.join().expect("engine thread"))
@@ -211,6 +252,26 @@ impl Fleet {
         .map(|e| e.expect("an extra engine"))
         .collect();
 
+        // Each server answered its own readiness probe; from now on every client command
+        // knows every server (its own first), as an operator's would.
+        if !more_servers.is_empty() {
+            let own_first = |own: &str| {
+                std::iter::once(own.to_string())
+                    .chain(
+                        all_urls
+                            .split(',')
+                            .filter(|u| *u != own)
+                            .map(str::to_string),
+                    )
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
+            server.set_client(&own_first(&url), &admin_file);
+            for (other, other_url) in &mut more_servers {
+                let admin_file = other.path().join("admin.token").display().to_string();
+                other.set_client(&own_first(other_url), &admin_file);
+            }
+        }
         server.apply(&format!(
             "apiVersion: ecs/v1\nkind: Cluster\nmetadata: {{name: {cluster}}}\nspec: {{}}\n"
         ));
@@ -221,7 +282,7 @@ impl Fleet {
             let data_dir = server.path().join(format!("agent-{i}"));
             let mut args: Vec<String> = [
                 "--server",
-                &url,
+                &all_urls,
                 "--token-file",
                 &token_file,
                 "agent",
@@ -261,6 +322,7 @@ impl Fleet {
             engines,
             server,
             url,
+            more_servers,
             cluster,
         };
         // Each agent writes its instance id before it registers.
