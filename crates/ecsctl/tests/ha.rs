@@ -5,9 +5,9 @@
 //!
 //! Shown here: applies through either server are read through the other at once; `kill -9`
 //! of the leading server hands the controllers to the standby within the lease + 5 s while
-//! a loop of applies runs across the kill and loses none of those acknowledged, and the
-//! service keeps its tasks (none replaced, none twice); the killed server comes back as a
-//! standby; `kill -9` of an etcd member (its leader) stops neither applies nor a rollout.
+//! a loop of applies runs across the kill and loses none of those acknowledged, the agents
+//! report through the survivor, and the service keeps its tasks (none replaced, none twice);
+//! the killed server comes back as a standby; `kill -9` of an etcd member (its leader) stops neither applies nor a rollout.
 //!
 //! Images come from `scripts/build-images.sh`; etcd from `scripts/install-etcd.sh`.
 // The Docker and etcd tiers (scripts/test.sh turns both on).
@@ -302,6 +302,9 @@ fn the_standby_takes_over_a_killed_leader_and_no_acknowledged_apply_is_lost() {
         lost.len(),
         acknowledged.len()
     );
+
+    // The agents follow the control plane: both report through the surviving server.
+    p.fleet.wait_connected(&p.fleet.ids(), Instant::now());
 
     // The new leader's controllers keep the service as it was: the same two tasks, each
     // running once on the engines, none replaced, none added.

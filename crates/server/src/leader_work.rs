@@ -21,6 +21,31 @@ pub(crate) struct LeaderWork {
     pub keep_revisions: usize,
     /// The controllers, when the server drives a runtime.
     pub controllers: Option<Controllers>,
+    /// The etcd store, whose history the leader compacts (see [`compact_history`]).
+    pub etcd: Option<store::EtcdStore>,
+}
+
+/// How often the leader compacts etcd's history, up to where it was one period before (as
+/// Kubernetes' API server does every 5 minutes).
+const COMPACTION_PERIOD: Duration = Duration::from_secs(300);
+
+/// Compacts etcd's history every [`COMPACTION_PERIOD`] until `stop`: etcd keeps every
+/// version of every key until told, and would grow until its quota stops every write. The
+/// store needs none of it (its watches replay its own event log).
+async fn compact_history(etcd: store::EtcdStore, mut stop: watch::Receiver<bool>) {
+    let mut up_to = None;
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(COMPACTION_PERIOD) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        let store = etcd.clone();
+        match tokio::task::spawn_blocking(move || store.compact(up_to)).await {
+            Ok(Ok(now)) => up_to = Some(now),
+            Ok(Err(e)) => tracing::warn!(error = %e, "compacting etcd's history failed"),
+            Err(e) => tracing::warn!(error = %e, "compacting etcd's history failed"),
+        }
+    }
 }
 
 /// What the controllers need beyond the store.
@@ -61,6 +86,9 @@ impl LeaderWork {
                     tracing::error!(dir, error = %e, "directory sync stopped");
                 }
             });
+        }
+        if let Some(etcd) = &self.etcd {
+            tasks.spawn(compact_history(etcd.clone(), stop.clone()));
         }
         if let Some(c) = &self.controllers {
             let mut ctx = c.ctx.clone();

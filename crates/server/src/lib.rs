@@ -155,6 +155,7 @@ pub async fn run(
         registered: registered.clone(),
         keep_revisions,
         controllers: None,
+        etcd: etcd.clone(),
     };
     // What every server runs, leader or not: its embedded agent and the metrics sampler.
     let mut task_runtime = None;
