@@ -168,7 +168,7 @@ async fn certificates(
                 .map(|name| {
                     let pem = match crate::task::secrets::value(s, &reader, &cluster, &name) {
                         Ok(pem) => CertificatePem::Pem(pem),
-                        Err(why) => CertificatePem::Unavailable(why),
+                        Err(why) => CertificatePem::Unavailable(why.to_string()),
                     };
                     (name, pem)
                 })

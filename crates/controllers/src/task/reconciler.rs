@@ -177,7 +177,15 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
             return Ok(Action::requeue(STALE_RETRY));
         }
         debug!(task = %key.name, steps = ?p.steps, phase = status.last_status.as_str(), "executing");
-        if let Err((code, reason)) = execute(ctx, &id, &td, &spec, &seen, &p.steps).await {
+        let interrupted = match execute(ctx, &id, &td, &spec, &seen, &p.steps).await {
+            Ok(()) => None,
+            Err(Interrupted::Unreachable(e)) => {
+                warn!(task = %key.name, error = %e, "the store cannot be reached; trying again later");
+                return Err(e.into());
+            }
+            Err(Interrupted::Failed(code, reason)) => Some((code, reason)),
+        };
+        if let Some((code, reason)) = interrupted {
             warn!(task = %key.name, %reason, "task failed");
             // The container that could not be made or started says why, as in ECS.
             let named = |c: &&mut api::task::ContainerStatus| {
@@ -391,6 +399,15 @@ async fn service_connect_aliases(
         }))
 }
 
+/// Why the steps stopped short.
+enum Interrupted {
+    /// A step that cannot succeed: the task fails with this stop code and reason.
+    Failed(StopCode, String),
+    /// The store could not be read (its servers or etcd unreachable): the reconcile is
+    /// tried again later, and the task does not fail for it.
+    Unreachable(store::StoreError),
+}
+
 /// Carries out the steps; a step that cannot succeed fails the task with a stop code and reason.
 async fn execute(
     ctx: &Context,
@@ -399,8 +416,8 @@ async fn execute(
     spec: &TaskSpec,
     seen: &Observation,
     steps: &[Step],
-) -> Result<(), (StopCode, String)> {
-    let failed = |e: String| (StopCode::TaskFailedToStart, e);
+) -> Result<(), Interrupted> {
+    let failed = |e: String| Interrupted::Failed(StopCode::TaskFailedToStart, e);
     let mut stops = Vec::new();
     for step in steps {
         match step {
@@ -427,15 +444,23 @@ async fn execute(
                     })
                     .await
                     .map_err(|e| failed(format!("ResourceInitializationError: {e}")))?
-                    .map_err(failed)?
+                    .map_err(|e| match e {
+                        super::secrets::SecretError::Unreadable { source, .. } => {
+                            Interrupted::Unreachable(source)
+                        }
+                        e => failed(e.to_string()),
+                    })?
                 };
                 let netns = seen.netns.as_ref().map(|(nid, _, _)| nid);
                 let mut cs = container_spec(id, td, def, netns, spec.overrides.as_ref());
                 // The policy again, on what the host holds now: the cluster's policy may
                 // have changed, and a path may lead elsewhere than it did at apply.
-                let policy = cluster_policy(ctx, id.cluster)
-                    .await
-                    .map_err(|e| failed(e.to_string()))?;
+                let policy = cluster_policy(ctx, id.cluster).await.map_err(|e| match e {
+                    TaskError::Store(e @ store::StoreError::Backend(_)) => {
+                        Interrupted::Unreachable(e)
+                    }
+                    e => failed(e.to_string()),
+                })?;
                 super::host_paths::prepare_mounts(ctx, id, td, &policy, &mut cs)
                     .await
                     .map_err(|e| {

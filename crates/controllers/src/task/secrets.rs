@@ -68,15 +68,18 @@ pub(crate) fn resolve(
     cluster: &str,
     container: &str,
     refs: &[SecretRef],
-) -> Result<Vec<(String, String)>, String> {
+) -> Result<Vec<(String, String)>, SecretError> {
     refs.iter()
         .map(|r| {
-            resolve_one(store, secrets, cluster, r).map(|v| (r.name.clone(), v)).map_err(|why| {
-                format!(
-                    "ResourceInitializationError: unable to retrieve secret {:?} ({}) of container {container}: {why}",
-                    r.value_from, r.name
-                )
-            })
+            resolve_one(store, secrets, cluster, r)
+                .map(|v| (r.name.clone(), v))
+                .map_err(|e| match e {
+                    SecretError::Refused(why) => SecretError::Refused(format!(
+                        "ResourceInitializationError: unable to retrieve secret {:?} ({}) of container {container}: {why}",
+                        r.value_from, r.name
+                    )),
+                    unreadable => unreadable,
+                })
         })
         .collect()
 }
@@ -86,9 +89,33 @@ fn resolve_one(
     secrets: &SecretReader,
     cluster: &str,
     r: &SecretRef,
-) -> Result<String, String> {
-    let name = api::secret::secret_name(&r.value_from)?;
+) -> Result<String, SecretError> {
+    let name = api::secret::secret_name(&r.value_from).map_err(SecretError::Refused)?;
     value(store, secrets, cluster, &stored_name(store, cluster, &name))
+}
+
+/// Why a Secret's value cannot be had.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SecretError {
+    /// The store could not be reached (`StoreError::Backend`): the same question may be
+    /// answered later (an agent whose servers are unreachable, an etcd without quorum).
+    #[error("cannot read Secret {name}: {source}")]
+    Unreadable {
+        name: String,
+        source: store::StoreError,
+    },
+    /// Missing, refused by the operator's rules, or unreadable where it lives: the answer
+    /// stays until something changes.
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl SecretError {
+    /// Whether asking again later may succeed without any change (the store could not be
+    /// reached), as opposed to a Secret that is missing or refused.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, SecretError::Unreadable { .. })
+    }
 }
 
 /// The Secret a reference names: the exact name, or, when only that exists, the name an
@@ -116,42 +143,51 @@ pub fn value(
     secrets: &SecretReader,
     cluster: &str,
     name: &str,
-) -> Result<String, String> {
+) -> Result<String, SecretError> {
     let key = ObjectKey::new(Kind::Secret, Some(cluster), name);
+    let unreadable = |source| match source {
+        store::StoreError::Backend(_) => SecretError::Unreadable {
+            name: name.to_string(),
+            source,
+        },
+        // What the store refuses (an agent's server: missing, not for this task).
+        store::StoreError::Invalid(why) => SecretError::Refused(format!("Secret {name}: {why}")),
+        e => SecretError::Refused(format!("cannot read Secret {name}: {e}")),
+    };
     if secrets.by_server {
         return store
             .secret_value(&key)
-            .map_err(|e| format!("Secret {name}: {e}"))?
-            .ok_or_else(|| format!("Secret {name} holds no value"));
+            .map_err(unreadable)?
+            .ok_or_else(|| SecretError::Refused(format!("Secret {name} holds no value")));
     }
-    let obj = store
-        .get(&key)
-        .map_err(|e| format!("cannot read Secret {name}: {e}"))?
-        .ok_or_else(|| {
-            format!(
-                "Secret {name} does not exist in cluster {cluster} (a task reads only Secrets of its own cluster: `ecsctl apply` a Secret named {name} with metadata.cluster {cluster})"
-            )
-        })?;
+    let obj = store.get(&key).map_err(unreadable)?.ok_or_else(|| {
+        SecretError::Refused(format!(
+            "Secret {name} does not exist in cluster {cluster} (a task reads only Secrets of its own cluster: `ecsctl apply` a Secret named {name} with metadata.cluster {cluster})"
+        ))
+    })?;
+    let refused = |why: String| SecretError::Refused(format!("Secret {name}: {why}"));
     if let Some(path) = obj.spec.get("fromFile").and_then(|v| v.as_str()) {
         let real = secrets
             .sources
             .open(path)
-            .map_err(|e| format!("Secret {name}: {e}"))?;
-        return read_file(&real).map_err(|e| format!("Secret {name}: file {path}: {e}"));
+            .map_err(|e| refused(e.to_string()))?;
+        return read_file(&real).map_err(|e| refused(format!("file {path}: {e}")));
     }
     if let Some(var) = obj.spec.get("fromEnv").and_then(|v| v.as_str()) {
         secrets
             .sources
             .check_env(var)
-            .map_err(|e| format!("Secret {name}: {e}"))?;
+            .map_err(|e| refused(e.to_string()))?;
         return (secrets.env)(var).ok_or_else(|| {
-            format!("Secret {name}: the server's environment variable {var} is not set")
+            refused(format!(
+                "the server's environment variable {var} is not set"
+            ))
         });
     }
     store
         .secret_value(&key)
-        .map_err(|e| format!("cannot read Secret {name}: {e}"))?
-        .ok_or_else(|| format!("Secret {name} holds no value"))
+        .map_err(unreadable)?
+        .ok_or_else(|| SecretError::Refused(format!("Secret {name} holds no value")))
 }
 
 /// The file's content (UTF-8, at most [`api::secret::MAX_SECRET_BYTES`]) less one trailing
@@ -249,7 +285,8 @@ mod tests {
             "app",
             &[secret_ref("T", "token")],
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(
             e.starts_with("ResourceInitializationError") && e.contains("SERVER_TOKEN is not set"),
             "{e}"
@@ -261,7 +298,8 @@ mod tests {
             "app",
             &[secret_ref("X", "missing")],
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("Secret missing does not exist"), "{e}");
         std::fs::remove_file(&file).unwrap();
         let e = resolve(
@@ -271,7 +309,8 @@ mod tests {
             "app",
             &[secret_ref("K", "api-key")],
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("file ") && e.contains("api-key"), "{e}");
 
         // What the operator does not allow is not read, even if it was stored.
@@ -290,7 +329,8 @@ mod tests {
                 "app",
                 &[secret_ref("S", name)],
             )
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
             assert!(e.contains("refused") && !e.contains("leaked"), "{e}");
         }
     }
@@ -318,7 +358,9 @@ mod tests {
             ("default", "db"),
             ("shop", "arn:aws:secretsmanager:r:1:secret:admin-key"),
         ] {
-            let e = resolve(&store, &reader, cluster, "app", &refs(from)).unwrap_err();
+            let e = resolve(&store, &reader, cluster, "app", &refs(from))
+                .unwrap_err()
+                .to_string();
             assert!(
                 e.starts_with("ResourceInitializationError")
                     && e.contains(&format!("does not exist in cluster {cluster}"))

@@ -215,8 +215,16 @@ impl Store for RemoteStore {
             path.push_str(&format!("?cluster={}", encode(c)));
         }
         let c = self.client.clone();
-        let v: SecretValue = self.call(async move { c.get(&path).await })?;
-        Ok(Some(v.value))
+        let answer = self.call(async move {
+            match c.get::<SecretValue>(&path).await {
+                Ok(v) => Ok(Ok(v.value)),
+                // Missing or refused (404, the server says why): asking again will not
+                // change it, unlike a server that cannot read its store (503).
+                Err(e) if not_found(&e) => Ok(Err(format!("{e:#}"))),
+                Err(e) => Err(e),
+            }
+        })?;
+        answer.map(Some).map_err(StoreError::Invalid)
     }
 
     fn reads_wait(&self) -> bool {

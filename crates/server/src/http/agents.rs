@@ -159,9 +159,17 @@ pub(crate) async fn secret_value(
         if let Err(f) = needed_by_own_task(s, &who, &cluster, &name)? {
             return Ok(Err(f.into()));
         }
+        // A store that cannot be read now is the server's trouble (503: the agent tries
+        // again), not a missing Secret (404: the task fails to start, as in ECS).
         Ok(
-            controllers::task::secrets::value(s, &reader, &cluster, &name)
-                .map_err(|why| ApiError::new(StatusCode::NOT_FOUND, why)),
+            controllers::task::secrets::value(s, &reader, &cluster, &name).map_err(|e| {
+                let status = if e.is_transient() {
+                    StatusCode::SERVICE_UNAVAILABLE
+                } else {
+                    StatusCode::NOT_FOUND
+                };
+                ApiError::new(status, e.to_string())
+            }),
         )
     })
     .await??;
