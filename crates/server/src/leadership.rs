@@ -7,7 +7,7 @@
 //! fenced store: a deposed leader's writes are refused), stops it when the leadership is lost
 //! and campaigns again; on shutdown it resigns, so that a standby takes over at once.
 
-use api::wire::{LeaderRecord, Role, ServerStatus, StoreStatus};
+use api::wire::{Role, ServerStatus};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,8 +23,12 @@ const STOP_GRACE: Duration = Duration::from_secs(10);
 /// How this server becomes the leader.
 #[derive(Debug, Clone)]
 pub(crate) enum Candidacy {
-    /// The only server of its store (sled): leads from the start, never loses it.
-    Alone { id: String, address: String },
+    /// The only server of its store (sled): leads from the start (`since`), never loses it.
+    Alone {
+        id: String,
+        address: String,
+        since: String,
+    },
     /// One of the servers sharing an etcd store.
     Elected {
         election: store::Election,
@@ -80,12 +84,41 @@ impl Term {
     }
 }
 
+/// Where the state is, as `GET /v1/status` says it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StoreInfo {
+    /// `sled`, or `etcd://HOST:PORT,...`.
+    url: String,
+    endpoints: Vec<String>,
+    /// The key prefix in etcd, or sled's directory.
+    location: String,
+}
+
+impl StoreInfo {
+    pub(crate) fn sled(location: impl Into<String>) -> Self {
+        StoreInfo {
+            url: "sled".to_string(),
+            endpoints: Vec::new(),
+            location: location.into(),
+        }
+    }
+
+    pub(crate) fn etcd(store: &store::EtcdStore) -> Self {
+        let endpoints = store.endpoints();
+        StoreInfo {
+            url: format!("etcd://{}", endpoints.join(",")),
+            endpoints,
+            location: store.prefix(),
+        }
+    }
+}
+
 /// What `GET /v1/status` answers, kept current by [`run`].
 #[derive(Debug, Clone)]
 pub(crate) struct ControlPlane {
     candidacy: Candidacy,
     role: watch::Receiver<Role>,
-    store: StoreStatus,
+    store: StoreInfo,
 }
 
 impl ControlPlane {
@@ -96,13 +129,9 @@ impl ControlPlane {
             Candidacy::Alone {
                 id: id.to_string(),
                 address: String::new(),
+                since: String::new(),
             },
-            StoreStatus {
-                backend: "sled".to_string(),
-                endpoints: Vec::new(),
-                location: String::new(),
-                revision: 0,
-            },
+            StoreInfo::sled(""),
         );
         let _ = role.send(Role::Leader);
         control
@@ -112,31 +141,31 @@ impl ControlPlane {
     pub(crate) async fn status(&self, revision: u64) -> ServerStatus {
         let role = *self.role.borrow();
         let leader = match &self.candidacy {
-            Candidacy::Alone { id, address } => Some(LeaderRecord {
+            Candidacy::Alone { id, address, since } => Some(store::LeaderInfo {
                 id: id.clone(),
                 address: address.clone(),
-                since: String::new(),
+                since: since.clone(),
             }),
-            Candidacy::Elected { election, .. } => match election.leader().await {
-                Ok(l) => l.map(|l| LeaderRecord {
-                    id: l.id,
-                    address: l.address,
-                    since: l.since,
-                }),
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot read the leader record");
-                    None
-                }
-            },
+            Candidacy::Elected { election, .. } => election.leader().await.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "cannot read the leader record");
+                None
+            }),
         };
+        let StoreInfo {
+            url,
+            endpoints,
+            location,
+        } = self.store.clone();
         ServerStatus {
             id: self.candidacy.id().to_string(),
             role,
-            leader,
-            store: StoreStatus {
-                revision,
-                ..self.store.clone()
-            },
+            leader: leader.as_ref().map(|l| l.id.clone()),
+            leader_address: leader.as_ref().map(|l| l.address.clone()),
+            leader_since: leader.map(|l| l.since).filter(|s| !s.is_empty()),
+            store: url,
+            endpoints,
+            location,
+            revision,
         }
     }
 }
@@ -155,7 +184,7 @@ pub(crate) type Work = Arc<
 /// The control plane's state for `GET /v1/status`, and the sender [`run`] keeps it with.
 pub(crate) fn control_plane(
     candidacy: Candidacy,
-    store: StoreStatus,
+    store: StoreInfo,
 ) -> (ControlPlane, watch::Sender<Role>) {
     let (tx, rx) = watch::channel(Role::Standby);
     (

@@ -30,7 +30,6 @@ pub use tls::TlsFiles;
 
 pub use ecsapi;
 
-use api::wire::StoreStatus;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -96,22 +95,12 @@ pub async fn run(
     let (store, store_status, etcd) = match (&config.store, &config.etcd) {
         (Some(open), _) => (
             ensure_default_cluster(open.0.clone()).await?,
-            StoreStatus {
-                backend: "sled".to_string(),
-                endpoints: Vec::new(),
-                location: "(given by the caller)".to_string(),
-                revision: 0,
-            },
+            leadership::StoreInfo::sled("(given by the caller)"),
             None,
         ),
         (None, Some(etcd)) => {
             let store = connect_etcd(etcd.clone()).await?;
-            let status = StoreStatus {
-                backend: "etcd".to_string(),
-                endpoints: store.endpoints(),
-                location: store.prefix(),
-                revision: 0,
-            };
+            let status = leadership::StoreInfo::etcd(&store);
             (
                 ensure_default_cluster(Arc::new(store.clone())).await?,
                 status,
@@ -120,12 +109,7 @@ pub async fn run(
         }
         (None, None) => (
             open_store(config.data_dir.clone()).await?,
-            StoreStatus {
-                backend: "sled".to_string(),
-                endpoints: Vec::new(),
-                location: config.data_dir.join("store").display().to_string(),
-                revision: 0,
-            },
+            leadership::StoreInfo::sled(config.data_dir.join("store").display().to_string()),
             None,
         ),
     };
@@ -260,6 +244,7 @@ pub async fn run(
         None => leadership::Candidacy::Alone {
             id: server_id.clone(),
             address,
+            since: controllers::timefmt::rfc3339(time::OffsetDateTime::now_utc()),
         },
     };
     let (control, role) = leadership::control_plane(candidacy.clone(), store_status);

@@ -33,7 +33,7 @@ pub use metrics::{MetricsList, ServiceMetricValues, ServiceMetrics, TaskMetrics}
 pub use objects::{
     ApplyAction, ApplyRequest, ApplyResponse, ApplyResult, DeleteResponse, ObjectList, ObjectRef,
 };
-pub use status::{LeaderRecord, Role, ServerStatus, StoreStatus};
+pub use status::{Role, ServerStatus};
 pub use sync::{SyncCounts, SyncEvent, SyncList, SyncRequest, SyncResponse, SyncState, SyncStatus};
 pub use watch::{WatchEvent, WatchEventType};
 

@@ -6,14 +6,28 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ServerStatus {
-    /// This server's id (what the leader record names).
+    /// This server's id.
     pub id: String,
     /// Whether this server's controllers act (`leader`) or wait for it to fail (`standby`).
     pub role: Role,
-    /// The server whose controllers act; `None` while nobody leads (an election under way).
-    pub leader: Option<LeaderRecord>,
-    /// Where the state is kept.
-    pub store: StoreStatus,
+    /// The id of the server whose controllers act; `None` while nobody leads (an election
+    /// under way).
+    pub leader: Option<String>,
+    /// Where the leader serves the API (its `--listen`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leader_address: Option<String>,
+    /// Since when it leads (RFC 3339; the server's start on sled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leader_since: Option<String>,
+    /// Where the state is kept, as `--store` says it: `sled`, or `etcd://HOST:PORT,...`.
+    pub store: String,
+    /// etcd's members (`HOST:PORT`); empty for sled.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endpoints: Vec<String>,
+    /// The key prefix in etcd, or sled's directory.
+    pub location: String,
+    /// The store's current revision.
+    pub revision: u64,
 }
 
 /// `leader` or `standby`.
@@ -34,31 +48,4 @@ impl Role {
             Role::Standby => "standby",
         }
     }
-}
-
-/// Who leads.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LeaderRecord {
-    /// The leading server's id.
-    pub id: String,
-    /// Where it serves the API (its `--listen`).
-    pub address: String,
-    /// Since when it leads (RFC 3339).
-    pub since: String,
-}
-
-/// The store behind the server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StoreStatus {
-    /// `sled` (embedded, one server) or `etcd` (shared by every server of the control plane).
-    pub backend: String,
-    /// etcd's members (`HOST:PORT`); empty for sled.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub endpoints: Vec<String>,
-    /// The key prefix in etcd, or sled's directory.
-    pub location: String,
-    /// The store's current revision.
-    pub revision: u64,
 }

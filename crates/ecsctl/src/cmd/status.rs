@@ -35,31 +35,23 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
 
 /// `KEY: value` lines, as `describe` prints.
 fn table(s: &ServerStatus) -> String {
-    let leader = match &s.leader {
-        Some(l) if l.id == s.id => format!("{} (this server)", l.id),
-        Some(l) => format!("{} at {}", l.id, l.address),
-        None => "none (an election is under way)".to_string(),
+    let leader = match (&s.leader, &s.leader_address) {
+        (Some(id), _) if *id == s.id => format!("{id} (this server)"),
+        (Some(id), Some(address)) => format!("{id} at {address}"),
+        (Some(id), None) => id.clone(),
+        (None, _) => "none (an election is under way)".to_string(),
     };
     let mut out = format!(
         "Server:    {}\nRole:      {}\nLeader:    {leader}\n",
         s.id,
         s.role.as_str()
     );
-    if let Some(since) = s
-        .leader
-        .as_ref()
-        .map(|l| &l.since)
-        .filter(|t| !t.is_empty())
-    {
+    if let Some(since) = &s.leader_since {
         out.push_str(&format!("Since:     {since}\n"));
     }
-    out.push_str(&format!("Store:     {}", s.store.backend));
-    if !s.store.endpoints.is_empty() {
-        out.push_str(&format!(" {}", s.store.endpoints.join(",")));
-    }
     out.push_str(&format!(
-        "\nLocation:  {}\nRevision:  {}\n",
-        s.store.location, s.store.revision
+        "Store:     {}\nLocation:  {}\nRevision:  {}\n",
+        s.store, s.location, s.revision
     ));
     out
 }
@@ -67,28 +59,24 @@ fn table(s: &ServerStatus) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use api::wire::{LeaderRecord, Role, StoreStatus};
+    use api::wire::Role;
 
     #[test]
     fn a_standby_names_the_leader_and_the_store() {
         let s = ServerStatus {
             id: "b-2".into(),
             role: Role::Standby,
-            leader: Some(LeaderRecord {
-                id: "a-1".into(),
-                address: "tcp://10.0.0.1:7070".into(),
-                since: "2026-12-05T12:00:00Z".into(),
-            }),
-            store: StoreStatus {
-                backend: "etcd".into(),
-                endpoints: vec!["127.0.0.1:2379".into(), "127.0.0.1:2381".into()],
-                location: "/ecsctl".into(),
-                revision: 42,
-            },
+            leader: Some("a-1".into()),
+            leader_address: Some("tcp://10.0.0.1:7070".into()),
+            leader_since: Some("2026-12-05T12:00:00Z".into()),
+            store: "etcd://127.0.0.1:2379,127.0.0.1:2381".into(),
+            endpoints: vec!["127.0.0.1:2379".into(), "127.0.0.1:2381".into()],
+            location: "/ecsctl".into(),
+            revision: 42,
         };
         assert_eq!(
             table(&s),
-            "Server:    b-2\nRole:      standby\nLeader:    a-1 at tcp://10.0.0.1:7070\nSince:     2026-12-05T12:00:00Z\nStore:     etcd 127.0.0.1:2379,127.0.0.1:2381\nLocation:  /ecsctl\nRevision:  42\n"
+            "Server:    b-2\nRole:      standby\nLeader:    a-1 at tcp://10.0.0.1:7070\nSince:     2026-12-05T12:00:00Z\nStore:     etcd://127.0.0.1:2379,127.0.0.1:2381\nLocation:  /ecsctl\nRevision:  42\n"
         );
     }
 }
