@@ -97,4 +97,6 @@ if [ -z "$bin" ]; then
   fi
 fi
 
-"$bin" --version | head -n 1
+# sed, not head: head exits after one line and etcd, still writing, dies of SIGPIPE, which
+# pipefail makes this script's exit status now and then.
+"$bin" --version | sed -n 1p
