@@ -23,8 +23,11 @@
 //! - failover: two servers on etcd with `--leader-lease 3s`, then `10s` (the default). The
 //!   leader is SIGKILLed and the standby's `GET /v1/status` polled every 50 ms until it says
 //!   `leader`; 3 rounds, the victim started again as a standby and the leadership stable (3
-//!   agreeing polls) before the next. Then 3 rounds of the graceful handover: SIGTERM (the
-//!   leader resigns, revoking its lease) until the standby leads. A crash failover should
+//!   agreeing polls), then a random wait of up to a third of the lease, before the next.
+//!   Then 3 rounds of the graceful handover: SIGTERM (the leader resigns, revoking its
+//!   lease) until the standby leads, after a random wait of up to the standby's 0.5 s
+//!   campaign cycle (without those waits each round hits the same point of the cycles and
+//!   the rounds repeat one sample). A crash failover should
 //!   stay under lease + 1.05 s: the lease runs out at most one lease after the last
 //!   keep-alive, etcd looks for expired leases every 500 ms, a standby tries to take the
 //!   leadership every 500 ms and the status is polled every 50 ms.

@@ -48,6 +48,7 @@ pub fn rounds(store_url: &str, prefix: &str, lease: Duration, rounds: usize) -> 
     let mut crash = Vec::with_capacity(rounds);
     for round in 1..=rounds {
         let leader = wait_stable(&nodes);
+        std::thread::sleep(jitter(lease / 3));
         let t0 = Instant::now();
         nodes[leader].kill();
         let took = until_leads(t0, &nodes[1 - leader], give_up);
@@ -61,6 +62,7 @@ pub fn rounds(store_url: &str, prefix: &str, lease: Duration, rounds: usize) -> 
     let mut handover = Vec::with_capacity(rounds);
     for round in 1..=rounds {
         let leader = wait_stable(&nodes);
+        std::thread::sleep(jitter(campaign_poll(lease)));
         let t0 = Instant::now();
         nodes[leader].signal_terminate();
         let took = until_leads(t0, &nodes[1 - leader], give_up);
@@ -73,6 +75,15 @@ pub fn rounds(store_url: &str, prefix: &str, lease: Duration, rounds: usize) -> 
         nodes[leader].restart();
     }
     Rounds { crash, handover }
+}
+
+/// A random wait of up to `span` (from a v4 UUID's random bits). A round starts once the
+/// leadership is stable, a nearly fixed time after the victim's restart; without it the
+/// kill would fall at about the same point of the standby's campaign cycle (and of the
+/// leader's keep-alive cycle) every round, and the rounds would repeat one sample.
+fn jitter(span: Duration) -> Duration {
+    let bits = uuid::Uuid::new_v4().as_u128() & 0xffff;
+    span.mul_f64(f64::from(u16::try_from(bits).unwrap_or(0)) / 65_536.0)
 }
 
 /// Polls `standby` every [`STATUS_POLL`] from `t0` on until it says it leads; the time from
