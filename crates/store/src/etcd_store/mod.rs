@@ -121,6 +121,10 @@ struct Shared {
     /// The highest store revision seen (writes, lists, watches).
     revision: AtomicU64,
     capacity: u64,
+    /// The store revision as this store's last write left it: the next write plans on it
+    /// without reading it first (if another server wrote since, the transaction's compare
+    /// fails and answers the current one).
+    last_write: std::sync::Mutex<Option<Meta>>,
 }
 
 /// The runtime every call runs on; shut down in the background when the store drops.
@@ -140,6 +144,12 @@ impl Drop for OwnedRuntime {
 impl Shared {
     fn seen(&self, revision: u64) {
         self.revision.fetch_max(revision, Ordering::AcqRel);
+    }
+
+    fn last_write(&self) -> std::sync::MutexGuard<'_, Option<Meta>> {
+        self.last_write
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The store revision, its key's etcd mod revision, and the etcd revision it was read at.
@@ -217,6 +227,7 @@ impl EtcdStore {
                 layout: Layout::new(&options.prefix),
                 revision: AtomicU64::new(0),
                 capacity: options.event_log_capacity,
+                last_write: std::sync::Mutex::new(None),
             }),
             runtime: Arc::new(OwnedRuntime {
                 handle: runtime.handle().clone(),
@@ -332,20 +343,62 @@ impl EtcdStore {
 
     /// Plans writes with `plan` against a snapshot and, unless `dry_run`, commits them in one
     /// transaction; plans again when another writer got there first.
+    ///
+    /// The snapshot is the store revision this store's last write left (no read), else a
+    /// fresh read of it. A stale one costs nothing wrong: a commit's compare fails and
+    /// answers the current revision; a plan that writes nothing, or refuses (a conflict), is
+    /// judged again on a fresh read before it is believed; a read pinned to a revision etcd
+    /// no longer has (or not yet, on another member) sends the write back to a fresh read.
     fn write<T>(
         &self,
         dry_run: bool,
         mut plan: impl FnMut(&mut Planner<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        let mut known = if dry_run {
+            None
+        } else {
+            *self.shared.last_write()
+        };
         for _ in 0..MAX_WRITE_ATTEMPTS {
-            let shared = self.shared.clone();
-            let meta = self.block(async move { shared.meta().await })?;
+            let (meta, fresh) = match known.take() {
+                Some(m) => (m, false),
+                None => {
+                    let shared = self.shared.clone();
+                    (self.block(async move { shared.meta().await })?, true)
+                }
+            };
             let snapshot = Snapshot::new(self, meta.at);
             let mut planner = Planner::new(&snapshot, meta.revision, now_rfc3339()?);
-            let out = plan(&mut planner)?;
+            let out = match plan(&mut planner) {
+                // A refusal judged on the remembered revision (a conflict, a missing object)
+                // may not hold now: judge it again on a fresh read.
+                Err(e) if !fresh => {
+                    tracing::debug!(error = %e, "planning on the remembered revision failed; reading it again");
+                    continue;
+                }
+                Err(StoreError::Backend(m)) if m.contains("required revision") => {
+                    tracing::debug!(
+                        reason = m,
+                        "planning on an unusable snapshot; reading it again"
+                    );
+                    continue;
+                }
+                planned => planned?,
+            };
             let batch = planner.into_batch();
             let Some(last) = batch.events.last().map(|e| e.revision) else {
-                return Ok(out);
+                if fresh {
+                    return Ok(out);
+                }
+                // Nothing to write, judged on the remembered revision: true only if no
+                // write happened since.
+                let shared = self.shared.clone();
+                let now = self.block(async move { shared.meta().await })?;
+                if now.modified == meta.modified {
+                    return Ok(out);
+                }
+                known = Some(now);
+                continue;
             };
             if dry_run {
                 return Ok(out);
@@ -357,6 +410,11 @@ impl EtcdStore {
                 .map_err(|e| explain_limits(e, operations))?;
             if answer.succeeded {
                 self.shared.seen(last);
+                *self.shared.last_write() = Some(Meta {
+                    revision: last,
+                    modified: answer.header.revision,
+                    at: answer.header.revision,
+                });
                 tracing::debug!(revision = last, "store write committed");
                 return Ok(out);
             }
@@ -373,7 +431,17 @@ impl EtcdStore {
                     )));
                 }
             }
-            // Another server wrote first: plan again on what it wrote.
+            // Another server wrote first: plan again on what it wrote (the failure branch
+            // read the store revision).
+            known = match answer.range(0) {
+                Some(r) => {
+                    let mut now = Meta::from_range(r)?;
+                    now.at = answer.header.revision;
+                    self.shared.seen(now.revision);
+                    Some(now)
+                }
+                None => None,
+            };
         }
         Err(StoreError::Backend(format!(
             "gave up a write after {MAX_WRITE_ATTEMPTS} attempts: other servers kept writing first"
@@ -538,12 +606,16 @@ fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
         .map_err(|e| StoreError::Backend(format!("cannot encode an object: {e}")))
 }
 
-/// Committed state as of one etcd revision, for planning; objects read once are kept (the
-/// planner and the label index both ask for them).
+/// Committed state as of one etcd revision, for planning. Reads are pinned to that revision
+/// and answered by the member alone (no round to the raft leader: the commit's compare is
+/// what guards against a stale plan). Objects read once are kept, and a prefix listed once
+/// is read whole, values included (the planner lists a family, then reads its revisions).
 struct Snapshot<'a> {
     store: &'a EtcdStore,
     at: i64,
     objects: RefCell<HashMap<String, Option<Object>>>,
+    /// Storage-key prefixes read whole: a key under one that is not in `objects` is absent.
+    whole: RefCell<Vec<String>>,
 }
 
 impl<'a> Snapshot<'a> {
@@ -552,11 +624,12 @@ impl<'a> Snapshot<'a> {
             store,
             at,
             objects: RefCell::new(HashMap::new()),
+            whole: RefCell::new(Vec::new()),
         }
     }
 
     fn value(&self, key: Vec<u8>) -> Result<Option<Vec<u8>>, StoreError> {
-        let answer = self.store.range(RangeRequest::key(key).at(self.at))?;
+        let answer = self.store.range(RangeRequest::key(key).pinned(self.at))?;
         Ok(answer.kvs.into_iter().next().map(|kv| kv.value))
     }
 }
@@ -565,6 +638,14 @@ impl Reader for Snapshot<'_> {
     fn get(&self, key: &str) -> Result<Option<Object>, StoreError> {
         if let Some(known) = self.objects.borrow().get(key) {
             return Ok(known.clone());
+        }
+        if self
+            .whole
+            .borrow()
+            .iter()
+            .any(|p| key.starts_with(p.as_str()))
+        {
+            return Ok(None);
         }
         let object = self
             .value(self.store.shared.layout.object(key))?
@@ -578,14 +659,33 @@ impl Reader for Snapshot<'_> {
 
     fn keys_with_prefix(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         let layout = &self.store.shared.layout;
-        let mut request = RangeRequest::prefix(layout.objects_under(prefix)).at(self.at);
-        request.keys_only = true;
-        let answer = self.store.range(request)?;
-        Ok(answer
-            .kvs
+        if !self
+            .whole
+            .borrow()
             .iter()
-            .filter_map(|kv| layout.storage_key(&kv.key))
-            .collect())
+            .any(|p| prefix.starts_with(p.as_str()))
+        {
+            let answer = self
+                .store
+                .range(RangeRequest::prefix(layout.objects_under(prefix)).pinned(self.at))?;
+            let mut objects = self.objects.borrow_mut();
+            for kv in &answer.kvs {
+                if let Some(key) = layout.storage_key(&kv.key) {
+                    let object = decode_object(&key, &kv.value)?;
+                    objects.insert(key, Some(object));
+                }
+            }
+            self.whole.borrow_mut().push(prefix.to_string());
+        }
+        let mut keys: Vec<String> = self
+            .objects
+            .borrow()
+            .iter()
+            .filter(|(k, v)| k.starts_with(prefix) && v.is_some())
+            .map(|(k, _)| k.clone())
+            .collect();
+        keys.sort();
+        Ok(keys)
     }
 
     fn counter(&self, key: &str) -> Result<u64, StoreError> {
@@ -750,7 +850,18 @@ impl Store for EtcdStore {
 
     fn secret_value(&self, key: &ObjectKey) -> Result<Option<String>, StoreError> {
         let storage_key = keys::plain_key(key.kind, key.cluster.as_deref(), &key.name);
-        Snapshot::new(self, 0).secret_value(&storage_key)
+        let answer = self.range(RangeRequest::key(self.shared.layout.secret(&storage_key)))?;
+        answer
+            .kvs
+            .into_iter()
+            .next()
+            .map(|kv| {
+                String::from_utf8(kv.value).map_err(|_| StoreError::Corrupt {
+                    key: format!("secrets/{storage_key}"),
+                    message: "value is not UTF-8".to_string(),
+                })
+            })
+            .transpose()
     }
 
     fn reads_wait(&self) -> bool {

@@ -90,6 +90,11 @@ pub(crate) struct RangeRequest {
     pub keys_only: bool,
     #[serde(skip_serializing_if = "is_false")]
     pub count_only: bool,
+    /// Answered by the member from what it has applied, without asking the raft leader
+    /// whether that is current (cheaper; right for reads pinned to a `revision` the member
+    /// has seen).
+    #[serde(skip_serializing_if = "is_false")]
+    pub serializable: bool,
 }
 
 impl RangeRequest {
@@ -123,6 +128,14 @@ impl RangeRequest {
     /// As of etcd revision `revision`.
     pub(crate) fn at(mut self, revision: i64) -> Self {
         self.revision = revision;
+        self
+    }
+
+    /// Pinned to etcd revision `revision` and answered by the member alone: a read of the
+    /// past the member has applied needs no round to the raft leader.
+    pub(crate) fn pinned(mut self, revision: i64) -> Self {
+        self.revision = revision;
+        self.serializable = true;
         self
     }
 }
