@@ -272,6 +272,180 @@ fn usage_errors_exit_2() {
     assert!(stderr(&o).contains("--token-file"), "{}", stderr(&o));
 }
 
+/// Where no etcd listens (port 1 on loopback): a server given it must fail, not hang.
+const NO_ETCD: &str = "etcd://127.0.0.1:1";
+
+/// `ecsctl server`'s etcd flags, given wrong: each exits 2 naming the flag and what to give,
+/// before the server opens anything (its data directory is never made, no etcd is dialled).
+#[test]
+fn server_etcd_flag_mistakes_exit_2_naming_the_flag() {
+    let s = Server::offline();
+    let cases: &[(&[&str], &[&str])] = &[
+        (
+            &["--store", "bogus"],
+            &[
+                "--store \"bogus\"",
+                "--store takes sled or etcd://HOST:PORT",
+            ],
+        ),
+        (
+            &["--store", "etcd://nohostport"],
+            &["--store", "\"nohostport\" is not HOST:PORT"],
+        ),
+        (
+            &["--store", "etcd://127.0.0.1:1,:2379"],
+            &["--store", "\":2379\" is not HOST:PORT"],
+        ),
+        // The etcd companions of a sled store.
+        (
+            &["--store-prefix", "x"],
+            &[
+                "--store-prefix",
+                "apply to an etcd store (--store etcd://HOST:PORT)",
+            ],
+        ),
+        (
+            &["--store", "sled", "--etcd-ca", "ca.pem"],
+            &[
+                "--etcd-ca",
+                "apply to an etcd store (--store etcd://HOST:PORT)",
+            ],
+        ),
+        (
+            &["--store", NO_ETCD, "--store-prefix", "nodash"],
+            &["--store-prefix \"nodash\"", "starts with /"],
+        ),
+        (
+            &["--store", NO_ETCD, "--etcd-cert", "client.pem"],
+            &["--etcd-key <FILE>", "required"],
+        ),
+        (
+            &["--store", NO_ETCD, "--etcd-key", "client.key"],
+            &["--etcd-cert <FILE>", "required"],
+        ),
+        (
+            &["--store", NO_ETCD, "--leader-lease", "1s"],
+            &["--leader-lease", "give whole seconds, 2s or more"],
+        ),
+        (
+            &["--store", NO_ETCD, "--leader-lease", "1500ms"],
+            &["--leader-lease", "give whole seconds, 2s or more"],
+        ),
+        (
+            &["--store", NO_ETCD, "--leader-lease", "soon"],
+            &["--leader-lease"],
+        ),
+    ];
+    for (args, says) in cases {
+        let mut argv = vec!["server"];
+        argv.extend_from_slice(args);
+        let started = Instant::now();
+        let o = s.run(&argv);
+        expect_code(&o, 2);
+        let err = stderr(&o);
+        for needle in *says {
+            assert!(err.contains(needle), "{args:?}: no {needle:?} in:\n{err}");
+        }
+        // Before anything: no connection attempt (that would take etcd's request timeout),
+        // no data directory.
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{args:?}: took {:?}",
+            started.elapsed()
+        );
+        assert!(!s.home().exists(), "{args:?}: made {}", s.home().display());
+    }
+}
+
+/// A server whose etcd is not there exits non-zero within the store's request timeout
+/// (10 s) and a little, saying it cannot reach etcd at that address; one whose TLS files
+/// cannot be used exits at once, naming the flag and the file.
+#[test]
+fn a_server_that_cannot_use_its_etcd_exits_saying_why() {
+    let s = Server::offline();
+    // (server_until_exit fails the test if it takes longer.)
+    let (o, _) = server_until_exit(&s, &["--store", NO_ETCD], Duration::from_secs(15));
+    assert!(!o.status.success(), "{o:?}");
+    let err = stderr(&o);
+    assert!(
+        err.contains("cannot use the etcd store at 127.0.0.1:1"),
+        "{err}"
+    );
+    assert!(err.contains("etcd is unavailable"), "{err}");
+    // The member's own answer, after its address.
+    assert!(
+        err.to_lowercase()
+            .contains("127.0.0.1:1: connection refused"),
+        "{err}"
+    );
+
+    let missing = s.path().join("missing-ca.pem");
+    let (o, took) = server_until_exit(
+        &s,
+        &[
+            "--store",
+            NO_ETCD,
+            "--etcd-ca",
+            &missing.display().to_string(),
+        ],
+        Duration::from_secs(5),
+    );
+    assert!(!o.status.success(), "{o:?}");
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("--etcd-ca {}", missing.display())),
+        "{err}"
+    );
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+}
+
+/// Runs `ecsctl server ARGS...` on `s`'s home until it exits, for at most `limit` (then kills
+/// it and fails the test): its output and how long it ran.
+fn server_until_exit(
+    s: &Server,
+    args: &[&str],
+    limit: Duration,
+) -> (std::process::Output, Duration) {
+    /// Kills the server if the test fails before it exits.
+    struct Running(std::process::Child);
+    impl Drop for Running {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let out_path = s.path().join("server.out");
+    let err_path = s.path().join("server.err");
+    let mut argv = vec!["server"];
+    argv.extend_from_slice(args);
+    let started = Instant::now();
+    let mut running = Running(
+        s.command(&argv)
+            .stdout(fs::File::create(&out_path).expect("stdout file"))
+            .stderr(fs::File::create(&err_path).expect("stderr file"))
+            .spawn()
+            .expect("spawn ecsctl server"),
+    );
+    let status = loop {
+        if let Some(status) = running.0.try_wait().expect("wait for the server") {
+            break status;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "ecsctl server {args:?} still runs after {limit:?}:\n{}",
+            fs::read_to_string(&err_path).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let took = started.elapsed();
+    let output = std::process::Output {
+        status,
+        stdout: fs::read(&out_path).expect("stdout"),
+        stderr: fs::read(&err_path).expect("stderr"),
+    };
+    (output, took)
+}
+
 #[test]
 fn validate_reports_every_type_error_with_its_line() {
     let s = Server::offline();

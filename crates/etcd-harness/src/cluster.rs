@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tempfile::TempDir;
 
 use crate::member::{ClusterConfig, ClusterState, Member, MemberStatus};
-use crate::{HarnessError, find_etcd, gateway, ports};
+use crate::{HarnessError, TlsFiles, find_etcd, gateway, ports};
 
 /// How long [`EtcdCluster::start`] and [`EtcdCluster::restart`] wait for members to report
 /// healthy. A 3-member cluster on loopback is usually healthy in well under a second; the rest
@@ -61,13 +61,37 @@ impl EtcdCluster {
     /// not come up within [`HEALTH_TIMEOUT`].
     #[tracing::instrument(level = "debug")]
     pub fn start(members: usize) -> Result<Self, HarnessError> {
+        Self::start_with(members, None)
+    }
+
+    /// As [`start`](Self::start), with clients spoken to over TLS: every member serves
+    /// `https` on its client port with `tls.cert` and `tls.key` (and demands a client
+    /// certificate signed by `tls.client_ca` when there is one), so
+    /// [`endpoints`](Self::endpoints) and [`store_url`](Self::store_url) name `https` ports.
+    /// Peers talk plain `http` to each other. [`TestPki`](crate::TestPki) makes the files;
+    /// they must outlive the cluster (a restarted member reads them again).
+    ///
+    /// The harness's own calls ([`health`](Self::health), [`put`](Self::put),
+    /// [`get`](Self::get), [`gateway`](Self::gateway), [`leader`](Self::leader)) work as on
+    /// a plain cluster: they go to a second, plain-`http` client port of each member on
+    /// loopback, which ecsctl is never given.
+    ///
+    /// # Errors
+    /// As for [`start`](Self::start); a member that cannot read its certificate exits, and
+    /// the error quotes its log.
+    #[tracing::instrument(level = "debug")]
+    pub fn start_tls(members: usize, tls: &TlsFiles) -> Result<Self, HarnessError> {
+        Self::start_with(members, Some(tls))
+    }
+
+    fn start_with(members: usize, tls: Option<&TlsFiles>) -> Result<Self, HarnessError> {
         if members == 0 {
             return Err(HarnessError::NoMembers);
         }
         let binary = find_etcd()?;
         let mut attempt = 1;
         loop {
-            match Self::start_once(&binary, members) {
+            match Self::start_once(&binary, members, tls) {
                 Err(err) if attempt < START_ATTEMPTS && lost_a_port(&err) => {
                     tracing::debug!(attempt, %err, "an etcd member could not bind its port; starting over");
                     attempt += 1;
@@ -77,16 +101,26 @@ impl EtcdCluster {
         }
     }
 
-    fn start_once(binary: &Path, count: usize) -> Result<Self, HarnessError> {
+    fn start_once(
+        binary: &Path,
+        count: usize,
+        tls: Option<&TlsFiles>,
+    ) -> Result<Self, HarnessError> {
         let dir = tempfile::Builder::new()
             .prefix("ecsctl-etcd-")
             .tempdir()
             .map_err(|e| HarnessError::io("create a temporary directory", e))?;
-        let ports = ports::free_ports(2 * count)?;
+        // Client and peer; over TLS also the harness's plain local port.
+        let per_member = if tls.is_some() { 3 } else { 2 };
+        let ports = ports::free_ports(per_member * count)?;
         let members: Vec<Member> = ports
-            .chunks(2)
+            .chunks(per_member)
             .enumerate()
-            .map(|(index, pair)| Member::new(index, pair[0], pair[1], dir.path()))
+            .map(|(index, ports)| {
+                let mut member = Member::new(index, ports[0], ports[1], dir.path());
+                member.local_port = ports.get(2).copied();
+                member
+            })
             .collect();
         let initial_cluster = members
             .iter()
@@ -98,6 +132,7 @@ impl EtcdCluster {
                 binary: binary.to_path_buf(),
                 token: unique_token(),
                 initial_cluster,
+                tls: tls.cloned().map(Box::new),
             },
             members,
             dir,
@@ -179,7 +214,8 @@ impl EtcdCluster {
         self.members.is_empty()
     }
 
-    /// The members' client addresses, `127.0.0.1:PORT`, in member order.
+    /// The members' client addresses, `127.0.0.1:PORT`, in member order (`https` ones in a
+    /// cluster from [`start_tls`](Self::start_tls)).
     pub fn endpoints(&self) -> Vec<String> {
         self.members
             .iter()
@@ -290,7 +326,7 @@ impl EtcdCluster {
     /// [`HarnessError::Http`] when the member does not answer, [`HarnessError::Gateway`] when
     /// etcd refuses (no leader, request too large, ...).
     pub fn put(&self, member: usize, key: &[u8], value: &[u8]) -> Result<(), HarnessError> {
-        gateway::put(self.members[member].client_addr(), key, value)
+        gateway::put(self.members[member].harness_addr(), key, value)
     }
 
     /// Reads `key` through the member's JSON gateway (`POST /v3/kv/range`): its value, or
@@ -300,7 +336,7 @@ impl EtcdCluster {
     /// # Errors
     /// As for [`put`](Self::put).
     pub fn get(&self, member: usize, key: &[u8]) -> Result<Option<Vec<u8>>, HarnessError> {
-        gateway::get(self.members[member].client_addr(), key)
+        gateway::get(self.members[member].harness_addr(), key)
     }
 
     /// Any call of the member's JSON gateway: `POST path` (`/v3/kv/txn`, `/v3/lease/grant`,
@@ -315,7 +351,7 @@ impl EtcdCluster {
         path: &str,
         request: &serde_json::Value,
     ) -> Result<serde_json::Value, HarnessError> {
-        gateway::call(self.members[member].client_addr(), path, request)
+        gateway::call(self.members[member].harness_addr(), path, request)
     }
 }
 

@@ -70,6 +70,15 @@ pub enum HarnessError {
         reason: String,
     },
 
+    /// `openssl` could not make a test certificate ([`TestPki`](crate::TestPki)).
+    #[error("cannot {action}: {reason}")]
+    Openssl {
+        /// What the harness was making.
+        action: String,
+        /// Why not (openssl missing, or what it said).
+        reason: String,
+    },
+
     /// The JSON gateway answered, but not with success.
     #[error("etcd gateway {path} on {endpoint}: HTTP {status}: {body}")]
     Gateway {

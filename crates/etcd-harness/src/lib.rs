@@ -5,6 +5,10 @@
 //! end-to-end tests start an [`EtcdCluster`] of one or more members on free loopback ports,
 //! point ecsctl at [`EtcdCluster::store_url`], and kill and restart members to test failover.
 //!
+//! [`EtcdCluster::start_tls`] starts one whose client ports speak TLS, with certificates from
+//! a throwaway authority ([`TestPki`]), for the tests of ecsctl's `--etcd-ca`, `--etcd-cert`
+//! and `--etcd-key`.
+//!
 //! The binary is Debian's `etcd-server` (etcd 3.4), which `scripts/install-etcd.sh` installs;
 //! `ECSCTL_ETCD` names another one. Everything a cluster makes (processes, data directories,
 //! logs) lives and dies with its value: `Drop` kills the members and removes the directory,
@@ -36,7 +40,9 @@ mod member;
 mod ports;
 #[cfg(test)]
 mod test_server;
+mod tls;
 
 pub use binary::{ETCD_ENV, find_etcd};
 pub use cluster::{EtcdCluster, HEALTH_TIMEOUT};
 pub use error::HarnessError;
+pub use tls::{CertPair, TestPki, TlsFiles};

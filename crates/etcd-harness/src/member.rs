@@ -10,6 +10,14 @@
 //!   of one to two seconds; failover tests stay short.
 //! - `--logger zap --log-outputs stderr`, with stderr appended to a file per member: the log
 //!   survives restarts and is quoted in start-up errors.
+//!
+//! A cluster started over TLS serves `https` on the client port (`--cert-file`, `--key-file`,
+//! and `--client-cert-auth --trusted-ca-file` when client certificates are required); peers
+//! stay plain `http`. Each member then also listens for clients on a second, plain `http`
+//! loopback port, the harness's own: health checks, `put`, `get` and the leader query go
+//! there, so the harness keeps its few-dozen-line HTTP client and needs no TLS of its own.
+//! etcd serves an `http` client URL without TLS and so without client certificates, which is
+//! what makes that port usable with `--client-cert-auth`.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom};
@@ -18,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::{HarnessError, gateway, http};
+use crate::{HarnessError, TlsFiles, gateway, http};
 
 /// How a member joins: as part of a brand new cluster, or back into the one it was in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +53,9 @@ pub(crate) struct ClusterConfig {
     pub token: String,
     /// `--initial-cluster`: `m0=http://127.0.0.1:PEER0,...`.
     pub initial_cluster: String,
+    /// What the client ports serve TLS with; `None`: plain `http`. Boxed: tests keep an
+    /// `EtcdCluster` by value in their fixtures (enums among them), so it stays small.
+    pub tls: Option<Box<TlsFiles>>,
 }
 
 /// A member's identity and files; `child` is its process while the harness has one.
@@ -53,6 +64,9 @@ pub(crate) struct Member {
     pub name: String,
     pub client_port: u16,
     pub peer_port: u16,
+    /// In a TLS cluster, the plain-`http` client port the harness itself talks to (see the
+    /// module's comment); `None` in a plain cluster, whose client port serves everyone.
+    pub local_port: Option<u16>,
     pub data_dir: PathBuf,
     pub log_path: PathBuf,
     pub child: Option<Child>,
@@ -67,6 +81,7 @@ impl Member {
             name,
             client_port,
             peer_port,
+            local_port: None,
             child: None,
         }
     }
@@ -75,12 +90,57 @@ impl Member {
         SocketAddr::from((Ipv4Addr::LOCALHOST, self.client_port))
     }
 
+    /// Where the harness's own requests go: the plain-`http` local port in a TLS cluster,
+    /// else the client port.
+    pub fn harness_addr(&self) -> SocketAddr {
+        SocketAddr::from((
+            Ipv4Addr::LOCALHOST,
+            self.local_port.unwrap_or(self.client_port),
+        ))
+    }
+
     pub fn peer_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.peer_port)
     }
 
-    fn client_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.client_port)
+    /// The client URL the member advertises: `https` when the cluster has TLS files.
+    fn client_url(&self, cluster: &ClusterConfig) -> String {
+        let scheme = if cluster.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://127.0.0.1:{}", self.client_port)
+    }
+
+    /// The client URLs the member listens on: its client URL, and the local port if any.
+    fn listen_client_urls(&self, cluster: &ClusterConfig) -> String {
+        let client_url = self.client_url(cluster);
+        match self.local_port {
+            Some(port) => format!("{client_url},http://127.0.0.1:{port}"),
+            None => client_url,
+        }
+    }
+
+    /// `--cert-file` and friends of a TLS cluster; nothing for a plain one.
+    fn tls_args(cluster: &ClusterConfig) -> Vec<std::ffi::OsString> {
+        let Some(tls) = &cluster.tls else {
+            return Vec::new();
+        };
+        let mut args: Vec<std::ffi::OsString> = vec![
+            "--cert-file".into(),
+            tls.cert.clone().into(),
+            "--key-file".into(),
+            tls.key.clone().into(),
+        ];
+        if let Some(ca) = &tls.client_ca {
+            args.extend([
+                "--client-cert-auth".into(),
+                "--trusted-ca-file".into(),
+                ca.clone().into(),
+            ]);
+        }
+        args
     }
 
     /// Starts the process (the caller has made sure none runs).
@@ -94,15 +154,16 @@ impl Member {
             .append(true)
             .open(&self.log_path)
             .map_err(|e| HarnessError::io(format!("open {}", self.log_path.display()), e))?;
-        let client_url = self.client_url();
+        let client_url = self.client_url(cluster);
         let peer_url = self.peer_url();
         let child = Command::new(&cluster.binary)
             .arg("--name")
             .arg(&self.name)
             .arg("--data-dir")
             .arg(&self.data_dir)
-            .args(["--listen-client-urls", &client_url])
+            .args(["--listen-client-urls", &self.listen_client_urls(cluster)])
             .args(["--advertise-client-urls", &client_url])
+            .args(Self::tls_args(cluster))
             .args(["--listen-peer-urls", &peer_url])
             .args(["--initial-advertise-peer-urls", &peer_url])
             .args(["--initial-cluster", &cluster.initial_cluster])
@@ -160,7 +221,7 @@ impl Member {
 
     /// `GET /health` answered 200 with `{"health":"true"}` within `timeout`.
     pub fn healthy(&self, timeout: Duration) -> bool {
-        let Ok(response) = http::get(self.client_addr(), "/health", timeout) else {
+        let Ok(response) = http::get(self.harness_addr(), "/health", timeout) else {
             return false;
         };
         response.status == 200
@@ -172,7 +233,7 @@ impl Member {
     /// when it does not answer.
     pub fn status(&self) -> Option<MemberStatus> {
         let reply = gateway::call(
-            self.client_addr(),
+            self.harness_addr(),
             "/v3/maintenance/status",
             &serde_json::json!({}),
         )

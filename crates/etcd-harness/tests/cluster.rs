@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use etcd_harness::{EtcdCluster, HarnessError};
+use etcd_harness::{CertPair, EtcdCluster, HarnessError, TestPki};
 use serde_json::json;
 
 #[test]
@@ -198,4 +198,83 @@ fn processes_mentioning(dir: &Path) -> Vec<u32> {
                 .is_ok_and(|cmdline| String::from_utf8_lossy(&cmdline).contains(&needle))
         })
         .collect()
+}
+
+/// A TLS cluster: the client ports present the given certificate (checked by `openssl
+/// s_client` against the CA), refuse a client without a certificate when asked to, and the
+/// harness's own calls, health and restarts work as on a plain cluster.
+#[test]
+fn a_tls_cluster_serves_https_and_the_harness_still_reaches_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = TestPki::generate(dir.path(), "etcd").unwrap();
+    let mut cluster = EtcdCluster::start_tls(2, &pki.server_files(true)).unwrap();
+    assert!((0..2).all(|m| cluster.health(m)));
+    cluster.put(0, b"/ecsctl/tls", b"yes").unwrap();
+    assert_eq!(
+        cluster.get(1, b"/ecsctl/tls").unwrap(),
+        Some(b"yes".to_vec())
+    );
+    assert!(cluster.leader().is_some());
+
+    for endpoint in cluster.endpoints() {
+        let with_cert = s_client(&endpoint, &pki.ca, Some(&pki.client), &[]);
+        assert!(
+            with_cert.contains("Verify return code: 0 (ok)"),
+            "{with_cert}"
+        );
+        assert!(with_cert.contains("CN = etcd-server"), "{with_cert}");
+        // TLS 1.2: the server checks the client's certificate within the handshake (in 1.3
+        // it says so after, and s_client may be gone by then).
+        let without_cert = s_client(&endpoint, &pki.ca, None, &["-tls1_2"]);
+        assert!(
+            without_cert.contains("alert bad certificate"),
+            "{without_cert}"
+        );
+        // A plain HTTP request to an https port gets no answer from etcd's API.
+        let plain = raw_exchange(&endpoint, b"GET /health HTTP/1.0\r\n\r\n");
+        assert!(!plain.contains("\"health\""), "{plain}");
+    }
+
+    cluster.kill(1).unwrap();
+    cluster.restart(1).unwrap();
+    assert!(cluster.health(1));
+    let again = s_client(&cluster.endpoints()[1], &pki.ca, Some(&pki.client), &[]);
+    assert!(again.contains("Verify return code: 0 (ok)"), "{again}");
+}
+
+/// `openssl s_client ARGS` to `endpoint` trusting `ca` (with a client certificate if given):
+/// what it printed.
+fn s_client(endpoint: &str, ca: &Path, client: Option<&CertPair>, args: &[&str]) -> String {
+    let mut command = std::process::Command::new("openssl");
+    command
+        .args(["s_client", "-connect", endpoint, "-CAfile"])
+        .arg(ca)
+        .args(args);
+    if let Some(client) = client {
+        command
+            .arg("-cert")
+            .arg(&client.cert)
+            .arg("-key")
+            .arg(&client.key);
+    }
+    let o = command.stdin(std::process::Stdio::null()).output().unwrap();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Sends `request` to `endpoint` as it is and reads whatever comes back until the peer
+/// closes (or 5 s pass).
+fn raw_exchange(endpoint: &str, request: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(endpoint).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    stream.write_all(request).unwrap();
+    let mut reply = Vec::new();
+    let _ = stream.read_to_end(&mut reply);
+    String::from_utf8_lossy(&reply).into_owned()
 }

@@ -1,7 +1,8 @@
 //! What only the etcd backend does, on real etcd clusters from `etcd-harness`: several
 //! servers (stores) on one state, concurrent writers, compaction of etcd's history, the loss
-//! of a member, the leader election and its fence, etcd's limits on one transaction, and how
-//! a bad `--store` or an unreachable etcd fails. The generic `Store` behaviour is the
+//! of a member, the leader election and its fence, etcd's limits on one transaction, how
+//! a bad `--store` or an unreachable etcd fails, and TLS to etcd (certificates, refusals,
+//! unusable files). The generic `Store` behaviour is the
 //! contract suite's (`tests/store/`), which runs on etcd too.
 //!
 //! Each test starts its own cluster and opens its stores under a prefix of its own. The
@@ -19,6 +20,8 @@ mod failover;
 mod limits;
 #[path = "etcd/sharing.rs"]
 mod sharing;
+#[path = "etcd/tls.rs"]
+mod tls;
 
 use api::{Kind, Object, ObjectKey};
 use base64::Engine as _;

@@ -159,7 +159,9 @@ impl Gateway {
                 let response = sender
                     .send_request(self.request(member, path, body))
                     .await
-                    .map_err(|e| Attempt::Retry(format!("{}: {e}", member.addr)))?;
+                    .map_err(|e| {
+                        Attempt::Retry(format!("{}: {}", member.addr, exchange_error(&e)))
+                    })?;
                 if !response.status().is_success() {
                     let status = response.status();
                     let bytes = response
@@ -245,13 +247,13 @@ impl Gateway {
         let response = sender
             .send_request(self.request(member, path, body))
             .await
-            .map_err(|e| Attempt::Retry(format!("{}: {e}", member.addr)))?;
+            .map_err(|e| Attempt::Retry(format!("{}: {}", member.addr, exchange_error(&e))))?;
         let status = response.status();
         let bytes = response
             .into_body()
             .collect()
             .await
-            .map_err(|e| Attempt::Retry(format!("{}: {e}", member.addr)))?
+            .map_err(|e| Attempt::Retry(format!("{}: {}", member.addr, exchange_error(&e))))?
             .to_bytes();
         if !sender.is_closed() {
             member
@@ -300,7 +302,7 @@ impl Gateway {
                 let tls = tokio::time::timeout(CONNECT_TIMEOUT, connector.connect(name, tcp))
                     .await
                     .map_err(|_| retry("TLS handshake timed out".to_string()))?
-                    .map_err(|e| retry(format!("TLS handshake: {e}")))?;
+                    .map_err(|e| retry(handshake_error(&e, &member.addr)))?;
                 handshake(tls).await.map_err(retry)
             }
         }
@@ -313,13 +315,76 @@ where
 {
     let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| exchange_error(&e))?;
     tokio::spawn(async move {
         if let Err(e) = conn.await {
             tracing::debug!(error = %e, "etcd connection closed");
         }
     });
     Ok(sender)
+}
+
+/// What a failed exchange with a member says: hyper's error with its causes (alone it says
+/// only "connection error"), and "TLS" before a TLS failure. In TLS 1.3 a member that
+/// refuses the client's certificate (or its lack of one) says so after the handshake, in an
+/// alert that arrives when the first answer is read: that one also says what to check.
+fn exchange_error(e: &hyper::Error) -> String {
+    let mut message = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(error) = cause {
+        let tls = error
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>());
+        match tls {
+            Some(tls) => {
+                message.push_str(&format!(": TLS: {tls}"));
+                if refused_client_certificate(tls) {
+                    message.push_str(
+                        " (etcd did not accept the client certificate: with --client-cert-auth \
+                         it needs --etcd-cert and --etcd-key signed by its --trusted-ca-file)",
+                    );
+                }
+            }
+            None => message.push_str(&format!(": {error}")),
+        }
+        cause = error.source();
+    }
+    message
+}
+
+/// A failed TLS handshake, and when the member's certificate is what failed, what to check.
+fn handshake_error(e: &std::io::Error, addr: &str) -> String {
+    let bad_certificate = e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        .is_some_and(|tls| matches!(tls, rustls::Error::InvalidCertificate(_)));
+    if bad_certificate {
+        let host = addr.rsplit_once(':').map_or(addr, |(host, _)| host);
+        format!(
+            "TLS handshake: {e} (etcd's certificate must be signed by a CA of --etcd-ca \
+             and name {host})"
+        )
+    } else {
+        format!("TLS handshake: {e}")
+    }
+}
+
+/// Whether a TLS error is the member's alert about the client's certificate.
+fn refused_client_certificate(e: &rustls::Error) -> bool {
+    use rustls::AlertDescription as Alert;
+    matches!(
+        e,
+        rustls::Error::AlertReceived(
+            Alert::BadCertificate
+                | Alert::CertificateRequired
+                | Alert::UnknownCA
+                | Alert::CertificateUnknown
+                | Alert::CertificateExpired
+                | Alert::CertificateRevoked
+                | Alert::UnsupportedCertificate
+        )
+    )
 }
 
 /// What a member's error answer means: gRPC "unavailable" and "deadline exceeded" (no
@@ -384,11 +449,32 @@ fn tls_config(files: &EtcdTls) -> Result<rustls::ClientConfig, EtcdError> {
             let chain = CertificateDer::pem_file_iter(cert)
                 .and_then(|it| it.collect::<Result<Vec<_>, _>>())
                 .map_err(|e| config_error("--etcd-cert", cert, e.to_string()))?;
-            let private = PrivateKeyDer::from_pem_file(key)
-                .map_err(|e| config_error("--etcd-key", key, e.to_string()))?;
+            if chain.is_empty() {
+                return Err(config_error(
+                    "--etcd-cert",
+                    cert,
+                    "no PEM certificate in the file".to_string(),
+                ));
+            }
+            let private = PrivateKeyDer::from_pem_file(key).map_err(|e| {
+                let why = match e {
+                    rustls::pki_types::pem::Error::NoItemsFound => {
+                        "no PEM private key in the file".to_string()
+                    }
+                    e => e.to_string(),
+                };
+                config_error("--etcd-key", key, why)
+            })?;
             builder
                 .with_client_auth_cert(chain, private)
-                .map_err(|e| config_error("--etcd-cert", cert, e.to_string()))
+                .map_err(|e| match e {
+                    rustls::Error::InconsistentKeys(_) => EtcdError::Config(format!(
+                        "--etcd-key {} is not the key of --etcd-cert {}",
+                        key.display(),
+                        cert.display()
+                    )),
+                    e => config_error("--etcd-cert", cert, e.to_string()),
+                })
         }
         _ => Err(EtcdError::Config(
             "--etcd-cert and --etcd-key go together: give both or neither".to_string(),
