@@ -297,6 +297,22 @@ impl<'a> Planner<'a> {
         Ok(deleted)
     }
 
+    /// Deletes every object `keys` name that exists; see [`crate::Store::delete_all`].
+    pub(crate) fn delete_existing(
+        &mut self,
+        keys: &[ObjectKey],
+    ) -> Result<Vec<Object>, StoreError> {
+        let mut deleted = Vec::new();
+        for key in keys {
+            match self.delete(&keys::normalize_key(key)) {
+                Ok(objects) => deleted.extend(objects),
+                Err(StoreError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(deleted)
+    }
+
     /// The stored object a key names (the latest revision for a family) and its storage key.
     pub(crate) fn resolve(&self, key: &ObjectKey) -> Result<Option<(String, Object)>, StoreError> {
         match keys::target(key) {

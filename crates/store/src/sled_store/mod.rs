@@ -305,17 +305,7 @@ impl Store for SledStore {
     }
 
     fn delete_all(&self, keys: &[ObjectKey]) -> Result<Vec<Object>, StoreError> {
-        self.write(false, |planner| {
-            let mut deleted = Vec::new();
-            for key in keys {
-                match planner.delete(&normalize_key(key)) {
-                    Ok(objects) => deleted.extend(objects),
-                    Err(StoreError::NotFound(_)) => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            Ok(deleted)
-        })
+        self.write(false, |planner| planner.delete_existing(keys))
     }
 
     fn watch(&self, from_revision: u64) -> Result<Watch, StoreError> {
