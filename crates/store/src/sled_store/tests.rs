@@ -83,65 +83,28 @@ fn apply_latency() {
     );
 }
 
-/// A Secret's value lives in its own tree: never in the object, the event log or a watch;
-/// re-applying the same value changes nothing, a new value is a new generation, and a
-/// delete drops it. All of it survives a reopen.
-#[tokio::test]
-async fn secret_values_are_kept_apart_from_objects_and_events() {
+/// What only sled's trees can show of Secret values (their contract is the contract
+/// suite's, tests/store/secrets.rs, run on sled too): no tree but `secrets` ever holds a
+/// value, across a reopen, and a delete empties it.
+#[test]
+fn secret_values_stay_in_their_own_tree() {
     let dir = tempfile::tempdir().unwrap();
     let key = ObjectKey::new(Kind::Secret, None, "db-password");
     let secret = |v: &str| Object::new(Kind::Secret, "db-password", json!({"value": v}));
     {
         let store = SledStore::open(dir.path()).unwrap();
-        let mut watch = store.watch(0).unwrap();
-        let created = store.apply(secret("hunter2-original")).unwrap();
-        assert_eq!(created.action, crate::ApplyAction::Created);
-        assert_eq!(created.object.spec, json!({}));
-        assert_eq!(created.object.status["valueBytes"], json!(16));
-        let same = store.apply(secret("hunter2-original")).unwrap();
-        assert_eq!(same.action, crate::ApplyAction::Unchanged);
-        let dry = store
-            .apply_all(vec![secret("hunter2-changed")], true)
-            .unwrap();
-        assert_eq!(dry[0].action, crate::ApplyAction::Configured);
-        assert_eq!(
-            store.secret_value(&key).unwrap().as_deref(),
-            Some("hunter2-original"),
-            "a dry run changes nothing"
-        );
-        let changed = store.apply(secret("hunter2-changed")).unwrap();
-        assert_eq!(changed.action, crate::ApplyAction::Configured);
-        assert_eq!(changed.object.metadata.generation, Some(2));
-        let first = watch.next().await.unwrap().unwrap();
-        let second = watch.next().await.unwrap().unwrap();
-        for e in [first, second] {
-            let text = serde_json::to_string(&e.object).unwrap();
-            assert!(!text.contains("hunter2"), "{text}");
-        }
+        store.apply(secret("hunter2-original")).unwrap();
+        store.apply(secret("hunter2-changed")).unwrap();
     }
     let store = SledStore::open(dir.path()).unwrap();
-    assert_eq!(
-        store.secret_value(&key).unwrap().as_deref(),
-        Some("hunter2-changed")
-    );
     for tree in [&store.trees.objects, &store.trees.events, &store.trees.meta] {
         for entry in tree.iter() {
             let (_, v) = entry.unwrap();
             assert!(!String::from_utf8_lossy(&v).contains("hunter2"));
         }
     }
-    // Switching to a file drops the held value; so does a delete.
-    store
-        .apply(Object::new(
-            Kind::Secret,
-            "db-password",
-            json!({"fromFile": "/run/keys/db"}),
-        ))
-        .unwrap();
-    assert_eq!(store.secret_value(&key).unwrap(), None);
-    store.apply(secret("again")).unwrap();
+    assert_eq!(store.trees.secrets.len(), 1);
     store.delete(&key).unwrap();
-    assert_eq!(store.secret_value(&key).unwrap(), None);
     assert!(store.trees.secrets.is_empty());
 }
 
