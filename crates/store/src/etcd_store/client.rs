@@ -131,9 +131,11 @@ impl Gateway {
         let body = Bytes::from(
             serde_json::to_vec(request).map_err(|e| EtcdError::Protocol(e.to_string()))?,
         );
+        let started = std::time::Instant::now();
         let bytes = self
             .with_members(|member| self.post(member, path, body.clone()))
             .await?;
+        tracing::trace!(path, micros = started.elapsed().as_micros(), "etcd call");
         serde_json::from_slice(&bytes).map_err(|e| {
             EtcdError::Protocol(format!(
                 "{path}: {e}: {}",

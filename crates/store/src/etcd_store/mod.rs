@@ -22,6 +22,7 @@
 mod client;
 mod election;
 mod layout;
+mod snapshot;
 mod watch;
 mod wire;
 
@@ -29,13 +30,12 @@ pub use client::EtcdTls;
 pub use election::{Election, LeaderInfo, Leadership};
 
 use crate::keys::{self, META_REVISION, Target, decode_object, normalize_key};
-use crate::plan::{Batch, Planner, Reader, now_rfc3339};
+use crate::plan::{Batch, Planner, now_rfc3339};
 use crate::{ApplyResult, ListQuery, ObjectList, Store, StoreError, Watch};
 use api::{Object, ObjectKey};
 use client::{EtcdError, Gateway};
 use layout::Layout;
-use std::cell::RefCell;
-use std::collections::HashMap;
+use snapshot::{SharedView, Snapshot};
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -121,10 +121,10 @@ struct Shared {
     /// The highest store revision seen (writes, lists, watches).
     revision: AtomicU64,
     capacity: u64,
-    /// The store revision as this store's last write left it: the next write plans on it
-    /// without reading it first (if another server wrote since, the transaction's compare
-    /// fails and answers the current one).
-    last_write: std::sync::Mutex<Option<Meta>>,
+    /// The store as this store's last write left it: the next write plans on it without
+    /// reading the revision first (if another server wrote since, the transaction's compare
+    /// fails and answers the current one), nor what that write read or wrote.
+    view: SharedView,
 }
 
 /// The runtime every call runs on; shut down in the background when the store drops.
@@ -144,12 +144,6 @@ impl Drop for OwnedRuntime {
 impl Shared {
     fn seen(&self, revision: u64) {
         self.revision.fetch_max(revision, Ordering::AcqRel);
-    }
-
-    fn last_write(&self) -> std::sync::MutexGuard<'_, Option<Meta>> {
-        self.last_write
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The store revision, its key's etcd mod revision, and the etcd revision it was read at.
@@ -176,6 +170,11 @@ struct Meta {
 }
 
 impl Meta {
+    /// Whether both say the same store revision, written by the same etcd transaction.
+    fn same_revision(&self, other: &Meta) -> bool {
+        self.revision == other.revision && self.modified == other.modified
+    }
+
     fn from_range(answer: &wire::RangeResponse) -> Result<Meta, StoreError> {
         let (revision, modified) = match answer.kvs.first() {
             None => (0, 0),
@@ -227,7 +226,7 @@ impl EtcdStore {
                 layout: Layout::new(&options.prefix),
                 revision: AtomicU64::new(0),
                 capacity: options.event_log_capacity,
-                last_write: std::sync::Mutex::new(None),
+                view: SharedView::default(),
             }),
             runtime: Arc::new(OwnedRuntime {
                 handle: runtime.handle().clone(),
@@ -345,7 +344,8 @@ impl EtcdStore {
     /// transaction; plans again when another writer got there first.
     ///
     /// The snapshot is the store revision this store's last write left (no read), else a
-    /// fresh read of it. A stale one costs nothing wrong: a commit's compare fails and
+    /// fresh read of it; it starts from what that write read and wrote when it is at the
+    /// same revision (see `snapshot`). A stale one costs nothing wrong: a commit's compare fails and
     /// answers the current revision; a plan that writes nothing, or refuses (a conflict), is
     /// judged again on a fresh read before it is believed; a read pinned to a revision etcd
     /// no longer has (or not yet, on another member) sends the write back to a fresh read.
@@ -357,7 +357,7 @@ impl EtcdStore {
         let mut known = if dry_run {
             None
         } else {
-            *self.shared.last_write()
+            self.shared.view.meta()
         };
         for _ in 0..MAX_WRITE_ATTEMPTS {
             let (meta, fresh) = match known.take() {
@@ -367,7 +367,7 @@ impl EtcdStore {
                     (self.block(async move { shared.meta().await })?, true)
                 }
             };
-            let snapshot = Snapshot::new(self, meta.at);
+            let snapshot = Snapshot::new(self, meta.at, self.shared.view.known_at(&meta));
             let mut planner = Planner::new(&snapshot, meta.revision, now_rfc3339()?);
             let out = match plan(&mut planner) {
                 // A refusal judged on the remembered revision (a conflict, a missing object)
@@ -410,11 +410,14 @@ impl EtcdStore {
                 .map_err(|e| explain_limits(e, operations))?;
             if answer.succeeded {
                 self.shared.seen(last);
-                *self.shared.last_write() = Some(Meta {
+                let now = Meta {
                     revision: last,
                     modified: answer.header.revision,
                     at: answer.header.revision,
-                });
+                };
+                self.shared
+                    .view
+                    .committed(now, snapshot.into_known(), &batch);
                 tracing::debug!(revision = last, "store write committed");
                 return Ok(out);
             }
@@ -478,7 +481,7 @@ impl EtcdStore {
         }
         let ops = &mut request.success;
         for (key, new) in &batch.objects {
-            let old = Reader::get(snapshot, key)?;
+            let old = crate::plan::Reader::get(snapshot, key)?;
             let entries = |o: &Option<Object>| -> Vec<Vec<u8>> {
                 o.iter()
                     .flat_map(|o| {
@@ -606,107 +609,6 @@ fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
         .map_err(|e| StoreError::Backend(format!("cannot encode an object: {e}")))
 }
 
-/// Committed state as of one etcd revision, for planning. Reads are pinned to that revision
-/// and answered by the member alone (no round to the raft leader: the commit's compare is
-/// what guards against a stale plan). Objects read once are kept, and a prefix listed once
-/// is read whole, values included (the planner lists a family, then reads its revisions).
-struct Snapshot<'a> {
-    store: &'a EtcdStore,
-    at: i64,
-    objects: RefCell<HashMap<String, Option<Object>>>,
-    /// Storage-key prefixes read whole: a key under one that is not in `objects` is absent.
-    whole: RefCell<Vec<String>>,
-}
-
-impl<'a> Snapshot<'a> {
-    fn new(store: &'a EtcdStore, at: i64) -> Self {
-        Snapshot {
-            store,
-            at,
-            objects: RefCell::new(HashMap::new()),
-            whole: RefCell::new(Vec::new()),
-        }
-    }
-
-    fn value(&self, key: Vec<u8>) -> Result<Option<Vec<u8>>, StoreError> {
-        let answer = self.store.range(RangeRequest::key(key).pinned(self.at))?;
-        Ok(answer.kvs.into_iter().next().map(|kv| kv.value))
-    }
-}
-
-impl Reader for Snapshot<'_> {
-    fn get(&self, key: &str) -> Result<Option<Object>, StoreError> {
-        if let Some(known) = self.objects.borrow().get(key) {
-            return Ok(known.clone());
-        }
-        if self
-            .whole
-            .borrow()
-            .iter()
-            .any(|p| key.starts_with(p.as_str()))
-        {
-            return Ok(None);
-        }
-        let object = self
-            .value(self.store.shared.layout.object(key))?
-            .map(|bytes| decode_object(key, &bytes))
-            .transpose()?;
-        self.objects
-            .borrow_mut()
-            .insert(key.to_string(), object.clone());
-        Ok(object)
-    }
-
-    fn keys_with_prefix(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
-        let layout = &self.store.shared.layout;
-        if !self
-            .whole
-            .borrow()
-            .iter()
-            .any(|p| prefix.starts_with(p.as_str()))
-        {
-            let answer = self
-                .store
-                .range(RangeRequest::prefix(layout.objects_under(prefix)).pinned(self.at))?;
-            let mut objects = self.objects.borrow_mut();
-            for kv in &answer.kvs {
-                if let Some(key) = layout.storage_key(&kv.key) {
-                    let object = decode_object(&key, &kv.value)?;
-                    objects.insert(key, Some(object));
-                }
-            }
-            self.whole.borrow_mut().push(prefix.to_string());
-        }
-        let mut keys: Vec<String> = self
-            .objects
-            .borrow()
-            .iter()
-            .filter(|(k, v)| k.starts_with(prefix) && v.is_some())
-            .map(|(k, _)| k.clone())
-            .collect();
-        keys.sort();
-        Ok(keys)
-    }
-
-    fn counter(&self, key: &str) -> Result<u64, StoreError> {
-        match self.value(self.store.shared.layout.meta(key))? {
-            None => Ok(0),
-            Some(bytes) => parse_counter(key, &bytes),
-        }
-    }
-
-    fn secret_value(&self, key: &str) -> Result<Option<String>, StoreError> {
-        self.value(self.store.shared.layout.secret(key))?
-            .map(|bytes| {
-                String::from_utf8(bytes).map_err(|_| StoreError::Corrupt {
-                    key: format!("secrets/{key}"),
-                    message: "value is not UTF-8".to_string(),
-                })
-            })
-            .transpose()
-    }
-}
-
 impl Store for EtcdStore {
     fn get(&self, key: &ObjectKey) -> Result<Option<Object>, StoreError> {
         let layout = &self.shared.layout;
@@ -719,8 +621,19 @@ impl Store for EtcdStore {
                     .map(|kv| decode_object(&k, &kv.value))
                     .transpose()
             }
-            // The latest ACTIVE revision.
+            // The latest ACTIVE revision: usually the latest revision, read alone first.
             Target::Family(prefix) => {
+                let latest =
+                    self.range(RangeRequest::prefix(layout.objects_under(&prefix)).last_only())?;
+                match latest.kvs.first() {
+                    None => return Ok(None),
+                    Some(kv) => {
+                        let object = self.decode_all(std::slice::from_ref(kv))?.remove(0);
+                        if keys::is_active_revision(&object) {
+                            return Ok(Some(object));
+                        }
+                    }
+                }
                 let answer = self.range(RangeRequest::prefix(layout.objects_under(&prefix)))?;
                 for object in self.decode_all(&answer.kvs)?.into_iter().rev() {
                     if keys::is_active_revision(&object) {

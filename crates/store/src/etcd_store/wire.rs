@@ -95,6 +95,9 @@ pub(crate) struct RangeRequest {
     /// has seen).
     #[serde(skip_serializing_if = "is_false")]
     pub serializable: bool,
+    /// `DESCEND`: the keys in reverse order (with `limit`, the last ones).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort_order: Option<&'static str>,
 }
 
 impl RangeRequest {
@@ -123,6 +126,13 @@ impl RangeRequest {
             range_end: end.into(),
             ..Default::default()
         }
+    }
+
+    /// Only the last key of the range (keys sort by their bytes).
+    pub(crate) fn last_only(mut self) -> Self {
+        self.sort_order = Some("DESCEND");
+        self.limit = 1;
+        self
     }
 
     /// As of etcd revision `revision`.

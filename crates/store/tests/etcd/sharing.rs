@@ -129,3 +129,76 @@ async fn concurrent_writers_on_two_servers_lose_nothing() {
         .collect();
     assert_eq!(counts, (0..=200).collect::<Vec<_>>());
 }
+
+/// Range requests member `member` of `cluster` has answered so far (etcd's gRPC counter of
+/// its KV service).
+fn ranges_served(cluster: &EtcdCluster, member: usize) -> u64 {
+    use std::io::{Read, Write};
+    let endpoint = &cluster.endpoints()[member];
+    let mut conn = std::net::TcpStream::connect(endpoint).unwrap();
+    conn.set_read_timeout(Some(STEP)).unwrap();
+    conn.write_all(format!("GET /metrics HTTP/1.0\r\nHost: {endpoint}\r\n\r\n").as_bytes())
+        .unwrap();
+    let mut metrics = String::new();
+    conn.read_to_string(&mut metrics).unwrap();
+    metrics
+        .lines()
+        .filter(|l| {
+            l.starts_with("grpc_server_handled_total{")
+                && l.contains(r#"grpc_method="Range""#)
+                && l.contains(r#"grpc_service="etcdserverpb.KV""#)
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
+}
+
+fn taskdef(image: &str) -> Object {
+    Object::new(
+        Kind::TaskDefinition,
+        "web",
+        json!({"family": "web", "containerDefinitions": [{"name": "app", "image": image}]}),
+    )
+}
+
+/// A server's next write plans on what its last write read and wrote (nothing was written in
+/// between, or its transaction would have failed): registrations in a row read nothing from
+/// etcd. Another server's write in between is not missed: the next write plans on a fresh
+/// read and numbers the revision after the other server's.
+#[tokio::test]
+async fn writes_in_a_row_plan_on_what_the_last_one_left_and_see_other_servers_writes() {
+    let cluster = EtcdCluster::start(1).unwrap();
+    let prefix = unique_prefix();
+    let (a, b) = (connect(&cluster, &prefix), connect(&cluster, &prefix));
+    let name = Object::display_name;
+
+    assert_eq!(name(&a.apply(taskdef("web:1")).unwrap().object), "web:1");
+    let before = ranges_served(&cluster, 0);
+    for n in 2..=6 {
+        let registered = a.apply(taskdef(&format!("web:{n}"))).unwrap().object;
+        assert_eq!(name(&registered), format!("web:{n}"));
+    }
+    assert_eq!(
+        ranges_served(&cluster, 0) - before,
+        0,
+        "registrations after the first read nothing"
+    );
+
+    // b registers the next revision; a, unaware, plans on its view, its transaction fails,
+    // and it registers the one after b's.
+    assert_eq!(name(&b.apply(taskdef("web:7")).unwrap().object), "web:7");
+    let registered = a.apply(taskdef("web:8")).unwrap().object;
+    assert_eq!(name(&registered), "web:8");
+    assert_eq!(registered.metadata.resource_version, Some(8));
+    // An unchanged definition is no new revision, whichever server last wrote it.
+    let again = b.apply(taskdef("web:8")).unwrap();
+    assert_eq!(name(&again.object), "web:8");
+    assert_eq!(again.action, ecsctl_store::ApplyAction::Unchanged);
+    let family = a.list(&ListQuery::new(Kind::TaskDefinition)).unwrap().items;
+    assert_eq!(family.len(), 8);
+    assert_eq!(
+        b.get(&ObjectKey::new(Kind::TaskDefinition, None, "web"))
+            .unwrap()
+            .map(|o| o.display_name()),
+        Some("web:8".to_string())
+    );
+}
