@@ -106,7 +106,7 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict { .. } => StatusCode::CONFLICT,
             StoreError::Expired { .. } => StatusCode::GONE,
             StoreError::Invalid(_) => StatusCode::BAD_REQUEST,
-            StoreError::Corrupt { .. } | StoreError::Backend(_) => {
+            StoreError::Corrupt { .. } | StoreError::Backend(_) | StoreError::Config(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         };

@@ -45,6 +45,11 @@ pub enum StoreError {
     #[error("invalid object: {0}")]
     Invalid(String),
 
+    /// A setting of the store that cannot be used: a `--store` URL that is not one, TLS
+    /// files that cannot be read. The operator's to fix; nothing was stored.
+    #[error("{0}")]
+    Config(String),
+
     /// The storage backend failed (I/O error, full disk, ...).
     #[error("storage error: {0}")]
     Backend(String),

@@ -208,12 +208,14 @@ fn etcd_options(args: &Args) -> Result<Option<store::EtcdOptions>> {
         }
         return Ok(None);
     }
-    let mut options = store::EtcdOptions::from_url(&args.store).map_err(|e| {
-        usage(format!(
-            "{}; --store takes sled or etcd://HOST:PORT[,HOST:PORT...]",
-            e.to_string().trim_start_matches("invalid object: ")
-        ))
-    })?;
+    if !args.store.starts_with("etcd://") {
+        return Err(usage(format!(
+            "--store {:?}: expected sled or etcd://HOST:PORT[,HOST:PORT...]",
+            args.store
+        )));
+    }
+    let mut options =
+        store::EtcdOptions::from_url(&args.store).map_err(|e| usage(e.to_string()))?;
     if !args.store_prefix.starts_with('/') {
         return Err(usage(format!(
             "--store-prefix {:?}: a prefix starts with /",
@@ -226,6 +228,7 @@ fn etcd_options(args: &Args) -> Result<Option<store::EtcdOptions>> {
         cert: args.etcd_cert.clone(),
         key: args.etcd_key.clone(),
     };
+    options.tls.check().map_err(|e| usage(e.to_string()))?;
     Ok(Some(options))
 }
 

@@ -43,6 +43,17 @@ impl EtcdTls {
     pub fn is_enabled(&self) -> bool {
         self.ca.is_some() || self.cert.is_some() || self.key.is_some()
     }
+
+    /// Reads the files as a connection will, so that a bad one is refused before anything
+    /// starts ([`crate::StoreError::Config`], naming the flag and the file).
+    pub fn check(&self) -> Result<(), crate::StoreError> {
+        if !self.is_enabled() {
+            return Ok(());
+        }
+        tls_config(self)
+            .map(|_| ())
+            .map_err(|e| crate::StoreError::Config(e.to_string()))
+    }
 }
 
 /// What a call to etcd failed with.

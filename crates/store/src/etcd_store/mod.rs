@@ -70,7 +70,7 @@ impl EtcdOptions {
     /// Options from a `--store` URL: `etcd://HOST:PORT[,HOST:PORT...]`.
     pub fn from_url(url: &str) -> Result<Self, StoreError> {
         let rest = url.strip_prefix("etcd://").ok_or_else(|| {
-            StoreError::Invalid(format!(
+            StoreError::Config(format!(
                 "--store {url:?}: expected etcd://HOST:PORT[,HOST:PORT...]"
             ))
         })?;
@@ -80,7 +80,7 @@ impl EtcdOptions {
                 .rsplit_once(':')
                 .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
             if !ok {
-                return Err(StoreError::Invalid(format!(
+                return Err(StoreError::Config(format!(
                     "--store {url:?}: {part:?} is not HOST:PORT"
                 )));
             }
@@ -218,7 +218,7 @@ impl EtcdStore {
             // The gateway spawns connection tasks: build it inside the runtime.
             let _entered = runtime.enter();
             Gateway::new(&options.endpoints, &options.tls, options.request_timeout)
-                .map_err(|e| StoreError::Invalid(e.to_string()))?
+                .map_err(|e| StoreError::Config(e.to_string()))?
         };
         let store = EtcdStore {
             shared: Arc::new(Shared {

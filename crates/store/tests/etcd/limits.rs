@@ -103,7 +103,7 @@ fn store_urls_that_are_not_etcd_host_port_lists_are_refused() {
         ("etcd://a:1,,b:2", "\"\" is not HOST:PORT"),
     ] {
         match EtcdOptions::from_url(url) {
-            Err(StoreError::Invalid(message)) => {
+            Err(StoreError::Config(message)) => {
                 assert!(message.contains(says), "{url}: {message}");
                 assert!(message.contains("--store"), "{url}: {message}");
             }
