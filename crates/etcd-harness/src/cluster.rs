@@ -89,6 +89,7 @@ impl EtcdCluster {
             return Err(HarnessError::NoMembers);
         }
         let binary = find_etcd()?;
+        crate::reaper::reap_orphans_once();
         let mut attempt = 1;
         loop {
             match Self::start_once(&binary, members, tls) {
@@ -107,7 +108,7 @@ impl EtcdCluster {
         tls: Option<&TlsFiles>,
     ) -> Result<Self, HarnessError> {
         let dir = tempfile::Builder::new()
-            .prefix("ecsctl-etcd-")
+            .prefix(crate::reaper::DIR_PREFIX)
             .tempdir()
             .map_err(|e| HarnessError::io("create a temporary directory", e))?;
         // Client and peer; over TLS also the harness's plain local port.
@@ -391,7 +392,8 @@ fn unique_token() -> String {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
     format!(
-        "ecsctl-test-{}-{nanos}-{}",
+        "{}{}-{nanos}-{}",
+        crate::reaper::TOKEN_PREFIX,
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     )

@@ -12,7 +12,8 @@
 //! The binary is Debian's `etcd-server` (etcd 3.4), which `scripts/install-etcd.sh` installs;
 //! `ECSCTL_ETCD` names another one. Everything a cluster makes (processes, data directories,
 //! logs) lives and dies with its value: `Drop` kills the members and removes the directory,
-//! also while a failing test unwinds.
+//! also while a failing test unwinds; what a test process killed outright left behind is
+//! stopped and removed by the next one that starts a cluster ([`reap_orphans`]).
 //!
 //! The crate is blocking and std-only on purpose (a tiny HTTP/1.0 client for `/health` and the
 //! JSON gateway): tests of async code can call it from any thread without a runtime of its own.
@@ -38,6 +39,7 @@ mod gateway;
 mod http;
 mod member;
 mod ports;
+mod reaper;
 #[cfg(test)]
 mod test_server;
 mod tls;
@@ -45,4 +47,5 @@ mod tls;
 pub use binary::{ETCD_ENV, find_etcd};
 pub use cluster::{EtcdCluster, HEALTH_TIMEOUT};
 pub use error::HarnessError;
+pub use reaper::reap_orphans;
 pub use tls::{CertPair, TestPki, TlsFiles};

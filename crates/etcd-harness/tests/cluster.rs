@@ -278,3 +278,66 @@ fn raw_exchange(endpoint: &str, request: &[u8]) -> String {
     let _ = stream.read_to_end(&mut reply);
     String::from_utf8_lossy(&reply).into_owned()
 }
+
+/// Set in the child process of [`members_left_by_a_killed_test_process_are_reaped`].
+const ORPHAN_MAKER: &str = "ECSCTL_HARNESS_ORPHAN_MAKER";
+
+/// A test process killed outright (SIGKILL: no unwinding, no `Drop`) leaves its members
+/// running; the next process that starts a cluster (or calls `reap_orphans`) stops them and
+/// removes their directory. The killed process is this test binary run again for
+/// [`orphan_maker`] alone.
+#[test]
+fn members_left_by_a_killed_test_process_are_reaped() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "orphan_maker", "--ignored", "--nocapture"])
+        .env(ORPHAN_MAKER, "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = lines
+        .find_map(|l| l.ok().filter(|l| l.starts_with("orphan ")))
+        .expect("the child started a cluster");
+    let mut words = line.split(' ').skip(1);
+    let pid: u32 = words.next().unwrap().parse().unwrap();
+    let dir = PathBuf::from(words.next().unwrap());
+    let running = |pid: u32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|s| !s.rsplit_once(')').unwrap().1.trim_start().starts_with('Z'))
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(running(pid), "the member outlives its killed test process");
+    assert!(dir.exists());
+
+    // Another test process may reap it first: the outcome is what counts.
+    etcd_harness::reap_orphans();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while (running(pid) || dir.exists()) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!running(pid), "member {pid} still runs");
+    assert!(!dir.exists(), "{} is still there", dir.display());
+}
+
+/// The child of [`members_left_by_a_killed_test_process_are_reaped`]: starts a cluster, says
+/// where, and waits to be killed.
+#[test]
+#[ignore = "the child process of members_left_by_a_killed_test_process_are_reaped"]
+fn orphan_maker() {
+    if std::env::var_os(ORPHAN_MAKER).is_none() {
+        return;
+    }
+    let cluster = EtcdCluster::start(1).unwrap();
+    println!(
+        "orphan {} {}",
+        cluster.pid(0).unwrap(),
+        cluster.dir().display()
+    );
+    std::thread::sleep(std::time::Duration::from_secs(60));
+    drop(cluster);
+}
