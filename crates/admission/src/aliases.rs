@@ -86,12 +86,7 @@ pub(crate) fn check_objects(
             if let Some(c) = &key.1 {
                 query = query.in_cluster(c.clone());
             }
-            let mut names: Vec<String> = store
-                .list(&query)?
-                .items
-                .into_iter()
-                .map(|x| x.metadata.name)
-                .collect();
+            let mut names: Vec<String> = store.names(&query)?;
             names.dedup(); // revisions of one family come together
             stored.insert(key.clone(), names);
         }

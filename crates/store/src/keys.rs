@@ -46,6 +46,12 @@ pub(crate) fn plain_key(kind: Kind, cluster: Option<&str>, name: &str) -> String
     }
 }
 
+/// The object name in a storage key (a TaskDefinition revision's: its family).
+pub(crate) fn name_in(kind: Kind, storage_key: &str) -> Option<&str> {
+    let skip = if kind.is_clustered() { 2 } else { 1 };
+    storage_key.split('/').nth(skip)
+}
+
 /// Storage key of an object as it is stored (with its revision, if it is revisioned).
 pub(crate) fn object_key(obj: &Object) -> String {
     match obj.metadata.revision {

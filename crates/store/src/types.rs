@@ -85,6 +85,18 @@ pub trait Store: Send + Sync + 'static {
         Ok(self.list(query)?.items.len())
     }
 
+    /// The names of the objects [`Store::list`] would return for `query` (a TaskDefinition
+    /// family once per revision, revisions together), without reading the objects where the
+    /// backend can (admission looks for DNS alias clashes on every create).
+    fn names(&self, query: &ListQuery) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .list(query)?
+            .items
+            .into_iter()
+            .map(|o| o.metadata.name)
+            .collect())
+    }
+
     /// The value held for a Secret applied with `spec.value`: kept apart from the object,
     /// which (like every event and watch) never carries it. `None` when the Secret does not
     /// exist or takes its value from a file or the environment.

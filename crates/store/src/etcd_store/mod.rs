@@ -699,6 +699,30 @@ impl Store for EtcdStore {
         Ok(usize::try_from(answer.count).unwrap_or(0))
     }
 
+    fn names(&self, query: &ListQuery) -> Result<Vec<String>, StoreError> {
+        if !query.labels.is_empty() {
+            return Ok(self
+                .list(query)?
+                .items
+                .into_iter()
+                .map(|o| o.metadata.name)
+                .collect());
+        }
+        let layout = &self.shared.layout;
+        let prefix = keys::list_prefix(query.kind, query.cluster.as_deref());
+        let mut request = RangeRequest::prefix(layout.objects_under(&prefix));
+        request.keys_only = true;
+        let answer = self.range(request)?;
+        Ok(answer
+            .kvs
+            .iter()
+            .filter_map(|kv| {
+                let key = layout.storage_key(&kv.key)?;
+                keys::name_in(query.kind, &key).map(str::to_string)
+            })
+            .collect())
+    }
+
     fn apply(&self, obj: Object) -> Result<ApplyResult, StoreError> {
         let mut results = self.apply_all(vec![obj], false)?;
         results

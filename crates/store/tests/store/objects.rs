@@ -274,14 +274,21 @@ fn list_filters_by_cluster_and_labels() {
         .apply(Object::new(Kind::Cluster, "default", json!({})))
         .unwrap();
 
+    // What `list` returns, and `names` says the same names.
     let names = |q: ListQuery| -> Vec<String> {
-        store
+        let listed: Vec<String> = store
             .list(&q)
             .unwrap()
             .items
             .into_iter()
             .map(|o| o.metadata.name)
-            .collect()
+            .collect();
+        assert_eq!(
+            sorted(store.names(&q).unwrap()),
+            sorted(listed.clone()),
+            "{q:?}"
+        );
+        listed
     };
     assert_eq!(names(ListQuery::new(Kind::Service)), ["a", "b", "d", "c"]);
     assert_eq!(
@@ -574,4 +581,24 @@ fn write_all_commits_applies_statuses_and_deletes_together_or_nothing() {
             .unwrap()
             .is_none()
     );
+}
+
+fn sorted(mut names: Vec<String>) -> Vec<String> {
+    names.sort();
+    names
+}
+
+/// `names` of TaskDefinitions: the family once per revision (what admission's DNS alias rule
+/// reads), revisions of one family together.
+#[test]
+fn names_of_task_definitions_are_families_once_per_revision() {
+    let (_d, store) = open();
+    for (family, image) in [("web", "a"), ("web", "b"), ("web-x", "a"), ("api", "a")] {
+        store.apply(td(family, image)).unwrap();
+    }
+    let names = store.names(&ListQuery::new(Kind::TaskDefinition)).unwrap();
+    assert_eq!(sorted(names.clone()), ["api", "web", "web", "web-x"]);
+    let mut together = names.clone();
+    together.dedup();
+    assert_eq!(together.len(), 3, "{names:?}");
 }
