@@ -417,7 +417,7 @@ impl EtcdStore {
                 };
                 self.shared
                     .view
-                    .committed(now, snapshot.into_known(), &batch);
+                    .committed(now, snapshot.into_parts(), &batch);
                 tracing::debug!(revision = last, "store write committed");
                 return Ok(out);
             }
