@@ -140,6 +140,16 @@ fn exec_streams_stdin_output_and_the_exit_code_and_records_events() {
         !described.contains("viewer"),
         "a refused exec runs nothing: {described}"
     );
+    // ... and in `ecsctl events`, beside the services'.
+    let o = s.run_as(As::Deployer, &["events"]);
+    expect_code(&o, 0);
+    let events = stdout(&o);
+    assert!(
+        events.contains(&format!("task/{t}"))
+            && events.contains("exited with code 3: sh -c 'exit 3'")
+            && events.contains("(service shell) has started 1 tasks"),
+        "{events}"
+    );
 }
 
 #[test]

@@ -152,8 +152,8 @@ impl Client {
 
     /// `POST path` with a JSON body, asking for the connection to be upgraded to `protocol`
     /// (`ecsctl exec`): the connection once the server agreed (101), or its error answer.
-    /// As every request, it moves to the next server only when one cannot be reached: a
-    /// server answers before it runs anything.
+    /// Like every request it moves to the next server only when one cannot be reached; the
+    /// next one runs the command only if the task is on its own instance.
     pub async fn upgrade<B>(
         &self,
         path: &str,

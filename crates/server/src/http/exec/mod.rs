@@ -82,7 +82,7 @@ pub(crate) async fn exec(
     let by = format!("{} ({})", who.role, who.name);
     let head = format!("(task {id}) execute command in container {container} by {by}");
     // Recorded before anything runs: an exec that cannot be recorded does not happen.
-    events::record(&state.store, &key, format!("{head}: {command}"))
+    events::record(&state.store, &key, format!("{head} started: {command}"))
         .await
         .map_err(ApiError::from)?;
     let spec = ExecSpec {
