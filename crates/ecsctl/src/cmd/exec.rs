@@ -3,7 +3,7 @@
 //! with the command's exit code.
 
 use crate::client::{Client, encode};
-use crate::error::Reported;
+use crate::error::{Reported, usage};
 use anyhow::{Context, Result, bail};
 use api::wire::exec::{EXEC_PROTOCOL, ExecRequest, Frame, FrameDecoder, WindowSize, chunks};
 use hyper_util::rt::TokioIo;
@@ -53,8 +53,14 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
         encode(&args.task),
         encode(args.cluster.as_deref().unwrap_or(api::DEFAULT_CLUSTER))
     );
-    // Raw mode only for a person at a terminal; a pipe's bytes pass as they are.
-    let raw = args.tty && args.interactive && std::io::stdin().is_terminal();
+    // With -i -t the command reads a terminal: what ends its input is Ctrl-D typed there, so
+    // the input must be one (as `docker exec -it` asks); a pipe goes with -i alone.
+    let raw = args.tty && args.interactive;
+    if raw && !std::io::stdin().is_terminal() {
+        return Err(usage(
+            "the input device is not a TTY: -i -t needs a terminal on stdin; to pipe input, leave out -t",
+        ));
+    }
     let request = ExecRequest {
         container: args.container.clone(),
         command: args.command.clone(),
