@@ -7,6 +7,7 @@
 
 mod support;
 
+use serde_json::Value;
 use std::process::Output;
 use std::time::Duration;
 use support::roles::{As, RoleServer};
@@ -46,8 +47,13 @@ fn exec_as(s: &RoleServer, who: As, args: &[&str], stdin: &str) -> Output {
     s.run_stdin(&all, stdin)
 }
 
-/// Waits for the one RUNNING task of `service` and returns its id.
+/// Waits for a RUNNING task of `service` and returns its id.
 fn running_task(s: &RoleServer, service: &str) -> String {
+    running_task_where(s, service, |_| true)
+}
+
+/// Waits for a RUNNING task of `service` for which `pred` holds and returns its id.
+fn running_task_where(s: &RoleServer, service: &str, pred: impl Fn(&Value) -> bool) -> String {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
         let list = s.get_json(As::Admin, &["tasks"]);
@@ -55,6 +61,7 @@ fn running_task(s: &RoleServer, service: &str) -> String {
             items.iter().find(|t| {
                 t["metadata"]["labels"]["ecsctl.service"] == service
                     && t["status"]["lastStatus"] == "RUNNING"
+                    && pred(t)
             })
         });
         if let Some(t) = found {
@@ -202,6 +209,29 @@ fn exec_is_refused_where_execute_command_is_off() {
         "",
     );
     expect_code(&o, 7);
+
+    // A service's tasks get it from the service: turned on, a restart's tasks take commands.
+    let service = |exec: bool| {
+        format!(
+            "apiVersion: ecs/v1\nkind: Service\nmetadata: {{name: later}}\nspec: {{taskDefinition: plain, desiredCount: 1, enableExecuteCommand: {exec}}}\n"
+        )
+    };
+    s.apply(&service(false));
+    let before = running_task(&s, "later");
+    let o = exec_as(&s, As::Deployer, &[&before, "--", "true"], "");
+    expect_code(&o, 1);
+    assert!(
+        stderr(&o)
+            .contains("then `ecsctl rollout restart service/later` starts tasks that have it"),
+        "{}",
+        stderr(&o)
+    );
+    s.apply(&service(true));
+    let o = s.run_as(As::Deployer, &["rollout", "restart", "service/later"]);
+    expect_code(&o, 0);
+    let after = running_task_where(&s, "later", |t| t["spec"]["enableExecuteCommand"] == true);
+    let o = exec_as(&s, As::Deployer, &[&after, "--", "sh", "-c", "exit 4"], "");
+    expect_code(&o, 4);
 
     // A stopped task takes no commands.
     let o = s.run_as(As::Deployer, &["stop-task", &on, "--wait"]);

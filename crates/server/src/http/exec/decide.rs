@@ -33,8 +33,14 @@ pub(crate) fn check_task(task: &Object, local_instance: &str) -> Result<(), ApiE
         return Err(conflict(why));
     }
     if !spec.execute_command_enabled() {
+        let how = match task.metadata.labels.get(runtime::labels::SERVICE) {
+            Some(svc) => format!(
+                "set enableExecuteCommand: true on service {svc}, then `ecsctl rollout restart service/{svc}` starts tasks that have it"
+            ),
+            None => "start a new task with `ecsctl run-task --enable-execute-command`".to_string(),
+        };
         return Err(conflict(format!(
-            "The execute command failed because execute command was not enabled when task {id} was run: run a new task with it enabled (ecsctl run-task --enable-execute-command, or enableExecuteCommand: true in its service and a new deployment)"
+            "The execute command failed because execute command was not enabled when task {id} was run: {how}"
         )));
     }
     match spec.bound_instance(&status) {
@@ -138,11 +144,22 @@ mod tests {
         assert!(check_task(&task(on.clone(), running()), "i1").is_ok());
 
         let off = json!({"taskDefinition": "web:1"});
-        let e = check_task(&task(off, running()), "i1").unwrap_err();
+        let e = check_task(&task(off.clone(), running()), "i1").unwrap_err();
         assert_eq!(e.status, StatusCode::CONFLICT);
+        assert_eq!(
+            e.error,
+            "The execute command failed because execute command was not enabled when task t1 was run: start a new task with `ecsctl run-task --enable-execute-command`"
+        );
+        let mut of_service = task(off, running());
+        of_service
+            .metadata
+            .labels
+            .insert(runtime::labels::SERVICE.into(), "web".into());
+        let e = check_task(&of_service, "i1").unwrap_err();
         assert!(
-            e.error
-                .contains("execute command was not enabled when task t1 was run"),
+            e.error.ends_with(
+                "set enableExecuteCommand: true on service web, then `ecsctl rollout restart service/web` starts tasks that have it"
+            ),
             "{}",
             e.error
         );
