@@ -235,3 +235,33 @@ async fn exec_checks_streams_and_records() {
     assert_eq!(t["status"]["lastStatus"], "RUNNING");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_shutting_down_ends_an_open_exec_with_an_error_frame() {
+    let fake = FakeRuntime::with_images(["busybox"]);
+    let server = Server::start_on(&fake).await;
+    let (status, body) = server.apply(vec![td("busybox"), task("on", true)]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    server
+        .wait_for("/v1/objects/tasks/on?cluster=default", "running", |t| {
+            t["status"]["lastStatus"] == "RUNNING"
+        })
+        .await;
+    // `cat` waits for stdin, which never ends: only the shutdown ends the session.
+    let a = exec(
+        &server,
+        "on",
+        json!({"command": ["cat"], "stdin": true}),
+        true,
+    )
+    .await;
+    let reading = tokio::spawn(async move { session(a, &[Frame::Stdin(b"x".to_vec())]).await });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    server.stop().await;
+    let (out, _, last) = reading.await.unwrap();
+    assert_eq!(out, b"x");
+    assert_eq!(
+        last,
+        Frame::Error("the ecsctl server is shutting down".into())
+    );
+}
