@@ -21,12 +21,13 @@ EXAMPLES:
   ecsctl exec 3f2a9c0e4b7d4a1f9c3e5b6a7d8e9f01 -- sh -c 'exit 3'; echo $?   # 3
 
 As in ECS, only tasks started with execute command enabled take commands: a service's
-`enableExecuteCommand: true` (its tasks started from then on), or `ecsctl run-task
---enable-execute-command`. A task with several containers needs -c. Only admin and deployer
-tokens of the task's cluster may exec; each exec is an event on the task (`ecsctl describe
-task`). ecsctl exits with the command's exit code (126 when it cannot be run), or 1 when the
-exec itself fails. With -t the terminal is in raw mode until the command ends: Ctrl-D and
-Ctrl-C go to the command, and the window's size follows the terminal's.")]
+`enableExecuteCommand: true` (in the tasks it starts from then on: `ecsctl rollout restart`),
+or `ecsctl run-task --enable-execute-command`. A task with several containers needs -c. Only
+admin and deployer tokens of the task's cluster may exec; each exec is an event on the task
+(`ecsctl describe task`, `ecsctl events`). ecsctl exits with the command's exit code (126 when
+it cannot be run), or 1 when the exec itself fails. With -i -t stdin must be a terminal, which
+stays in raw mode until the command ends: Ctrl-D and Ctrl-C go to the command, and its window
+size follows the terminal's. To pipe input, use -i alone.")]
 pub struct Args {
     /// The task id
     pub task: String,
