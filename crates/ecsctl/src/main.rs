@@ -40,6 +40,7 @@ EXAMPLES:
   ecsctl diff -f web.yaml              # what apply would change
   ecsctl run-task --task-definition web --wait   # start a task, wait until it runs
   ecsctl logs 3f2a9c... -f             # follow what its containers print
+  ecsctl exec 3f2a9c... -it -- sh      # a shell in its container (enableExecuteCommand)
   ecsctl scale service web --replicas 5   # change a service's desired count
   ecsctl rollout status service/web    # wait for a service's rollout to finish
   ecsctl events -w                     # service events as they happen
@@ -88,6 +89,7 @@ enum Command {
     RunTask(cmd::run_task::Args),
     StopTask(cmd::stop_task::Args),
     Logs(cmd::logs::Args),
+    Exec(cmd::exec::Args),
     Scale(cmd::scale::Args),
     Rollout(cmd::rollout::Args),
     Events(cmd::events::Args),
@@ -138,6 +140,7 @@ fn main() -> ExitCode {
         Command::RunTask(args) => client_command(&cli.global, |c| cmd::run_task::run(c, args)),
         Command::StopTask(args) => client_command(&cli.global, |c| cmd::stop_task::run(c, args)),
         Command::Logs(args) => client_command(&cli.global, |c| cmd::logs::run(c, args)),
+        Command::Exec(args) => client_command(&cli.global, |c| cmd::exec::run(c, args)),
         Command::Scale(args) => client_command(&cli.global, |c| cmd::scale::run(c, args)),
         Command::Rollout(args) => client_command(&cli.global, |c| cmd::rollout::run(c, args)),
         Command::Events(args) => client_command(&cli.global, |c| cmd::events::run(c, args)),

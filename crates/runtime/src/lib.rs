@@ -36,8 +36,9 @@ mod types;
 pub use async_trait::async_trait;
 pub use docker::DockerRuntime;
 pub use error::{Result, RuntimeError};
-pub use fake::{Call, FakeBehavior, FakeRuntime, FakeVolume, Op, SignalReaction};
+pub use fake::{Call, FakeBehavior, FakeExec, FakeRuntime, FakeVolume, Op, SignalReaction};
 pub use runtime::{BoxStream, ContainerRuntime};
+pub use types::exec::{ExecChunk, ExecSession, ExecSpec};
 pub use types::observed::{
     ContainerInfo, ContainerState, ContainerSummary, EventAction, ExecOutput, HealthStatus,
     LogLine, LogStream, MachineInfo, PortBinding, RuntimeEvent, Stats, VersionInfo, VolumeInfo,

@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use futures::{Stream, StreamExt, stream};
 
 use crate::error::Result;
+use crate::types::exec::{ExecSession, ExecSpec};
 use crate::types::observed::{
     ContainerInfo, ContainerSummary, ExecOutput, LogLine, MachineInfo, RuntimeEvent, Stats,
     VersionInfo, VolumeInfo,
@@ -99,6 +100,19 @@ pub trait ContainerRuntime: Send + Sync + fmt::Debug {
 
     /// Runs a command in a running container and waits for it to end.
     async fn exec(&self, id: &ContainerId, cmd: &[String]) -> Result<ExecOutput>;
+
+    /// Starts a command in a running container with its streams attached (`ecsctl exec`):
+    /// returns once it runs. [`crate::RuntimeError::Conflict`] when the container does not
+    /// run. A command that cannot be run still starts a session: its output says why and
+    /// its exit code is the engine's (126 on Docker 20.10).
+    async fn exec_attach(&self, id: &ContainerId, spec: &ExecSpec) -> Result<ExecSession>;
+
+    /// Resizes the terminal of an exec started with `tty` (columns, rows).
+    async fn exec_resize(&self, exec_id: &str, cols: u16, rows: u16) -> Result<()>;
+
+    /// The exit code of an exec whose output has ended (an engine that records it a moment
+    /// later is waited for, briefly); `None` if it still runs.
+    async fn exec_exit_code(&self, exec_id: &str) -> Result<Option<i64>>;
 
     /// Returns the network with that name, creating a bridge network with `labels` if
     /// there is none. Idempotent.

@@ -197,6 +197,15 @@ async fn run_three_tasks_wait_for_them_and_stop_them() {
         .ok("DescribeTasks", json!({"cluster": "jobs", "tasks": &tasks}))
         .await;
     assert!(matches!(tasks_running(&out), Waiter::Failure(_)));
+    // ECS Exec: RunTask's enableExecuteCommand is kept (ecsctl exec honours it) and reported.
+    assert_eq!(out["tasks"][0]["enableExecuteCommand"], false);
+    let on = ecs
+        .ok(
+            "RunTask",
+            json!({"taskDefinition": "web:1", "enableExecuteCommand": true}),
+        )
+        .await;
+    assert_eq!(on["tasks"][0]["enableExecuteCommand"], true, "{on:#}");
     // Stopped tasks are listed with desiredStatus STOPPED, not with the default RUNNING.
     let listed = ecs
         .ok(

@@ -171,6 +171,11 @@ pub enum Action {
         /// The task's cluster.
         cluster: String,
     },
+    /// Run a command in a task's container (`POST /v1/tasks/{id}/exec`, `ecsctl exec`).
+    Exec {
+        /// The task's cluster.
+        cluster: String,
+    },
     /// Sync a directory now (`POST /v1/sync`).
     Sync,
     /// Read every directory's sync status (`GET /v1/syncs`), which spans clusters.
@@ -260,6 +265,7 @@ impl Action {
                 cluster: None,
             } => format!("{} {}", verb.as_str(), kind.plural()),
             Action::Logs { cluster } => format!("read task logs in cluster {cluster}"),
+            Action::Exec { cluster } => format!("exec into tasks in cluster {cluster}"),
             Action::Sync => "sync a directory (POST /v1/sync)".to_string(),
             Action::SyncStatus => "read the sync status of every directory".to_string(),
             Action::Health => "read the server's health".to_string(),
@@ -370,6 +376,17 @@ pub fn authorize(who: &Identity, action: &Action) -> Result<(), Forbidden> {
                     AccessRule::RolePermissions,
                     format!(
                         "task logs may print what a task was given, so only admin and deployer tokens read them; ask an admin for a deployer token of {cluster}"
+                    ),
+                ));
+            }
+            in_scope(who, cluster).map_err(|how| refuse(AccessRule::ClusterScope, how))
+        }
+        Action::Exec { cluster } => {
+            if who.role != Role::Deployer {
+                return Err(refuse(
+                    AccessRule::RolePermissions,
+                    format!(
+                        "a command run in a task sees everything the task was given, so only admin and deployer tokens exec; ask an admin for a deployer token of {cluster}"
                     ),
                 ));
             }

@@ -174,6 +174,29 @@ fn logs_sync_and_health() {
     assert!(authorize(&all_agent, &Action::SyncStatus).is_err());
 }
 
+#[test]
+fn exec_is_for_admins_and_deployers_of_the_tasks_cluster() {
+    let exec = |c: &str| Action::Exec {
+        cluster: c.to_string(),
+    };
+    let deployer = identity(Role::Deployer, &["shop"]);
+    assert!(authorize(&deployer, &exec("shop")).is_ok());
+    assert!(authorize(&Identity::admin("unix socket"), &exec("shop")).is_ok());
+    assert_eq!(
+        authorize(&deployer, &exec("default")).unwrap_err().rule,
+        AccessRule::ClusterScope
+    );
+    for role in [Role::Viewer, Role::Agent] {
+        let f = authorize(&identity(role, &["shop"]), &exec("shop")).unwrap_err();
+        assert_eq!(f.rule, AccessRule::RolePermissions);
+        let line = f.to_string();
+        assert!(
+            line.contains(role.as_str()) && line.contains("exec into tasks in cluster shop"),
+            "{line}"
+        );
+    }
+}
+
 fn object(kind: &str, cluster: Option<&str>, name: &str) -> Object {
     let mut meta = json!({"name": name});
     if let Some(c) = cluster {

@@ -70,6 +70,11 @@ pub struct TaskSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 5))]
     pub placement_strategy: Vec<crate::service::PlacementStrategy>,
+    /// Whether `ecsctl exec` may run commands in the task's containers (ECS Exec): set by
+    /// RunTask's `enableExecuteCommand` (`ecsctl run-task --enable-execute-command`), or
+    /// copied from its service's. Off by default, as in ECS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enable_execute_command: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
@@ -116,7 +121,13 @@ impl TaskSpec {
             container_instance: None,
             placement_constraints: Vec::new(),
             placement_strategy: Vec::new(),
+            enable_execute_command: None,
         }
+    }
+
+    /// Whether ECS Exec is on for the task.
+    pub fn execute_command_enabled(&self) -> bool {
+        self.enable_execute_command == Some(true)
     }
 
     /// Someone (a user or the service scheduler) asked the task to stop.

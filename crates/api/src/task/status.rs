@@ -179,6 +179,16 @@ pub struct TaskStatus {
     pub container_instance: Option<String>,
     #[serde(default)]
     pub containers: Vec<ContainerStatus>,
+    /// What was done to the task from outside its lifecycle (each `ecsctl exec`: who ran
+    /// what in which container, and how it ended), newest first, the newest
+    /// [`TaskStatus::MAX_EVENTS`] kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<crate::service::Event>,
+}
+
+impl TaskStatus {
+    /// How many events a task keeps (as a service does).
+    pub const MAX_EVENTS: usize = 100;
 }
 
 /// Status of one container of a task.

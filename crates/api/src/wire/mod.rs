@@ -8,11 +8,12 @@
 //! them as it received them may read them as `serde_json::Value`.
 //!
 //! One file per endpoint family: [`objects`] (list, apply, delete), [`watch`], [`sync`],
-//! [`health`], [`logs`], [`metrics`], [`lb`], [`agents`] (what agents send), [`instances`]
+//! [`health`], [`logs`], [`exec`] (a command in a task's container), [`metrics`], [`lb`], [`agents`] (what agents send), [`instances`]
 //! (draining), [`status`] (the control plane), and [`error`] for the answers that are not 2xx.
 
 pub mod agents;
 pub mod error;
+pub mod exec;
 pub mod health;
 pub mod instances;
 pub mod lb;
@@ -25,6 +26,7 @@ pub mod watch;
 
 pub use agents::{RegisterInstance, SecretValue, StatusUpdate};
 pub use error::{ErrorBody, StreamError};
+pub use exec::{EXEC_PROTOCOL, ExecRequest, Frame, FrameDecoder, FrameError, WindowSize};
 pub use health::{Health, HealthStatus, RuntimeHealth};
 pub use instances::{InstanceStateRequest, InstanceStateResponse};
 pub use lb::{CertificateStatus, ListenerStatus, LoadBalancerStatus, TargetHealth, TargetStatus};

@@ -489,6 +489,8 @@ async fn new_tasks(
     let number = deployment.trim_start_matches("ecs-svc/");
     let spec = TaskSpec {
         group: Some(format!("service:{}", service.metadata.name)),
+        // As in ECS, a task keeps the setting its service had when it was started.
+        enable_execute_command: service_spec.enable_execute_command.filter(|on| *on),
         ..TaskSpec::new(task_definition, Some(deployment.to_string()))
     };
     let ids: Vec<String> = (0..count)

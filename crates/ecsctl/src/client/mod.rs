@@ -32,7 +32,7 @@ use anyhow::{Context, Result};
 use api::wire::ErrorBody;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
+use hyper::header::{AUTHORIZATION, CONNECTION, CONTENT_TYPE, HOST, UPGRADE};
 use hyper::{Method, Request};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -136,7 +136,7 @@ impl Client {
         path: &str,
         body: Option<Bytes>,
     ) -> Result<T> {
-        let (i, resp) = self.send(&method, path, body.as_ref(), None).await?;
+        let (i, resp) = self.send(&method, path, body.as_ref(), None, None).await?;
         let addr = self.servers.addr(i);
         let status = resp.status().as_u16();
         let body = read_body(addr, resp).await?;
@@ -148,6 +148,34 @@ impl Client {
             });
         }
         Err(api_error(status, &body).into())
+    }
+
+    /// `POST path` with a JSON body, asking for the connection to be upgraded to `protocol`
+    /// (`ecsctl exec`): the connection once the server agreed (101), or its error answer.
+    /// Like every request it moves to the next server only when one cannot be reached; the
+    /// next one runs the command only if the task is on its own instance.
+    pub async fn upgrade<B>(
+        &self,
+        path: &str,
+        body: &B,
+        protocol: &str,
+    ) -> Result<hyper::upgrade::Upgraded>
+    where
+        B: Serialize + ?Sized,
+    {
+        let body = Bytes::from(serde_json::to_vec(body)?);
+        let (i, resp) = self
+            .send(&Method::POST, path, Some(&body), None, Some(protocol))
+            .await?;
+        let addr = self.servers.addr(i);
+        let status = resp.status().as_u16();
+        if status != 101 {
+            let body = read_body(addr, resp).await?;
+            return Err(api_error(status, &body).into());
+        }
+        hyper::upgrade::on(resp).await.with_context(|| {
+            format!("the ecsctl server at {addr} did not hand over the connection")
+        })
     }
 
     /// `GET path` answered with newline-delimited JSON (logs): the stream, read line by
@@ -172,7 +200,7 @@ impl Client {
     /// [`Client::stream`], skipping the server `lost` (a stream's, just gone) unless it is
     /// the last one left; with the index of the server that answered.
     async fn stream_from(&self, path: &str, lost: Option<usize>) -> Result<(usize, LineStream)> {
-        let (i, resp) = self.send(&Method::GET, path, None, lost).await?;
+        let (i, resp) = self.send(&Method::GET, path, None, lost, None).await?;
         let addr = self.servers.addr(i);
         let status = resp.status().as_u16();
         if !(200..300).contains(&status) {
@@ -202,13 +230,14 @@ impl Client {
         path: &str,
         body: Option<&Bytes>,
         lost: Option<usize>,
+        upgrade: Option<&str>,
     ) -> Result<(usize, hyper::Response<hyper::body::Incoming>)> {
         let current = self.servers.current();
         let order = self.servers.order(current, lost);
         let mut tried = Vec::new();
         for (k, &i) in order.iter().enumerate() {
             let addr = self.servers.addr(i);
-            let req = self.request(addr, method, path, body)?;
+            let req = self.request(addr, method, path, body, upgrade)?;
             match transport::exchange(addr, self.tls.as_ref(), req).await {
                 Ok(resp) => {
                     self.servers.reached(current, i);
@@ -241,6 +270,7 @@ impl Client {
         method: &Method,
         path: &str,
         body: Option<&Bytes>,
+        upgrade: Option<&str>,
     ) -> Result<Request<Full<Bytes>>> {
         let mut req = Request::builder()
             .method(method.clone())
@@ -249,6 +279,9 @@ impl Client {
             .header("accept", "application/json");
         if body.is_some() {
             req = req.header(CONTENT_TYPE, "application/json");
+        }
+        if let Some(protocol) = upgrade {
+            req = req.header(CONNECTION, "upgrade").header(UPGRADE, protocol);
         }
         if let Some(t) = self
             .token

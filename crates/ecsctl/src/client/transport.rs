@@ -118,9 +118,9 @@ where
         let (mut sender, conn) =
             hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
         // The connection task drives the socket; it ends when the answer is read and
-        // `sender` is dropped.
+        // `sender` is dropped, or hands the socket over after a 101 (`ecsctl exec`).
         tokio::spawn(async move {
-            let _ = conn.await;
+            let _ = conn.with_upgrades().await;
         });
         sender.send_request(req).await
     };

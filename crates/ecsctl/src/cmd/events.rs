@@ -1,11 +1,12 @@
-//! `ecsctl events [--cluster C | -A] [-w]`: the services' events (ECS's words), oldest first,
-//! then (with -w) each new one as it happens.
+//! `ecsctl events [--cluster C | -A] [-w]`: the services' and tasks' events (ECS's words),
+//! oldest first, then (with -w) each new one as it happens.
 
 use crate::client::{Client, objects_path};
 use crate::output::fields::{human_duration, parse_time};
 use crate::output::table::Table;
 use anyhow::Result;
-use api::service::ServiceStatus;
+use api::service::{Event, ServiceStatus};
+use api::task::TaskStatus;
 use api::wire::{ObjectList, SyncList};
 use api::{Kind, Object};
 use serde::Deserialize;
@@ -13,7 +14,7 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use time::OffsetDateTime;
 
-/// Show the events of services, newest last
+/// Show the events of services and tasks, newest last
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
 EXAMPLES:
@@ -23,7 +24,8 @@ EXAMPLES:
   ecsctl events -w                 # then print new events as they happen (until Ctrl-C)
 
 Events are ECS's: `(service web) has started 2 tasks: (task ...).`, `(service web) has reached
-a steady state.`, circuit breaker trips and rollbacks. Each service keeps its newest 100.")]
+a steady state.`, circuit breaker trips and rollbacks; a task's are its `ecsctl exec`s. Each
+service and task keeps its newest 100.")]
 pub struct Args {
     /// The cluster [default: default]
     #[arg(long, value_name = "CLUSTER")]
@@ -36,34 +38,41 @@ pub struct Args {
     pub watch: bool,
 }
 
-/// One event of one service.
+/// One event of one service or task (or GitOps source).
 #[derive(Debug, Clone, PartialEq)]
 struct Row {
     at: Option<OffsetDateTime>,
     cluster: String,
-    service: String,
     id: String,
     message: String,
-    /// `service/NAME` or `sync/DIR`.
+    /// `service/NAME`, `task/ID` or `sync/DIR`.
     object: String,
 }
 
-/// The events of one service, oldest first (the status keeps them newest first).
-fn rows_of(svc: &Object) -> Vec<Row> {
-    let cluster = svc.metadata.cluster.clone().unwrap_or_default();
-    let service = &svc.metadata.name;
+/// The events of one service or task, oldest first (the status keeps them newest first).
+fn rows_of(obj: &Object) -> Vec<Row> {
+    let cluster = obj.metadata.cluster.clone().unwrap_or_default();
+    let name = &obj.metadata.name;
     // A status this release cannot read has no events to show.
-    let status: ServiceStatus = svc.status_as().unwrap_or_default();
-    let mut rows: Vec<Row> = status
-        .events
+    let (events, object): (Vec<Event>, String) = match obj.kind {
+        Kind::Service => (
+            obj.status_as::<ServiceStatus>().unwrap_or_default().events,
+            format!("service/{name}"),
+        ),
+        Kind::Task => (
+            obj.status_as::<TaskStatus>().unwrap_or_default().events,
+            format!("task/{name}"),
+        ),
+        _ => return Vec::new(),
+    };
+    let mut rows: Vec<Row> = events
         .into_iter()
         .map(|e| Row {
             at: parse_time(&e.created_at),
             cluster: cluster.clone(),
-            service: service.clone(),
             id: e.id,
             message: e.message,
-            object: format!("service/{service}"),
+            object: object.clone(),
         })
         .collect();
     rows.reverse();
@@ -79,7 +88,6 @@ fn sync_rows(syncs: &SyncList) -> Vec<Row> {
             rows.push(Row {
                 at: parse_time(&e.at),
                 cluster: "-".to_string(),
-                service: source.clone(),
                 id: format!("{}{}", e.at, e.message),
                 message: e.message.clone(),
                 object: format!("sync/{source}"),
@@ -89,9 +97,9 @@ fn sync_rows(syncs: &SyncList) -> Vec<Row> {
     rows
 }
 
-/// All services' events merged by time; a service's own order is kept among equal times.
-fn merge(services: &[Object]) -> Vec<Row> {
-    let mut rows: Vec<Row> = services.iter().flat_map(rows_of).collect();
+/// All objects' events merged by time; an object's own order is kept among equal times.
+fn merge(objects: &[Object]) -> Vec<Row> {
+    let mut rows: Vec<Row> = objects.iter().flat_map(rows_of).collect();
     rows.sort_by_key(|r| r.at);
     rows
 }
@@ -139,9 +147,11 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
     let list: ObjectList = client
         .get(&objects_path(Kind::Service, None, query_cluster, None))
         .await?;
-    let services = &list.items;
+    let tasks: ObjectList = client
+        .get(&objects_path(Kind::Task, None, query_cluster, None))
+        .await?;
     let now = OffsetDateTime::now_utc();
-    let mut rows = merge(services);
+    let mut rows = merge(&[list.items, tasks.items].concat());
     // GitOps sources' events (failed syncs, syncs that changed something) come along.
     if let Ok(syncs) = client.get::<SyncList>("/v1/syncs").await {
         rows.extend(sync_rows(&syncs));
@@ -173,16 +183,16 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
     }
     let mut seen: BTreeSet<(String, String, String)> = rows
         .into_iter()
-        .map(|r| (r.cluster, r.service, r.id))
+        .map(|r| (r.cluster, r.object, r.id))
         .collect();
     let mut stream = client.watch(from).await?;
     while let Some(event) = stream.next::<Value>().await? {
         // Every kind comes down the watch, some perhaps of a newer server than this CLI:
-        // only what reads as a Service matters here.
+        // only what reads as a Service or a Task matters here.
         let Ok(obj) = Object::deserialize(&event.object) else {
             continue;
         };
-        if obj.kind != Kind::Service {
+        if !matches!(obj.kind, Kind::Service | Kind::Task) {
             continue;
         }
         let in_cluster = obj.metadata.cluster.as_deref();
@@ -191,7 +201,7 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
         }
         let now = OffsetDateTime::now_utc();
         for r in rows_of(&obj) {
-            if seen.insert((r.cluster.clone(), r.service.clone(), r.id.clone())) {
+            if seen.insert((r.cluster.clone(), r.object.clone(), r.id.clone())) {
                 outln!("{}", line(&cells(&r, with_cluster, now), &widths));
             }
         }
@@ -245,14 +255,29 @@ mod tests {
                 "(service api) has reached a steady state.",
             )],
         );
-        let rows = merge(&[a, b]);
+        let mut task = svc(
+            "t1",
+            &[(
+                "e1",
+                "2024-01-01T00:00:02Z",
+                "(task t1) execute command in container app by admin (unix socket) started: sh",
+            )],
+        );
+        task.kind = Kind::Task;
+        let rows = merge(&[a, b, task]);
         let order: Vec<(&str, &str)> = rows
             .iter()
-            .map(|r| (r.service.as_str(), r.id.as_str()))
+            .map(|r| (r.object.as_str(), r.id.as_str()))
             .collect();
         assert_eq!(
             order,
-            [("web", "1"), ("web", "2"), ("api", "1"), ("web", "3")]
+            [
+                ("service/web", "1"),
+                ("service/web", "2"),
+                ("task/t1", "e1"),
+                ("service/api", "1"),
+                ("service/web", "3")
+            ]
         );
         let now = parse_time("2024-01-01T00:01:00Z").unwrap();
         let mut t = Table::new(&headers(false));
@@ -266,7 +291,7 @@ mod tests {
              59s   service/web   (service web) has started 1 tasks: (task x).\n"
         );
         assert_eq!(
-            line(&cells(&rows[2], true, now), &[7, 3, 11]),
+            line(&cells(&rows[3], true, now), &[7, 3, 11]),
             "default   57s   service/api   (service api) has reached a steady state."
         );
     }

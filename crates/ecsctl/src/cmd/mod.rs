@@ -8,6 +8,7 @@ pub mod describe;
 pub mod diff;
 pub mod drain;
 pub mod events;
+pub mod exec;
 pub mod get;
 pub mod logs;
 pub mod rollout;

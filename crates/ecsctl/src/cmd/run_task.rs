@@ -22,6 +22,7 @@ EXAMPLES:
   ecsctl run-task --task-definition web            # one task of the latest revision of web
   ecsctl run-task --task-definition web:3 --count 5 --cluster prod
   ecsctl run-task --task-definition migrate --started-by ci --wait --timeout 2m
+  ecsctl run-task --task-definition web --enable-execute-command --wait   # then: ecsctl exec ID -- sh
   ID=$(ecsctl run-task --task-definition web) && ecsctl logs \"$ID\" -f
 
 Prints the id of each task started, one per line. With --wait, progress (`ID PENDING -> RUNNING`)
@@ -40,6 +41,9 @@ pub struct Args {
     /// Who started the tasks (recorded in spec.startedBy)
     #[arg(long, value_name = "TEXT")]
     pub started_by: Option<String>,
+    /// Let `ecsctl exec` run commands in the tasks (ECS's enableExecuteCommand)
+    #[arg(long)]
+    pub enable_execute_command: bool,
     /// Wait until every task is RUNNING (or one stopped)
     #[arg(long)]
     pub wait: bool,
@@ -76,6 +80,7 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
                 args.cluster.as_deref(),
                 &task_definition,
                 args.started_by.as_deref(),
+                args.enable_execute_command,
             )
         })
         .collect::<Result<_, _>>()?;
@@ -131,8 +136,12 @@ fn task_object(
     cluster: Option<&str>,
     task_definition: &str,
     started_by: Option<&str>,
+    enable_execute_command: bool,
 ) -> Result<Object, serde_json::Error> {
-    let spec = TaskSpec::new(task_definition, started_by.map(str::to_string));
+    let spec = TaskSpec {
+        enable_execute_command: enable_execute_command.then_some(true),
+        ..TaskSpec::new(task_definition, started_by.map(str::to_string))
+    };
     let mut task = Object::with_spec(Kind::Task, id, &spec)?;
     task.metadata.cluster = cluster.map(str::to_string);
     Ok(task)
@@ -280,16 +289,18 @@ mod tests {
     #[test]
     fn task_objects() {
         assert_eq!(
-            serde_json::to_value(task_object("abc", None, "web:3", None).unwrap()).unwrap(),
+            serde_json::to_value(task_object("abc", None, "web:3", None, false).unwrap()).unwrap(),
             json!({"apiVersion": "ecs/v1", "kind": "Task", "metadata": {"name": "abc"},
                    "spec": {"taskDefinition": "web:3"}})
         );
         assert_eq!(
-            serde_json::to_value(task_object("abc", Some("prod"), "web:3", Some("ci")).unwrap())
-                .unwrap(),
+            serde_json::to_value(
+                task_object("abc", Some("prod"), "web:3", Some("ci"), true).unwrap()
+            )
+            .unwrap(),
             json!({"apiVersion": "ecs/v1", "kind": "Task",
                    "metadata": {"name": "abc", "cluster": "prod"},
-                   "spec": {"taskDefinition": "web:3", "startedBy": "ci"}})
+                   "spec": {"taskDefinition": "web:3", "startedBy": "ci", "enableExecuteCommand": true}})
         );
     }
 

@@ -5,6 +5,7 @@
 
 mod convert;
 mod errors;
+mod exec;
 mod streams;
 
 use std::collections::{BTreeMap, HashMap};
@@ -26,6 +27,7 @@ use tracing::debug;
 use self::errors::Subject;
 use crate::error::{Result, RuntimeError};
 use crate::runtime::{BoxStream, ContainerRuntime};
+use crate::types::exec::{ExecSession, ExecSpec};
 use crate::types::observed::{
     ContainerInfo, ContainerSummary, ExecOutput, LogLine, MachineInfo, RuntimeEvent, Stats,
     VersionInfo, VolumeInfo,
@@ -487,6 +489,18 @@ impl ContainerRuntime for DockerRuntime {
             .await?;
         out.exit_code = inspected.exit_code.unwrap_or(-1);
         Ok(out)
+    }
+
+    async fn exec_attach(&self, id: &ContainerId, spec: &ExecSpec) -> Result<ExecSession> {
+        self.attach_exec(id, spec).await
+    }
+
+    async fn exec_resize(&self, exec_id: &str, cols: u16, rows: u16) -> Result<()> {
+        self.resize_exec(exec_id, cols, rows).await
+    }
+
+    async fn exec_exit_code(&self, exec_id: &str) -> Result<Option<i64>> {
+        self.exec_exit(exec_id).await
     }
 
     async fn ensure_network(

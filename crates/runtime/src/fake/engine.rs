@@ -13,6 +13,7 @@ use super::behavior::{Op, SignalReaction, signal_number};
 use super::state::{FakeVolume, Msg, health_delay};
 use crate::error::{Result, RuntimeError};
 use crate::runtime::{BoxStream, ContainerRuntime, end_after_error};
+use crate::types::exec::{ExecSession, ExecSpec};
 use crate::types::observed::{
     ContainerInfo, ContainerSummary, EventAction, ExecOutput, LogLine, MachineInfo, RuntimeEvent,
     Stats, VersionInfo, VolumeInfo,
@@ -341,6 +342,18 @@ impl ContainerRuntime for FakeRuntime {
             )));
         }
         Ok(c.behavior.exec_output.clone())
+    }
+
+    async fn exec_attach(&self, id: &ContainerId, spec: &ExecSpec) -> Result<ExecSession> {
+        self.attach_exec(id, spec)
+    }
+
+    async fn exec_resize(&self, exec_id: &str, cols: u16, rows: u16) -> Result<()> {
+        self.resize_exec(exec_id, cols, rows)
+    }
+
+    async fn exec_exit_code(&self, exec_id: &str) -> Result<Option<i64>> {
+        self.exec_exit(exec_id)
     }
 
     async fn ensure_network(

@@ -9,6 +9,7 @@
 
 mod behavior;
 mod engine;
+mod exec;
 mod state;
 
 use std::collections::BTreeMap;
@@ -17,6 +18,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::broadcast;
 
 pub use self::behavior::{Call, FakeBehavior, Op, SignalReaction};
+pub use self::exec::FakeExec;
 pub use self::state::FakeVolume;
 use self::state::{Msg, State};
 use crate::error::{Result, RuntimeError};
@@ -39,6 +41,8 @@ struct Shared {
     /// A std mutex: never held across an await, so every call is one atomic step.
     state: Mutex<State>,
     events: broadcast::Sender<Msg>,
+    /// Interactive execs (a std mutex too, never held across an await).
+    execs: Mutex<exec::Execs>,
 }
 
 impl Default for FakeRuntime {
@@ -56,6 +60,7 @@ impl FakeRuntime {
             shared: Arc::new(Shared {
                 state: Mutex::new(State::new(events.clone())),
                 events,
+                execs: Mutex::default(),
             }),
         }
     }
@@ -73,6 +78,13 @@ impl FakeRuntime {
         // A panicking test thread must not wedge every other call.
         self.shared
             .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn exec_table(&self) -> MutexGuard<'_, exec::Execs> {
+        self.shared
+            .execs
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }

@@ -9,10 +9,12 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
+mod exec;
 mod lifecycle;
 mod network;
 mod observe;
 
+pub use exec::*;
 pub use lifecycle::*;
 pub use network::*;
 pub use observe::*;
@@ -155,7 +157,8 @@ macro_rules! contract_tests {
             health_check_healthy, health_check_unhealthy, logs_return_the_output,
             logs_follow_until_exit, shared_network_namespace, list_filters_by_labels,
             exec_runs_in_the_container, stats_read_the_counters, networks_and_aliases,
-            volumes_are_kept_while_used, invalid_specs_are_refused);
+            volumes_are_kept_while_used, invalid_specs_are_refused,
+            interactive_exec_streams_and_exits);
     };
     (@each $attr:meta, $harness:expr; $($name:ident),* $(,)?) => {
         $(

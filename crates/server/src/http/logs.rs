@@ -174,7 +174,7 @@ fn to_line(value: &impl serde::Serialize) -> Bytes {
 
 /// The task's containers on this server (name, id), in the order of its status (task
 /// definition order), then by name.
-async fn task_containers(
+pub(super) async fn task_containers(
     rt: &TaskRuntime,
     task: &Object,
 ) -> Result<Vec<(String, ContainerId)>, ApiError> {
@@ -227,7 +227,7 @@ fn describe_containers(containers: &[(String, ContainerId)], task: &Object) -> S
     why
 }
 
-fn runtime_error(e: RuntimeError) -> ApiError {
+pub(super) fn runtime_error(e: RuntimeError) -> ApiError {
     let status = if e.is_transient() {
         StatusCode::SERVICE_UNAVAILABLE
     } else {

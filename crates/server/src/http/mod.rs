@@ -9,6 +9,7 @@
 mod agents;
 mod apply;
 mod auth;
+mod exec;
 pub(crate) mod instances;
 mod loadbalancers;
 mod logs;
@@ -114,6 +115,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/syncs", get(syncs::list))
         .route("/v1/sync", post(syncs::sync))
         .route("/v1/tasks/{id}/logs", get(logs::logs))
+        .route("/v1/tasks/{id}/exec", post(exec::exec))
         .route("/v1/metrics/{which}", get(metrics::list))
         .route(
             "/v1/loadbalancers/{name}/status",

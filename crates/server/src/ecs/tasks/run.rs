@@ -131,12 +131,6 @@ pub(crate) fn check(req: &RunInput) -> Result<Plan, EcsError> {
     if req.enable_ecs_managed_tags == Some(true) {
         return Err(refuse("enableECSManagedTags", "no aws: tags are added"));
     }
-    if req.enable_execute_command == Some(true) {
-        return Err(refuse(
-            "enableExecuteCommand",
-            "ECS Exec needs the SSM agent; use `docker exec` on the task's container",
-        ));
-    }
     if let Some(v) = req.platform_version.as_deref().filter(|v| *v != "LATEST") {
         return Err(refuse(
             &format!("platformVersion {v:?}"),
@@ -296,6 +290,8 @@ pub(crate) fn task_spec(
         tags,
         placement_constraints: req.placement_constraints.clone(),
         placement_strategy: req.placement_strategy.clone(),
+        // `ecsctl exec` (ECS Exec's ExecuteCommand is not served on this API).
+        enable_execute_command: req.enable_execute_command.filter(|on| *on),
         ..TaskSpec::new(revision, req.started_by.clone())
     })
 }
@@ -323,7 +319,6 @@ mod tests {
         assert!(check(&req(json!({"taskDefinition": "web", "count": 0}))).is_err());
         for refused in [
             json!({"capacityProviderStrategy": [{"capacityProvider": "x"}]}),
-            json!({"enableExecuteCommand": true}),
             json!({"enableECSManagedTags": true}),
             json!({"platformVersion": "1.4.0"}),
             json!({"propagateTags": "SERVICE"}),

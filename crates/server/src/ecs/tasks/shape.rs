@@ -267,7 +267,10 @@ pub(crate) fn describe(task: &Object, cx: &Context<'_>) -> Value {
         "version",
         task.metadata.resource_version.map(|v| json!(v)),
     );
-    out.insert("enableExecuteCommand".into(), json!(false));
+    out.insert(
+        "enableExecuteCommand".into(),
+        json!(spec.execute_command_enabled()),
+    );
     out.insert("attachments".into(), json!([]));
     out.insert("attributes".into(), json!([]));
     if cx.include_tags {
