@@ -2,4 +2,5 @@
 //! ([`observed`]). No engine type appears here.
 
 pub mod observed;
+pub mod packet_filter;
 pub mod spec;
