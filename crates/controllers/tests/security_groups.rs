@@ -71,7 +71,10 @@ impl World {
                 return s;
             }
         }
-        panic!("task {name} never reached {phase:?}: {:#?}", self.status(name));
+        panic!(
+            "task {name} never reached {phase:?}: {:#?}",
+            self.status(name)
+        );
     }
 
     /// The namespace holder of a task.
