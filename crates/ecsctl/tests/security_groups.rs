@@ -12,7 +12,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::{Server, docker, stdout};
+use support::{Server, docker, expect_code, stdout};
 
 /// An api task serving a page with busybox httpd on 8080, a client task that only waits,
 /// and the groups: `api` lets `web` in on 8080; `web` and `other` allow nothing in.
@@ -212,6 +212,39 @@ fn a_task_of_the_default_group_reaches_its_peers_as_before_and_a_missing_group_l
     assert!(
         d.contains("Security Groups:") && d.contains("default"),
         "{d}"
+    );
+
+    // run-task puts its tasks in groups (awsvpc task definitions only).
+    let o = s.run(&[
+        "run-task",
+        "--task-definition",
+        "sgclient",
+        "--security-groups",
+        "web,other",
+    ]);
+    expect_code(&o, 0);
+    let id = stdout(&o).trim().to_string();
+    let o = s.run(&["get", "task", &id, "-o", "json"]);
+    let t: Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(
+        t["spec"]["networkConfiguration"]["awsvpcConfiguration"]["securityGroups"],
+        serde_json::json!(["web", "other"])
+    );
+    s.apply(
+        "apiVersion: ecs/v1\nkind: TaskDefinition\nmetadata: {name: sgbridge}\nspec:\n  containerDefinitions:\n    - {name: app, image: ecsctl/busybox:local, memory: 16}\n",
+    );
+    let o = s.run(&[
+        "run-task",
+        "--task-definition",
+        "sgbridge",
+        "--security-groups",
+        "web",
+    ]);
+    expect_code(&o, 2);
+    assert!(
+        support::stderr(&o).contains("needs an awsvpc task definition"),
+        "{}",
+        support::stderr(&o)
     );
 }
 

@@ -180,7 +180,10 @@ pub async fn packet_filters_go_into_running_namespaces(h: &dyn Harness) {
     let gateway = h.rt().network_gateway(&net).await.expect("gateway");
     assert!(gateway.is_some(), "a bridge network has a gateway");
     let unknown = h.rt().network_gateway(&name(h, "no-such-net")).await;
-    assert!(matches!(unknown, Err(RuntimeError::NotFound(_))), "{unknown:?}");
+    assert!(
+        matches!(unknown, Err(RuntimeError::NotFound(_))),
+        "{unknown:?}"
+    );
 
     let spec = ContainerSpec {
         network: NetworkAttach::Named {
@@ -204,7 +207,10 @@ pub async fn packet_filters_go_into_running_namespaces(h: &dyn Harness) {
         .rt()
         .load_packet_filter(&ContainerId(name(h, "no-such-container")), &filter)
         .await;
-    assert!(matches!(missing, Err(RuntimeError::NotFound(_))), "{missing:?}");
+    assert!(
+        matches!(missing, Err(RuntimeError::NotFound(_))),
+        "{missing:?}"
+    );
     let created = h
         .rt()
         .create(&sh(h, "pf-created", IDLE))
