@@ -187,6 +187,27 @@ spec:
     );
     // ... and only other: the default group's task is still out.
     assert_eq!(fetch(&app_container(&plain), &url, 2), None);
+
+    // A server killed and started again keeps enforcing: taking `other` out again reaches
+    // the running api task.
+    let mut s = s;
+    s.kill9();
+    s.spawn();
+    s.apply(SCENE);
+    let start = Instant::now();
+    while fetch(&app_container(&other), &url, 1).is_some() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "other still let in after the restart:\n{}",
+            s.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!("other shut out after the restart in {:?}", start.elapsed());
+    assert_eq!(
+        reaches_within(&app_container(&web), &url, Duration::from_secs(5)).map(|_| ()),
+        Some(())
+    );
 }
 
 #[test]
