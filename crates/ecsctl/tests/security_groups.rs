@@ -229,6 +229,11 @@ fn a_task_of_the_default_group_reaches_its_peers_as_before_and_a_missing_group_l
         s.log()
     );
     assert_eq!(fetch(&app_container(&web), &url(&lost), 2), None);
+    let d = stdout(&s.run(&["describe", "sg", "default"]));
+    assert!(
+        d.contains("group default") && d.contains("plainweb") && !d.contains("lost"),
+        "{d}"
+    );
     let d = stdout(&s.run(&["describe", "task", "plainweb"]));
     assert!(
         d.contains("Security Groups:") && d.contains("default"),

@@ -28,14 +28,23 @@ pub struct Args {
 
 pub async fn run(client: Client, args: Args) -> Result<()> {
     let kind = parse_kind(&args.kind)?;
-    let obj: serde_json::Value = client
-        .get(&objects_path(
-            kind,
-            Some(&args.name),
-            Some(args.cluster.as_deref().unwrap_or(api::DEFAULT_CLUSTER)),
-            None,
-        ))
-        .await?;
+    let cluster = args.cluster.as_deref().unwrap_or(api::DEFAULT_CLUSTER);
+    let obj: serde_json::Value = match client
+        .get(&objects_path(kind, Some(&args.name), Some(cluster), None))
+        .await
+    {
+        // The cluster's `default` group exists without an object: EC2's default rules.
+        Err(e)
+            if kind == api::Kind::SecurityGroup
+                && args.name == api::securitygroup::DEFAULT_GROUP
+                && crate::error::is_not_found(&e) =>
+        {
+            serde_json::json!({"apiVersion": "ecs/v1", "kind": "SecurityGroup",
+                "metadata": {"name": api::securitygroup::DEFAULT_GROUP, "cluster": cluster},
+                "spec": api::securitygroup::SecurityGroupSpec::default_group()})
+        }
+        r => r?,
+    };
     let now = OffsetDateTime::now_utc();
     out!("{}", describe(&obj, now));
     if kind == api::Kind::ContainerInstance {
