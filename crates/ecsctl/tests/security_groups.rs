@@ -308,3 +308,61 @@ fn namespace_rules(s: &Server, task: &str) -> String {
         .expect("nsenter");
     stdout(&o)
 }
+
+#[test]
+fn a_services_tasks_are_in_its_groups_and_reached_by_name_only_from_the_groups_it_allows() {
+    let s = Server::start();
+    let mut yaml = SCENE.to_string();
+    yaml.push_str(
+        "---
+apiVersion: ecs/v1
+kind: Service
+metadata: {name: shop}
+spec:
+  taskDefinition: sgapi
+  desiredCount: 1
+  networkConfiguration: {awsvpcConfiguration: {subnets: [local], securityGroups: [api]}}
+",
+    );
+    yaml.push_str(&task("web2", "sgclient", &["web"]));
+    yaml.push_str(&task("other2", "sgclient", &["other"]));
+    s.apply(&yaml);
+    let within = Duration::from_secs(30);
+    let web = s.wait_task("web2", within, running);
+    let other = s.wait_task("other2", within, running);
+    let deadline = Instant::now() + within;
+    let shop = loop {
+        let o = s.run(&["get", "tasks", "-o", "json"]);
+        let list: Value = serde_json::from_slice(&o.stdout).expect("json");
+        let found = list["items"].as_array().and_then(|items| {
+            items
+                .iter()
+                .find(|t| {
+                    t["metadata"]["labels"]["ecsctl.service"] == "shop"
+                        && t["status"]["lastStatus"] == "RUNNING"
+                })
+                .cloned()
+        });
+        if let Some(t) = found {
+            break t;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the service's task did not run:\n{}",
+            s.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(
+        shop["spec"]["networkConfiguration"]["awsvpcConfiguration"]["securityGroups"],
+        serde_json::json!(["api"])
+    );
+    // By the service's name on the cluster network: web in, other out.
+    let url = "http://shop:8080/";
+    assert!(
+        reaches_within(&app_container(&web), url, Duration::from_secs(5)).is_some(),
+        "web does not reach the service:\n{}",
+        s.log()
+    );
+    assert_eq!(fetch(&app_container(&other), url, 2), None);
+}
