@@ -247,6 +247,7 @@ fn a_task_of_the_default_group_reaches_its_peers_as_before_and_a_missing_group_l
         "sgclient",
         "--security-groups",
         "web,other",
+        "--wait",
     ]);
     expect_code(&o, 0);
     let id = stdout(&o).trim().to_string();
