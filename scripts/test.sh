@@ -15,6 +15,9 @@ scripts/build-images.sh
 step "etcd (Debian's etcd-server)"
 scripts/install-etcd.sh
 
+step "iptables (security groups are loaded into task namespaces with iptables-restore)"
+scripts/install-iptables.sh
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -28,6 +28,8 @@ pub enum Kind {
     /// A secret value (from the manifest, a file or the server's environment) that
     /// containers receive through `containerDefinitions[].secrets`.
     Secret,
+    /// Which traffic may reach and leave awsvpc tasks (EC2's security groups).
+    SecurityGroup,
     /// System-owned: created by the service controller, read-only to users.
     Deployment,
     /// System-owned: a host that runs tasks (the server's own machine, later agents').
@@ -36,7 +38,7 @@ pub enum Kind {
 
 impl Kind {
     /// All kinds, in the order they are applied (dependencies first).
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 10] = [
         Kind::Cluster,
         Kind::TaskDefinition,
         Kind::LoadBalancer,
@@ -44,12 +46,13 @@ impl Kind {
         Kind::Task,
         Kind::Autoscaler,
         Kind::Secret,
+        Kind::SecurityGroup,
         Kind::Deployment,
         Kind::ContainerInstance,
     ];
 
     /// Kinds a user may write in a manifest.
-    pub const USER: [Kind; 7] = [
+    pub const USER: [Kind; 8] = [
         Kind::Cluster,
         Kind::TaskDefinition,
         Kind::LoadBalancer,
@@ -57,6 +60,7 @@ impl Kind {
         Kind::Task,
         Kind::Autoscaler,
         Kind::Secret,
+        Kind::SecurityGroup,
     ];
 
     /// The canonical name, as written in `kind:`.
@@ -69,6 +73,7 @@ impl Kind {
             Kind::Autoscaler => "Autoscaler",
             Kind::LoadBalancer => "LoadBalancer",
             Kind::Secret => "Secret",
+            Kind::SecurityGroup => "SecurityGroup",
             Kind::Deployment => "Deployment",
             Kind::ContainerInstance => "ContainerInstance",
         }
@@ -84,6 +89,7 @@ impl Kind {
             Kind::Autoscaler => "autoscalers",
             Kind::LoadBalancer => "loadbalancers",
             Kind::Secret => "secrets",
+            Kind::SecurityGroup => "securitygroups",
             Kind::Deployment => "deployments",
             Kind::ContainerInstance => "containerinstances",
         }
@@ -99,6 +105,7 @@ impl Kind {
             Kind::Autoscaler => &["as", "hpa"],
             Kind::LoadBalancer => &["lb", "lbs"],
             Kind::Secret => &[],
+            Kind::SecurityGroup => &["sg", "sgs"],
             Kind::Deployment => &["deploy"],
             Kind::ContainerInstance => &["ci", "containerinstance"],
         }
@@ -142,7 +149,7 @@ impl fmt::Display for Kind {
 /// Error for a kind name nobody knows.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown kind {0:?}: expected one of Cluster, TaskDefinition, Service, Task, Autoscaler, LoadBalancer, Secret, Deployment, ContainerInstance"
+    "unknown kind {0:?}: expected one of Cluster, TaskDefinition, Service, Task, Autoscaler, LoadBalancer, Secret, SecurityGroup, Deployment, ContainerInstance"
 )]
 pub struct UnknownKind(pub String);
 
@@ -168,6 +175,8 @@ mod tests {
             ("task", Kind::Task),
             ("Cluster", Kind::Cluster),
             ("ci", Kind::ContainerInstance),
+            ("sg", Kind::SecurityGroup),
+            ("securitygroups", Kind::SecurityGroup),
             ("containerinstance", Kind::ContainerInstance),
             ("ContainerInstances", Kind::ContainerInstance),
         ] {

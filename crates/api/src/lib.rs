@@ -29,6 +29,7 @@ pub mod parse;
 pub mod placement;
 pub mod schema;
 pub mod secret;
+pub mod securitygroup;
 pub mod service;
 pub mod task;
 pub mod taskdef;

@@ -63,6 +63,7 @@ fn spec_schema(kind: Kind, generator: &mut SchemaGenerator) -> Value {
         Kind::Autoscaler => generator.subschema_for::<AutoscalerSpec>(),
         Kind::LoadBalancer => generator.subschema_for::<LoadBalancerSpec>(),
         Kind::Secret => generator.subschema_for::<crate::secret::SecretSpec>(),
+        Kind::SecurityGroup => generator.subschema_for::<crate::securitygroup::SecurityGroupSpec>(),
         Kind::Deployment => generator.subschema_for::<Value>(),
         Kind::ContainerInstance => {
             generator.subschema_for::<crate::instance::ContainerInstanceSpec>()
@@ -93,6 +94,9 @@ fn envelope(kind: Kind, generator: &mut SchemaGenerator) -> Value {
         }
         Kind::Secret => {
             "A secret value (inline, from a file or from the server's environment) that containers receive through containerDefinitions[].secrets."
+        }
+        Kind::SecurityGroup => {
+            "Which traffic may reach and leave awsvpc tasks: ingress and egress rules that only allow, as EC2's security groups."
         }
         Kind::Deployment => "A deployment of a service (system-owned).",
         Kind::ContainerInstance => {

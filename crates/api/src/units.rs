@@ -144,6 +144,11 @@ bounded_int!(
     Port, u16, 1, 65535
 );
 bounded_int!(
+    /// A security group rule's port (tcp, udp: 0..65535) or ICMP type and code (0..255),
+    /// -1 meaning any, as EC2 writes them.
+    RulePort, i32, -1, 65535
+);
+bounded_int!(
     /// A host port: 0 asks for an ephemeral port (bridge mode), else 1..65535.
     HostPort, u16, 0, 65535
 );

@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod placement;
 pub mod revisions;
 pub mod scheduler;
+pub mod security_group;
 pub mod service;
 pub mod sources;
 pub mod task;
@@ -54,6 +55,8 @@ pub struct Context {
     /// The server's own paths (data directory, API socket, secret files, watched
     /// directories): no task may bind one, nor a directory holding one.
     pub protected_host_paths: Vec<std::path::PathBuf>,
+    /// The packet filters (security groups) loaded into this instance's task namespaces.
+    pub packet_filters: Arc<security_group::Loaded>,
 }
 
 /// The load balancers, as controllers need them: a task counts as healthy only when its
@@ -108,6 +111,7 @@ impl Context {
             ),
             secrets: task::secrets::SecretReader::new(admission::SecretSources::default()),
             protected_host_paths: Vec::new(),
+            packet_filters: Arc::default(),
         }
     }
 

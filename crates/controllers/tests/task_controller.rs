@@ -44,6 +44,7 @@ fn world() -> World {
             by_server: false,
         },
         protected_host_paths: Vec::new(),
+        packet_filters: Arc::default(),
     };
     World {
         _dir: dir,

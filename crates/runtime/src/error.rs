@@ -25,6 +25,11 @@ pub enum RuntimeError {
     #[error("invalid container spec: {0}")]
     InvalidSpec(String),
 
+    /// This runtime cannot do it from here (a packet filter with no way into the
+    /// container's network namespace: a remote engine, no iptables). Retrying will not help.
+    #[error("not supported here: {0}")]
+    Unsupported(String),
+
     /// Anything else the engine said.
     #[error("{0}")]
     Other(String),

@@ -43,6 +43,9 @@ pub use types::observed::{
     ContainerInfo, ContainerState, ContainerSummary, EventAction, ExecOutput, HealthStatus,
     LogLine, LogStream, MachineInfo, PortBinding, RuntimeEvent, Stats, VersionInfo, VolumeInfo,
 };
+pub use types::packet_filter::{
+    Direction, FilterProtocol, FilterRule, Ipv4Net, Packet, PacketFilter,
+};
 pub use types::spec::{
     ContainerId, ContainerSpec, HealthSpec, LogSpec, MountSource, MountSpec, NetworkAttach,
     NetworkId, PortSpec, Protocol, Ulimit,

@@ -14,6 +14,7 @@ use crate::types::observed::{
     ContainerInfo, ContainerSummary, ExecOutput, LogLine, MachineInfo, RuntimeEvent, Stats,
     VersionInfo, VolumeInfo,
 };
+use crate::types::packet_filter::PacketFilter;
 use crate::types::spec::{ContainerId, ContainerSpec, NetworkId};
 
 /// A boxed, sendable stream, as the runtime's streaming calls return.
@@ -146,6 +147,19 @@ pub trait ContainerRuntime: Send + Sync + fmt::Debug {
         &self,
         label_filter: &BTreeMap<String, String>,
     ) -> Result<Vec<VolumeInfo>>;
+
+    // Packet filters of network namespaces (security groups).
+
+    /// The gateway of a network (the host's own address on it), if it has one: traffic
+    /// from there is the host's (the built-in load balancer, health checks).
+    async fn network_gateway(&self, name: &str) -> Result<Option<std::net::Ipv4Addr>>;
+
+    /// Replaces the whole packet filter of a running container's network namespace with
+    /// `filter`, at once (never a moment without one). It goes with the namespace: a
+    /// container that stops takes it along. [`crate::RuntimeError::NotFound`] for an
+    /// unknown container, [`crate::RuntimeError::Conflict`] when it does not run,
+    /// [`crate::RuntimeError::Unsupported`] when this runtime cannot reach its namespace.
+    async fn load_packet_filter(&self, id: &ContainerId, filter: &PacketFilter) -> Result<()>;
 }
 
 /// Passes items through up to and including the first error, then ends without polling

@@ -468,7 +468,8 @@ fn role_permits(role: Role, verb: Verb, kind: Kind) -> Result<(), (AccessRule, S
             | Kind::Task
             | Kind::Autoscaler
             | Kind::LoadBalancer
-            | Kind::Secret => Ok(()),
+            | Kind::Secret
+            | Kind::SecurityGroup => Ok(()),
             Kind::Cluster => Err((
                 AccessRule::AdminOnly,
                 "clusters (their policy and capacity) are changed by an admin token only"
@@ -497,13 +498,14 @@ fn role_permits(role: Role, verb: Verb, kind: Kind) -> Result<(), (AccessRule, S
                     | Kind::Task
                     | Kind::ContainerInstance
                     | Kind::Secret
+                    | Kind::SecurityGroup
             ) =>
         {
             Ok(())
         }
         (Role::Agent, _) => Err((
             AccessRule::RolePermissions,
-            "an agent reads task definitions, and clusters, services, tasks, container instances and secrets of its clusters, only"
+            "an agent reads task definitions, and clusters, services, tasks, container instances, secrets and security groups of its clusters, only"
                 .to_string(),
         )),
     }

@@ -21,12 +21,12 @@ fn expected(role: Role, verb: Verb, kind: Kind) -> bool {
         (Role::Deployer, Verb::Read) | (Role::Viewer, Verb::Read) => true,
         (Role::Deployer, _) => matches!(
             kind,
-            TaskDefinition | Service | Task | Autoscaler | LoadBalancer | Secret
+            TaskDefinition | Service | Task | Autoscaler | LoadBalancer | Secret | SecurityGroup
         ),
         (Role::Viewer, _) => false,
         (Role::Agent, Verb::Read) => matches!(
             kind,
-            TaskDefinition | Cluster | Service | Task | ContainerInstance | Secret
+            TaskDefinition | Cluster | Service | Task | ContainerInstance | Secret | SecurityGroup
         ),
         (Role::Agent, _) => false,
     }

@@ -99,6 +99,11 @@ pub fn check(obj: &Object) -> Report {
                 crate::secret::check(&spec, &mut r);
             }
         }
+        Kind::SecurityGroup => {
+            if let Some(spec) = decode::<crate::securitygroup::SecurityGroupSpec>(obj, &mut r) {
+                crate::securitygroup::check(&spec, &mut r);
+            }
+        }
         Kind::Deployment => {
             decode::<DeploymentSpec>(obj, &mut r);
         }

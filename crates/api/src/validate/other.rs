@@ -19,6 +19,7 @@ pub(super) fn check_cluster(spec: &ClusterSpec, r: &mut Report) {
 
 pub(super) fn check_task(spec: &TaskSpec, r: &mut Report) {
     check_task_definition_ref(&spec.task_definition, "spec.taskDefinition", r);
+    crate::securitygroup::check_task_groups(spec.network_configuration.as_ref(), r);
     if let Some(n) = spec.count
         && n != 1
     {

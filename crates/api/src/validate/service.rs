@@ -5,6 +5,7 @@ use crate::service::*;
 
 pub(super) fn check(spec: &ServiceSpec, r: &mut Report) {
     check_task_definition_ref(&spec.task_definition, "spec.taskDefinition", r);
+    crate::securitygroup::check_task_groups(spec.network_configuration.as_ref(), r);
     if let Some(sc) = &spec.service_connect_configuration {
         check_service_connect(sc, r);
     }

@@ -386,3 +386,60 @@ fn string_integers_are_numbers_in_every_integer_field() {
         ]
     );
 }
+
+#[test]
+fn security_group_rules_are_checked_with_their_paths() {
+    let sg = |spec: serde_json::Value| Object::new(Kind::SecurityGroup, "api", spec);
+    assert_eq!(
+        errors(&sg(json!({
+            "ingress": [
+                {"protocol": "tcp", "fromPort": 80, "toPort": 80, "source": {"securityGroup": "web"}},
+                {"protocol": "udp", "fromPort": "53", "toPort": 53, "source": {"cidr": "10.0.0.0/8"}},
+                {"protocol": "icmp", "fromPort": 8, "source": {"cidr": "0.0.0.0/0"}},
+                {"protocol": "-1", "source": {"securityGroup": "sg-0abc"}}
+            ],
+            "egress": []
+        }))),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        errors(&sg(json!({
+            "ingress": [
+                {"protocol": "tcp", "fromPort": 90, "toPort": 80, "source": {"securityGroup": "web", "cidr": "10.0.0.0/8"}},
+                {"protocol": "udp", "fromPort": 53, "source": {"cidr": "10.0.0.1/8"}},
+                {"protocol": "all", "fromPort": 22, "source": {}}
+            ],
+            "egress": [{"protocol": "tcp", "fromPort": -1, "toPort": 443, "destination": {"cidr": "fd00::/8"}}]
+        }))),
+        vec![
+            "spec.ingress[0].source: a rule names exactly one of securityGroup or cidr",
+            "spec.ingress[0].toPort: toPort 80 is below fromPort 90",
+            "spec.ingress[1].source.cidr: \"10.0.0.1/8\" has bits set beyond its /8 prefix: did you mean 10.0.0.0/8?",
+            "spec.ingress[1].toPort: udp rules need fromPort and toPort (80 and 80 for one port, 0 and 65535 for all)",
+            "spec.ingress[2].source: a rule names exactly one of securityGroup or cidr",
+            "spec.ingress[2].fromPort: protocol all matches every port: leave the ports out (or -1)",
+            "spec.egress[0].destination.cidr: \"fd00::/8\" is an IPv6 block: task addresses are IPv4, so rules take IPv4 blocks (10.0.0.0/8)",
+            "spec.egress[0].fromPort: tcp ports are 0..65535 (-1 is for icmp and all)",
+        ]
+    );
+    let e = errors(&sg(
+        json!({"ingress": [{"protocol": "sctp", "source": {"cidr": "0.0.0.0/0"}}]}),
+    ));
+    assert!(e[0].starts_with("spec.ingress[0].protocol:"), "{e:?}");
+    let e = errors(&sg(
+        json!({"ingress": [{"protocol": "tcp", "fromPort": 70000, "toPort": 80, "source": {"cidr": "0.0.0.0/0"}}]}),
+    ));
+    assert!(e[0].contains("-1..65535"), "{e:?}");
+    let svc = Object::new(
+        Kind::Service,
+        "web",
+        json!({"taskDefinition": "web", "desiredCount": 1, "networkConfiguration": {"awsvpcConfiguration": {
+            "securityGroups": ["a", "b", "c", "d", "e", "f"]}}}),
+    );
+    assert_eq!(
+        errors(&svc),
+        vec![
+            "spec.networkConfiguration.awsvpcConfiguration.securityGroups: 6 groups; a task is in at most 5"
+        ]
+    );
+}

@@ -365,17 +365,30 @@ async fn resolve(ctx: &Context, reference: &str) -> Result<Option<String>, Servi
         .map(|o| o.display_name()))
 }
 
-/// Tasks get their Service Connect names when they start, so (as in ECS) a change of
-/// serviceConnectConfiguration needs a new deployment: its fingerprint ("" without one).
+/// Tasks get their Service Connect names and their security groups when they are made, so
+/// (as in ECS) a change of serviceConnectConfiguration or of the groups in
+/// networkConfiguration needs a new deployment: their fingerprint ("" without either).
 fn task_config_token(spec: &ServiceSpec) -> String {
-    spec.service_connect_configuration
+    let fingerprint = |prefix: &str, json: String| {
+        let mut h = api::hash::Fnv::new();
+        h.write(json.as_bytes());
+        format!("{prefix}-{:016x}", h.finish())
+    };
+    let sc = spec
+        .service_connect_configuration
         .as_ref()
-        .map(|sc| {
-            let mut h = api::hash::Fnv::new();
-            h.write(serde_json::to_string(sc).unwrap_or_default().as_bytes());
-            format!("sc-{:016x}", h.finish())
-        })
-        .unwrap_or_default()
+        .map(|sc| fingerprint("sc", serde_json::to_string(sc).unwrap_or_default()));
+    let groups = spec
+        .network_configuration
+        .as_ref()
+        .map(|n| &n.awsvpc_configuration.security_groups)
+        .filter(|g| !g.is_empty())
+        .map(|g| fingerprint("sg", g.join(",")));
+    [sc, groups]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("+")
 }
 
 /// ECS-style deployment id: `ecs-svc/` and 19 digits, from the context's id source.
@@ -491,6 +504,8 @@ async fn new_tasks(
         group: Some(format!("service:{}", service.metadata.name)),
         // As in ECS, a task keeps the setting its service had when it was started.
         enable_execute_command: service_spec.enable_execute_command.filter(|on| *on),
+        // Its security groups (and subnets), as ECS gives a service's tasks.
+        network_configuration: service_spec.network_configuration.clone(),
         ..TaskSpec::new(task_definition, Some(deployment.to_string()))
     };
     let ids: Vec<String> = (0..count)

@@ -51,10 +51,16 @@ pub async fn run(ctx: Context, shutdown: impl Future<Output = ()> + Send + 'stat
         tokio::spawn(watch_runtime(ctx.clone(), handle.clone())),
         tokio::spawn(resync(ctx.clone(), handle.clone())),
     ];
+    // The packet filters of this instance's task namespaces (security groups) are the same
+    // agent's work: they run beside the task controller, wherever it runs.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut sg_stop = stop_rx.clone();
+    let filters = tokio::spawn(crate::security_group::run(ctx.clone(), async move {
+        let _ = sg_stop.wait_for(|s| *s).await;
+    }));
     let rctx = ctx.clone();
     // Shutdown abandons reconciles in flight (a stop may wait out a 30 s grace period): the
     // containers keep their state in the engine, and the next start adopts and finishes them.
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let shutdown = async move {
         shutdown.await;
         let _ = stop_tx.send(true);
@@ -79,6 +85,7 @@ pub async fn run(ctx: Context, shutdown: impl Future<Output = ()> + Send + 'stat
     for s in sources {
         s.abort();
     }
+    let _ = filters.await;
     if let Err(e) = result {
         warn!(error = %e, "task controller stopped");
     }

@@ -419,10 +419,21 @@ async fn execute(
 ) -> Result<(), Interrupted> {
     let failed = |e: String| Interrupted::Failed(StopCode::TaskFailedToStart, e);
     let mut stops = Vec::new();
+    let mut filtered = false;
     for step in steps {
         match step {
             Step::EnsureNetns => ensure_netns(ctx, id, td, seen).await.map_err(failed)?,
             Step::Create(name) => {
+                // The namespace gets its security groups' filter before any app container
+                // joins it: a task that cannot have it does not start (never runs open).
+                if let Some((nid, _, _)) = &seen.netns
+                    && !filtered
+                {
+                    crate::security_group::enforce_at_start(ctx, id.cluster, id.task_id, spec, nid)
+                        .await
+                        .map_err(failed)?;
+                    filtered = true;
+                }
                 let Some(def) = td.container_definitions.iter().find(|c| &c.name == name) else {
                     continue;
                 };

@@ -23,6 +23,7 @@ EXAMPLES:
   ecsctl run-task --task-definition web:3 --count 5 --cluster prod
   ecsctl run-task --task-definition migrate --started-by ci --wait --timeout 2m
   ecsctl run-task --task-definition web --enable-execute-command --wait   # then: ecsctl exec ID -- sh
+  ecsctl run-task --task-definition api --security-groups api,metrics   # awsvpc: in these groups
   ID=$(ecsctl run-task --task-definition web) && ecsctl logs \"$ID\" -f
 
 Prints the id of each task started, one per line. With --wait, progress (`ID PENDING -> RUNNING`)
@@ -44,6 +45,10 @@ pub struct Args {
     /// Let `ecsctl exec` run commands in the tasks (ECS's enableExecuteCommand)
     #[arg(long)]
     pub enable_execute_command: bool,
+    /// The security groups of the tasks (awsvpc task definitions; none: the cluster's
+    /// `default` group), as RunTask's networkConfiguration.awsvpcConfiguration.securityGroups
+    #[arg(long, value_name = "NAME[,NAME...]", value_delimiter = ',')]
+    pub security_groups: Vec<String>,
     /// Wait until every task is RUNNING (or one stopped)
     #[arg(long)]
     pub wait: bool,
@@ -54,6 +59,9 @@ pub struct Args {
 
 pub async fn run(client: Client, args: Args) -> Result<()> {
     let task_definition = resolve_task_definition(&client, &args.task_definition).await?;
+    if !args.security_groups.is_empty() {
+        require_awsvpc(&client, &task_definition).await?;
+    }
     if let Some(c) = args
         .cluster
         .as_deref()
@@ -82,6 +90,15 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
                 args.started_by.as_deref(),
                 args.enable_execute_command,
             )
+            .and_then(|mut t| {
+                if !args.security_groups.is_empty() {
+                    t.merge_spec(
+                        &serde_json::json!({"networkConfiguration": {"awsvpcConfiguration": {
+                        "subnets": [], "securityGroups": args.security_groups}}}),
+                    )?;
+                }
+                Ok(t)
+            })
         })
         .collect::<Result<_, _>>()?;
     client
@@ -123,6 +140,33 @@ async fn resolve_task_definition(client: &Client, given: &str) -> Result<String>
         Some(n) => Ok(format!("{}:{n}", obj.metadata.name)),
         None => anyhow::bail!("the server sent task definition {given} without a revision"),
     }
+}
+
+/// Security groups are for awsvpc tasks (as RunTask's networkConfiguration): a usage error
+/// otherwise.
+async fn require_awsvpc(client: &Client, task_definition: &str) -> Result<()> {
+    let td: Object = client
+        .get(&objects_path(
+            Kind::TaskDefinition,
+            Some(task_definition),
+            None,
+            None,
+        ))
+        .await?;
+    let mode = td
+        .spec_as::<api::taskdef::TaskDefinitionSpec>()
+        .ok()
+        .map(|s| s.network_mode());
+    if mode != Some(api::taskdef::NetworkMode::Awsvpc) {
+        let shown = mode
+            .and_then(|m| serde_json::to_value(m).ok())
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_else(|| "unknown".to_string());
+        return Err(usage(format!(
+            "--security-groups needs an awsvpc task definition; {task_definition} has networkMode {shown}"
+        )));
+    }
+    Ok(())
 }
 
 /// A task id as ECS makes them: 32 hex digits.

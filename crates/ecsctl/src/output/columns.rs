@@ -92,6 +92,10 @@ fn headers(kind: Kind) -> (&'static [&'static str], &'static [&'static str]) {
         ),
         Kind::LoadBalancer => (&["name", "listeners", "age"], &["labels"]),
         Kind::Secret => (&["name", "source", "age"], &["updated", "labels"]),
+        Kind::SecurityGroup => (
+            &["name", "inbound", "outbound", "age"],
+            &["description", "labels"],
+        ),
         Kind::Deployment => (
             &[
                 "name",
@@ -225,6 +229,21 @@ fn row(kind: Kind, o: &Value, now: OffsetDateTime) -> (Vec<String>, Vec<String>)
             ],
             vec![or_dash(o, "/status/valueUpdatedAt"), labels(o)],
         ),
+        Kind::SecurityGroup => {
+            let outbound = match o.pointer("/spec/egress").and_then(Value::as_array) {
+                None => "all".to_string(),
+                Some(rules) => format!("{} rules", rules.len()),
+            };
+            (
+                vec![
+                    name,
+                    format!("{} rules", array(o, "/spec/ingress").len()),
+                    outbound,
+                    age,
+                ],
+                vec![or_dash(o, "/spec/description"), labels(o)],
+            )
+        }
         Kind::Deployment => (
             vec![
                 name,

@@ -6,6 +6,7 @@
 mod convert;
 mod errors;
 mod exec;
+mod packet_filter;
 mod streams;
 
 use std::collections::{BTreeMap, HashMap};
@@ -32,6 +33,7 @@ use crate::types::observed::{
     ContainerInfo, ContainerSummary, ExecOutput, LogLine, MachineInfo, RuntimeEvent, Stats,
     VersionInfo, VolumeInfo,
 };
+use crate::types::packet_filter::PacketFilter;
 use crate::types::spec::{ContainerId, ContainerSpec, NetworkId};
 
 /// How long an ordinary engine call may take before the engine counts as unavailable.
@@ -604,5 +606,13 @@ impl ContainerRuntime for DockerRuntime {
                 labels: v.labels.into_iter().collect(),
             })
             .collect())
+    }
+
+    async fn network_gateway(&self, name: &str) -> Result<Option<std::net::Ipv4Addr>> {
+        self.gateway_of(name).await
+    }
+
+    async fn load_packet_filter(&self, id: &ContainerId, filter: &PacketFilter) -> Result<()> {
+        self.load_filter(id, filter).await
     }
 }

@@ -49,6 +49,10 @@ pub enum Op {
     InspectVolume,
     /// `list_volumes`
     ListVolumes,
+    /// `network_gateway`
+    NetworkGateway,
+    /// `load_packet_filter`
+    LoadPacketFilter,
 }
 
 impl Op {
@@ -67,6 +71,7 @@ impl Op {
                 | Self::Events
                 | Self::Stats
                 | Self::Logs
+                | Self::NetworkGateway
         )
     }
 }

@@ -18,6 +18,7 @@ use crate::types::observed::{
     ContainerInfo, ContainerSummary, EventAction, ExecOutput, LogLine, MachineInfo, RuntimeEvent,
     Stats, VersionInfo, VolumeInfo,
 };
+use crate::types::packet_filter::PacketFilter;
 use crate::types::spec::{ContainerId, ContainerSpec, NetworkId};
 
 impl FakeRuntime {
@@ -451,6 +452,32 @@ impl ContainerRuntime for FakeRuntime {
                 labels: v.labels.clone(),
             })
             .collect())
+    }
+
+    async fn network_gateway(&self, name: &str) -> Result<Option<std::net::Ipv4Addr>> {
+        let mut s = self.state();
+        s.begin(Op::NetworkGateway, name)?;
+        let net = s
+            .networks
+            .get(name)
+            .ok_or_else(|| RuntimeError::NotFound(format!("network {name}")))?;
+        // Addresses are 172.SUBNET.x.y from .0.2 on (see `allocate_ip`); Docker's gateway is .1.
+        Ok(u8::try_from(net.subnet)
+            .ok()
+            .map(|n| std::net::Ipv4Addr::new(172, n, 0, 1)))
+    }
+
+    async fn load_packet_filter(&self, id: &ContainerId, filter: &PacketFilter) -> Result<()> {
+        let mut s = self.state();
+        s.begin(Op::LoadPacketFilter, id.as_str())?;
+        let id = s.resolve(id.as_str())?;
+        if !s.get(&id)?.state.is_alive() {
+            return Err(RuntimeError::Conflict(format!(
+                "container {id} is not running"
+            )));
+        }
+        s.packet_filters.insert(id, filter.clone());
+        Ok(())
     }
 }
 

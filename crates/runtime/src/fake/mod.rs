@@ -257,6 +257,13 @@ impl FakeRuntime {
         self.state().calls.clear();
     }
 
+    /// The packet filter loaded into a running container's namespace, if any.
+    pub fn packet_filter(&self, id_or_name: &str) -> Option<crate::PacketFilter> {
+        let s = self.state();
+        let id = s.resolve(id_or_name).ok()?;
+        s.packet_filters.get(&id).cloned()
+    }
+
     /// Every event emitted so far, subscribers or not.
     pub fn event_log(&self) -> Vec<RuntimeEvent> {
         self.state().event_log.clone()

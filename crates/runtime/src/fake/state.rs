@@ -126,6 +126,8 @@ pub(super) struct State {
     pub next_subnet: u32,
     pub clock_base: tokio::time::Instant,
     pub events: broadcast::Sender<Msg>,
+    /// The packet filter of each running container's namespace (gone when it stops).
+    pub packet_filters: BTreeMap<ContainerId, crate::types::packet_filter::PacketFilter>,
 }
 
 /// 2024-01-01T00:00:00Z: the fake's clock starts there and advances with tokio's clock
@@ -157,6 +159,7 @@ impl State {
             next_subnet: 17,
             clock_base: tokio::time::Instant::now(),
             events,
+            packet_filters: BTreeMap::new(),
         };
         for name in ["bridge", "host", "none"] {
             s.add_network(name, BTreeMap::new(), true);
@@ -450,6 +453,8 @@ impl State {
         c.ports.clear();
         c.ip_addresses.clear();
         c.touch();
+        // The namespace went with the process, and its filter with it.
+        self.packet_filters.remove(id);
         if oom {
             self.emit(id, EventAction::Oom);
         }

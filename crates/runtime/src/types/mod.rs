@@ -3,4 +3,5 @@
 
 pub mod exec;
 pub mod observed;
+pub mod packet_filter;
 pub mod spec;

@@ -158,7 +158,7 @@ macro_rules! contract_tests {
             logs_follow_until_exit, shared_network_namespace, list_filters_by_labels,
             exec_runs_in_the_container, stats_read_the_counters, networks_and_aliases,
             volumes_are_kept_while_used, invalid_specs_are_refused,
-            interactive_exec_streams_and_exits);
+            interactive_exec_streams_and_exits, packet_filters_go_into_running_namespaces);
     };
     (@each $attr:meta, $harness:expr; $($name:ident),* $(,)?) => {
         $(

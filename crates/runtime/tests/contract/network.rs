@@ -169,3 +169,59 @@ pub async fn volumes_are_kept_while_used(h: &dyn Harness) {
     let gone = h.rt().inspect_volume(&vol).await;
     assert!(matches!(gone, Err(RuntimeError::NotFound(_))), "{gone:?}");
 }
+
+pub async fn packet_filters_go_into_running_namespaces(h: &dyn Harness) {
+    use ecsctl_runtime::PacketFilter;
+    let net = name(h, "pf-net");
+    h.rt()
+        .ensure_network(&net, &run_labels(h))
+        .await
+        .expect("ensure");
+    let gateway = h.rt().network_gateway(&net).await.expect("gateway");
+    assert!(gateway.is_some(), "a bridge network has a gateway");
+    let unknown = h.rt().network_gateway(&name(h, "no-such-net")).await;
+    assert!(
+        matches!(unknown, Err(RuntimeError::NotFound(_))),
+        "{unknown:?}"
+    );
+
+    let spec = ContainerSpec {
+        network: NetworkAttach::Named {
+            network: net.clone(),
+            aliases: vec![],
+        },
+        ..sh(h, "pf", IDLE)
+    };
+    let c = create_and_start(h, &spec).await;
+    let filter = PacketFilter {
+        trusted: gateway.into_iter().collect(),
+        ..PacketFilter::default()
+    };
+    h.rt()
+        .load_packet_filter(&c, &filter)
+        .await
+        .expect("a running container's namespace takes a filter");
+    // Loading again replaces it (idempotent).
+    h.rt().load_packet_filter(&c, &filter).await.expect("again");
+    let missing = h
+        .rt()
+        .load_packet_filter(&ContainerId(name(h, "no-such-container")), &filter)
+        .await;
+    assert!(
+        matches!(missing, Err(RuntimeError::NotFound(_))),
+        "{missing:?}"
+    );
+    let created = h
+        .rt()
+        .create(&sh(h, "pf-created", IDLE))
+        .await
+        .expect("create");
+    let not_running = h.rt().load_packet_filter(&created, &filter).await;
+    assert!(
+        matches!(not_running, Err(RuntimeError::Conflict(_))),
+        "{not_running:?}"
+    );
+    h.rt().remove(&c, true).await.expect("remove");
+    h.rt().remove(&created, true).await.expect("remove");
+    h.rt().remove_network(&net).await.expect("remove network");
+}

@@ -7,12 +7,14 @@ use std::fmt::Write;
 use time::OffsetDateTime;
 
 mod instance;
+mod security_group;
 mod service;
 mod task;
 mod taskdef;
 
 use instance::instance_status;
 pub use instance::instance_tasks;
+pub use security_group::security_group_members;
 use service::{service_spec, service_status};
 use task::task_status;
 use taskdef::task_definition_spec;
@@ -102,6 +104,7 @@ pub fn describe(obj: &Value, now: OffsetDateTime) -> String {
     match kind {
         "TaskDefinition" => task_definition_spec(obj, spec, &mut out),
         "Service" => service_spec(spec, &mut out),
+        "SecurityGroup" => security_group::security_group_spec(spec, &mut out),
         "Secret" => {
             let status = obj.get("status").unwrap_or(&Value::Null);
             let mut b = Block::default();
@@ -119,7 +122,13 @@ pub fn describe(obj: &Value, now: OffsetDateTime) -> String {
         out.push_str("Status:\n");
         match kind {
             "Service" => service_status(status, &mut out),
-            "Task" => task_status(status, &mut out),
+            "Task" => {
+                task_status(status, &mut out);
+                let mut b = Block::default();
+                b.opt("Private IP", text(status, "/privateIp"));
+                b.opt("Security Groups", security_group::task_groups_of(obj));
+                b.render(&mut out, 2);
+            }
             "ContainerInstance" => instance_status(status, &mut out),
             _ => generic(&without(status, &["events"]), &mut out, 2),
         }
