@@ -326,3 +326,61 @@ fn role_specs_are_checked_with_positions() {
     expect_code(&o, 0);
     assert!(!stdout(&o).contains("ci"), "{}", stdout(&o));
 }
+
+/// On an `ecsctl agent`'s host: the agent serves the endpoint for its tasks, and the server
+/// resolves the Role (its Secret is the server's) for the agent's task only.
+#[test]
+fn a_task_on_an_agent_fetches_its_role_and_metadata_from_the_agents_endpoint() {
+    use support::agents::{Fleet, Host};
+    let nonce = std::process::id();
+    let secret = format!("agent-secret-{nonce}-w4");
+    let f = Fleet::start("roles", &[Host::plain()]);
+    let c = f.cluster.clone();
+    f.apply(&format!(
+        "apiVersion: ecs/v1\nkind: Secret\nmetadata: {{name: key, cluster: {c}}}\nspec: {{value: {secret}}}\n---\n\
+         apiVersion: ecs/v1\nkind: Role\nmetadata: {{name: app, cluster: {c}}}\n\
+         spec: {{accessKeyId: AKIAIOSFODNN7EXAMPLE, secretAccessKey: {{secret: key}}}}\n---\n\
+         apiVersion: ecs/v1\nkind: TaskDefinition\nmetadata: {{name: agentrole}}\nspec:\n  taskRoleArn: app\n  containerDefinitions:\n    - name: main\n      image: ecsctl/busybox:local\n      memory: 16\n      stopTimeout: 1\n      {SLEEPER}\n"
+    ));
+    let out = f.ok(&[
+        "run-task",
+        "--task-definition",
+        "agentrole",
+        "--wait",
+        "--timeout",
+        "30s",
+    ]);
+    let id = out.lines().next().expect("a task id").trim().to_string();
+    let on_engine = f.engine_tasks(0);
+    let cid = on_engine
+        .get(&id)
+        .and_then(|c| c.iter().next())
+        .unwrap_or_else(|| panic!("task {id} is not on the agent's engine: {on_engine:?}"))
+        .clone();
+    let run = |script: &str| {
+        let o = f.engines[0].docker(&["exec", &cid, "sh", "-c", script]);
+        (
+            o.status.code().unwrap_or(-1),
+            format!("{}{}", stdout(&o), stderr(&o)),
+        )
+    };
+    let (code, out) = run(
+        "wget -q -O - --header \"Authorization: $AWS_CONTAINER_AUTHORIZATION_TOKEN\" \"$AWS_CONTAINER_CREDENTIALS_FULL_URI\"",
+    );
+    assert_eq!(code, 0, "{out}\n{}", f.report());
+    let creds: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(creds["SecretAccessKey"], secret.as_str(), "{creds:#}");
+    let (code, out) = run("wget -q -O - \"$AWS_CONTAINER_CREDENTIALS_FULL_URI\"");
+    assert!(code != 0 && out.contains("401"), "{out}");
+    let (code, out) = run("wget -q -O - \"$ECS_CONTAINER_METADATA_URI_V4/task\"");
+    assert_eq!(code, 0, "{out}");
+    let task: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(task["Cluster"], c.as_str());
+    assert!(
+        task["TaskARN"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/{id}"))
+    );
+    assert_eq!(task["Containers"][0]["DockerId"], cid.as_str());
+}
