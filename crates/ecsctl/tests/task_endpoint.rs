@@ -287,6 +287,17 @@ fn a_container_reads_its_own_tasks_metadata_and_not_anothers() {
         assert!(out.contains("403"), "{path}: {out}");
         assert!(!out.contains(&other), "{path}: {out}");
     }
+    // A host-mode task (the host's network, as the cluster's policy allows) reaches it too.
+    s.apply(&format!(
+        "apiVersion: ecs/v1\nkind: Cluster\nmetadata: {{name: default}}\nspec: {{policy: {{allowHostNetwork: true}}}}\n---\n\
+         apiVersion: ecs/v1\nkind: TaskDefinition\nmetadata: {{name: onhost}}\nspec:\n  networkMode: host\n  containerDefinitions:\n    - name: main\n      image: ecsctl/busybox:local\n      memory: 32\n      stopTimeout: 1\n      {SLEEPER}\n---\n\
+         apiVersion: ecs/v1\nkind: Task\nmetadata: {{name: m-h}}\nspec: {{taskDefinition: onhost}}\n"
+    ));
+    let on_host = running(&s, "m-h", "main");
+    let me = get(&on_host, "");
+    assert_eq!(me["DockerId"], on_host.as_str(), "{me:#}");
+    assert_eq!(me["Networks"][0]["NetworkMode"], "host");
+
     // An id no container has: nothing.
     let made_up = format!(
         "{}/v4/{}",
