@@ -287,6 +287,16 @@ fn a_container_reads_its_own_tasks_metadata_and_not_anothers() {
         assert!(out.contains("403"), "{path}: {out}");
         assert!(!out.contains(&other), "{path}: {out}");
     }
+    // A task whose security group lets nothing in or out still reaches its endpoint (as in
+    // ECS: groups filter the task's network, not its agent's endpoint). Without the endpoint
+    // among the filter's trusted addresses this wget times out.
+    s.apply(
+        "apiVersion: ecs/v1\nkind: SecurityGroup\nmetadata: {name: closed}\nspec: {egress: []}\n---\n\
+         apiVersion: ecs/v1\nkind: Task\nmetadata: {name: m-closed}\nspec:\n  taskDefinition: meta\n  networkConfiguration: {awsvpcConfiguration: {subnets: [local], securityGroups: [closed]}}\n",
+    );
+    let closed = running(&s, "m-closed", "app");
+    assert_eq!(get(&closed, "")["DockerId"], closed.as_str());
+
     // A host-mode task (the host's network, as the cluster's policy allows) reaches it too.
     s.apply(&format!(
         "apiVersion: ecs/v1\nkind: Cluster\nmetadata: {{name: default}}\nspec: {{policy: {{allowHostNetwork: true}}}}\n---\n\
