@@ -22,6 +22,9 @@ pub struct SecretSources {
     pub files_dir: Option<PathBuf>,
     /// `fromEnv` names must start with this (not empty).
     pub env_prefix: Option<String>,
+    /// The AWS shared-credentials file whose profiles Roles may name (`{profile: NAME}`,
+    /// `--role-profiles FILE`); without one no Role takes a profile.
+    pub role_profiles: Option<PathBuf>,
 }
 
 impl SecretSources {
@@ -31,6 +34,23 @@ impl SecretSources {
         SecretSources {
             files_dir,
             env_prefix: env_prefix.filter(|p| !p.is_empty()),
+            role_profiles: None,
+        }
+    }
+
+    /// Roles may name profiles of this AWS shared-credentials file.
+    pub fn with_role_profiles(mut self, file: Option<PathBuf>) -> Self {
+        self.role_profiles = file;
+        self
+    }
+
+    /// Whether a Role may take the profile `profile` (only with `--role-profiles FILE`).
+    pub fn check_profile(&self, profile: &str) -> Result<(), String> {
+        match &self.role_profiles {
+            Some(_) => Ok(()),
+            None => Err(format!(
+                "profile {profile} is refused: this server hands out no shared-credentials profiles (start it with --role-profiles FILE, an AWS credentials file)"
+            )),
         }
     }
 
@@ -38,8 +58,18 @@ impl SecretSources {
     pub(crate) fn check_objects(&self, objects: &[Object]) -> Vec<Problem> {
         objects
             .iter()
-            .filter(|o| o.kind == Kind::Secret)
+            .filter(|o| o.kind == Kind::Secret || o.kind == Kind::Role)
             .filter_map(|o| {
+                if o.kind == Kind::Role {
+                    let spec: api::role::RoleSpec = o.spec_as().ok()?;
+                    return spec.profile.and_then(|p| self.check_profile(&p).err()).map(
+                        |message| Problem {
+                            object: o.key(),
+                            rule: Rule::SecretSources,
+                            message,
+                        },
+                    );
+                }
                 let spec: SecretSpec = o.spec_as().ok()?;
                 let refused = match (&spec.from_file, &spec.from_env) {
                     (Some(path), _) => self.check_file(path).err(),

@@ -30,6 +30,8 @@ pub enum Kind {
     Secret,
     /// Which traffic may reach and leave awsvpc tasks (EC2's security groups).
     SecurityGroup,
+    /// Where the AWS credentials of tasks whose `taskRoleArn` names it come from.
+    Role,
     /// System-owned: created by the service controller, read-only to users.
     Deployment,
     /// System-owned: a host that runs tasks (the server's own machine, later agents').
@@ -38,7 +40,7 @@ pub enum Kind {
 
 impl Kind {
     /// All kinds, in the order they are applied (dependencies first).
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 11] = [
         Kind::Cluster,
         Kind::TaskDefinition,
         Kind::LoadBalancer,
@@ -47,12 +49,13 @@ impl Kind {
         Kind::Autoscaler,
         Kind::Secret,
         Kind::SecurityGroup,
+        Kind::Role,
         Kind::Deployment,
         Kind::ContainerInstance,
     ];
 
     /// Kinds a user may write in a manifest.
-    pub const USER: [Kind; 8] = [
+    pub const USER: [Kind; 9] = [
         Kind::Cluster,
         Kind::TaskDefinition,
         Kind::LoadBalancer,
@@ -61,6 +64,7 @@ impl Kind {
         Kind::Autoscaler,
         Kind::Secret,
         Kind::SecurityGroup,
+        Kind::Role,
     ];
 
     /// The canonical name, as written in `kind:`.
@@ -74,6 +78,7 @@ impl Kind {
             Kind::LoadBalancer => "LoadBalancer",
             Kind::Secret => "Secret",
             Kind::SecurityGroup => "SecurityGroup",
+            Kind::Role => "Role",
             Kind::Deployment => "Deployment",
             Kind::ContainerInstance => "ContainerInstance",
         }
@@ -90,6 +95,7 @@ impl Kind {
             Kind::LoadBalancer => "loadbalancers",
             Kind::Secret => "secrets",
             Kind::SecurityGroup => "securitygroups",
+            Kind::Role => "roles",
             Kind::Deployment => "deployments",
             Kind::ContainerInstance => "containerinstances",
         }
@@ -106,6 +112,7 @@ impl Kind {
             Kind::LoadBalancer => &["lb", "lbs"],
             Kind::Secret => &[],
             Kind::SecurityGroup => &["sg", "sgs"],
+            Kind::Role => &[],
             Kind::Deployment => &["deploy"],
             Kind::ContainerInstance => &["ci", "containerinstance"],
         }
@@ -149,7 +156,7 @@ impl fmt::Display for Kind {
 /// Error for a kind name nobody knows.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown kind {0:?}: expected one of Cluster, TaskDefinition, Service, Task, Autoscaler, LoadBalancer, Secret, SecurityGroup, Deployment, ContainerInstance"
+    "unknown kind {0:?}: expected one of Cluster, TaskDefinition, Service, Task, Autoscaler, LoadBalancer, Secret, SecurityGroup, Role, Deployment, ContainerInstance"
 )]
 pub struct UnknownKind(pub String);
 

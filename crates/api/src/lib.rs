@@ -27,6 +27,7 @@ pub mod loadbalancer;
 pub mod names;
 pub mod parse;
 pub mod placement;
+pub mod role;
 pub mod schema;
 pub mod secret;
 pub mod securitygroup;

@@ -64,6 +64,7 @@ fn spec_schema(kind: Kind, generator: &mut SchemaGenerator) -> Value {
         Kind::LoadBalancer => generator.subschema_for::<LoadBalancerSpec>(),
         Kind::Secret => generator.subschema_for::<crate::secret::SecretSpec>(),
         Kind::SecurityGroup => generator.subschema_for::<crate::securitygroup::SecurityGroupSpec>(),
+        Kind::Role => generator.subschema_for::<crate::role::RoleSpec>(),
         Kind::Deployment => generator.subschema_for::<Value>(),
         Kind::ContainerInstance => {
             generator.subschema_for::<crate::instance::ContainerInstanceSpec>()
@@ -97,6 +98,9 @@ fn envelope(kind: Kind, generator: &mut SchemaGenerator) -> Value {
         }
         Kind::SecurityGroup => {
             "Which traffic may reach and leave awsvpc tasks: ingress and egress rules that only allow, as EC2's security groups."
+        }
+        Kind::Role => {
+            "A task role: where the AWS credentials of tasks whose taskRoleArn names it come from (an access key whose secret is a Secret, or a profile of the server's shared-credentials file)."
         }
         Kind::Deployment => "A deployment of a service (system-owned).",
         Kind::ContainerInstance => {

@@ -57,7 +57,7 @@ fn unknown_kind_and_api_version() {
     assert_eq!(
         e,
         vec![
-            "bad.yaml:2:7: kind: unknown kind \"Servise\": expected one of Cluster, TaskDefinition, LoadBalancer, Service, Task, Autoscaler, Secret, SecurityGroup (did you mean \"Service\"?)"
+            "bad.yaml:2:7: kind: unknown kind \"Servise\": expected one of Cluster, TaskDefinition, LoadBalancer, Service, Task, Autoscaler, Secret, SecurityGroup, Role (did you mean \"Service\"?)"
         ]
     );
     let e = errors(&GOOD.replace("ecs/v1", "apps/v1"));

@@ -57,6 +57,12 @@ pub struct Context {
     pub protected_host_paths: Vec<std::path::PathBuf>,
     /// The packet filters (security groups) loaded into this instance's task namespaces.
     pub packet_filters: Arc<security_group::Loaded>,
+    /// Where task roles' credentials come from (the store and the operator's sources on a
+    /// server; the server's API on an agent).
+    pub roles: Arc<dyn task::roles::RoleSource>,
+    /// This agent's task endpoint (metadata and credentials), when it serves one: its
+    /// containers get the URIs of `task::endpoint::TaskEndpoint::env`.
+    pub task_endpoint: Option<task::endpoint::TaskEndpoint>,
 }
 
 /// The load balancers, as controllers need them: a task counts as healthy only when its
@@ -95,6 +101,11 @@ impl Context {
             ledger: Arc::new(std::sync::Mutex::new(
                 scheduler::ledger::Ledger::with_local(&instance),
             )),
+            roles: Arc::new(task::roles::LocalRoles {
+                store: store.clone(),
+                secrets: task::secrets::SecretReader::new(admission::SecretSources::default()),
+            }),
+            task_endpoint: None,
             store: store::AsyncStore::new(store),
             runtime,
             now: Arc::new(time::OffsetDateTime::now_utc),

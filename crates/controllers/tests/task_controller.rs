@@ -45,6 +45,11 @@ fn world() -> World {
         },
         protected_host_paths: Vec::new(),
         packet_filters: Arc::default(),
+        roles: Arc::new(ecsctl_controllers::task::roles::LocalRoles {
+            store: store.clone(),
+            secrets: ecsctl_controllers::task::secrets::SecretReader::new(Default::default()),
+        }),
+        task_endpoint: None,
     };
     World {
         _dir: dir,
@@ -134,6 +139,61 @@ async fn runs_a_task_and_then_does_nothing() {
     w.reconcile("t1").await;
     assert_eq!(w.fake.mutating_call_count(), 0, "{:?}", w.fake.calls());
     assert_eq!(w.store.revision(), rev);
+}
+
+#[tokio::test]
+async fn a_task_role_needs_the_role_and_an_endpoint() {
+    let mut w = world();
+    let td = json!({"taskRoleArn": "arn:aws:iam::1:role/app",
+        "containerDefinitions": [{"name": "app", "image": "img", "memory": 64}]});
+    w.apply(Kind::TaskDefinition, "web", td);
+    // No such Role in the task's cluster: it fails to start, naming the Role.
+    w.apply(Kind::Task, "t1", json!({"taskDefinition": "web"}));
+    let s = w.until("t1", TaskPhase::Stopped).await;
+    assert_eq!(s.stop_code, Some(StopCode::TaskFailedToStart));
+    let why = s.stopped_reason.unwrap();
+    assert!(
+        why.starts_with("ResourceInitializationError: taskRoleArn arn:aws:iam::1:role/app: Role app does not exist in cluster default"),
+        "{why}"
+    );
+    assert!(w.fake.container("ecsctl-test.default.t1.app").is_none());
+
+    // The Role exists, but this instance serves no endpoint to fetch it from.
+    w.apply(Kind::Secret, "k", json!({"value": "v"}));
+    w.apply(
+        Kind::Role,
+        "app",
+        json!({"accessKeyId": "AKIAIOSFODNN7EXAMPLE", "secretAccessKey": {"secret": "k"}}),
+    );
+    w.apply(Kind::Task, "t2", json!({"taskDefinition": "web"}));
+    let s = w.until("t2", TaskPhase::Stopped).await;
+    let why = s.stopped_reason.unwrap();
+    assert!(why.contains("serves no task credentials endpoint"), "{why}");
+
+    // With both: the container gets the endpoint's variables.
+    let ep =
+        ecsctl_controllers::task::endpoint::TaskEndpoint::new("http://169.254.170.2:4000", b"k");
+    w.ctx.task_endpoint = Some(ep.clone());
+    w.apply(Kind::Task, "t3", json!({"taskDefinition": "web"}));
+    w.until("t3", TaskPhase::Running).await;
+    let spec = w.fake.spec_of("ecsctl-test.default.t3.app").unwrap();
+    let get = |k: &str| {
+        spec.env
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(
+        get("AWS_CONTAINER_AUTHORIZATION_TOKEN"),
+        Some(ep.token("default", "t3"))
+    );
+    assert_eq!(
+        get("ECS_CONTAINER_METADATA_URI_V4"),
+        Some(format!(
+            "http://169.254.170.2:4000/v4/{}",
+            ep.metadata_id("default", "t3", "app")
+        ))
+    );
 }
 
 #[tokio::test]

@@ -191,6 +191,72 @@ pub fn parse(text: &str) -> Result<Vec<Credential>, CredentialsError> {
     Ok(out)
 }
 
+/// The keys of one profile of an AWS shared-credentials file (`~/.aws/credentials`), as an
+/// SDK reads them: what a Role with `profile: NAME` hands to its tasks.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProfileKeys {
+    /// `aws_access_key_id`.
+    pub access_key_id: String,
+    /// `aws_secret_access_key`.
+    pub secret_access_key: String,
+    /// `aws_session_token`, for temporary credentials.
+    pub session_token: Option<String>,
+}
+
+impl fmt::Debug for ProfileKeys {
+    // Never print a secret.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProfileKeys")
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The keys of the profile `name` in a shared-credentials file's text. Unlike [`parse`],
+/// other profiles may be anything an AWS credentials file holds (SSO, role chains, no keys
+/// at all); only `name` must carry a key id and a secret.
+pub fn find_profile(text: &str, name: &str) -> Result<ProfileKeys, String> {
+    let mut current: Option<&str> = None;
+    let (mut key, mut secret, mut token) = (None, None, None);
+    let mut found = false;
+    for raw in text.lines() {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
+            continue;
+        }
+        if let Some(section) = trimmed.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+            current = Some(section.trim());
+            found |= current == Some(name);
+            continue;
+        }
+        if current != Some(name) {
+            continue;
+        }
+        if let Some((k, v)) = trimmed.split_once('=') {
+            let v = v.trim().to_string();
+            match k.trim() {
+                "aws_access_key_id" => key = Some(v),
+                "aws_secret_access_key" => secret = Some(v),
+                "aws_session_token" => token = Some(v),
+                _ => {}
+            }
+        }
+    }
+    if !found {
+        return Err(format!("there is no profile [{name}]"));
+    }
+    match (key, secret) {
+        (Some(access_key_id), Some(secret_access_key)) => Ok(ProfileKeys {
+            access_key_id,
+            secret_access_key,
+            session_token: token.filter(|t| !t.is_empty()),
+        }),
+        _ => Err(format!(
+            "profile [{name}] has no aws_access_key_id and aws_secret_access_key"
+        )),
+    }
+}
+
 /// Makes a new admin key from 30 random bytes, in the format AWS keys have (`AKIA` and 16
 /// upper-case characters; a 40-character secret).
 pub fn generate(profile: &str) -> Result<Credential, ring::error::Unspecified> {
@@ -282,6 +348,27 @@ mod tests {
         assert_eq!(parse("x = y\n").unwrap_err().line, 1);
         let short = "[a]\naws_access_key_id = K\naws_secret_access_key = short\n";
         assert!(parse(short).unwrap_err().message.contains("16"));
+    }
+
+    #[test]
+    fn one_profile_of_a_users_credentials_file() {
+        let text = "[default]\naws_access_key_id = AKIADEFAULT\naws_secret_access_key = s1\n[sso]\nsso_session = x\n[app]\naws_access_key_id=ASIAAPP\naws_secret_access_key = s2\naws_session_token = tok\n";
+        let app = find_profile(text, "app").unwrap();
+        assert_eq!(app.access_key_id, "ASIAAPP");
+        assert_eq!(app.secret_access_key, "s2");
+        assert_eq!(app.session_token.as_deref(), Some("tok"));
+        assert_eq!(find_profile(text, "default").unwrap().session_token, None);
+        assert!(
+            find_profile(text, "sso")
+                .unwrap_err()
+                .contains("no aws_access_key_id")
+        );
+        assert!(
+            find_profile(text, "nope")
+                .unwrap_err()
+                .contains("no profile [nope]")
+        );
+        assert!(!format!("{app:?}").contains("s2"));
     }
 
     #[test]

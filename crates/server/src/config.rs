@@ -144,6 +144,12 @@ pub struct ServerConfig {
     /// With etcd: the leader's lease (`--leader-lease`), the longest the control plane goes
     /// without a leader after it dies (None: 10 s).
     pub leader_lease: Option<std::time::Duration>,
+    /// The AWS shared-credentials file whose profiles Roles may name (`--role-profiles`;
+    /// None: no Role takes a profile).
+    pub role_profiles: Option<PathBuf>,
+    /// Whether the embedded agent serves the task endpoint (metadata v4, role credentials)
+    /// on 169.254.170.2 (`ecsctl server` does; tests on a fake runtime do not).
+    pub task_endpoint: bool,
 }
 
 /// A store opened by the caller, for [`ServerConfig::store`].
@@ -183,6 +189,8 @@ impl ServerConfig {
             store: None,
             etcd: None,
             leader_lease: None,
+            role_profiles: None,
+            task_endpoint: false,
         }
     }
 
@@ -218,5 +226,6 @@ impl ServerConfig {
             .clone()
             .unwrap_or_else(|| self.data_dir.join("secrets"));
         admission::SecretSources::new(Some(dir), self.secret_env_prefix.clone())
+            .with_role_profiles(self.role_profiles.clone())
     }
 }

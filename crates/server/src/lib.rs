@@ -17,6 +17,7 @@ mod leadership;
 mod listener;
 mod reload;
 mod serve;
+pub mod task_endpoint;
 mod tls;
 
 pub use config::{AwsApi, Listen, OpenStore, ServerConfig};
@@ -165,6 +166,10 @@ pub async fn run(
             .chain(config.watch.iter().cloned())
             .collect();
         ctx.secrets = controllers::task::secrets::SecretReader::new(secret_sources.clone());
+        ctx.roles = Arc::new(controllers::task::roles::LocalRoles {
+            store: store.clone(),
+            secrets: ctx.secrets.clone(),
+        });
         if let Some(cap) = config.service_backoff_cap {
             ctx.service_backoff_cap = cap;
         }
@@ -206,7 +211,21 @@ pub async fn run(
         let heartbeat = config
             .heartbeat_interval
             .unwrap_or(controllers::instance::DEFAULT_HEARTBEAT);
-        // The embedded agent: the instance's heartbeat and the task controller.
+        // The embedded agent: its task endpoint, the instance's heartbeat and the task
+        // controller.
+        if this_machine.is_some() && config.task_endpoint {
+            let account = config
+                .aws_api
+                .as_ref()
+                .map_or(ecsapi::DEFAULT_ACCOUNT_ID, |a| a.account_id.as_str());
+            if let Some((ep, served)) =
+                task_endpoint::start(&ctx, &config.data_dir, account, stopped(stop_rx.clone()))
+                    .await
+            {
+                ctx.task_endpoint = Some(ep);
+                local.push(served);
+            }
+        }
         if let Some(instance) = this_machine {
             local.push(tokio::spawn(controllers::instance::run(
                 ctx.clone(),

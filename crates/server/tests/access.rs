@@ -362,8 +362,9 @@ async fn sighup_swaps_the_identities_and_a_bad_file_keeps_them() {
     server.stop().await;
 }
 
-/// An agent registers its instance, reports its tasks and reads the Secret values they need;
-/// another agent's token (same role, same cluster) does none of that for it.
+/// An agent registers its instance, reports its tasks and reads the Secret values and role
+/// credentials they need; another agent's token (same role, same cluster) does none of that
+/// for it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agents_act_only_for_their_own_instances() {
     let started = Tcp::start(None).await;
@@ -372,9 +373,11 @@ async fn agents_act_only_for_their_own_instances() {
         "TaskDefinition",
         None,
         "web",
-        json!({"containerDefinitions": [{"name": "app", "image": "busybox", "memory": 64,
+        json!({"taskRoleArn": "arn:aws:iam::1:role/app",
+            "containerDefinitions": [{"name": "app", "image": "busybox", "memory": 64,
             "secrets": [{"name": "DB_PASSWORD", "valueFrom": "db"}]}]}),
     );
+    let role = json!({"accessKeyId": "AKIAIOSFODNN7EXAMPLE", "secretAccessKey": {"secret": "db"}});
     let (status, body) = server
         .apply(
             ADMIN,
@@ -383,6 +386,8 @@ async fn agents_act_only_for_their_own_instances() {
                 td,
                 object("Secret", Some("shop"), "db", json!({"value": "s3cret"})),
                 object("Secret", Some("shop"), "other", json!({"value": "no"})),
+                object("Role", Some("shop"), "app", role.clone()),
+                object("Role", Some("shop"), "unused", role),
             ],
         )
         .await;
@@ -452,6 +457,20 @@ async fn agents_act_only_for_their_own_instances() {
     forbidden(status, &body, "agent", "instance-owner");
     let (status, body) = value(VIEWER, "db").await;
     forbidden(status, &body, "viewer", "role-permissions");
+    let creds = |token: &'static str, name: &str| {
+        let path = format!("/v1/roles/{name}/credentials?cluster=shop");
+        async move { server.get(token, &path).await }
+    };
+    let (status, body) = creds(AGENT, "app").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["accessKeyId"], "AKIAIOSFODNN7EXAMPLE");
+    assert_eq!(body["secretAccessKey"], "s3cret");
+    let (status, body) = creds(AGENT, "unused").await;
+    forbidden(status, &body, "agent", "instance-owner");
+    let (status, body) = creds(AGENT2, "app").await;
+    forbidden(status, &body, "agent", "instance-owner");
+    let (status, body) = creds(VIEWER, "app").await;
+    forbidden(status, &body, "viewer", "role-permissions");
 
     // STOPPED is final: a report that would run the task again is refused.
     let stopped =
@@ -461,6 +480,8 @@ async fn agents_act_only_for_their_own_instances() {
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     // And a stopped task's secrets are no longer anyone's to read.
     let (status, body) = value(AGENT, "db").await;
+    forbidden(status, &body, "agent", "instance-owner");
+    let (status, body) = creds(AGENT, "app").await;
     forbidden(status, &body, "agent", "instance-owner");
     started.stop().await;
 }

@@ -469,7 +469,8 @@ fn role_permits(role: Role, verb: Verb, kind: Kind) -> Result<(), (AccessRule, S
             | Kind::Autoscaler
             | Kind::LoadBalancer
             | Kind::Secret
-            | Kind::SecurityGroup => Ok(()),
+            | Kind::SecurityGroup
+            | Kind::Role => Ok(()),
             Kind::Cluster => Err((
                 AccessRule::AdminOnly,
                 "clusters (their policy and capacity) are changed by an admin token only"
@@ -499,13 +500,14 @@ fn role_permits(role: Role, verb: Verb, kind: Kind) -> Result<(), (AccessRule, S
                     | Kind::ContainerInstance
                     | Kind::Secret
                     | Kind::SecurityGroup
+                    | Kind::Role
             ) =>
         {
             Ok(())
         }
         (Role::Agent, _) => Err((
             AccessRule::RolePermissions,
-            "an agent reads task definitions, and clusters, services, tasks, container instances, secrets and security groups of its clusters, only"
+            "an agent reads task definitions, and clusters, services, tasks, container instances, secrets, security groups and roles of its clusters, only"
                 .to_string(),
         )),
     }

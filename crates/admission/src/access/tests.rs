@@ -15,18 +15,35 @@ const VERBS: [Verb; 3] = [Verb::Read, Verb::Write, Verb::Delete];
 /// What each role may do to each kind, written out by hand (the README's table), apart from
 /// where: the matrix below adds the cluster.
 fn expected(role: Role, verb: Verb, kind: Kind) -> bool {
-    use Kind::*;
+    use Kind::{
+        Autoscaler, Cluster, ContainerInstance, LoadBalancer, Secret, SecurityGroup, Service, Task,
+        TaskDefinition,
+    };
     match (role, verb) {
         (Role::Admin, _) => true,
         (Role::Deployer, Verb::Read) | (Role::Viewer, Verb::Read) => true,
         (Role::Deployer, _) => matches!(
             kind,
-            TaskDefinition | Service | Task | Autoscaler | LoadBalancer | Secret | SecurityGroup
+            TaskDefinition
+                | Service
+                | Task
+                | Autoscaler
+                | LoadBalancer
+                | Secret
+                | SecurityGroup
+                | Kind::Role
         ),
         (Role::Viewer, _) => false,
         (Role::Agent, Verb::Read) => matches!(
             kind,
-            TaskDefinition | Cluster | Service | Task | ContainerInstance | Secret | SecurityGroup
+            TaskDefinition
+                | Cluster
+                | Service
+                | Task
+                | ContainerInstance
+                | Secret
+                | SecurityGroup
+                | Kind::Role
         ),
         (Role::Agent, _) => false,
     }

@@ -38,10 +38,12 @@ pub struct TaskDefinitionSpec {
     /// Volumes the containers may mount.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub volumes: Vec<Volume>,
-    /// IAM role of the task's containers (kept; no AWS credentials are provided locally).
+    /// The task's role: an IAM role ARN whose last segment names a Role of the task's cluster
+    /// (or that name); its containers fetch the Role's credentials from the task endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_role_arn: Option<String>,
-    /// IAM role of the agent (kept; not used locally).
+    /// IAM role of ECS's agent (kept; ecsctl's agent needs no AWS credentials: images are
+    /// local and Secrets are read by the server).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub execution_role_arn: Option<String>,
     /// Launch types the definition is validated against (EC2, FARGATE, EXTERNAL, MANAGED_INSTANCES).

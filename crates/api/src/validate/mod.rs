@@ -104,6 +104,11 @@ pub fn check(obj: &Object) -> Report {
                 crate::securitygroup::check(&spec, &mut r);
             }
         }
+        Kind::Role => {
+            if let Some(spec) = decode::<crate::role::RoleSpec>(obj, &mut r) {
+                crate::role::check(&spec, &mut r);
+            }
+        }
         Kind::Deployment => {
             decode::<DeploymentSpec>(obj, &mut r);
         }

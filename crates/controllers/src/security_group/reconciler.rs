@@ -98,17 +98,25 @@ fn local_task(ctx: &Context, t: &Object) -> Option<(Vec<String>, TaskStatus)> {
     Some((task_groups(spec.network_configuration.as_ref()), status))
 }
 
-/// The host's addresses on the cluster's network here (none when it does not exist yet).
+/// The host's addresses on the cluster's network here (none when it does not exist yet), and
+/// the agent's task endpoint (169.254.170.2, on the host's `lo`) when it serves one: as in
+/// ECS, a task's security groups never cut it off from its metadata and role credentials.
 async fn trusted(ctx: &Context, cluster: &str) -> Result<Vec<Ipv4Addr>, RuntimeError> {
-    match ctx
+    let mut out: Vec<Ipv4Addr> = match ctx
         .runtime
         .network_gateway(&cluster_network(&ctx.instance, cluster))
         .await
     {
-        Ok(g) => Ok(g.into_iter().collect()),
-        Err(RuntimeError::NotFound(_)) => Ok(Vec::new()),
-        Err(e) => Err(e),
+        Ok(g) => g.into_iter().collect(),
+        Err(RuntimeError::NotFound(_)) => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    if ctx.task_endpoint.is_some()
+        && let Ok(endpoint) = crate::task::endpoint::ADDRESS.parse()
+    {
+        out.push(endpoint);
     }
+    Ok(out)
 }
 
 /// The running namespace holders of the cluster's tasks on this instance, by task id.

@@ -37,6 +37,9 @@ pub struct TaskIdentity<'a> {
     /// The host address its ports are published on: loopback on the server's own instance,
     /// an agent's `--address` (where the server's load balancers reach it) elsewhere.
     pub publish_on: &'a str,
+    /// The agent's task endpoint: each container gets its metadata URI, and with a task
+    /// role the credentials URI and token (none when the agent serves no endpoint).
+    pub endpoint: Option<&'a super::endpoint::TaskEndpoint>,
 }
 
 impl TaskIdentity<'_> {
@@ -124,6 +127,13 @@ pub fn container_spec(
     for e in over.map(|o| o.environment.as_slice()).unwrap_or_default() {
         env.retain(|(k, _)| *k != e.name);
         env.push((e.name.clone(), e.value.clone()));
+    }
+    // ECS's task endpoint variables win over the definition's own, as ECS's agent sets them.
+    if let Some(ep) = id.endpoint {
+        for (k, v) in ep.env(id.cluster, id.task_id, &c.name, td.task_role_arn.is_some()) {
+            env.retain(|(n, _)| *n != k);
+            env.push((k, v));
+        }
     }
     let mut labels = c.docker_labels.clone();
     labels.extend(id.labels(&c.name)); // ours win
@@ -319,7 +329,43 @@ mod tests {
         instance: "i1",
         aliases: &[],
         publish_on: "127.0.0.1",
+        endpoint: None,
     };
+
+    #[test]
+    fn task_endpoint_variables_and_credentials_only_with_a_role() {
+        let ep = crate::task::endpoint::TaskEndpoint::new("http://169.254.170.2:4100", b"key");
+        let id = TaskIdentity {
+            endpoint: Some(&ep),
+            ..ID
+        };
+        let plain = td(
+            json!({"containerDefinitions": [{"name": "app", "image": "img", "memory": 8,
+            "environment": [{"name": "ECS_CONTAINER_METADATA_URI_V4", "value": "spoofed"}]}]}),
+        );
+        let s = container_spec(&id, &plain, &plain.container_definitions[0], None, None);
+        let names: Vec<&str> = s.env.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["ECS_CONTAINER_METADATA_URI_V4"]);
+        assert_eq!(
+            s.env[0].1,
+            format!(
+                "http://169.254.170.2:4100/v4/{}",
+                ep.metadata_id("default", "abc", "app")
+            )
+        );
+        let role = td(json!({"taskRoleArn": "arn:aws:iam::1:role/app",
+            "containerDefinitions": [{"name": "app", "image": "img", "memory": 8}]}));
+        let s = container_spec(&id, &role, &role.container_definitions[0], None, None);
+        let get = |k: &str| s.env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        assert_eq!(
+            get("AWS_CONTAINER_AUTHORIZATION_TOKEN"),
+            Some(ep.token("default", "abc"))
+        );
+        assert!(get("AWS_CONTAINER_CREDENTIALS_FULL_URI").is_some());
+        // No endpoint (the agent could not serve one): no variables.
+        let s = container_spec(&ID, &role, &role.container_definitions[0], None, None);
+        assert!(s.env.is_empty());
+    }
 
     #[test]
     fn labels_names_resources_and_health() {
@@ -406,6 +452,7 @@ mod tests {
             instance: "i1",
             aliases: &["api".to_string(), "web-app".to_string()],
             publish_on: "127.0.0.1",
+            endpoint: None,
         };
         let td = td(json!({"networkMode": "awsvpc", "containerDefinitions": [
             {"name": "App_1", "image": "img", "memory": 64,

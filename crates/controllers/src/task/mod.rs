@@ -11,12 +11,14 @@
 
 pub mod bounds;
 pub mod containers;
+pub mod endpoint;
 pub mod host_paths;
 pub mod names;
 pub mod pause;
 pub mod plan;
 pub mod reconciler;
 pub mod retention;
+pub mod roles;
 pub mod secrets;
 pub mod service_connect;
 pub mod volumes;

@@ -61,6 +61,7 @@ mod tests {
             instance,
             aliases: &[],
             publish_on: "127.0.0.1",
+            endpoint: None,
         }
     }
 

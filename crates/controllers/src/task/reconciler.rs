@@ -86,6 +86,7 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
         instance: &ctx.instance,
         aliases: aliases.as_ref().map_or(&[], Vec::as_slice),
         publish_on: &ctx.publish_address,
+        endpoint: ctx.task_endpoint.as_ref(),
     };
     let stop_request = (spec.desired_status == Some(DesiredStatus::Stopped)).then(|| {
         (
@@ -128,6 +129,14 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
             refused => refused,
         };
         if let Err(reason) = refused {
+            warn!(task = %key.name, %reason, "task refused");
+            status.desired_status = DesiredStatus::Stopped;
+            status.stop_code = Some(StopCode::TaskFailedToStart);
+            status.stopped_reason = Some(reason);
+        }
+        if status.desired_status == DesiredStatus::Running
+            && let Err(reason) = check_role(ctx, &cluster, &td).await?
+        {
             warn!(task = %key.name, %reason, "task refused");
             status.desired_status = DesiredStatus::Stopped;
             status.stop_code = Some(StopCode::TaskFailedToStart);
@@ -218,6 +227,44 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
         Some(d) => Action::requeue(d),
         None => Action::await_change(),
     })
+}
+
+/// Whether the task's role (if it has one) can be given: the Role exists in the task's
+/// cluster and this agent serves the endpoint its containers fetch credentials from. A
+/// task that cannot have its role fails to start, as in ECS; a store that cannot be read
+/// now is retried.
+async fn check_role(
+    ctx: &Context,
+    cluster: &str,
+    td: &TaskDefinitionSpec,
+) -> Result<Result<(), String>, TaskError> {
+    let Some(arn) = td.task_role_arn.clone() else {
+        return Ok(Ok(()));
+    };
+    let store = ctx.store.blocking().clone();
+    let c = cluster.to_string();
+    let arn2 = arn.clone();
+    let found = tokio::task::spawn_blocking(move || {
+        super::roles::task_role(store.as_ref(), &c, Some(&arn2))
+    })
+    .await
+    .map_err(|e| TaskError::Invalid {
+        task: String::new(),
+        message: e.to_string(),
+    })?;
+    match found {
+        Err(super::roles::RoleError::Unreachable(m)) => {
+            Err(TaskError::Store(store::StoreError::Backend(m)))
+        }
+        Err(super::roles::RoleError::Refused(m)) => Ok(Err(format!(
+            "ResourceInitializationError: taskRoleArn {arn}: {m}"
+        ))),
+        Ok(_) if ctx.task_endpoint.is_none() => Ok(Err(format!(
+            "ResourceInitializationError: taskRoleArn {arn}: container instance {} serves no task credentials endpoint (it could not bind 169.254.170.2; see its log)",
+            ctx.instance
+        ))),
+        Ok(_) => Ok(Ok(())),
+    }
 }
 
 /// The policy of a cluster (the default, everything dangerous refused, when it has none).

@@ -171,6 +171,7 @@ mod tests {
             instance: "i1",
             aliases: &[],
             publish_on: "127.0.0.1",
+            endpoint: None,
         }
     }
 

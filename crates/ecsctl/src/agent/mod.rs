@@ -67,8 +67,10 @@ async fn serve(config: AgentConfig, store_runtime: tokio::runtime::Handle) -> Re
         Some(h) => runtime::DockerRuntime::with_host(h.clone()),
         None => runtime::DockerRuntime::new(),
     });
-    let mut ctx = controllers::Context::new(store, runtime, identity.id.clone());
+    let mut ctx = controllers::Context::new(store.clone(), runtime, identity.id.clone());
     ctx.secrets = controllers::task::secrets::SecretReader::by_server();
+    // Role credentials come from the server too, resolved there.
+    ctx.roles = store;
     ctx.protected_host_paths = vec![config.data_dir.clone()];
     ctx.publish_address = identity.address.clone();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -77,6 +79,21 @@ async fn serve(config: AgentConfig, store_runtime: tokio::runtime::Handle) -> Re
         async move {
             let _ = rx.wait_for(|s| *s).await;
         }
+    };
+    // The task endpoint (metadata v4, role credentials) for the tasks placed here.
+    let endpoint = match server::task_endpoint::start(
+        &ctx,
+        &config.data_dir,
+        server::ecsapi::DEFAULT_ACCOUNT_ID,
+        stopped(),
+    )
+    .await
+    {
+        Some((ep, served)) => {
+            ctx.task_endpoint = Some(ep);
+            Some(served)
+        }
+        None => None,
     };
     let heartbeat = tokio::spawn(controllers::instance::run(
         ctx.clone(),
@@ -88,6 +105,9 @@ async fn serve(config: AgentConfig, store_runtime: tokio::runtime::Handle) -> Re
     shutdown.await;
     let _ = stop_tx.send(true);
     let _ = tokio::join!(heartbeat, tasks);
+    if let Some(e) = endpoint {
+        let _ = e.await;
+    }
     Ok(())
 }
 

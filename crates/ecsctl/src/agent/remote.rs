@@ -28,6 +28,12 @@ pub struct RemoteStore {
     revision: Arc<AtomicU64>,
 }
 
+impl std::fmt::Debug for RemoteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteStore").finish_non_exhaustive()
+    }
+}
+
 impl RemoteStore {
     /// A store reached through `client` with calls run on `runtime`, starting from the
     /// store revision `revision` (the server's, asked when the agent joined).
@@ -229,6 +235,34 @@ impl Store for RemoteStore {
 
     fn reads_wait(&self) -> bool {
         true
+    }
+}
+
+/// An agent's task roles: the server resolves each Role (its Secrets, or a profile of its
+/// `--role-profiles`) and answers only for roles of tasks placed on this agent's instances.
+impl controllers::task::roles::RoleSource for RemoteStore {
+    fn credentials(
+        &self,
+        cluster: &str,
+        role: &str,
+    ) -> Result<api::role::RoleCredentials, controllers::task::roles::RoleError> {
+        use controllers::task::roles::RoleError;
+        let path = format!(
+            "/v1/roles/{}/credentials?cluster={}",
+            encode(role),
+            encode(cluster)
+        );
+        let c = self.client.clone();
+        let answer = self
+            .call(async move {
+                match c.get::<api::role::RoleCredentials>(&path).await {
+                    Ok(v) => Ok(Ok(v)),
+                    Err(e) if not_found(&e) => Ok(Err(format!("{e:#}"))),
+                    Err(e) => Err(e),
+                }
+            })
+            .map_err(|e| RoleError::Unreachable(e.to_string()))?;
+        answer.map_err(RoleError::Refused)
     }
 }
 

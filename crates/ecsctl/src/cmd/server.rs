@@ -138,6 +138,12 @@ pub struct Args {
     /// made in DATA_DIR/aws-credentials; `ecsctl aws-env` prints it]
     #[arg(long, value_name = "FILE", requires = "aws_api")]
     pub aws_credentials: Option<PathBuf>,
+    /// An AWS shared-credentials file whose profiles Roles may name (`spec: {profile: NAME}`):
+    /// their keys reach the tasks whose taskRoleArn names such a Role. Not the
+    /// --aws-credentials file (those keys open ecsctl's own API) [default: no Role takes a
+    /// profile]
+    #[arg(long, value_name = "FILE")]
+    pub role_profiles: Option<PathBuf>,
     /// How long an agent may go without a heartbeat before its container instance is lost:
     /// marked agentConnected false, its tasks STOPPED (stopCode TerminationNotice) and
     /// replaced on live instances; a returning agent removes their containers. Keep it a few
@@ -342,6 +348,8 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<()> {
         store: None,
         etcd,
         leader_lease: Some(args.leader_lease),
+        role_profiles: args.role_profiles,
+        task_endpoint: true,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -96,6 +96,7 @@ fn headers(kind: Kind) -> (&'static [&'static str], &'static [&'static str]) {
             &["name", "inbound", "outbound", "age"],
             &["description", "labels"],
         ),
+        Kind::Role => (&["name", "source", "age"], &["labels"]),
         Kind::Deployment => (
             &[
                 "name",
@@ -244,6 +245,16 @@ fn row(kind: Kind, o: &Value, now: OffsetDateTime) -> (Vec<String>, Vec<String>)
                 vec![or_dash(o, "/spec/description"), labels(o)],
             )
         }
+        Kind::Role => (
+            vec![
+                name,
+                o.get("spec")
+                    .and_then(|s| serde_json::from_value::<api::role::RoleSpec>(s.clone()).ok())
+                    .map_or_else(|| "-".to_string(), |s| s.source()),
+                age,
+            ],
+            vec![labels(o)],
+        ),
         Kind::Deployment => (
             vec![
                 name,

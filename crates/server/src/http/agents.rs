@@ -156,7 +156,17 @@ pub(crate) async fn secret_value(
     )?;
     let reader = state.secrets.clone();
     let value = blocking(&state.store, move |s: &dyn Store| {
-        if let Err(f) = needed_by_own_task(s, &who, &cluster, &name)? {
+        let alias = api::names::dns_alias(&name);
+        let needs = |td: &TaskDefinitionSpec| {
+            td.container_definitions
+                .iter()
+                .flat_map(|c| &c.secrets)
+                .any(|r| {
+                    api::secret::secret_name(&r.value_from).is_ok_and(|n| n == name || n == alias)
+                })
+        };
+        let what = format!("read the value of Secret {name} in cluster {cluster}");
+        if let Err(f) = needed_by_own_task(s, &who, &cluster, what, needs)? {
             return Ok(Err(f.into()));
         }
         // A store that cannot be read now is the server's trouble (503: the agent tries
@@ -176,14 +186,59 @@ pub(crate) async fn secret_value(
     Ok(Json(SecretValue { value }))
 }
 
-/// Whether a task placed on one of `who`'s instances, not stopped, needs the Secret `name`.
+/// `GET /v1/roles/{name}/credentials?cluster=`: the credentials of a Role, resolved here
+/// (its Secrets, or a profile of `--role-profiles`), for an agent one of whose tasks (not
+/// stopped, placed on an instance it registered) has it as its `taskRoleArn`.
+pub(crate) async fn role_credentials(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    path: Result<Path<String>, PathRejection>,
+    q: Result<Query<ClusterQuery>, QueryRejection>,
+) -> Result<Json<api::role::RoleCredentials>, ApiError> {
+    let name = path_param(path)?;
+    let cluster = query(q)?.cluster_or_default();
+    access::authorize(
+        &who,
+        &Action::SecretValue {
+            cluster: cluster.clone(),
+        },
+    )?;
+    let reader = state.secrets.clone();
+    let creds = blocking(&state.store, move |s: &dyn Store| {
+        let needs = |td: &TaskDefinitionSpec| {
+            td.task_role_arn
+                .as_deref()
+                .is_some_and(|arn| api::role::role_name(arn).is_ok_and(|n| n == name))
+        };
+        let what = format!("read the credentials of Role {name} in cluster {cluster}");
+        if let Err(f) = needed_by_own_task(s, &who, &cluster, what, needs)? {
+            return Ok(Err(f.into()));
+        }
+        Ok(
+            controllers::task::roles::credentials(s, &reader, &cluster, &name).map_err(|e| {
+                let status = match e {
+                    controllers::task::roles::RoleError::Unreachable(_) => {
+                        StatusCode::SERVICE_UNAVAILABLE
+                    }
+                    controllers::task::roles::RoleError::Refused(_) => StatusCode::NOT_FOUND,
+                };
+                ApiError::new(status, e.to_string())
+            }),
+        )
+    })
+    .await??;
+    Ok(Json(creds))
+}
+
+/// Whether a task placed on one of `who`'s instances, not stopped, has a task definition
+/// that `needs` (a Secret, a Role); `what` says what was refused otherwise.
 fn needed_by_own_task(
     s: &dyn Store,
     who: &Identity,
     cluster: &str,
-    name: &str,
+    what: String,
+    needs: impl Fn(&TaskDefinitionSpec) -> bool,
 ) -> Result<Result<(), access::Forbidden>, StoreError> {
-    let alias = api::names::dns_alias(name);
     let mut owners = std::collections::HashMap::new();
     for task in s
         .list(&ListQuery::new(Kind::Task).in_cluster(cluster.to_string()))?
@@ -219,15 +274,7 @@ fn needed_by_own_task(
         let needs = s
             .get(&ObjectKey::new(Kind::TaskDefinition, None, &td))?
             .and_then(|o| o.spec_as::<TaskDefinitionSpec>().ok())
-            .is_some_and(|td| {
-                td.container_definitions
-                    .iter()
-                    .flat_map(|c| &c.secrets)
-                    .any(|r| {
-                        api::secret::secret_name(&r.value_from)
-                            .is_ok_and(|n| n == name || n == alias)
-                    })
-            });
+            .is_some_and(|td| needs(&td));
         if needs {
             return Ok(Ok(()));
         }
@@ -235,8 +282,9 @@ fn needed_by_own_task(
     Ok(Err(access::Forbidden {
         role: who.role,
         clusters: who.clusters.clone(),
-        what: format!("read the value of Secret {name} in cluster {cluster}"),
+        what,
         rule: access::AccessRule::InstanceOwner,
-        how_to_allow: "an agent reads only the Secrets its own running tasks need".to_string(),
+        how_to_allow: "an agent reads only the Secrets and Roles its own running tasks need"
+            .to_string(),
     }))
 }

@@ -111,6 +111,10 @@ pub(crate) fn router(state: AppState) -> Router {
             axum::routing::put(instances::set_state),
         )
         .route("/v1/secrets/{name}/value", get(agents::secret_value))
+        .route(
+            "/v1/roles/{name}/credentials",
+            get(agents::role_credentials),
+        )
         .route("/v1/watch", get(watch::watch))
         .route("/v1/syncs", get(syncs::list))
         .route("/v1/sync", post(syncs::sync))

@@ -112,6 +112,7 @@ pub fn describe(obj: &Value, now: OffsetDateTime) -> String {
             b.kv("Value", "<hidden: ecsctl never shows secret values>");
             b.render(&mut out, 2);
         }
+        "Role" => role_spec(spec, &mut out),
         _ => generic(spec, &mut out, 2),
     }
 
@@ -138,6 +139,22 @@ pub fn describe(obj: &Value, now: OffsetDateTime) -> String {
         events_section(events, now, &mut out);
     }
     out
+}
+
+/// A Role: where its credentials come from (Secrets by name, never a value).
+fn role_spec(spec: &Value, out: &mut String) {
+    let mut b = Block::default();
+    b.opt("Profile", text(spec, "/profile"));
+    b.opt("AccessKeyId", text(spec, "/accessKeyId"));
+    b.opt(
+        "SecretAccessKey",
+        text(spec, "/secretAccessKey/secret").map(|s| format!("from Secret {s}")),
+    );
+    b.opt(
+        "SessionToken",
+        text(spec, "/sessionToken/secret").map(|s| format!("from Secret {s}")),
+    );
+    b.render(out, 2);
 }
 
 fn is_empty(v: &Value) -> bool {
