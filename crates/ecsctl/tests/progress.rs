@@ -172,3 +172,24 @@ fn bars_on_a_terminal_and_the_plain_lines_elsewhere() {
         );
     }
 }
+
+#[test]
+fn sync_on_a_terminal_prints_the_same_lines_after_its_spinner() {
+    let mut s = Server::offline();
+    support::ensure_image();
+    let deploy = s.path().join("deploy");
+    let d = deploy.display().to_string();
+    s.write("deploy/job.yaml", &td("job", "v1"));
+    s.serve(&["--sync-root", &d], &[]);
+    let (code, out) = on_terminal(&s, &["sync", &d], &[("TERM", "xterm")]);
+    assert_eq!(code, Some(0), "{out:?}");
+    // Whatever the spinner drew was cleared: the results end the output, as plain lines.
+    assert!(out.ends_with("taskdefinition/job:1 created\n"), "{out:?}");
+    let o = s.run(&["sync", &d]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "taskdefinition/job:1 unchanged\n"
+    );
+    assert!(o.stderr.is_empty(), "{}", text(&o));
+}

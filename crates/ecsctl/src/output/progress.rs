@@ -438,6 +438,29 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_rollout_as_drawn() {
+        let term = InMemoryTerm::new(10, 100);
+        let mut v = RolloutView::on(Board::new(
+            false,
+            ProgressDrawTarget::term_like(Box::new(term.clone())),
+        ));
+        let mut failed = dep("ecs-svc/2", DeploymentStatus::Active, 0, 2);
+        failed.rollout_state = RolloutState::Failed;
+        failed.failed_tasks = 3;
+        let mut back = dep("ecs-svc/3", DeploymentStatus::Primary, 1, 2);
+        back.task_definition = "web:1".into();
+        v.update("failed", &[failed, back]);
+        v.finish();
+        assert_eq!(
+            screen(&term),
+            vec![
+                "  ecs-svc/2 ACTIVE   web:2 [                    ] 0/2 FAILED, 3 failed",
+                "  ecs-svc/3 PRIMARY  web:1 [==========>         ] 1/2 IN_PROGRESS",
+            ]
+        );
+    }
+
+    #[test]
     fn task_lines_as_drawn() {
         let term = InMemoryTerm::new(10, 100);
         let ids = vec!["aaa".to_string(), "bbb".to_string()];
