@@ -26,8 +26,9 @@ EXAMPLES:
 All documents are validated before anything is sent; one bad document means nothing is written.
 Each object prints one line: `service/web created`, `taskdefinition/web:2 created`,
 `cluster/default unchanged`. With --wait, progress lines follow until every applied service
-has finished its rollout and reached a steady state (as `ecsctl rollout status`); the exit code
-is 1 if a rollout failed (circuit breaker) or the timeout passed.")]
+has finished its rollout and reached a steady state (as `ecsctl rollout status`, bars per
+deployment when stderr is a terminal); the exit code is 1 if a rollout failed (circuit breaker)
+or the timeout passed.")]
 pub struct Args {
     /// A manifest file, a directory (recursive), or `-` for stdin
     #[arg(short = 'f', long = "filename", value_name = "PATH", required = true, num_args = 1..)]

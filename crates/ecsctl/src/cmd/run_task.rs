@@ -4,6 +4,7 @@
 use super::{parse_duration, show_duration};
 use crate::client::{Client, objects_path};
 use crate::error::{Reported, is_not_found, usage};
+use crate::output::progress::{Mode, TasksView, task_line};
 use anyhow::Result;
 use api::task::{TaskSpec, TaskStatus};
 use api::wire::{ApplyRequest, ApplyResponse};
@@ -27,7 +28,7 @@ EXAMPLES:
   ID=$(ecsctl run-task --task-definition web) && ecsctl logs \"$ID\" -f
 
 Prints the id of each task started, one per line. With --wait, progress (`ID PENDING -> RUNNING`)
-goes to stderr and the command exits 0 once every task is RUNNING, or 1 when a task stopped
+goes to stderr (on a terminal: a line per task, redrawn with its lastStatus) and the command exits 0 once every task is RUNNING, or 1 when a task stopped
 (`task ID stopped: STOPCODE: REASON`) or the timeout passed.")]
 pub struct Args {
     /// `FAMILY` (its latest revision) or `FAMILY:N`
@@ -246,8 +247,9 @@ fn verdict(task: &Object, goal: Goal) -> Verdict {
 }
 
 /// Polls the tasks every 200 ms until each reached `goal` (Ok), one failed (`Reported(1)`
-/// after saying why), or `timeout` passed. A line goes to stderr whenever a task's
-/// lastStatus changes.
+/// after saying why), or `timeout` passed. When stderr is a terminal, a line per task shows
+/// its lastStatus live (`output::progress`); otherwise a line goes to stderr whenever a
+/// task's lastStatus changes.
 pub(super) async fn wait_for(
     client: &Client,
     cluster: &str,
@@ -255,6 +257,31 @@ pub(super) async fn wait_for(
     goal: Goal,
     timeout: Duration,
 ) -> Result<()> {
+    let view = match Mode::detect() {
+        Mode::Live { color } => Some(TasksView::new(color, ids)),
+        Mode::Plain => None,
+    };
+    let result = follow_tasks(client, cluster, ids, goal, timeout, view.as_ref()).await;
+    if let Some(v) = view {
+        v.finish();
+    }
+    result
+}
+
+/// The loop of [`wait_for`].
+async fn follow_tasks(
+    client: &Client,
+    cluster: &str,
+    ids: &[String],
+    goal: Goal,
+    timeout: Duration,
+    view: Option<&TasksView>,
+) -> Result<()> {
+    // Prints `line` above the live lines, or as a plain line.
+    let say = |line: String| match view {
+        Some(v) => v.println(&line),
+        None => eprintln!("{line}"),
+    };
     let deadline = Instant::now() + timeout;
     let mut last: BTreeMap<&str, String> = BTreeMap::new();
     let mut pending: Vec<&str> = ids.iter().map(String::as_str).collect();
@@ -267,24 +294,39 @@ pub(super) async fn wait_for(
                 .await
             {
                 Err(e) if is_not_found(&e) => {
-                    eprintln!("task {id} was deleted");
+                    if let Some(v) = view {
+                        v.done(id, "deleted");
+                    }
+                    say(format!("task {id} was deleted"));
                     failed = true;
                     continue;
                 }
                 r => r?,
             };
             let status = status_of(&task).last_status.to_string();
-            match last.get(id) {
-                Some(prev) if *prev == status => {}
-                Some(prev) => eprintln!("{id} {prev} -> {status}"),
-                None => eprintln!("{id} {status}"),
+            if view.is_none() {
+                match last.get(id) {
+                    Some(prev) if *prev == status => {}
+                    Some(prev) => eprintln!("{id} {prev} -> {status}"),
+                    None => eprintln!("{id} {status}"),
+                }
+            }
+            let verdict = verdict(&task, goal);
+            if let Some(v) = view {
+                match &verdict {
+                    Verdict::Waiting => v.set(id, &task_line(&status, None)),
+                    Verdict::Done => v.done(id, &task_line(&status, None)),
+                    Verdict::Failed(why) => v.done(id, &task_line(&status, Some(why))),
+                }
             }
             last.insert(id, status);
-            match verdict(&task, goal) {
+            match verdict {
                 Verdict::Waiting => still.push(id),
                 Verdict::Done => {}
                 Verdict::Failed(why) => {
-                    eprintln!("task {id} stopped: {}", api::text::escape(&why));
+                    if view.is_none() {
+                        eprintln!("task {id} stopped: {}", api::text::escape(&why));
+                    }
                     failed = true;
                 }
             }

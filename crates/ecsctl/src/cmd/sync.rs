@@ -3,6 +3,7 @@
 
 use crate::client::Client;
 use crate::error::{ApiError, Reported, usage};
+use crate::output::progress::{Busy, Mode};
 use crate::output::ref_name;
 use crate::output::table::Table;
 use anyhow::Result;
@@ -45,12 +46,22 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
     if !dir.is_dir() {
         return Err(usage(format!("{}: not a directory", args.dir.display())));
     }
+    let dir_shown = dir.display().to_string();
     let body = SyncRequest {
         dir,
         dry_run: args.dry_run,
         prune: !args.no_prune,
     };
-    let answer: SyncResponse = match client.post("/v1/sync", &body).await {
+    // The server syncs in one request: on a terminal, a spinner says so meanwhile.
+    let busy = match Mode::detect() {
+        Mode::Live { color } => Some(Busy::new(color, &format!("syncing {}", dir_shown))),
+        Mode::Plain => None,
+    };
+    let answer = client.post::<_, SyncResponse>("/v1/sync", &body).await;
+    if let Some(b) = busy {
+        b.finish();
+    }
+    let answer = match answer {
         Ok(a) => a,
         Err(e) => {
             if let Some(api) = e.downcast_ref::<ApiError>()

@@ -7,6 +7,7 @@ pub mod columns;
 pub mod describe;
 pub mod fields;
 pub mod lb;
+pub mod progress;
 pub mod table;
 
 use anyhow::Result;

@@ -77,6 +77,8 @@ EXAMPLES:
 
 Prints a line whenever the progress changes, e.g.
   Waiting for deployment ecs-svc/4817... (web:2): 1 of 3 tasks running, 3 old tasks left...
+When stderr is a terminal (TERM not dumb), a bar per deployment is redrawn there instead
+(running/desired, rollout state, failed tasks); NO_COLOR turns its colors off.
 Exits 0 once the deployment for the service's current spec is COMPLETED and the service is in
 steady state; 1 when that deployment FAILED (the circuit breaker tripped; the message says
 whether the service rolled back, and to what) or when the timeout passed.")]

@@ -13,6 +13,7 @@ use super::service_spec;
 use crate::client::{Client, objects_path};
 use crate::cmd::show_duration;
 use crate::error::{ApiError, is_not_found};
+use crate::output::progress::{Mode, RolloutView};
 use anyhow::Result;
 use api::service::{DeploymentSummary, RolloutState, ServiceSpec, ServiceStatus};
 use api::{Kind, Object};
@@ -163,8 +164,13 @@ pub async fn resolve_task_definition(client: &Client, given: &str) -> Result<Opt
     }
 }
 
-/// Reads the service and resolves its task definition, then judges it.
-async fn look(client: &Client, cluster: &str, name: &str) -> Result<Verdict> {
+/// Reads the service and resolves its task definition, then judges it; with the service's
+/// deployments (for the live bars).
+async fn look(
+    client: &Client,
+    cluster: &str,
+    name: &str,
+) -> Result<(Verdict, Vec<DeploymentSummary>)> {
     let svc: Object = client
         .get(&objects_path(
             Kind::Service,
@@ -175,12 +181,17 @@ async fn look(client: &Client, cluster: &str, name: &str) -> Result<Verdict> {
         .await?;
     let given = service_spec(&svc)?.task_definition;
     let resolved = resolve_task_definition(client, &given).await?;
-    Ok(judge(&svc, resolved.as_deref()))
+    Ok((
+        judge(&svc, resolved.as_deref()),
+        super::status_of(&svc).deployments,
+    ))
 }
 
-/// Follows service `name` until its rollout is over or `deadline` passes, printing a line
-/// each time the progress changes. `timeout` is only for the message. A server that cannot
-/// be reached (restarting) is retried until the deadline.
+/// Follows service `name` until its rollout is over or `deadline` passes. `timeout` is only
+/// for the message. A server that cannot be reached (restarting) is retried until the
+/// deadline. When stderr is a terminal, bars per deployment are redrawn there
+/// (`output::progress`); otherwise a line is printed each time the progress changes. Either
+/// way the closing line goes to stdout and a failure is the error.
 pub async fn wait_rollout(
     client: &Client,
     cluster: &str,
@@ -188,21 +199,52 @@ pub async fn wait_rollout(
     deadline: Instant,
     timeout: Duration,
 ) -> Result<()> {
+    let mut view = match Mode::detect() {
+        Mode::Live { color } => Some(RolloutView::new(color)),
+        Mode::Plain => None,
+    };
+    let result = follow(client, cluster, name, deadline, timeout, view.as_mut()).await;
+    if let Some(v) = view {
+        v.finish();
+    }
+    let done = result?;
+    outln!("{done}");
+    Ok(())
+}
+
+/// The loop of [`wait_rollout`]: the closing line once the rollout is over.
+async fn follow(
+    client: &Client,
+    cluster: &str,
+    name: &str,
+    deadline: Instant,
+    timeout: Duration,
+    mut view: Option<&mut RolloutView>,
+) -> Result<String> {
     let mut last = String::new();
     let mut unreachable = false;
     loop {
         match look(client, cluster, name).await {
-            Ok(Verdict::Done(msg)) => {
-                outln!("{msg}");
-                return Ok(());
-            }
-            Ok(Verdict::Failed(msg)) => anyhow::bail!("{msg}"),
-            Ok(Verdict::Waiting(msg)) => {
-                unreachable = false;
-                if msg != last {
-                    outln!("{msg}");
-                    last = msg;
+            Ok((Verdict::Done(msg), deployments)) => {
+                if let Some(v) = view.as_deref_mut() {
+                    v.update(&msg, &deployments);
                 }
+                return Ok(msg);
+            }
+            Ok((Verdict::Failed(msg), deployments)) => {
+                if let Some(v) = view.as_deref_mut() {
+                    v.update(&msg, &deployments);
+                }
+                anyhow::bail!("{msg}")
+            }
+            Ok((Verdict::Waiting(msg), deployments)) => {
+                unreachable = false;
+                if let Some(v) = view.as_deref_mut() {
+                    v.update(&msg, &deployments);
+                } else if msg != last {
+                    outln!("{msg}");
+                }
+                last = msg;
             }
             Err(e) if is_not_found(&e) => {
                 anyhow::bail!("service/{name} not found in cluster {cluster}")
@@ -210,10 +252,14 @@ pub async fn wait_rollout(
             Err(e) if e.downcast_ref::<ApiError>().is_some() => return Err(e),
             Err(e) => {
                 if !unreachable {
-                    eprintln!(
+                    let line = format!(
                         "warning: {}; retrying",
                         api::text::escape(&format!("{e:#}"))
                     );
+                    match view.as_deref() {
+                        Some(v) => v.println(&line),
+                        None => eprintln!("{line}"),
+                    }
                     unreachable = true;
                 }
             }
