@@ -10,6 +10,7 @@
 //! revision on, and the view is then dropped for a fresh read. Controllers and the API of
 //! one server share the view: one store, cloned.
 
+use super::wire::RangeRequest;
 use super::{EtcdStore, Meta, parse_counter};
 use crate::StoreError;
 use crate::keys::decode_object;
@@ -18,8 +19,6 @@ use api::Object;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-
-use super::wire::RangeRequest;
 
 /// Objects a view may hold at most; beyond, it keeps only the revision (a write then reads
 /// what it needs, as with no view).
