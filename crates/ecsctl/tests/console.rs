@@ -268,5 +268,12 @@ fn console_pages_behind_a_one_time_token_with_live_events() {
         found,
         "no change of service/web within 2 s of the scale; saw {seen:?}"
     );
+    // What the page's script then fetches shows the new count.
+    let a = get(&c.addr, "/clusters/default/services/web", Some(&cookie));
+    assert!(
+        a.body.contains(r#"Desired <b class="desired">3</b>"#),
+        "{}",
+        a.body
+    );
     drop(sse);
 }
