@@ -18,8 +18,8 @@ EXAMPLES:
 The printed URL holds a one-time token: visiting it gives the browser a session cookie,
 and every request without that cookie is refused. Stop the console with Ctrl-C.")]
 pub struct Args {
-    /// Address to listen on [default: 127.0.0.1 on a free port]; other than loopback, the
-    /// console is reachable from the network (still behind its token)
+    /// Address to listen on (port 0: a free one); other than loopback, the console is
+    /// reachable from the network (still behind its token)
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:0")]
     pub listen: String,
     /// Open the URL with xdg-open
@@ -39,6 +39,8 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
             "warning: --listen {addr} is not a loopback address: the console can be reached from the network (plain HTTP; only the one-time token guards it)"
         );
     }
+    // A console of a server that is not there would only show errors: say so at once.
+    client.get::<api::wire::Health>("/v1/health").await?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
