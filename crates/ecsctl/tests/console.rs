@@ -113,6 +113,13 @@ fn session_cookie(a: &Answer) -> String {
         .to_string()
 }
 
+/// Waits for the scaled service's third task, so that no container is still being created
+/// when the server's drop guard removes them.
+fn settle(s: &Server) {
+    let o = s.run(&["rollout", "status", "service/web", "--timeout", "60s"]);
+    assert!(o.status.success(), "{}", support::stderr(&o));
+}
+
 #[test]
 fn console_pages_behind_a_one_time_token_with_live_events() {
     let s = Server::start();
@@ -276,4 +283,83 @@ fn console_pages_behind_a_one_time_token_with_live_events() {
         a.body
     );
     drop(sse);
+    settle(&s);
+}
+
+/// The console in a real browser: headless chromium through WebDriver (selenium, see
+/// tests/browser/console.py; scripts/install-browser.sh installs them): the one-time URL,
+/// the overview and service page with their counts, keyboard navigation, screenshots in
+/// target/tmp/, and a scale done with the CLI showing in the open page within 2 s without
+/// reloading.
+#[test]
+fn console_in_a_browser_follows_a_scale() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let install = std::process::Command::new(format!("{root}/scripts/install-browser.sh"))
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run scripts/install-browser.sh");
+    assert!(
+        install.status.success(),
+        "scripts/install-browser.sh failed"
+    );
+    let python = String::from_utf8_lossy(&install.stdout)
+        .lines()
+        .last()
+        .expect("the venv's python")
+        .to_string();
+
+    let s = Server::start();
+    let manifest = s.write(
+        "web.yaml",
+        &format!(
+            "{}---\n{}",
+            td("web", "v1"),
+            service("web", "web", 2, 100, 200, false)
+        ),
+    );
+    let o = s.run(&["apply", "-f", &manifest, "--wait", "--timeout", "60s"]);
+    assert!(o.status.success(), "{}", support::stderr(&o));
+    let c = start_console(&s);
+
+    let mut browser = std::process::Command::new(python)
+        .args([
+            &format!("{root}/crates/ecsctl/tests/browser/console.py"),
+            &format!("http://{}", c.addr),
+            &c.token_path,
+            env!("CARGO_TARGET_TMPDIR"),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("run the browser script");
+    let (tx, rx) = mpsc::channel();
+    let out = browser.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let ready = rx.recv_timeout(Duration::from_secs(90));
+    if ready.as_deref() != Ok("READY") {
+        let _ = browser.kill();
+        let _ = browser.wait();
+        panic!("the browser did not get ready: {ready:?}");
+    }
+    let o = s.run(&["scale", "service", "web", "--replicas", "3"]);
+    assert!(o.status.success(), "{}", support::stderr(&o));
+    let mut stdin = browser.stdin.take().expect("stdin");
+    writeln!(stdin, "GO").expect("tell the browser");
+    let verdict = rx.recv_timeout(Duration::from_secs(30));
+    let status = browser.wait().expect("the browser script");
+    assert_eq!(verdict.as_deref(), Ok("OK"), "{verdict:?}");
+    assert!(status.success());
+    for shot in ["console-overview.png", "console-service.png"] {
+        let path = format!("{}/{shot}", env!("CARGO_TARGET_TMPDIR"));
+        let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        assert!(len > 1000, "{path}: {len} bytes");
+    }
+    settle(&s);
 }
