@@ -288,8 +288,8 @@ fn console_pages_behind_a_one_time_token_with_live_events() {
 
 /// The console in a real browser: headless chromium through WebDriver (selenium, see
 /// tests/browser/console.py; scripts/install-browser.sh installs them): the one-time URL,
-/// the overview and service page with their counts, keyboard navigation, screenshots in
-/// target/tmp/, and a scale done with the CLI showing in the open page within 2 s without
+/// the overview and service page with their counts, keyboard navigation, a narrow window
+/// without sideways scrolling, screenshots in target/tmp/, and a scale done with the CLI showing in the open page within 2 s without
 /// reloading.
 #[test]
 fn console_in_a_browser_follows_a_scale() {

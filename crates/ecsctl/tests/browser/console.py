@@ -63,6 +63,14 @@ def main():
         assert text(driver, ".deployment.primary .ratio") == "2/2", driver.page_source
         driver.save_screenshot(f"{shots}/console-service.png")
 
+        # A narrow window: the page does not scroll sideways (wide tables scroll in place).
+        driver.set_window_size(420, 800)
+        wide = driver.execute_script(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;")
+        assert wide <= 0, f"the narrow page scrolls sideways by {wide}px"
+        driver.save_screenshot(f"{shots}/console-service-narrow.png")
+        driver.set_window_size(1280, 800)
+
         wait_for("the live stream", lambda: text(driver, "#live") == "live", 5)
         driver.execute_script("window.__sameLoad = 42;")
         print("READY", flush=True)
