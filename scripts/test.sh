@@ -18,6 +18,9 @@ scripts/install-etcd.sh
 step "iptables (security groups are loaded into task namespaces with iptables-restore)"
 scripts/install-iptables.sh
 
+step "chromium, chromium-driver and selenium (the web console's browser test)"
+scripts/install-browser.sh
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

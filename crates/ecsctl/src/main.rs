@@ -20,6 +20,7 @@ macro_rules! outln {
 mod agent;
 mod client;
 mod cmd;
+mod console;
 mod error;
 mod input;
 mod output;
@@ -46,6 +47,7 @@ EXAMPLES:
   ecsctl events -w                     # service events as they happen
   ecsctl top tasks                     # measured CPU% and MEMORY% of each task
   ecsctl sync ./deploy --dry-run       # what syncing a directory would apply and prune
+  ecsctl console --open               # the web console: overview, services, live updates
 
 EXIT CODES:
   0  success
@@ -98,6 +100,7 @@ enum Command {
     Drain(cmd::drain::DrainArgs),
     Undrain(cmd::drain::UndrainArgs),
     Status(cmd::status::Args),
+    Console(cmd::console::Args),
     /// Status of every synced directory (as `ecsctl get syncs`)
     Syncs {
         /// `table` or `json`
@@ -149,6 +152,7 @@ fn main() -> ExitCode {
         Command::Drain(args) => client_command(&cli.global, |c| cmd::drain::drain(c, args)),
         Command::Undrain(args) => client_command(&cli.global, |c| cmd::drain::undrain(c, args)),
         Command::Status(args) => client_command(&cli.global, |c| cmd::status::run(c, args)),
+        Command::Console(args) => client_command(&cli.global, |c| cmd::console::run(c, args)),
         Command::Syncs { output } => {
             client_command(&cli.global, |c| cmd::sync::status(c, output == "json"))
         }

@@ -529,7 +529,7 @@ fn every_command_has_examples() {
     let s = Server::offline();
     for cmd in [
         "server", "apply", "get", "describe", "delete", "diff", "validate", "schema", "scale",
-        "rollout", "events", "drain", "undrain",
+        "rollout", "events", "drain", "undrain", "console",
     ] {
         let o = s.run(&[cmd, "--help"]);
         expect_code(&o, 0);

@@ -3,6 +3,7 @@
 pub mod agent;
 pub mod apply;
 pub mod aws_env;
+pub mod console;
 pub mod delete;
 pub mod describe;
 pub mod diff;

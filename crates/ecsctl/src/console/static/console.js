@@ -1,0 +1,37 @@
+// Live updates: the server's watch arrives as server-sent events on /events; when one is
+// about what this page shows, the page's <main> is fetched again and swapped in place.
+(function () {
+  "use strict";
+  var live = document.getElementById("live");
+  // "*" (the overview: every change) or "CLUSTER/SERVICE" (a service's page).
+  var watch = document.body.getAttribute("data-watch") || "*";
+  var timer = null;
+
+  function concerns(change) {
+    return watch === "*" || (change.cluster + "/" + change.service) === watch;
+  }
+
+  function refresh() {
+    timer = null;
+    fetch(window.location.pathname, { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var next = doc.getElementById("main");
+        var main = document.getElementById("main");
+        if (next && main) { main.innerHTML = next.innerHTML; }
+      })
+      .catch(function (e) { live.textContent = "refresh failed (" + e + ")"; });
+  }
+
+  var source = new EventSource("/events");
+  source.onopen = function () { live.textContent = "live"; };
+  source.onerror = function () { live.textContent = "reconnecting…"; };
+  source.addEventListener("change", function (msg) {
+    var change = JSON.parse(msg.data);
+    if (concerns(change) && timer === null) {
+      // Changes come in bursts (a task's status, then its service's): one fetch per burst.
+      timer = setTimeout(refresh, 150);
+    }
+  });
+})();

@@ -1,0 +1,365 @@
+//! The web console end to end, through the real binary against a real server on Docker:
+//! `ecsctl console` prints a one-time URL; requests without the session cookie get 401; the
+//! URL sets the cookie once; the overview and the service page show the service's counts
+//! and deployment bar; `/events` delivers a change within 2 s of an `ecsctl scale`. The
+//! console is killed on drop, the containers are removed by the server's drop guard.
+#![cfg(feature = "docker-tests")]
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+use support::Server;
+use support::services::{get_service, service, td};
+
+/// A running `ecsctl console`, killed on drop.
+struct Console {
+    child: Child,
+    /// `127.0.0.1:PORT`.
+    addr: String,
+    /// The printed path with its token (`/?token=...`).
+    token_path: String,
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_console(s: &Server) -> Console {
+    let mut child = s
+        .command(&["console", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn ecsctl console");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("the console's first line");
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"));
+    let rest = url.strip_prefix("http://").expect("http://");
+    let (addr, path) = rest.split_at(rest.find('/').expect("a path"));
+    assert!(addr.starts_with("127.0.0.1:"), "{url}");
+    assert!(path.starts_with("/?token=") && path.len() > 40, "{url}");
+    Console {
+        child,
+        addr: addr.to_string(),
+        token_path: path.to_string(),
+    }
+}
+
+/// An HTTP/1.1 answer: status, head (lower-cased), body.
+struct Answer {
+    status: u16,
+    head: String,
+    body: String,
+}
+
+fn request(addr: &str, path: &str, cookie: Option<&str>) -> TcpStream {
+    let mut tcp = TcpStream::connect(addr).expect("connect to the console");
+    tcp.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("read timeout");
+    let cookie = cookie.map_or(String::new(), |c| format!("Cookie: {c}\r\n"));
+    write!(
+        tcp,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{cookie}Connection: close\r\n\r\n"
+    )
+    .expect("send the request");
+    tcp
+}
+
+fn get(addr: &str, path: &str, cookie: Option<&str>) -> Answer {
+    let mut text = String::new();
+    request(addr, path, cookie)
+        .read_to_string(&mut text)
+        .expect("read the answer");
+    let (head, body) = text.split_once("\r\n\r\n").expect("a head");
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {head:?}"));
+    Answer {
+        status,
+        head: head.to_lowercase(),
+        body: body.to_string(),
+    }
+}
+
+/// The `ecsctl_console=...` pair of a `Set-Cookie` header.
+fn session_cookie(a: &Answer) -> String {
+    let line = a
+        .head
+        .lines()
+        .find(|l| l.starts_with("set-cookie:"))
+        .unwrap_or_else(|| panic!("no cookie set: {}", a.head));
+    assert!(line.contains("httponly"), "{line}");
+    assert!(line.contains("samesite=strict"), "{line}");
+    assert!(line.contains("path=/"), "{line}");
+    line["set-cookie:".len()..]
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// Waits for the scaled service's third task, so that no container is still being created
+/// when the server's drop guard removes them.
+fn settle(s: &Server) {
+    let o = s.run(&["rollout", "status", "service/web", "--timeout", "60s"]);
+    assert!(o.status.success(), "{}", support::stderr(&o));
+}
+
+#[test]
+fn console_pages_behind_a_one_time_token_with_live_events() {
+    let s = Server::start();
+    let manifest = s.write(
+        "web.yaml",
+        &format!(
+            "{}---\n{}",
+            td("web", "v1"),
+            service("web", "web", 2, 100, 200, false)
+        ),
+    );
+    let o = s.run(&["apply", "-f", &manifest, "--wait", "--timeout", "60s"]);
+    assert!(o.status.success(), "{}", support::stderr(&o));
+
+    // A --listen that is no address: a usage error naming it, nothing started.
+    let o = s.run(&["console", "--listen", "localhost"]);
+    support::expect_code(&o, 2);
+    assert!(
+        support::stderr(&o).contains("--listen"),
+        "{}",
+        support::stderr(&o)
+    );
+
+    let c = start_console(&s);
+
+    // Nothing without the session: the pages, the events, the static files.
+    for path in [
+        "/",
+        "/clusters/default/services/web",
+        "/events",
+        "/static/console.js",
+    ] {
+        let a = get(&c.addr, path, None);
+        assert_eq!(a.status, 401, "{path}: {}", a.head);
+        assert!(a.body.contains("printed"), "{path}: {}", a.body);
+    }
+    assert_eq!(get(&c.addr, "/?token=wrong", None).status, 401);
+
+    // The token URL: a cookie and a redirect to `/` without the token.
+    let a = get(&c.addr, &c.token_path, None);
+    assert_eq!(a.status, 303, "{}", a.head);
+    assert!(
+        a.head.contains("\r\nlocation: /\r\n") || a.head.contains("\nlocation: /"),
+        "{}",
+        a.head
+    );
+    let cookie = session_cookie(&a);
+
+    // Used once: a second visit gets nothing.
+    let again = get(&c.addr, &c.token_path, None);
+    assert_eq!(
+        again.status, 401,
+        "the token was used twice: {}",
+        again.head
+    );
+    assert!(!again.head.contains("set-cookie"));
+
+    // (minijinja's HTML escape writes `/` as `&#x2f;`, which browsers read as `/`.)
+    // The overview lists the service with its counts and health.
+    let a = get(&c.addr, "/", Some(&cookie));
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(
+        a.body.contains(r#"<tr data-service="default/web"><td><a href="&#x2f;clusters&#x2f;default&#x2f;services&#x2f;web">web</a></td><td>default</td><td class="desired">2</td><td class="running">2</td><td class="pending">0</td><td><span class="badge steady">steady</span>"#),
+        "{}",
+        a.body
+    );
+    assert!(a.body.contains("<h2 id=\"events-h\">Recent events</h2>"));
+    assert!(
+        a.body.contains(
+            r#"<a href="&#x2f;clusters&#x2f;default&#x2f;services&#x2f;web">service&#x2f;web</a>"#
+        ),
+        "the service's events: {}",
+        a.body
+    );
+
+    // The service page: its deployment bar 2/2, its tasks RUNNING.
+    let a = get(&c.addr, "/clusters/default/services/web", Some(&cookie));
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(
+        a.body.contains(r#"<span class="ratio">2/2</span>"#),
+        "{}",
+        a.body
+    );
+    assert!(
+        a.body.contains("PRIMARY") && a.body.contains("web:1"),
+        "{}",
+        a.body
+    );
+    assert_eq!(
+        a.body
+            .matches(r#"<td class="status running">RUNNING</td>"#)
+            .count(),
+        2,
+        "{}",
+        a.body
+    );
+    let a = get(&c.addr, "/clusters/default/services/nope", Some(&cookie));
+    assert_eq!(a.status, 404, "{}", a.body);
+
+    // Live: an SSE stream delivers the service's change within 2 s of `ecsctl scale`.
+    let generation = get_service(&s, "web")["metadata"]["generation"]
+        .as_u64()
+        .unwrap();
+    let sse = request(&c.addr, "/events", Some(&cookie));
+    sse.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut reader = BufReader::new(sse.try_clone().unwrap());
+    let mut status_line = String::new();
+    reader.read_line(&mut status_line).unwrap();
+    assert!(status_line.contains(" 200 "), "{status_line}");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in reader.lines().map_while(Result::ok) {
+            if tx.send(line.trim_end_matches('\r').to_string()).is_err() {
+                break;
+            }
+        }
+    });
+    // The head is sent once the watch is open: wait for its end before the change.
+    let head_end = Instant::now() + Duration::from_secs(5);
+    loop {
+        let line = rx
+            .recv_timeout(head_end.saturating_duration_since(Instant::now()))
+            .expect("the SSE head");
+        if line.is_empty() {
+            break;
+        }
+        assert!(
+            !line.to_lowercase().starts_with("content-type:") || line.contains("text/event-stream"),
+            "{line}"
+        );
+    }
+    let scaled = Instant::now();
+    let o = s.run(&["scale", "service", "web", "--replicas", "3"]);
+    assert!(o.status.success(), "{}", support::stderr(&o));
+    let deadline = scaled + Duration::from_secs(2);
+    let mut seen = Vec::new();
+    let found = loop {
+        let Ok(line) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) else {
+            break false;
+        };
+        if let Some(data) = line.strip_prefix("data: ") {
+            let change: serde_json::Value = serde_json::from_str(data).unwrap();
+            if change["kind"] == "Service"
+                && change["name"] == "web"
+                && change["generation"].as_u64().unwrap_or(0) > generation
+            {
+                break true;
+            }
+            seen.push(line);
+        }
+    };
+    assert!(
+        found,
+        "no change of service/web within 2 s of the scale; saw {seen:?}"
+    );
+    // What the page's script then fetches shows the new count.
+    let a = get(&c.addr, "/clusters/default/services/web", Some(&cookie));
+    assert!(
+        a.body.contains(r#"Desired <b class="desired">3</b>"#),
+        "{}",
+        a.body
+    );
+    drop(sse);
+    settle(&s);
+}
+
+/// The console in a real browser: headless chromium through WebDriver (selenium, see
+/// tests/browser/console.py; scripts/install-browser.sh installs them): the one-time URL,
+/// the overview and service page with their counts, keyboard navigation, a narrow window
+/// without sideways scrolling, screenshots in target/tmp/, and a scale done with the CLI showing in the open page within 2 s without
+/// reloading.
+#[test]
+fn console_in_a_browser_follows_a_scale() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let install = std::process::Command::new(format!("{root}/scripts/install-browser.sh"))
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run scripts/install-browser.sh");
+    assert!(
+        install.status.success(),
+        "scripts/install-browser.sh failed"
+    );
+    let python = String::from_utf8_lossy(&install.stdout)
+        .lines()
+        .last()
+        .expect("the venv's python")
+        .to_string();
+
+    let s = Server::start();
+    let manifest = s.write(
+        "web.yaml",
+        &format!(
+            "{}---\n{}",
+            td("web", "v1"),
+            service("web", "web", 2, 100, 200, false)
+        ),
+    );
+    let o = s.run(&["apply", "-f", &manifest, "--wait", "--timeout", "60s"]);
+    assert!(o.status.success(), "{}", support::stderr(&o));
+    let c = start_console(&s);
+
+    let mut browser = std::process::Command::new(python)
+        .args([
+            &format!("{root}/crates/ecsctl/tests/browser/console.py"),
+            &format!("http://{}", c.addr),
+            &c.token_path,
+            env!("CARGO_TARGET_TMPDIR"),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("run the browser script");
+    let (tx, rx) = mpsc::channel();
+    let out = browser.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let ready = rx.recv_timeout(Duration::from_secs(90));
+    if ready.as_deref() != Ok("READY") {
+        let _ = browser.kill();
+        let _ = browser.wait();
+        panic!("the browser did not get ready: {ready:?}");
+    }
+    let o = s.run(&["scale", "service", "web", "--replicas", "3"]);
+    assert!(o.status.success(), "{}", support::stderr(&o));
+    let mut stdin = browser.stdin.take().expect("stdin");
+    writeln!(stdin, "GO").expect("tell the browser");
+    let verdict = rx.recv_timeout(Duration::from_secs(30));
+    let status = browser.wait().expect("the browser script");
+    assert_eq!(verdict.as_deref(), Ok("OK"), "{verdict:?}");
+    assert!(status.success());
+    for shot in ["console-overview.png", "console-service.png"] {
+        let path = format!("{}/{shot}", env!("CARGO_TARGET_TMPDIR"));
+        let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        assert!(len > 1000, "{path}: {len} bytes");
+    }
+    settle(&s);
+}

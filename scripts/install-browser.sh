@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Makes sure the web console's browser tests can run: Debian's chromium (run headless) and
+# chromium-driver (its WebDriver server), and Python's selenium (from PyPI) in a venv of its
+# own. Installs what is missing, is quiet when all is there, and prints the venv's python as
+# its last line (crates/ecsctl/tests/console_browser.rs runs it with that python).
+set -euo pipefail
+
+sudo=()
+if [ "$(id -u)" != 0 ]; then
+  sudo=(sudo)
+fi
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  echo "installing Debian's chromium and chromium-driver..." >&2
+  install=("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver)
+  if ! "${install[@]}" >/dev/null 2>&1; then
+    # Most often a fresh machine whose package lists are missing or stale.
+    "${sudo[@]}" apt-get update -qq
+    "${install[@]}" >/dev/null
+  fi
+fi
+
+venv=${ECSCTL_BROWSER_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/ecsctl/browser-venv}
+if ! "$venv/bin/python" -c 'import selenium' 2>/dev/null; then
+  echo "installing selenium into $venv..." >&2
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check 'selenium>=4.10,<5'
+fi
+echo "$venv/bin/python"
