@@ -2,7 +2,7 @@
 # Makes sure the web console's browser tests can run: Debian's chromium (run headless) and
 # chromium-driver (its WebDriver server), and Python's selenium (from PyPI) in a venv of its
 # own. Installs what is missing, is quiet when all is there, and prints the venv's python as
-# its last line (crates/ecsctl/tests/console_browser.rs runs it with that python).
+# its last line (crates/ecsctl/tests/console.rs runs tests/browser/console.py with it).
 set -euo pipefail
 
 sudo=()
