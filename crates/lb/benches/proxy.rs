@@ -47,9 +47,20 @@ fn runtime(name: &str, threads: usize) -> Res<Runtime> {
 }
 
 fn free_port() -> Res<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
+    Ok(free_ports::<1>()?[0])
+}
+
+/// `N` distinct free ports: every listener is held until all ports are known (ports taken
+/// one after another could come back the same once the first was let go).
+fn free_ports<const N: usize>() -> Res<[u16; N]> {
+    let listeners = (0..N)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut ports = [0; N];
+    for (port, listener) in ports.iter_mut().zip(&listeners) {
+        *port = listener.local_addr()?.port();
+    }
+    Ok(ports)
 }
 
 async fn backend() -> Res<SocketAddr> {
@@ -297,7 +308,7 @@ fn main() -> Res<()> {
     let client_rt = runtime("client", 1)?;
 
     let backend_addr = backend_rt.block_on(backend())?;
-    let (lb_port, tls_port) = (free_port()?, free_port()?);
+    let [lb_port, tls_port] = free_ports::<2>()?;
     let lbs = LbManager::new();
     // An HTTPS listener beside the HTTP one, when openssl can make its certificate.
     let tls = bench_certificate();
