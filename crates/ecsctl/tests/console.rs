@@ -275,12 +275,19 @@ fn console_pages_behind_a_one_time_token_with_live_events() {
         found,
         "no change of service/web within 2 s of the scale; saw {seen:?}"
     );
-    // What the page's script then fetches shows the new count.
-    let a = get(&c.addr, "/clusters/default/services/web", Some(&cookie));
+    // What the page's script then fetches shows the new count: it fetches again on each
+    // change, and the service's status (which the page shows) follows its spec a moment
+    // after the event of the spec's change.
+    let page = loop {
+        let a = get(&c.addr, "/clusters/default/services/web", Some(&cookie));
+        if a.body.contains(r#"Desired <b class="desired">3</b>"#) || Instant::now() > deadline {
+            break a.body;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
     assert!(
-        a.body.contains(r#"Desired <b class="desired">3</b>"#),
-        "{}",
-        a.body
+        page.contains(r#"Desired <b class="desired">3</b>"#),
+        "not desired 3 within 2 s of the scale:\n{page}"
     );
     drop(sse);
     settle(&s);
