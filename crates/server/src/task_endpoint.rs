@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use controllers::Context;
 use controllers::task::endpoint::{self, TaskEndpoint, credentials, metadata};
-use runtime::{ContainerInfo, labels};
+use runtime::{ContainerInfo, ContainerSummary, labels};
 use serde_json::Value;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
@@ -181,13 +181,9 @@ fn refused(status: StatusCode, code: &str, message: &str) -> Response {
     reply(status, credentials::error(code, message))
 }
 
-/// Whose container an id is: (cluster, task, container) among this agent's running ones.
-async fn whose_container(
-    s: &EndpointState,
-    id: &str,
-) -> Result<(String, String, String), Response> {
-    let found = s
-        .ctx
+/// The running containers this agent made, or a 503 when the engine does not answer.
+async fn running_containers(s: &EndpointState) -> Result<Vec<ContainerSummary>, Response> {
+    s.ctx
         .runtime
         .list(&s.ctx.owned(&[]), false)
         .await
@@ -197,7 +193,15 @@ async fn whose_container(
                 "RuntimeUnavailable",
                 &e.to_string(),
             )
-        })?;
+        })
+}
+
+/// Whose container an id is: (cluster, task, container) among this agent's running ones.
+async fn whose_container(
+    s: &EndpointState,
+    id: &str,
+) -> Result<(String, String, String), Response> {
+    let found = running_containers(s).await?;
     for c in found {
         let (Some(cluster), Some(task), Some(name)) = (
             c.labels.get(labels::CLUSTER),
@@ -215,18 +219,7 @@ async fn whose_container(
 
 /// Whose task a credentials id is: (cluster, task).
 async fn whose_task(s: &EndpointState, id: &str) -> Result<(String, String), Response> {
-    let found = s
-        .ctx
-        .runtime
-        .list(&s.ctx.owned(&[]), false)
-        .await
-        .map_err(|e| {
-            refused(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "RuntimeUnavailable",
-                &e.to_string(),
-            )
-        })?;
+    let found = running_containers(s).await?;
     for c in found {
         if let (Some(cluster), Some(task)) =
             (c.labels.get(labels::CLUSTER), c.labels.get(labels::TASK))
