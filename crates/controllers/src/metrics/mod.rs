@@ -54,6 +54,17 @@ pub struct TaskMetrics {
     pub at: OffsetDateTime,
 }
 
+/// One bucket of a service's series: the means over its tasks (CPU, memory) and the request
+/// rate, each absent when nothing was measured in that bucket.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeriesPoint {
+    /// The bucket's start.
+    pub at: OffsetDateTime,
+    pub cpu_percent: Option<f64>,
+    pub memory_percent: Option<f64>,
+    pub requests_per_target_per_sec: Option<f64>,
+}
+
 /// The time series of every task and service. Cheap to clone (shared inside).
 #[derive(Clone, Debug)]
 pub struct Metrics {
@@ -277,6 +288,55 @@ impl Metrics {
                 mean(&means)
             }
         }
+    }
+
+    /// A service's series over the last `since` ending at `now`, one point per bucket that
+    /// holds a sample (oldest first; a missing bucket is a gap), at most one lap of the ring.
+    /// CPU and memory are the mean over the service's tasks of each task's bucket mean; a
+    /// task forgotten (stopped) takes its samples with it.
+    pub fn service_series(
+        &self,
+        cluster: &str,
+        service: &str,
+        since: Duration,
+        now: OffsetDateTime,
+    ) -> Vec<SeriesPoint> {
+        let to = self.slot(now);
+        let lap = i64::try_from(self.slots).unwrap_or(i64::MAX);
+        let since = time::Duration::try_from(since).unwrap_or(time::Duration::MAX);
+        let from = self
+            .slot(now.checked_sub(since).unwrap_or(OffsetDateTime::UNIX_EPOCH))
+            .max(to.saturating_sub(lap) + 1);
+        let inner = self.lock();
+        let tasks: Vec<&TaskSeries> = inner
+            .tasks
+            .iter()
+            .filter(|((c, _), s)| c == cluster && s.service.as_deref() == Some(service))
+            .map(|(_, s)| s)
+            .collect();
+        let requests = inner
+            .services
+            .get(&(cluster.to_string(), service.to_string()))
+            .map(|s| &s.requests);
+        let res = self.resolution.as_nanos() as i128;
+        (from..=to)
+            .filter_map(|slot| {
+                let of = |ring: &Ring| ring.mean(slot, slot);
+                let cpu: Vec<f64> = tasks.iter().filter_map(|t| of(&t.cpu)).collect();
+                let memory: Vec<f64> = tasks.iter().filter_map(|t| of(&t.memory)).collect();
+                let point = SeriesPoint {
+                    at: OffsetDateTime::from_unix_timestamp_nanos(i128::from(slot) * res)
+                        .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+                    cpu_percent: mean(&cpu),
+                    memory_percent: mean(&memory),
+                    requests_per_target_per_sec: requests.and_then(of),
+                };
+                (point.cpu_percent.is_some()
+                    || point.memory_percent.is_some()
+                    || point.requests_per_target_per_sec.is_some())
+                .then_some(point)
+            })
+            .collect()
     }
 
     /// Latest values of every service with task samples or request rates, by cluster and name.

@@ -11,18 +11,31 @@
     return watch === "*" || (change.cluster + "/" + change.service) === watch;
   }
 
-  function refresh() {
-    timer = null;
+  // Fetches the page again and swaps the elements with these ids in place.
+  function swap(ids) {
     fetch(window.location.pathname, { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
       .then(function (html) {
         var doc = new DOMParser().parseFromString(html, "text/html");
-        var next = doc.getElementById("main");
-        var main = document.getElementById("main");
-        if (next && main) { main.innerHTML = next.innerHTML; }
+        ids.forEach(function (id) {
+          var next = doc.getElementById(id);
+          var here = document.getElementById(id);
+          if (next && here) { here.innerHTML = next.innerHTML; }
+        });
       })
       .catch(function (e) { live.textContent = "refresh failed (" + e + ")"; });
   }
+
+  function refresh() {
+    timer = null;
+    swap(["main"]);
+  }
+
+  // Metrics and target health do not come through the watch: the charts and the targets
+  // are fetched again every 10 s while the page shows them.
+  setInterval(function () {
+    if (document.getElementById("charts") && !document.hidden) { swap(["charts", "targets"]); }
+  }, 10000);
 
   var source = new EventSource("/events");
   source.onopen = function () { live.textContent = "live"; };
