@@ -128,7 +128,7 @@ fn set_up(s: &Server) -> u16 {
     assert!(o.status.success(), "{}", support::stderr(&o));
     let o = s.run(&["rollout", "status", "service/web", "--timeout", "60s"]);
     assert!(o.status.success(), "{}", support::stderr(&o));
-    // The old tasks' samples left with them: a few of the new task's, for a line to draw.
+    // A few points, for a line to draw.
     poll("three CPU points in the series", Duration::from_secs(20), || {
         let series = api_get(s, "/v1/metrics/services/web/series?cluster=default");
         let cpu = series["points"]
@@ -214,7 +214,7 @@ fn the_service_page_charts_targets_and_rollout_timeline() {
 
     // Charts: every point of the CPU chart is one the series API answers (the newest
     // bucket may still be filling), and the API's points in between are all drawn. Polled:
-    // a task stopped by the rollout takes its samples with it once the sampler sees it go.
+    // a sample may land in a bucket between the two reads.
     let deadline = Instant::now() + Duration::from_secs(20);
     let page = loop {
         let page = service_page(&c, &cookie);

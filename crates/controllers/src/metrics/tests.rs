@@ -164,8 +164,8 @@ fn a_service_series_has_a_point_per_bucket_with_gaps() {
     assert_eq!(
         points,
         [
-            // a's bucket mean 75 and b's 30; memory 20 and 50.
-            (t(0), Some(52.5), Some(35.0), Some(2.0)),
+            // The mean of the bucket's samples: a's 100 and 50, b's 30.
+            (t(0), Some(60.0), Some(30.0), Some(2.0)),
             (t(20), None, None, Some(6.0)),
             (t(30), Some(20.0), Some(40.0), None),
         ]
@@ -182,5 +182,11 @@ fn a_service_series_has_a_point_per_bucket_with_gaps() {
     assert!(
         m.service_series("default", "nope", Duration::from_secs(60), t(35))
             .is_empty()
+    );
+    // A stopped task's samples stay in its service's series.
+    m.forget_task("default", "a");
+    assert_eq!(
+        m.service_series("default", "web", Duration::from_secs(15), t(35))[1].cpu_percent,
+        Some(20.0)
     );
 }

@@ -3,7 +3,8 @@ crates/ecsctl/tests/console_service.rs: signs in through the one-time URL, opens
 page and checks that its charts, their autoscaler marks, the load balancer targets and the
 rollout timeline are visible, that Tab reaches the charts, a mark and the targets, that the
 charts refresh on their own without a reload, and that a 420 px window does not scroll
-sideways. Saves console-service.png (1280x800) and console-service-420.png. Prints OK, or
+sideways. Saves console-service.png (1280x800), console-service-420.png and console-service-full.png
+(the whole page). Prints OK, or
 FAIL and why (exit 1).
 
 Usage: console_service.py BASE_URL TOKEN_PATH SERVICE_PATH SCREENSHOT_DIR
@@ -95,6 +96,9 @@ def main():
             "return document.querySelector('#chart-cpu svg').getBoundingClientRect().width;")
         assert 0 < svg_w <= 420, f"the chart is {svg_w}px wide"
         driver.save_screenshot(f"{shots}/console-service-420.png")
+        # The whole page, for people to look at.
+        driver.set_window_size(1280, 2400)
+        driver.save_screenshot(f"{shots}/console-service-full.png")
         print("OK", flush=True)
     except AssertionError as e:
         print(f"FAIL {e}", flush=True)

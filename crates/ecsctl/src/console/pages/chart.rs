@@ -25,7 +25,8 @@ const BOTTOM: f64 = 140.0;
 
 /// The windows a chart may show, each with the step between its time labels: the smallest
 /// that holds the service's life is picked, up to the hour the server keeps.
-const WINDOWS: [(Duration, Duration); 4] = [
+const WINDOWS: [(Duration, Duration); 5] = [
+    (Duration::from_secs(60), Duration::from_secs(15)),
     (Duration::from_secs(120), Duration::from_secs(30)),
     (Duration::from_secs(300), Duration::from_secs(60)),
     (Duration::from_secs(900), Duration::from_secs(300)),
@@ -494,7 +495,8 @@ mod tests {
     #[test]
     fn the_window_holds_the_services_life() {
         let w = |s| window_for(Some(Duration::from_secs(s)));
-        assert_eq!(w(30), Duration::from_secs(120));
+        assert_eq!(w(30), Duration::from_secs(60));
+        assert_eq!(w(61), Duration::from_secs(120));
         assert_eq!(w(200), Duration::from_secs(300));
         assert_eq!(w(301), Duration::from_secs(900));
         assert_eq!(w(100_000), Duration::from_secs(3600));

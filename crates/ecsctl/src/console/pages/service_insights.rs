@@ -136,7 +136,7 @@ fn charts(fetched: &Fetched, span: Duration, now: OffsetDateTime, marks: &[Mark]
             Spec {
                 id: "cpu",
                 title: "CPU",
-                unit_words: "% of the reserved CPU, mean over the tasks",
+                unit_words: "% of reserved CPU, tasks' mean",
                 unit: Unit::Percent,
             },
             |p| p.cpu_percent,
@@ -145,7 +145,7 @@ fn charts(fetched: &Fetched, span: Duration, now: OffsetDateTime, marks: &[Mark]
             Spec {
                 id: "memory",
                 title: "Memory",
-                unit_words: "% of the memory reservation, mean over the tasks",
+                unit_words: "% of reservation, tasks' mean",
                 unit: Unit::Percent,
             },
             |p| p.memory_percent,
@@ -154,7 +154,7 @@ fn charts(fetched: &Fetched, span: Duration, now: OffsetDateTime, marks: &[Mark]
             Spec {
                 id: "requests",
                 title: "Requests",
-                unit_words: "per second per target, through the load balancer",
+                unit_words: "per target, load balancer",
                 unit: Unit::PerSecond,
             },
             |p| p.requests_per_target_per_sec,
