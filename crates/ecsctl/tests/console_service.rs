@@ -129,16 +129,20 @@ fn set_up(s: &Server) -> u16 {
     let o = s.run(&["rollout", "status", "service/web", "--timeout", "60s"]);
     assert!(o.status.success(), "{}", support::stderr(&o));
     // A few points, for a line to draw.
-    poll("three CPU points in the series", Duration::from_secs(20), || {
-        let series = api_get(s, "/v1/metrics/services/web/series?cluster=default");
-        let cpu = series["points"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|p| p["cpuPercent"].is_number())
-            .count();
-        (cpu >= 3).then_some(())
-    });
+    poll(
+        "three CPU points in the series",
+        Duration::from_secs(20),
+        || {
+            let series = api_get(s, "/v1/metrics/services/web/series?cluster=default");
+            let cpu = series["points"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["cpuPercent"].is_number())
+                .count();
+            (cpu >= 3).then_some(())
+        },
+    );
     port
 }
 
@@ -175,7 +179,10 @@ fn api_targets(s: &Server) -> BTreeSet<(String, String, String)> {
             (
                 t["taskId"].as_str().unwrap_or_default().to_string(),
                 t["addr"].as_str().unwrap_or_default().to_string(),
-                t["health"]["state"].as_str().unwrap_or_default().to_string(),
+                t["health"]["state"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
             )
         })
         .collect()
@@ -219,7 +226,10 @@ fn the_service_page_charts_targets_and_rollout_timeline() {
     let page = loop {
         let page = service_page(&c, &cookie);
         let drawn = chart_points(&page, "chart-cpu");
-        let series = api_get(&s, "/v1/metrics/services/web/series?cluster=default&since=1h");
+        let series = api_get(
+            &s,
+            "/v1/metrics/services/web/series?cluster=default&since=1h",
+        );
         let answered: Vec<(String, f64)> = series["points"]
             .as_array()
             .expect("points")
@@ -262,8 +272,10 @@ fn the_service_page_charts_targets_and_rollout_timeline() {
         .replace('>', "&gt;")
         .replace('<', "&lt;");
     assert_eq!(
-        page.matches(&format!(r#"<g class="mark" tabindex="0" aria-label="{words}">"#))
-            .count(),
+        page.matches(&format!(
+            r#"<g class="mark" tabindex="0" aria-label="{words}">"#
+        ))
+        .count(),
         3,
         "marked on the three charts: {words}\n{page}"
     );
@@ -278,7 +290,12 @@ fn the_service_page_charts_targets_and_rollout_timeline() {
     let running: BTreeSet<String> = support::services::tasks(&s, "web")
         .iter()
         .filter(|t| t["status"]["lastStatus"] == "RUNNING")
-        .map(|t| t["metadata"]["name"].as_str().unwrap_or_default().to_string())
+        .map(|t| {
+            t["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
         .collect();
     let healthy: BTreeSet<String> = listed
         .iter()
@@ -292,7 +309,10 @@ fn the_service_page_charts_targets_and_rollout_timeline() {
     let page = service_page(&c, &cookie);
     let lane = |id: &str| -> String {
         let start = page
-            .find(&format!("data-deployment=\"{}\"", id.replace('/', "&#x2f;")))
+            .find(&format!(
+                "data-deployment=\"{}\"",
+                id.replace('/', "&#x2f;")
+            ))
             .unwrap_or_else(|| panic!("no lane of {id}: {page}"));
         let rest = &page[start..];
         rest[..rest.find("</ol></li>").expect("the lane's end")].to_string()

@@ -16,10 +16,8 @@ pub async fn fetch(
     service: &Value,
     now: OffsetDateTime,
 ) -> Fetched {
-    let window = pages::service_insights::window(
-        pages::str_at(service, "/metadata/creationTimestamp"),
-        now,
-    );
+    let window =
+        pages::service_insights::window(pages::str_at(service, "/metadata/creationTimestamp"), now);
     let series_path = format!(
         "/v1/metrics/services/{}/series?cluster={}&since={}s",
         encode(name),

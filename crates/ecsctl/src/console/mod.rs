@@ -41,9 +41,18 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("macros.html", include_str!("templates/macros.html")),
     ("overview.html", include_str!("templates/overview.html")),
     ("service.html", include_str!("templates/service.html")),
-    ("service_charts.html", include_str!("templates/service_charts.html")),
-    ("service_targets.html", include_str!("templates/service_targets.html")),
-    ("service_timeline.html", include_str!("templates/service_timeline.html")),
+    (
+        "service_charts.html",
+        include_str!("templates/service_charts.html"),
+    ),
+    (
+        "service_targets.html",
+        include_str!("templates/service_targets.html"),
+    ),
+    (
+        "service_timeline.html",
+        include_str!("templates/service_timeline.html"),
+    ),
     ("not_found.html", include_str!("templates/not_found.html")),
 ];
 /// The 401 page: how to get in.
@@ -388,9 +397,19 @@ mod tests {
                 "{id}: {html}"
             );
         }
-        assert!(html.contains(r#"data-at="2026-01-01T00:09:01Z" data-value="60.0""#) || html.contains(r#"data-value="60""#), "{html}");
-        assert!(html.contains("<text x=\"58.0\""), "value labels left of the plot: {html}");
-        assert!(html.contains(">-5m</text>") && html.contains(">now</text>"), "{html}");
+        assert!(
+            html.contains(r#"data-at="2026-01-01T00:09:01Z" data-value="60.0""#)
+                || html.contains(r#"data-value="60""#),
+            "{html}"
+        );
+        assert!(
+            html.contains("<text x=\"58.0\""),
+            "value labels left of the plot: {html}"
+        );
+        assert!(
+            html.contains(">-5m</text>") && html.contains(">now</text>"),
+            "{html}"
+        );
         // The decision is a focusable mark with its words, escaped.
         assert!(
             html.contains(r#"<g class="mark" tabindex="0" aria-label="scaled from 1 to 3: CPU 90% &gt; target 50% (autoscaler web-cpu).">"#),
@@ -400,11 +419,19 @@ mod tests {
             html.contains(r#"<tr data-task="t1"><td><code>t1</code></td><td class="addr">172.17.0.5:80</td><td class="health unhealthy">unhealthy</td><td>Health checks failed</td><td class="requests">12</td>"#),
             "{html}"
         );
-        assert!(!html.contains(r#"data-task="other""#), "another service's target");
+        assert!(
+            !html.contains(r#"data-task="other""#),
+            "another service's target"
+        );
         assert!(
             html.contains(r#"<li class="lane primary" data-deployment="ecs-svc&#x2f;1">"#),
             "{html}"
         );
-        assert!(html.contains(r#"<li class="step started">created (web:1) <time datetime="2026-01-01T00:07:00Z""#), "{html}");
+        assert!(
+            html.contains(
+                r#"<li class="step started">created (web:1) <time datetime="2026-01-01T00:07:00Z""#
+            ),
+            "{html}"
+        );
     }
 }

@@ -201,10 +201,7 @@ pub fn chart(
         if !joined && !line.is_empty() {
             lines.push(std::mem::take(&mut line));
         }
-        line.push_str(&format!(
-            "{}{x},{y}",
-            if joined { " L" } else { "M" }
-        ));
+        line.push_str(&format!("{}{x},{y}", if joined { " L" } else { "M" }));
         previous = Some(s.at);
         points.push(PointView {
             x,
@@ -290,7 +287,7 @@ pub fn chart(
 
 /// The smallest of 1, 2, 5 x 10^k at or above `v` (`v` > 0).
 fn nice_ceiling(v: f64) -> f64 {
-    if !(v > 0.0) || !v.is_finite() {
+    if !v.is_finite() || v <= 0.0 {
         return 1.0;
     }
     let magnitude = 10f64.powf(v.log10().floor());
@@ -306,9 +303,9 @@ fn ago_label(back: Duration) -> String {
     let s = back.as_secs();
     if s == 0 {
         "now".to_string()
-    } else if s % 3600 == 0 {
+    } else if s.is_multiple_of(3600) {
         format!("-{}h", s / 3600)
-    } else if s % 60 == 0 {
+    } else if s.is_multiple_of(60) {
         format!("-{}m", s / 60)
     } else {
         format!("-{s}s")

@@ -110,6 +110,9 @@ pub fn view(service: &Value, tasks: &[Value], fetched: &Fetched, now: OffsetDate
     }
 }
 
+/// Which value of a point a chart draws.
+type Pick = fn(&api::wire::SeriesPoint) -> Option<f64>;
+
 fn charts(fetched: &Fetched, span: Duration, now: OffsetDateTime, marks: &[Mark]) -> Charts {
     let (series, error) = match &fetched.series {
         Ok(s) => (Some(s), None),
@@ -118,7 +121,7 @@ fn charts(fetched: &Fetched, span: Duration, now: OffsetDateTime, marks: &[Mark]
     let resolution = series.map_or(Duration::from_secs(10), |s| {
         Duration::try_from_secs_f64(s.resolution_seconds).unwrap_or(Duration::from_secs(10))
     });
-    let samples = |pick: fn(&api::wire::SeriesPoint) -> Option<f64>| -> Vec<Sample> {
+    let samples = |pick: Pick| -> Vec<Sample> {
         series
             .map(|s| s.points.as_slice())
             .unwrap_or_default()
@@ -131,7 +134,7 @@ fn charts(fetched: &Fetched, span: Duration, now: OffsetDateTime, marks: &[Mark]
             })
             .collect()
     };
-    let specs: [(Spec<'_>, fn(&api::wire::SeriesPoint) -> Option<f64>); 3] = [
+    let specs: [(Spec<'_>, Pick); 3] = [
         (
             Spec {
                 id: "cpu",
@@ -168,7 +171,9 @@ fn charts(fetched: &Fetched, span: Duration, now: OffsetDateTime, marks: &[Mark]
         } else {
             specs
                 .into_iter()
-                .map(|(spec, pick)| chart::chart(spec, &samples(pick), resolution, span, now, marks))
+                .map(|(spec, pick)| {
+                    chart::chart(spec, &samples(pick), resolution, span, now, marks)
+                })
                 .collect()
         },
         error,
@@ -249,8 +254,8 @@ fn duration_words(d: Duration) -> String {
     let ms = d.as_millis();
     match ms {
         0..1000 => format!("{ms}ms"),
-        _ if ms % 3_600_000 == 0 => format!("{}h", ms / 3_600_000),
-        _ if ms % 60_000 == 0 => format!("{}m", ms / 60_000),
+        _ if ms.is_multiple_of(3_600_000) => format!("{}h", ms / 3_600_000),
+        _ if ms.is_multiple_of(60_000) => format!("{}m", ms / 60_000),
         _ => format!("{}s", d.as_secs()),
     }
 }
@@ -355,10 +360,17 @@ pub(crate) mod tests {
         let ids: Vec<_> = i.charts.list.iter().map(|c| c.id.as_str()).collect();
         assert_eq!(ids, ["chart-cpu", "chart-memory", "chart-requests"]);
         let cpu = &i.charts.list[0];
-        let values: Vec<_> = cpu.points.iter().map(|p| (p.at.as_str(), p.value)).collect();
+        let values: Vec<_> = cpu
+            .points
+            .iter()
+            .map(|p| (p.at.as_str(), p.value))
+            .collect();
         assert_eq!(
             values,
-            [("2026-01-01T00:09:00Z", 40.0), ("2026-01-01T00:09:01Z", 60.0)]
+            [
+                ("2026-01-01T00:09:00Z", 40.0),
+                ("2026-01-01T00:09:01Z", 60.0)
+            ]
         );
         assert_eq!(cpu.lines.len(), 1, "a second apart: joined");
         assert_eq!(i.charts.list[1].points[1].value, 30.0);
@@ -408,10 +420,7 @@ pub(crate) mod tests {
         };
         let i = view(&service(), &[], &f, now());
         assert!(i.charts.list.is_empty());
-        assert_eq!(
-            i.charts.error.as_deref(),
-            Some("the server did not answer")
-        );
+        assert_eq!(i.charts.error.as_deref(), Some("the server did not answer"));
         let notes: Vec<_> = i.balancers.iter().map(|b| b.note.as_deref()).collect();
         assert_eq!(
             notes,

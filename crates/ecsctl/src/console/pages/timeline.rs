@@ -77,27 +77,32 @@ pub fn view(
     events: &[Event],
     now: OffsetDateTime,
 ) -> Timeline {
-    let mut lanes: Vec<(OffsetDateTime, OffsetDateTime, bool, &DeploymentSummary, Vec<Step>)> =
-        deployments
-            .iter()
-            .filter_map(|d| {
-                let created = parse_time(&d.created_at)?;
-                let steps = steps_of(service, d, created, tasks, events);
-                let ongoing = d.status != DeploymentStatus::Inactive;
-                let end = if ongoing {
-                    now
-                } else {
-                    steps
-                        .last()
-                        .map(|s| s.at)
-                        .into_iter()
-                        .chain(parse_time(&d.updated_at))
-                        .max()
-                        .unwrap_or(created)
-                };
-                Some((created, end.max(created), ongoing, d, steps))
-            })
-            .collect();
+    let mut lanes: Vec<(
+        OffsetDateTime,
+        OffsetDateTime,
+        bool,
+        &DeploymentSummary,
+        Vec<Step>,
+    )> = deployments
+        .iter()
+        .filter_map(|d| {
+            let created = parse_time(&d.created_at)?;
+            let steps = steps_of(service, d, created, tasks, events);
+            let ongoing = d.status != DeploymentStatus::Inactive;
+            let end = if ongoing {
+                now
+            } else {
+                steps
+                    .last()
+                    .map(|s| s.at)
+                    .into_iter()
+                    .chain(parse_time(&d.updated_at))
+                    .max()
+                    .unwrap_or(created)
+            };
+            Some((created, end.max(created), ongoing, d, steps))
+        })
+        .collect();
     lanes.sort_by_key(|l| l.0);
     let start = lanes.first().map_or(now, |l| l.0);
     let span = (now - start).as_seconds_f64().max(1.0);
@@ -291,7 +296,12 @@ mod tests {
     fn labels(l: &Lane) -> Vec<(&str, &str)> {
         l.steps
             .iter()
-            .map(|s| (s.label.as_str(), s.when.as_ref().map_or("", |w| w.at.as_str())))
+            .map(|s| {
+                (
+                    s.label.as_str(),
+                    s.when.as_ref().map_or("", |w| w.at.as_str()),
+                )
+            })
             .collect()
     }
 
@@ -333,7 +343,11 @@ mod tests {
         let (old, new) = (&t.lanes[0], &t.lanes[1]);
         assert_eq!(old.x_start, LEFT);
         assert!(!old.ongoing);
-        assert_eq!(old.x_end, LEFT + (RIGHT - LEFT) * 0.65, "its updatedAt, 00:06:30");
+        assert_eq!(
+            old.x_end,
+            LEFT + (RIGHT - LEFT) * 0.65,
+            "its updatedAt, 00:06:30"
+        );
         assert_eq!(new.x_start, LEFT + (RIGHT - LEFT) * 0.5);
         assert!(new.ongoing);
         assert_eq!(new.x_end, RIGHT);
