@@ -272,13 +272,12 @@ fn the_service_page_charts_targets_and_rollout_timeline() {
         .replace('>', "&gt;")
         .replace('<', "&lt;");
     assert_eq!(
-        page.matches(&format!(
-            r#"<g class="mark" tabindex="0" aria-label="{words}">"#
-        ))
-        .count(),
+        page.matches(&format!(r#"tabindex="0" aria-label="{words}">"#))
+            .count(),
         3,
         "marked on the three charts: {words}\n{page}"
     );
+    assert!(page.contains(r#"<g class="mark" id="chart-cpu-mark-1" tabindex="0""#));
 
     // Targets: the ones the load balancer's status lists, with their health.
     let (shown, listed) = poll("the page's targets", Duration::from_secs(10), || {

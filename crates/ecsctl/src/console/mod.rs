@@ -412,7 +412,7 @@ mod tests {
         );
         // The decision is a focusable mark with its words, escaped.
         assert!(
-            html.contains(r#"<g class="mark" tabindex="0" aria-label="scaled from 1 to 3: CPU 90% &gt; target 50% (autoscaler web-cpu).">"#),
+            html.contains(r#"<g class="mark" id="chart-cpu-mark-1" tabindex="0" aria-label="scaled from 1 to 3: CPU 90% &gt; target 50% (autoscaler web-cpu).">"#),
             "{html}"
         );
         assert!(

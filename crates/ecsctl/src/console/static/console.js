@@ -11,17 +11,21 @@
     return watch === "*" || (change.cluster + "/" + change.service) === watch;
   }
 
-  // Fetches the page again and swaps the elements with these ids in place.
+  // Fetches the page again and swaps the elements with these ids in place; the focused
+  // element, when it has an id, keeps the focus in the new content.
   function swap(ids) {
     fetch(window.location.pathname, { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
       .then(function (html) {
         var doc = new DOMParser().parseFromString(html, "text/html");
+        var focused = document.activeElement && document.activeElement.id;
         ids.forEach(function (id) {
           var next = doc.getElementById(id);
           var here = document.getElementById(id);
           if (next && here) { here.innerHTML = next.innerHTML; }
         });
+        var again = focused && document.getElementById(focused);
+        if (again && again !== document.activeElement) { again.focus(); }
       })
       .catch(function (e) { live.textContent = "refresh failed (" + e + ")"; });
   }
