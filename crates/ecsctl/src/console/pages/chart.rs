@@ -33,6 +33,10 @@ const WINDOWS: [(Duration, Duration); 5] = [
     (Duration::from_secs(3600), Duration::from_secs(900)),
 ];
 
+/// Up to this many points, each is drawn as a dot with its hover title; more (an hour at a
+/// one-second resolution) are only the line, which keeps the page small.
+pub const MAX_DOTS: usize = 300;
+
 /// What a chart's values count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unit {
@@ -105,6 +109,8 @@ pub struct Chart {
     pub lines: Vec<String>,
     /// Every point, for its hover title (and the tests).
     pub points: Vec<PointView>,
+    /// Whether the points are drawn as dots (at most [`MAX_DOTS`]).
+    pub dots: bool,
     /// Autoscaler decisions in the window.
     pub marks: Vec<MarkView>,
     /// `latest 42.0 % · min 3.0 % · max 55.1 %`, or None without a point.
@@ -278,6 +284,7 @@ pub fn chart(
         y_ticks,
         x_ticks,
         lines,
+        dots: points.len() <= MAX_DOTS,
         points,
         marks,
         summary,
@@ -446,6 +453,30 @@ mod tests {
         assert_eq!(c.points[0].x, LEFT);
         assert_eq!(c.points[4].y, (TOP + BOTTOM) / 2.0);
         assert_eq!(c.points[0].at, "2026-01-01T00:08:00Z");
+    }
+
+    #[test]
+    fn an_hour_of_seconds_is_a_line_without_dots() {
+        let many: Vec<Sample> = (0..3600).rev().map(|s| sample(s, 5.0)).collect();
+        let c = chart(
+            CPU,
+            &many,
+            Duration::from_secs(1),
+            Duration::from_secs(3600),
+            now(),
+            &[],
+        );
+        assert_eq!(c.lines.len(), 1);
+        assert!(!c.dots);
+        let few = chart(
+            CPU,
+            &many[3300..],
+            Duration::from_secs(1),
+            Duration::from_secs(3600),
+            now(),
+            &[],
+        );
+        assert!(few.dots, "{} points", few.points.len());
     }
 
     #[test]
