@@ -184,6 +184,21 @@ async fn list(c: &Console, kind: api::Kind, cluster: Option<&str>) -> anyhow::Re
     Ok(list.items)
 }
 
+/// The GitOps sources' status; `None` when the console's identity may not read it (403: it
+/// spans every cluster).
+async fn sources(c: &Console) -> anyhow::Result<Option<Vec<api::wire::SyncStatus>>> {
+    match c.client.get::<api::wire::SyncList>("/v1/syncs").await {
+        Ok(list) => Ok(Some(list.items)),
+        Err(e)
+            if e.downcast_ref::<ApiError>()
+                .is_some_and(|a| a.status == StatusCode::FORBIDDEN.as_u16()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 #[tracing::instrument(skip_all)]
 async fn overview(State(c): State<Shared>) -> Result<Html<String>, PageError> {
     let (clusters, services, tasks, instances) = tokio::try_join!(
@@ -197,6 +212,7 @@ async fn overview(State(c): State<Shared>) -> Result<Html<String>, PageError> {
         services,
         tasks,
         instances,
+        sources: sources(&c).await?,
     };
     let model = pages::overview::view(&state, OffsetDateTime::now_utc());
     page(&c, "overview.html", &model, "*")
