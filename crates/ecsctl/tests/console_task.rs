@@ -145,6 +145,16 @@ fn task_page_logs_and_taskdef_diff_over_http() {
         a.body
     );
 
+    // The log stream of no task: one `end` event saying why (the page shows it).
+    let none = SseStream::open(&c.addr, "/clusters/default/tasks/nope/logs", &cookie);
+    let (event, data) = none
+        .event_until(Instant::now() + Duration::from_secs(10))
+        .expect("an end event");
+    let end: Value = serde_json::from_str(&data).unwrap();
+    assert_eq!(event, "end", "{data}");
+    assert!(field(&end, "/why").contains("nope"), "{data}");
+    assert_eq!(end["retry"], true, "{data}");
+
     // The log stream: the container's lines, the newer ones as they are printed.
     let logs = SseStream::open(&c.addr, &logs_path, &cookie);
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -239,7 +249,9 @@ fn task_page_logs_and_taskdef_diff_over_http() {
             None => panic!("the log stream did not end within 60 s of the task's stop"),
         }
     };
-    assert_eq!(why, "The task's containers stopped.");
+    let why: Value = serde_json::from_str(&why).unwrap();
+    assert_eq!(why["why"], "The task's containers stopped.");
+    assert_eq!(why["retry"], false, "nothing more will come: {why}");
     settle(&s);
 }
 

@@ -280,9 +280,9 @@ async fn task(
 
 /// `GET /clusters/C/tasks/ID/logs`: the task's logs as SSE, the last
 /// [`pages::task::LOG_TAIL`] lines of each container then the lines as they are printed:
-/// `line` events ([`pages::task::LogEvent`]), and a last `end` event saying why the stream
-/// ended (the containers stopped, or the server's error), after which the page stops
-/// listening (a reconnect would start over from the tail).
+/// `line` events ([`pages::task::LogEvent`]), and a last `end` event
+/// ([`pages::task::LogEnd`]: the containers stopped, or the server's error), after which the
+/// page stops listening (a reconnect would start over from the tail).
 #[tracing::instrument(skip_all, fields(cluster = %cluster, task = %id))]
 async fn task_logs(
     State(c): State<Shared>,
@@ -295,11 +295,16 @@ async fn task_logs(
         pages::task::LOG_TAIL
     );
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Event, Infallible>>(256);
-    let end = |why: String| Event::default().event("end").data(why);
+    let end = |e: pages::task::LogEnd| {
+        Event::default()
+            .event("end")
+            .json_data(&e)
+            .unwrap_or_else(|_| Event::default().event("end"))
+    };
     match c.client.stream(&path).await {
         Err(e) => {
             // The page shows why (no such task, no containers yet) instead of retrying.
-            let _ = tx.try_send(Ok(end(format!("{e:#}"))));
+            let _ = tx.try_send(Ok(end(pages::task::LogEnd::failed(format!("{e:#}")))));
         }
         Ok(mut lines) => {
             let several = lines
@@ -313,8 +318,8 @@ async fn task_logs(
                     };
                     let line = match next {
                         Ok(Some(line)) => line,
-                        Ok(None) => break "The task's containers stopped.".to_string(),
-                        Err(e) => break format!("{e:#}"),
+                        Ok(None) => break pages::task::LogEnd::stopped(),
+                        Err(e) => break pages::task::LogEnd::failed(format!("{e:#}")),
                     };
                     let event = pages::task::log_event(&line, several);
                     let Ok(sse) = Event::default().event("line").json_data(&event) else {

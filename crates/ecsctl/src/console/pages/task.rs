@@ -175,6 +175,30 @@ pub fn log_event(line: &LogLine, several: bool) -> LogEvent {
     }
 }
 
+/// Why a task's log stream ended (the `data` of its last SSE event, `end`).
+#[derive(Debug, Serialize, PartialEq)]
+pub struct LogEnd {
+    pub why: String,
+    /// Whether opening it again may show more: not when the containers stopped, but when it
+    /// could not be read (no containers yet, the server went away). The page opens it again
+    /// once the task shows RUNNING.
+    pub retry: bool,
+}
+
+impl LogEnd {
+    /// Every container of the task stopped: nothing more will come.
+    pub fn stopped() -> LogEnd {
+        LogEnd {
+            why: "The task's containers stopped.".into(),
+            retry: false,
+        }
+    }
+
+    pub fn failed(why: String) -> LogEnd {
+        LogEnd { why, retry: true }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::tests::now;
@@ -278,5 +302,6 @@ mod tests {
             }
         );
         assert_eq!(log_event(&line, false).prefix, "");
+        assert!(!LogEnd::stopped().retry && LogEnd::failed("gone".into()).retry);
     }
 }

@@ -36,6 +36,7 @@
           var slot = document.getElementById(old.id);
           if (slot) { slot.replaceWith(old); }
         });
+        document.dispatchEvent(new CustomEvent("console:refreshed"));
       })
       .catch(function (e) { live.textContent = "refresh failed (" + e + ")"; });
   }
