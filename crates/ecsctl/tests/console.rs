@@ -7,111 +7,12 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use support::Server;
+use support::console::{
+    BrowserScript, SseStream, assert_screenshot, browser_python, get, session_cookie, start_console,
+};
 use support::services::{get_service, service, td};
-
-/// A running `ecsctl console`, killed on drop.
-struct Console {
-    child: Child,
-    /// `127.0.0.1:PORT`.
-    addr: String,
-    /// The printed path with its token (`/?token=...`).
-    token_path: String,
-}
-
-impl Drop for Console {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_console(s: &Server) -> Console {
-    let mut child = s
-        .command(&["console", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn ecsctl console");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("the console's first line");
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in {line:?}"));
-    let rest = url.strip_prefix("http://").expect("http://");
-    let (addr, path) = rest.split_at(rest.find('/').expect("a path"));
-    assert!(addr.starts_with("127.0.0.1:"), "{url}");
-    assert!(path.starts_with("/?token=") && path.len() > 40, "{url}");
-    Console {
-        child,
-        addr: addr.to_string(),
-        token_path: path.to_string(),
-    }
-}
-
-/// An HTTP/1.1 answer: status, head (lower-cased), body.
-struct Answer {
-    status: u16,
-    head: String,
-    body: String,
-}
-
-fn request(addr: &str, path: &str, cookie: Option<&str>) -> TcpStream {
-    let mut tcp = TcpStream::connect(addr).expect("connect to the console");
-    tcp.set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("read timeout");
-    let cookie = cookie.map_or(String::new(), |c| format!("Cookie: {c}\r\n"));
-    write!(
-        tcp,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{cookie}Connection: close\r\n\r\n"
-    )
-    .expect("send the request");
-    tcp
-}
-
-fn get(addr: &str, path: &str, cookie: Option<&str>) -> Answer {
-    let mut text = String::new();
-    request(addr, path, cookie)
-        .read_to_string(&mut text)
-        .expect("read the answer");
-    let (head, body) = text.split_once("\r\n\r\n").expect("a head");
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no status in {head:?}"));
-    Answer {
-        status,
-        head: head.to_lowercase(),
-        body: body.to_string(),
-    }
-}
-
-/// The `ecsctl_console=...` pair of a `Set-Cookie` header.
-fn session_cookie(a: &Answer) -> String {
-    let line = a
-        .head
-        .lines()
-        .find(|l| l.starts_with("set-cookie:"))
-        .unwrap_or_else(|| panic!("no cookie set: {}", a.head));
-    assert!(line.contains("httponly"), "{line}");
-    assert!(line.contains("samesite=strict"), "{line}");
-    assert!(line.contains("path=/"), "{line}");
-    line["set-cookie:".len()..]
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_string()
-}
 
 /// Waits for the scaled service's third task, so that no container is still being created
 /// when the server's drop guard removes them.
@@ -223,53 +124,25 @@ fn console_pages_behind_a_one_time_token_with_live_events() {
     let generation = get_service(&s, "web")["metadata"]["generation"]
         .as_u64()
         .unwrap();
-    let sse = request(&c.addr, "/events", Some(&cookie));
-    sse.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let mut reader = BufReader::new(sse.try_clone().unwrap());
-    let mut status_line = String::new();
-    reader.read_line(&mut status_line).unwrap();
-    assert!(status_line.contains(" 200 "), "{status_line}");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in reader.lines().map_while(Result::ok) {
-            if tx.send(line.trim_end_matches('\r').to_string()).is_err() {
-                break;
-            }
-        }
-    });
-    // The head is sent once the watch is open: wait for its end before the change.
-    let head_end = Instant::now() + Duration::from_secs(5);
-    loop {
-        let line = rx
-            .recv_timeout(head_end.saturating_duration_since(Instant::now()))
-            .expect("the SSE head");
-        if line.is_empty() {
-            break;
-        }
-        assert!(
-            !line.to_lowercase().starts_with("content-type:") || line.contains("text/event-stream"),
-            "{line}"
-        );
-    }
+    // The head is sent once the watch is open: every change after it reaches the stream.
+    let sse = SseStream::open(&c.addr, "/events", &cookie);
     let scaled = Instant::now();
     let o = s.run(&["scale", "service", "web", "--replicas", "3"]);
     assert!(o.status.success(), "{}", support::stderr(&o));
     let deadline = scaled + Duration::from_secs(2);
     let mut seen = Vec::new();
     let found = loop {
-        let Ok(line) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) else {
+        let Some((_, data)) = sse.event_until(deadline) else {
             break false;
         };
-        if let Some(data) = line.strip_prefix("data: ") {
-            let change: serde_json::Value = serde_json::from_str(data).unwrap();
-            if change["kind"] == "Service"
-                && change["name"] == "web"
-                && change["generation"].as_u64().unwrap_or(0) > generation
-            {
-                break true;
-            }
-            seen.push(line);
+        let change: serde_json::Value = serde_json::from_str(&data).unwrap();
+        if change["kind"] == "Service"
+            && change["name"] == "web"
+            && change["generation"].as_u64().unwrap_or(0) > generation
+        {
+            break true;
         }
+        seen.push(data);
     };
     assert!(
         found,
@@ -300,20 +173,7 @@ fn console_pages_behind_a_one_time_token_with_live_events() {
 /// reloading.
 #[test]
 fn console_in_a_browser_follows_a_scale() {
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-    let install = std::process::Command::new(format!("{root}/scripts/install-browser.sh"))
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("run scripts/install-browser.sh");
-    assert!(
-        install.status.success(),
-        "scripts/install-browser.sh failed"
-    );
-    let python = String::from_utf8_lossy(&install.stdout)
-        .lines()
-        .last()
-        .expect("the venv's python")
-        .to_string();
+    let python = browser_python();
 
     let s = Server::start();
     let manifest = s.write(
@@ -328,45 +188,13 @@ fn console_in_a_browser_follows_a_scale() {
     assert!(o.status.success(), "{}", support::stderr(&o));
     let c = start_console(&s);
 
-    let mut browser = std::process::Command::new(python)
-        .args([
-            &format!("{root}/crates/ecsctl/tests/browser/console.py"),
-            &format!("http://{}", c.addr),
-            &c.token_path,
-            env!("CARGO_TARGET_TMPDIR"),
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("run the browser script");
-    let (tx, rx) = mpsc::channel();
-    let out = browser.stdout.take().expect("stdout");
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let ready = rx.recv_timeout(Duration::from_secs(90));
-    if ready.as_deref() != Ok("READY") {
-        let _ = browser.kill();
-        let _ = browser.wait();
-        panic!("the browser did not get ready: {ready:?}");
-    }
+    let mut browser = BrowserScript::start(&python, "console.py", &c, &[]);
+    browser.ready(Duration::from_secs(90));
     let o = s.run(&["scale", "service", "web", "--replicas", "3"]);
     assert!(o.status.success(), "{}", support::stderr(&o));
-    let mut stdin = browser.stdin.take().expect("stdin");
-    writeln!(stdin, "GO").expect("tell the browser");
-    let verdict = rx.recv_timeout(Duration::from_secs(30));
-    let status = browser.wait().expect("the browser script");
-    assert_eq!(verdict.as_deref(), Ok("OK"), "{verdict:?}");
-    assert!(status.success());
+    browser.go_and_pass(Duration::from_secs(30));
     for shot in ["console-overview.png", "console-service.png"] {
-        let path = format!("{}/{shot}", env!("CARGO_TARGET_TMPDIR"));
-        let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        assert!(len > 1000, "{path}: {len} bytes");
+        assert_screenshot(shot);
     }
     settle(&s);
 }

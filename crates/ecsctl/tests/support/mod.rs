@@ -10,6 +10,9 @@ pub mod agents;
 // Extra Docker engines, one per simulated host (only the Docker tier starts them).
 #[cfg(feature = "docker-tests")]
 pub mod engines;
+// The console (`ecsctl console`): HTTP and browser helpers.
+#[cfg(feature = "docker-tests")]
+pub mod console;
 pub mod roles;
 pub mod services;
 

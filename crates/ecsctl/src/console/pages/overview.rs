@@ -3,7 +3,7 @@
 
 use super::{
     Badge, EventRow, Health, MAX_EVENTS, When, cluster_of, name_of, newest_first, service_href,
-    service_status, str_at, task_service,
+    service_status, str_at,
 };
 use api::wire::{SyncState, SyncStatus};
 use serde::Serialize;
@@ -145,7 +145,7 @@ pub fn view(state: &State, now: OffsetDateTime) -> Model {
 
     for t in &state.tasks {
         let about = format!("task/{}", name_of(t));
-        let href = task_service(t).map(|svc| service_href(cluster_of(t), svc));
+        let href = Some(super::task_href(cluster_of(t), name_of(t)));
         for e in t
             .pointer("/status/events")
             .and_then(Value::as_array)
@@ -311,6 +311,11 @@ mod tests {
         assert_eq!(m.events[0].when.as_ref().unwrap().ago, "4m ago");
         assert_eq!(
             m.events[0].href.as_deref(),
+            Some("/clusters/default/tasks/a"),
+            "a task's events link to its page"
+        );
+        assert_eq!(
+            m.events[1].href.as_deref(),
             Some("/clusters/default/services/web")
         );
         assert!(m.instances.is_empty());

@@ -3,23 +3,40 @@
 (function () {
   "use strict";
   var live = document.getElementById("live");
-  // "*" (the overview: every change) or "CLUSTER/SERVICE" (a service's page).
+  // "*" (the overview: every change), "CLUSTER/SERVICE" (a service's page),
+  // "task:CLUSTER/ID" (a task's page) or "taskdef:FAMILY" (a task definition's page, which
+  // also lists the services using each revision).
   var watch = document.body.getAttribute("data-watch") || "*";
   var timer = null;
 
   function concerns(change) {
+    if (watch.indexOf("task:") === 0) {
+      return change.kind === "Task" && watch === "task:" + change.cluster + "/" + change.name;
+    }
+    if (watch.indexOf("taskdef:") === 0) {
+      return change.kind === "Service" ||
+        (change.kind === "TaskDefinition" && watch === "taskdef:" + change.name);
+    }
     return watch === "*" || (change.cluster + "/" + change.service) === watch;
   }
 
   function refresh() {
     timer = null;
-    fetch(window.location.pathname, { credentials: "same-origin" })
+    fetch(window.location.pathname + window.location.search, { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
       .then(function (html) {
         var doc = new DOMParser().parseFromString(html, "text/html");
         var next = doc.getElementById("main");
         var main = document.getElementById("main");
-        if (next && main) { main.innerHTML = next.innerHTML; }
+        if (!next || !main) { return; }
+        // Parts marked data-keep (a log box filling itself) stay as they are.
+        var kept = Array.prototype.slice.call(main.querySelectorAll("[data-keep][id]"));
+        main.innerHTML = next.innerHTML;
+        kept.forEach(function (old) {
+          var slot = document.getElementById(old.id);
+          if (slot) { slot.replaceWith(old); }
+        });
+        document.dispatchEvent(new CustomEvent("console:refreshed"));
       })
       .catch(function (e) { live.textContent = "refresh failed (" + e + ")"; });
   }
