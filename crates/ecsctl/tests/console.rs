@@ -7,118 +7,13 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Stdio};
+use std::io::{BufRead, BufReader, Write};
+use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use support::Server;
+use support::console::{browser_python, get, request, session_cookie, settle, start_console};
 use support::services::{get_service, service, td};
-
-/// A running `ecsctl console`, killed on drop.
-struct Console {
-    child: Child,
-    /// `127.0.0.1:PORT`.
-    addr: String,
-    /// The printed path with its token (`/?token=...`).
-    token_path: String,
-}
-
-impl Drop for Console {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_console(s: &Server) -> Console {
-    let mut child = s
-        .command(&["console", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn ecsctl console");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("the console's first line");
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in {line:?}"));
-    let rest = url.strip_prefix("http://").expect("http://");
-    let (addr, path) = rest.split_at(rest.find('/').expect("a path"));
-    assert!(addr.starts_with("127.0.0.1:"), "{url}");
-    assert!(path.starts_with("/?token=") && path.len() > 40, "{url}");
-    Console {
-        child,
-        addr: addr.to_string(),
-        token_path: path.to_string(),
-    }
-}
-
-/// An HTTP/1.1 answer: status, head (lower-cased), body.
-struct Answer {
-    status: u16,
-    head: String,
-    body: String,
-}
-
-fn request(addr: &str, path: &str, cookie: Option<&str>) -> TcpStream {
-    let mut tcp = TcpStream::connect(addr).expect("connect to the console");
-    tcp.set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("read timeout");
-    let cookie = cookie.map_or(String::new(), |c| format!("Cookie: {c}\r\n"));
-    write!(
-        tcp,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{cookie}Connection: close\r\n\r\n"
-    )
-    .expect("send the request");
-    tcp
-}
-
-fn get(addr: &str, path: &str, cookie: Option<&str>) -> Answer {
-    let mut text = String::new();
-    request(addr, path, cookie)
-        .read_to_string(&mut text)
-        .expect("read the answer");
-    let (head, body) = text.split_once("\r\n\r\n").expect("a head");
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no status in {head:?}"));
-    Answer {
-        status,
-        head: head.to_lowercase(),
-        body: body.to_string(),
-    }
-}
-
-/// The `ecsctl_console=...` pair of a `Set-Cookie` header.
-fn session_cookie(a: &Answer) -> String {
-    let line = a
-        .head
-        .lines()
-        .find(|l| l.starts_with("set-cookie:"))
-        .unwrap_or_else(|| panic!("no cookie set: {}", a.head));
-    assert!(line.contains("httponly"), "{line}");
-    assert!(line.contains("samesite=strict"), "{line}");
-    assert!(line.contains("path=/"), "{line}");
-    line["set-cookie:".len()..]
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_string()
-}
-
-/// Waits for the scaled service's third task, so that no container is still being created
-/// when the server's drop guard removes them.
-fn settle(s: &Server) {
-    let o = s.run(&["rollout", "status", "service/web", "--timeout", "60s"]);
-    assert!(o.status.success(), "{}", support::stderr(&o));
-}
 
 #[test]
 fn console_pages_behind_a_one_time_token_with_live_events() {
@@ -290,7 +185,7 @@ fn console_pages_behind_a_one_time_token_with_live_events() {
         "not desired 3 within 2 s of the scale:\n{page}"
     );
     drop(sse);
-    settle(&s);
+    settle(&s, "web");
 }
 
 /// The console in a real browser: headless chromium through WebDriver (selenium, see
@@ -301,19 +196,7 @@ fn console_pages_behind_a_one_time_token_with_live_events() {
 #[test]
 fn console_in_a_browser_follows_a_scale() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-    let install = std::process::Command::new(format!("{root}/scripts/install-browser.sh"))
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("run scripts/install-browser.sh");
-    assert!(
-        install.status.success(),
-        "scripts/install-browser.sh failed"
-    );
-    let python = String::from_utf8_lossy(&install.stdout)
-        .lines()
-        .last()
-        .expect("the venv's python")
-        .to_string();
+    let python = browser_python();
 
     let s = Server::start();
     let manifest = s.write(
@@ -368,5 +251,5 @@ fn console_in_a_browser_follows_a_scale() {
         let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         assert!(len > 1000, "{path}: {len} bytes");
     }
-    settle(&s);
+    settle(&s, "web");
 }

@@ -10,6 +10,7 @@
 //! time is the scarce thing), and its autoescape for `.html` names keeps object names and
 //! event messages from becoming markup.
 
+pub mod actions;
 pub mod auth;
 pub mod live;
 pub mod pages;
@@ -41,6 +42,11 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("overview.html", include_str!("templates/overview.html")),
     ("service.html", include_str!("templates/service.html")),
     ("not_found.html", include_str!("templates/not_found.html")),
+    ("confirm.html", include_str!("templates/confirm.html")),
+    (
+        "action_error.html",
+        include_str!("templates/action_error.html"),
+    ),
 ];
 /// The 401 page: how to get in.
 const UNAUTHORIZED: &str = include_str!("templates/unauthorized.html");
@@ -60,6 +66,8 @@ type Shared = Arc<Console>;
 /// The template environment with every page (autoescaping HTML).
 fn templates() -> Environment<'static> {
     let mut env = Environment::new();
+    // A name as one segment of a path (`/clusters/{{ c|urlencode }}/...`), as the pages' links.
+    env.add_filter("urlencode", |s: String| crate::client::encode(&s));
     for (name, source) in TEMPLATES {
         // The templates are part of the binary: one that does not parse is a bug, and the
         // unit test `every_template_parses` catches it first.
@@ -90,6 +98,7 @@ fn router(console: Shared) -> Router {
         .route("/", get(overview))
         .route("/clusters/{cluster}/services/{name}", get(service))
         .route("/events", get(events))
+        .merge(actions::routes())
         .route("/static/console.css", get(|| static_file("text/css", CSS)))
         .route(
             "/static/console.js",
@@ -161,16 +170,23 @@ fn render(env: &Environment<'static>, name: &str, ctx: &Value) -> Result<String,
         .map_err(|e| format!("console template {name}: {e:#}"))
 }
 
-/// A page: the model's fields and `watch` (what the page's script refreshes for).
+/// A page: the model's fields and `watch` (what the page's script refreshes for); with the
+/// request's `Cookie` header, also its session's anti-forgery token (`csrf`, for the action
+/// forms) and flash message (`flash`, shown once).
 fn page<M: Serialize>(
     c: &Console,
     name: &str,
     model: &M,
     watch: &str,
+    session: Option<&str>,
 ) -> Result<Html<String>, PageError> {
     let mut ctx = serde_json::to_value(model)
         .map_err(|e| PageError(e.to_string(), StatusCode::INTERNAL_SERVER_ERROR))?;
     ctx["watch"] = Value::String(watch.to_string());
+    if session.is_some() {
+        ctx["csrf"] = serde_json::json!(c.auth.csrf(session));
+        ctx["flash"] = serde_json::json!(c.auth.take_flash(session));
+    }
     render(&c.templates, name, &ctx)
         .map(Html)
         .map_err(|e| PageError(e, StatusCode::INTERNAL_SERVER_ERROR))
@@ -184,8 +200,13 @@ async fn list(c: &Console, kind: api::Kind, cluster: Option<&str>) -> anyhow::Re
     Ok(list.items)
 }
 
+/// The request's `Cookie` header.
+fn cookie_of(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::COOKIE).and_then(|v| v.to_str().ok())
+}
+
 #[tracing::instrument(skip_all)]
-async fn overview(State(c): State<Shared>) -> Result<Html<String>, PageError> {
+async fn overview(State(c): State<Shared>, headers: HeaderMap) -> Result<Html<String>, PageError> {
     let (clusters, services, tasks, instances) = tokio::try_join!(
         list(&c, api::Kind::Cluster, None),
         list(&c, api::Kind::Service, None),
@@ -199,13 +220,14 @@ async fn overview(State(c): State<Shared>) -> Result<Html<String>, PageError> {
         instances,
     };
     let model = pages::overview::view(&state, OffsetDateTime::now_utc());
-    page(&c, "overview.html", &model, "*")
+    page(&c, "overview.html", &model, "*", cookie_of(&headers))
 }
 
 #[tracing::instrument(skip_all, fields(cluster = %cluster, service = %name))]
 async fn service(
     State(c): State<Shared>,
     Path((cluster, name)): Path<(String, String)>,
+    headers: HeaderMap,
 ) -> Result<Html<String>, PageError> {
     let path = objects_path(api::Kind::Service, Some(&name), Some(&cluster), None);
     let svc: Value = match c.client.get(&path).await {
@@ -220,6 +242,7 @@ async fn service(
                 "not_found.html",
                 &serde_json::json!({ "what": what }),
                 "*",
+                None,
             )?;
             return Err(PageError(html.0, StatusCode::NOT_FOUND));
         }
@@ -236,7 +259,13 @@ async fn service(
         ))
         .await?;
     let model = pages::service::view(&svc, &tasks.items, OffsetDateTime::now_utc());
-    page(&c, "service.html", &model, &format!("{cluster}/{name}"))
+    page(
+        &c,
+        "service.html",
+        &model,
+        &format!("{cluster}/{name}"),
+        cookie_of(&headers),
+    )
 }
 
 /// `GET /events`: the server's watch from now on, as SSE `change` events (see

@@ -11,15 +11,30 @@
     return watch === "*" || (change.cluster + "/" + change.service) === watch;
   }
 
+  // An input the user is typing in (its value changed) is not swapped away: try later.
+  function editing() {
+    var el = document.activeElement;
+    return el && el.tagName === "INPUT" && el.value !== el.defaultValue &&
+      document.getElementById("main").contains(el);
+  }
+
   function refresh() {
     timer = null;
+    if (editing()) { timer = setTimeout(refresh, 500); return; }
     fetch(window.location.pathname, { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
       .then(function (html) {
         var doc = new DOMParser().parseFromString(html, "text/html");
         var next = doc.getElementById("main");
         var main = document.getElementById("main");
-        if (next && main) { main.innerHTML = next.innerHTML; }
+        if (!next || !main) { return; }
+        if (editing()) { timer = timer || setTimeout(refresh, 500); return; }
+        // Keyboard users keep their place: the control that had focus gets it back.
+        var focused = document.activeElement && main.contains(document.activeElement) ?
+          document.activeElement.id : "";
+        main.innerHTML = next.innerHTML;
+        var again = focused && document.getElementById(focused);
+        if (again) { again.focus(); }
       })
       .catch(function (e) { live.textContent = "refresh failed (" + e + ")"; });
   }

@@ -1,0 +1,253 @@
+//! `ecsctl console` under test: started on a free loopback port, its one-time URL read from
+//! its first line, plain HTTP/1.1 requests to it (with or without the session cookie), and
+//! the headless browser (scripts/install-browser.sh) that the browser tests drive.
+
+use super::Server;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// A running `ecsctl console`, killed on drop.
+pub struct Console {
+    child: Child,
+    /// `127.0.0.1:PORT`.
+    pub addr: String,
+    /// The printed path with its token (`/?token=...`).
+    pub token_path: String,
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `ecsctl console` as the server's usual client.
+pub fn start_console(s: &Server) -> Console {
+    start_console_with(s, &[])
+}
+
+/// `ecsctl GLOBAL... console` (e.g. `--server URL --token-file F`: another identity).
+pub fn start_console_with(s: &Server, global: &[&str]) -> Console {
+    let mut args = global.to_vec();
+    args.extend_from_slice(&["console", "--listen", "127.0.0.1:0"]);
+    let mut child = s
+        .command(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn ecsctl console");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("the console's first line");
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"));
+    let rest = url.strip_prefix("http://").expect("http://");
+    let (addr, path) = rest.split_at(rest.find('/').expect("a path"));
+    assert!(addr.starts_with("127.0.0.1:"), "{url}");
+    assert!(path.starts_with("/?token=") && path.len() > 40, "{url}");
+    Console {
+        child,
+        addr: addr.to_string(),
+        token_path: path.to_string(),
+    }
+}
+
+/// An HTTP/1.1 answer: status, head (lower-cased), body.
+pub struct Answer {
+    pub status: u16,
+    pub head: String,
+    pub body: String,
+}
+
+impl Answer {
+    /// The `Location` header's value.
+    pub fn location(&self) -> Option<&str> {
+        self.head
+            .lines()
+            .find_map(|l| l.strip_prefix("location:"))
+            .map(str::trim)
+    }
+}
+
+/// Sends `METHOD path` with `headers` (`Name: value` lines) and `body`; the stream to read.
+pub fn send(addr: &str, method: &str, path: &str, headers: &[String], body: &str) -> TcpStream {
+    let mut tcp = TcpStream::connect(addr).expect("connect to the console");
+    tcp.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("read timeout");
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for h in headers {
+        head.push_str(h);
+        head.push_str("\r\n");
+    }
+    if method == "POST" {
+        head.push_str(&format!(
+            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
+    write!(tcp, "{head}\r\n{body}").expect("send the request");
+    tcp
+}
+
+/// `GET path` with the session cookie (`ecsctl_console=...`) or without, not yet read.
+pub fn request(addr: &str, path: &str, cookie: Option<&str>) -> TcpStream {
+    let headers: Vec<String> = cookie.map(|c| format!("Cookie: {c}")).into_iter().collect();
+    send(addr, "GET", path, &headers, "")
+}
+
+/// Reads a whole answer.
+pub fn read_answer(mut tcp: TcpStream) -> Answer {
+    let mut text = String::new();
+    tcp.read_to_string(&mut text).expect("read the answer");
+    let (head, body) = text.split_once("\r\n\r\n").expect("a head");
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {head:?}"));
+    Answer {
+        status,
+        head: head.to_lowercase(),
+        body: body.to_string(),
+    }
+}
+
+pub fn get(addr: &str, path: &str, cookie: Option<&str>) -> Answer {
+    read_answer(request(addr, path, cookie))
+}
+
+/// `POST path` of a form body, with extra header lines.
+pub fn post(addr: &str, path: &str, headers: &[String], form: &str) -> Answer {
+    read_answer(send(addr, "POST", path, headers, form))
+}
+
+/// The `ecsctl_console=...` pair of a `Set-Cookie` header.
+pub fn session_cookie(a: &Answer) -> String {
+    let line = a
+        .head
+        .lines()
+        .find(|l| l.starts_with("set-cookie:"))
+        .unwrap_or_else(|| panic!("no cookie set: {}", a.head));
+    assert!(line.contains("httponly"), "{line}");
+    assert!(line.contains("samesite=strict"), "{line}");
+    assert!(line.contains("path=/"), "{line}");
+    line["set-cookie:".len()..]
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// Opens a session: visits the one-time URL and returns the session cookie.
+pub fn sign_in(c: &Console) -> String {
+    let a = get(&c.addr, &c.token_path, None);
+    assert_eq!(a.status, 303, "{}", a.head);
+    session_cookie(&a)
+}
+
+/// Waits for the service's rollout, so that no container is still being created when the
+/// server's drop guard removes them.
+pub fn settle(s: &Server, service: &str) {
+    let o = s.run(&[
+        "rollout",
+        "status",
+        &format!("service/{service}"),
+        "--timeout",
+        "60s",
+    ]);
+    assert!(o.status.success(), "{}", super::stderr(&o));
+}
+
+/// Makes sure chromium, chromedriver and selenium are there (scripts/install-browser.sh);
+/// returns the venv's python.
+pub fn browser_python() -> String {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let install = std::process::Command::new(format!("{root}/scripts/install-browser.sh"))
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run scripts/install-browser.sh");
+    assert!(
+        install.status.success(),
+        "scripts/install-browser.sh failed"
+    );
+    String::from_utf8_lossy(&install.stdout)
+        .lines()
+        .last()
+        .expect("the venv's python")
+        .to_string()
+}
+
+/// A browser script (tests/browser/SCRIPT) that talks in lines: it prints what it reached,
+/// reads a line when it waits for the test. Killed on drop.
+pub struct Browser {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    stdin: std::process::ChildStdin,
+}
+
+impl Browser {
+    /// Runs `tests/browser/SCRIPT http://ADDR TOKEN_PATH SCREENSHOT_DIR`.
+    pub fn start(script: &str, c: &Console) -> Browser {
+        let python = browser_python();
+        let mut child = std::process::Command::new(python)
+            .args([
+                &format!("{}/tests/browser/{script}", env!("CARGO_MANIFEST_DIR")),
+                &format!("http://{}", c.addr),
+                &c.token_path,
+                env!("CARGO_TARGET_TMPDIR"),
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("run the browser script");
+        let (tx, lines) = mpsc::channel();
+        let out = child.stdout.take().expect("stdout");
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stdin = child.stdin.take().expect("stdin");
+        Browser {
+            child,
+            lines,
+            stdin,
+        }
+    }
+
+    /// The script's next line, within `within` (panics without one).
+    pub fn line(&mut self, within: Duration) -> String {
+        match self.lines.recv_timeout(within) {
+            Ok(l) => l,
+            Err(e) => panic!("the browser script said nothing within {within:?}: {e}"),
+        }
+    }
+
+    /// Tells the script to go on.
+    pub fn tell(&mut self, line: &str) {
+        writeln!(self.stdin, "{line}").expect("tell the browser script");
+    }
+
+    /// Waits for the script to end; whether it succeeded.
+    pub fn finish(mut self) -> bool {
+        self.child.wait().is_ok_and(|s| s.success())
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
