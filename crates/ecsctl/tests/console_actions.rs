@@ -24,6 +24,7 @@ const PAGE: &str = "/clusters/default/services/web";
 fn csrf_of(c: &Console, cookie: &str) -> String {
     let a = get(&c.addr, PAGE, Some(cookie));
     assert_eq!(a.status, 200, "{}", a.body);
+    assert!(a.head.contains("x-frame-options: deny"), "{}", a.head);
     let at = a
         .body
         .find(r#"name="csrf" value=""#)

@@ -323,7 +323,7 @@ pub fn scale_confirm(cluster: &str, name: &str, from: u32, to: u32) -> Confirm {
         heading: format!("Scale service/{name}?"),
         says: vec![
             format!("Desired tasks: from {from} to {to} (cluster {cluster})."),
-            "The service starts or stops tasks at once, like `ecsctl scale`.".into(),
+            "The service starts or stops tasks at once (as ecsctl scale does).".into(),
         ],
         action: format!("{href}/scale"),
         fields: vec![("desired_count".into(), to.to_string())],
@@ -371,7 +371,7 @@ pub fn force_confirm(cluster: &str, name: &str, running: u32, td: &str) -> Confi
             format!(
                 "A new deployment of {td} replaces every task of the service ({running} running now), within its rolling bounds."
             ),
-            "The same as `ecsctl rollout restart` (ECS's --force-new-deployment).".into(),
+            "The same as ecsctl rollout restart (ECS's --force-new-deployment).".into(),
         ],
         action: format!("{href}/force-deployment"),
         fields: vec![],
@@ -452,7 +452,7 @@ pub fn rollback_confirm(cluster: &str, name: &str, plan: &actions::Rollback) -> 
                 plan.from, plan.to
             ),
             format!(
-                "This pins {}: later revisions are not deployed until the service's task definition is changed again (as `ecsctl rollout undo`).",
+                "This pins {}: later revisions are not deployed until the service's task definition is changed again (as with ecsctl rollout undo).",
                 plan.to
             ),
         ],
@@ -591,6 +591,83 @@ mod tests {
             let e = parse_count(bad).unwrap_err();
             assert!(e.contains("whole number"), "{bad:?}: {e}");
         }
+    }
+
+    fn rendered(name: &str, model: Value) -> String {
+        let mut ctx = model;
+        ctx["watch"] = json!(WATCH_NOTHING);
+        ctx["csrf"] = json!("c5rf");
+        super::super::render(&super::super::templates(), name, &ctx).unwrap()
+    }
+
+    #[test]
+    fn the_confirmation_page_posts_the_hidden_fields_escaped() {
+        let plan = actions::Rollback {
+            from: "web:2".into(),
+            to: "w\"><b>:1".into(),
+        };
+        let c = rollback_confirm("default", "web", &plan);
+        let html = rendered("confirm.html", serde_json::to_value(&c).unwrap());
+        assert!(
+            html.contains(r#"<form method="post" action="&#x2f;clusters&#x2f;default&#x2f;services&#x2f;web&#x2f;rollback" class="confirm-form">"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<input type="hidden" name="csrf" value="c5rf">"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<input type="hidden" name="confirm" value="yes">"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<input type="hidden" name="to" value="w&quot;&gt;&lt;b&gt;:1">"#),
+            "{html}"
+        );
+        assert!(!html.contains("<b>"), "{html}");
+        assert!(
+            html.contains(r#"<button type="submit" id="confirm" class="primary" autofocus>"#),
+            "{html}"
+        );
+        assert!(html.contains(r#"<a href="&#x2f;clusters&#x2f;default&#x2f;services&#x2f;web" id="cancel">Cancel</a>"#), "{html}");
+    }
+
+    #[test]
+    fn the_service_page_has_the_action_forms() {
+        let svc = json!({"metadata": {"name": "web api", "cluster": "default"},
+                         "status": {"desiredCount": 2, "runningCount": 2, "pendingCount": 0}});
+        let task = |id: &str, desired: &str| {
+            json!({
+            "metadata": {"name": id, "cluster": "default", "labels": {"ecsctl.service": "web api"}},
+            "status": {"lastStatus": "RUNNING", "desiredStatus": desired}})
+        };
+        let tasks = [task("t1", "RUNNING"), task("t2", "STOPPED")];
+        let model =
+            super::super::pages::service::view(&svc, &tasks, super::super::pages::tests::now());
+        let html = rendered("service.html", serde_json::to_value(model).unwrap());
+        let href = "&#x2f;clusters&#x2f;default&#x2f;services&#x2f;web%20api";
+        for action in ["scale", "force-deployment", "rollback"] {
+            assert!(
+                html.contains(&format!(r#"action="{href}/{action}""#)),
+                "{action}: {html}"
+            );
+        }
+        assert_eq!(
+            html.matches(r#"<input type="hidden" name="csrf" value="c5rf">"#)
+                .count(),
+            4,
+            "{html}"
+        );
+        assert!(html.contains(r#"<input id="scale-count" name="desired_count" type="number" min="0" step="1" value="2" required>"#), "{html}");
+        assert!(
+            html.contains(r#"action="/clusters/default/tasks/t1/stop""#),
+            "{html}"
+        );
+        assert!(html.contains(r#"id="stop-t1""#), "{html}");
+        assert!(
+            !html.contains(r#"id="stop-t2""#),
+            "a task asked to stop has no Stop: {html}"
+        );
     }
 
     #[test]

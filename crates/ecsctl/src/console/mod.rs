@@ -116,7 +116,12 @@ async fn session(State(c): State<Shared>, req: Request, next: Next) -> Response 
         .get(header::COOKIE)
         .and_then(|v| v.to_str().ok());
     if c.auth.allows(cookie) {
-        return next.run(req).await;
+        let mut answer = next.run(req).await;
+        // No page of the console inside another site's frame (clicks on its actions).
+        answer
+            .headers_mut()
+            .insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        return answer;
     }
     let token = (req.uri().path() == "/")
         .then(|| req.uri().query())

@@ -4,7 +4,8 @@ crates/ecsctl/tests/console_actions.rs.
 1. Scale with the keyboard only: Tab to the desired-count field of service web's page, type 3,
    Enter; the confirmation page has its button focused (screenshot console-actions.png);
    Enter. Back on the service page: the flash says what was done and the page shows desired
-   3. Prints SCALED and waits for a line on stdin (the test checks with the CLI).
+   3 (screenshot console-actions-done.png). Prints SCALED and waits for a line on stdin (the
+   test checks with the CLI).
 2. Stops a running task from its row of the task table, confirms, and watches the open page
    (live, without reloading) show it STOPPED with the reason. Prints STOPPED <task id>.
 Then prints OK; or FAIL and why (exit 1).
@@ -81,6 +82,7 @@ def main():
         wait_for("back on the service page", lambda: driver.current_url == base + PAGE, 5)
         assert text(driver, "#flash") == "service web scaled to 3", driver.page_source
         wait_for("desired 3 on the page", lambda: text(driver, "b.desired") == "3", 5)
+        driver.save_screenshot(f"{shots}/console-actions-done.png")
         print("SCALED", flush=True)
         sys.stdin.readline()
 
