@@ -198,32 +198,34 @@ fn failed(c: &Shared, e: &anyhow::Error, back: &str) -> Response {
 }
 
 /// The checks every action passes first: the origin and the anti-forgery token. Returns the
-/// form, or the 403 page.
-fn guard(c: &Shared, headers: &HeaderMap, body: &[u8], back: &str) -> Result<Form, Response> {
-    let refuse = |r: Refusal| {
-        let status = if r == Refusal::NotAForm {
-            StatusCode::BAD_REQUEST
-        } else {
-            StatusCode::FORBIDDEN
-        };
-        tracing::info!(refusal = ?r, "console: an action was refused");
-        problem(
-            c,
-            status,
-            "Action refused",
-            format!("{} Nothing was changed.", r.message()),
-            back,
-        )
-    };
-    check_origin(headers).map_err(refuse)?;
-    let form = Form::parse(body).map_err(refuse)?;
+/// form, or why it was refused ([`refused`] makes its page).
+fn guard(c: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Form, Refusal> {
+    check_origin(headers)?;
+    let form = Form::parse(body)?;
     if !c
         .auth
         .check_csrf(cookie_of(headers), form.get(auth::CSRF_FIELD))
     {
-        return Err(refuse(Refusal::Csrf));
+        return Err(Refusal::Csrf);
     }
     Ok(form)
+}
+
+/// The page of a refused action: 403 (400 for a body that is no form).
+fn refused(c: &Shared, r: Refusal, back: &str) -> Response {
+    let status = if r == Refusal::NotAForm {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::FORBIDDEN
+    };
+    tracing::info!(refusal = ?r, "console: an action was refused");
+    problem(
+        c,
+        status,
+        "Action refused",
+        format!("{} Nothing was changed.", r.message()),
+        back,
+    )
 }
 
 /// The confirmation page of `confirm`, with the session's anti-forgery token.
@@ -273,9 +275,9 @@ async fn scale(
     body: Bytes,
 ) -> Response {
     let back = service_href(&cluster, &name);
-    let form = match guard(&c, &headers, &body, &back) {
+    let form = match guard(&c, &headers, &body) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return refused(&c, r, &back),
     };
     let count = match parse_count(form.get("desired_count")) {
         Ok(n) => n,
@@ -340,9 +342,9 @@ async fn force_deployment(
     body: Bytes,
 ) -> Response {
     let back = service_href(&cluster, &name);
-    let form = match guard(&c, &headers, &body, &back) {
+    let form = match guard(&c, &headers, &body) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return refused(&c, r, &back),
     };
     if !form.confirmed() {
         return match service_facts(&c, &cluster, &name).await {
@@ -388,9 +390,9 @@ async fn rollback(
     body: Bytes,
 ) -> Response {
     let back = service_href(&cluster, &name);
-    let form = match guard(&c, &headers, &body, &back) {
+    let form = match guard(&c, &headers, &body) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return refused(&c, r, &back),
     };
     let plan = match actions::plan_rollback(&c.client, &cluster, &name, None).await {
         Ok(p) => p,
@@ -471,9 +473,9 @@ async fn stop_task(
     body: Bytes,
 ) -> Response {
     // Back to the task's service page, once the task says which that is.
-    let form = match guard(&c, &headers, &body, "/") {
+    let form = match guard(&c, &headers, &body) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return refused(&c, r, "/"),
     };
     let path = objects_path(api::Kind::Task, Some(&id), Some(&cluster), None);
     let task: Value = match c.client.get(&path).await {
