@@ -2,9 +2,10 @@
 //! Each does what the CLI does, through the same function of [`crate::actions`].
 //!
 //! Every action is a `POST` of a plain HTML form (no script needed) and goes in two steps:
-//! the form from the page asks, the console answers with a confirmation page saying exactly
-//! what will happen (for a rollback, the revision it goes to), and only that page's form
-//! (`confirm=yes`) acts. Afterwards the browser is sent back (303) to the page with a flash
+//! the form from the page asks, the console answers with a confirmation saying exactly what
+//! will happen (for a rollback, the revision it goes to), and only the confirmation's form
+//! (`confirm=yes`) acts. The page's script shows that answer in a modal `<dialog>` over the
+//! page; without script it is a page of its own. Afterwards the browser is sent back (303) to the page with a flash
 //! message saying what was done; a failure shows the server's answer (e.g. a viewer's 403).
 //!
 //! Who may act: the session cookie (checked by the console's middleware: 401 without it),

@@ -2,11 +2,12 @@
 crates/ecsctl/tests/console_actions.rs.
 
 1. Scale with the keyboard only: Tab to the desired-count field of service web's page, type 3,
-   Enter; the confirmation page has its button focused (screenshot console-actions.png);
-   Enter. Back on the service page: the flash says what was done and the page shows desired
+   Enter; the confirmation opens in a dialog over the page with its button focused
+   (screenshot console-actions.png); Enter. Back on the service page: the flash says what was done and the page shows desired
    3 (screenshot console-actions-done.png). Prints SCALED and waits for a line on stdin (the
    test checks with the CLI).
-2. Stops a running task from its row of the task table, confirms, and watches the open page
+2. Stops a running task from its row of the task table (Escape first: the dialog closes and
+   nothing happens), confirms, and watches the open page
    (live, without reloading) show it STOPPED with the reason. Prints STOPPED <task id>.
 Then prints OK; or FAIL and why (exit 1).
 
@@ -56,6 +57,21 @@ def tab_to(driver, element_id, most=60):
     raise AssertionError(f"#{element_id} is not reachable by Tab")
 
 
+def click(driver, element_id):
+    """Clicks the element with that id, found again if a live refresh replaced it."""
+    def attempt():
+        driver.find_element(By.ID, element_id).click()
+        return True
+    wait_for(f"a click on #{element_id}", attempt, 5)
+
+
+def confirmation(driver):
+    """The confirmation dialog, open over the page (which did not navigate)."""
+    wait_for("the confirmation dialog",
+             lambda: driver.find_elements(By.CSS_SELECTOR, "dialog#action-dialog[open] #confirm"), 5)
+    return driver.find_element(By.ID, "action-dialog")
+
+
 def main():
     base, token_path, shots = sys.argv[1], sys.argv[2], sys.argv[3]
     options = webdriver.ChromeOptions()
@@ -73,14 +89,14 @@ def main():
         field.send_keys(Keys.CONTROL, "a")
         field.send_keys("3")
         field.send_keys(Keys.ENTER)
-        wait_for("the confirmation page", lambda: driver.current_url.endswith(PAGE + "/scale"), 5)
-        assert text(driver, "h1") == "Scale service/web?", driver.page_source
-        assert "from 2 to 3" in driver.find_element(By.ID, "main").text, driver.page_source
+        dialog = confirmation(driver)
+        assert dialog.find_element(By.TAG_NAME, "h1").text == "Scale service/web?", dialog.text
+        assert "from 2 to 3" in dialog.text, dialog.text
         assert active(driver).get_attribute("id") == "confirm", "the confirm button has focus"
         driver.save_screenshot(f"{shots}/console-actions.png")
         active(driver).send_keys(Keys.ENTER)
-        wait_for("back on the service page", lambda: driver.current_url == base + PAGE, 5)
-        assert text(driver, "#flash") == "service web scaled to 3", driver.page_source
+        wait_for("the flash", lambda: text(driver, "#flash") == "service web scaled to 3", 5)
+        assert driver.current_url == base + PAGE, driver.current_url
         wait_for("desired 3 on the page", lambda: text(driver, "b.desired") == "3", 5)
         driver.save_screenshot(f"{shots}/console-actions-done.png")
         print("SCALED", flush=True)
@@ -94,14 +110,18 @@ def main():
             10,
         )[0]
         task = button.get_attribute("id")[len("stop-"):]
-        button.click()
-        wait_for("the confirmation page", lambda: driver.current_url.endswith(f"/tasks/{task}/stop"), 5)
-        assert text(driver, "h1") == f"Stop task {task}?", driver.page_source
-        assert "Stopped from the console" in driver.find_element(By.ID, "main").text
-        driver.find_element(By.ID, "confirm").click()
-        wait_for("back on the service page", lambda: driver.current_url == base + PAGE, 5)
-        assert text(driver, "#flash") == f"task {task} stopping (Stopped from the console)", \
-            driver.page_source
+        # Escape closes the confirmation: nothing is done.
+        click(driver, f"stop-{task}")
+        confirmation(driver)
+        active(driver).send_keys(Keys.ESCAPE)
+        wait_for("the dialog closed", lambda: not driver.find_elements(By.CSS_SELECTOR, "dialog[open]"), 5)
+        assert not text(driver, "#flash"), "cancelled, nothing done"
+        click(driver, f"stop-{task}")
+        dialog = confirmation(driver)
+        assert dialog.find_element(By.TAG_NAME, "h1").text == f"Stop task {task}?", dialog.text
+        assert "Stopped from the console" in dialog.text, dialog.text
+        dialog.find_element(By.ID, "confirm").click()
+        wait_for("the flash", lambda: text(driver, "#flash") == f"task {task} stopping (Stopped from the console)", 5)
         driver.execute_script("window.__sameLoad = 42;")
         row = f'tr[data-task="{task}"]'
         wait_for("the task STOPPED on the open page",

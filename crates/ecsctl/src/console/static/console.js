@@ -49,4 +49,48 @@
       timer = setTimeout(refresh, 150);
     }
   });
+
+  // Actions: the form (class "action" or "inline") asks the console what it would do, and
+  // the answer (the confirmation, or why not) opens in a modal <dialog> over the page; its
+  // Confirm posts as a plain form. Without script the same answer is a page of its own.
+  function dialog() {
+    var d = document.getElementById("action-dialog");
+    if (!d) {
+      d = document.createElement("dialog");
+      d.id = "action-dialog";
+      document.body.appendChild(d);
+    }
+    return d;
+  }
+
+  function show(html) {
+    var content = new DOMParser().parseFromString(html, "text/html").getElementById("main");
+    var d = dialog();
+    d.innerHTML = content ? content.innerHTML : "<p>The console sent no answer.</p>";
+    var heading = d.querySelector("h1");
+    if (heading && heading.id) { d.setAttribute("aria-labelledby", heading.id); }
+    var cancel = d.querySelector("#cancel");
+    if (cancel) {
+      cancel.addEventListener("click", function (e) { e.preventDefault(); d.close(); });
+    }
+    d.showModal();
+    var first = d.querySelector("#confirm") || d.querySelector("a");
+    if (first) { first.focus(); }
+  }
+
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    if (!form.matches("form.action, form.inline") || typeof HTMLDialogElement !== "function") {
+      return;
+    }
+    ev.preventDefault();
+    fetch(form.action, {
+      method: "POST",
+      body: new URLSearchParams(new FormData(form)),
+      credentials: "same-origin"
+    })
+      .then(function (r) { return r.text(); })
+      .then(show)
+      .catch(function (e) { live.textContent = "the action could not be asked (" + e + ")"; });
+  });
 })();
