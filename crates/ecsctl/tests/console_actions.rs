@@ -269,12 +269,14 @@ fn console_actions_need_the_session_and_its_token_and_do_what_the_cli_does() {
     );
     assert_eq!(get_service(&s, "web")["spec"]["taskDefinition"], "web:1");
     settle(&s, "web");
-    let tds: Vec<_> = tasks(&s, "web")
-        .iter()
-        .filter(|t| t["status"]["lastStatus"] == "RUNNING")
-        .map(support::services::task_definition)
-        .collect();
-    assert_eq!(tds, ["web:1"; 3], "after the rollback");
+    poll("3 tasks of web:1 running", Duration::from_secs(30), || {
+        let tds: Vec<_> = tasks(&s, "web")
+            .iter()
+            .filter(|t| t["status"]["lastStatus"] == "RUNNING")
+            .map(support::services::task_definition)
+            .collect();
+        (tds == ["web:1"; 3]).then_some(())
+    });
 
     let task = running_task(&s);
     let a = act(
