@@ -330,6 +330,12 @@ fn a_viewers_console_shows_the_servers_refusal() {
         "{}",
         a.body
     );
+    assert!(
+        a.body
+            .contains("forbidden: role viewer (clusters: default)"),
+        "the server's own words: {}",
+        a.body
+    );
     assert!(a.body.contains("Nothing was changed."), "{}", a.body);
     let svc = rs.get_json(As::Admin, &["service", "web"]);
     assert_eq!(svc["spec"]["desiredCount"], 1);
