@@ -10,16 +10,9 @@ mod support;
 use std::time::{Duration, Instant};
 use support::Server;
 use support::console::{
-    BrowserScript, SseStream, assert_screenshot, browser_python, get, session_cookie, start_console,
+    Browser, SseStream, assert_screenshot, get, session_cookie, settle, start_console,
 };
 use support::services::{get_service, service, td};
-
-/// Waits for the scaled service's third task, so that no container is still being created
-/// when the server's drop guard removes them.
-fn settle(s: &Server) {
-    let o = s.run(&["rollout", "status", "service/web", "--timeout", "60s"]);
-    assert!(o.status.success(), "{}", support::stderr(&o));
-}
 
 #[test]
 fn console_pages_behind_a_one_time_token_with_live_events() {
@@ -163,7 +156,7 @@ fn console_pages_behind_a_one_time_token_with_live_events() {
         "not desired 3 within 2 s of the scale:\n{page}"
     );
     drop(sse);
-    settle(&s);
+    settle(&s, "web");
 }
 
 /// The console in a real browser: headless chromium through WebDriver (selenium, see
@@ -173,8 +166,6 @@ fn console_pages_behind_a_one_time_token_with_live_events() {
 /// reloading.
 #[test]
 fn console_in_a_browser_follows_a_scale() {
-    let python = browser_python();
-
     let s = Server::start();
     let manifest = s.write(
         "web.yaml",
@@ -188,7 +179,7 @@ fn console_in_a_browser_follows_a_scale() {
     assert!(o.status.success(), "{}", support::stderr(&o));
     let c = start_console(&s);
 
-    let mut browser = BrowserScript::start(&python, "console.py", &c, &[]);
+    let mut browser = Browser::start("console.py", &c, &[]);
     browser.ready(Duration::from_secs(90));
     let o = s.run(&["scale", "service", "web", "--replicas", "3"]);
     assert!(o.status.success(), "{}", support::stderr(&o));
@@ -196,5 +187,5 @@ fn console_in_a_browser_follows_a_scale() {
     for shot in ["console-overview.png", "console-service.png"] {
         assert_screenshot(shot);
     }
-    settle(&s);
+    settle(&s, "web");
 }

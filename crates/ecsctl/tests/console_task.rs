@@ -11,9 +11,7 @@ mod support;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 use support::Server;
-use support::console::{
-    BrowserScript, SseStream, assert_screenshot, browser_python, get, start_console,
-};
+use support::console::{Browser, SseStream, assert_screenshot, get, settle, start_console};
 use support::services::{apply, field, ok, service, tasks, text};
 
 /// A task definition whose container prints `TAG line N` every 200 ms (and stops at once on
@@ -50,12 +48,6 @@ fn web_service() -> (Server, String) {
 fn register_v2(s: &Server) {
     let o = apply(s, &printing_td("web", "v2"), &[]);
     assert!(o.status.success(), "{}", text(&o));
-}
-
-/// Waits for the rollout to `web:2`, so that no container is still being created when the
-/// server's drop guard removes them.
-fn settle(s: &Server) {
-    ok(s, &["rollout", "status", "service/web", "--timeout", "60s"]);
 }
 
 /// The `<tr ...>` row of `body` that starts with `start`.
@@ -252,7 +244,7 @@ fn task_page_logs_and_taskdef_diff_over_http() {
     let why: Value = serde_json::from_str(&why).unwrap();
     assert_eq!(why["why"], "The task's containers stopped.");
     assert_eq!(why["retry"], false, "nothing more will come: {why}");
-    settle(&s);
+    settle(&s, "web");
 }
 
 /// The texts of the lines marked `class` (`del` with `-`, `add` with `+`) in a task
@@ -272,16 +264,15 @@ fn marked_in(body: &str, class: &str) -> Vec<String> {
 /// revision registered with the CLI listed in the open page within 2 s.
 #[test]
 fn task_pages_in_a_browser_follow_logs_and_new_revisions() {
-    let python = browser_python();
     let (s, id) = web_service();
     let c = start_console(&s);
     let task_path = format!("/clusters/default/tasks/{id}");
-    let mut browser = BrowserScript::start(&python, "console_task.py", &c, &[&task_path]);
+    let mut browser = Browser::start("console_task.py", &c, &[&task_path]);
     browser.ready(Duration::from_secs(120));
     register_v2(&s);
     browser.go_and_pass(Duration::from_secs(30));
     for shot in ["console-task.png", "console-taskdef.png"] {
         assert_screenshot(shot);
     }
-    settle(&s);
+    settle(&s, "web");
 }

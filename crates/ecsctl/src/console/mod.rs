@@ -10,6 +10,7 @@
 //! time is the scarce thing), and its autoescape for `.html` names keeps object names and
 //! event messages from becoming markup.
 
+pub mod actions;
 pub mod auth;
 pub mod live;
 pub mod pages;
@@ -43,6 +44,11 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("task.html", include_str!("templates/task.html")),
     ("taskdef.html", include_str!("templates/taskdef.html")),
     ("not_found.html", include_str!("templates/not_found.html")),
+    ("confirm.html", include_str!("templates/confirm.html")),
+    (
+        "action_error.html",
+        include_str!("templates/action_error.html"),
+    ),
 ];
 /// The 401 page: how to get in.
 const UNAUTHORIZED: &str = include_str!("templates/unauthorized.html");
@@ -63,6 +69,8 @@ type Shared = Arc<Console>;
 /// The template environment with every page (autoescaping HTML).
 fn templates() -> Environment<'static> {
     let mut env = Environment::new();
+    // A name as one segment of a path (`/clusters/{{ c|urlencode }}/...`), as the pages' links.
+    env.add_filter("urlencode", |s: String| crate::client::encode(&s));
     for (name, source) in TEMPLATES {
         // The templates are part of the binary: one that does not parse is a bug, and the
         // unit test `every_template_parses` catches it first.
@@ -96,6 +104,7 @@ fn router(console: Shared) -> Router {
         .route("/clusters/{cluster}/tasks/{id}/logs", get(task_logs))
         .route("/taskdefinitions/{family}", get(taskdef))
         .route("/events", get(events))
+        .merge(actions::routes())
         .route("/static/console.css", get(|| static_file("text/css", CSS)))
         .route(
             "/static/console.js",
@@ -117,7 +126,12 @@ async fn session(State(c): State<Shared>, req: Request, next: Next) -> Response 
         .get(header::COOKIE)
         .and_then(|v| v.to_str().ok());
     if c.auth.allows(cookie) {
-        return next.run(req).await;
+        let mut answer = next.run(req).await;
+        // No page of the console inside another site's frame (clicks on its actions).
+        answer
+            .headers_mut()
+            .insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        return answer;
     }
     let token = (req.uri().path() == "/")
         .then(|| req.uri().query())
@@ -171,16 +185,23 @@ fn render(env: &Environment<'static>, name: &str, ctx: &Value) -> Result<String,
         .map_err(|e| format!("console template {name}: {e:#}"))
 }
 
-/// A page: the model's fields and `watch` (what the page's script refreshes for).
+/// A page: the model's fields and `watch` (what the page's script refreshes for); with the
+/// request's `Cookie` header, also its session's anti-forgery token (`csrf`, for the action
+/// forms) and flash message (`flash`, shown once).
 fn page<M: Serialize>(
     c: &Console,
     name: &str,
     model: &M,
     watch: &str,
+    session: Option<&str>,
 ) -> Result<Html<String>, PageError> {
     let mut ctx = serde_json::to_value(model)
         .map_err(|e| PageError(e.to_string(), StatusCode::INTERNAL_SERVER_ERROR))?;
     ctx["watch"] = Value::String(watch.to_string());
+    if session.is_some() {
+        ctx["csrf"] = serde_json::json!(c.auth.csrf(session));
+        ctx["flash"] = serde_json::json!(c.auth.take_flash(session));
+    }
     render(&c.templates, name, &ctx)
         .map(Html)
         .map_err(|e| PageError(e, StatusCode::INTERNAL_SERVER_ERROR))
@@ -194,7 +215,7 @@ fn not_found(c: &Console, what: &str, status: StatusCode) -> PageError {
         "Bad request"
     };
     let ctx = serde_json::json!({ "what": what, "heading": heading });
-    match page(c, "not_found.html", &ctx, "*") {
+    match page(c, "not_found.html", &ctx, "*", None) {
         Ok(html) => PageError(html.0, status),
         Err(e) => e,
     }
@@ -229,8 +250,13 @@ async fn sources(c: &Console) -> anyhow::Result<Option<Vec<api::wire::SyncStatus
     }
 }
 
+/// The request's `Cookie` header.
+fn cookie_of(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::COOKIE).and_then(|v| v.to_str().ok())
+}
+
 #[tracing::instrument(skip_all)]
-async fn overview(State(c): State<Shared>) -> Result<Html<String>, PageError> {
+async fn overview(State(c): State<Shared>, headers: HeaderMap) -> Result<Html<String>, PageError> {
     let (clusters, services, tasks, instances) = tokio::try_join!(
         list(&c, api::Kind::Cluster, None),
         list(&c, api::Kind::Service, None),
@@ -245,13 +271,14 @@ async fn overview(State(c): State<Shared>) -> Result<Html<String>, PageError> {
         sources: sources(&c).await?,
     };
     let model = pages::overview::view(&state, OffsetDateTime::now_utc());
-    page(&c, "overview.html", &model, "*")
+    page(&c, "overview.html", &model, "*", cookie_of(&headers))
 }
 
 #[tracing::instrument(skip_all, fields(cluster = %cluster, service = %name))]
 async fn service(
     State(c): State<Shared>,
     Path((cluster, name)): Path<(String, String)>,
+    headers: HeaderMap,
 ) -> Result<Html<String>, PageError> {
     let path = objects_path(api::Kind::Service, Some(&name), Some(&cluster), None);
     let svc: Value = match c.client.get(&path).await {
@@ -273,13 +300,20 @@ async fn service(
         ))
         .await?;
     let model = pages::service::view(&svc, &tasks.items, OffsetDateTime::now_utc());
-    page(&c, "service.html", &model, &format!("{cluster}/{name}"))
+    page(
+        &c,
+        "service.html",
+        &model,
+        &format!("{cluster}/{name}"),
+        cookie_of(&headers),
+    )
 }
 
 #[tracing::instrument(skip_all, fields(cluster = %cluster, task = %id))]
 async fn task(
     State(c): State<Shared>,
     Path((cluster, id)): Path<(String, String)>,
+    headers: HeaderMap,
 ) -> Result<Html<String>, PageError> {
     let path = objects_path(api::Kind::Task, Some(&id), Some(&cluster), None);
     let task: Value = match c.client.get(&path).await {
@@ -291,7 +325,13 @@ async fn task(
         Err(e) => return Err(e.into()),
     };
     let model = pages::task::view(&task, OffsetDateTime::now_utc());
-    page(&c, "task.html", &model, &format!("task:{cluster}/{id}"))
+    page(
+        &c,
+        "task.html",
+        &model,
+        &format!("task:{cluster}/{id}"),
+        cookie_of(&headers),
+    )
 }
 
 /// `GET /clusters/C/tasks/ID/logs`: the task's logs as SSE, the last
@@ -359,6 +399,7 @@ async fn taskdef(
     State(c): State<Shared>,
     Path(family): Path<String>,
     Query(query): Query<pages::taskdef::Query>,
+    headers: HeaderMap,
 ) -> Result<Html<String>, PageError> {
     let (revisions, services) = tokio::try_join!(
         list(&c, api::Kind::TaskDefinition, None),
@@ -372,7 +413,13 @@ async fn taskdef(
         OffsetDateTime::now_utc(),
     );
     match model {
-        Ok(model) => page(&c, "taskdef.html", &model, &format!("taskdef:{family}")),
+        Ok(model) => page(
+            &c,
+            "taskdef.html",
+            &model,
+            &format!("taskdef:{family}"),
+            cookie_of(&headers),
+        ),
         Err(pages::taskdef::PageError::NotFound(what)) => {
             Err(not_found(&c, &what, StatusCode::NOT_FOUND))
         }

@@ -1,7 +1,7 @@
-//! Helpers of the console's end-to-end tests (`console.rs`, `console_task.rs`): a running
-//! `ecsctl console`, plain HTTP/1.1 requests to it with or without the session cookie, and
-//! the headless browser scripts of tests/browser/ (a READY / GO / OK exchange on their
-//! stdin and stdout).
+//! Helpers of the console's end-to-end tests (`console*.rs`): a running `ecsctl console`,
+//! plain HTTP/1.1 requests to it with or without the session cookie, server-sent event
+//! streams, and the headless browser scripts of tests/browser/ (they talk in lines on their
+//! stdin and stdout: READY, then GO from the test, then OK).
 
 use super::Server;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -35,9 +35,17 @@ impl Console {
     }
 }
 
+/// `ecsctl console` as the server's usual client.
 pub fn start_console(s: &Server) -> Console {
+    start_console_with(s, &[])
+}
+
+/// `ecsctl GLOBAL... console` (e.g. `--server URL --token-file F`: another identity).
+pub fn start_console_with(s: &Server, global: &[&str]) -> Console {
+    let mut args = global.to_vec();
+    args.extend_from_slice(&["console", "--listen", "127.0.0.1:0"]);
     let mut child = s
-        .command(&["console", "--listen", "127.0.0.1:0"])
+        .command(&args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -68,24 +76,46 @@ pub struct Answer {
     pub body: String,
 }
 
-pub fn request(addr: &str, path: &str, cookie: Option<&str>) -> TcpStream {
+impl Answer {
+    /// The `Location` header's value.
+    pub fn location(&self) -> Option<&str> {
+        self.head
+            .lines()
+            .find_map(|l| l.strip_prefix("location:"))
+            .map(str::trim)
+    }
+}
+
+/// Sends `METHOD path` with `headers` (`Name: value` lines) and `body`; the stream to read.
+pub fn send(addr: &str, method: &str, path: &str, headers: &[String], body: &str) -> TcpStream {
     let mut tcp = TcpStream::connect(addr).expect("connect to the console");
     tcp.set_read_timeout(Some(Duration::from_secs(10)))
         .expect("read timeout");
-    let cookie = cookie.map_or(String::new(), |c| format!("Cookie: {c}\r\n"));
-    write!(
-        tcp,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{cookie}Connection: close\r\n\r\n"
-    )
-    .expect("send the request");
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for h in headers {
+        head.push_str(h);
+        head.push_str("\r\n");
+    }
+    if method == "POST" {
+        head.push_str(&format!(
+            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
+    write!(tcp, "{head}\r\n{body}").expect("send the request");
     tcp
 }
 
-pub fn get(addr: &str, path: &str, cookie: Option<&str>) -> Answer {
+/// `GET path` with the session cookie (`ecsctl_console=...`) or without, not yet read.
+pub fn request(addr: &str, path: &str, cookie: Option<&str>) -> TcpStream {
+    let headers: Vec<String> = cookie.map(|c| format!("Cookie: {c}")).into_iter().collect();
+    send(addr, "GET", path, &headers, "")
+}
+
+/// Reads a whole answer.
+pub fn read_answer(mut tcp: TcpStream) -> Answer {
     let mut text = String::new();
-    request(addr, path, cookie)
-        .read_to_string(&mut text)
-        .expect("read the answer");
+    tcp.read_to_string(&mut text).expect("read the answer");
     let (head, body) = text.split_once("\r\n\r\n").expect("a head");
     let status = head
         .split_whitespace()
@@ -97,6 +127,15 @@ pub fn get(addr: &str, path: &str, cookie: Option<&str>) -> Answer {
         head: head.to_lowercase(),
         body: body.to_string(),
     }
+}
+
+pub fn get(addr: &str, path: &str, cookie: Option<&str>) -> Answer {
+    read_answer(request(addr, path, cookie))
+}
+
+/// `POST path` of a form body, with extra header lines.
+pub fn post(addr: &str, path: &str, headers: &[String], form: &str) -> Answer {
+    read_answer(send(addr, "POST", path, headers, form))
 }
 
 /// The `ecsctl_console=...` pair of a `Set-Cookie` header.
@@ -214,27 +253,31 @@ pub fn browser_python() -> String {
         .to_string()
 }
 
-/// A browser script of tests/browser/ running: it prints READY when its page is open, waits
-/// for a line on stdin (the test changes something meanwhile), then prints OK or FAIL.
-pub struct BrowserScript {
+/// A browser script of tests/browser/ running, killed on drop. It talks in lines: most print
+/// READY when their page is open, wait for GO (the test changes something meanwhile), then
+/// print OK or FAIL.
+pub struct Browser {
     child: Child,
-    stdin: Option<ChildStdin>,
+    stdin: ChildStdin,
     lines: mpsc::Receiver<String>,
 }
 
-impl Drop for BrowserScript {
+impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
 
-impl BrowserScript {
-    /// Runs `tests/browser/SCRIPT BASE_URL TOKEN_PATH SCREENSHOT_DIR EXTRA...`.
-    pub fn start(python: &str, script: &str, c: &Console, extra: &[&str]) -> BrowserScript {
-        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-        let mut child = std::process::Command::new(python)
-            .arg(format!("{root}/crates/ecsctl/tests/browser/{script}"))
+impl Browser {
+    /// Runs `tests/browser/SCRIPT BASE_URL TOKEN_PATH SCREENSHOT_DIR EXTRA...` with the
+    /// python of [`browser_python`].
+    pub fn start(script: &str, c: &Console, extra: &[&str]) -> Browser {
+        let mut child = std::process::Command::new(browser_python())
+            .arg(format!(
+                "{}/tests/browser/{script}",
+                env!("CARGO_MANIFEST_DIR")
+            ))
             .arg(format!("http://{}", c.addr))
             .arg(&c.token_path)
             .arg(env!("CARGO_TARGET_TMPDIR"))
@@ -244,7 +287,7 @@ impl BrowserScript {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("run the browser script");
-        let (tx, rx) = mpsc::channel();
+        let (tx, lines) = mpsc::channel();
         let out = child.stdout.take().expect("stdout");
         std::thread::spawn(move || {
             for line in BufReader::new(out).lines().map_while(Result::ok) {
@@ -253,32 +296,58 @@ impl BrowserScript {
                 }
             }
         });
-        BrowserScript {
-            stdin: child.stdin.take(),
+        let stdin = child.stdin.take().expect("stdin");
+        Browser {
             child,
-            lines: rx,
+            stdin,
+            lines,
         }
+    }
+
+    /// The script's next line, within `within` (panics without one).
+    pub fn line(&mut self, within: Duration) -> String {
+        match self.lines.recv_timeout(within) {
+            Ok(l) => l,
+            Err(e) => panic!("the browser script said nothing within {within:?}: {e}"),
+        }
+    }
+
+    /// Tells the script `line` (e.g. GO).
+    pub fn tell(&mut self, line: &str) {
+        writeln!(self.stdin, "{line}").expect("tell the browser script");
     }
 
     /// Waits for READY (panics with what came instead).
     pub fn ready(&mut self, within: Duration) {
-        let ready = self.lines.recv_timeout(within);
-        assert_eq!(
-            ready.as_deref(),
-            Ok("READY"),
-            "the browser did not get ready"
-        );
+        let line = self.line(within);
+        assert_eq!(line, "READY", "the browser did not get ready");
     }
 
     /// Tells it to go on, and insists on OK and a clean exit.
     pub fn go_and_pass(mut self, within: Duration) {
-        let mut stdin = self.stdin.take().expect("stdin");
-        writeln!(stdin, "GO").expect("tell the browser");
-        let verdict = self.lines.recv_timeout(within);
-        let status = self.child.wait().expect("the browser script");
-        assert_eq!(verdict.as_deref(), Ok("OK"), "{verdict:?}");
-        assert!(status.success());
+        self.tell("GO");
+        let verdict = self.line(within);
+        assert_eq!(verdict, "OK", "the browser script's verdict");
+        assert!(self.finish(), "the browser script failed");
     }
+
+    /// Waits for the script to end; whether it succeeded.
+    pub fn finish(mut self) -> bool {
+        self.child.wait().is_ok_and(|s| s.success())
+    }
+}
+
+/// Waits for the service's rollout, so that no container is still being created when the
+/// server's drop guard removes them.
+pub fn settle(s: &Server, service: &str) {
+    let o = s.run(&[
+        "rollout",
+        "status",
+        &format!("service/{service}"),
+        "--timeout",
+        "60s",
+    ]);
+    assert!(o.status.success(), "{}", super::stderr(&o));
 }
 
 /// Asserts that the screenshot `name` was saved in target/tmp/ (and is no empty file).

@@ -20,8 +20,16 @@
     return watch === "*" || (change.cluster + "/" + change.service) === watch;
   }
 
+  // An input the user is typing in (its value changed) is not swapped away: try later.
+  function editing() {
+    var el = document.activeElement;
+    return el && el.tagName === "INPUT" && el.value !== el.defaultValue &&
+      document.getElementById("main").contains(el);
+  }
+
   function refresh() {
     timer = null;
+    if (editing()) { timer = setTimeout(refresh, 500); return; }
     fetch(window.location.pathname + window.location.search, { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
       .then(function (html) {
@@ -29,6 +37,10 @@
         var next = doc.getElementById("main");
         var main = document.getElementById("main");
         if (!next || !main) { return; }
+        if (editing()) { timer = timer || setTimeout(refresh, 500); return; }
+        // Keyboard users keep their place: the control that had focus gets it back.
+        var focused = document.activeElement && main.contains(document.activeElement) ?
+          document.activeElement.id : "";
         // Parts marked data-keep (a log box filling itself) stay as they are.
         var kept = Array.prototype.slice.call(main.querySelectorAll("[data-keep][id]"));
         main.innerHTML = next.innerHTML;
@@ -36,6 +48,8 @@
           var slot = document.getElementById(old.id);
           if (slot) { slot.replaceWith(old); }
         });
+        var again = focused && document.getElementById(focused);
+        if (again) { again.focus(); }
         document.dispatchEvent(new CustomEvent("console:refreshed"));
       })
       .catch(function (e) { live.textContent = "refresh failed (" + e + ")"; });
@@ -50,5 +64,49 @@
       // Changes come in bursts (a task's status, then its service's): one fetch per burst.
       timer = setTimeout(refresh, 150);
     }
+  });
+
+  // Actions: the form (class "action" or "inline") asks the console what it would do, and
+  // the answer (the confirmation, or why not) opens in a modal <dialog> over the page; its
+  // Confirm posts as a plain form. Without script the same answer is a page of its own.
+  function dialog() {
+    var d = document.getElementById("action-dialog");
+    if (!d) {
+      d = document.createElement("dialog");
+      d.id = "action-dialog";
+      document.body.appendChild(d);
+    }
+    return d;
+  }
+
+  function show(html) {
+    var content = new DOMParser().parseFromString(html, "text/html").getElementById("main");
+    var d = dialog();
+    d.innerHTML = content ? content.innerHTML : "<p>The console sent no answer.</p>";
+    var heading = d.querySelector("h1");
+    if (heading && heading.id) { d.setAttribute("aria-labelledby", heading.id); }
+    var cancel = d.querySelector("#cancel");
+    if (cancel) {
+      cancel.addEventListener("click", function (e) { e.preventDefault(); d.close(); });
+    }
+    d.showModal();
+    var first = d.querySelector("#confirm") || d.querySelector("a");
+    if (first) { first.focus(); }
+  }
+
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    if (!form.matches("form.action, form.inline") || typeof HTMLDialogElement !== "function") {
+      return;
+    }
+    ev.preventDefault();
+    fetch(form.action, {
+      method: "POST",
+      body: new URLSearchParams(new FormData(form)),
+      credentials: "same-origin"
+    })
+      .then(function (r) { return r.text(); })
+      .then(show)
+      .catch(function (e) { live.textContent = "the action could not be asked (" + e + ")"; });
   });
 })();
