@@ -82,9 +82,14 @@ fn act(c: &Console, cookie: &str, path: &str, form: &str) -> support::console::A
 
 /// After an action: the 303 back to the service page, whose next view shows `flash` once.
 fn expect_done(c: &Console, cookie: &str, a: &support::console::Answer, flash: &str) {
+    expect_done_at(c, cookie, a, flash, PAGE);
+}
+
+/// As [`expect_done`], back at `page` instead of the service's.
+fn expect_done_at(c: &Console, cookie: &str, a: &support::console::Answer, flash: &str, at: &str) {
     assert_eq!(a.status, 303, "{}\n{}", a.head, a.body);
-    assert_eq!(a.location(), Some(PAGE), "{}", a.head);
-    let page = get(&c.addr, PAGE, Some(cookie));
+    assert_eq!(a.location(), Some(at), "{}", a.head);
+    let page = get(&c.addr, at, Some(cookie));
     assert!(
         page.body.contains(&format!(
             r#"<p id="flash" class="flash" role="status">{flash}</p>"#
@@ -92,7 +97,7 @@ fn expect_done(c: &Console, cookie: &str, a: &support::console::Answer, flash: &
         "no flash {flash:?}:\n{}",
         page.body
     );
-    let again = get(&c.addr, PAGE, Some(cookie));
+    let again = get(&c.addr, at, Some(cookie));
     assert!(
         !again.body.contains(r#"id="flash""#),
         "the flash is shown once"
@@ -296,6 +301,45 @@ fn console_actions_need_the_session_and_its_token_and_do_what_the_cli_does() {
     });
     assert_eq!(st["stoppedReason"], "Stopped from the console", "{st:#}");
     assert_eq!(st["stopCode"], "UserInitiated", "{st:#}");
+    settle(&s, "web");
+
+    // The task page's own Stop button comes back to the task page.
+    let task = running_task(&s);
+    let task_page = format!("/clusters/default/tasks/{task}");
+    let page = get(&c.addr, &task_page, Some(&cookie));
+    assert!(
+        page.body.contains(r#"name="from" value="task""#),
+        "the task page has its Stop button:\n{}",
+        page.body
+    );
+    let a = act(
+        &c,
+        &cookie,
+        &format!("{task_page}/stop"),
+        &format!("from=task&csrf={csrf}"),
+    );
+    assert_eq!(a.status, 200, "the confirmation first: {}", a.head);
+    assert!(
+        a.body.contains(r#"name="from" value="task""#),
+        "the confirmation keeps where it came from:\n{}",
+        a.body
+    );
+    let a = act(
+        &c,
+        &cookie,
+        &format!("{task_page}/stop"),
+        &format!("from=task&confirm=yes&csrf={csrf}"),
+    );
+    expect_done_at(
+        &c,
+        &cookie,
+        &a,
+        &format!("task {task} stopping (Stopped from the console)"),
+        &task_page,
+    );
+    s.wait_task(&task, Duration::from_secs(30), |st| {
+        st["lastStatus"] == "STOPPED"
+    });
     settle(&s, "web");
 }
 

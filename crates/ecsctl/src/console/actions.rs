@@ -14,7 +14,7 @@
 //! it came from (`Origin`, `Sec-Fetch-Site`; 403 otherwise). A refused action changes nothing.
 
 use super::auth::{self, Flash};
-use super::pages::{service_href, task_service};
+use super::pages::{service_href, task_href, task_service};
 use super::{Shared, cookie_of, page};
 use crate::actions::{self, NothingToRollBackTo, Stop};
 use crate::client::objects_path;
@@ -473,7 +473,8 @@ async fn stop_task(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    // Back to the task's service page, once the task says which that is.
+    // Back to the task's own page when it was stopped from there (`from=task`), else to
+    // its service's page, once the task says which that is.
     let form = match guard(&c, &headers, &body) {
         Ok(f) => f,
         Err(r) => return refused(&c, r, "/"),
@@ -483,9 +484,18 @@ async fn stop_task(
         Ok(t) => t,
         Err(e) => return failed(&c, &e, "/"),
     };
-    let back = task_service(&task).map_or("/".to_string(), |s| service_href(&cluster, s));
+    let from_task_page = form.get("from") == Some("task");
+    let back = if from_task_page {
+        task_href(&cluster, &id)
+    } else {
+        task_service(&task).map_or("/".to_string(), |s| service_href(&cluster, s))
+    };
     if !form.confirmed() {
-        return confirmation(&c, &headers, &stop_confirm(&cluster, &id, &task, &back));
+        let mut confirm = stop_confirm(&cluster, &id, &task, &back);
+        if from_task_page {
+            confirm.fields.push(("from".into(), "task".into()));
+        }
+        return confirmation(&c, &headers, &confirm);
     }
     match actions::stop_task(&c.client, &cluster, &id, STOP_REASON).await {
         Ok(Stop::Stopping) => done(
