@@ -16,7 +16,15 @@ use support::services::{get_service, service, td};
 
 #[test]
 fn console_pages_behind_a_one_time_token_with_live_events() {
-    let s = Server::start();
+    // A GitOps source beside the applied service: a directory with one task definition.
+    let deploy = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        deploy.path().join("tools.yaml"),
+        "apiVersion: ecs/v1\nkind: TaskDefinition\nmetadata: {name: tools}\nspec:\n  containerDefinitions:\n  - {name: app, image: ecsctl/busybox:local, memory: 16}\n",
+    )
+    .expect("write tools.yaml");
+    let deploy_dir = deploy.path().to_str().expect("utf-8 path").to_string();
+    let s = Server::start_with(&["--watch", &deploy_dir]);
     let manifest = s.write(
         "web.yaml",
         &format!(
@@ -81,6 +89,15 @@ fn console_pages_behind_a_one_time_token_with_live_events() {
         a.body
     );
     assert!(a.body.contains("<h2 id=\"events-h\">Recent events</h2>"));
+    // The watched directory, synced, with its one object.
+    assert!(
+        a.body.contains(&format!(
+            r#"<tr><td>{}</td><td><span class="badge synced">Synced</span></td>"#,
+            minijinja_escaped(&deploy_dir)
+        )),
+        "{}",
+        a.body
+    );
     assert!(
         a.body.contains(
             r#"<a href="&#x2f;clusters&#x2f;default&#x2f;services&#x2f;web">service&#x2f;web</a>"#
@@ -188,4 +205,9 @@ fn console_in_a_browser_follows_a_scale() {
         assert_screenshot(shot);
     }
     settle(&s, "web");
+}
+
+/// `text` as the console's templates write it (minijinja escapes `/` too).
+fn minijinja_escaped(text: &str) -> String {
+    text.replace('/', "&#x2f;")
 }

@@ -14,33 +14,16 @@ Then prints OK; or FAIL and why (exit 1).
 Usage: console_actions.py BASE_URL TOKEN_PATH SCREENSHOT_DIR
 """
 import sys
-import time
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+
+from console_common import click, run, text, wait_for
+
 
 PAGE = "/clusters/default/services/web"
 
 
-def wait_for(what, probe, within):
-    end = time.monotonic() + within
-    while True:
-        try:
-            value = probe()
-        except Exception:  # the page was swapped under the probe: look again
-            value = None
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise AssertionError(f"{what}: not within {within} s")
-        time.sleep(0.05)
-
-
-def text(driver, css):
-    found = driver.find_elements(By.CSS_SELECTOR, css)
-    return found[0].text if found else None
 
 
 def active(driver):
@@ -57,13 +40,6 @@ def tab_to(driver, element_id, most=60):
     raise AssertionError(f"#{element_id} is not reachable by Tab")
 
 
-def click(driver, element_id):
-    """Clicks the element with that id, found again if a live refresh replaced it."""
-    def attempt():
-        driver.find_element(By.ID, element_id).click()
-        return True
-    wait_for(f"a click on #{element_id}", attempt, 5)
-
 
 def confirmation(driver):
     """The confirmation dialog, open over the page (which did not navigate)."""
@@ -72,71 +48,60 @@ def confirmation(driver):
     return driver.find_element(By.ID, "action-dialog")
 
 
-def main():
+def main(driver):
     base, token_path, shots = sys.argv[1], sys.argv[2], sys.argv[3]
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,800"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    try:
-        driver.get(base + token_path)
-        driver.get(base + PAGE)
-        assert text(driver, "b.desired") == "2", driver.page_source
+    driver.get(base + token_path)
+    driver.get(base + PAGE)
+    assert text(driver, "b.desired") == "2", driver.page_source
 
-        # 1. Scale, keyboard only.
-        field = tab_to(driver, "scale-count")
-        field.send_keys(Keys.CONTROL, "a")
-        field.send_keys("3")
-        field.send_keys(Keys.ENTER)
-        dialog = confirmation(driver)
-        assert dialog.find_element(By.TAG_NAME, "h1").text == "Scale service/web?", dialog.text
-        assert "from 2 to 3" in dialog.text, dialog.text
-        assert active(driver).get_attribute("id") == "confirm", "the confirm button has focus"
-        driver.save_screenshot(f"{shots}/console-actions.png")
-        active(driver).send_keys(Keys.ENTER)
-        wait_for("the flash", lambda: text(driver, "#flash") == "service web scaled to 3", 5)
-        assert driver.current_url == base + PAGE, driver.current_url
-        wait_for("desired 3 on the page", lambda: text(driver, "b.desired") == "3", 5)
-        driver.save_screenshot(f"{shots}/console-actions-done.png")
-        print("SCALED", flush=True)
-        sys.stdin.readline()
+    # 1. Scale, keyboard only.
+    field = tab_to(driver, "scale-count")
+    field.send_keys(Keys.CONTROL, "a")
+    field.send_keys("3")
+    field.send_keys(Keys.ENTER)
+    dialog = confirmation(driver)
+    assert dialog.find_element(By.TAG_NAME, "h1").text == "Scale service/web?", dialog.text
+    assert "from 2 to 3" in dialog.text, dialog.text
+    assert active(driver).get_attribute("id") == "confirm", "the confirm button has focus"
+    driver.save_screenshot(f"{shots}/console-actions.png")
+    active(driver).send_keys(Keys.ENTER)
+    wait_for("the flash", lambda: text(driver, "#flash") == "service web scaled to 3", 5)
+    assert driver.current_url == base + PAGE, driver.current_url
+    wait_for("desired 3 on the page", lambda: text(driver, "b.desired") == "3", 5)
+    driver.save_screenshot(f"{shots}/console-actions-done.png")
+    print("SCALED", flush=True)
+    sys.stdin.readline()
 
-        # 2. Stop a running task from its row.
-        driver.get(base + PAGE)
-        button = wait_for(
-            "a task to stop",
-            lambda: driver.find_elements(By.CSS_SELECTOR, 'tr[data-task] button[id^="stop-"]'),
-            10,
-        )[0]
-        task = button.get_attribute("id")[len("stop-"):]
-        # Escape closes the confirmation: nothing is done.
-        click(driver, f"stop-{task}")
-        confirmation(driver)
-        active(driver).send_keys(Keys.ESCAPE)
-        wait_for("the dialog closed", lambda: not driver.find_elements(By.CSS_SELECTOR, "dialog[open]"), 5)
-        assert not text(driver, "#flash"), "cancelled, nothing done"
-        click(driver, f"stop-{task}")
-        dialog = confirmation(driver)
-        assert dialog.find_element(By.TAG_NAME, "h1").text == f"Stop task {task}?", dialog.text
-        assert "Stopped from the console" in dialog.text, dialog.text
-        dialog.find_element(By.ID, "confirm").click()
-        wait_for("the flash", lambda: text(driver, "#flash") == f"task {task} stopping (Stopped from the console)", 5)
-        driver.execute_script("window.__sameLoad = 42;")
-        row = f'tr[data-task="{task}"]'
-        wait_for("the task STOPPED on the open page",
-                 lambda: text(driver, row + " td.status") == "STOPPED", 30)
-        assert text(driver, row + " td.stopped-reason") == "Stopped from the console", \
-            driver.page_source
-        assert not driver.find_elements(By.ID, f"stop-{task}"), "a stopped task has no Stop"
-        assert driver.execute_script("return window.__sameLoad;") == 42, "the page was reloaded"
-        print(f"STOPPED {task}", flush=True)
-        print("OK", flush=True)
-    except AssertionError as e:
-        print(f"FAIL {e}", flush=True)
-        sys.exit(1)
-    finally:
-        driver.quit()
+    # 2. Stop a running task from its row.
+    driver.get(base + PAGE)
+    button = wait_for(
+        "a task to stop",
+        lambda: driver.find_elements(By.CSS_SELECTOR, 'tr[data-task] button[id^="stop-"]'),
+        10,
+    )[0]
+    task = button.get_attribute("id")[len("stop-"):]
+    # Escape closes the confirmation: nothing is done.
+    click(driver, f"#stop-{task}")
+    confirmation(driver)
+    active(driver).send_keys(Keys.ESCAPE)
+    wait_for("the dialog closed", lambda: not driver.find_elements(By.CSS_SELECTOR, "dialog[open]"), 5)
+    assert not text(driver, "#flash"), "cancelled, nothing done"
+    click(driver, f"#stop-{task}")
+    dialog = confirmation(driver)
+    assert dialog.find_element(By.TAG_NAME, "h1").text == f"Stop task {task}?", dialog.text
+    assert "Stopped from the console" in dialog.text, dialog.text
+    dialog.find_element(By.ID, "confirm").click()
+    wait_for("the flash", lambda: text(driver, "#flash") == f"task {task} stopping (Stopped from the console)", 5)
+    driver.execute_script("window.__sameLoad = 42;")
+    row = f'tr[data-task="{task}"]'
+    wait_for("the task STOPPED on the open page",
+             lambda: text(driver, row + " td.status") == "STOPPED", 30)
+    assert text(driver, row + " td.stopped-reason") == "Stopped from the console", \
+        driver.page_source
+    assert not driver.find_elements(By.ID, f"stop-{task}"), "a stopped task has no Stop"
+    assert driver.execute_script("return window.__sameLoad;") == 42, "the page was reloaded"
+    print(f"STOPPED {task}", flush=True)
+    print("OK", flush=True)
 
 
-main()
+run(main)
