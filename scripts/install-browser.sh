@@ -4,19 +4,11 @@
 # own. Installs what is missing, is quiet when all is there, and prints the venv's python as
 # its last line (crates/ecsctl/tests/console.rs runs tests/browser/console.py with it).
 set -euo pipefail
+. "$(dirname "$0")/lib/apt.sh"
 
-sudo=()
-if [ "$(id -u)" != 0 ]; then
-  sudo=(sudo)
-fi
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
   echo "installing Debian's chromium and chromium-driver..." >&2
-  install=("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver)
-  if ! "${install[@]}" >/dev/null 2>&1; then
-    # Most often a fresh machine whose package lists are missing or stale.
-    "${sudo[@]}" apt-get update -qq
-    "${install[@]}" >/dev/null
-  fi
+  apt_install chromium chromium-driver
 fi
 
 venv=${ECSCTL_BROWSER_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/ecsctl/browser-venv}

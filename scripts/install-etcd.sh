@@ -12,6 +12,7 @@
 # removed on exit). If an etcd listens on the default ports 2379/2380 afterwards anyway, this
 # script says so and leaves it alone: it did not start it, so it is not this script's to stop.
 set -euo pipefail
+. "$(dirname "$0")/lib/apt.sh"
 
 etcd_bin() {
   if [ -n "${ECSCTL_ETCD:-}" ]; then
@@ -43,43 +44,23 @@ if [ -n "${ECSCTL_ETCD:-}" ] && [ ! -x "$bin" ]; then
 fi
 
 if [ -z "$bin" ]; then
-  sudo=()
-  if [ "$(id -u)" != 0 ]; then
-    if ! command -v sudo >/dev/null; then
-      echo "etcd is not installed and installing it needs root (no sudo here):" >&2
-      echo "  apt-get install etcd-server" >&2
-      exit 1
-    fi
-    sudo=(sudo)
-  fi
-
   before=$(default_port_listeners)
-  log=$(mktemp)
   policy=/usr/sbin/policy-rc.d
   own_policy=0
   cleanup() {
-    rm -f "$log"
-    if [ "$own_policy" = 1 ]; then "${sudo[@]}" rm -f "$policy"; fi
+    if [ "$own_policy" = 1 ]; then as_root rm -f "$policy"; fi
   }
   trap cleanup EXIT
   if [ ! -e "$policy" ]; then
     # Exit status 101 is "action forbidden" to invoke-rc.d and deb-systemd-invoke.
     own_policy=1
     printf '#!/bin/sh\n# temporary, from ecsctl scripts/install-etcd.sh\nexit 101\n' |
-      "${sudo[@]}" tee "$policy" >/dev/null
-    "${sudo[@]}" chmod 755 "$policy"
+      as_root tee "$policy" >/dev/null
+    as_root chmod 755 "$policy"
   fi
 
   echo "installing Debian's etcd-server..." >&2
-  install=("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server)
-  if ! "${install[@]}" >"$log" 2>&1; then
-    # Most often a fresh machine whose package lists are missing or stale.
-    "${sudo[@]}" apt-get update -qq
-    if ! "${install[@]}" >"$log" 2>&1; then
-      cat "$log" >&2
-      exit 1
-    fi
-  fi
+  apt_install etcd-server
 
   # An init script that was allowed to run starts etcd in the background: give it a moment.
   sleep 1

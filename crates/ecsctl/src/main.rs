@@ -17,6 +17,7 @@ macro_rules! outln {
     ($($t:tt)*) => { $crate::output::emit(&format!("{}\n", format_args!($($t)*))) };
 }
 
+mod actions;
 mod agent;
 mod client;
 mod cmd;

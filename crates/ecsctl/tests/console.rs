@@ -5,26 +5,26 @@
 //! console is killed on drop, the containers are removed by the server's drop guard.
 #![cfg(feature = "docker-tests")]
 
-mod common;
 mod support;
 
-use common::console::{get, request, run_browser_script, session_cookie, start_console};
-use std::io::{BufRead, BufReader, Write};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use support::Server;
+use support::console::{
+    Browser, SseStream, assert_screenshot, get, session_cookie, settle, start_console,
+};
 use support::services::{get_service, service, td};
-
-/// Waits for the scaled service's third task, so that no container is still being created
-/// when the server's drop guard removes them.
-fn settle(s: &Server) {
-    let o = s.run(&["rollout", "status", "service/web", "--timeout", "60s"]);
-    assert!(o.status.success(), "{}", support::stderr(&o));
-}
 
 #[test]
 fn console_pages_behind_a_one_time_token_with_live_events() {
-    let s = Server::start();
+    // A GitOps source beside the applied service: a directory with one task definition.
+    let deploy = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        deploy.path().join("tools.yaml"),
+        "apiVersion: ecs/v1\nkind: TaskDefinition\nmetadata: {name: tools}\nspec:\n  containerDefinitions:\n  - {name: app, image: ecsctl/busybox:local, memory: 16}\n",
+    )
+    .expect("write tools.yaml");
+    let deploy_dir = deploy.path().to_str().expect("utf-8 path").to_string();
+    let s = Server::start_with(&["--watch", &deploy_dir]);
     let manifest = s.write(
         "web.yaml",
         &format!(
@@ -89,6 +89,15 @@ fn console_pages_behind_a_one_time_token_with_live_events() {
         a.body
     );
     assert!(a.body.contains("<h2 id=\"events-h\">Recent events</h2>"));
+    // The watched directory, synced, with its one object.
+    assert!(
+        a.body.contains(&format!(
+            r#"<tr><td>{}</td><td><span class="badge synced">Synced</span></td>"#,
+            minijinja_escaped(&deploy_dir)
+        )),
+        "{}",
+        a.body
+    );
     assert!(
         a.body.contains(
             r#"<a href="&#x2f;clusters&#x2f;default&#x2f;services&#x2f;web">service&#x2f;web</a>"#
@@ -125,53 +134,25 @@ fn console_pages_behind_a_one_time_token_with_live_events() {
     let generation = get_service(&s, "web")["metadata"]["generation"]
         .as_u64()
         .unwrap();
-    let sse = request(&c.addr, "/events", Some(&cookie));
-    sse.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let mut reader = BufReader::new(sse.try_clone().unwrap());
-    let mut status_line = String::new();
-    reader.read_line(&mut status_line).unwrap();
-    assert!(status_line.contains(" 200 "), "{status_line}");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in reader.lines().map_while(Result::ok) {
-            if tx.send(line.trim_end_matches('\r').to_string()).is_err() {
-                break;
-            }
-        }
-    });
-    // The head is sent once the watch is open: wait for its end before the change.
-    let head_end = Instant::now() + Duration::from_secs(5);
-    loop {
-        let line = rx
-            .recv_timeout(head_end.saturating_duration_since(Instant::now()))
-            .expect("the SSE head");
-        if line.is_empty() {
-            break;
-        }
-        assert!(
-            !line.to_lowercase().starts_with("content-type:") || line.contains("text/event-stream"),
-            "{line}"
-        );
-    }
+    // The head is sent once the watch is open: every change after it reaches the stream.
+    let sse = SseStream::open(&c.addr, "/events", &cookie);
     let scaled = Instant::now();
     let o = s.run(&["scale", "service", "web", "--replicas", "3"]);
     assert!(o.status.success(), "{}", support::stderr(&o));
     let deadline = scaled + Duration::from_secs(2);
     let mut seen = Vec::new();
     let found = loop {
-        let Ok(line) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) else {
+        let Some((_, data)) = sse.event_until(deadline) else {
             break false;
         };
-        if let Some(data) = line.strip_prefix("data: ") {
-            let change: serde_json::Value = serde_json::from_str(data).unwrap();
-            if change["kind"] == "Service"
-                && change["name"] == "web"
-                && change["generation"].as_u64().unwrap_or(0) > generation
-            {
-                break true;
-            }
-            seen.push(line);
+        let change: serde_json::Value = serde_json::from_str(&data).unwrap();
+        if change["kind"] == "Service"
+            && change["name"] == "web"
+            && change["generation"].as_u64().unwrap_or(0) > generation
+        {
+            break true;
         }
+        seen.push(data);
     };
     assert!(
         found,
@@ -192,7 +173,7 @@ fn console_pages_behind_a_one_time_token_with_live_events() {
         "not desired 3 within 2 s of the scale:\n{page}"
     );
     drop(sse);
-    settle(&s);
+    settle(&s, "web");
 }
 
 /// The console in a real browser: headless chromium through WebDriver (selenium, see
@@ -215,30 +196,18 @@ fn console_in_a_browser_follows_a_scale() {
     assert!(o.status.success(), "{}", support::stderr(&o));
     let c = start_console(&s);
 
-    let tmp = env!("CARGO_TARGET_TMPDIR");
-    let mut browser = run_browser_script(
-        "console.py",
-        &[&format!("http://{}", c.addr), &c.token_path, tmp],
-    );
-    let rx = &browser.lines;
-    let ready = rx.recv_timeout(Duration::from_secs(90));
-    assert_eq!(
-        ready.as_deref(),
-        Ok("READY"),
-        "the browser did not get ready"
-    );
+    let mut browser = Browser::start("console.py", &c, &[]);
+    browser.ready(Duration::from_secs(90));
     let o = s.run(&["scale", "service", "web", "--replicas", "3"]);
     assert!(o.status.success(), "{}", support::stderr(&o));
-    let mut stdin = browser.child.stdin.take().expect("stdin");
-    writeln!(stdin, "GO").expect("tell the browser");
-    let verdict = rx.recv_timeout(Duration::from_secs(30));
-    let status = browser.child.wait().expect("the browser script");
-    assert_eq!(verdict.as_deref(), Ok("OK"), "{verdict:?}");
-    assert!(status.success());
+    browser.go_and_pass(Duration::from_secs(30));
     for shot in ["console-overview.png", "console-service-counts.png"] {
-        let path = format!("{}/{shot}", env!("CARGO_TARGET_TMPDIR"));
-        let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        assert!(len > 1000, "{path}: {len} bytes");
+        assert_screenshot(shot);
     }
-    settle(&s);
+    settle(&s, "web");
+}
+
+/// `text` as the console's templates write it (minijinja escapes `/` too).
+fn minijinja_escaped(text: &str) -> String {
+    text.replace('/', "&#x2f;")
 }

@@ -7,15 +7,14 @@
 //! the keyboard, and a screenshot is saved for the README.
 #![cfg(feature = "docker-tests")]
 
-mod common;
 mod support;
 
-use common::console::{Console, api_get, get, run_browser_script, sign_in, start_console};
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 use support::Server;
+use support::console::{Browser, Console, api_get, assert_screenshot, get, start_console};
 use support::services::get_service;
 
 fn free_port() -> u16 {
@@ -190,7 +189,7 @@ fn api_targets(s: &Server) -> BTreeSet<(String, String, String)> {
 
 /// The same, as the page's targets table shows them.
 fn page_targets(page: &str) -> BTreeSet<(String, String, String)> {
-    page.split("<tr data-task=\"")
+    page.split("<tr data-target=\"")
         .skip(1)
         .map(|row| {
             let cell = |class: &str| {
@@ -217,7 +216,7 @@ fn the_service_page_charts_targets_and_rollout_timeline() {
     let s = Server::start_with(&["--metrics-interval", "1s"]);
     set_up(&s);
     let c = start_console(&s);
-    let cookie = sign_in(&c);
+    let cookie = c.login();
 
     // Charts: every point of the CPU chart is one the series API answers (the newest
     // bucket may still be filling), and the API's points in between are all drawn. Polled:
@@ -354,23 +353,19 @@ fn the_service_page_in_a_browser() {
     let s = Server::start_with(&["--metrics-interval", "1s"]);
     set_up(&s);
     let c = start_console(&s);
-    let tmp = env!("CARGO_TARGET_TMPDIR");
-    let mut browser = run_browser_script(
+    let mut browser = Browser::start(
         "console_service.py",
-        &[
-            &format!("http://{}", c.addr),
-            &c.token_path,
-            "/clusters/default/services/web",
-            tmp,
-        ],
+        &c,
+        &["/clusters/default/services/web"],
     );
-    let verdict = browser.lines.recv_timeout(Duration::from_secs(90));
-    let status = browser.child.wait().expect("the browser script");
-    assert_eq!(verdict.as_deref(), Ok("OK"), "{verdict:?}");
-    assert!(status.success());
-    for shot in ["console-service.png", "console-service-420.png"] {
-        let path = format!("{tmp}/{shot}");
-        let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        assert!(len > 1000, "{path}: {len} bytes");
+    let verdict = browser.line(Duration::from_secs(90));
+    assert_eq!(verdict, "OK", "the browser script's verdict");
+    assert!(browser.finish(), "the browser script failed");
+    for shot in [
+        "console-service.png",
+        "console-service-420.png",
+        "console-service-full.png",
+    ] {
+        assert_screenshot(shot);
     }
 }

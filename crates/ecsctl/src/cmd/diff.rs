@@ -165,7 +165,9 @@ fn comparable(obj: &Value) -> Value {
     sorted(json!({ "metadata": { "labels": labels }, "spec": spec }))
 }
 
-fn sorted(v: Value) -> Value {
+/// Keys sorted at every depth: the order a manifest wrote them in is no change (here and in
+/// the console's task definition diff).
+pub(crate) fn sorted(v: Value) -> Value {
     match v {
         Value::Object(m) => {
             let mut entries: Vec<(String, Value)> = m.into_iter().collect();

@@ -1,9 +1,9 @@
 //! `ecsctl scale service NAME --replicas N`: set a service's desiredCount (compare-and-swap).
 
-use super::service_update::{service_name, service_spec, update_service};
+use super::service_update::service_name;
+use crate::actions;
 use crate::client::Client;
 use anyhow::Result;
-use api::service::{ScaleRequest, SchedulingStrategy};
 
 /// Set the desired task count of a service
 #[derive(Debug, clap::Args)]
@@ -34,23 +34,7 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
     let name = service_name(&args.service, args.name.as_deref())?;
     let cluster = args.cluster.as_deref().unwrap_or(api::DEFAULT_CLUSTER);
     let replicas = args.replicas;
-    update_service(&client, cluster, &name, |svc| {
-        let spec = service_spec(svc)?;
-        if spec.scheduling_strategy == Some(SchedulingStrategy::Daemon) {
-            anyhow::bail!(
-                "service/{name} is a DAEMON service (one task per container instance): its desiredCount cannot be set"
-            );
-        }
-        if spec.desired_count.map(|c| c.get()) == Some(replicas) {
-            return Ok(false);
-        }
-        // Only desiredCount changes: the rest of the spec stays as the user wrote it.
-        svc.merge_spec(&ScaleRequest {
-            desired_count: replicas,
-        })?;
-        Ok(true)
-    })
-    .await?;
+    actions::scale(&client, cluster, &name, replicas).await?;
     outln!("service/{name} scaled to {replicas}");
     Ok(())
 }

@@ -1,16 +1,9 @@
-//! Shared by `scale` and `rollout`: naming a service on the command line, and changing a
-//! service with compare-and-swap (read, change, write with the resourceVersion read; on 409
-//! read again and retry), so that a concurrent write is never lost.
+//! Shared by `scale` and `rollout`: naming a service on the command line. Reading and
+//! changing a service is [`crate::actions`]'s, shared with the console.
 
-use crate::client::{Client, objects_path};
-use crate::error::{ApiError, is_not_found, usage};
-use anyhow::{Context, Result};
-use api::service::ServiceSpec;
-use api::wire::{ApplyRequest, ApplyResponse};
-use api::{Kind, Object};
-
-/// Attempts when someone else writes the service between our read and our write.
-const CAS_ATTEMPTS: usize = 5;
+use crate::error::usage;
+use anyhow::Result;
+use api::Kind;
 
 /// `service/web`, `svc/web`, or `service` and `web` as two words -> `web`.
 pub fn service_name(first: &str, second: Option<&str>) -> Result<String> {
@@ -37,73 +30,10 @@ pub fn service_name(first: &str, second: Option<&str>) -> Result<String> {
     }
 }
 
-/// GETs a service; "not found" reads as one clear line.
-pub async fn get_service(client: &Client, cluster: &str, name: &str) -> Result<Object> {
-    match client
-        .get(&objects_path(
-            Kind::Service,
-            Some(name),
-            Some(cluster),
-            None,
-        ))
-        .await
-    {
-        Err(e) if is_not_found(&e) => {
-            anyhow::bail!("service/{name} not found in cluster {cluster}")
-        }
-        r => r,
-    }
-}
-
-/// The typed spec of a service as the server returned it.
-pub fn service_spec(svc: &Object) -> Result<ServiceSpec> {
-    svc.spec_as()
-        .with_context(|| format!("reading the spec of service/{}", svc.metadata.name))
-}
-
-/// Reads the service, lets `change` edit it (returning whether it changed anything), and
-/// writes it back with compare-and-swap, retrying on a conflict. Returns the object as
-/// written (or as read, when `change` changed nothing) and whether it was written.
-pub async fn update_service<F>(
-    client: &Client,
-    cluster: &str,
-    name: &str,
-    mut change: F,
-) -> Result<(Object, bool)>
-where
-    F: FnMut(&mut Object) -> Result<bool>,
-{
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let mut svc = get_service(client, cluster, name).await?;
-        if !change(&mut svc)? {
-            return Ok((svc, false));
-        }
-        match client
-            .post::<_, ApplyResponse>(
-                "/v1/apply",
-                &ApplyRequest {
-                    objects: vec![svc.cas_request()],
-                },
-            )
-            .await
-        {
-            Ok(_) => return Ok((svc, true)),
-            Err(e)
-                if attempt < CAS_ATTEMPTS
-                    && e.downcast_ref::<ApiError>()
-                        .is_some_and(|a| a.status == 409) => {}
-            Err(e) => return Err(e),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::error::UsageError;
-    use serde_json::json;
 
     #[test]
     fn service_names_in_every_form() {
@@ -121,23 +51,5 @@ mod tests {
             let err = service_name(a, b).unwrap_err();
             assert!(err.downcast_ref::<UsageError>().is_some(), "{a} {b:?}");
         }
-    }
-
-    #[test]
-    fn apply_requests_keep_user_metadata_and_compare_and_swap() {
-        let svc = json!({"apiVersion": "ecs/v1", "kind": "Service",
-            "metadata": {"name": "web", "cluster": "prod", "labels": {"a": "b"},
-                         "annotations": {"x": "y"}, "resourceVersion": 7, "uid": "u",
-                         "generation": 3, "creationTimestamp": "2024-05-01T11:00:00Z"},
-            "spec": {"taskDefinition": "web", "desiredCount": 2},
-            "status": {"runningCount": 2}});
-        let svc: Object = serde_json::from_value(svc).unwrap();
-        assert_eq!(
-            serde_json::to_value(svc.cas_request()).unwrap(),
-            json!({"apiVersion": "ecs/v1", "kind": "Service",
-                "metadata": {"name": "web", "cluster": "prod", "labels": {"a": "b"},
-                             "annotations": {"x": "y"}, "resourceVersion": 7},
-                "spec": {"taskDefinition": "web", "desiredCount": 2}})
-        );
     }
 }

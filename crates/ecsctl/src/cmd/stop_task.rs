@@ -3,16 +3,11 @@
 
 use super::parse_duration;
 use super::run_task::{Goal, wait_for};
-use crate::client::{Client, objects_path};
-use crate::error::{ApiError, is_not_found};
-use anyhow::{Context, Result};
-use api::task::{StopCode, StopRequest, TaskSpec, TaskStatus};
-use api::wire::{ApplyRequest, ApplyResponse};
-use api::{Kind, Object};
+use crate::actions::{self, Stop};
+use crate::client::Client;
+use anyhow::Result;
 use std::time::Duration;
 
-/// Attempts when someone else writes the task between our read and our write.
-const CAS_ATTEMPTS: usize = 5;
 /// The reason recorded when none is given (ECS's words).
 const DEFAULT_REASON: &str = "Task stopped by user";
 
@@ -46,44 +41,7 @@ pub struct Args {
 
 pub async fn run(client: Client, args: Args) -> Result<()> {
     let cluster = args.cluster.as_deref().unwrap_or(api::DEFAULT_CLUSTER);
-    let path = objects_path(Kind::Task, Some(&args.id), Some(cluster), None);
-    let mut attempt = 0;
-    let task = loop {
-        attempt += 1;
-        let task: Object = match client.get(&path).await {
-            Err(e) if is_not_found(&e) => {
-                anyhow::bail!("task {} not found in cluster {cluster}", args.id)
-            }
-            r => r?,
-        };
-        let Some(request) = stop_request(&task, &args.reason)? else {
-            break task; // already asked to stop: the first reason stands
-        };
-        match client
-            .post::<_, ApplyResponse>(
-                "/v1/apply",
-                &ApplyRequest {
-                    objects: vec![request],
-                },
-            )
-            .await
-        {
-            Ok(_) => break task,
-            Err(e)
-                if attempt < CAS_ATTEMPTS
-                    && e.downcast_ref::<ApiError>()
-                        .is_some_and(|a| a.status == 409) =>
-            {
-                continue;
-            }
-            Err(e) => return Err(e),
-        }
-    };
-    // A status this release cannot read counts as not stopped yet.
-    let stopped = task
-        .status_as::<TaskStatus>()
-        .is_ok_and(|st| st.last_status.is_terminal());
-    if stopped {
+    if actions::stop_task(&client, cluster, &args.id, &args.reason).await? == Stop::Stopped {
         outln!("task/{} already stopped", args.id);
         return Ok(());
     }
@@ -100,51 +58,4 @@ pub async fn run(client: Client, args: Args) -> Result<()> {
         outln!("task/{} stopped", args.id);
     }
     Ok(())
-}
-
-/// The apply request that stops `task` (with its resourceVersion, so that the write fails
-/// if the task changed since it was read); `None` when it was asked to stop already.
-fn stop_request(task: &Object, reason: &str) -> Result<Option<Object>> {
-    let spec: TaskSpec = task
-        .spec_as()
-        .with_context(|| format!("reading the spec of task {}", task.metadata.name))?;
-    if spec.desired_status.is_some_and(|d| d.is_stopped()) {
-        return Ok(None);
-    }
-    let mut request = task.cas_request();
-    // Only the stop fields change: the rest of the spec stays as it was written.
-    request.merge_spec(&StopRequest::new(StopCode::UserInitiated, reason))?;
-    Ok(Some(request))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn stop_requests_keep_the_spec_and_compare_and_swap() {
-        let task = json!({"apiVersion": "ecs/v1", "kind": "Task",
-            "metadata": {"name": "abc", "cluster": "prod", "labels": {"a": "b"},
-                         "resourceVersion": 42, "uid": "u", "generation": 1,
-                         "creationTimestamp": "2024-05-01T11:00:00Z"},
-            "spec": {"taskDefinition": "web:1", "startedBy": "ci"},
-            "status": {"lastStatus": "RUNNING"}});
-        let stop = |task: &serde_json::Value, reason: &str| {
-            let task: Object = serde_json::from_value(task.clone()).unwrap();
-            stop_request(&task, reason)
-                .unwrap()
-                .map(|r| serde_json::to_value(r).unwrap())
-        };
-        assert_eq!(
-            stop(&task, "bad deploy").unwrap(),
-            json!({"apiVersion": "ecs/v1", "kind": "Task",
-                "metadata": {"name": "abc", "cluster": "prod", "labels": {"a": "b"}, "resourceVersion": 42},
-                "spec": {"taskDefinition": "web:1", "startedBy": "ci", "desiredStatus": "STOPPED",
-                         "stopCode": "UserInitiated", "stoppedReason": "bad deploy"}})
-        );
-        let mut stopping = task.clone();
-        stopping["spec"]["desiredStatus"] = json!("STOPPED");
-        assert_eq!(stop(&stopping, "again"), None);
-    }
 }

@@ -3,10 +3,15 @@
 //!
 //! The token is good once: a second visit of the printed URL (another browser, a link
 //! copied from shell history) gets nothing. Secrets are compared in constant time.
+//!
+//! Beside each session it keeps that session's anti-forgery token (a random value that the
+//! action forms carry and [`Auth::check_csrf`] compares) and the flash message its next page
+//! shows (what the last action did).
 
 use ring::rand::{SecureRandom, SystemRandom};
-use std::collections::HashSet;
-use std::sync::Mutex;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
 use subtle::ConstantTimeEq;
 
 /// The session cookie's name.
@@ -22,12 +27,29 @@ pub fn random_secret() -> String {
     hex::encode(bytes)
 }
 
-/// The one-time token and the sessions it opened.
+/// The form field that carries the anti-forgery token.
+pub const CSRF_FIELD: &str = "csrf";
+
+/// A message for the session's next page: what an action did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Flash {
+    pub message: String,
+}
+
+/// What the console keeps for one session.
+#[derive(Debug)]
+struct Session {
+    /// The anti-forgery token of its forms.
+    csrf: String,
+    flash: Option<Flash>,
+}
+
+/// The one-time token and the sessions it opened (by session id).
 #[derive(Debug)]
 pub struct Auth {
     /// `None` once used.
     token: Mutex<Option<String>>,
-    sessions: Mutex<HashSet<String>>,
+    sessions: Mutex<HashMap<String, Session>>,
 }
 
 fn same(a: &str, b: &str) -> bool {
@@ -39,7 +61,7 @@ impl Auth {
     pub fn new(token: String) -> Self {
         Auth {
             token: Mutex::new(Some(token)),
-            sessions: Mutex::new(HashSet::new()),
+            sessions: Mutex::new(HashMap::new()),
         }
     }
 
@@ -51,23 +73,70 @@ impl Auth {
             Some(t) if same(t, token) => {
                 *slot = None;
                 let session = random_secret();
-                self.sessions
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(session.clone());
+                self.sessions().insert(
+                    session.clone(),
+                    Session {
+                        csrf: random_secret(),
+                        flash: None,
+                    },
+                );
                 Some(session)
             }
             _ => None,
         }
     }
 
+    fn sessions(&self) -> MutexGuard<'_, HashMap<String, Session>> {
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` on the session of a request's `Cookie` header, found by comparing every
+    /// session id in constant time; `None` without one.
+    fn with_session<T>(
+        &self,
+        cookie_header: Option<&str>,
+        f: impl FnOnce(&mut Session) -> T,
+    ) -> Option<T> {
+        let id = cookie_header.and_then(session_cookie)?;
+        let mut sessions = self.sessions();
+        let mut found = None;
+        for (key, session) in sessions.iter_mut() {
+            if same(key, id) {
+                found = Some(session);
+            }
+        }
+        found.map(f)
+    }
+
     /// Whether a request's `Cookie` header holds a session this console opened.
     pub fn allows(&self, cookie_header: Option<&str>) -> bool {
-        let Some(id) = cookie_header.and_then(session_cookie) else {
+        self.with_session(cookie_header, |_| ()).is_some()
+    }
+
+    /// The anti-forgery token of the session in `cookie_header`, for its forms.
+    pub fn csrf(&self, cookie_header: Option<&str>) -> Option<String> {
+        self.with_session(cookie_header, |s| s.csrf.clone())
+    }
+
+    /// Whether `given` is the anti-forgery token of the session in `cookie_header`
+    /// (compared in constant time); false without a session or a token.
+    pub fn check_csrf(&self, cookie_header: Option<&str>, given: Option<&str>) -> bool {
+        let Some(given) = given else {
             return false;
         };
-        let sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
-        sessions.iter().any(|s| same(s, id))
+        self.with_session(cookie_header, |s| same(&s.csrf, given))
+            .unwrap_or(false)
+    }
+
+    /// Leaves `flash` for the session's next page.
+    pub fn set_flash(&self, cookie_header: Option<&str>, flash: Flash) {
+        self.with_session(cookie_header, |s| s.flash = Some(flash));
+    }
+
+    /// The session's flash message, once.
+    pub fn take_flash(&self, cookie_header: Option<&str>) -> Option<Flash> {
+        self.with_session(cookie_header, |s| s.flash.take())
+            .flatten()
     }
 }
 
@@ -122,6 +191,38 @@ mod tests {
         assert!(!auth.allows(Some(&format!("other={session}"))));
         assert!(!auth.allows(Some(&format!("{COOKIE}={session}x"))));
         assert!(auth.allows(Some(&format!("{COOKIE}={session}"))));
+    }
+
+    #[test]
+    fn each_session_has_its_own_csrf_token() {
+        let auth = Auth::new("t0k".into());
+        let session = auth.redeem("t0k").unwrap();
+        let cookie = format!("{COOKIE}={session}");
+        let csrf = auth.csrf(Some(&cookie)).expect("a token for the session");
+        assert_eq!(csrf.len(), 64);
+        assert_ne!(csrf, session, "the token is not the session id");
+        assert!(auth.check_csrf(Some(&cookie), Some(&csrf)));
+        assert!(!auth.check_csrf(Some(&cookie), None));
+        assert!(!auth.check_csrf(Some(&cookie), Some("")));
+        assert!(!auth.check_csrf(Some(&cookie), Some(&csrf[1..])));
+        assert!(!auth.check_csrf(Some(&cookie), Some(&session)));
+        assert!(!auth.check_csrf(None, Some(&csrf)), "no session, no action");
+        assert!(!auth.check_csrf(Some(&format!("{COOKIE}=x")), Some(&csrf)));
+        assert_eq!(auth.csrf(None), None);
+    }
+
+    #[test]
+    fn a_flash_is_shown_once() {
+        let auth = Auth::new("t0k".into());
+        let cookie = format!("{COOKIE}={}", auth.redeem("t0k").unwrap());
+        assert_eq!(auth.take_flash(Some(&cookie)), None);
+        let flash = Flash {
+            message: "service web scaled to 3".into(),
+        };
+        auth.set_flash(Some(&cookie), flash.clone());
+        auth.set_flash(None, flash.clone());
+        assert_eq!(auth.take_flash(Some(&cookie)), Some(flash));
+        assert_eq!(auth.take_flash(Some(&cookie)), None);
     }
 
     #[test]

@@ -9,9 +9,11 @@ use serde_json::Value;
 /// One change, as the page's script reads it (`data:` of an SSE `change` event).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Change {
-    /// `Service`, `Task`, `Cluster` or `ContainerInstance`.
+    /// `Service`, `Task`, `Cluster`, `ContainerInstance` or `TaskDefinition`.
     pub kind: String,
+    /// "" for a task definition (they belong to no cluster).
     pub cluster: String,
+    /// A task definition's family.
     pub name: String,
     /// The service it concerns: the service itself, or a task's service ("" for others).
     pub service: String,
@@ -25,7 +27,8 @@ pub struct Change {
 }
 
 /// The change a watch event makes to the pages, if any: the console shows clusters,
-/// services, tasks and container instances; other kinds change nothing it shows.
+/// services, tasks, container instances and task definitions; other kinds change nothing
+/// it shows.
 pub fn change_of(event: &WatchEvent<Value>) -> Option<Change> {
     let obj = &event.object;
     let kind = obj.get("kind").and_then(Value::as_str)?;
@@ -33,12 +36,17 @@ pub fn change_of(event: &WatchEvent<Value>) -> Option<Change> {
     let service = match kind {
         "Service" => name,
         "Task" => task_service(obj).unwrap_or_default(),
-        "Cluster" | "ContainerInstance" => "",
+        "Cluster" | "ContainerInstance" | "TaskDefinition" => "",
         _ => return None,
     };
     Some(Change {
         kind: kind.to_string(),
-        cluster: if kind == "Cluster" { name } else { cluster }.to_string(),
+        cluster: match kind {
+            "Cluster" => name,
+            "TaskDefinition" => "",
+            _ => cluster,
+        }
+        .to_string(),
         name: name.to_string(),
         service: service.to_string(),
         event_type: match event.event_type {
@@ -94,7 +102,7 @@ mod tests {
     fn kinds_the_console_does_not_show_are_left_out() {
         assert_eq!(
             change_of(&event(
-                json!({"kind": "TaskDefinition", "metadata": {"name": "web"}})
+                json!({"kind": "Secret", "metadata": {"name": "db", "cluster": "shop"}})
             )),
             None
         );
@@ -104,5 +112,17 @@ mod tests {
         ))
         .unwrap();
         assert_eq!((cl.cluster.as_str(), cl.service.as_str()), ("shop", ""));
+    }
+
+    #[test]
+    fn task_definitions_by_family() {
+        let td = change_of(&event(
+            json!({"kind": "TaskDefinition", "metadata": {"name": "web", "revision": 4}}),
+        ))
+        .unwrap();
+        assert_eq!(
+            (td.kind.as_str(), td.cluster.as_str(), td.name.as_str()),
+            ("TaskDefinition", "", "web")
+        );
     }
 }

@@ -10,6 +10,7 @@
 //! time is the scarce thing), and its autoescape for `.html` names keeps object names and
 //! event messages from becoming markup.
 
+pub mod actions;
 pub mod auth;
 pub mod insights;
 pub mod live;
@@ -19,7 +20,7 @@ use crate::client::{Client, objects_path};
 use crate::error::ApiError;
 use auth::Auth;
 use axum::Router;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -53,12 +54,20 @@ const TEMPLATES: &[(&str, &str)] = &[
         "service_timeline.html",
         include_str!("templates/service_timeline.html"),
     ),
+    ("task.html", include_str!("templates/task.html")),
+    ("taskdef.html", include_str!("templates/taskdef.html")),
     ("not_found.html", include_str!("templates/not_found.html")),
+    ("confirm.html", include_str!("templates/confirm.html")),
+    (
+        "action_error.html",
+        include_str!("templates/action_error.html"),
+    ),
 ];
 /// The 401 page: how to get in.
 const UNAUTHORIZED: &str = include_str!("templates/unauthorized.html");
 const CSS: &str = include_str!("static/console.css");
 const JS: &str = include_str!("static/console.js");
+const LOGS_JS: &str = include_str!("static/logs.js");
 
 /// What every handler shares.
 #[derive(Debug)]
@@ -73,6 +82,8 @@ type Shared = Arc<Console>;
 /// The template environment with every page (autoescaping HTML).
 fn templates() -> Environment<'static> {
     let mut env = Environment::new();
+    // A name as one segment of a path (`/clusters/{{ c|urlencode }}/...`), as the pages' links.
+    env.add_filter("urlencode", |s: String| crate::client::encode(&s));
     for (name, source) in TEMPLATES {
         // The templates are part of the binary: one that does not parse is a bug, and the
         // unit test `every_template_parses` catches it first.
@@ -102,11 +113,19 @@ fn router(console: Shared) -> Router {
     Router::new()
         .route("/", get(overview))
         .route("/clusters/{cluster}/services/{name}", get(service))
+        .route("/clusters/{cluster}/tasks/{id}", get(task))
+        .route("/clusters/{cluster}/tasks/{id}/logs", get(task_logs))
+        .route("/taskdefinitions/{family}", get(taskdef))
         .route("/events", get(events))
+        .merge(actions::routes())
         .route("/static/console.css", get(|| static_file("text/css", CSS)))
         .route(
             "/static/console.js",
             get(|| static_file("text/javascript", JS)),
+        )
+        .route(
+            "/static/logs.js",
+            get(|| static_file("text/javascript", LOGS_JS)),
         )
         .layer(middleware::from_fn_with_state(console.clone(), session))
         .with_state(console)
@@ -120,7 +139,12 @@ async fn session(State(c): State<Shared>, req: Request, next: Next) -> Response 
         .get(header::COOKIE)
         .and_then(|v| v.to_str().ok());
     if c.auth.allows(cookie) {
-        return next.run(req).await;
+        let mut answer = next.run(req).await;
+        // No page of the console inside another site's frame (clicks on its actions).
+        answer
+            .headers_mut()
+            .insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        return answer;
     }
     let token = (req.uri().path() == "/")
         .then(|| req.uri().query())
@@ -174,19 +198,46 @@ fn render(env: &Environment<'static>, name: &str, ctx: &Value) -> Result<String,
         .map_err(|e| format!("console template {name}: {e:#}"))
 }
 
-/// A page: the model's fields and `watch` (what the page's script refreshes for).
+/// A page: the model's fields and `watch` (what the page's script refreshes for); with the
+/// request's `Cookie` header, also its session's anti-forgery token (`csrf`, for the action
+/// forms) and flash message (`flash`, shown once).
 fn page<M: Serialize>(
     c: &Console,
     name: &str,
     model: &M,
     watch: &str,
+    session: Option<&str>,
 ) -> Result<Html<String>, PageError> {
     let mut ctx = serde_json::to_value(model)
         .map_err(|e| PageError(e.to_string(), StatusCode::INTERNAL_SERVER_ERROR))?;
     ctx["watch"] = Value::String(watch.to_string());
+    if session.is_some() {
+        ctx["csrf"] = serde_json::json!(c.auth.csrf(session));
+        ctx["flash"] = serde_json::json!(c.auth.take_flash(session));
+    }
     render(&c.templates, name, &ctx)
         .map(Html)
         .map_err(|e| PageError(e, StatusCode::INTERNAL_SERVER_ERROR))
+}
+
+/// The not-found page saying `what`, with `status` (404, or 400 for a bad query).
+fn not_found(c: &Console, what: &str, status: StatusCode) -> PageError {
+    let heading = if status == StatusCode::NOT_FOUND {
+        "Not found"
+    } else {
+        "Bad request"
+    };
+    let ctx = serde_json::json!({ "what": what, "heading": heading });
+    match page(c, "not_found.html", &ctx, "*", None) {
+        Ok(html) => PageError(html.0, status),
+        Err(e) => e,
+    }
+}
+
+/// `Err(e)` of a lookup: whether the server said it does not exist.
+fn is_not_found(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<ApiError>()
+        .is_some_and(ApiError::is_not_found)
 }
 
 async fn list(c: &Console, kind: api::Kind, cluster: Option<&str>) -> anyhow::Result<Vec<Value>> {
@@ -197,8 +248,28 @@ async fn list(c: &Console, kind: api::Kind, cluster: Option<&str>) -> anyhow::Re
     Ok(list.items)
 }
 
+/// The GitOps sources' status; `None` when the console's identity may not read it (403: it
+/// spans every cluster).
+async fn sources(c: &Console) -> anyhow::Result<Option<Vec<api::wire::SyncStatus>>> {
+    match c.client.get::<api::wire::SyncList>("/v1/syncs").await {
+        Ok(list) => Ok(Some(list.items)),
+        Err(e)
+            if e.downcast_ref::<ApiError>()
+                .is_some_and(|a| a.status == StatusCode::FORBIDDEN.as_u16()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The request's `Cookie` header.
+fn cookie_of(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::COOKIE).and_then(|v| v.to_str().ok())
+}
+
 #[tracing::instrument(skip_all)]
-async fn overview(State(c): State<Shared>) -> Result<Html<String>, PageError> {
+async fn overview(State(c): State<Shared>, headers: HeaderMap) -> Result<Html<String>, PageError> {
     let (clusters, services, tasks, instances) = tokio::try_join!(
         list(&c, api::Kind::Cluster, None),
         list(&c, api::Kind::Service, None),
@@ -210,31 +281,24 @@ async fn overview(State(c): State<Shared>) -> Result<Html<String>, PageError> {
         services,
         tasks,
         instances,
+        sources: sources(&c).await?,
     };
     let model = pages::overview::view(&state, OffsetDateTime::now_utc());
-    page(&c, "overview.html", &model, "*")
+    page(&c, "overview.html", &model, "*", cookie_of(&headers))
 }
 
 #[tracing::instrument(skip_all, fields(cluster = %cluster, service = %name))]
 async fn service(
     State(c): State<Shared>,
     Path((cluster, name)): Path<(String, String)>,
+    headers: HeaderMap,
 ) -> Result<Html<String>, PageError> {
     let path = objects_path(api::Kind::Service, Some(&name), Some(&cluster), None);
     let svc: Value = match c.client.get(&path).await {
         Ok(v) => v,
-        Err(e)
-            if e.downcast_ref::<ApiError>()
-                .is_some_and(ApiError::is_not_found) =>
-        {
+        Err(e) if is_not_found(&e) => {
             let what = format!("There is no service {name} in cluster {cluster}.");
-            let html = page(
-                &c,
-                "not_found.html",
-                &serde_json::json!({ "what": what }),
-                "*",
-            )?;
-            return Err(PageError(html.0, StatusCode::NOT_FOUND));
+            return Err(not_found(&c, &what, StatusCode::NOT_FOUND));
         }
         Err(e) => return Err(e.into()),
     };
@@ -255,7 +319,133 @@ async fn service(
         model,
         insights: pages::service_insights::view(&svc, &tasks.items, &fetched, now),
     };
-    page(&c, "service.html", &model, &format!("{cluster}/{name}"))
+    page(
+        &c,
+        "service.html",
+        &model,
+        &format!("{cluster}/{name}"),
+        cookie_of(&headers),
+    )
+}
+
+#[tracing::instrument(skip_all, fields(cluster = %cluster, task = %id))]
+async fn task(
+    State(c): State<Shared>,
+    Path((cluster, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Html<String>, PageError> {
+    let path = objects_path(api::Kind::Task, Some(&id), Some(&cluster), None);
+    let task: Value = match c.client.get(&path).await {
+        Ok(v) => v,
+        Err(e) if is_not_found(&e) => {
+            let what = format!("There is no task {id} in cluster {cluster}.");
+            return Err(not_found(&c, &what, StatusCode::NOT_FOUND));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let model = pages::task::view(&task, OffsetDateTime::now_utc());
+    page(
+        &c,
+        "task.html",
+        &model,
+        &format!("task:{cluster}/{id}"),
+        cookie_of(&headers),
+    )
+}
+
+/// `GET /clusters/C/tasks/ID/logs`: the task's logs as SSE, the last
+/// [`pages::task::LOG_TAIL`] lines of each container then the lines as they are printed:
+/// `line` events ([`pages::task::LogEvent`]), and a last `end` event
+/// ([`pages::task::LogEnd`]: the containers stopped, or the server's error), after which the
+/// page stops listening (a reconnect would start over from the tail).
+#[tracing::instrument(skip_all, fields(cluster = %cluster, task = %id))]
+async fn task_logs(
+    State(c): State<Shared>,
+    Path((cluster, id)): Path<(String, String)>,
+) -> Response {
+    let path = format!(
+        "/v1/tasks/{}/logs?cluster={}&follow=true&tail={}",
+        crate::client::encode(&id),
+        crate::client::encode(&cluster),
+        pages::task::LOG_TAIL
+    );
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Event, Infallible>>(256);
+    let end = |e: pages::task::LogEnd| {
+        Event::default()
+            .event("end")
+            .json_data(&e)
+            .unwrap_or_else(|_| Event::default().event("end"))
+    };
+    match c.client.stream(&path).await {
+        Err(e) => {
+            // The page shows why (no such task, no containers yet) instead of retrying.
+            let _ = tx.try_send(Ok(end(pages::task::LogEnd::failed(format!("{e:#}")))));
+        }
+        Ok(mut lines) => {
+            let several = lines
+                .header(api::wire::CONTAINERS_HEADER)
+                .is_some_and(|names| names.split(',').count() > 1);
+            tokio::spawn(async move {
+                let why = loop {
+                    let next = tokio::select! {
+                        next = lines.next::<api::wire::LogLine>() => next,
+                        () = tx.closed() => return,
+                    };
+                    let line = match next {
+                        Ok(Some(line)) => line,
+                        Ok(None) => break pages::task::LogEnd::stopped(),
+                        Err(e) => break pages::task::LogEnd::failed(format!("{e:#}")),
+                    };
+                    let event = pages::task::log_event(&line, several);
+                    let Ok(sse) = Event::default().event("line").json_data(&event) else {
+                        continue;
+                    };
+                    if tx.send(Ok(sse)).await.is_err() {
+                        return;
+                    }
+                };
+                let _ = tx.send(Ok(end(why))).await;
+            });
+        }
+    }
+    Sse::new(ReceiverStream::new(rx))
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response()
+}
+
+#[tracing::instrument(skip_all, fields(family = %family))]
+async fn taskdef(
+    State(c): State<Shared>,
+    Path(family): Path<String>,
+    Query(query): Query<pages::taskdef::Query>,
+    headers: HeaderMap,
+) -> Result<Html<String>, PageError> {
+    let (revisions, services) = tokio::try_join!(
+        list(&c, api::Kind::TaskDefinition, None),
+        list(&c, api::Kind::Service, None),
+    )?;
+    let model = pages::taskdef::view(
+        &family,
+        &revisions,
+        &services,
+        &query,
+        OffsetDateTime::now_utc(),
+    );
+    match model {
+        Ok(model) => page(
+            &c,
+            "taskdef.html",
+            &model,
+            &format!("taskdef:{family}"),
+            cookie_of(&headers),
+        ),
+        Err(pages::taskdef::PageError::NotFound(what)) => {
+            Err(not_found(&c, &what, StatusCode::NOT_FOUND))
+        }
+        Err(pages::taskdef::PageError::BadRequest(what)) => {
+            Err(not_found(&c, &what, StatusCode::BAD_REQUEST))
+        }
+    }
 }
 
 /// The service page's model: its objects and its pictures (charts, targets, timeline).
@@ -416,11 +606,11 @@ mod tests {
             "{html}"
         );
         assert!(
-            html.contains(r#"<tr data-task="t1"><td><code>t1</code></td><td class="addr">172.17.0.5:80</td><td class="health unhealthy">unhealthy</td><td>Health checks failed</td><td class="requests">12</td>"#),
+            html.contains(r#"<tr data-target="t1"><td><code>t1</code></td><td class="addr">172.17.0.5:80</td><td class="health unhealthy">unhealthy</td><td>Health checks failed</td><td class="requests">12</td>"#),
             "{html}"
         );
         assert!(
-            !html.contains(r#"data-task="other""#),
+            !html.contains(r#"data-target="other""#),
             "another service's target"
         );
         assert!(
@@ -433,5 +623,89 @@ mod tests {
             ),
             "{html}"
         );
+    }
+
+    #[test]
+    fn the_task_page_shows_containers_escaped_and_the_log_box() {
+        let task = serde_json::json!({
+            "metadata": {"name": "abc", "cluster": "shop", "labels": {"ecsctl.service": "web"}},
+            "status": {"taskDefinition": "web:2", "lastStatus": "STOPPED", "desiredStatus": "STOPPED",
+                       "healthStatus": "UNKNOWN", "stopCode": "EssentialContainerExited",
+                       "stoppedAt": "2026-01-01T00:09:00Z",
+                       "containers": [{"name": "app", "image": "i", "lastStatus": "STOPPED", "exitCode": 2,
+                                       "reason": "<img src=x onerror=alert(1)>", "healthStatus": "UNKNOWN",
+                                       "essential": true}]}});
+        let model = pages::task::view(&task, pages::tests::now());
+        let html = rendered(
+            "task.html",
+            serde_json::to_value(model).unwrap(),
+            "task:shop/abc",
+        );
+        assert!(
+            html.contains(r#"<td class="status stopped">STOPPED</td><td class="exit-code">2</td>"#),
+            "{html}"
+        );
+        assert!(!html.contains("<img"), "{html}");
+        assert!(html.contains("&lt;img src=x"), "{html}");
+        assert!(
+            html.contains(r#"<a href="&#x2f;taskdefinitions&#x2f;web?b=2">web:2</a>"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<a href="&#x2f;clusters&#x2f;shop&#x2f;services&#x2f;web">web</a>"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<div id="logs" data-keep data-src="&#x2f;clusters&#x2f;shop&#x2f;tasks&#x2f;abc&#x2f;logs">"#),
+            "{html}"
+        );
+        assert!(html.contains(r#"<script src="/static/logs.js" defer>"#));
+        assert!(html.contains(r#"<time datetime="2026-01-01T00:09:00Z" title="2026-01-01T00:09:00Z">60s ago</time>"#), "{html}");
+        assert!(
+            html.contains(r#"data-watch="task:shop&#x2f;abc""#),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn the_taskdef_page_marks_changed_lines_with_a_sign() {
+        let td = |rev: u64, image: &str| {
+            serde_json::json!({"metadata": {"name": "web", "revision": rev},
+                               "spec": {"containerDefinitions": [{"name": "main", "image": image}]}})
+        };
+        let model = pages::taskdef::view(
+            "web",
+            &[td(1, "app:<v1>"), td(2, "app:v2")],
+            &[],
+            &pages::taskdef::Query::default(),
+            pages::tests::now(),
+        )
+        .unwrap();
+        let html = rendered(
+            "taskdef.html",
+            serde_json::to_value(model).unwrap(),
+            "taskdef:web",
+        );
+        assert!(
+            html.contains(
+                r#"<td class="code del"><span class="sign">-</span>- image: app:&lt;v1&gt;</td>"#
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains(
+                r#"<td class="code add"><span class="sign">+</span>- image: app:v2</td>"#
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<tr data-revision="2" class="shown">"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<option value="1" selected>1</option>"#),
+            "{html}"
+        );
+        assert!(html.contains("1 line removed (−)"), "{html}");
     }
 }

@@ -7,6 +7,9 @@
 // Hosts of a cluster: a server on TCP with an agent on each extra engine.
 #[cfg(feature = "docker-tests")]
 pub mod agents;
+// `ecsctl console` and the browser that drives it.
+#[cfg(feature = "docker-tests")]
+pub mod console;
 // Extra Docker engines, one per simulated host (only the Docker tier starts them).
 #[cfg(feature = "docker-tests")]
 pub mod engines;

@@ -148,41 +148,33 @@ pub(crate) async fn secret_value(
 ) -> Result<Json<SecretValue>, ApiError> {
     let name = path_param(path)?;
     let cluster = query(q)?.cluster_or_default();
-    access::authorize(
-        &who,
-        &Action::SecretValue {
-            cluster: cluster.clone(),
-        },
-    )?;
-    let reader = state.secrets.clone();
-    let value = blocking(&state.store, move |s: &dyn Store| {
-        let alias = api::names::dns_alias(&name);
-        let needs = |td: &TaskDefinitionSpec| {
+    let what = format!("read the value of Secret {name} in cluster {cluster}");
+    let alias = api::names::dns_alias(&name);
+    let needs = {
+        let name = name.clone();
+        move |td: &TaskDefinitionSpec| {
             td.container_definitions
                 .iter()
                 .flat_map(|c| &c.secrets)
                 .any(|r| {
                     api::secret::secret_name(&r.value_from).is_ok_and(|n| n == name || n == alias)
                 })
-        };
-        let what = format!("read the value of Secret {name} in cluster {cluster}");
-        if let Err(f) = needed_by_own_task(s, &who, &cluster, what, needs)? {
-            return Ok(Err(f.into()));
         }
+    };
+    let reader = state.secrets.clone();
+    let value = read_for_own_task(&state, who, cluster, what, needs, move |s, cluster| {
         // A store that cannot be read now is the server's trouble (503: the agent tries
         // again), not a missing Secret (404: the task fails to start, as in ECS).
-        Ok(
-            controllers::task::secrets::value(s, &reader, &cluster, &name).map_err(|e| {
-                let status = if e.is_transient() {
-                    StatusCode::SERVICE_UNAVAILABLE
-                } else {
-                    StatusCode::NOT_FOUND
-                };
-                ApiError::new(status, e.to_string())
-            }),
-        )
+        controllers::task::secrets::value(s, &reader, cluster, &name).map_err(|e| {
+            let status = if e.is_transient() {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::NOT_FOUND
+            };
+            ApiError::new(status, e.to_string())
+        })
     })
-    .await??;
+    .await?;
     Ok(Json(SecretValue { value }))
 }
 
@@ -197,37 +189,55 @@ pub(crate) async fn role_credentials(
 ) -> Result<Json<api::role::RoleCredentials>, ApiError> {
     let name = path_param(path)?;
     let cluster = query(q)?.cluster_or_default();
+    let what = format!("read the credentials of Role {name} in cluster {cluster}");
+    let needs = {
+        let name = name.clone();
+        move |td: &TaskDefinitionSpec| {
+            td.task_role_arn
+                .as_deref()
+                .is_some_and(|arn| api::role::role_name(arn).is_ok_and(|n| n == name))
+        }
+    };
+    let reader = state.secrets.clone();
+    let creds = read_for_own_task(&state, who, cluster, what, needs, move |s, cluster| {
+        controllers::task::roles::credentials(s, &reader, cluster, &name).map_err(|e| {
+            let status = match e {
+                controllers::task::roles::RoleError::Unreachable(_) => {
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
+                controllers::task::roles::RoleError::Refused(_) => StatusCode::NOT_FOUND,
+            };
+            ApiError::new(status, e.to_string())
+        })
+    })
+    .await?;
+    Ok(Json(creds))
+}
+
+/// What an agent reads for its own tasks (a Secret's value, a Role's credentials): allowed
+/// to an identity that may read secret values in `cluster` ([`Action::SecretValue`]) and
+/// only while one of its own tasks [`needs`](needed_by_own_task) it; then `read` resolves it.
+async fn read_for_own_task<T: Send + 'static>(
+    state: &AppState,
+    who: Identity,
+    cluster: String,
+    what: String,
+    needs: impl Fn(&TaskDefinitionSpec) -> bool + Send + 'static,
+    read: impl FnOnce(&dyn Store, &str) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
     access::authorize(
         &who,
         &Action::SecretValue {
             cluster: cluster.clone(),
         },
     )?;
-    let reader = state.secrets.clone();
-    let creds = blocking(&state.store, move |s: &dyn Store| {
-        let needs = |td: &TaskDefinitionSpec| {
-            td.task_role_arn
-                .as_deref()
-                .is_some_and(|arn| api::role::role_name(arn).is_ok_and(|n| n == name))
-        };
-        let what = format!("read the credentials of Role {name} in cluster {cluster}");
+    blocking(&state.store, move |s: &dyn Store| {
         if let Err(f) = needed_by_own_task(s, &who, &cluster, what, needs)? {
             return Ok(Err(f.into()));
         }
-        Ok(
-            controllers::task::roles::credentials(s, &reader, &cluster, &name).map_err(|e| {
-                let status = match e {
-                    controllers::task::roles::RoleError::Unreachable(_) => {
-                        StatusCode::SERVICE_UNAVAILABLE
-                    }
-                    controllers::task::roles::RoleError::Refused(_) => StatusCode::NOT_FOUND,
-                };
-                ApiError::new(status, e.to_string())
-            }),
-        )
+        Ok(read(s, &cluster))
     })
-    .await??;
-    Ok(Json(creds))
+    .await?
 }
 
 /// Whether a task placed on one of `who`'s instances, not stopped, has a task definition

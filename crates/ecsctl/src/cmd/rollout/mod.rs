@@ -4,21 +4,15 @@
 pub mod wait;
 
 use super::parse_duration;
-use super::service_update::{get_service, service_name, service_spec, update_service};
-use crate::client::{Client, objects_path};
-use crate::error::is_not_found;
+use super::service_update::service_name;
+use crate::actions::{self, get_service, status_of};
+use crate::client::Client;
 use crate::output::fields::{human_duration, parse_time};
 use crate::output::table::Table;
 use anyhow::Result;
-use api::service::{DeploymentSummary, ServiceStatus};
-use api::{Kind, Object};
-use serde::Serialize;
+use api::service::DeploymentSummary;
 use std::time::Duration;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
-
-/// The annotation that asks the service controller for a new deployment (any new value).
-pub const FORCE_ANNOTATION: &str = "ecsctl.dev/force-deployment";
 
 /// Follow, list, undo or restart the deployments of a service
 #[derive(Debug, clap::Args)]
@@ -153,19 +147,6 @@ async fn status(client: &Client, args: StatusArgs) -> Result<()> {
     wait::wait_rollout(client, &cluster, &name, deadline, args.timeout).await
 }
 
-/// The service's status; a status this release cannot read shows as none yet.
-fn status_of(svc: &Object) -> ServiceStatus {
-    svc.status_as().unwrap_or_default()
-}
-
-/// The field of a Service's spec that `rollout undo` sets. Merged into the stored spec
-/// (`Object::merge_spec`) so that everything else stays as the user wrote it.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct TaskDefinitionChange<'a> {
-    task_definition: &'a str,
-}
-
 async fn history(client: &Client, args: HistoryArgs) -> Result<()> {
     let (cluster, name) = args.target.resolve()?;
     let svc = get_service(client, &cluster, &name).await?;
@@ -213,75 +194,16 @@ fn history_table(deployments: &[DeploymentSummary], now: OffsetDateTime) -> Tabl
     t
 }
 
-/// `web:3` -> `web`.
-fn family_of(td: &str) -> &str {
-    td.split_once(':').map_or(td, |(f, _)| f)
-}
-
-/// The task definition `rollout undo` goes back to: the newest deployment of another task
-/// definition than `current` (what the spec asks for now) that did not fail. After a failed
-/// rollout that the breaker rolled back, that is the revision the service runs again.
-fn previous_task_definition(st: &ServiceStatus, current: &str) -> Option<String> {
-    st.deployments
-        .iter()
-        .rev()
-        .find(|d| d.task_definition != current && !d.rollout_state.is_failed())
-        .map(|d| d.task_definition.clone())
-}
-
 async fn undo(client: &Client, args: UndoArgs) -> Result<()> {
     let (cluster, name) = args.target.resolve()?;
-    let svc = get_service(client, &cluster, &name).await?;
-    let target = match args.to_revision {
-        Some(n) => {
-            let spec_td = service_spec(&svc)?.task_definition;
-            format!("{}:{n}", family_of(&spec_td))
-        }
-        None => {
-            let st = status_of(&svc);
-            let spec_td = service_spec(&svc)?.task_definition;
-            let current = match wait::resolve_task_definition(client, &spec_td).await? {
-                Some(td) => td,
-                None => st
-                    .primary()
-                    .map(|d| d.task_definition.clone())
-                    .unwrap_or_default(),
-            };
-            previous_task_definition(&st, &current).ok_or_else(|| {
-            anyhow::anyhow!(
-                "service/{name} has no earlier deployment of another task definition to go back to: use --to-revision N"
-            )
-        })?
-        }
-    };
-    match client
-        .get::<Object>(&objects_path(
-            Kind::TaskDefinition,
-            Some(&target),
-            None,
-            None,
-        ))
+    let plan = actions::plan_rollback(client, &cluster, &name, args.to_revision)
         .await
-    {
-        Err(e) if is_not_found(&e) => anyhow::bail!(
-            "task definition {target} not found (`ecsctl get td {}` lists the latest revision)",
-            family_of(&target)
-        ),
-        r => {
-            r?;
-        }
-    }
-    let (_, written) = update_service(client, &cluster, &name, |svc| {
-        if service_spec(svc)?.task_definition == target {
-            return Ok(false);
-        }
-        svc.merge_spec(&TaskDefinitionChange {
-            task_definition: &target,
+        .map_err(|e| match e.downcast::<actions::NothingToRollBackTo>() {
+            Ok(none) => anyhow::anyhow!("{none}: use --to-revision N"),
+            Err(e) => e,
         })?;
-        Ok(true)
-    })
-    .await?;
-    if written {
+    let target = plan.to;
+    if actions::roll_back(client, &cluster, &name, &target).await? {
         outln!("service/{name} rolled back to {target}");
     } else {
         outln!("service/{name} skipped rollback: its task definition is already {target}");
@@ -291,14 +213,7 @@ async fn undo(client: &Client, args: UndoArgs) -> Result<()> {
 
 async fn restart(client: &Client, args: RestartArgs) -> Result<()> {
     let (cluster, name) = args.target.resolve()?;
-    let token = OffsetDateTime::now_utc().format(&Rfc3339)?;
-    update_service(client, &cluster, &name, |svc| {
-        svc.metadata
-            .annotations
-            .insert(FORCE_ANNOTATION.to_string(), token.clone());
-        Ok(true)
-    })
-    .await?;
+    actions::force_new_deployment(client, &cluster, &name).await?;
     outln!("service/{name} restarted");
     Ok(())
 }
@@ -306,7 +221,6 @@ async fn restart(client: &Client, args: RestartArgs) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use api::service::DeploymentStatus;
 
     fn dep(id: &str, status: &str, td: &str, state: &str) -> DeploymentSummary {
         DeploymentSummary {
@@ -324,43 +238,6 @@ mod tests {
             generation: 1,
             rolled_back_from: String::new(),
         }
-    }
-
-    #[test]
-    fn undo_goes_to_the_previous_good_task_definition() {
-        let mut st = ServiceStatus {
-            deployments: vec![
-                dep("ecs-svc/1", "INACTIVE", "web:1", "COMPLETED"),
-                dep("ecs-svc/2", "INACTIVE", "web:2", "FAILED"),
-                dep("ecs-svc/3", "INACTIVE", "web:3", "COMPLETED"),
-                dep("ecs-svc/4", "PRIMARY", "web:3", "COMPLETED"),
-            ],
-            ..ServiceStatus::default()
-        };
-        assert_eq!(
-            previous_task_definition(&st, "web:3").as_deref(),
-            Some("web:1")
-        );
-        st.deployments[3].task_definition = "web:4".into();
-        assert_eq!(
-            previous_task_definition(&st, "web:4").as_deref(),
-            Some("web:3")
-        );
-        // web:5 failed and the breaker went back to web:4: undo pins web:4.
-        st.deployments[3].status = DeploymentStatus::Inactive;
-        st.deployments
-            .push(dep("ecs-svc/5", "ACTIVE", "web:5", "FAILED"));
-        st.deployments
-            .push(dep("ecs-svc/6", "PRIMARY", "web:4", "COMPLETED"));
-        assert_eq!(
-            previous_task_definition(&st, "web:5").as_deref(),
-            Some("web:4")
-        );
-        st.deployments.truncate(1);
-        st.deployments[0].status = DeploymentStatus::Primary;
-        assert_eq!(previous_task_definition(&st, "web:1"), None);
-        assert_eq!(family_of("web:3"), "web");
-        assert_eq!(family_of("web"), "web");
     }
 
     #[test]

@@ -8,8 +8,7 @@
 //! the newest deployment made for it FAILED (the circuit breaker; with rollback, a
 //! deployment of the previous revision is PRIMARY again).
 
-use super::FORCE_ANNOTATION;
-use super::service_spec;
+use crate::actions::{FORCE_ANNOTATION, resolve_task_definition, service_spec, status_of};
 use crate::client::{Client, objects_path};
 use crate::cmd::show_duration;
 use crate::error::{ApiError, is_not_found};
@@ -44,7 +43,7 @@ pub fn judge(svc: &Object, resolved: Option<&str>) -> Verdict {
         .annotations
         .get(FORCE_ANNOTATION)
         .map_or("", String::as_str);
-    let st = super::status_of(svc);
+    let st = status_of(svc);
     if st.observed_generation < generation || (!force.is_empty() && st.force_token != force) {
         return Verdict::Waiting(format!(
             "Waiting for the service controller to act on the change to service/{name}..."
@@ -151,19 +150,6 @@ fn failure(failed: &DeploymentSummary, primary: Option<&DeploymentSummary>) -> S
     s
 }
 
-/// `family` -> `family:N` of its latest revision, `family:N` -> itself; `None` when there is
-/// no such task definition.
-pub async fn resolve_task_definition(client: &Client, given: &str) -> Result<Option<String>> {
-    match client
-        .get::<Object>(&objects_path(Kind::TaskDefinition, Some(given), None, None))
-        .await
-    {
-        Ok(td) => Ok(Some(td.display_name())),
-        Err(e) if is_not_found(&e) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
 /// Reads the service and resolves its task definition, then judges it; with the service's
 /// deployments (for the live bars).
 async fn look(
@@ -183,7 +169,7 @@ async fn look(
     let resolved = resolve_task_definition(client, &given).await?;
     Ok((
         judge(&svc, resolved.as_deref()),
-        super::status_of(&svc).deployments,
+        status_of(&svc).deployments,
     ))
 }
 

@@ -6,6 +6,8 @@ pub mod chart;
 pub mod overview;
 pub mod service;
 pub mod service_insights;
+pub mod task;
+pub mod taskdef;
 pub mod timeline;
 
 use crate::output::fields::{human_duration, parse_time};
@@ -158,6 +160,32 @@ pub fn service_href(cluster: &str, name: &str) -> String {
     )
 }
 
+/// A task's page.
+pub fn task_href(cluster: &str, id: &str) -> String {
+    format!(
+        "/clusters/{}/tasks/{}",
+        crate::client::encode(cluster),
+        crate::client::encode(id)
+    )
+}
+
+/// A task definition's page for `family:N` (that revision against the one before it), or
+/// for `family` (its newest two). `None` for an empty reference.
+pub fn taskdef_href(reference: &str) -> Option<String> {
+    let (family, revision) = match reference.rsplit_once(':') {
+        Some((f, n)) if n.parse::<u64>().is_ok() => (f, Some(n)),
+        _ => (reference, None),
+    };
+    if family.is_empty() {
+        return None;
+    }
+    let page = format!("/taskdefinitions/{}", crate::client::encode(family));
+    Some(match revision {
+        Some(n) => format!("{page}?b={n}"),
+        None => page,
+    })
+}
+
 /// The service a task belongs to (its `ecsctl.service` label).
 pub fn task_service(task: &Value) -> Option<&str> {
     task.pointer("/metadata/labels/ecsctl.service")
@@ -220,6 +248,18 @@ pub(crate) mod tests {
             "an INACTIVE deployment is history"
         );
         assert_eq!(health(vec![]), Health::RollingOut);
+    }
+
+    #[test]
+    fn links_to_tasks_and_task_definitions() {
+        assert_eq!(task_href("shop", "abc"), "/clusters/shop/tasks/abc");
+        assert_eq!(
+            taskdef_href("web:3").as_deref(),
+            Some("/taskdefinitions/web?b=3")
+        );
+        assert_eq!(taskdef_href("web").as_deref(), Some("/taskdefinitions/web"));
+        assert_eq!(taskdef_href(""), None);
+        assert_eq!(taskdef_href(":3"), None);
     }
 
     #[test]

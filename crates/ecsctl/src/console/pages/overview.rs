@@ -1,10 +1,11 @@
-//! The overview: clusters, services with their counts and health, recent events, container
-//! instances.
+//! The overview: clusters, services with their counts and health, GitOps sources with their
+//! sync state, recent events, container instances.
 
 use super::{
     Badge, EventRow, Health, MAX_EVENTS, When, cluster_of, name_of, newest_first, service_href,
-    service_status, str_at, task_service,
+    service_status, str_at,
 };
+use api::wire::{SyncState, SyncStatus};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -17,14 +18,43 @@ pub struct State {
     pub services: Vec<Value>,
     pub tasks: Vec<Value>,
     pub instances: Vec<Value>,
+    /// The GitOps sources (`GET /v1/syncs`); `None` when the console's identity may not
+    /// read them (their status spans every cluster).
+    pub sources: Option<Vec<SyncStatus>>,
 }
 
 #[derive(Debug, Serialize)]
 pub struct Model {
     pub clusters: Vec<ClusterRow>,
     pub services: Vec<ServiceRow>,
+    pub sources: Sources,
     pub events: Vec<EventRow>,
     pub instances: Vec<InstanceRow>,
+}
+
+/// The GitOps sources section: the rows, or why there are none to show.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct Sources {
+    /// Whether the identity may read them at all.
+    pub readable: bool,
+    pub rows: Vec<SourceRow>,
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+pub struct SourceRow {
+    /// The directory.
+    pub source: String,
+    /// `Synced`, `OutOfSync` or `Error`, as `ecsctl get syncs` says it.
+    pub state: &'static str,
+    /// The state's CSS class (the badge's colour: synced, out-of-sync, error).
+    pub class: &'static str,
+    /// The first 12 characters of the content hash last applied.
+    pub revision: String,
+    pub last_applied: Option<When>,
+    pub objects: usize,
+    /// The first error of a failed sync (`file:line:col: path: message`), and how many more.
+    pub error: Option<String>,
+    pub more_errors: usize,
 }
 
 #[derive(Debug, Serialize, PartialEq)]
@@ -115,7 +145,7 @@ pub fn view(state: &State, now: OffsetDateTime) -> Model {
 
     for t in &state.tasks {
         let about = format!("task/{}", name_of(t));
-        let href = task_service(t).map(|svc| service_href(cluster_of(t), svc));
+        let href = Some(super::task_href(cluster_of(t), name_of(t)));
         for e in t
             .pointer("/status/events")
             .and_then(Value::as_array)
@@ -153,11 +183,54 @@ pub fn view(state: &State, now: OffsetDateTime) -> Model {
         .collect();
     instances.sort_by(|a, b| (&a.cluster, &a.name).cmp(&(&b.cluster, &b.name)));
 
+    let sources = Sources {
+        readable: state.sources.is_some(),
+        rows: state
+            .sources
+            .iter()
+            .flatten()
+            .map(|s| source_row(s, now))
+            .collect(),
+    };
+    for s in state.sources.iter().flatten() {
+        for e in &s.events {
+            events.push(EventRow {
+                about: format!("source {}", s.source),
+                href: None,
+                when: When::of(&e.at, now),
+                message: e.message.clone(),
+                created_at: e.at.clone(),
+            });
+        }
+    }
+
     Model {
         clusters: clusters.into_values().collect(),
         services,
+        sources,
         events: newest_first(events, MAX_EVENTS),
         instances,
+    }
+}
+
+fn source_row(s: &SyncStatus, now: OffsetDateTime) -> SourceRow {
+    SourceRow {
+        source: s.source.clone(),
+        state: s.state.as_str(),
+        class: match s.state {
+            SyncState::Synced => "synced",
+            SyncState::OutOfSync => "out-of-sync",
+            SyncState::Error => "error",
+        },
+        revision: s
+            .revision
+            .as_deref()
+            .map(|r| r.chars().take(12).collect())
+            .unwrap_or_default(),
+        last_applied: s.last_applied_at.as_deref().and_then(|t| When::of(t, now)),
+        objects: s.objects,
+        error: s.errors.first().cloned(),
+        more_errors: s.errors.len().saturating_sub(1),
     }
 }
 
@@ -188,6 +261,7 @@ mod tests {
                        "status": {"lastStatus": "PENDING"}}),
             ],
             instances: vec![],
+            sources: Some(vec![]),
         }
     }
 
@@ -237,6 +311,11 @@ mod tests {
         assert_eq!(m.events[0].when.as_ref().unwrap().ago, "4m ago");
         assert_eq!(
             m.events[0].href.as_deref(),
+            Some("/clusters/default/tasks/a"),
+            "a task's events link to its page"
+        );
+        assert_eq!(
+            m.events[1].href.as_deref(),
             Some("/clusters/default/services/web")
         );
         assert!(m.instances.is_empty());
@@ -258,5 +337,65 @@ mod tests {
             m.instances[0].last_heartbeat.as_ref().unwrap().ago,
             "10s ago"
         );
+    }
+
+    fn source(state: SyncState, errors: &[&str]) -> SyncStatus {
+        SyncStatus {
+            source: "/srv/deploy".into(),
+            revision: Some("0123456789abcdef".into()),
+            last_applied_at: Some("2026-01-01T00:08:00Z".into()),
+            state,
+            errors: errors.iter().map(|e| e.to_string()).collect(),
+            objects: 4,
+            applied: Default::default(),
+            pruned: vec![],
+            drift: vec![],
+            warnings: vec![],
+            events: vec![api::wire::SyncEvent {
+                at: "2026-01-01T00:09:00Z".into(),
+                message: "sync failed: 2 errors".into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn gitops_sources_with_their_state_and_first_error() {
+        let mut s = state();
+        s.sources = Some(vec![source(
+            SyncState::Error,
+            &[
+                "web.yaml:3:1: spec.desiredCount: expected a number",
+                "b.yaml:1:1: x",
+            ],
+        )]);
+        let m = view(&s, now());
+        assert!(m.sources.readable);
+        assert_eq!(
+            m.sources.rows,
+            vec![SourceRow {
+                source: "/srv/deploy".into(),
+                state: "Error",
+                class: "error",
+                revision: "0123456789ab".into(),
+                last_applied: When::of("2026-01-01T00:08:00Z", now()),
+                objects: 4,
+                error: Some("web.yaml:3:1: spec.desiredCount: expected a number".into()),
+                more_errors: 1,
+            }]
+        );
+        assert_eq!(
+            m.events[0].about, "source /srv/deploy",
+            "its events are listed"
+        );
+        assert_eq!(m.events[0].message, "sync failed: 2 errors");
+    }
+
+    #[test]
+    fn sources_the_identity_may_not_read_are_said_so() {
+        let mut s = state();
+        s.sources = None;
+        let m = view(&s, now());
+        assert!(!m.sources.readable);
+        assert!(m.sources.rows.is_empty());
     }
 }

@@ -29,6 +29,8 @@ pub struct DeploymentRow {
     pub id: String,
     pub status: String,
     pub task_definition: String,
+    /// The task definition's page (this revision against the one before).
+    pub task_definition_href: Option<String>,
     pub running: u32,
     pub desired: u32,
     pub pending: u32,
@@ -43,7 +45,10 @@ pub struct DeploymentRow {
 #[derive(Debug, Serialize, PartialEq)]
 pub struct TaskRow {
     pub id: String,
+    /// The task's page.
+    pub href: String,
     pub task_definition: String,
+    pub task_definition_href: Option<String>,
     pub last_status: String,
     pub desired_status: String,
     pub health: String,
@@ -64,6 +69,7 @@ pub fn view(service: &Value, tasks: &[Value], now: OffsetDateTime) -> Model {
             id: d.id.clone(),
             status: d.status.as_str().to_string(),
             task_definition: d.task_definition.clone(),
+            task_definition_href: super::taskdef_href(&d.task_definition),
             running: d.running_count,
             desired: d.desired_count,
             pending: d.pending_count,
@@ -92,9 +98,12 @@ pub fn view(service: &Value, tasks: &[Value], now: OffsetDateTime) -> Model {
         .filter(|t| cluster_of(t) == cluster && super::task_service(t) == Some(name))
         .map(|t| {
             let started = str_at(t, "/status/startedAt");
+            let td = str_at(t, "/status/taskDefinition");
             TaskRow {
                 id: name_of(t).to_string(),
-                task_definition: str_at(t, "/status/taskDefinition").to_string(),
+                href: super::task_href(cluster, name_of(t)),
+                task_definition: td.to_string(),
+                task_definition_href: super::taskdef_href(td),
                 last_status: str_at(t, "/status/lastStatus").to_string(),
                 desired_status: str_at(t, "/status/desiredStatus").to_string(),
                 health: str_at(t, "/status/healthStatus").to_string(),
@@ -207,6 +216,15 @@ mod tests {
             "Essential container in task exited"
         );
         assert_eq!(m.tasks[0].health, "HEALTHY");
+        assert_eq!(m.tasks[0].href, "/clusters/shop/tasks/new");
+        assert_eq!(
+            m.tasks[0].task_definition_href.as_deref(),
+            Some("/taskdefinitions/web?b=2")
+        );
+        assert_eq!(
+            m.deployments[0].task_definition_href.as_deref(),
+            Some("/taskdefinitions/web?b=1")
+        );
         assert_eq!(m.tasks[0].started.as_ref().unwrap().ago, "60s ago");
     }
 }
