@@ -201,7 +201,7 @@ fn console_in_a_browser_follows_a_scale() {
     let o = s.run(&["scale", "service", "web", "--replicas", "3"]);
     assert!(o.status.success(), "{}", support::stderr(&o));
     browser.go_and_pass(Duration::from_secs(30));
-    for shot in ["console-overview.png", "console-service.png"] {
+    for shot in ["console-overview.png", "console-service-counts.png"] {
         assert_screenshot(shot);
     }
     settle(&s, "web");

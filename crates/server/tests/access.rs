@@ -149,6 +149,7 @@ async fn a_deployer_writes_only_in_its_clusters_and_never_clusters_or_syncs() {
         "/v1/objects/services/nothing-here",
         "/v1/objects/clusters/default",
         "/v1/loadbalancers/front/status",
+        "/v1/metrics/services/web/series",
     ] {
         let (status, body) = server.get(DEPLOYER, path).await;
         forbidden(status, &body, "deployer", "cluster-scope");

@@ -31,7 +31,9 @@ pub use health::{Health, HealthStatus, RuntimeHealth};
 pub use instances::{InstanceStateRequest, InstanceStateResponse};
 pub use lb::{CertificateStatus, ListenerStatus, LoadBalancerStatus, TargetHealth, TargetStatus};
 pub use logs::{CONTAINERS_HEADER, LogLine, LogStream};
-pub use metrics::{MetricsList, ServiceMetricValues, ServiceMetrics, TaskMetrics};
+pub use metrics::{
+    MetricsList, SeriesPoint, ServiceMetricValues, ServiceMetrics, ServiceSeries, TaskMetrics,
+};
 pub use objects::{
     ApplyAction, ApplyRequest, ApplyResponse, ApplyResult, DeleteResponse, ObjectList, ObjectRef,
 };

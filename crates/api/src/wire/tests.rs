@@ -134,6 +134,22 @@ fn metrics() {
         },
         r#"{"items":[{"cluster":"c","service":null,"task":"t","cpuPercent":3.0,"memoryPercent":4.25,"at":"2024-01-01T00:00:00Z"}]}"#,
     );
+    same(
+        ServiceSeries {
+            cluster: "default".into(),
+            service: "web".into(),
+            resolution_seconds: 10.0,
+            from: "2024-01-01T00:00:00Z".into(),
+            to: "2024-01-01T00:10:00Z".into(),
+            points: vec![SeriesPoint {
+                at: "2024-01-01T00:05:00Z".into(),
+                cpu_percent: Some(12.5),
+                memory_percent: Some(3.0),
+                requests_per_target_per_sec: None,
+            }],
+        },
+        r#"{"cluster":"default","service":"web","resolutionSeconds":10.0,"from":"2024-01-01T00:00:00Z","to":"2024-01-01T00:10:00Z","points":[{"at":"2024-01-01T00:05:00Z","cpuPercent":12.5,"memoryPercent":3.0,"requestsPerTargetPerSec":null}]}"#,
+    );
 }
 
 #[test]

@@ -6,7 +6,8 @@
 //! holds a sum and a count and knows which time slot it counts, so a sample costs O(1): a slot
 //! left from an earlier lap of the ring is recognised and restarted instead of swept.
 //! A service's average over a window is the mean over its tasks of each task's mean over the
-//! buckets in the window.
+//! buckets in the window. Each service also pools its tasks' samples in rings of its own, so
+//! that its series (the console's charts) outlive the tasks a rollout stops.
 
 pub mod sampler;
 
@@ -54,6 +55,17 @@ pub struct TaskMetrics {
     pub at: OffsetDateTime,
 }
 
+/// One bucket of a service's series: the means over its tasks (CPU, memory) and the request
+/// rate, each absent when nothing was measured in that bucket.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeriesPoint {
+    /// The bucket's start.
+    pub at: OffsetDateTime,
+    pub cpu_percent: Option<f64>,
+    pub memory_percent: Option<f64>,
+    pub requests_per_target_per_sec: Option<f64>,
+}
+
 /// The time series of every task and service. Cheap to clone (shared inside).
 #[derive(Clone, Debug)]
 pub struct Metrics {
@@ -78,10 +90,26 @@ struct TaskSeries {
     last: (OffsetDateTime, f64, f64),
 }
 
+/// A service's own series: its request rate, and its tasks' samples pooled (what outlives
+/// a stopped task: the console's charts).
 #[derive(Debug)]
 struct ServiceSeries {
     requests: Ring,
-    last: (OffsetDateTime, f64),
+    /// The latest request rate, once there is one.
+    last: Option<(OffsetDateTime, f64)>,
+    cpu: Ring,
+    memory: Ring,
+}
+
+impl ServiceSeries {
+    fn new(slots: usize) -> Self {
+        ServiceSeries {
+            requests: Ring::new(slots),
+            last: None,
+            cpu: Ring::new(slots),
+            memory: Ring::new(slots),
+        }
+    }
 }
 
 /// One bucket: the slot it counts (absolute: time / resolution), with a sum and a count.
@@ -192,6 +220,14 @@ impl Metrics {
     ) {
         let slot = self.slot(at);
         let mut inner = self.lock();
+        if let Some(service) = service {
+            let pooled = inner
+                .services
+                .entry((cluster.to_string(), service.to_string()))
+                .or_insert_with(|| ServiceSeries::new(self.slots));
+            pooled.cpu.add(slot, cpu_percent);
+            pooled.memory.add(slot, memory_percent);
+        }
         let s = inner
             .tasks
             .entry((cluster.to_string(), task.to_string()))
@@ -221,13 +257,10 @@ impl Metrics {
         let s = inner
             .services
             .entry((cluster.to_string(), service.to_string()))
-            .or_insert_with(|| ServiceSeries {
-                requests: Ring::new(self.slots),
-                last: (at, per_target_per_sec),
-            });
+            .or_insert_with(|| ServiceSeries::new(self.slots));
         s.requests.add(slot, per_target_per_sec);
-        if at >= s.last.0 {
-            s.last = (at, per_target_per_sec);
+        if s.last.is_none_or(|(last, _)| at >= last) {
+            s.last = Some((at, per_target_per_sec));
         }
     }
 
@@ -279,6 +312,48 @@ impl Metrics {
         }
     }
 
+    /// A service's series over the last `since` ending at `now`, one point per bucket that
+    /// holds a sample (oldest first; a missing bucket is a gap), at most one lap of the ring.
+    /// CPU and memory are the mean of its tasks' samples in the bucket (about one per task
+    /// and bucket), stopped tasks' included: a rollout does not wipe the history.
+    pub fn service_series(
+        &self,
+        cluster: &str,
+        service: &str,
+        since: Duration,
+        now: OffsetDateTime,
+    ) -> Vec<SeriesPoint> {
+        let to = self.slot(now);
+        let lap = i64::try_from(self.slots).unwrap_or(i64::MAX);
+        let since = time::Duration::try_from(since).unwrap_or(time::Duration::MAX);
+        let from = self
+            .slot(now.checked_sub(since).unwrap_or(OffsetDateTime::UNIX_EPOCH))
+            .max(to.saturating_sub(lap) + 1);
+        let inner = self.lock();
+        let Some(s) = inner
+            .services
+            .get(&(cluster.to_string(), service.to_string()))
+        else {
+            return Vec::new();
+        };
+        let res = self.resolution.as_nanos() as i128;
+        (from..=to)
+            .filter_map(|slot| {
+                let point = SeriesPoint {
+                    at: OffsetDateTime::from_unix_timestamp_nanos(i128::from(slot) * res)
+                        .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+                    cpu_percent: s.cpu.mean(slot, slot),
+                    memory_percent: s.memory.mean(slot, slot),
+                    requests_per_target_per_sec: s.requests.mean(slot, slot),
+                };
+                (point.cpu_percent.is_some()
+                    || point.memory_percent.is_some()
+                    || point.requests_per_target_per_sec.is_some())
+                .then_some(point)
+            })
+            .collect()
+    }
+
     /// Latest values of every service with task samples or request rates, by cluster and name.
     pub fn services(&self) -> Vec<ServiceMetrics> {
         let inner = self.lock();
@@ -312,9 +387,10 @@ impl Metrics {
             out.insert(key, m);
         }
         for ((cluster, service), s) in &inner.services {
+            let Some((at, rate)) = s.last else { continue };
             let mut m = entry(&mut out, cluster, service);
-            m.requests_per_target_per_sec = Some(s.last.1);
-            m.at = m.at.max(Some(s.last.0));
+            m.requests_per_target_per_sec = Some(rate);
+            m.at = m.at.max(Some(at));
             out.insert((cluster.clone(), service.clone()), m);
         }
         out.into_values().collect()

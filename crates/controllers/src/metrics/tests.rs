@@ -134,3 +134,59 @@ fn latest_values_for_top() {
     assert_eq!(tasks[1].cpu_percent, 40.0);
     assert_eq!(tasks[1].at, t(10));
 }
+
+#[test]
+fn a_service_series_has_a_point_per_bucket_with_gaps() {
+    // 6 buckets of 10 s.
+    let m = m();
+    m.record_task("default", Some("web"), "a", t(0), 100.0, 10.0);
+    m.record_task("default", Some("web"), "a", t(4), 50.0, 30.0);
+    m.record_task("default", Some("web"), "b", t(5), 30.0, 50.0);
+    m.record_requests("default", "web", t(5), 2.0);
+    // Nothing at t(10..20): a gap. Then only the request rate.
+    m.record_requests("default", "web", t(21), 6.0);
+    m.record_task("default", Some("web"), "a", t(30), 20.0, 40.0);
+    // Not web's.
+    m.record_task("default", Some("db"), "c", t(30), 1000.0, 1000.0);
+    m.record_task("other", Some("web"), "d", t(30), 1000.0, 1000.0);
+    let series = m.service_series("default", "web", Duration::from_secs(60), t(35));
+    let points: Vec<_> = series
+        .iter()
+        .map(|p| {
+            (
+                p.at,
+                p.cpu_percent,
+                p.memory_percent,
+                p.requests_per_target_per_sec,
+            )
+        })
+        .collect();
+    assert_eq!(
+        points,
+        [
+            // The mean of the bucket's samples: a's 100 and 50, b's 30.
+            (t(0), Some(60.0), Some(30.0), Some(2.0)),
+            (t(20), None, None, Some(6.0)),
+            (t(30), Some(20.0), Some(40.0), None),
+        ]
+    );
+    // `since` cuts the older buckets; the ring keeps one lap (6 buckets) whatever `since`.
+    let recent = m.service_series("default", "web", Duration::from_secs(15), t(35));
+    assert_eq!(recent.first().map(|p| p.at), Some(t(20)));
+    assert!(
+        m.service_series("default", "web", Duration::from_secs(3600), t(65))
+            .iter()
+            .all(|p| p.at > t(5)),
+        "the lapped bucket t(0) is not shown at t(65)"
+    );
+    assert!(
+        m.service_series("default", "nope", Duration::from_secs(60), t(35))
+            .is_empty()
+    );
+    // A stopped task's samples stay in its service's series.
+    m.forget_task("default", "a");
+    assert_eq!(
+        m.service_series("default", "web", Duration::from_secs(15), t(35))[1].cpu_percent,
+        Some(20.0)
+    );
+}

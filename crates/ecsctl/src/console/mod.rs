@@ -12,6 +12,7 @@
 
 pub mod actions;
 pub mod auth;
+pub mod insights;
 pub mod live;
 pub mod pages;
 
@@ -41,6 +42,18 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("macros.html", include_str!("templates/macros.html")),
     ("overview.html", include_str!("templates/overview.html")),
     ("service.html", include_str!("templates/service.html")),
+    (
+        "service_charts.html",
+        include_str!("templates/service_charts.html"),
+    ),
+    (
+        "service_targets.html",
+        include_str!("templates/service_targets.html"),
+    ),
+    (
+        "service_timeline.html",
+        include_str!("templates/service_timeline.html"),
+    ),
     ("task.html", include_str!("templates/task.html")),
     ("taskdef.html", include_str!("templates/taskdef.html")),
     ("not_found.html", include_str!("templates/not_found.html")),
@@ -299,7 +312,13 @@ async fn service(
             Some(&selector),
         ))
         .await?;
-    let model = pages::service::view(&svc, &tasks.items, OffsetDateTime::now_utc());
+    let now = OffsetDateTime::now_utc();
+    let model = pages::service::view(&svc, &tasks.items, now);
+    let fetched = insights::fetch(&c.client, &cluster, &name, &svc, now).await;
+    let model = ServicePage {
+        model,
+        insights: pages::service_insights::view(&svc, &tasks.items, &fetched, now),
+    };
     page(
         &c,
         "service.html",
@@ -429,6 +448,15 @@ async fn taskdef(
     }
 }
 
+/// The service page's model: its objects and its pictures (charts, targets, timeline).
+#[derive(Serialize)]
+struct ServicePage {
+    #[serde(flatten)]
+    model: pages::service::Model,
+    #[serde(flatten)]
+    insights: pages::service_insights::Insights,
+}
+
 /// `GET /events`: the server's watch from now on, as SSE `change` events (see
 /// [`live::Change`]), until the page goes away or the watch ends.
 async fn events(State(c): State<Shared>) -> Result<Response, PageError> {
@@ -538,6 +566,63 @@ mod tests {
         assert!(html.contains(r#"style="width: 50%""#), "{html}");
         assert!(html.contains("IN_PROGRESS"), "{html}");
         assert!(html.contains(r#"data-watch="default&#x2f;web""#));
+    }
+
+    #[test]
+    fn the_service_page_draws_charts_targets_and_the_timeline() {
+        use pages::service_insights::tests::{fetched, service};
+        let svc = service();
+        let page = ServicePage {
+            model: pages::service::view(&svc, &[], pages::tests::now()),
+            insights: pages::service_insights::view(&svc, &[], &fetched(), pages::tests::now()),
+        };
+        let html = rendered(
+            "service.html",
+            serde_json::to_value(page).unwrap(),
+            "default/web",
+        );
+        for id in ["chart-cpu", "chart-memory", "chart-requests"] {
+            assert!(
+                html.contains(&format!(r#"<figure class="chart" id="{id}" tabindex="0""#)),
+                "{id}: {html}"
+            );
+        }
+        assert!(
+            html.contains(r#"data-at="2026-01-01T00:09:01Z" data-value="60.0""#)
+                || html.contains(r#"data-value="60""#),
+            "{html}"
+        );
+        assert!(
+            html.contains("<text x=\"58.0\""),
+            "value labels left of the plot: {html}"
+        );
+        assert!(
+            html.contains(">-5m</text>") && html.contains(">now</text>"),
+            "{html}"
+        );
+        // The decision is a focusable mark with its words, escaped.
+        assert!(
+            html.contains(r#"<g class="mark" id="chart-cpu-mark-1" tabindex="0" aria-label="scaled from 1 to 3: CPU 90% &gt; target 50% (autoscaler web-cpu).">"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<tr data-target="t1"><td><code>t1</code></td><td class="addr">172.17.0.5:80</td><td class="health unhealthy">unhealthy</td><td>Health checks failed</td><td class="requests">12</td>"#),
+            "{html}"
+        );
+        assert!(
+            !html.contains(r#"data-target="other""#),
+            "another service's target"
+        );
+        assert!(
+            html.contains(r#"<li class="lane primary" data-deployment="ecs-svc&#x2f;1">"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(
+                r#"<li class="step started">created (web:1) <time datetime="2026-01-01T00:07:00Z""#
+            ),
+            "{html}"
+        );
     }
 
     #[test]

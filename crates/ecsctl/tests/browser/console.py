@@ -38,7 +38,7 @@ def main(driver):
     driver.switch_to.active_element.send_keys(Keys.ENTER)
     wait_for("the service page", lambda: driver.current_url.endswith("/clusters/default/services/web"), 5)
     assert text(driver, ".deployment.primary .ratio") == "2/2", driver.page_source
-    driver.save_screenshot(f"{shots}/console-service.png")
+    driver.save_screenshot(f"{shots}/console-service-counts.png")
 
     # A narrow window: the page does not scroll sideways (wide tables scroll in place).
     no_sideways_scroll(driver, f"{shots}/console-service-narrow.png")

@@ -6,6 +6,7 @@
 use super::Server;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+use std::os::unix::net::UnixStream;
 use std::process::{Child, ChildStdin, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -232,6 +233,23 @@ impl SseStream {
             }
         }
     }
+}
+
+/// `GET path` of the server's own API on its unix socket (an admin's), as JSON; panics on a
+/// status other than 200. HTTP/1.0, so that the body is not chunked.
+pub fn api_get(s: &Server, path: &str) -> serde_json::Value {
+    let mut sock = UnixStream::connect(s.home().join("ecsctl.sock")).expect("the server's socket");
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("read timeout");
+    write!(sock, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").expect("send the request");
+    let mut text = String::new();
+    sock.read_to_string(&mut text).expect("read the answer");
+    let (head, body) = text.split_once("\r\n\r\n").expect("a head");
+    assert!(
+        head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
+        "GET {path}: {head}\n{body}"
+    );
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
 }
 
 /// Installs chromium, its driver and selenium (scripts/install-browser.sh); the venv's

@@ -121,6 +121,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/tasks/{id}/logs", get(logs::logs))
         .route("/v1/tasks/{id}/exec", post(exec::exec))
         .route("/v1/metrics/{which}", get(metrics::list))
+        .route("/v1/metrics/services/{name}/series", get(metrics::series))
         .route(
             "/v1/loadbalancers/{name}/status",
             get(loadbalancers::status),

@@ -2,10 +2,13 @@
 //! returns them) into a model with a pure `view`, unit-tested; the templates only lay the
 //! model out.
 
+pub mod chart;
 pub mod overview;
 pub mod service;
+pub mod service_insights;
 pub mod task;
 pub mod taskdef;
+pub mod timeline;
 
 use crate::output::fields::{human_duration, parse_time};
 use api::deployment::{DeploymentStatus, RolloutState};

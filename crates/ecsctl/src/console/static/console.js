@@ -66,6 +66,28 @@
     }
   });
 
+  // Metrics and target health do not come through the watch: a service page's charts and
+  // targets are fetched again every 10 s and swapped in place (the focused element, by id,
+  // keeps the focus).
+  function refreshCharts() {
+    if (!document.getElementById("charts") || document.hidden) { return; }
+    fetch(window.location.pathname, { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var focused = document.activeElement && document.activeElement.id;
+        ["charts", "targets"].forEach(function (id) {
+          var next = doc.getElementById(id);
+          var here = document.getElementById(id);
+          if (next && here) { here.innerHTML = next.innerHTML; }
+        });
+        var again = focused && document.getElementById(focused);
+        if (again && again !== document.activeElement) { again.focus(); }
+      })
+      .catch(function (e) { live.textContent = "chart refresh failed (" + e + ")"; });
+  }
+  setInterval(refreshCharts, 10000);
+
   // Actions: the form (class "action" or "inline") asks the console what it would do, and
   // the answer (the confirmation, or why not) opens in a modal <dialog> over the page; its
   // Confirm posts as a plain form. Without script the same answer is a page of its own.
