@@ -388,7 +388,8 @@ fn a_viewers_console_shows_the_servers_refusal() {
 
 /// In headless chromium (tests/browser/console_actions.py): scale with the keyboard only
 /// (Tab to the count, type, Enter, Enter on the confirmation), see the count on the page and
-/// from the CLI; stop a task from its row and watch it stop on the open page.
+/// from the CLI; stop a task from its row and watch it stop on the open page; force a new
+/// deployment; roll back from web:2 to web:1.
 #[test]
 fn console_actions_in_a_browser() {
     let s = Server::start();
@@ -419,6 +420,33 @@ fn console_actions_in_a_browser() {
     let st = s.task(&task);
     assert_eq!(st["lastStatus"], "STOPPED", "{st:#}");
     assert_eq!(st["stoppedReason"], "Stopped from the console", "{st:#}");
+
+    let forced_before =
+        get_service(&s, "web")["metadata"]["annotations"]["ecsctl.dev/force-deployment"].clone();
+    let line = browser.line(Duration::from_secs(30));
+    assert_eq!(line, "FORCED", "{line}");
+    let forced =
+        get_service(&s, "web")["metadata"]["annotations"]["ecsctl.dev/force-deployment"].clone();
+    assert!(
+        forced.is_string() && forced != forced_before,
+        "a new force-deployment annotation: {forced}"
+    );
+    settle(&s, "web");
+    // web:2, so that there is a task definition to roll back from.
+    let o = apply(
+        &s,
+        &format!(
+            "{}---\n{}",
+            td("web", "v2"),
+            service("web", "web", 3, 100, 200, false)
+        ),
+        &["--wait", "--timeout", "60s"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    browser.tell("GO");
+    let line = browser.line(Duration::from_secs(30));
+    assert_eq!(line, "ROLLED BACK", "{line}");
+    assert_eq!(get_service(&s, "web")["spec"]["taskDefinition"], "web:1");
     let line = browser.line(Duration::from_secs(30));
     assert_eq!(line, "OK", "{line}");
     assert!(browser.finish(), "the browser script failed");

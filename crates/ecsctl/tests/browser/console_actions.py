@@ -9,6 +9,10 @@ crates/ecsctl/tests/console_actions.rs.
 2. Stops a running task from its row of the task table (Escape first: the dialog closes and
    nothing happens), confirms, and watches the open page
    (live, without reloading) show it STOPPED with the reason. Prints STOPPED <task id>.
+3. Forces a new deployment (button, confirmation, flash). Prints FORCED and waits for a line
+   on stdin (the test deploys web:2 meanwhile).
+4. Rolls back: the confirmation names web:2 -> web:1; the flash says it was done. Prints
+   ROLLED BACK.
 Then prints OK; or FAIL and why (exit 1).
 
 Usage: console_actions.py BASE_URL TOKEN_PATH SCREENSHOT_DIR
@@ -101,6 +105,27 @@ def main(driver):
     assert not driver.find_elements(By.ID, f"stop-{task}"), "a stopped task has no Stop"
     assert driver.execute_script("return window.__sameLoad;") == 42, "the page was reloaded"
     print(f"STOPPED {task}", flush=True)
+
+    # 3. Force a new deployment.
+    click(driver, "#force-deployment")
+    dialog = confirmation(driver)
+    assert dialog.find_element(By.TAG_NAME, "h1").text.startswith("Force a new deployment"), \
+        dialog.text
+    dialog.find_element(By.ID, "confirm").click()
+    wait_for("the flash", lambda: text(driver, "#flash") ==
+             "service web: a new deployment was forced; its tasks are being replaced", 5)
+    print("FORCED", flush=True)
+    sys.stdin.readline()
+
+    # 4. Roll back to the task definition deployed before.
+    driver.get(base + PAGE)
+    click(driver, "#rollback")
+    dialog = confirmation(driver)
+    assert "From web:2 to web:1" in dialog.text, dialog.text
+    dialog.find_element(By.ID, "confirm").click()
+    wait_for("the flash", lambda: text(driver, "#flash") ==
+             "service web rolled back from web:2 to web:1", 5)
+    print("ROLLED BACK", flush=True)
     print("OK", flush=True)
 
 
