@@ -53,6 +53,7 @@ mod target;
 mod tcp;
 mod tls;
 mod types;
+mod upstream;
 mod x509;
 
 pub use error::LbError;

@@ -2,7 +2,7 @@
 //! changed rule or target set never rebinds) and which stops when told or when dropped.
 
 use crate::balance::BalancerCell;
-use crate::proxy::{self, Client, ConnCtx};
+use crate::proxy::{self, ConnCtx};
 use crate::router::Router;
 use crate::swap::SwapCell;
 use crate::tcp;
@@ -53,7 +53,6 @@ impl ListenerHandle {
         protocol: LbProtocol,
         lb: (String, String),
         route: Route,
-        client: Client,
         tls: Option<Arc<rustls::ServerConfig>>,
     ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
@@ -67,7 +66,6 @@ impl ListenerHandle {
             Shared {
                 route: route.clone(),
                 tls: tls.clone(),
-                client,
             },
             stopped,
         ));
@@ -109,7 +107,6 @@ impl ListenerHandle {
 struct Shared {
     route: Arc<RouteCell>,
     tls: Option<Arc<TlsCell>>,
-    client: Client,
 }
 
 async fn accept_loop(
@@ -137,7 +134,6 @@ async fn accept_loop(
         let ctx = || {
             Arc::new(ConnCtx {
                 route: shared.route.clone(),
-                client: shared.client.clone(),
                 peer,
                 https: protocol == LbProtocol::Https,
                 stopped: stopped.clone(),

@@ -1,23 +1,21 @@
 //! The HTTP proxy: one request from a listener to a target of the service its rules choose.
 
 use crate::listener::Route;
-use crate::target::{InFlight, TargetState};
+use crate::target::{InFlight, State, TargetState};
+use crate::upstream::{self, SendError};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
-use hyper::http::uri::{Authority, PathAndQuery, Scheme};
+use hyper::http::uri::{Authority, PathAndQuery};
 use hyper::{Method, Request, Response, StatusCode, Uri};
-use hyper_util::client::legacy::Client as LegacyClient;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use std::convert::Infallible;
 use std::error::Error as StdError;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 /// Attempts per request: the first target and up to two others after a connection failure.
 const MAX_ATTEMPTS: usize = 3;
@@ -25,24 +23,10 @@ const MAX_ATTEMPTS: usize = 3;
 /// be sent again to another target; larger or chunked ones are streamed and not retried.
 const MAX_BUFFERED_BODY: u64 = 64 * 1024;
 
-/// The pooled keep-alive client to targets, shared by every listener (pools are per target).
-pub(crate) type Client = LegacyClient<HttpConnector, ReqBody>;
-
-pub(crate) fn client() -> Client {
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    connector.set_connect_timeout(Some(Duration::from_secs(5)));
-    LegacyClient::builder(TokioExecutor::new())
-        .pool_timer(TokioTimer::new())
-        .pool_idle_timeout(Duration::from_secs(60))
-        .build(connector)
-}
-
 /// What a connection's requests need: where it came from and where its listener routes.
 #[derive(Debug)]
 pub(crate) struct ConnCtx {
     pub route: Arc<crate::listener::RouteCell>,
-    pub client: Client,
     pub peer: SocketAddr,
     /// Accepted by an HTTPS listener (X-Forwarded-Proto says so).
     pub https: bool,
@@ -136,17 +120,19 @@ async fn forward(
             break;
         };
         let Some(req_body) = body.take() else { break };
-        let uri = match target_uri(&target, &path) {
-            Ok(uri) => uri,
-            Err(e) => return text_response(StatusCode::BAD_GATEWAY, format!("{e}\n")),
-        };
         let mut upstream = Request::new(req_body);
         *upstream.method_mut() = parts.method.clone();
-        *upstream.uri_mut() = uri;
+        *upstream.uri_mut() = Uri::from(path.clone());
         *upstream.headers_mut() = headers.clone();
+        if !upstream.headers().contains_key(header::HOST) {
+            // An HTTP/1.0 client may send none; HTTP/1.1 targets need one.
+            upstream
+                .headers_mut()
+                .insert(header::HOST, target_host(&target));
+        }
         let in_flight = InFlight::start(target.clone());
-        match ctx.client.request(upstream).await {
-            Ok(mut response) => {
+        match upstream::send(&target.conns, target.addr, upstream).await {
+            Ok((mut response, conn)) => {
                 if response.status() == StatusCode::SWITCHING_PROTOCOLS
                     && let Some(upgrade) = upgrade
                 {
@@ -154,17 +140,19 @@ async fn forward(
                 }
                 let (mut parts, body) = response.into_parts();
                 strip_hop_by_hop(&mut parts.headers);
-                let body = ProxyBody::Upstream {
+                let body = ProxyBody::Upstream(UpstreamBody {
                     body,
+                    conn: Some(conn),
                     in_flight: Some(in_flight),
-                };
+                });
                 return Response::from_parts(parts, body);
             }
             Err(e) => {
                 drop(in_flight);
                 // Nothing reached the target when the connection failed, so any buffered
                 // request may go elsewhere; after that only idempotent ones may.
-                let again = body.can_retry() && (e.is_connect() || idempotent);
+                let not_sent = matches!(e, SendError::NotSent(_));
+                let again = body.can_retry() && (not_sent || idempotent);
                 tracing::debug!(
                     service,
                     task = %target.task_id,
@@ -276,12 +264,10 @@ impl Pending {
     }
 }
 
-fn target_uri(target: &TargetState, path: &PathAndQuery) -> Result<Uri, hyper::http::Error> {
-    Uri::builder()
-        .scheme(Scheme::HTTP)
-        .authority(target.authority.clone())
-        .path_and_query(path.clone())
-        .build()
+/// The target's address as a Host header, for requests that came without one.
+fn target_host(target: &TargetState) -> HeaderValue {
+    HeaderValue::from_str(target.authority.as_str())
+        .unwrap_or_else(|_| HeaderValue::from_static("invalid.target"))
 }
 
 const HOP_BY_HOP: [&str; 8] = [
@@ -400,10 +386,39 @@ impl Body for ReqBody {
 #[derive(Debug)]
 pub(crate) enum ProxyBody {
     Full(Full<Bytes>),
-    Upstream {
-        body: Incoming,
-        in_flight: Option<InFlight>,
-    },
+    Upstream(UpstreamBody),
+}
+
+/// A target's response body, the connection it came over and the request it keeps in flight.
+/// Read to the end, it gives the connection back to the target's pool.
+#[derive(Debug)]
+pub(crate) struct UpstreamBody {
+    body: Incoming,
+    conn: Option<upstream::Sender>,
+    in_flight: Option<InFlight>,
+}
+
+impl UpstreamBody {
+    /// The response is over: the connection goes back to its target's pool if the body was
+    /// read to the end and the target still takes requests.
+    fn finish(&mut self, complete: bool) {
+        let conn = self.conn.take();
+        if let Some(in_flight) = self.in_flight.take()
+            && let Some(conn) = conn
+            && complete
+            && in_flight.target().state() != State::Draining
+        {
+            in_flight.target().conns.put(conn);
+        }
+    }
+}
+
+impl Drop for UpstreamBody {
+    fn drop(&mut self) {
+        // hyper stops polling a body whose end it knows (its Content-Length was sent).
+        let complete = self.body.is_end_stream();
+        self.finish(complete);
+    }
 }
 
 impl Body for ProxyBody {
@@ -416,10 +431,12 @@ impl Body for ProxyBody {
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         match self.get_mut() {
             ProxyBody::Full(b) => Pin::new(b).poll_frame(cx).map_err(|never| match never {}),
-            ProxyBody::Upstream { body, in_flight } => {
-                let poll = Pin::new(body).poll_frame(cx);
-                if matches!(poll, Poll::Ready(None) | Poll::Ready(Some(Err(_)))) {
-                    in_flight.take();
+            ProxyBody::Upstream(up) => {
+                let poll = Pin::new(&mut up.body).poll_frame(cx);
+                match &poll {
+                    Poll::Ready(None) => up.finish(true),
+                    Poll::Ready(Some(Err(_))) => up.finish(false),
+                    _ => {}
                 }
                 poll
             }
@@ -429,14 +446,14 @@ impl Body for ProxyBody {
     fn is_end_stream(&self) -> bool {
         match self {
             ProxyBody::Full(b) => b.is_end_stream(),
-            ProxyBody::Upstream { body, .. } => body.is_end_stream(),
+            ProxyBody::Upstream(up) => up.body.is_end_stream(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
         match self {
             ProxyBody::Full(b) => b.size_hint(),
-            ProxyBody::Upstream { body, .. } => body.size_hint(),
+            ProxyBody::Upstream(up) => up.body.size_hint(),
         }
     }
 }
