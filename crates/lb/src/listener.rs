@@ -2,7 +2,7 @@
 //! changed rule or target set never rebinds) and which stops when told or when dropped.
 
 use crate::balance::BalancerCell;
-use crate::proxy::{self, ConnCtx};
+use crate::proxy::{self, ConnCtx, Forwarded};
 use crate::router::Router;
 use crate::swap::SwapCell;
 use crate::tcp;
@@ -115,6 +115,7 @@ async fn accept_loop(
     shared: Shared,
     mut stopped: watch::Receiver<bool>,
 ) {
+    let forwarded = Forwarded::listener(shared.route.load().port, protocol == LbProtocol::Https);
     loop {
         let accepted = tokio::select! {
             _ = stopped.changed() => break,
@@ -134,8 +135,7 @@ async fn accept_loop(
         let ctx = || {
             Arc::new(ConnCtx {
                 route: shared.route.clone(),
-                peer,
-                https: protocol == LbProtocol::Https,
+                forwarded: forwarded.connection(peer),
                 stopped: stopped.clone(),
             })
         };

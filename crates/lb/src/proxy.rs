@@ -27,9 +27,8 @@ const MAX_BUFFERED_BODY: u64 = 64 * 1024;
 #[derive(Debug)]
 pub(crate) struct ConnCtx {
     pub route: Arc<crate::listener::RouteCell>,
-    pub peer: SocketAddr,
-    /// Accepted by an HTTPS listener (X-Forwarded-Proto says so).
-    pub https: bool,
+    /// Its X-Forwarded-For, -Proto and -Port values.
+    pub forwarded: Forwarded,
     /// Turns true when the listener stops: upgraded connections (WebSocket) end then too.
     pub stopped: tokio::sync::watch::Receiver<bool>,
 }
@@ -85,7 +84,7 @@ async fn forward(
     {
         headers.insert(header::HOST, host);
     }
-    forwarded_headers(&mut headers, ctx.peer, route.port, ctx.https);
+    forwarded_headers(&mut headers, &ctx.forwarded);
     if let Some(upgrade) = &upgrade {
         // Hop-by-hop, so stripped above; asked again of the target.
         headers.insert(header::UPGRADE, upgrade.protocol.clone());
@@ -270,19 +269,24 @@ fn target_host(target: &TargetState) -> HeaderValue {
         .unwrap_or_else(|_| HeaderValue::from_static("invalid.target"))
 }
 
-const HOP_BY_HOP: [&str; 8] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
+/// The headers that describe one hop (RFC 9110 7.6.1), beside those `Connection` names.
+static HOP_BY_HOP: [HeaderName; 8] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::PROXY_AUTHENTICATE,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
 ];
 
-/// Removes the headers that describe one hop (RFC 9110 7.6.1), with those `Connection` names.
+/// Removes the hop-by-hop headers and those the `Connection` header names. One pass over the
+/// names when there are none, as in most HTTP/1.1 and HTTP/2 requests and responses.
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    if !headers.keys().any(|name| HOP_BY_HOP.contains(name)) {
+        return;
+    }
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -293,7 +297,7 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
     for name in named {
         headers.remove(name);
     }
-    for name in HOP_BY_HOP {
+    for name in &HOP_BY_HOP {
         headers.remove(name);
     }
 }
@@ -302,20 +306,54 @@ static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 static X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
 
-/// X-Forwarded-For (appended to any the client sent), -Proto and -Port, as an ALB sets them.
-fn forwarded_headers(headers: &mut HeaderMap, peer: SocketAddr, port: u16, https: bool) {
-    strip_hop_by_hop(headers);
-    let client = peer.ip().to_string();
-    let xff = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
-        Some(earlier) if !earlier.trim().is_empty() => format!("{earlier}, {client}"),
-        _ => client,
-    };
-    if let Ok(v) = HeaderValue::from_str(&xff) {
-        headers.insert(X_FORWARDED_FOR.clone(), v);
+/// The X-Forwarded-* values of a client connection: the port and protocol made once per
+/// listener, the client's address once per connection; each request clones them (a reference
+/// count, no copy).
+#[derive(Debug, Clone)]
+pub(crate) struct Forwarded {
+    client: HeaderValue,
+    proto: HeaderValue,
+    port: HeaderValue,
+}
+
+impl Forwarded {
+    /// A listener's values (no client yet).
+    pub fn listener(port: u16, https: bool) -> Forwarded {
+        Forwarded {
+            client: HeaderValue::from_static(""),
+            proto: HeaderValue::from_static(if https { "https" } else { "http" }),
+            port: HeaderValue::from(port),
+        }
     }
-    let proto = if https { "https" } else { "http" };
-    headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static(proto));
-    headers.insert(X_FORWARDED_PORT.clone(), HeaderValue::from(port));
+
+    /// A connection's values: the listener's and the client's address.
+    pub fn connection(&self, peer: SocketAddr) -> Forwarded {
+        let client = HeaderValue::from_str(&peer.ip().to_string())
+            .unwrap_or_else(|_| HeaderValue::from_static("unknown"));
+        Forwarded {
+            client,
+            ..self.clone()
+        }
+    }
+}
+
+/// Strips the hop-by-hop headers and sets X-Forwarded-For (appended to any the client sent),
+/// -Proto and -Port, as an ALB does.
+fn forwarded_headers(headers: &mut HeaderMap, fwd: &Forwarded) {
+    strip_hop_by_hop(headers);
+    let xff = match headers.get(&X_FORWARDED_FOR).map(HeaderValue::as_bytes) {
+        Some(earlier) if !earlier.trim_ascii().is_empty() => {
+            let mut v = Vec::with_capacity(earlier.len() + 2 + fwd.client.len());
+            v.extend_from_slice(earlier);
+            v.extend_from_slice(b", ");
+            v.extend_from_slice(fwd.client.as_bytes());
+            HeaderValue::from_maybe_shared(Bytes::from(v)).unwrap_or_else(|_| fwd.client.clone())
+        }
+        _ => fwd.client.clone(),
+    };
+    headers.insert(X_FORWARDED_FOR.clone(), xff);
+    headers.insert(X_FORWARDED_PROTO.clone(), fwd.proto.clone());
+    headers.insert(X_FORWARDED_PORT.clone(), fwd.port.clone());
 }
 
 /// The innermost cause in words: `connection refused`, `connection reset by peer`...
@@ -490,7 +528,9 @@ mod tests {
         h.insert("x-secret", HeaderValue::from_static("1"));
         h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
         h.insert("x-kept", HeaderValue::from_static("1"));
-        forwarded_headers(&mut h, "127.0.0.2:5000".parse().expect("addr"), 8080, false);
+        let fwd =
+            Forwarded::listener(8080, false).connection("127.0.0.2:5000".parse().expect("addr"));
+        forwarded_headers(&mut h, &fwd);
         assert_eq!(h["x-forwarded-for"], "10.0.0.1, 127.0.0.2");
         assert_eq!(h["x-forwarded-proto"], "http");
         assert_eq!(h["x-forwarded-port"], "8080");
