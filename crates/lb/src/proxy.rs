@@ -15,6 +15,7 @@ use std::error::Error as StdError;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
 /// Attempts per request: the first target and up to two others after a connection failure.
@@ -31,6 +32,44 @@ pub(crate) struct ConnCtx {
     pub forwarded: Forwarded,
     /// Turns true when the listener stops: upgraded connections (WebSocket) end then too.
     pub stopped: tokio::sync::watch::Receiver<bool>,
+    /// What the connection's idle watchdog reads.
+    pub activity: Activity,
+}
+
+/// Requests begun and ended on one client connection, for its idle watchdog
+/// ([`crate::listener`]): one relaxed atomic add each, where a timer re-armed per request
+/// would cost an allocation and a timer wheel insertion.
+#[derive(Debug, Default)]
+pub(crate) struct Activity {
+    begun: AtomicU64,
+    ended: AtomicU64,
+}
+
+impl Activity {
+    /// Requests begun and ended so far, and whether one is in flight.
+    pub fn snapshot(&self) -> (u64, bool) {
+        let ended = self.ended.load(Ordering::Relaxed);
+        let begun = self.begun.load(Ordering::Relaxed);
+        (begun.wrapping_add(ended), begun != ended)
+    }
+}
+
+/// One request in progress on a client connection, from its head until its response body
+/// is done (or dropped).
+#[derive(Debug)]
+struct Active(Arc<ConnCtx>);
+
+impl Active {
+    fn begin(ctx: Arc<ConnCtx>) -> Active {
+        ctx.activity.begun.fetch_add(1, Ordering::Relaxed);
+        Active(ctx)
+    }
+}
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        self.0.activity.ended.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// Serves one request; never fails (errors become 502/503/404 responses with a text body).
@@ -38,6 +77,16 @@ pub(crate) async fn handle(
     req: Request<Incoming>,
     ctx: Arc<ConnCtx>,
 ) -> Result<Response<ProxyBody>, Infallible> {
+    // Counts as activity for the connection's idle watchdog until the response body is done.
+    let active = Active::begin(ctx);
+    let response = route_and_forward(req, &active.0).await;
+    Ok(response.map(|mut body| {
+        body.active = Some(active);
+        body
+    }))
+}
+
+async fn route_and_forward(req: Request<Incoming>, ctx: &ConnCtx) -> Response<ProxyBody> {
     let route = ctx.route.load();
     let host = req
         .headers()
@@ -51,10 +100,10 @@ pub(crate) async fn handle(
             host.unwrap_or(""),
             req.uri().path()
         );
-        return Ok(text_response(StatusCode::NOT_FOUND, text));
+        return text_response(StatusCode::NOT_FOUND, text);
     };
     let service = service.to_string();
-    Ok(forward(req, &ctx, &route, &service).await)
+    forward(req, ctx, &route, &service).await
 }
 
 async fn forward(
@@ -139,11 +188,11 @@ async fn forward(
                 }
                 let (mut parts, body) = response.into_parts();
                 strip_hop_by_hop(&mut parts.headers);
-                let body = ProxyBody::Upstream(UpstreamBody {
+                let body = ProxyBody::new(Kind::Upstream(UpstreamBody {
                     body,
                     conn: Some(conn),
                     in_flight: Some(in_flight),
-                });
+                }));
                 return Response::from_parts(parts, body);
             }
             Err(e) => {
@@ -238,7 +287,7 @@ fn switch_protocols(
         }
         drop(in_flight);
     });
-    let mut answer = Response::new(ProxyBody::Full(Full::new(Bytes::new())));
+    let mut answer = Response::new(ProxyBody::new(Kind::Full(Full::new(Bytes::new()))));
     *answer.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     *answer.headers_mut() = headers;
     answer
@@ -374,7 +423,7 @@ fn describe(e: &(dyn StdError + 'static)) -> String {
 }
 
 fn text_response(status: StatusCode, text: String) -> Response<ProxyBody> {
-    let mut response = Response::new(ProxyBody::Full(Full::new(Bytes::from(text))));
+    let mut response = Response::new(ProxyBody::new(Kind::Full(Full::new(Bytes::from(text)))));
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -422,15 +471,28 @@ impl Body for ReqBody {
 /// The body of a response to a client: our own text, or a target's body, which keeps the
 /// request in flight on that target until it ends (so draining waits for it).
 #[derive(Debug)]
-pub(crate) enum ProxyBody {
+pub(crate) struct ProxyBody {
+    kind: Kind,
+    /// The request it answers, active on its connection until the body is dropped.
+    active: Option<Active>,
+}
+
+#[derive(Debug)]
+enum Kind {
     Full(Full<Bytes>),
     Upstream(UpstreamBody),
+}
+
+impl ProxyBody {
+    fn new(kind: Kind) -> ProxyBody {
+        ProxyBody { kind, active: None }
+    }
 }
 
 /// A target's response body, the connection it came over and the request it keeps in flight.
 /// Read to the end, it gives the connection back to the target's pool.
 #[derive(Debug)]
-pub(crate) struct UpstreamBody {
+struct UpstreamBody {
     body: Incoming,
     conn: Option<upstream::Sender>,
     in_flight: Option<InFlight>,
@@ -467,9 +529,9 @@ impl Body for ProxyBody {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        match self.get_mut() {
-            ProxyBody::Full(b) => Pin::new(b).poll_frame(cx).map_err(|never| match never {}),
-            ProxyBody::Upstream(up) => {
+        match &mut self.get_mut().kind {
+            Kind::Full(b) => Pin::new(b).poll_frame(cx).map_err(|never| match never {}),
+            Kind::Upstream(up) => {
                 let poll = Pin::new(&mut up.body).poll_frame(cx);
                 match &poll {
                     Poll::Ready(None) => up.finish(true),
@@ -482,16 +544,16 @@ impl Body for ProxyBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        match self {
-            ProxyBody::Full(b) => b.is_end_stream(),
-            ProxyBody::Upstream(up) => up.body.is_end_stream(),
+        match &self.kind {
+            Kind::Full(b) => b.is_end_stream(),
+            Kind::Upstream(up) => up.body.is_end_stream(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
-        match self {
-            ProxyBody::Full(b) => b.size_hint(),
-            ProxyBody::Upstream(up) => up.body.size_hint(),
+        match &self.kind {
+            Kind::Full(b) => b.size_hint(),
+            Kind::Upstream(up) => up.body.size_hint(),
         }
     }
 }
