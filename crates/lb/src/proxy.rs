@@ -102,8 +102,7 @@ async fn route_and_forward(req: Request<Incoming>, ctx: &ConnCtx) -> Response<Pr
         );
         return text_response(StatusCode::NOT_FOUND, text);
     };
-    let service = service.to_string();
-    forward(req, ctx, &route, &service).await
+    forward(req, ctx, &route, service).await
 }
 
 async fn forward(
@@ -146,6 +145,8 @@ async fn forward(
         .unwrap_or_else(|| PathAndQuery::from_static("/"));
 
     let mut body = match body.size_hint().upper() {
+        // No body (a GET): nothing to read.
+        _ if body.is_end_stream() => Pending::Buffered(Bytes::new()),
         Some(n) if n <= MAX_BUFFERED_BODY => {
             match Limited::new(body, MAX_BUFFERED_BODY as usize)
                 .collect()
@@ -241,13 +242,14 @@ struct Upgrade {
 /// The protocol a client asks to switch to: `Upgrade: X` with `upgrade` among the
 /// `Connection` options (RFC 9110 7.8), as a WebSocket handshake sends.
 fn requested_upgrade(headers: &HeaderMap) -> Option<HeaderValue> {
+    let protocol = headers.get(header::UPGRADE)?;
     let asked = headers
         .get_all(header::CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .any(|option| option.trim().eq_ignore_ascii_case("upgrade"));
-    headers.get(header::UPGRADE).filter(|_| asked).cloned()
+    asked.then(|| protocol.clone())
 }
 
 /// The target agreed to switch (101): answers the client likewise and joins the two
