@@ -6,8 +6,9 @@
 //! here. Each tool runs twice, with COST_FEW (2,000) and COST_MANY (10,000) requests; the
 //! difference divided by the difference in requests is the cost of one request, without the
 //! start-up and shutdown. Run: `cargo bench -p ecsctl-lb --bench proxy_cost` (valgrind must be
-//! installed). COST_TOOLS=callgrind (or dhat) runs one tool; COST_KEEP=1 keeps the callgrind
-//! profiles (for `callgrind_annotate`) and prints where they are.
+//! installed). COST_TOOLS=callgrind (or dhat) runs one tool; COST_TOOLS=strace counts system
+//! calls per request instead (strace must be installed); COST_KEEP=1 keeps the callgrind
+//! profiles (for `callgrind_annotate`) and prints where they are, or prints strace's table.
 
 use bytes::Bytes;
 use ecsctl_lb::{LbConfig, LbManager, Target};
@@ -56,6 +57,7 @@ fn main() -> Res<()> {
                 a.0,
                 b.0
             ),
+            "strace" => println!("syscalls/request:     {:>9.2}", per(a.0, b.0)),
             _ => println!(
                 "allocations/request:  {:>9.2}   bytes/request: {:.0}",
                 per(a.0, b.0),
@@ -79,14 +81,17 @@ fn run(
     let tag = format!("{}-{tool}-{requests}", std::process::id());
     let out = dir.join(format!("ecsctl-lb-cost-{tag}.out"));
     let log = dir.join(format!("ecsctl-lb-cost-{tag}.log"));
-    let mut cmd = Command::new("valgrind");
-    cmd.arg(format!("--tool={tool}"))
-        .arg(format!("--log-file={}", log.display()));
+    let mut cmd = Command::new(if tool == "strace" { "strace" } else { "valgrind" });
     match tool {
         "callgrind" => cmd.arg(format!("--callgrind-out-file={}", out.display())),
         "dhat" => cmd.arg(format!("--dhat-out-file={}", out.display())),
-        other => return Err(format!("unknown tool {other} (callgrind or dhat)").into()),
+        "strace" => cmd.args(["-f", "-c", "-o"]).arg(&log),
+        other => return Err(format!("unknown tool {other} (callgrind, dhat or strace)").into()),
     };
+    if tool != "strace" {
+        cmd.arg(format!("--tool={tool}"))
+            .arg(format!("--log-file={}", log.display()));
+    }
     let mut child = cmd
         .arg(std::env::current_exe()?)
         .env("PROXY_COST_ROLE", "proxy")
@@ -118,6 +123,18 @@ fn run(
     std::fs::File::open(&log)?.read_to_string(&mut text)?;
     let _ = std::fs::remove_file(&log);
     let counts = match tool {
+        "strace" => {
+            // `% time seconds usecs/call calls errors syscall`, then a `total` line.
+            let total = text
+                .lines()
+                .find(|l| l.trim_end().ends_with("total"))
+                .ok_or("no total in the strace summary")?;
+            let calls = total.split_whitespace().nth(3).unwrap_or_default();
+            if std::env::var_os("COST_KEEP").is_some() {
+                eprintln!("{text}");
+            }
+            (parse_num(calls)?, 0)
+        }
         "callgrind" => {
             let profile = std::fs::read_to_string(&out)?;
             let total = profile
