@@ -81,7 +81,11 @@ fn run(
     let tag = format!("{}-{tool}-{requests}", std::process::id());
     let out = dir.join(format!("ecsctl-lb-cost-{tag}.out"));
     let log = dir.join(format!("ecsctl-lb-cost-{tag}.log"));
-    let mut cmd = Command::new(if tool == "strace" { "strace" } else { "valgrind" });
+    let mut cmd = Command::new(if tool == "strace" {
+        "strace"
+    } else {
+        "valgrind"
+    });
     match tool {
         "callgrind" => cmd.arg(format!("--callgrind-out-file={}", out.display())),
         "dhat" => cmd.arg(format!("--dhat-out-file={}", out.display())),
