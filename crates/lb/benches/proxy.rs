@@ -6,7 +6,9 @@
 //!
 //! 1. Closed loop: BENCH_REQUESTS (20,000) requests over BENCH_CONNS (32) keep-alive
 //!    connections as fast as they go: requests/s, p50, p99; BENCH_ROUNDS (5) rounds that take
-//!    every path in turn, the best and the median round of each path printed.
+//!    every path in turn, the best and the median round of each path printed, and the median
+//!    CPU time per request of the proxy's thread or of nginx's process (from /proc), which
+//!    depends much less on the machine's load than requests per second do.
 //! 2. Paced: 1,000 requests/s for BENCH_PACED (5,000) requests over 16 connections: p50 and
 //!    p99, and what the proxy adds to the direct ones; the best of BENCH_PACED_ROUNDS (3).
 //!
@@ -86,6 +88,7 @@ async fn backend() -> Res<SocketAddr> {
 #[derive(Clone)]
 struct Path {
     addr: SocketAddr,
+    cpu: Cpu,
     tls: Option<Arc<rustls::ClientConfig>>,
 }
 
@@ -155,6 +158,8 @@ async fn one(sender: &mut hyper::client::conn::http1::SendRequest<Empty<Bytes>>)
 }
 
 struct Run {
+    /// CPU time of the proxy per request, where measured.
+    cpu: Option<Duration>,
     rps: f64,
     p50: Duration,
     p99: Duration,
@@ -168,6 +173,7 @@ fn summarize(mut lat: Vec<Duration>, elapsed: Duration) -> Run {
             .unwrap_or_default()
     };
     Run {
+        cpu: None,
         rps: lat.len() as f64 / elapsed.as_secs_f64(),
         p50: at(0.50),
         p99: at(0.99),
@@ -229,6 +235,55 @@ async fn paced(path: &Path, conns: usize, total: usize, rate: f64) -> Res<Run> {
         all.extend(t.await??);
     }
     Ok(summarize(all, start.elapsed()))
+}
+
+/// CPU time a thread or process has run, from `/proc/.../schedstat` (nanoseconds on a CPU),
+/// or from `/proc/.../stat` (utime + stime, in clock ticks of 10 ms) where schedstat is
+/// missing. `None` off Linux.
+fn cpu_time(proc_dir: &std::path::Path) -> Option<Duration> {
+    if let Ok(text) = std::fs::read_to_string(proc_dir.join("schedstat"))
+        && let Some(ns) = text.split_whitespace().next().and_then(|v| v.parse().ok())
+    {
+        return Some(Duration::from_nanos(ns));
+    }
+    let stat = std::fs::read_to_string(proc_dir.join("stat")).ok()?;
+    // Fields after the command name (which may hold spaces) in parentheses.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// CPU time of this process's threads named `proxy` (the proxy's runtime).
+fn proxy_cpu() -> Option<Duration> {
+    let mut total = Duration::ZERO;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let dir = task.ok()?.path();
+        let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+        if comm.trim() == "proxy" {
+            total += cpu_time(&dir)?;
+        }
+    }
+    Some(total)
+}
+
+/// Whose CPU time a path's requests cost: the proxy's threads, nginx's process, or nobody
+/// measured (direct).
+#[derive(Clone, Copy)]
+enum Cpu {
+    None,
+    Proxy,
+    Process(u32),
+}
+
+impl Cpu {
+    fn read(self) -> Option<Duration> {
+        match self {
+            Cpu::None => None,
+            Cpu::Proxy => proxy_cpu(),
+            Cpu::Process(pid) => cpu_time(&std::path::Path::new("/proc").join(pid.to_string())),
+        }
+    }
 }
 
 /// nginx runs as one process (`master_process off`), so killing it leaves no worker behind.
@@ -396,22 +451,30 @@ fn main() -> Res<()> {
         }
     };
 
-    let plain = |addr| Path { addr, tls: None };
+    let nginx_cpu = nginx
+        .as_ref()
+        .map_or(Cpu::None, |(n, _)| Cpu::Process(n.child.id()));
+    let plain = |addr, cpu| Path {
+        addr,
+        cpu,
+        tls: None,
+    };
     let mut targets = vec![
-        ("direct", plain(backend_addr)),
-        ("ecsctl-lb", plain(lb_addr)),
+        ("direct", plain(backend_addr, Cpu::None)),
+        ("ecsctl-lb", plain(lb_addr, Cpu::Proxy)),
     ];
-    let over_tls = |port| Path {
+    let over_tls = |port, cpu| Path {
         addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        cpu,
         tls: tls.as_ref().map(|c| c.client.clone()),
     };
     if let Some((_, addr)) = &nginx {
-        targets.push(("nginx", plain(*addr)));
+        targets.push(("nginx", plain(*addr, nginx_cpu)));
     }
     if tls.is_some() {
-        targets.push(("lb-https", over_tls(tls_port)));
+        targets.push(("lb-https", over_tls(tls_port, Cpu::Proxy)));
         if nginx.is_some() {
-            targets.push(("nginx-https", over_tls(nginx_tls_port)));
+            targets.push(("nginx-https", over_tls(nginx_tls_port, nginx_cpu)));
         }
     }
 
@@ -419,8 +482,8 @@ fn main() -> Res<()> {
         "closed loop: {total} requests, {conns} keep-alive connections (proxy threads: {proxy_threads}, nginx: 1 worker), best of {closed_rounds} interleaved rounds"
     );
     println!(
-        "{:<12} {:>10} {:>10} {:>10} {:>12}",
-        "path", "req/s", "p50", "p99", "median req/s"
+        "{:<12} {:>10} {:>10} {:>10} {:>12} {:>10}",
+        "path", "req/s", "p50", "p99", "median req/s", "CPU/req"
     );
     // Rounds interleave the paths, so that a burst of load from elsewhere on the machine
     // hits all of them alike; each path's best round is printed (and the median's req/s).
@@ -430,25 +493,39 @@ fn main() -> Res<()> {
     let mut rounds: Vec<Vec<Run>> = targets.iter().map(|_| Vec::new()).collect();
     for _ in 0..closed_rounds {
         for ((_, path), runs) in targets.iter().zip(&mut rounds) {
-            runs.push(client_rt.block_on(closed_loop(path, conns, total))?);
+            let before = path.cpu.read();
+            let mut run = client_rt.block_on(closed_loop(path, conns, total))?;
+            if let (Some(a), Some(b)) = (before, path.cpu.read()) {
+                run.cpu = Some(b.saturating_sub(a) / total as u32);
+            }
+            runs.push(run);
         }
     }
     let mut closed = Vec::new();
     let mut medians = Vec::new();
+    let mut cpus = Vec::new();
     for ((name, _), mut runs) in targets.iter().zip(rounds) {
+        let mut cpu: Vec<Duration> = runs.iter().filter_map(|r| r.cpu).collect();
+        cpu.sort();
+        let cpu = cpu.get(cpu.len() / 2).copied();
         runs.sort_by(|a, b| b.rps.total_cmp(&a.rps));
         let median = runs[runs.len() / 2].rps;
         let r = runs.swap_remove(0);
         println!(
-            "{:<12} {:>10.0} {:>10} {:>10} {:>12.0}",
+            "{:<12} {:>10.0} {:>10} {:>10} {:>12.0} {:>10}",
             name,
             r.rps,
             ms(r.p50),
             ms(r.p99),
-            median
+            median,
+            cpu.map_or("-".to_string(), |c| format!(
+                "{:.2} us",
+                c.as_secs_f64() * 1e6
+            ))
         );
         closed.push((*name, r));
         medians.push((*name, median));
+        cpus.extend(cpu.map(|c| (*name, c)));
     }
 
     println!(
@@ -512,6 +589,22 @@ fn main() -> Res<()> {
                 "{lb} / {ng} throughput: {:.2} best, {:.2} median (target >= {target})",
                 a / b,
                 ma / mb
+            );
+        }
+    }
+    // CPU per request decides the throughput of one saturated core, and depends much less on
+    // what else runs on the machine than requests per second do.
+    let cpu = |n: &str| cpus.iter().find(|(name, _)| *name == n).map(|(_, c)| *c);
+    for (lb, ng, target) in [
+        ("ecsctl-lb", "nginx", "1.0"),
+        ("lb-https", "nginx-https", "0.9"),
+    ] {
+        if let (Some(a), Some(b)) = (cpu(lb), cpu(ng)) {
+            println!(
+                "CPU per request, median round: {lb} {:.2} us, {ng} {:.2} us: requests per core {:.2} of {ng}'s (target >= {target})",
+                a.as_secs_f64() * 1e6,
+                b.as_secs_f64() * 1e6,
+                b.as_secs_f64() / a.as_secs_f64()
             );
         }
     }
