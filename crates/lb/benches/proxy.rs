@@ -1,12 +1,16 @@
 //! Proxy benchmark on loopback: a hyper backend hit directly, through ecsctl-lb (an HTTP
 //! listener, and an HTTPS one when openssl can make its certificate: `lb-https`, TLS 1.3
-//! terminated by the proxy), and through nginx (when installed: `benches/setup.sh`), in the
-//! same run.
+//! terminated by the proxy), and through nginx (when installed: `benches/setup.sh`; with the
+//! same certificate, `nginx-https`), in the same run. Per-request instruction and allocation
+//! counts, which do not depend on the machine's load, are `benches/proxy_cost.rs`.
 //!
 //! 1. Closed loop: BENCH_REQUESTS (20,000) requests over BENCH_CONNS (32) keep-alive
-//!    connections as fast as they go: requests/s, p50, p99.
+//!    connections as fast as they go: requests/s, p50, p99; BENCH_ROUNDS (5) rounds that take
+//!    every path in turn, the best and the median round of each path printed, and the median
+//!    CPU time per request of the proxy's thread or of nginx's process (from /proc), which
+//!    depends much less on the machine's load than requests per second do.
 //! 2. Paced: 1,000 requests/s for BENCH_PACED (5,000) requests over 16 connections: p50 and
-//!    p99, and what the proxy adds to the direct ones.
+//!    p99, and what the proxy adds to the direct ones; the best of BENCH_PACED_ROUNDS (3).
 //!
 //! Backend, proxy and load generator each get their own single-threaded runtime (threads of
 //! this process), and nginx one worker process, so both proxies get one core's worth of
@@ -44,10 +48,6 @@ fn runtime(name: &str, threads: usize) -> Res<Runtime> {
         .thread_name(name)
         .enable_all()
         .build()?)
-}
-
-fn free_port() -> Res<u16> {
-    Ok(free_ports::<1>()?[0])
 }
 
 /// `N` distinct free ports: every listener is held until all ports are known (ports taken
@@ -88,6 +88,7 @@ async fn backend() -> Res<SocketAddr> {
 #[derive(Clone)]
 struct Path {
     addr: SocketAddr,
+    cpu: Cpu,
     tls: Option<Arc<rustls::ClientConfig>>,
 }
 
@@ -108,16 +109,22 @@ async fn connection(path: &Path) -> Res<hyper::client::conn::http1::SendRequest<
     Ok(sender)
 }
 
-/// A self-signed certificate for bench.local (openssl): the PEM (chain and key) for the
-/// listener, and a client that trusts it. `None` without openssl.
-fn bench_certificate() -> Option<(String, Arc<rustls::ClientConfig>)> {
+/// A self-signed certificate for bench.local (openssl), both proxies terminate TLS with.
+struct BenchCert {
+    cert: String,
+    key: String,
+    /// A client that trusts it.
+    client: Arc<rustls::ClientConfig>,
+}
+
+/// `None` without openssl.
+fn bench_certificate() -> Option<BenchCert> {
     use rustls::pki_types::pem::PemObject;
     let dir = tempdir::Dir(
         std::env::temp_dir().join(format!("ecsctl-lb-bench-tls-{}", std::process::id())),
     );
     std::fs::create_dir_all(&dir.0).ok()?;
     let (cert, key) = cert::self_signed(&dir.0, "bench.local").ok()?;
-    let pem = cert.clone() + &key;
     let mut roots = rustls::RootCertStore::empty();
     roots
         .add(rustls::pki_types::CertificateDer::from_pem_slice(cert.as_bytes()).ok()?)
@@ -129,7 +136,11 @@ fn bench_certificate() -> Option<(String, Arc<rustls::ClientConfig>)> {
     .ok()?
     .with_root_certificates(roots)
     .with_no_client_auth();
-    Some((pem, Arc::new(client)))
+    Some(BenchCert {
+        cert,
+        key,
+        client: Arc::new(client),
+    })
 }
 
 async fn one(sender: &mut hyper::client::conn::http1::SendRequest<Empty<Bytes>>) -> Res<Duration> {
@@ -147,6 +158,8 @@ async fn one(sender: &mut hyper::client::conn::http1::SendRequest<Empty<Bytes>>)
 }
 
 struct Run {
+    /// CPU time of the proxy per request, where measured.
+    cpu: Option<Duration>,
     rps: f64,
     p50: Duration,
     p99: Duration,
@@ -160,6 +173,7 @@ fn summarize(mut lat: Vec<Duration>, elapsed: Duration) -> Run {
             .unwrap_or_default()
     };
     Run {
+        cpu: None,
         rps: lat.len() as f64 / elapsed.as_secs_f64(),
         p50: at(0.50),
         p99: at(0.99),
@@ -223,6 +237,55 @@ async fn paced(path: &Path, conns: usize, total: usize, rate: f64) -> Res<Run> {
     Ok(summarize(all, start.elapsed()))
 }
 
+/// CPU time a thread or process has run, from `/proc/.../schedstat` (nanoseconds on a CPU),
+/// or from `/proc/.../stat` (utime + stime, in clock ticks of 10 ms) where schedstat is
+/// missing. `None` off Linux.
+fn cpu_time(proc_dir: &std::path::Path) -> Option<Duration> {
+    if let Ok(text) = std::fs::read_to_string(proc_dir.join("schedstat"))
+        && let Some(ns) = text.split_whitespace().next().and_then(|v| v.parse().ok())
+    {
+        return Some(Duration::from_nanos(ns));
+    }
+    let stat = std::fs::read_to_string(proc_dir.join("stat")).ok()?;
+    // Fields after the command name (which may hold spaces) in parentheses.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// CPU time of this process's threads named `proxy` (the proxy's runtime).
+fn proxy_cpu() -> Option<Duration> {
+    let mut total = Duration::ZERO;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let dir = task.ok()?.path();
+        let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+        if comm.trim() == "proxy" {
+            total += cpu_time(&dir)?;
+        }
+    }
+    Some(total)
+}
+
+/// Whose CPU time a path's requests cost: the proxy's threads, nginx's process, or nobody
+/// measured (direct).
+#[derive(Clone, Copy)]
+enum Cpu {
+    None,
+    Proxy,
+    Process(u32),
+}
+
+impl Cpu {
+    fn read(self) -> Option<Duration> {
+        match self {
+            Cpu::None => None,
+            Cpu::Proxy => proxy_cpu(),
+            Cpu::Process(pid) => cpu_time(&std::path::Path::new("/proc").join(pid.to_string())),
+        }
+    }
+}
+
 /// nginx runs as one process (`master_process off`), so killing it leaves no worker behind.
 struct Nginx {
     child: Child,
@@ -253,19 +316,39 @@ fn nginx_binary() -> Option<String> {
         .map(|p| p.to_string())
 }
 
-fn start_nginx(bin: &str, port: u16, backend: SocketAddr) -> Res<Nginx> {
+/// nginx proxying to `backend` on `port`, and with `tls` (its port and certificate) also
+/// terminating TLS 1.3 there.
+fn start_nginx(
+    bin: &str,
+    port: u16,
+    backend: SocketAddr,
+    tls: Option<(u16, &BenchCert)>,
+) -> Res<Nginx> {
     let dir = std::env::temp_dir().join(format!("ecsctl-lb-bench-nginx-{}", std::process::id()));
     std::fs::create_dir_all(dir.join("logs"))?;
     let d = dir.display();
+    let location = "location / {\n      proxy_pass http://backend;\n      proxy_http_version 1.1;\n\
+         proxy_set_header Connection \"\";\n      proxy_set_header X-Forwarded-For $remote_addr;\n    }";
+    let tls_server = match tls {
+        Some((tls_port, cert)) => {
+            std::fs::write(dir.join("cert.pem"), &cert.cert)?;
+            std::fs::write(dir.join("key.pem"), &cert.key)?;
+            format!(
+                "  server {{\n    listen 127.0.0.1:{tls_port} ssl;\n    keepalive_requests 1000000;\n\
+                 ssl_certificate {d}/cert.pem;\n    ssl_certificate_key {d}/key.pem;\n\
+                 ssl_protocols TLSv1.3;\n    {location}\n  }}\n"
+            )
+        }
+        None => String::new(),
+    };
     let conf = format!(
         "master_process off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/logs/error.log warn;\n\
          events {{ worker_connections 4096; }}\n\
          http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
            fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
            upstream backend {{ server {backend}; keepalive 64; }}\n\
-           server {{\n    listen 127.0.0.1:{port};\n    keepalive_requests 1000000;\n\
-             location / {{\n      proxy_pass http://backend;\n      proxy_http_version 1.1;\n\
-               proxy_set_header Connection \"\";\n      proxy_set_header X-Forwarded-For $remote_addr;\n    }}\n  }}\n}}\n"
+           server {{\n    listen 127.0.0.1:{port};\n    keepalive_requests 1000000;\n    {location}\n  }}\n\
+         {tls_server}}}\n"
     );
     let path = dir.join("nginx.conf");
     std::fs::write(&path, conf)?;
@@ -302,13 +385,15 @@ fn main() -> Res<()> {
     let conns = env("BENCH_CONNS", 32);
     let paced_total = env("BENCH_PACED", 5_000);
     let proxy_threads = env("BENCH_PROXY_THREADS", 1);
+    let closed_rounds = env("BENCH_ROUNDS", 5).max(1);
+    let paced_rounds = env("BENCH_PACED_ROUNDS", 3).max(1);
 
     let backend_rt = runtime("backend", 1)?;
     let proxy_rt = runtime("proxy", proxy_threads)?;
     let client_rt = runtime("client", 1)?;
 
     let backend_addr = backend_rt.block_on(backend())?;
-    let [lb_port, tls_port] = free_ports::<2>()?;
+    let [lb_port, tls_port, nginx_port, nginx_tls_port] = free_ports::<4>()?;
     let lbs = LbManager::new();
     // An HTTPS listener beside the HTTP one, when openssl can make its certificate.
     let tls = bench_certificate();
@@ -339,7 +424,10 @@ fn main() -> Res<()> {
         draining: vec![],
         certificates: tls
             .iter()
-            .map(|(pem, _)| ("bench-tls".to_string(), CertificatePem::Pem(pem.clone())))
+            .map(|c| {
+                let pem = format!("{}{}", c.cert, c.key);
+                ("bench-tls".to_string(), CertificatePem::Pem(pem))
+            })
             .collect(),
     };
     proxy_rt.block_on(lbs.sync(vec![cfg]))?;
@@ -347,8 +435,9 @@ fn main() -> Res<()> {
 
     let nginx = match nginx_binary() {
         Some(bin) => {
-            let port = free_port()?;
-            match start_nginx(&bin, port, backend_addr) {
+            let port = nginx_port;
+            let nginx_tls = tls.as_ref().map(|c| (nginx_tls_port, c));
+            match start_nginx(&bin, port, backend_addr, nginx_tls) {
                 Ok(n) => Some((n, SocketAddr::from(([127, 0, 0, 1], port)))),
                 Err(e) => {
                     eprintln!("nginx: {e}; skipping it");
@@ -362,51 +451,103 @@ fn main() -> Res<()> {
         }
     };
 
-    let plain = |addr| Path { addr, tls: None };
+    let nginx_cpu = nginx
+        .as_ref()
+        .map_or(Cpu::None, |(n, _)| Cpu::Process(n.child.id()));
+    let plain = |addr, cpu| Path {
+        addr,
+        cpu,
+        tls: None,
+    };
     let mut targets = vec![
-        ("direct", plain(backend_addr)),
-        ("ecsctl-lb", plain(lb_addr)),
+        ("direct", plain(backend_addr, Cpu::None)),
+        ("ecsctl-lb", plain(lb_addr, Cpu::Proxy)),
     ];
-    if let Some((_, client)) = &tls {
-        let addr = SocketAddr::from(([127, 0, 0, 1], tls_port));
-        targets.push((
-            "lb-https",
-            Path {
-                addr,
-                tls: Some(client.clone()),
-            },
-        ));
-    }
+    let over_tls = |port, cpu| Path {
+        addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        cpu,
+        tls: tls.as_ref().map(|c| c.client.clone()),
+    };
     if let Some((_, addr)) = &nginx {
-        targets.push(("nginx", plain(*addr)));
+        targets.push(("nginx", plain(*addr, nginx_cpu)));
+    }
+    if tls.is_some() {
+        targets.push(("lb-https", over_tls(tls_port, Cpu::Proxy)));
+        if nginx.is_some() {
+            targets.push(("nginx-https", over_tls(nginx_tls_port, nginx_cpu)));
+        }
     }
 
     println!(
-        "closed loop: {total} requests, {conns} keep-alive connections (proxy threads: {proxy_threads}, nginx: 1 worker)"
+        "closed loop: {total} requests, {conns} keep-alive connections (proxy threads: {proxy_threads}, nginx: 1 worker), best of {closed_rounds} interleaved rounds"
     );
-    println!("{:<10} {:>10} {:>10} {:>10}", "path", "req/s", "p50", "p99");
-    let mut closed = Vec::new();
-    for (name, path) in &targets {
+    println!(
+        "{:<12} {:>10} {:>10} {:>10} {:>12} {:>10}",
+        "path", "req/s", "p50", "p99", "median req/s", "CPU/req"
+    );
+    // Rounds interleave the paths, so that a burst of load from elsewhere on the machine
+    // hits all of them alike; each path's best round is printed (and the median's req/s).
+    for (_, path) in &targets {
         client_rt.block_on(closed_loop(path, conns, 1_000))?; // warm-up
-        let r = client_rt.block_on(closed_loop(path, conns, total))?;
+    }
+    let mut rounds: Vec<Vec<Run>> = targets.iter().map(|_| Vec::new()).collect();
+    for _ in 0..closed_rounds {
+        for ((_, path), runs) in targets.iter().zip(&mut rounds) {
+            let before = path.cpu.read();
+            let mut run = client_rt.block_on(closed_loop(path, conns, total))?;
+            if let (Some(a), Some(b)) = (before, path.cpu.read()) {
+                run.cpu = Some(b.saturating_sub(a) / total as u32);
+            }
+            runs.push(run);
+        }
+    }
+    let mut closed = Vec::new();
+    let mut medians = Vec::new();
+    let mut cpus = Vec::new();
+    for ((name, _), mut runs) in targets.iter().zip(rounds) {
+        let mut cpu: Vec<Duration> = runs.iter().filter_map(|r| r.cpu).collect();
+        cpu.sort();
+        let cpu = cpu.get(cpu.len() / 2).copied();
+        runs.sort_by(|a, b| b.rps.total_cmp(&a.rps));
+        let median = runs[runs.len() / 2].rps;
+        let r = runs.swap_remove(0);
         println!(
-            "{:<10} {:>10.0} {:>10} {:>10}",
+            "{:<12} {:>10.0} {:>10} {:>10} {:>12.0} {:>10}",
             name,
             r.rps,
             ms(r.p50),
-            ms(r.p99)
+            ms(r.p99),
+            median,
+            cpu.map_or("-".to_string(), |c| format!(
+                "{:.2} us",
+                c.as_secs_f64() * 1e6
+            ))
         );
         closed.push((*name, r));
+        medians.push((*name, median));
+        cpus.extend(cpu.map(|c| (*name, c)));
     }
 
-    println!("\npaced: {paced_total} requests at 1,000 req/s over 16 connections");
     println!(
-        "{:<10} {:>10} {:>10} {:>12} {:>12}",
+        "\npaced: {paced_total} requests at 1,000 req/s over 16 connections, best p99 of {paced_rounds} interleaved rounds"
+    );
+    println!(
+        "{:<12} {:>10} {:>10} {:>12} {:>12}",
         "path", "p50", "p99", "added p50", "added p99"
     );
+    let mut paced_runs: Vec<Option<Run>> = targets.iter().map(|_| None).collect();
+    for _ in 0..paced_rounds {
+        for ((_, path), best) in targets.iter().zip(&mut paced_runs) {
+            let r = client_rt.block_on(paced(path, 16, paced_total, 1_000.0))?;
+            if best.as_ref().is_none_or(|b| r.p99 < b.p99) {
+                *best = Some(r);
+            }
+        }
+    }
     let mut direct: Option<Run> = None;
-    for (name, path) in &targets {
-        let r = client_rt.block_on(paced(path, 16, paced_total, 1_000.0))?;
+    let mut added_p99 = Vec::new();
+    for ((name, _), r) in targets.iter().zip(paced_runs) {
+        let Some(r) = r else { continue };
         let (a50, a99) = direct
             .as_ref()
             .map_or((String::from("-"), String::from("-")), |d| {
@@ -416,15 +557,16 @@ fn main() -> Res<()> {
                 )
             });
         println!(
-            "{:<10} {:>10} {:>10} {:>12} {:>12}",
+            "{:<12} {:>10} {:>10} {:>12} {:>12}",
             name,
             ms(r.p50),
             ms(r.p99),
             a50,
             a99
         );
-        if direct.is_none() {
-            direct = Some(r);
+        match &direct {
+            None => direct = Some(r),
+            Some(d) => added_p99.push((*name, r.p99.saturating_sub(d.p99))),
         }
     }
 
@@ -437,11 +579,49 @@ fn main() -> Res<()> {
     if let (Some(lb), Some(d)) = (rps("ecsctl-lb"), rps("direct")) {
         println!("\necsctl-lb / direct throughput: {:.2}", lb / d);
     }
-    if let (Some(lb), Some(ng)) = (rps("ecsctl-lb"), rps("nginx")) {
-        println!(
-            "ecsctl-lb / nginx throughput:  {:.2} (target >= 0.67, i.e. within 1.5x)",
-            lb / ng
-        );
+    let median = |n: &str| medians.iter().find(|(name, _)| *name == n).map(|(_, r)| *r);
+    for (lb, ng, target) in [
+        ("ecsctl-lb", "nginx", "1.0"),
+        ("lb-https", "nginx-https", "0.9"),
+    ] {
+        if let (Some(a), Some(b), Some(ma), Some(mb)) = (rps(lb), rps(ng), median(lb), median(ng)) {
+            println!(
+                "{lb} / {ng} throughput: {:.2} best, {:.2} median (target >= {target})",
+                a / b,
+                ma / mb
+            );
+        }
+    }
+    // CPU per request decides the throughput of one saturated core, and depends much less on
+    // what else runs on the machine than requests per second do.
+    let cpu = |n: &str| cpus.iter().find(|(name, _)| *name == n).map(|(_, c)| *c);
+    for (lb, ng, target) in [
+        ("ecsctl-lb", "nginx", "1.0"),
+        ("lb-https", "nginx-https", "0.9"),
+    ] {
+        if let (Some(a), Some(b)) = (cpu(lb), cpu(ng)) {
+            println!(
+                "CPU per request, median round: {lb} {:.2} us, {ng} {:.2} us: requests per core {:.2} of {ng}'s (target >= {target})",
+                a.as_secs_f64() * 1e6,
+                b.as_secs_f64() * 1e6,
+                b.as_secs_f64() / a.as_secs_f64()
+            );
+        }
+    }
+    let added = |n: &str| {
+        added_p99
+            .iter()
+            .find(|(name, _)| *name == n)
+            .map(|(_, d)| *d)
+    };
+    for (lb, ng) in [("ecsctl-lb", "nginx"), ("lb-https", "nginx-https")] {
+        if let (Some(a), Some(b)) = (added(lb), added(ng)) {
+            println!(
+                "added p99 at 1,000 req/s: {lb} {} vs {ng} {} (target: no more)",
+                ms(a),
+                ms(b)
+            );
+        }
     }
     let snap = lbs.snapshot();
     if let Some(t) = snap.first().and_then(|s| s.targets.first()) {

@@ -43,6 +43,7 @@ impl Checker {
             );
             loop {
                 ticks.tick().await;
+                target.conns.sweep();
                 let result = match timeout(settings.timeout, probe(kind, addr, &settings)).await {
                     Ok(result) => result,
                     Err(_) => Err("Request timed out".to_string()),

@@ -15,6 +15,9 @@
 //! - HTTPS listeners do the same behind TLS (rustls), with certificates from Secrets chosen
 //!   by the name the client asks for (SNI).
 //! - TCP listeners pass bytes through to a healthy target of their default service.
+//! - Connections to targets are HTTP/1.1 keep-alive, pooled per target (idle ones closed after
+//!   60 s, or when the target drains or goes away). A client connection with no request for a
+//!   whole 30 s period (idle, or sending a request head that never ends) is closed.
 //! - Health checks run per target with ALB defaults (path `/`, every 30 s, timeout 5 s, 5
 //!   successes to become healthy, 2 failures to become unhealthy, matcher `200`).
 //!
@@ -53,6 +56,7 @@ mod target;
 mod tcp;
 mod tls;
 mod types;
+mod upstream;
 mod x509;
 
 pub use error::LbError;

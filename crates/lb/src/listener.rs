@@ -2,7 +2,7 @@
 //! changed rule or target set never rebinds) and which stops when told or when dropped.
 
 use crate::balance::BalancerCell;
-use crate::proxy::{self, Client, ConnCtx};
+use crate::proxy::{self, ConnCtx, Forwarded};
 use crate::router::Router;
 use crate::swap::SwapCell;
 use crate::tcp;
@@ -53,7 +53,6 @@ impl ListenerHandle {
         protocol: LbProtocol,
         lb: (String, String),
         route: Route,
-        client: Client,
         tls: Option<Arc<rustls::ServerConfig>>,
     ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
@@ -67,7 +66,6 @@ impl ListenerHandle {
             Shared {
                 route: route.clone(),
                 tls: tls.clone(),
-                client,
             },
             stopped,
         ));
@@ -109,8 +107,12 @@ impl ListenerHandle {
 struct Shared {
     route: Arc<RouteCell>,
     tls: Option<Arc<TlsCell>>,
-    client: Client,
 }
+
+/// A client connection with no request for this long (and none in flight) is closed: checked
+/// every period, so an idle connection or one that trickles a request head that never ends
+/// (slowloris) is closed 30-60 s after its last request, or 30 s after it was accepted.
+const IDLE_PERIOD: Duration = Duration::from_secs(30);
 
 async fn accept_loop(
     listener: TcpListener,
@@ -118,6 +120,7 @@ async fn accept_loop(
     shared: Shared,
     mut stopped: watch::Receiver<bool>,
 ) {
+    let forwarded = Forwarded::listener(shared.route.load().port, protocol == LbProtocol::Https);
     loop {
         let accepted = tokio::select! {
             _ = stopped.changed() => break,
@@ -137,15 +140,14 @@ async fn accept_loop(
         let ctx = || {
             Arc::new(ConnCtx {
                 route: shared.route.clone(),
-                client: shared.client.clone(),
-                peer,
-                https: protocol == LbProtocol::Https,
+                forwarded: forwarded.connection(peer),
                 stopped: stopped.clone(),
+                activity: Default::default(),
             })
         };
         match (protocol, &shared.tls) {
             (LbProtocol::Http, _) => {
-                tokio::spawn(serve_http(stream, ctx(), stopped));
+                tokio::spawn(serve_http(stream, ctx(), stopped, IDLE_PERIOD));
             }
             (LbProtocol::Https, Some(tls)) => {
                 let acceptor = tokio_rustls::TlsAcceptor::from(tls.load());
@@ -157,7 +159,7 @@ async fn accept_loop(
                         acceptor.accept(stream),
                     );
                     match handshake.await {
-                        Ok(Ok(stream)) => serve_http(stream, ctx, stopped).await,
+                        Ok(Ok(stream)) => serve_http(stream, ctx, stopped, IDLE_PERIOD).await,
                         Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                         Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                     }
@@ -173,26 +175,178 @@ async fn accept_loop(
     }
 }
 
-async fn serve_http<S>(stream: S, ctx: Arc<ConnCtx>, mut stopped: watch::Receiver<bool>)
-where
+/// Serves one client connection until it ends, the listener stops or it idles for a whole
+/// `idle` period ([`idle_watchdog`]).
+async fn serve_http<S>(
+    stream: S,
+    ctx: Arc<ConnCtx>,
+    mut stopped: watch::Receiver<bool>,
+    idle: Duration,
+) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    let watchdog = idle_watchdog(ctx.clone(), idle);
     let service = service_fn(move |req| proxy::handle(req, ctx.clone()));
     // HTTP/1.1, or HTTP/2 when the client says so (ALPN `h2` on HTTPS, the HTTP/2 preface
-    // on HTTP); targets get HTTP/1.1 either way, as from an ALB.
+    // on HTTP); targets get HTTP/1.1 either way, as from an ALB. The idle watchdog stands in
+    // for hyper's header read timeout, which takes a new timer for every request.
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new()).keep_alive(true);
+    builder.http1().keep_alive(true).header_read_timeout(None);
     builder.http2().timer(TokioTimer::new());
     let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-    tokio::pin!(conn);
+    tokio::pin!(conn, watchdog);
     let result = tokio::select! {
+        biased;
         result = conn.as_mut() => result,
         _ = stopped.changed() => {
             conn.as_mut().graceful_shutdown();
             conn.await
         }
+        () = watchdog => {
+            tracing::debug!(period = ?idle, "closing a client connection idle for a whole period");
+            Ok(())
+        }
     };
     if let Err(e) = result {
         tracing::debug!(error = %e, "client connection ended with an error");
+    }
+}
+
+/// Returns once a whole `period` passed in which the connection began or ended no request and
+/// had none in flight: it was idle, or reading a request head that never ended, all along.
+async fn idle_watchdog(ctx: Arc<ConnCtx>, period: Duration) {
+    let mut seen = ctx.activity.snapshot();
+    loop {
+        tokio::time::sleep(period).await;
+        let now = ctx.activity.snapshot();
+        if now == seen && !now.1 {
+            return;
+        }
+        seen = now;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::balance::{Balancer, Pool};
+    use crate::target::TargetState;
+    use bytes::Bytes;
+    use http_body_util::Full;
+    use std::time::Instant;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    const PERIOD: Duration = Duration::from_millis(300);
+
+    /// A target that answers `ok` after `delay`.
+    async fn slow_target(delay: Duration) -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let svc = service_fn(move |_req| async move {
+                    tokio::time::sleep(delay).await;
+                    Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
+                        Bytes::from_static(b"ok"),
+                    )))
+                });
+                tokio::spawn(
+                    hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc),
+                );
+            }
+        });
+        addr
+    }
+
+    /// A listener serving with the idle watchdog's `PERIOD`, to `target`.
+    async fn proxy(target: SocketAddr) -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let spec: api::kinds::Listener = serde_json::from_value(serde_json::json!(
+            {"port": addr.port(), "protocol": "HTTP", "defaultService": "web"}))
+        .expect("listener");
+        let balancer = Balancer {
+            pools: [(
+                "web".to_string(),
+                Pool::new(vec![TargetState::new("t", target, "web")]),
+            )]
+            .into(),
+            ..Balancer::default()
+        };
+        let route = Arc::new(RouteCell::new(Route {
+            lb: "lb".into(),
+            balancer: Arc::new(BalancerCell::new(balancer)),
+            router: Router::new(&spec),
+            port: addr.port(),
+        }));
+        let (stop, stopped) = watch::channel(false);
+        tokio::spawn(async move {
+            let _stop = stop;
+            while let Ok((stream, peer)) = listener.accept().await {
+                let ctx = Arc::new(ConnCtx {
+                    route: route.clone(),
+                    forwarded: Forwarded::listener(addr.port(), false).connection(peer),
+                    stopped: stopped.clone(),
+                    activity: Default::default(),
+                });
+                tokio::spawn(serve_http(stream, ctx, stopped.clone(), PERIOD));
+            }
+        });
+        addr
+    }
+
+    /// Sends a GET and reads its answer (the whole of it fits one read on loopback).
+    async fn get(conn: &mut TcpStream) -> String {
+        conn.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+            .await
+            .expect("write");
+        let mut buf = vec![0; 4096];
+        let n = tokio::time::timeout(Duration::from_secs(5), conn.read(&mut buf))
+            .await
+            .expect("answered within 5 s")
+            .expect("read");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    }
+
+    #[tokio::test]
+    async fn a_request_head_that_never_ends_is_cut_off() {
+        let addr = proxy(slow_target(Duration::ZERO).await).await;
+        let mut conn = TcpStream::connect(addr).await.expect("connect");
+        let started = Instant::now();
+        conn.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n")
+            .await
+            .expect("write");
+        // One more header line every 50 ms, as slowloris sends them, until the proxy closes.
+        let mut buf = [0; 256];
+        let closed = loop {
+            if started.elapsed() > Duration::from_secs(5) {
+                break false;
+            }
+            if conn.write_all(b"X-Slow: 1\r\n").await.is_err() {
+                break true;
+            }
+            match tokio::time::timeout(Duration::from_millis(50), conn.read(&mut buf)).await {
+                Ok(Ok(0) | Err(_)) => break true,
+                Ok(Ok(n)) => panic!("answered a partial head: {:?}", &buf[..n]),
+                Err(_) => {}
+            }
+        };
+        assert!(closed, "still open after 5 s");
+        let took = started.elapsed();
+        assert!(took >= PERIOD, "closed after {took:?}");
+    }
+
+    #[tokio::test]
+    async fn busy_and_recently_used_connections_stay_open() {
+        // A response that takes three periods, then another request after a third of one.
+        let addr = proxy(slow_target(PERIOD * 3).await).await;
+        let mut conn = TcpStream::connect(addr).await.expect("connect");
+        let first = get(&mut conn).await;
+        assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+        tokio::time::sleep(PERIOD / 3).await;
+        let second = get(&mut conn).await;
+        assert!(second.starts_with("HTTP/1.1 200"), "{second}");
     }
 }

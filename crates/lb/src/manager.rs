@@ -5,7 +5,6 @@ use crate::config::{self, Settings};
 use crate::error::LbError;
 use crate::lbstate::LbRuntime;
 use crate::listener::{ListenerHandle, Route};
-use crate::proxy::{self, Client};
 use crate::router::Router;
 use crate::types::{CertificateStatus, LbConfig, LbStatus, ListenerStatus, TargetHealth};
 use std::collections::{BTreeMap, HashMap};
@@ -22,7 +21,6 @@ pub struct LbManager {
 
 #[derive(Debug)]
 struct Inner {
-    client: Client,
     /// Read by health and status queries (sync methods); replaced by `sync`.
     lbs: RwLock<BTreeMap<LbKey, Arc<LbRuntime>>>,
     /// Bound listeners and the desired state they were bound for. Only `upsert`, `remove`,
@@ -61,7 +59,6 @@ impl LbManager {
     pub fn new() -> Self {
         LbManager {
             inner: Arc::new(Inner {
-                client: proxy::client(),
                 lbs: RwLock::default(),
                 applied: tokio::sync::Mutex::default(),
             }),
@@ -241,8 +238,7 @@ impl LbManager {
                 continue; // not bound: its status says why
             }
             let lb = w.key.clone();
-            let client = self.inner.client.clone();
-            match ListenerHandle::bind(addr, w.protocol, w.key, w.route, client, w.tls).await {
+            match ListenerHandle::bind(addr, w.protocol, w.key, w.route, w.tls).await {
                 Ok(handle) => {
                     listeners.insert(addr, handle);
                 }

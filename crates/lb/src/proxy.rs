@@ -1,23 +1,22 @@
 //! The HTTP proxy: one request from a listener to a target of the service its rules choose.
 
 use crate::listener::Route;
-use crate::target::{InFlight, TargetState};
+use crate::target::{InFlight, State, TargetState};
+use crate::upstream::{self, SendError};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
-use hyper::http::uri::{Authority, PathAndQuery, Scheme};
+use hyper::http::uri::{Authority, PathAndQuery};
 use hyper::{Method, Request, Response, StatusCode, Uri};
-use hyper_util::client::legacy::Client as LegacyClient;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use std::convert::Infallible;
 use std::error::Error as StdError;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 /// Attempts per request: the first target and up to two others after a connection failure.
 const MAX_ATTEMPTS: usize = 3;
@@ -25,29 +24,52 @@ const MAX_ATTEMPTS: usize = 3;
 /// be sent again to another target; larger or chunked ones are streamed and not retried.
 const MAX_BUFFERED_BODY: u64 = 64 * 1024;
 
-/// The pooled keep-alive client to targets, shared by every listener (pools are per target).
-pub(crate) type Client = LegacyClient<HttpConnector, ReqBody>;
-
-pub(crate) fn client() -> Client {
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    connector.set_connect_timeout(Some(Duration::from_secs(5)));
-    LegacyClient::builder(TokioExecutor::new())
-        .pool_timer(TokioTimer::new())
-        .pool_idle_timeout(Duration::from_secs(60))
-        .build(connector)
-}
-
 /// What a connection's requests need: where it came from and where its listener routes.
 #[derive(Debug)]
 pub(crate) struct ConnCtx {
     pub route: Arc<crate::listener::RouteCell>,
-    pub client: Client,
-    pub peer: SocketAddr,
-    /// Accepted by an HTTPS listener (X-Forwarded-Proto says so).
-    pub https: bool,
+    /// Its X-Forwarded-For, -Proto and -Port values.
+    pub forwarded: Forwarded,
     /// Turns true when the listener stops: upgraded connections (WebSocket) end then too.
     pub stopped: tokio::sync::watch::Receiver<bool>,
+    /// What the connection's idle watchdog reads.
+    pub activity: Activity,
+}
+
+/// Requests begun and ended on one client connection, for its idle watchdog
+/// ([`crate::listener`]): one relaxed atomic add each, where a timer re-armed per request
+/// would cost an allocation and a timer wheel insertion.
+#[derive(Debug, Default)]
+pub(crate) struct Activity {
+    begun: AtomicU64,
+    ended: AtomicU64,
+}
+
+impl Activity {
+    /// Requests begun and ended so far, and whether one is in flight.
+    pub fn snapshot(&self) -> (u64, bool) {
+        let ended = self.ended.load(Ordering::Relaxed);
+        let begun = self.begun.load(Ordering::Relaxed);
+        (begun.wrapping_add(ended), begun != ended)
+    }
+}
+
+/// One request in progress on a client connection, from its head until its response body
+/// is done (or dropped).
+#[derive(Debug)]
+struct Active(Arc<ConnCtx>);
+
+impl Active {
+    fn begin(ctx: Arc<ConnCtx>) -> Active {
+        ctx.activity.begun.fetch_add(1, Ordering::Relaxed);
+        Active(ctx)
+    }
+}
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        self.0.activity.ended.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// Serves one request; never fails (errors become 502/503/404 responses with a text body).
@@ -55,6 +77,16 @@ pub(crate) async fn handle(
     req: Request<Incoming>,
     ctx: Arc<ConnCtx>,
 ) -> Result<Response<ProxyBody>, Infallible> {
+    // Counts as activity for the connection's idle watchdog until the response body is done.
+    let active = Active::begin(ctx);
+    let response = route_and_forward(req, &active.0).await;
+    Ok(response.map(|mut body| {
+        body.active = Some(active);
+        body
+    }))
+}
+
+async fn route_and_forward(req: Request<Incoming>, ctx: &ConnCtx) -> Response<ProxyBody> {
     let route = ctx.route.load();
     let host = req
         .headers()
@@ -68,10 +100,9 @@ pub(crate) async fn handle(
             host.unwrap_or(""),
             req.uri().path()
         );
-        return Ok(text_response(StatusCode::NOT_FOUND, text));
+        return text_response(StatusCode::NOT_FOUND, text);
     };
-    let service = service.to_string();
-    Ok(forward(req, &ctx, &route, &service).await)
+    forward(req, ctx, &route, service).await
 }
 
 async fn forward(
@@ -101,7 +132,7 @@ async fn forward(
     {
         headers.insert(header::HOST, host);
     }
-    forwarded_headers(&mut headers, ctx.peer, route.port, ctx.https);
+    forwarded_headers(&mut headers, &ctx.forwarded);
     if let Some(upgrade) = &upgrade {
         // Hop-by-hop, so stripped above; asked again of the target.
         headers.insert(header::UPGRADE, upgrade.protocol.clone());
@@ -114,6 +145,8 @@ async fn forward(
         .unwrap_or_else(|| PathAndQuery::from_static("/"));
 
     let mut body = match body.size_hint().upper() {
+        // No body (a GET): nothing to read.
+        _ if body.is_end_stream() => Pending::Buffered(Bytes::new()),
         Some(n) if n <= MAX_BUFFERED_BODY => {
             match Limited::new(body, MAX_BUFFERED_BODY as usize)
                 .collect()
@@ -136,17 +169,19 @@ async fn forward(
             break;
         };
         let Some(req_body) = body.take() else { break };
-        let uri = match target_uri(&target, &path) {
-            Ok(uri) => uri,
-            Err(e) => return text_response(StatusCode::BAD_GATEWAY, format!("{e}\n")),
-        };
         let mut upstream = Request::new(req_body);
         *upstream.method_mut() = parts.method.clone();
-        *upstream.uri_mut() = uri;
+        *upstream.uri_mut() = Uri::from(path.clone());
         *upstream.headers_mut() = headers.clone();
+        if !upstream.headers().contains_key(header::HOST) {
+            // An HTTP/1.0 client may send none; HTTP/1.1 targets need one.
+            upstream
+                .headers_mut()
+                .insert(header::HOST, target_host(&target));
+        }
         let in_flight = InFlight::start(target.clone());
-        match ctx.client.request(upstream).await {
-            Ok(mut response) => {
+        match upstream::send(&target.conns, target.addr, upstream).await {
+            Ok((mut response, conn)) => {
                 if response.status() == StatusCode::SWITCHING_PROTOCOLS
                     && let Some(upgrade) = upgrade
                 {
@@ -154,17 +189,19 @@ async fn forward(
                 }
                 let (mut parts, body) = response.into_parts();
                 strip_hop_by_hop(&mut parts.headers);
-                let body = ProxyBody::Upstream {
+                let body = ProxyBody::new(Kind::Upstream(UpstreamBody {
                     body,
+                    conn: Some(conn),
                     in_flight: Some(in_flight),
-                };
+                }));
                 return Response::from_parts(parts, body);
             }
             Err(e) => {
                 drop(in_flight);
                 // Nothing reached the target when the connection failed, so any buffered
                 // request may go elsewhere; after that only idempotent ones may.
-                let again = body.can_retry() && (e.is_connect() || idempotent);
+                let not_sent = matches!(e, SendError::NotSent(_));
+                let again = body.can_retry() && (not_sent || idempotent);
                 tracing::debug!(
                     service,
                     task = %target.task_id,
@@ -205,13 +242,14 @@ struct Upgrade {
 /// The protocol a client asks to switch to: `Upgrade: X` with `upgrade` among the
 /// `Connection` options (RFC 9110 7.8), as a WebSocket handshake sends.
 fn requested_upgrade(headers: &HeaderMap) -> Option<HeaderValue> {
+    let protocol = headers.get(header::UPGRADE)?;
     let asked = headers
         .get_all(header::CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .any(|option| option.trim().eq_ignore_ascii_case("upgrade"));
-    headers.get(header::UPGRADE).filter(|_| asked).cloned()
+    asked.then(|| protocol.clone())
 }
 
 /// The target agreed to switch (101): answers the client likewise and joins the two
@@ -251,7 +289,7 @@ fn switch_protocols(
         }
         drop(in_flight);
     });
-    let mut answer = Response::new(ProxyBody::Full(Full::new(Bytes::new())));
+    let mut answer = Response::new(ProxyBody::new(Kind::Full(Full::new(Bytes::new()))));
     *answer.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     *answer.headers_mut() = headers;
     answer
@@ -276,27 +314,30 @@ impl Pending {
     }
 }
 
-fn target_uri(target: &TargetState, path: &PathAndQuery) -> Result<Uri, hyper::http::Error> {
-    Uri::builder()
-        .scheme(Scheme::HTTP)
-        .authority(target.authority.clone())
-        .path_and_query(path.clone())
-        .build()
+/// The target's address as a Host header, for requests that came without one.
+fn target_host(target: &TargetState) -> HeaderValue {
+    HeaderValue::from_str(target.authority.as_str())
+        .unwrap_or_else(|_| HeaderValue::from_static("invalid.target"))
 }
 
-const HOP_BY_HOP: [&str; 8] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
+/// The headers that describe one hop (RFC 9110 7.6.1), beside those `Connection` names.
+static HOP_BY_HOP: [HeaderName; 8] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::PROXY_AUTHENTICATE,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
 ];
 
-/// Removes the headers that describe one hop (RFC 9110 7.6.1), with those `Connection` names.
+/// Removes the hop-by-hop headers and those the `Connection` header names. One pass over the
+/// names when there are none, as in most HTTP/1.1 and HTTP/2 requests and responses.
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    if !headers.keys().any(|name| HOP_BY_HOP.contains(name)) {
+        return;
+    }
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -307,7 +348,7 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
     for name in named {
         headers.remove(name);
     }
-    for name in HOP_BY_HOP {
+    for name in &HOP_BY_HOP {
         headers.remove(name);
     }
 }
@@ -316,20 +357,54 @@ static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 static X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
 
-/// X-Forwarded-For (appended to any the client sent), -Proto and -Port, as an ALB sets them.
-fn forwarded_headers(headers: &mut HeaderMap, peer: SocketAddr, port: u16, https: bool) {
-    strip_hop_by_hop(headers);
-    let client = peer.ip().to_string();
-    let xff = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
-        Some(earlier) if !earlier.trim().is_empty() => format!("{earlier}, {client}"),
-        _ => client,
-    };
-    if let Ok(v) = HeaderValue::from_str(&xff) {
-        headers.insert(X_FORWARDED_FOR.clone(), v);
+/// The X-Forwarded-* values of a client connection: the port and protocol made once per
+/// listener, the client's address once per connection; each request clones them (a reference
+/// count, no copy).
+#[derive(Debug, Clone)]
+pub(crate) struct Forwarded {
+    client: HeaderValue,
+    proto: HeaderValue,
+    port: HeaderValue,
+}
+
+impl Forwarded {
+    /// A listener's values (no client yet).
+    pub fn listener(port: u16, https: bool) -> Forwarded {
+        Forwarded {
+            client: HeaderValue::from_static(""),
+            proto: HeaderValue::from_static(if https { "https" } else { "http" }),
+            port: HeaderValue::from(port),
+        }
     }
-    let proto = if https { "https" } else { "http" };
-    headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static(proto));
-    headers.insert(X_FORWARDED_PORT.clone(), HeaderValue::from(port));
+
+    /// A connection's values: the listener's and the client's address.
+    pub fn connection(&self, peer: SocketAddr) -> Forwarded {
+        let client = HeaderValue::from_str(&peer.ip().to_string())
+            .unwrap_or_else(|_| HeaderValue::from_static("unknown"));
+        Forwarded {
+            client,
+            ..self.clone()
+        }
+    }
+}
+
+/// Strips the hop-by-hop headers and sets X-Forwarded-For (appended to any the client sent),
+/// -Proto and -Port, as an ALB does.
+fn forwarded_headers(headers: &mut HeaderMap, fwd: &Forwarded) {
+    strip_hop_by_hop(headers);
+    let xff = match headers.get(&X_FORWARDED_FOR).map(HeaderValue::as_bytes) {
+        Some(earlier) if !earlier.trim_ascii().is_empty() => {
+            let mut v = Vec::with_capacity(earlier.len() + 2 + fwd.client.len());
+            v.extend_from_slice(earlier);
+            v.extend_from_slice(b", ");
+            v.extend_from_slice(fwd.client.as_bytes());
+            HeaderValue::from_maybe_shared(Bytes::from(v)).unwrap_or_else(|_| fwd.client.clone())
+        }
+        _ => fwd.client.clone(),
+    };
+    headers.insert(X_FORWARDED_FOR.clone(), xff);
+    headers.insert(X_FORWARDED_PROTO.clone(), fwd.proto.clone());
+    headers.insert(X_FORWARDED_PORT.clone(), fwd.port.clone());
 }
 
 /// The innermost cause in words: `connection refused`, `connection reset by peer`...
@@ -350,7 +425,7 @@ fn describe(e: &(dyn StdError + 'static)) -> String {
 }
 
 fn text_response(status: StatusCode, text: String) -> Response<ProxyBody> {
-    let mut response = Response::new(ProxyBody::Full(Full::new(Bytes::from(text))));
+    let mut response = Response::new(ProxyBody::new(Kind::Full(Full::new(Bytes::from(text)))));
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -398,12 +473,54 @@ impl Body for ReqBody {
 /// The body of a response to a client: our own text, or a target's body, which keeps the
 /// request in flight on that target until it ends (so draining waits for it).
 #[derive(Debug)]
-pub(crate) enum ProxyBody {
+pub(crate) struct ProxyBody {
+    kind: Kind,
+    /// The request it answers, active on its connection until the body is dropped.
+    active: Option<Active>,
+}
+
+#[derive(Debug)]
+enum Kind {
     Full(Full<Bytes>),
-    Upstream {
-        body: Incoming,
-        in_flight: Option<InFlight>,
-    },
+    Upstream(UpstreamBody),
+}
+
+impl ProxyBody {
+    fn new(kind: Kind) -> ProxyBody {
+        ProxyBody { kind, active: None }
+    }
+}
+
+/// A target's response body, the connection it came over and the request it keeps in flight.
+/// Read to the end, it gives the connection back to the target's pool.
+#[derive(Debug)]
+struct UpstreamBody {
+    body: Incoming,
+    conn: Option<upstream::Sender>,
+    in_flight: Option<InFlight>,
+}
+
+impl UpstreamBody {
+    /// The response is over: the connection goes back to its target's pool if the body was
+    /// read to the end and the target still takes requests.
+    fn finish(&mut self, complete: bool) {
+        let conn = self.conn.take();
+        if let Some(in_flight) = self.in_flight.take()
+            && let Some(conn) = conn
+            && complete
+            && in_flight.target().state() != State::Draining
+        {
+            in_flight.target().conns.put(conn);
+        }
+    }
+}
+
+impl Drop for UpstreamBody {
+    fn drop(&mut self) {
+        // hyper stops polling a body whose end it knows (its Content-Length was sent).
+        let complete = self.body.is_end_stream();
+        self.finish(complete);
+    }
 }
 
 impl Body for ProxyBody {
@@ -414,12 +531,14 @@ impl Body for ProxyBody {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        match self.get_mut() {
-            ProxyBody::Full(b) => Pin::new(b).poll_frame(cx).map_err(|never| match never {}),
-            ProxyBody::Upstream { body, in_flight } => {
-                let poll = Pin::new(body).poll_frame(cx);
-                if matches!(poll, Poll::Ready(None) | Poll::Ready(Some(Err(_)))) {
-                    in_flight.take();
+        match &mut self.get_mut().kind {
+            Kind::Full(b) => Pin::new(b).poll_frame(cx).map_err(|never| match never {}),
+            Kind::Upstream(up) => {
+                let poll = Pin::new(&mut up.body).poll_frame(cx);
+                match &poll {
+                    Poll::Ready(None) => up.finish(true),
+                    Poll::Ready(Some(Err(_))) => up.finish(false),
+                    _ => {}
                 }
                 poll
             }
@@ -427,16 +546,16 @@ impl Body for ProxyBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        match self {
-            ProxyBody::Full(b) => b.is_end_stream(),
-            ProxyBody::Upstream { body, .. } => body.is_end_stream(),
+        match &self.kind {
+            Kind::Full(b) => b.is_end_stream(),
+            Kind::Upstream(up) => up.body.is_end_stream(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
-        match self {
-            ProxyBody::Full(b) => b.size_hint(),
-            ProxyBody::Upstream { body, .. } => body.size_hint(),
+        match &self.kind {
+            Kind::Full(b) => b.size_hint(),
+            Kind::Upstream(up) => up.body.size_hint(),
         }
     }
 }
@@ -473,7 +592,9 @@ mod tests {
         h.insert("x-secret", HeaderValue::from_static("1"));
         h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
         h.insert("x-kept", HeaderValue::from_static("1"));
-        forwarded_headers(&mut h, "127.0.0.2:5000".parse().expect("addr"), 8080, false);
+        let fwd =
+            Forwarded::listener(8080, false).connection("127.0.0.2:5000".parse().expect("addr"));
+        forwarded_headers(&mut h, &fwd);
         assert_eq!(h["x-forwarded-for"], "10.0.0.1, 127.0.0.2");
         assert_eq!(h["x-forwarded-proto"], "http");
         assert_eq!(h["x-forwarded-port"], "8080");

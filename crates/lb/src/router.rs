@@ -39,10 +39,14 @@ impl HostMatch {
         }
     }
 
+    /// `host` without its port or trailing dot, in any case.
     fn matches(&self, host: &str) -> bool {
         match self {
-            HostMatch::Exact(h) => h == host,
-            HostMatch::Suffix(s) => host.len() > s.len() && host.ends_with(s.as_str()),
+            HostMatch::Exact(h) => h.eq_ignore_ascii_case(host),
+            HostMatch::Suffix(s) => {
+                host.len() > s.len()
+                    && host.as_bytes()[host.len() - s.len()..].eq_ignore_ascii_case(s.as_bytes())
+            }
         }
     }
 }
@@ -85,7 +89,7 @@ impl Router {
             .find(|r| {
                 r.host
                     .as_ref()
-                    .is_none_or(|m| host.as_deref().is_some_and(|h| m.matches(h)))
+                    .is_none_or(|m| host.is_some_and(|h| m.matches(h)))
                     && r.path_prefix
                         .as_deref()
                         .is_none_or(|p| prefix_matches(p, path))
@@ -95,15 +99,16 @@ impl Router {
     }
 }
 
-/// `Example.COM:8080.` -> `example.com`; `[::1]:80` -> `[::1]`.
-fn normalize_host(host: &str) -> String {
+/// `Example.COM.:8080` -> `Example.COM`; `[::1]:80` -> `[::1]` (matched without regard to
+/// case, so not lowercased: no copy per request).
+fn normalize_host(host: &str) -> &str {
     let host = host.trim();
     let without_port = if host.starts_with('[') {
         host.find(']').map_or(host, |end| &host[..=end])
     } else {
         host.rsplit_once(':').map_or(host, |(h, _)| h)
     };
-    without_port.trim_end_matches('.').to_ascii_lowercase()
+    without_port.trim_end_matches('.')
 }
 
 fn prefix_matches(prefix: &str, path: &str) -> bool {

@@ -4,6 +4,7 @@
 use crate::config::HealthSettings;
 use crate::metrics::TargetStats;
 use crate::types::TargetHealth;
+use crate::upstream::ConnPool;
 use hyper::http::uri::Authority;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -50,6 +51,8 @@ pub(crate) struct TargetState {
     /// `addr` as a URI authority, made once rather than per request.
     pub authority: Authority,
     pub stats: TargetStats,
+    /// Idle keep-alive connections to it, closed when it drains or goes away.
+    pub conns: ConnPool,
     state: AtomicU8,
     detail: Mutex<Detail>,
 }
@@ -63,6 +66,7 @@ impl TargetState {
             authority: Authority::try_from(addr.to_string().as_str())
                 .unwrap_or_else(|_| Authority::from_static("invalid.target")),
             stats: TargetStats::default(),
+            conns: ConnPool::default(),
             state: AtomicU8::new(State::Initial as u8),
             detail: Mutex::new(Detail::default()),
         })
@@ -131,6 +135,7 @@ impl TargetState {
             d.draining_since = Some(Instant::now());
         }
         self.state.store(State::Draining as u8, Ordering::Release);
+        self.conns.clear();
     }
 
     /// Registered again after a deregistration: health checks start over, as on ALB.
@@ -178,6 +183,10 @@ impl InFlight {
     pub fn start(target: Arc<TargetState>) -> Self {
         target.stats.start();
         InFlight(target)
+    }
+
+    pub fn target(&self) -> &TargetState {
+        &self.0
     }
 }
 
