@@ -313,12 +313,14 @@ fn stop_request(task: &Object, reason: &str) -> Result<Option<Object>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use api::service::{DeploymentStatus, DeploymentSummary};
     use serde_json::json;
 
-    fn dep(id: &str, status: &str, td: &str, state: &str) -> DeploymentSummary {
+    /// A deployment of 3 tasks, all running, created at 2024-01-01T00:00:00Z (for the tests
+    /// here and `cmd/rollout`'s).
+    pub(crate) fn dep(id: &str, status: &str, td: &str, state: &str) -> DeploymentSummary {
         DeploymentSummary {
             id: id.into(),
             status: status.parse().unwrap(),

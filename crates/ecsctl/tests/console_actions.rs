@@ -10,13 +10,13 @@
 mod support;
 
 use serde_json::Value;
-use std::time::{Duration, Instant};
-use support::Server;
+use std::time::Duration;
 use support::console::{
     Browser, Console, assert_screenshot, get, post, settle, start_console, start_console_with,
 };
 use support::roles::{As, RoleServer};
 use support::services::{apply, get_service, service, tasks, td, text};
+use support::{Server, poll};
 
 const PAGE: &str = "/clusters/default/services/web";
 
@@ -102,17 +102,6 @@ fn expect_done_at(c: &Console, cookie: &str, a: &support::console::Answer, flash
         !again.body.contains(r#"id="flash""#),
         "the flash is shown once"
     );
-}
-
-fn poll<T>(what: &str, within: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(v) = probe() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "{what}: not within {within:?}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 fn deployment_ids(s: &Server) -> Vec<String> {

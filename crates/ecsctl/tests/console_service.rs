@@ -13,9 +13,9 @@ use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
-use support::Server;
 use support::console::{Browser, Console, api_get, assert_screenshot, get, start_console};
 use support::services::get_service;
+use support::{Server, poll};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -83,18 +83,6 @@ fn hit(port: u16) -> bool {
     }
     let mut out = String::new();
     s.read_to_string(&mut out).is_ok() && out.starts_with("HTTP/1.1 200")
-}
-
-/// Polls `probe` every 200 ms until it answers Some, for at most `within`.
-fn poll<T>(what: &str, within: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(v) = probe() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "{what}: not within {within:?}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 fn events(s: &Server) -> Vec<String> {

@@ -490,3 +490,16 @@ pub fn expect_code(o: &Output, code: i32) {
         stderr(o)
     );
 }
+
+/// Polls `probe` every 100 ms until it answers `Some`, for at most `within`; panics naming
+/// `what` otherwise.
+pub fn poll<T>(what: &str, within: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(v) = probe() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "{what}: not within {within:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

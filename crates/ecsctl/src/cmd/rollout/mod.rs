@@ -221,24 +221,7 @@ async fn restart(client: &Client, args: RestartArgs) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn dep(id: &str, status: &str, td: &str, state: &str) -> DeploymentSummary {
-        DeploymentSummary {
-            id: id.into(),
-            status: status.parse().unwrap(),
-            task_definition: td.into(),
-            desired_count: 3,
-            running_count: 3,
-            pending_count: 0,
-            failed_tasks: 0,
-            rollout_state: state.parse().unwrap(),
-            rollout_state_reason: String::new(),
-            created_at: "2024-01-01T00:00:00Z".into(),
-            updated_at: String::new(),
-            generation: 1,
-            rolled_back_from: String::new(),
-        }
-    }
+    use crate::actions::tests::dep;
 
     #[test]
     fn history_rows() {
