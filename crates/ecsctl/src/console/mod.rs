@@ -235,6 +235,24 @@ async fn list(c: &Console, kind: api::Kind, cluster: Option<&str>) -> anyhow::Re
     Ok(list.items)
 }
 
+/// The tasks (of `cluster`, with the label `selector`) as the overview and the service
+/// page read them: [`pages::TaskSummary`], each as an object.
+async fn task_summaries(
+    c: &Console,
+    cluster: Option<&str>,
+    selector: Option<&str>,
+) -> anyhow::Result<Vec<Value>> {
+    let list: api::wire::ObjectList<pages::TaskSummary> = c
+        .client
+        .get(&objects_path(api::Kind::Task, None, cluster, selector))
+        .await?;
+    Ok(list
+        .items
+        .into_iter()
+        .map(pages::TaskSummary::into_value)
+        .collect())
+}
+
 /// The GitOps sources' status; `None` when the console's identity may not read it (403: it
 /// spans every cluster).
 async fn sources(c: &Console) -> anyhow::Result<Option<Vec<api::wire::SyncStatus>>> {
@@ -260,7 +278,7 @@ async fn overview(State(c): State<Shared>, headers: HeaderMap) -> Result<Html<St
     let (clusters, services, tasks, instances) = tokio::try_join!(
         list(&c, api::Kind::Cluster, None),
         list(&c, api::Kind::Service, None),
-        list(&c, api::Kind::Task, None),
+        task_summaries(&c, None, None),
         list(&c, api::Kind::ContainerInstance, None),
     )?;
     let state = pages::overview::State {
