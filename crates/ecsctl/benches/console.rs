@@ -25,6 +25,7 @@
 
 mod common;
 
+use api::Object;
 use api::instance::ContainerInstanceSpec;
 use api::service::Event;
 use api::task::{
@@ -32,7 +33,6 @@ use api::task::{
     TaskPhase, TaskSpec, TaskStatus,
 };
 use api::taskdef::{Protocol, TaskDefinitionSpec};
-use api::Object;
 use api::wire::{ObjectList, StatusUpdate};
 use common::percentiles;
 use controllers::instance::{InstanceIdentity, TaskUse, plan_status};
@@ -93,9 +93,18 @@ fn main() {
     };
     let mut reporter = Reporter::new(&hosts);
     reporter.until_running(&agent, &admin, 0);
-    let victims: Vec<String> = reporter.running_ids(&agent).into_iter().take(STOPPED).collect();
+    let victims: Vec<String> = reporter
+        .running_ids(&agent)
+        .into_iter()
+        .take(STOPPED)
+        .collect();
     for id in &victims {
-        server.cli(&["stop-task", id, "--reason", "Stopped by the bench (a user's stop)"]);
+        server.cli(&[
+            "stop-task",
+            id,
+            "--reason",
+            "Stopped by the bench (a user's stop)",
+        ]);
     }
     reporter.until_running(&agent, &admin, STOPPED);
     println!(
@@ -300,11 +309,8 @@ impl ApiServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let (admin, agent) = (secret("admin"), secret("agent"));
         let tokens = dir.path().join("tokens");
-        std::fs::write(
-            &tokens,
-            format!("{admin} admin\n{agent} agent {CLUSTER}\n"),
-        )
-        .expect("write tokens");
+        std::fs::write(&tokens, format!("{admin} admin\n{agent} agent {CLUSTER}\n"))
+            .expect("write tokens");
         std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o600)).expect("chmod");
         std::fs::write(dir.path().join("admin.token"), format!("{admin}\n")).expect("token");
         let addr = format!("127.0.0.1:{}", free_port());
@@ -327,9 +333,9 @@ impl ApiServer {
         };
         let admin = server.client(&server.admin);
         let deadline = Instant::now() + Duration::from_secs(20);
-        while !std::net::TcpStream::connect(&server.addr).is_ok_and(|_| {
-            admin.call("GET", "/v1/health", "").status == 200
-        }) {
+        while !std::net::TcpStream::connect(&server.addr)
+            .is_ok_and(|_| admin.call("GET", "/v1/health", "").status == 200)
+        {
             assert!(Instant::now() < deadline, "the server did not start");
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -540,7 +546,11 @@ fn heartbeat(agent: &ApiClient, hosts: &[InstanceIdentity]) {
             status: serde_json::to_value(&status).expect("a status"),
             resource_version: None,
         };
-        let a = agent.call("PUT", &path, &serde_json::to_string(&body).expect("a report"));
+        let a = agent.call(
+            "PUT",
+            &path,
+            &serde_json::to_string(&body).expect("a report"),
+        );
         assert_eq!(a.status, 200, "{path}: {}", a.body);
     }
 }
@@ -704,16 +714,20 @@ impl Reporter {
         ];
         // What `ecsctl exec` records on a task: someone looked inside, three times.
         let head = format!("(task {id}) execute command in container app by admin (admin)");
-        status.events = ["started: sh", "exited with code 0: sh", "started: top -b -n 1"]
-            .iter()
-            .enumerate()
-            .map(|(i, what)| Event {
-                id: format!("exec-{id}-{i}"),
-                created_at: now.clone(),
-                message: format!("{head} {what}"),
-            })
-            .rev()
-            .collect();
+        status.events = [
+            "started: sh",
+            "exited with code 0: sh",
+            "started: top -b -n 1",
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, what)| Event {
+            id: format!("exec-{id}-{i}"),
+            created_at: now.clone(),
+            message: format!("{head} {what}"),
+        })
+        .rev()
+        .collect();
         status
     }
 
@@ -754,23 +768,17 @@ struct Page {
 }
 
 fn pages(task_id: &str) -> Vec<Page> {
-    let tasks_of_service = format!(
-        "/v1/objects/tasks?cluster={CLUSTER}&labelSelector=ecsctl.service%3D{SERVICE}"
-    );
+    let tasks_of_service =
+        format!("/v1/objects/tasks?cluster={CLUSTER}&labelSelector=ecsctl.service%3D{SERVICE}");
     vec![
         Page {
             name: "overview",
             path: "/".into(),
-            api: [
-                "clusters",
-                "services",
-                "tasks",
-                "containerinstances",
-            ]
-            .iter()
-            .map(|k| format!("/v1/objects/{k}"))
-            .chain(["/v1/syncs".to_string()])
-            .collect(),
+            api: ["clusters", "services", "tasks", "containerinstances"]
+                .iter()
+                .map(|k| format!("/v1/objects/{k}"))
+                .chain(["/v1/syncs".to_string()])
+                .collect(),
             api_label: "clusters, services, tasks, instances, syncs",
             stream: false,
         },

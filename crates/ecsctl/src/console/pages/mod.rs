@@ -315,10 +315,7 @@ pub(crate) mod tests {
             row("new", "2026-01-01T02:00:00+01:00"),
             row("same-2", "2026-01-01T00:05:00Z"),
         ];
-        let about: Vec<_> = newest_first(rows, 4)
-            .into_iter()
-            .map(|r| r.about)
-            .collect();
+        let about: Vec<_> = newest_first(rows, 4).into_iter().map(|r| r.about).collect();
         assert_eq!(about, ["new", "same-1", "same-2", "old"]);
     }
 

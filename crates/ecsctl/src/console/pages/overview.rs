@@ -340,7 +340,10 @@ mod tests {
         let m = view(&s, now());
         assert_eq!(m.events.len(), MAX_EVENTS);
         assert_eq!(m.events[0].about, "task/t99");
-        assert_eq!(m.events[0].when.as_ref().unwrap().at, "2026-01-01T00:07:39Z");
+        assert_eq!(
+            m.events[0].when.as_ref().unwrap().at,
+            "2026-01-01T00:07:39Z"
+        );
         assert!(m.events.iter().all(|e| e.when.is_some()));
         assert_eq!(m.clusters[0].running_tasks, 100);
     }
