@@ -308,16 +308,8 @@ async fn service(
         Err(e) => return Err(e.into()),
     };
     let selector = format!("ecsctl.service={name}");
-    let tasks: api::wire::ObjectList<Value> = c
-        .client
-        .get(&objects_path(
-            api::Kind::Task,
-            None,
-            Some(&cluster),
-            Some(&selector),
-        ))
-        .await?;
-    let model = pages::service::view(&svc, &tasks.items, OffsetDateTime::now_utc());
+    let tasks = task_summaries(&c, Some(&cluster), Some(&selector)).await?;
+    let model = pages::service::view(&svc, &tasks, OffsetDateTime::now_utc());
     page(
         &c,
         "service.html",
