@@ -248,6 +248,24 @@ async fn list(c: &Console, kind: api::Kind, cluster: Option<&str>) -> anyhow::Re
     Ok(list.items)
 }
 
+/// The tasks (of `cluster`, with the label `selector`) as the overview and the service
+/// page read them: [`pages::TaskSummary`], each as an object.
+async fn task_summaries(
+    c: &Console,
+    cluster: Option<&str>,
+    selector: Option<&str>,
+) -> anyhow::Result<Vec<Value>> {
+    let list: api::wire::ObjectList<pages::TaskSummary> = c
+        .client
+        .get(&objects_path(api::Kind::Task, None, cluster, selector))
+        .await?;
+    Ok(list
+        .items
+        .into_iter()
+        .map(pages::TaskSummary::into_value)
+        .collect())
+}
+
 /// The GitOps sources' status; `None` when the console's identity may not read it (403: it
 /// spans every cluster).
 async fn sources(c: &Console) -> anyhow::Result<Option<Vec<api::wire::SyncStatus>>> {
@@ -273,7 +291,7 @@ async fn overview(State(c): State<Shared>, headers: HeaderMap) -> Result<Html<St
     let (clusters, services, tasks, instances) = tokio::try_join!(
         list(&c, api::Kind::Cluster, None),
         list(&c, api::Kind::Service, None),
-        list(&c, api::Kind::Task, None),
+        task_summaries(&c, None, None),
         list(&c, api::Kind::ContainerInstance, None),
     )?;
     let state = pages::overview::State {
@@ -303,21 +321,13 @@ async fn service(
         Err(e) => return Err(e.into()),
     };
     let selector = format!("ecsctl.service={name}");
-    let tasks: api::wire::ObjectList<Value> = c
-        .client
-        .get(&objects_path(
-            api::Kind::Task,
-            None,
-            Some(&cluster),
-            Some(&selector),
-        ))
-        .await?;
+    let tasks = task_summaries(&c, Some(&cluster), Some(&selector)).await?;
     let now = OffsetDateTime::now_utc();
-    let model = pages::service::view(&svc, &tasks.items, now);
+    let model = pages::service::view(&svc, &tasks, now);
     let fetched = insights::fetch(&c.client, &cluster, &name, &svc, now).await;
     let model = ServicePage {
         model,
-        insights: pages::service_insights::view(&svc, &tasks.items, &fetched, now),
+        insights: pages::service_insights::view(&svc, &tasks, &fetched, now),
     };
     page(
         &c,

@@ -119,7 +119,7 @@ pub fn view(state: &State, now: OffsetDateTime) -> Model {
             events.push(EventRow {
                 about: format!("service/{name}"),
                 href: Some(href.clone()),
-                when: When::of(&e.created_at, now),
+                when: None,
                 message: e.message.clone(),
                 created_at: e.created_at.clone(),
             });
@@ -156,7 +156,7 @@ pub fn view(state: &State, now: OffsetDateTime) -> Model {
             events.push(EventRow {
                 about: about.clone(),
                 href: href.clone(),
-                when: When::of(&created_at, now),
+                when: None,
                 message: str_at(e, "/message").to_string(),
                 created_at,
             });
@@ -197,18 +197,23 @@ pub fn view(state: &State, now: OffsetDateTime) -> Model {
             events.push(EventRow {
                 about: format!("source {}", s.source),
                 href: None,
-                when: When::of(&e.at, now),
+                when: None,
                 message: e.message.clone(),
                 created_at: e.at.clone(),
             });
         }
     }
 
+    // Only the rows shown get their relative time (1,000 tasks' events would be thousands).
+    let mut events = newest_first(events, MAX_EVENTS);
+    for e in &mut events {
+        e.when = When::of(&e.created_at, now);
+    }
     Model {
         clusters: clusters.into_values().collect(),
         services,
         sources,
-        events: newest_first(events, MAX_EVENTS),
+        events,
         instances,
     }
 }
@@ -319,6 +324,28 @@ mod tests {
             Some("/clusters/default/services/web")
         );
         assert!(m.instances.is_empty());
+    }
+
+    #[test]
+    fn of_many_task_events_the_newest_are_shown_each_with_its_time() {
+        let mut s = state();
+        s.tasks = (0..100)
+            .map(|i| {
+                json!({"metadata": {"name": format!("t{i}"), "cluster": "default"},
+                       "status": {"lastStatus": "RUNNING",
+                                  "events": [{"id": "1", "message": "exec",
+                                              "createdAt": format!("2026-01-01T00:0{}:{:02}Z", 6 + i / 60, i % 60)}]}})
+            })
+            .collect();
+        let m = view(&s, now());
+        assert_eq!(m.events.len(), MAX_EVENTS);
+        assert_eq!(m.events[0].about, "task/t99");
+        assert_eq!(
+            m.events[0].when.as_ref().unwrap().at,
+            "2026-01-01T00:07:39Z"
+        );
+        assert!(m.events.iter().all(|e| e.when.is_some()));
+        assert_eq!(m.clusters[0].running_tasks, 100);
     }
 
     #[test]
