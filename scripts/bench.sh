@@ -3,14 +3,16 @@
 # the peer benchmarks (ecsctl against docker-compose and the Docker API, one table), the
 # load test (50 clients for 30 s against a server running 50 tasks; fails on any error),
 # the etcd-backed control plane beside sled (apply latency, watch delay, failover time on a
-# 3-member etcd cluster of its own; about a minute and a half) and the load balancer's proxy
-# beside nginx (HTTP and HTTPS, one core each; Debian's nginx-light, installed when missing).
+# 3-member etcd cluster of its own; about a minute and a half), the load balancer's proxy
+# beside nginx (HTTP and HTTPS, one core each; Debian's nginx-light, installed when missing)
+# and the web console's pages with 1,000 tasks (a server whose agent is the bench itself).
 #
-#   scripts/bench.sh          peers, then load, then ha, then proxy
+#   scripts/bench.sh          peers, then load, then ha, then proxy, then console
 #   scripts/bench.sh peers    only the peer table
 #   scripts/bench.sh load     only the load test
 #   scripts/bench.sh ha       only the etcd / sled table (needs no Docker)
 #   scripts/bench.sh proxy    only the proxy against nginx (needs no Docker)
+#   scripts/bench.sh console  only the console's pages (needs no Docker)
 #
 # Tuning: PEERS_REPEAT (3 runs per figure), PEERS_IDLE_SECS (20), LOAD_SECS (30),
 # LOAD_CLIENTS (50), LOAD_TASKS (50), HA_ROUNDS (3 failovers per lease), HA_LEASES (3,10
@@ -22,9 +24,9 @@ cd "$(dirname "$0")/.."
 
 what=${1:-all}
 case $what in
-  all | peers | load | ha | proxy) ;;
+  all | peers | load | ha | proxy | console) ;;
   *)
-    echo "usage: scripts/bench.sh [all|peers|load|ha|proxy]" >&2
+    echo "usage: scripts/bench.sh [all|peers|load|ha|proxy|console]" >&2
     exit 2
     ;;
 esac
@@ -33,7 +35,7 @@ if { [ "$what" = all ] || [ "$what" = peers ]; } && ! command -v docker-compose 
   exit 2
 fi
 
-docker_needed() { [ "$what" != ha ] && [ "$what" != proxy ]; }
+docker_needed() { [ "$what" = all ] || [ "$what" = peers ] || [ "$what" = load ]; }
 if docker_needed; then
   scripts/build-images.sh
 fi
@@ -54,7 +56,7 @@ fi
 
 # The benches this mode runs: ecsctl's, and the proxy of the ecsctl-lb crate.
 case $what in
-  all) benches=(peers load ha proxy) ;;
+  all) benches=(peers load ha proxy console) ;;
   *) benches=("$what") ;;
 esac
 package_of() { if [ "$1" = proxy ]; then echo ecsctl-lb; else echo ecsctl; fi; }
