@@ -20,9 +20,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Tasks creating and starting containers at once. The peers bench
 /// (`cargo bench -p ecsctl --bench peers`) prints the engine's time for 20 and 50
-/// create+start sequences at 1, 4, 8 and 16 in flight: on Docker 20.10 on 2 cores, 4 to 8
-/// is where more in flight stops helping (see bench/RESULTS.md).
-pub const START_SLOTS: usize = 8;
+/// create+start sequences at 1, 4, 8 and 16 in flight: on Docker 20.10 on 2 cores, 8 and 16
+/// are even for 20 containers and 16 is the fastest for 50 (bench/RESULTS.md).
+pub const START_SLOTS: usize = 16;
 
 /// Shared by the task controller's reconciles and its event sources.
 #[derive(Debug, Clone)]
@@ -118,13 +118,12 @@ impl Pipeline {
             echoes.written.remove(&key);
             return false;
         }
-        let echo = echoes
-            .written
-            .get(&key)
-            .is_some_and(|w| match (w.version, object.metadata.resource_version) {
+        let echo = echoes.written.get(&key).is_some_and(|w| {
+            match (w.version, object.metadata.resource_version) {
                 (Some(mine), Some(v)) => mine == v,
                 _ => w.status == object.status,
-            });
+            }
+        });
         if echo {
             echoes.written.remove(&key);
         }
@@ -170,7 +169,11 @@ mod tests {
     }
 
     fn task_at(version: u64) -> Object {
-        let mut o = Object::new(Kind::Task, "t1", serde_json::json!({"taskDefinition": "web"}));
+        let mut o = Object::new(
+            Kind::Task,
+            "t1",
+            serde_json::json!({"taskDefinition": "web"}),
+        );
         o.metadata.resource_version = Some(version);
         o
     }
@@ -182,16 +185,28 @@ mod tests {
         p.writing(&key, serde_json::json!({"lastStatus": "RUNNING"}));
         p.wrote(&key, Some(7));
         assert!(!p.is_own_write(&task_at(6), false), "an older version");
-        assert!(!p.is_own_write(&task_at(8), false), "someone else's newer write");
+        assert!(
+            !p.is_own_write(&task_at(8), false),
+            "someone else's newer write"
+        );
         assert!(p.is_own_write(&task_at(7), false));
-        assert!(!p.is_own_write(&task_at(7), false), "seen once, then forgotten");
+        assert!(
+            !p.is_own_write(&task_at(7), false),
+            "seen once, then forgotten"
+        );
         p.writing(&key, serde_json::json!({"lastStatus": "RUNNING"}));
         p.wrote(&key, Some(9));
-        assert!(!p.is_own_write(&task_at(9), true), "a deletion always wakes");
+        assert!(
+            !p.is_own_write(&task_at(9), true),
+            "a deletion always wakes"
+        );
         assert!(!p.is_own_write(&task_at(9), false), "and forgets the write");
         p.writing(&key, serde_json::json!({"lastStatus": "RUNNING"}));
         p.wrote(&key, None);
-        assert!(!p.is_own_write(&task_at(11), false), "a failed write has no echo");
+        assert!(
+            !p.is_own_write(&task_at(11), false),
+            "a failed write has no echo"
+        );
     }
 
     #[test]

@@ -369,7 +369,10 @@ async fn record(
     let result = ctx.store.write_status(key, status, written.version).await;
     pipeline.wrote(
         key,
-        result.as_ref().ok().and_then(|o| o.metadata.resource_version),
+        result
+            .as_ref()
+            .ok()
+            .and_then(|o| o.metadata.resource_version),
     );
     match result {
         Ok(obj) => {
@@ -544,7 +547,9 @@ async fn execute(
     let mut filtered = false;
     for step in steps {
         match step {
-            Step::EnsureNetns => created.push(ensure_netns(ctx, id, td, seen).await.map_err(failed)?),
+            Step::EnsureNetns => {
+                created.push(ensure_netns(ctx, id, td, seen).await.map_err(failed)?)
+            }
             Step::Create(name) => {
                 // The namespace gets its security groups' filter before any app container
                 // joins it: a task that cannot have it does not start (never runs open).

@@ -23,8 +23,10 @@
 //! `cargo bench -p ecsctl --bench peers`, or `scripts/bench.sh` (builds the image first).
 //! PEERS_IDLE_SECS (default 20) sets the idle window, PEERS_SIZES (default `20,50`) the
 //! container counts of the apply rows, PEERS_IN_FLIGHT (default `1,4,8,16`) the raw API's
-//! concurrencies, PEERS_COMPOSE=0 leaves compose out of them, and PEERS_ONLY=starts runs
-//! only the apply rows (to iterate on container starts quickly). Only containers this run made are
+//! concurrencies, PEERS_COMPOSE=0 leaves compose out of them, PEERS_ONLY=starts runs
+//! only the apply rows (to iterate on container starts quickly), and PEERS_BEFORE_BIN=PATH
+//! adds another build of ecsctl (an earlier commit's `target/release/ecsctl`, copied aside)
+//! to them: before and after, taking turns in one run. Only containers this run made are
 //! touched: ecsctl's by the server's `ecsctl.instance` label, the peers' by
 //! `ecsctl.bench=peers-PID` (compose project `ecsctlpeersPID`); all are removed at the end,
 //! also when the run fails.
@@ -211,9 +213,9 @@ fn print_table(rows: &[Row], repeat: usize, compose_fixed: &[Duration], loads: &
         println!("| {} | {} | {} | {} |", r.metric, r.ecsctl, r.peer, r.ratio);
     }
     println!();
-    let (lo, hi) = loads
-        .iter()
-        .fold((f64::INFINITY, 0.0_f64), |(lo, hi), l| (lo.min(*l), hi.max(*l)));
+    let (lo, hi) = loads.iter().fold((f64::INFINITY, 0.0_f64), |(lo, hi), l| {
+        (lo.min(*l), hi.max(*l))
+    });
     println!(
         "Medians of {repeat} runs (range in brackets); the sides took turns, in reverse order on every other run. 1-minute load average during the runs: {lo:.2}-{hi:.2}. docker-compose's fixed cost per command (`docker-compose ps -q`, no containers): {}. Same image ({IMAGE}), command (sleep 3600), 16 MiB memory limit and bridge network on every side; no ports.",
         secs_cell(compose_fixed)

@@ -4,11 +4,11 @@
 //! backward), so that noise from the machine's other work falls on all of them; the load
 //! average is taken before every repeat and printed with the table.
 
+use crate::common::remove_labelled;
 use crate::docker::{docker, docker_body};
 use crate::ecsctl_side::ecsctl_up;
 use crate::peer_side::compose_up;
 use crate::{IMAGE, Row, median, row, secs_cell};
-use crate::common::remove_labelled;
 use serde_json::Value;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
