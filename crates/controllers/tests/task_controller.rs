@@ -467,3 +467,62 @@ async fn secrets_reach_the_environment_and_a_missing_one_stops_the_task() {
     let stored = serde_json::to_string(&w.store.get(&w.key("t2")).unwrap().unwrap()).unwrap();
     assert!(!stored.contains("s3cr3t"), "the task object never holds it");
 }
+
+#[tokio::test]
+async fn a_start_lists_once_and_inspects_only_after_its_own_steps() {
+    let w = world();
+    w.apply(
+        Kind::TaskDefinition,
+        "one",
+        json!({"containerDefinitions": [{"name": "main", "image": "img", "memory": 16}]}),
+    );
+    w.apply(Kind::Task, "t1", json!({"taskDefinition": "one"}));
+    w.fake.clear_calls();
+    w.reconcile("t1").await;
+    assert_eq!(w.status("t1").last_status, TaskPhase::Running);
+    // One list finds nothing; the created container is inspected before its start and the
+    // started one after it (its state, ports and health), and nothing else is asked.
+    for (op, n) in [
+        (Op::List, 1),
+        (Op::Create, 1),
+        (Op::Start, 1),
+        (Op::Inspect, 2),
+    ] {
+        assert_eq!(w.fake.call_count(op), n, "{op:?}: {:?}", w.fake.calls());
+    }
+}
+
+#[tokio::test]
+async fn a_task_waits_for_a_start_slot_and_its_own_write_wakes_nothing() {
+    use ecsctl_controllers::task::pipeline::Pipeline;
+    use ecsctl_controllers::task::reconciler::reconcile_task_in;
+    let w = Arc::new(world());
+    w.apply(
+        Kind::TaskDefinition,
+        "one",
+        json!({"containerDefinitions": [{"name": "main", "image": "img", "memory": 16}]}),
+    );
+    w.apply(Kind::Task, "t1", json!({"taskDefinition": "one"}));
+    let pipeline = Pipeline::new(1);
+    let held = pipeline.start_slot().await;
+    let run = tokio::spawn({
+        let (w, pipeline) = (w.clone(), pipeline.clone());
+        async move { reconcile_task_in(&w.ctx, &w.key("t1"), &pipeline).await }
+    });
+    // The task lists its containers, then waits for the slot: nothing is created meanwhile.
+    let t0 = std::time::Instant::now();
+    while w.fake.call_count(Op::List) == 0 {
+        assert!(t0.elapsed().as_secs() < 5, "the task never looked");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert_eq!(w.fake.call_count(Op::Create), 0, "created without a slot");
+    assert!(!run.is_finished());
+    drop(held);
+    run.await.unwrap().unwrap();
+    assert_eq!(w.status("t1").last_status, TaskPhase::Running);
+    assert_eq!(pipeline.free_slots(), 1, "the slot is given back");
+    // The RUNNING it wrote comes back from the store's watch as its own write.
+    let stored = w.store.get(&w.key("t1")).unwrap().unwrap();
+    assert!(pipeline.is_own_write(&stored, false));
+}

@@ -15,6 +15,7 @@ pub mod endpoint;
 pub mod host_paths;
 pub mod names;
 pub mod pause;
+pub mod pipeline;
 pub mod plan;
 pub mod reconciler;
 pub mod retention;
@@ -36,21 +37,25 @@ use tracing::{info, warn};
 
 /// How often every task is looked at even without a change.
 pub const RESYNC: Duration = Duration::from_secs(30);
-/// Tasks reconciled at once.
-const CONCURRENCY: usize = 16;
+/// Tasks reconciled at once. More than the start slots ([`pipeline::START_SLOTS`]): the
+/// tasks beyond them read the store and list their containers meanwhile, and a stop or a
+/// status change of a running task need not wait for the starts.
+const CONCURRENCY: usize = 32;
 
 /// Runs the task controller until `shutdown` completes.
 pub async fn run(ctx: Context, shutdown: impl Future<Output = ()> + Send + 'static) {
     let controller: Controller<ObjectKey> = Controller::new("task", QueueConfig::default());
     let handle = controller.handle();
+    let pipeline = pipeline::Pipeline::default();
+    let echoes = pipeline.clone();
     let sources = vec![
         tokio::spawn(watch_store(
             ctx.clone(),
             handle.clone(),
-            task_events,
+            move |ctx: &Context, ev: &store::WatchEvent| task_events(ctx, &echoes, ev),
             all_tasks,
         )),
-        tokio::spawn(watch_runtime(ctx.clone(), handle.clone())),
+        tokio::spawn(watch_runtime(ctx.clone(), handle.clone(), pipeline.clone())),
         tokio::spawn(resync(ctx.clone(), handle.clone())),
     ];
     // The packet filters of this instance's task namespaces (security groups) are the same
@@ -72,9 +77,10 @@ pub async fn run(ctx: Context, shutdown: impl Future<Output = ()> + Send + 'stat
             move |key: ObjectKey| {
                 let ctx = rctx.clone();
                 let mut stop = stop_rx.clone();
+                let pipeline = pipeline.clone();
                 async move {
                     tokio::select! {
-                        r = reconciler::reconcile_task(&ctx, &key) => r,
+                        r = reconciler::reconcile_task_in(&ctx, &key, &pipeline) => r,
                         _ = stop.wait_for(|s| *s) => Ok(::reconcile::Action::await_change()),
                     }
                 }
@@ -124,21 +130,33 @@ fn all_tasks(ctx: &Context) -> Vec<ObjectKey> {
     }
 }
 
-fn task_events(ctx: &Context, ev: &store::WatchEvent) -> Vec<ObjectKey> {
-    if ev.object.kind == Kind::Task && placed_here(ctx, &ev.object) {
+/// A task of this instance changed, unless the change is the echo of this controller's own
+/// status write.
+fn task_events(
+    ctx: &Context,
+    pipeline: &pipeline::Pipeline,
+    ev: &store::WatchEvent,
+) -> Vec<ObjectKey> {
+    let deleted = ev.event_type == store::WatchEventType::Deleted;
+    if ev.object.kind == Kind::Task
+        && placed_here(ctx, &ev.object)
+        && !pipeline.is_own_write(&ev.object, deleted)
+    {
         vec![ev.object.key()]
     } else {
         Vec::new()
     }
 }
 
-/// Container events (start, die, health, destroy...) reconcile their task at once.
-async fn watch_runtime(ctx: Context, queue: QueueHandle<ObjectKey>) {
+/// Container events (start, die, health, destroy...) reconcile their task at once; those
+/// that change nothing of a task, or echo this controller's own create and start, do not.
+async fn watch_runtime(ctx: Context, queue: QueueHandle<ObjectKey>, pipeline: pipeline::Pipeline) {
     let filter = ctx.owned(&[]);
     loop {
         let mut events = ctx.runtime.events(&filter);
         while let Some(ev) = events.next().await {
             match ev {
+                Ok(ev) if !pipeline.wakes(&ev) => {}
                 Ok(ev) => {
                     if let (Some(c), Some(t)) =
                         (ev.labels.get(labels::CLUSTER), ev.labels.get(labels::TASK))

@@ -3,6 +3,7 @@
 
 use super::containers::{PAUSE_IMAGE, TaskIdentity, cluster_network, container_spec, netns_spec};
 use super::pause::pause_rootfs;
+use super::pipeline::{Pipeline, StartSlot};
 use super::plan::{Inputs, Observed, Plan, RunState, Step, plan};
 use crate::Context;
 use crate::timefmt::{parse_rfc3339, rfc3339};
@@ -43,8 +44,37 @@ struct Observation {
     ids: BTreeMap<String, ContainerId>,
 }
 
-/// Reconciles one Task object.
+impl Observation {
+    /// Every container seen, and `created` after them: what the next round inspects.
+    fn ids_with(&self, created: Vec<ContainerId>) -> Vec<ContainerId> {
+        let mut ids: Vec<ContainerId> = self
+            .netns
+            .iter()
+            .map(|(nid, _, _)| nid.clone())
+            .chain(self.ids.values().cloned())
+            .collect();
+        for c in created {
+            if !ids.contains(&c) {
+                ids.push(c);
+            }
+        }
+        ids
+    }
+}
+
+/// Reconciles one Task object (with start slots of its own: see [`reconcile_task_in`]).
 pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, TaskError> {
+    reconcile_task_in(ctx, key, &Pipeline::default()).await
+}
+
+/// Reconciles one Task object, taking a start slot of `pipeline` while it creates and
+/// starts containers, and noting its status writes and starts there (their echoes wake
+/// nothing).
+pub async fn reconcile_task_in(
+    ctx: &Context,
+    key: &ObjectKey,
+    pipeline: &Pipeline,
+) -> Result<Action, TaskError> {
     let cluster = key.cluster.as_deref().unwrap_or(api::DEFAULT_CLUSTER);
     let Some(obj) = ctx.store.get(key).await? else {
         remove_orphans(ctx, cluster, &key.name).await?;
@@ -157,8 +187,15 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
         version: obj.metadata.resource_version,
     };
     let mut last: Option<Plan> = None;
+    // The containers known after the first round: later rounds inspect them (and what the
+    // round created) instead of listing again; only this reconcile makes the task's containers.
+    let mut known: Option<Vec<ContainerId>> = None;
+    let mut slot: Option<StartSlot> = None;
     for _ in 0..MAX_ROUNDS {
-        let seen = observe(ctx, &cluster, &key.name, &td).await?;
+        let seen = match known.take() {
+            None => observe(ctx, &cluster, &key.name, &td).await?,
+            Some(ids) => observe_ids(ctx, &td, ids).await?,
+        };
         let now = rfc3339((ctx.now)());
         let p = plan(&Inputs {
             task_id: &key.name,
@@ -181,13 +218,28 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
         // Record progress before a stop: it may take its whole grace period, and users (and
         // the service controller) should see STOPPING meanwhile. Creates and starts are quick.
         if p.steps.iter().any(|s| matches!(s, Step::Stop { .. }))
-            && record(ctx, key, &status, &mut written).await? == Recorded::Stale
+            && record(ctx, key, &status, &mut written, pipeline).await? == Recorded::Stale
         {
             return Ok(Action::requeue(STALE_RETRY));
         }
+        let creates = p
+            .steps
+            .iter()
+            .any(|s| matches!(s, Step::Create(_) | Step::EnsureNetns));
+        if slot.is_none() && (creates || p.steps.iter().any(|s| matches!(s, Step::Start(_)))) {
+            slot = Some(pipeline.start_slot().await);
+        }
         debug!(task = %key.name, steps = ?p.steps, phase = status.last_status.as_str(), "executing");
-        let interrupted = match execute(ctx, &id, &td, &spec, &seen, &p.steps).await {
-            Ok(()) => None,
+        let done = execute(ctx, pipeline, &id, &td, &spec, &seen, &p.steps).await;
+        if !creates {
+            // What was created is started now: the next task may have the slot.
+            slot = None;
+        }
+        let interrupted = match done {
+            Ok(created) => {
+                known = Some(seen.ids_with(created));
+                None
+            }
             Err(Interrupted::Unreachable(e)) => {
                 warn!(task = %key.name, error = %e, "the store cannot be reached; trying again later");
                 return Err(e.into());
@@ -220,7 +272,8 @@ pub async fn reconcile_task(ctx: &Context, key: &ObjectKey) -> Result<Action, Ta
         }
         last = Some(p);
     }
-    if record(ctx, key, &status, &mut written).await? == Recorded::Stale {
+    drop(slot);
+    if record(ctx, key, &status, &mut written, pipeline).await? == Recorded::Stale {
         return Ok(Action::requeue(STALE_RETRY));
     }
     Ok(match last.and_then(|p| p.requeue_after) {
@@ -305,11 +358,23 @@ async fn record(
     key: &ObjectKey,
     status: &TaskStatus,
     written: &mut Written,
+    pipeline: &Pipeline,
 ) -> Result<Recorded, TaskError> {
     if *status == written.status {
         return Ok(Recorded::Done);
     }
-    match ctx.store.write_status(key, status, written.version).await {
+    if let Ok(v) = serde_json::to_value(status) {
+        pipeline.writing(key, v);
+    }
+    let result = ctx.store.write_status(key, status, written.version).await;
+    pipeline.wrote(
+        key,
+        result
+            .as_ref()
+            .ok()
+            .and_then(|o| o.metadata.resource_version),
+    );
+    match result {
         Ok(obj) => {
             if status.last_status != written.status.last_status {
                 info!(task = %key.name, from = written.status.last_status.as_str(), to = status.last_status.as_str(), "task status");
@@ -338,9 +403,19 @@ async fn observe(
     td: &TaskDefinitionSpec,
 ) -> Result<Observation, TaskError> {
     let filter = ctx.owned(&[(labels::TASK, task), (labels::CLUSTER, cluster)]);
+    let ids = ctx.runtime.list(&filter, true).await?;
+    observe_ids(ctx, td, ids.into_iter().map(|s| s.id).collect()).await
+}
+
+/// Inspects the task's containers `ids` (one removed meanwhile is left out).
+async fn observe_ids(
+    ctx: &Context,
+    td: &TaskDefinitionSpec,
+    ids: Vec<ContainerId>,
+) -> Result<Observation, TaskError> {
     let mut seen = Observation::default();
-    for s in ctx.runtime.list(&filter, true).await? {
-        let info = match ctx.runtime.inspect(&s.id).await {
+    for cid in ids {
+        let info = match ctx.runtime.inspect(&cid).await {
             Ok(i) => i,
             Err(RuntimeError::NotFound(_)) => continue, // removed between list and inspect
             Err(e) => return Err(e.into()),
@@ -455,21 +530,26 @@ enum Interrupted {
     Unreachable(store::StoreError),
 }
 
-/// Carries out the steps; a step that cannot succeed fails the task with a stop code and reason.
+/// Carries out the steps; a step that cannot succeed fails the task with a stop code and
+/// reason. Returns the containers it created.
 async fn execute(
     ctx: &Context,
+    pipeline: &Pipeline,
     id: &TaskIdentity<'_>,
     td: &TaskDefinitionSpec,
     spec: &TaskSpec,
     seen: &Observation,
     steps: &[Step],
-) -> Result<(), Interrupted> {
+) -> Result<Vec<ContainerId>, Interrupted> {
     let failed = |e: String| Interrupted::Failed(StopCode::TaskFailedToStart, e);
+    let mut created = Vec::new();
     let mut stops = Vec::new();
     let mut filtered = false;
     for step in steps {
         match step {
-            Step::EnsureNetns => ensure_netns(ctx, id, td, seen).await.map_err(failed)?,
+            Step::EnsureNetns => {
+                created.push(ensure_netns(ctx, id, td, seen).await.map_err(failed)?)
+            }
             Step::Create(name) => {
                 // The namespace gets its security groups' filter before any app container
                 // joins it: a task that cannot have it does not start (never runs open).
@@ -529,7 +609,7 @@ async fn execute(
                     .retain(|(k, _)| !secret_env.iter().any(|(s, _)| s == k));
                 cs.env.extend(secret_env);
                 match ctx.runtime.create(&cs).await {
-                    Ok(_) => {}
+                    Ok(cid) => created.push(cid),
                     Err(RuntimeError::ImageNotFound(image)) => {
                         return Err(failed(format!(
                             "CannotPullContainerError: image {image:?} of container {name} is not in the local Docker engine (ecsctl never pulls: build or load it first)"
@@ -544,7 +624,9 @@ async fn execute(
             }
             Step::Start(name) => {
                 if let Some(cid) = seen.ids.get(name) {
+                    pipeline.starting(cid);
                     ctx.runtime.start(cid).await.map_err(|e| {
+                        pipeline.start_failed(cid);
                         failed(format!("CannotStartContainerError: container {name}: {e}"))
                     })?;
                 }
@@ -578,7 +660,7 @@ async fn execute(
             warn!(error = %e, "stop failed");
         }
     }
-    Ok(())
+    Ok(created)
 }
 
 async fn stop(ctx: &Context, id: ContainerId, timeout: Duration) -> Result<(), RuntimeError> {
@@ -592,13 +674,13 @@ fn ignore_missing(r: Result<(), RuntimeError>) -> Result<(), RuntimeError> {
     }
 }
 
-/// Creates (or recreates) and starts the pause container of an awsvpc task.
+/// Creates (or recreates) and starts the pause container of an awsvpc task; returns its id.
 async fn ensure_netns(
     ctx: &Context,
     id: &TaskIdentity<'_>,
     td: &TaskDefinitionSpec,
     seen: &Observation,
-) -> Result<(), String> {
+) -> Result<ContainerId, String> {
     if let Some((nid, _, _)) = &seen.netns {
         ignore_missing(ctx.runtime.remove(nid, true).await).map_err(|e| e.to_string())?;
     }
@@ -626,7 +708,8 @@ async fn ensure_netns(
     ctx.runtime
         .start(&nid)
         .await
-        .map_err(|e| format!("ResourceInitializationError: {e}"))
+        .map_err(|e| format!("ResourceInitializationError: {e}"))?;
+    Ok(nid)
 }
 
 /// The task's definition is gone: the task cannot run. Stop whatever it still has.

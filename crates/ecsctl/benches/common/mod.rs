@@ -44,8 +44,14 @@ impl Server {
 
     /// A server with extra arguments, logging at `level` (RUST_LOG).
     pub fn start_logging(args: &[&str], level: &str) -> Self {
+        Self::start_bin(env!("CARGO_BIN_EXE_ecsctl").as_ref(), args, level)
+    }
+
+    /// A server of another build of ecsctl (`bin`: an earlier commit's, to compare before
+    /// and after in one session).
+    pub fn start_bin(bin: &Path, args: &[&str], level: &str) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let child = Command::new(env!("CARGO_BIN_EXE_ecsctl"))
+        let child = Command::new(bin)
             .args(["server", "--data-dir"])
             .arg(dir.path())
             .args(args)

@@ -47,9 +47,13 @@ pub(crate) fn wait_running(
     }
 }
 
-/// One apply of a task definition and a service of `n` tasks -> all `n` RUNNING.
-pub(crate) fn ecsctl_up(n: usize) -> Duration {
-    let server = Server::start();
+/// One apply of a task definition and a service of `n` tasks -> all `n` RUNNING, on this
+/// build's server or on `bin`'s.
+pub(crate) fn ecsctl_up(n: usize, bin: Option<&std::path::Path>) -> Duration {
+    let server = match bin {
+        Some(bin) => Server::start_bin(bin, &[], "warn"),
+        None => Server::start(),
+    };
     let t0 = Instant::now();
     server.apply(&format!(
         "[{},{}]",

@@ -1,10 +1,11 @@
 //! Peer benchmark suite (issue 8): ecsctl against docker-compose and raw Docker API calls,
 //! measured side by side in one run, printed as one table (metric | ecsctl | peer | ratio).
 //!
-//! - apply -> all RUNNING for 10 and 50 containers: one apply of a TaskDefinition + a Service
+//! - apply -> all RUNNING for 20 and 50 containers: one apply of a TaskDefinition + a Service
 //!   (desiredCount N) until the API shows N tasks RUNNING, against `docker-compose up -d` of a
 //!   compose file with one service of `scale: N`, and against creating and starting the N
-//!   containers through the Docker API one after the other. Same image, command and memory
+//!   containers through the Docker API with 1, 4, 8 and 16 requests in flight; the target
+//!   row compares with the fastest of those (`starts.rs`). Same image, command and memory
 //!   limit (16 MiB) everywhere; bridge network (Docker's default `bridge`), no ports.
 //! - failure -> replacement RUNNING: a service of 5 tasks; one task's container is killed and
 //!   the time until the service has 5 RUNNING tasks again (a new task) is taken. Two ways of
@@ -20,8 +21,12 @@
 //!
 //! Every figure is the median of PEERS_REPEAT runs (default 3; the range is shown beside it).
 //! `cargo bench -p ecsctl --bench peers`, or `scripts/bench.sh` (builds the image first).
-//! PEERS_IDLE_SECS (default 20) sets the idle window, PEERS_SIZES (default `10,50`) the
-//! container counts of the apply rows. Only containers this run made are
+//! PEERS_IDLE_SECS (default 20) sets the idle window, PEERS_SIZES (default `20,50`) the
+//! container counts of the apply rows, PEERS_IN_FLIGHT (default `1,4,8,16`) the raw API's
+//! concurrencies, PEERS_COMPOSE=0 leaves compose out of them, PEERS_ONLY=starts runs
+//! only the apply rows (to iterate on container starts quickly), and PEERS_BEFORE_BIN=PATH
+//! adds another build of ecsctl (an earlier commit's `target/release/ecsctl`, copied aside)
+//! to them: before and after, taking turns in one run. Only containers this run made are
 //! touched: ecsctl's by the server's `ecsctl.instance` label, the peers' by
 //! `ecsctl.bench=peers-PID` (compose project `ecsctlpeersPID`); all are removed at the end,
 //! also when the run fails.
@@ -31,10 +36,11 @@ mod common;
 mod docker;
 mod ecsctl_side;
 mod peer_side;
+mod starts;
 
 use docker::docker;
-use ecsctl_side::{ecsctl_failover, ecsctl_idle, ecsctl_rollout, ecsctl_up};
-use peer_side::{Compose, compose_idle, compose_up, docker_api_up, docker_restart};
+use ecsctl_side::{ecsctl_failover, ecsctl_idle, ecsctl_rollout};
+use peer_side::{Compose, compose_idle, docker_restart};
 
 use common::{DOCKER, remove_labelled};
 use std::time::Duration;
@@ -129,41 +135,20 @@ fn main() {
     let compose_fixed: Vec<Duration> = (0..3).map(|_| probe.run(&["ps", "-q"])).collect();
 
     let sizes: Vec<usize> = std::env::var("PEERS_SIZES")
-        .unwrap_or_else(|_| "10,50".to_string())
+        .unwrap_or_else(|_| "20,50".to_string())
         .split(',')
         .filter_map(|n| n.trim().parse().ok())
         .collect();
+    let sides = starts::sides();
+    let mut loads = Vec::new();
     for n in sizes {
-        let (mut ours, mut comp, mut api) = (Vec::new(), Vec::new(), Vec::new());
-        for r in 0..repeat {
-            eprintln!(
-                "[peers] apply -> RUNNING, {n} containers, run {}/{repeat}",
-                r + 1
-            );
-            ours.push(ecsctl_up(n));
-            std::thread::sleep(Duration::from_secs(1));
-            comp.push(compose_up(n, &project, &label));
-            std::thread::sleep(Duration::from_secs(1));
-            api.push(docker_api_up(n, &label));
-            remove_labelled(&format!("ecsctl.bench={label}"));
-            std::thread::sleep(Duration::from_secs(1));
-        }
-        rows.push(row(
-            format!(
-                "apply -> all RUNNING, {n} containers; peer: `docker-compose up -d` (scale: {n})"
-            ),
-            secs_cell(&ours),
-            secs_cell(&comp),
-            Some(median(&ours) / median(&comp)),
-        ));
-        rows.push(row(
-            format!(
-                "apply -> all RUNNING, {n} containers; peer: Docker API create+start, one by one"
-            ),
-            secs_cell(&ours),
-            secs_cell(&api),
-            Some(median(&ours) / median(&api)),
-        ));
+        let m = starts::measure(n, repeat, &sides, &project, &label, &mut loads);
+        rows.extend(starts::rows(&m));
+    }
+    let only_starts = std::env::var("PEERS_ONLY").is_ok_and(|s| s == "starts");
+    if only_starts {
+        print_table(&rows, repeat, &compose_fixed, &loads);
+        return;
     }
 
     eprintln!("[peers] failure -> replacement RUNNING");
@@ -216,15 +201,23 @@ fn main() {
         (engine_alone > 0.0).then(|| idle.dockerd_cpu / engine_alone),
     ));
 
+    loads.push(starts::load_average()[0]);
+    print_table(&rows, repeat, &compose_fixed, &loads);
+}
+
+fn print_table(rows: &[Row], repeat: usize, compose_fixed: &[Duration], loads: &[f64]) {
     println!();
     println!("| metric | ecsctl | peer | ratio (ecsctl / peer) |");
     println!("|---|---:|---:|---:|");
-    for r in &rows {
+    for r in rows {
         println!("| {} | {} | {} | {} |", r.metric, r.ecsctl, r.peer, r.ratio);
     }
     println!();
+    let (lo, hi) = loads.iter().fold((f64::INFINITY, 0.0_f64), |(lo, hi), l| {
+        (lo.min(*l), hi.max(*l))
+    });
     println!(
-        "Medians of {repeat} runs (range in brackets). docker-compose's fixed cost per command (`docker-compose ps -q`, no containers): {}. Same image ({IMAGE}), command (sleep 3600), 16 MiB memory limit and bridge network on every side; no ports.",
-        secs_cell(&compose_fixed)
+        "Medians of {repeat} runs (range in brackets); the sides took turns, in reverse order on every other run. 1-minute load average during the runs: {lo:.2}-{hi:.2}. docker-compose's fixed cost per command (`docker-compose ps -q`, no containers): {}. Same image ({IMAGE}), command (sleep 3600), 16 MiB memory limit and bridge network on every side; no ports.",
+        secs_cell(compose_fixed)
     );
 }

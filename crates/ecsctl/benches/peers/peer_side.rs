@@ -2,33 +2,9 @@
 
 use crate::IMAGE;
 use crate::common::{cpu_ticks, remove_labelled};
-use crate::docker::{container_pid, core_pct, docker, docker_body, dockerd_pid, inspect, kill9};
-use serde_json::Value;
+use crate::docker::{container_pid, core_pct, dockerd_pid, inspect, kill9};
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-/// Creates and starts `n` containers through the Docker API, one after the other.
-pub(crate) fn docker_api_up(n: usize, label: &str) -> Duration {
-    let t0 = Instant::now();
-    for i in 0..n {
-        let body = format!(
-            r#"{{"Image":"{IMAGE}","Cmd":["sleep","3600"],"Labels":{{"ecsctl.bench":"{label}"}},"HostConfig":{{"Memory":16777216,"NetworkMode":"bridge"}}}}"#
-        );
-        let (status, resp) = docker_body(
-            "POST",
-            &format!("/containers/create?name={label}-api-{i}"),
-            &body,
-        );
-        assert_eq!(status, 201, "{resp}");
-        let id = serde_json::from_str::<Value>(&resp).unwrap_or_default()["Id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let (status, resp) = docker("POST", &format!("/containers/{id}/start"));
-        assert_eq!(status, 204, "{resp}");
-    }
-    t0.elapsed()
-}
 
 /// A compose project of one service of `scale` containers, in its own directory.
 pub(crate) struct Compose {

@@ -61,8 +61,10 @@ struct Inner {
     network_lock: tokio::sync::Mutex<()>,
     call_timeout: Duration,
     /// The last `docker info` answer about the machine, and when: every task start asks,
-    /// and `docker info` gathers much more than CPUs and memory.
-    machine: Mutex<Option<(std::time::Instant, MachineInfo)>>,
+    /// and `docker info` gathers much more than CPUs and memory (the engine runs `runc` and
+    /// `docker-init` to learn their versions). An async mutex held across the one call:
+    /// tasks starting together wait for that answer instead of each asking.
+    machine: tokio::sync::Mutex<Option<(std::time::Instant, MachineInfo)>>,
 }
 
 /// How long the machine's CPUs and memory are taken as known.
@@ -96,7 +98,7 @@ impl DockerRuntime {
                 client: Mutex::new(None),
                 network_lock: tokio::sync::Mutex::new(()),
                 call_timeout: timeout,
-                machine: Mutex::new(None),
+                machine: tokio::sync::Mutex::const_new(None),
             }),
         }
     }
@@ -108,7 +110,7 @@ impl DockerRuntime {
                 client: Mutex::new(None),
                 network_lock: tokio::sync::Mutex::new(()),
                 call_timeout: DEFAULT_CALL_TIMEOUT,
-                machine: Mutex::new(None),
+                machine: tokio::sync::Mutex::const_new(None),
             }),
         }
     }
@@ -238,12 +240,8 @@ impl ContainerRuntime for DockerRuntime {
     }
 
     async fn machine(&self) -> Result<MachineInfo> {
-        let cached = *self
-            .inner
-            .machine
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((at, m)) = cached
+        let mut cached = self.inner.machine.lock().await;
+        if let Some((at, m)) = *cached
             && at.elapsed() < MACHINE_TTL
         {
             return Ok(m);
@@ -260,12 +258,7 @@ impl ContainerRuntime for DockerRuntime {
                     cpus: u32::try_from(cpus).unwrap_or(u32::MAX),
                     memory_bytes,
                 };
-                *self
-                    .inner
-                    .machine
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner) =
-                    Some((std::time::Instant::now(), m));
+                *cached = Some((std::time::Instant::now(), m));
                 Ok(m)
             }
             _ => Err(RuntimeError::Other(
