@@ -12,7 +12,7 @@ use support::Server;
 use support::console::{
     Browser, SseStream, assert_screenshot, get, session_cookie, settle, start_console,
 };
-use support::services::{get_service, service, td};
+use support::services::{deploy_web, get_service};
 
 #[test]
 fn console_pages_behind_a_one_time_token_with_live_events() {
@@ -25,16 +25,7 @@ fn console_pages_behind_a_one_time_token_with_live_events() {
     .expect("write tools.yaml");
     let deploy_dir = deploy.path().to_str().expect("utf-8 path").to_string();
     let s = Server::start_with(&["--watch", &deploy_dir]);
-    let manifest = s.write(
-        "web.yaml",
-        &format!(
-            "{}---\n{}",
-            td("web", "v1"),
-            service("web", "web", 2, 100, 200, false)
-        ),
-    );
-    let o = s.run(&["apply", "-f", &manifest, "--wait", "--timeout", "60s"]);
-    assert!(o.status.success(), "{}", support::stderr(&o));
+    deploy_web(&s, "v1", 2);
 
     // A --listen that is no address: a usage error naming it, nothing started.
     let o = s.run(&["console", "--listen", "localhost"]);
@@ -184,16 +175,7 @@ fn console_pages_behind_a_one_time_token_with_live_events() {
 #[test]
 fn console_in_a_browser_follows_a_scale() {
     let s = Server::start();
-    let manifest = s.write(
-        "web.yaml",
-        &format!(
-            "{}---\n{}",
-            td("web", "v1"),
-            service("web", "web", 2, 100, 200, false)
-        ),
-    );
-    let o = s.run(&["apply", "-f", &manifest, "--wait", "--timeout", "60s"]);
-    assert!(o.status.success(), "{}", support::stderr(&o));
+    deploy_web(&s, "v1", 2);
     let c = start_console(&s);
 
     let mut browser = Browser::start("console.py", &c, &[]);

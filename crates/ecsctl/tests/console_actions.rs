@@ -15,7 +15,7 @@ use support::console::{
     Browser, Console, assert_screenshot, get, post, settle, start_console, start_console_with,
 };
 use support::roles::{As, RoleServer};
-use support::services::{apply, get_service, service, tasks, td, text};
+use support::services::{apply, deploy_web, get_service, service, tasks, td, text};
 use support::{Server, poll};
 
 const PAGE: &str = "/clusters/default/services/web";
@@ -118,16 +118,7 @@ fn deployment_ids(s: &Server) -> Vec<String> {
 #[test]
 fn console_actions_need_the_session_and_its_token_and_do_what_the_cli_does() {
     let s = Server::start();
-    let o = apply(
-        &s,
-        &format!(
-            "{}---\n{}",
-            td("web", "v1"),
-            service("web", "web", 2, 100, 200, false)
-        ),
-        &["--wait", "--timeout", "60s"],
-    );
-    assert!(o.status.success(), "{}", text(&o));
+    deploy_web(&s, "v1", 2);
     // web:2, so that there is a revision to roll back from.
     let o = apply(&s, &td("web", "v2"), &[]);
     assert!(o.status.success(), "{}", text(&o));
@@ -382,16 +373,7 @@ fn a_viewers_console_shows_the_servers_refusal() {
 #[test]
 fn console_actions_in_a_browser() {
     let s = Server::start();
-    let o = apply(
-        &s,
-        &format!(
-            "{}---\n{}",
-            td("web", "v1"),
-            service("web", "web", 2, 100, 200, false)
-        ),
-        &["--wait", "--timeout", "60s"],
-    );
-    assert!(o.status.success(), "{}", text(&o));
+    deploy_web(&s, "v1", 2);
     let c = start_console(&s);
     let mut browser = Browser::start("console_actions.py", &c, &[]);
 
@@ -422,16 +404,7 @@ fn console_actions_in_a_browser() {
     );
     settle(&s, "web");
     // web:2, so that there is a task definition to roll back from.
-    let o = apply(
-        &s,
-        &format!(
-            "{}---\n{}",
-            td("web", "v2"),
-            service("web", "web", 3, 100, 200, false)
-        ),
-        &["--wait", "--timeout", "60s"],
-    );
-    assert!(o.status.success(), "{}", text(&o));
+    deploy_web(&s, "v2", 3);
     browser.tell("GO");
     let line = browser.line(Duration::from_secs(30));
     assert_eq!(line, "ROLLED BACK", "{line}");

@@ -73,6 +73,21 @@ pub fn apply(s: &Server, yaml: &str, extra: &[&str]) -> Output {
     s.run(&args)
 }
 
+/// Applies the task definition `web` (its container echoes `tag`) and the service `web` with
+/// `desired` tasks (min 100% / max 200%, no circuit breaker), and waits for the rollout.
+pub fn deploy_web(s: &Server, tag: &str, desired: u32) {
+    let o = apply(
+        s,
+        &format!(
+            "{}---\n{}",
+            td("web", tag),
+            service("web", "web", desired, 100, 200, false)
+        ),
+        &["--wait", "--timeout", "60s"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+}
+
 /// The Task objects of a service (`get tasks -l ecsctl.service=NAME -o json`).
 pub fn tasks(s: &Server, svc: &str) -> Vec<Value> {
     let out = ok(
